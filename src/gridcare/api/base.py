@@ -1,0 +1,90 @@
+"""Shared API building blocks: scoped querysets, action-backed writes and idempotency keys.
+
+Viewsets never write: ``perform_*`` hands validated data to an action. Reads go through
+:func:`gridcare.core.access.restrict` so objects outside the caller's data scope answer 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from rest_framework import permissions, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from gridcare.core.access import has_perm, restrict
+from gridcare.core.errors import Conflict, InvalidInput
+from gridcare.core.models import IdempotencyRecord
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class HasViewPermission(permissions.BasePermission):
+    """Reads need the viewset's ``view_permission``; writes are checked again by the action itself."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        code = getattr(view, "view_permission", None)
+        return bool(request.user and request.user.is_authenticated and (code is None or has_perm(request.user, code)))
+
+
+class ScopedViewSetMixin:
+    """Restrict every list and detail query to the caller's data scope."""
+
+    view_permission: str | None = None
+    permission_classes = [HasViewPermission]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return restrict(super().get_queryset(), self.request.user)  # type: ignore[misc]
+
+
+class IdempotentCreateMixin:
+    """``POST`` with an ``Idempotency-Key`` header: a retry returns the first answer and writes nothing new.
+
+    The key is unique per user in the database, so two concurrent first attempts cannot both write.
+    """
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key:
+            return super().create(request, *args, **kwargs)  # type: ignore[misc]
+        if len(key) > 128:
+            raise InvalidInput({IDEMPOTENCY_HEADER: "幂等键最长 128 个字符。 (At most 128 characters.)"})
+        previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+        if previous is not None:
+            return self._replay(previous, request)
+        try:
+            with transaction.atomic():
+                response = super().create(request, *args, **kwargs)  # type: ignore[misc]
+                if response.status_code < 300:
+                    IdempotencyRecord.objects.create(
+                        user=request.user,
+                        key=key,
+                        method=request.method or "POST",
+                        path=request.path,
+                        status_code=response.status_code,
+                        response=response.data,
+                    )
+        except IntegrityError:
+            previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+            if previous is None:
+                raise
+            return self._replay(previous, request)
+        return response
+
+    @staticmethod
+    def _replay(previous: IdempotencyRecord, request: Request) -> Response:
+        if previous.path != request.path or previous.method != request.method:
+            raise Conflict(
+                f"幂等键「{previous.key}」已用于 {previous.method} {previous.path}。 "
+                "(Idempotency key already used for another request.)"
+            )
+        response = Response(previous.response, status=previous.status_code)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class ActionViewSet(ScopedViewSetMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
+    """A model viewset whose writes go through actions (subclasses implement perform_create/update)."""
+
+    http_method_names = ["get", "post", "patch", "head", "options"]

@@ -1,0 +1,19 @@
+"""Translate business errors into HTTP answers: 400 with field errors, 403, 404, 409."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from gridcare.core.errors import GridcareError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, GridcareError):
+        return Response(exc.as_dict(), status=exc.status)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == 400 and isinstance(response.data, dict):
+        response.data = {"code": "invalid", "detail": "输入有误 (invalid input)", "errors": response.data}
+    return response

@@ -1,0 +1,148 @@
+"""The one place that enforces permissions, authority limits and data scope.
+
+- A position (岗位) grants permission codes; superusers hold them all.
+- Authority limits (权限额度) are amounts per position and limit type; :func:`check_limit` refuses above them and
+  names the positions that may approve.
+- Data scope per position: whole company / own unit and below / own unit / own records only. Every scoped model
+  declares ``scope_unit_path`` (lookup to the owning unit's tree path) and optionally ``scope_owner`` (lookup to
+  the owning user), or ``scope_public = True`` for catalogues every signed-in user may read; :func:`restrict` filters any queryset by them and :func:`get_in_scope` answers 404 outside.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+from gridcare.core.errors import LimitExceeded, NotFound, PermissionRefused
+
+SCOPE_COMPANY = "company"
+SCOPE_SUBTREE = "subtree"
+SCOPE_UNIT = "unit"
+SCOPE_OWN = "own"
+
+M = TypeVar("M", bound=models.Model)
+
+_CACHE_ATTR = "_gridcare_permission_codes"
+
+
+def permission_codes(user: Any) -> frozenset[str]:
+    """The permission codes a user holds through their position (cached on the user object)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    from gridcare.org.models import PermissionCode
+
+    if user.is_superuser:
+        codes = frozenset(PermissionCode.objects.values_list("code", flat=True))
+    elif user.position_id is None or user.left_on is not None:
+        codes = frozenset()
+    else:
+        codes = frozenset(user.position.permissions.values_list("code", flat=True))
+    setattr(user, _CACHE_ATTR, codes)
+    return codes
+
+
+def forget_cached_permissions(user: Any) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def has_perm(user: Any, code: str) -> bool:
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return True
+    return code in permission_codes(user)
+
+
+def require_perm(user: Any, code: str) -> None:
+    """Refuse unless the user's position grants ``code``; the message names the position and permission."""
+    if has_perm(user, code):
+        return
+    from gridcare.org.models import PermissionCode
+
+    name = PermissionCode.objects.filter(code=code).values_list("name", flat=True).first() or code
+    position = getattr(getattr(user, "position", None), "name", None) or "—"
+    raise PermissionRefused(
+        f"您的岗位「{position}」没有「{name}」权限。 (Your position '{position}' lacks permission '{code}'.)"
+    )
+
+
+def authority_limit(user: Any, limit_code: str) -> Decimal | None:
+    """The user's limit for ``limit_code``; ``None`` means unlimited (superuser)."""
+    from gridcare.org.models import AuthorityLimit
+
+    if user.is_superuser:
+        return None
+    if user.position_id is None:
+        return Decimal("0")
+    amount = (
+        AuthorityLimit.objects.filter(position_id=user.position_id, limit_type__code=limit_code)
+        .values_list("amount", flat=True)
+        .first()
+    )
+    return amount if amount is not None else Decimal("0")
+
+
+def check_limit(user: Any, limit_code: str, amount: Decimal) -> None:
+    """Refuse when ``amount`` (absolute value) is above the user's authority limit."""
+    from gridcare.org.models import AuthorityLimit, LimitType
+
+    requested = abs(Decimal(amount))
+    limit = authority_limit(user, limit_code)
+    if limit is None or requested <= limit:
+        return
+    limit_type = LimitType.objects.filter(code=limit_code).first()
+    if limit_type is None:
+        raise ImproperlyConfigured(f"Unknown authority limit type '{limit_code}'.")
+    approvers = list(
+        AuthorityLimit.objects.filter(limit_type=limit_type, amount__gte=requested)
+        .order_by("amount", "position__code")
+        .values_list("position__name", flat=True)
+    )
+    raise LimitExceeded(limit_code, limit_type.name, limit, requested, approvers)
+
+
+def data_scope(user: Any) -> str | None:
+    if getattr(user, "is_superuser", False):
+        return SCOPE_COMPANY
+    position = getattr(user, "position", None)
+    return position.data_scope if position is not None else None
+
+
+def restrict(queryset: models.QuerySet[M], user: Any) -> models.QuerySet[M]:
+    """Filter ``queryset`` to what ``user`` may see under their position's data scope."""
+    model = queryset.model
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    if getattr(model, "scope_public", False):
+        return queryset
+    unit_path = getattr(model, "scope_unit_path", None)
+    owner = getattr(model, "scope_owner", None)
+    if unit_path is None and owner is None:
+        raise ImproperlyConfigured(f"{model.__name__} declares no data scope (scope_unit_path / scope_owner).")
+    scope = data_scope(user)
+    if scope == SCOPE_COMPANY:
+        return queryset
+    if scope == SCOPE_OWN and owner is not None:
+        return queryset.filter(**{owner: user.pk})
+    unit = getattr(user, "org_unit", None)
+    if unit is None or unit_path is None or scope is None:
+        return queryset.none()
+    if scope == SCOPE_SUBTREE:
+        return queryset.filter(**{f"{unit_path}__startswith": unit.path})
+    return queryset.filter(**{unit_path: unit.path})
+
+
+def get_in_scope(queryset: models.QuerySet[M], user: Any, **lookup: Any) -> M:
+    """The object matching ``lookup`` if the user may see it; otherwise a 404-type error."""
+    try:
+        return restrict(queryset, user).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound(
+            f"未找到该{queryset.model._meta.verbose_name}，或不在您的数据范围内。"
+            f" ({queryset.model.__name__} not found or outside your data scope.)"
+        ) from None

@@ -1,0 +1,113 @@
+"""The one audit writer. Actions call :func:`record` inside their transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from gridcare.core.context import current_origin
+from gridcare.core.models import AuditEntry
+
+# Counts audit rows written by the action currently running, so the action wrapper can insist on one.
+_rows_written: ContextVar[list[int] | None] = ContextVar("gridcare_audit_rows", default=None)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe rendering of a field value (Decimal and dates as strings, model instances as pk)."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (list, tuple, set)):
+        return [json_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The values of an instance's concrete fields (foreign keys as ids), for before/after columns."""
+    names = list(fields) if fields is not None else [f.attname for f in instance._meta.concrete_fields]
+    return {name: json_value(getattr(instance, name)) for name in names}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose values changed, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    object_repr: str | None = None,
+    note: str = "",
+) -> AuditEntry:
+    """Write one audit row stamped with the current request or job id."""
+    origin = current_origin()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+        object_repr = str(obj) if object_repr is None else object_repr
+    user = actor if getattr(actor, "pk", None) is not None else None
+    entry = AuditEntry.objects.create(
+        actor=user,
+        actor_name=(getattr(actor, "display_name", None) or getattr(actor, "username", "") or "system")[:150],
+        action=action,
+        object_type=object_type or "",
+        object_id=str(object_id if object_id is not None else ""),
+        object_repr=(object_repr or "")[:255],
+        before=json_value(dict(before)) if before is not None else None,
+        after=json_value(dict(after)) if after is not None else None,
+        request_id=origin.request_id,
+        job_id=origin.job_id,
+        note=note,
+    )
+    counter = _rows_written.get()
+    if counter is not None:
+        counter[0] += 1
+    return entry
+
+
+def bulk_record(actor: Any, action: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Write many audit rows at once (batch actions); each row gives object_type/object_id/before/after."""
+    origin = current_origin()
+    user = actor if getattr(actor, "pk", None) is not None else None
+    name = (getattr(actor, "display_name", None) or getattr(actor, "username", "") or "system")[:150]
+    entries = [
+        AuditEntry(
+            actor=user,
+            actor_name=name,
+            action=action,
+            object_type=row["object_type"],
+            object_id=str(row["object_id"]),
+            object_repr=str(row.get("object_repr", ""))[:255],
+            before=json_value(row.get("before")),
+            after=json_value(row.get("after")),
+            request_id=origin.request_id,
+            job_id=origin.job_id,
+            note=row.get("note", ""),
+        )
+        for row in rows
+    ]
+    AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    counter = _rows_written.get()
+    if counter is not None:
+        counter[0] += len(entries)
+    return len(entries)

@@ -1,0 +1,59 @@
+"""Build the demo utility: every app's ``demo.py`` contributes its part, in app order."""
+
+from __future__ import annotations
+
+import time
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from gridcare.core.context import origin
+from gridcare.org.selectors import system_actor
+
+SCALES = ("small", "medium", "large")
+
+
+class Command(BaseCommand):
+    help = "Create the demo power supply company (org chart, staff per position, and each app's demo data)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", choices=SCALES, default="small")
+        parser.add_argument("--reset", action="store_true", help="Start from an empty SQLite database.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        database = settings.DATABASES["default"]
+        if options["reset"]:
+            if not database["ENGINE"].endswith("sqlite3"):
+                raise CommandError("--reset only deletes the embedded SQLite database; drop other databases yourself.")
+            from django.db import connections
+
+            connections.close_all()
+            path = database["NAME"]
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    import os
+
+                    os.remove(f"{path}{suffix}")
+                except FileNotFoundError:
+                    pass
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("load_catalogue", verbosity=0)
+        actor = system_actor()
+        started = time.perf_counter()
+        with origin(job_id=f"demo-{int(time.time())}"):
+            for config in apps.get_app_configs():
+                if not config.name.startswith("gridcare."):
+                    continue
+                try:
+                    module = import_module(f"{config.name}.demo")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{config.name}.demo":
+                        raise
+                    continue
+                for line in module.build(actor, options["scale"]):
+                    self.stdout.write(line)
+        self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,23 @@
+"""Stamp every request with a request id (taken from ``X-Request-ID`` when a proxy sets one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from gridcare.core.context import new_request_id, origin
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming[:64] if incoming.isascii() and incoming else new_request_id()
+        request.request_id = request_id  # type: ignore[attr-defined]
+        with origin(request_id=request_id):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response

@@ -1,0 +1,368 @@
+"""Writes of the organisation app; each one audited, permission-checked and scoped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from gridcare.core import audit
+from gridcare.core.access import forget_cached_permissions, get_in_scope
+from gridcare.core.actions import action
+from gridcare.core.errors import InvalidInput
+from gridcare.core.ownership import count_owned, owned_fields
+from gridcare.org.models import AuthorityLimit, KPIDefinition, LimitType, OrgUnit, PermissionCode, Position, User
+
+UNIT_FIELDS = ["code", "name", "kind", "parent_id", "path", "head_id", "is_active"]
+STAFF_FIELDS = [
+    "username", "full_name", "employee_no", "phone", "email", "position_id", "org_unit_id", "is_active", "left_on",
+    "successor_id",
+]
+
+
+def _unit_path(parent: OrgUnit | None, code: str) -> str:
+    return f"{parent.path if parent else '/'}{code}/"
+
+
+def _check_scope(actor: User, obj: Any) -> None:
+    """Refuse (as not found) when the actor's data scope does not reach ``obj``."""
+    get_in_scope(type(obj)._default_manager.all(), actor, pk=obj.pk)
+
+
+@action("org.create_unit", permission="org.manage_units")
+def do_create_unit(
+    actor: User, *, code: str, name: str, kind: str, parent: OrgUnit | None = None, head: User | None = None
+) -> OrgUnit:
+    errors: dict[str, str] = {}
+    if OrgUnit.objects.filter(code=code).exists():
+        errors["code"] = f"机构编码「{code}」已存在。 (Unit code already exists.)"
+    if kind not in OrgUnit.Kind.values:
+        errors["kind"] = f"未知的机构类型「{kind}」。 (Unknown unit kind.)"
+    if parent is None and kind != OrgUnit.Kind.COMPANY:
+        errors["parent"] = "只有公司可以没有上级机构。 (Only a company may have no parent.)"
+    if errors:
+        raise InvalidInput(errors)
+    if parent is not None:
+        _check_scope(actor, parent)
+    unit = OrgUnit.objects.create(code=code, name=name, kind=kind, parent=parent, head=head, path=_unit_path(parent, code))
+    audit.record(actor, "org.create_unit", unit, after=audit.snapshot(unit, UNIT_FIELDS))
+    return unit
+
+
+@action("org.update_unit", permission="org.manage_units")
+def do_update_unit(actor: User, unit: OrgUnit, **changes: Any) -> OrgUnit:
+    """Change name, kind, head or active flag; moving in the tree is :func:`do_move_unit`."""
+    allowed = {"name", "kind", "head", "is_active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput({f: "此字段不能在此修改。 (Not editable here.)" for f in sorted(unknown)})
+    _check_scope(actor, unit)
+    unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+    if "kind" in changes and changes["kind"] not in OrgUnit.Kind.values:
+        raise InvalidInput({"kind": f"未知的机构类型「{changes['kind']}」。 (Unknown unit kind.)"})
+    if changes.get("is_active") is False and unit.children.filter(is_active=True).exists():
+        raise InvalidInput({"is_active": "仍有启用的下级机构，不能停用。 (Active child units exist.)"})
+    before = audit.snapshot(unit, UNIT_FIELDS)
+    for field, value in changes.items():
+        setattr(unit, field, value)
+    unit.save()
+    old, new = audit.diff(before, audit.snapshot(unit, UNIT_FIELDS))
+    audit.record(actor, "org.update_unit", unit, before=old, after=new)
+    return unit
+
+
+@action("org.move_unit", permission="org.manage_units")
+def do_move_unit(actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
+    """Move a unit and its whole subtree under another parent, rewriting the tree paths in one statement."""
+    _check_scope(actor, unit)
+    _check_scope(actor, new_parent)
+    if new_parent.path.startswith(unit.path):
+        raise InvalidInput({"parent": "不能把机构移到它自己的下级之下。 (A unit cannot move below itself.)"})
+    old_prefix = unit.path
+    new_prefix = _unit_path(new_parent, unit.code)
+    before = audit.snapshot(unit, UNIT_FIELDS)
+    OrgUnit.objects.filter(path__startswith=old_prefix).update(
+        path=Concat(Value(new_prefix), Substr(F("path"), len(old_prefix) + 1))
+    )
+    OrgUnit.objects.filter(pk=unit.pk).update(parent=new_parent)
+    unit.refresh_from_db()
+    old, new = audit.diff(before, audit.snapshot(unit, UNIT_FIELDS))
+    audit.record(actor, "org.move_unit", unit, before=old, after=new)
+    return unit
+
+
+def _position_snapshot(position: Position) -> dict[str, Any]:
+    data = audit.snapshot(position, ["code", "name", "name_en", "level", "superior_id", "data_scope"])
+    data["permissions"] = sorted(position.permissions.values_list("code", flat=True))
+    return data
+
+
+@action("org.update_position", permission="org.manage_positions")
+def do_update_position(
+    actor: User,
+    position: Position,
+    *,
+    data_scope: str | None = None,
+    permissions: Iterable[str] | None = None,
+    superior: Position | None = None,
+) -> Position:
+    """Change what a position may see (data scope), may do (permission codes) and reports to."""
+    errors: dict[str, str] = {}
+    if data_scope is not None and data_scope not in Position.DataScope.values:
+        errors["data_scope"] = f"未知的数据范围「{data_scope}」。 (Unknown data scope.)"
+    codes: list[str] = []
+    if permissions is not None:
+        codes = sorted(set(permissions))
+        known = set(PermissionCode.objects.filter(code__in=codes).values_list("code", flat=True))
+        missing = [c for c in codes if c not in known]
+        if missing:
+            errors["permissions"] = f"未知的权限：{', '.join(missing)}。 (Unknown permission codes.)"
+    if superior is not None and superior.pk == position.pk:
+        errors["superior"] = "岗位不能是自己的上级。 (A position cannot report to itself.)"
+    if errors:
+        raise InvalidInput(errors)
+    position = Position.objects.select_for_update().get(pk=position.pk)
+    before = _position_snapshot(position)
+    if data_scope is not None:
+        position.data_scope = data_scope
+    if superior is not None:
+        position.superior = superior
+    position.save()
+    if permissions is not None:
+        position.permissions.set(PermissionCode.objects.filter(code__in=codes))
+    old, new = audit.diff(before, _position_snapshot(position))
+    audit.record(actor, "org.update_position", position, before=old, after=new)
+    return position
+
+
+@action("org.set_authority_limit", permission="org.manage_positions")
+def do_set_authority_limit(actor: User, position: Position, limit_code: str, amount: Decimal | str) -> AuthorityLimit:
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise InvalidInput({"amount": f"「{amount}」不是有效金额。 (Not a number.)"}) from None
+    if not value.is_finite() or value < 0:
+        raise InvalidInput({"amount": "额度不能为负数。 (A limit cannot be negative.)"})
+    limit_type = LimitType.objects.filter(code=limit_code).first()
+    if limit_type is None:
+        raise InvalidInput({"limit_type": f"未知的额度类型「{limit_code}」。 (Unknown limit type.)"})
+    existing = AuthorityLimit.objects.select_for_update().filter(position=position, limit_type=limit_type).first()
+    before = {"amount": str(existing.amount)} if existing else None
+    limit, _created = AuthorityLimit.objects.update_or_create(
+        position=position, limit_type=limit_type, defaults={"amount": value.quantize(Decimal("0.01"))}
+    )
+    audit.record(
+        actor, "org.set_authority_limit", position, before=before, after={"limit": limit_code, "amount": str(limit.amount)}
+    )
+    return limit
+
+
+def _validate_staff_fields(data: Mapping[str, Any], *, instance: User | None = None) -> None:
+    errors: dict[str, str] = {}
+    username = data.get("username")
+    if username is not None:
+        taken = User.objects.filter(username=username).exclude(pk=getattr(instance, "pk", None)).exists()
+        if taken:
+            errors["username"] = f"登录名「{username}」已被使用。 (Username already taken.)"
+    employee_no = data.get("employee_no")
+    if employee_no:
+        taken = User.objects.filter(employee_no=employee_no).exclude(pk=getattr(instance, "pk", None)).exists()
+        if taken:
+            errors["employee_no"] = f"工号「{employee_no}」已存在。 (Employee number already exists.)"
+    phone = data.get("phone")
+    if phone and not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+        errors["phone"] = "手机号应为以 1 开头的 11 位数字。 (A mobile number has 11 digits starting with 1.)"
+    if errors:
+        raise InvalidInput(errors)
+
+
+@action("org.create_staff", permission="org.manage_staff")
+def do_create_staff(
+    actor: User,
+    *,
+    username: str,
+    password: str,
+    full_name: str,
+    position: Position,
+    org_unit: OrgUnit,
+    employee_no: str | None = None,
+    phone: str = "",
+    email: str = "",
+) -> User:
+    _validate_staff_fields({"username": username, "employee_no": employee_no, "phone": phone})
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise InvalidInput({"password": exc.messages}) from None
+    _check_scope(actor, org_unit)
+    staff = User(
+        username=username,
+        full_name=full_name,
+        position=position,
+        org_unit=org_unit,
+        employee_no=employee_no or None,
+        phone=phone,
+        email=email,
+    )
+    staff.set_password(password)
+    staff.save()
+    audit.record(actor, "org.create_staff", staff, after=audit.snapshot(staff, STAFF_FIELDS))
+    return staff
+
+
+@action("org.update_staff", permission="org.manage_staff")
+def do_update_staff(actor: User, staff: User, **changes: Any) -> User:
+    allowed = {"full_name", "employee_no", "phone", "email", "position", "org_unit"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput({f: "此字段不能在此修改。 (Not editable here.)" for f in sorted(unknown)})
+    _check_scope(actor, staff)
+    if "org_unit" in changes:
+        _check_scope(actor, changes["org_unit"])
+    _validate_staff_fields(changes, instance=staff)
+    staff = User.objects.select_for_update().get(pk=staff.pk)
+    before = audit.snapshot(staff, STAFF_FIELDS)
+    for field, value in changes.items():
+        setattr(staff, field, value)
+    staff.save()
+    forget_cached_permissions(staff)
+    old, new = audit.diff(before, audit.snapshot(staff, STAFF_FIELDS))
+    audit.record(actor, "org.update_staff", staff, before=old, after=new)
+    return staff
+
+
+def supervisor_of(staff: User) -> User | None:
+    """Whose queue receives a leaver's records: the head of their unit, else of the nearest unit above."""
+    unit = staff.org_unit
+    while unit is not None:
+        head = unit.head
+        if head is not None and head.pk != staff.pk and head.is_active and head.left_on is None:
+            return head
+        unit = unit.parent
+    return None
+
+
+@action("org.staff_leave", permission="org.manage_staff")
+def do_staff_leave(actor: User, staff: User, *, successor: User | None = None, left_on: dt.date | None = None) -> User:
+    """A person leaves: everything they own moves to ``successor`` (or their supervisor) and they are disabled."""
+    _check_scope(actor, staff)
+    if staff.left_on is not None:
+        raise InvalidInput({"staff": f"{staff.display_name} 已于 {staff.left_on} 离岗。 (Already left.)"})
+    if successor is None:
+        successor = supervisor_of(staff)
+        if successor is None:
+            raise InvalidInput(
+                {"successor": "未找到上级负责人，请指定接替人。 (No supervisor found; name a successor.)"}
+            )
+    if successor.pk == staff.pk:
+        raise InvalidInput({"successor": "接替人不能是离岗人员本人。 (The successor cannot be the leaver.)"})
+    if not successor.is_active or successor.left_on is not None:
+        raise InvalidInput({"successor": f"接替人 {successor.display_name} 已停用。 (The successor is inactive.)"})
+    staff = User.objects.select_for_update().get(pk=staff.pk)
+    moved: dict[str, int] = {}
+    for entry in owned_fields():
+        manager = entry.model._default_manager
+        ids = list(manager.filter(**{entry.field: staff}).order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            continue
+        list(manager.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        manager.filter(pk__in=ids).update(**{entry.field: successor})
+        audit.bulk_record(
+            actor,
+            "org.transfer_owned",
+            (
+                {
+                    "object_type": entry.model._meta.label_lower,
+                    "object_id": pk,
+                    "before": {entry.field: staff.pk},
+                    "after": {entry.field: successor.pk},
+                    "note": f"{entry.label}: {staff.display_name} → {successor.display_name}",
+                }
+                for pk in ids
+            ),
+        )
+        moved[entry.key] = len(ids)
+    leftover = {k: v for k, v in count_owned(staff).items() if v}
+    if leftover:
+        raise RuntimeError(f"Orphan transfer left records with the leaver: {leftover}")
+    before = audit.snapshot(staff, STAFF_FIELDS)
+    staff.left_on = left_on or timezone.localdate()
+    staff.is_active = False
+    staff.successor = successor
+    staff.save(update_fields=["left_on", "is_active", "successor"])
+    Token.objects.filter(user=staff).delete()
+    old, new = audit.diff(before, audit.snapshot(staff, STAFF_FIELDS))
+    audit.record(actor, "org.staff_leave", staff, before=old, after={**new, "moved": moved})
+    return staff
+
+
+@action("org.load_catalogue", permission="org.manage_positions")
+def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, int]:
+    """Create or update permissions, limit types, positions, their limits and KPIs from catalogue data."""
+    for item in catalogue["permissions"]:
+        PermissionCode.objects.update_or_create(
+            code=item["code"], defaults={"name": item["name"], "name_en": item.get("name_en", ""), "area": item["area"]}
+        )
+    for item in catalogue["limit_types"]:
+        LimitType.objects.update_or_create(
+            code=item["code"],
+            defaults={"name": item["name"], "name_en": item.get("name_en", ""), "unit": item["unit"]},
+        )
+    known_codes = set(PermissionCode.objects.values_list("code", flat=True))
+    positions: dict[str, Position] = {}
+    for item in catalogue["positions"]:
+        unknown = sorted(set(item.get("permissions", [])) - known_codes)
+        if unknown:
+            raise InvalidInput({"permissions": f"岗位 {item['code']} 引用了未知权限：{', '.join(unknown)}"})
+        position, _ = Position.objects.update_or_create(
+            code=item["code"],
+            defaults={
+                "name": item["name"],
+                "name_en": item.get("name_en", ""),
+                "level": item["level"],
+                "data_scope": item["data_scope"],
+                "responsibilities": item.get("responsibilities", []),
+                "authorities": item.get("authorities", []),
+                "source": item.get("source", ""),
+            },
+        )
+        position.permissions.set(PermissionCode.objects.filter(code__in=item.get("permissions", [])))
+        positions[position.code] = position
+    for item in catalogue["positions"]:
+        position = positions[item["code"]]
+        superior_code = item.get("superior")
+        position.superior = positions.get(superior_code) if superior_code else None
+        position.save(update_fields=["superior"])
+        for limit_code, amount in (item.get("limits") or {}).items():
+            AuthorityLimit.objects.update_or_create(
+                position=position,
+                limit_type=LimitType.objects.get(code=limit_code),
+                defaults={"amount": Decimal(str(amount))},
+            )
+        for kpi in item.get("kpis", []):
+            KPIDefinition.objects.update_or_create(
+                position=position,
+                code=kpi["code"],
+                defaults={
+                    "name": kpi["name"],
+                    "name_en": kpi.get("name_en", ""),
+                    "unit": kpi.get("unit", ""),
+                    "direction": kpi.get("direction", KPIDefinition.Direction.HIGHER),
+                    "definition": kpi.get("definition", ""),
+                },
+            )
+    counts = {
+        "permissions": len(catalogue["permissions"]),
+        "limit_types": len(catalogue["limit_types"]),
+        "positions": len(positions),
+    }
+    audit.record(actor, "org.load_catalogue", object_type="org.position", object_id="*", after=counts)
+    return counts

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from gridcare.org import views
+
+app_name = "org"
+
+urlpatterns = [
+    path("units/", views.UnitListView.as_view(), name="unit-list"),
+    path("units/new/", views.UnitCreateView.as_view(), name="unit-create"),
+    path("units/<int:pk>/", views.UnitDetailView.as_view(), name="unit-detail"),
+    path("units/<int:pk>/edit/", views.UnitEditView.as_view(), name="unit-edit"),
+    path("positions/", views.PositionListView.as_view(), name="position-list"),
+    path("positions/<int:pk>/", views.PositionDetailView.as_view(), name="position-detail"),
+    path("positions/<int:pk>/edit/", views.PositionEditView.as_view(), name="position-edit"),
+    path("positions/<int:pk>/limit/", views.PositionLimitView.as_view(), name="position-limit"),
+    path("staff/", views.StaffListView.as_view(), name="staff-list"),
+    path("staff/new/", views.StaffCreateView.as_view(), name="staff-create"),
+    path("staff/<int:pk>/", views.StaffDetailView.as_view(), name="staff-detail"),
+    path("staff/<int:pk>/edit/", views.StaffEditView.as_view(), name="staff-edit"),
+    path("staff/<int:pk>/leave/", views.StaffLeaveView.as_view(), name="staff-leave"),
+]

@@ -1,0 +1,220 @@
+"""Staff screens of the organisation app, declared with the shared list/detail/form patterns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.core.access import get_in_scope, has_perm
+from gridcare.core.ownership import count_owned
+from gridcare.org import actions
+from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
+from gridcare.org.forms import LeaveForm, LimitForm, OrgUnitEditForm, OrgUnitForm, PositionForm, StaffEditForm, StaffForm
+from gridcare.org.models import OrgUnit, Position, User
+from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView
+
+
+class UnitListView(ScopedListView):
+    model = OrgUnit
+    permission = "org.view"
+    filterset_class = OrgUnitFilter
+    title = _("Org units")
+    export_name = "org-units"
+    create_url_name = "org:unit-create"
+    create_permission = "org.manage_units"
+    columns = [
+        Column(_("Name"), "name"),
+        Column(_("Code"), "code"),
+        Column(_("Kind"), "get_kind_display"),
+        Column(_("Parent unit"), "parent.name"),
+        Column(_("Head"), "head.display_name"),
+        Column(_("Path"), "path"),
+        Column(_("Active"), "is_active"),
+    ]
+
+    def base_queryset(self):  # type: ignore[no-untyped-def]
+        return OrgUnit.objects.select_related("parent", "head")
+
+
+class UnitDetailView(ScopedDetailView):
+    model = OrgUnit
+    permission = "org.view"
+    template_name = "org/unit_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        unit = context["object"]
+        context["children"] = unit.children.all()
+        context["staff"] = unit.staff.select_related("position").filter(is_active=True)
+        context["can_manage"] = has_perm(self.request.user, "org.manage_units")
+        return context
+
+
+class UnitCreateView(ActionFormView):
+    permission = "org.manage_units"
+    form_class = OrgUnitForm
+    title = _("New org unit")
+
+    def perform(self, data: dict[str, Any]) -> OrgUnit:
+        return actions.do_create_unit(self.request.user, **data)
+
+
+class UnitEditView(ActionFormView):
+    permission = "org.manage_units"
+    form_class = OrgUnitEditForm
+    title = _("Edit org unit")
+
+    def unit(self) -> OrgUnit:
+        return get_in_scope(OrgUnit.objects.all(), self.request.user, pk=self.kwargs["pk"])
+
+    def get_initial(self) -> dict[str, Any]:
+        unit = self.unit()
+        return {"name": unit.name, "kind": unit.kind, "head": unit.head_id, "is_active": unit.is_active}
+
+    def perform(self, data: dict[str, Any]) -> OrgUnit:
+        return actions.do_update_unit(self.request.user, self.unit(), **data)
+
+
+class PositionListView(ScopedListView):
+    model = Position
+    permission = "org.view"
+    filterset_class = PositionFilter
+    title = _("Positions")
+    export_name = "positions"
+    columns = [
+        Column(_("Name"), "name"),
+        Column(_("English name"), "name_en"),
+        Column(_("Level"), "get_level_display"),
+        Column(_("Superior position"), "superior.name"),
+        Column(_("Data scope"), "get_data_scope_display"),
+        Column(_("Staff"), lambda p: p.staff.filter(is_active=True).count()),
+    ]
+
+    def base_queryset(self):  # type: ignore[no-untyped-def]
+        return Position.objects.select_related("superior")
+
+
+class PositionDetailView(ScopedDetailView):
+    model = Position
+    permission = "org.view"
+    template_name = "org/position_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        position = context["object"]
+        context["permissions"] = position.permissions.all()
+        context["limits"] = position.limits.select_related("limit_type")
+        context["kpis"] = position.kpis.all()
+        context["can_manage"] = has_perm(self.request.user, "org.manage_positions")
+        return context
+
+
+class PositionEditView(ActionFormView):
+    permission = "org.manage_positions"
+    form_class = PositionForm
+    title = _("Edit position permissions and data scope")
+
+    def position(self) -> Position:
+        return get_object_or_404(Position, pk=self.kwargs["pk"])
+
+    def get_initial(self) -> dict[str, Any]:
+        position = self.position()
+        return {"data_scope": position.data_scope, "permissions": list(position.permissions.all())}
+
+    def perform(self, data: dict[str, Any]) -> Position:
+        return actions.do_update_position(
+            self.request.user,
+            self.position(),
+            data_scope=data["data_scope"],
+            permissions=[p.code for p in data["permissions"]],
+        )
+
+
+class PositionLimitView(ActionFormView):
+    permission = "org.manage_positions"
+    form_class = LimitForm
+    title = _("Set authority limit")
+
+    def perform(self, data: dict[str, Any]) -> Position:
+        position = get_object_or_404(Position, pk=self.kwargs["pk"])
+        actions.do_set_authority_limit(self.request.user, position, data["limit_type"].code, data["amount"])
+        return position
+
+
+class StaffListView(ScopedListView):
+    model = User
+    permission = "org.view"
+    filterset_class = StaffFilter
+    title = _("Staff")
+    export_name = "staff"
+    create_url_name = "org:staff-create"
+    create_permission = "org.manage_staff"
+    columns = [
+        Column(_("Full name"), "display_name"),
+        Column(_("Username"), "username"),
+        Column(_("Employee number"), "employee_no"),
+        Column(_("Position"), "position.name"),
+        Column(_("Unit"), "org_unit.name"),
+        Column(_("Active"), "is_active"),
+        Column(_("Left on"), "left_on"),
+    ]
+
+    def base_queryset(self):  # type: ignore[no-untyped-def]
+        return User.objects.filter(position__isnull=False).select_related("position", "org_unit")
+
+
+class StaffDetailView(ScopedDetailView):
+    model = User
+    permission = "org.view"
+    template_name = "org/staff_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["owned"] = {k: v for k, v in count_owned(context["object"]).items() if v}
+        context["can_manage"] = has_perm(self.request.user, "org.manage_staff")
+        return context
+
+
+class StaffCreateView(ActionFormView):
+    permission = "org.manage_staff"
+    form_class = StaffForm
+    title = _("New staff member")
+
+    def perform(self, data: dict[str, Any]) -> User:
+        return actions.do_create_staff(self.request.user, **data)
+
+
+class StaffEditView(ActionFormView):
+    permission = "org.manage_staff"
+    form_class = StaffEditForm
+    title = _("Edit staff member")
+
+    def staff(self) -> User:
+        return get_in_scope(User.objects.all(), self.request.user, pk=self.kwargs["pk"])
+
+    def get_initial(self) -> dict[str, Any]:
+        staff = self.staff()
+        return {f: getattr(staff, f) for f in ("full_name", "employee_no", "phone", "email", "position", "org_unit")}
+
+    def perform(self, data: dict[str, Any]) -> User:
+        data["employee_no"] = data.get("employee_no") or None
+        return actions.do_update_staff(self.request.user, self.staff(), **data)
+
+
+class StaffLeaveView(ActionFormView):
+    """离岗交接 — a person leaves; their customers and cases go to a successor or the supervisor's queue."""
+
+    permission = "org.manage_staff"
+    form_class = LeaveForm
+    title = _("Staff leaves: hand over everything they own")
+    success_message = _("Handover done: everything the person owned now has an owner.")
+
+    def perform(self, data: dict[str, Any]) -> User:
+        staff = get_in_scope(User.objects.all(), self.request.user, pk=self.kwargs["pk"])
+        return actions.do_staff_leave(self.request.user, staff, successor=data["successor"], left_on=data["left_on"])
+
+    def success_url(self, result: Any) -> str:
+        return reverse("org:staff-detail", args=[result.pk])

@@ -1,0 +1,54 @@
+"""The workbench menu: each app lists its screens in its own ``menu.py`` (``ITEMS``); a position sees only the
+entries whose permission it holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+from django.urls import reverse
+from django.utils.functional import Promise
+
+from gridcare.core.access import has_perm
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    group: str | Promise
+    label: str | Promise
+    url_name: str
+    permission: str | None
+    icon: str = "circle"
+    order: int = 100
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+@cache
+def all_items() -> tuple[MenuItem, ...]:
+    items: list[MenuItem] = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("gridcare."):
+            continue
+        try:
+            module = import_module(f"{config.name}.menu")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.menu":
+                raise
+            continue
+        items.extend(getattr(module, "ITEMS", ()))
+    return tuple(sorted(items, key=lambda item: item.order))
+
+
+def menu_for(user: Any) -> list[tuple[str, list[MenuItem]]]:
+    """The entries a user may open, grouped in menu order."""
+    groups: dict[str, list[MenuItem]] = {}
+    for item in all_items():
+        if item.permission is None or has_perm(user, item.permission):
+            groups.setdefault(str(item.group), []).append(item)
+    return list(groups.items())

@@ -1,0 +1,204 @@
+"""Reusable staff-screen patterns: list (filters, pagination, Excel export), detail, action form, workbench.
+
+Screens of every app are declared with these classes (model, filterset, columns, permission) instead of being
+hand-written, so scope, permissions, errors and export behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from gridcare.core.access import has_perm, restrict
+from gridcare.core.errors import GridcareError, InvalidInput, NotFound, PermissionRefused
+from gridcare.core.models import AuditEntry
+from gridcare.web.excel import workbook_response
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list: a label and an attribute path (``org_unit.name``) or a function of the row."""
+
+    label: str | Promise
+    accessor: str | Callable[[Any], Any]
+    link: bool = False
+
+    def value(self, obj: Any) -> Any:
+        if callable(self.accessor):
+            return self.accessor(obj)
+        value: Any = obj
+        for part in self.accessor.split("."):
+            value = getattr(value, part, None) if value is not None else None
+            if callable(value) and not isinstance(value, models.Manager):
+                value = value()
+        return value
+
+
+class StaffMixin(LoginRequiredMixin):
+    """Signed-in staff holding ``permission`` (refused with a 403 page naming it otherwise)."""
+
+    permission: str | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if self.permission is not None and not has_perm(request.user, self.permission):
+            raise PermissionDenied(f"需要权限 {self.permission} (permission required)")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ScopedListView(StaffMixin, TemplateView):
+    """A filtered, paginated list limited to the user's data scope, exportable to Excel (``?export=xlsx``)."""
+
+    template_name = "web/list.html"
+    model: type[models.Model]
+    filterset_class: Any = None
+    columns: list[Column] = []
+    title: str | Promise = ""
+    export_name = "export"
+    paginate_by = 25
+    create_url_name: str | None = None
+    create_permission: str | None = None
+
+    def base_queryset(self) -> models.QuerySet:
+        return self.model._default_manager.all()
+
+    def get_filtered(self) -> tuple[Any, models.QuerySet]:
+        queryset = restrict(self.base_queryset(), self.request.user)
+        if self.filterset_class is None:
+            return None, queryset
+        filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
+        if filterset.is_bound and not filterset.is_valid():
+            return filterset, queryset.none()
+        return filterset, filterset.qs
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        filterset, queryset = self.get_filtered()
+        if request.GET.get("export") == "xlsx":
+            headers = [str(c.label) for c in self.columns]
+            rows = ([c.value(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
+            return workbook_response(self.export_name, str(self.title), headers, rows)
+        paginator = Paginator(queryset, self.paginate_by)
+        page = paginator.get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = self.get_context_data(
+            filterset=filterset,
+            page=page,
+            rows=[(obj, [c.value(obj) for c in self.columns]) for obj in page.object_list],
+            columns=self.columns,
+            title=self.title,
+            querystring=query.urlencode(),
+            create_url_name=self.create_url_name
+            if self.create_url_name and has_perm(request.user, self.create_permission or "")
+            else None,
+        )
+        return self.render_to_response(context)
+
+
+class ScopedDetailView(StaffMixin, TemplateView):
+    """One object, answered with 404 when it is outside the user's data scope."""
+
+    model: type[models.Model]
+    lookup = "pk"
+
+    def get_object(self) -> Any:
+        queryset = restrict(self.model._default_manager.all(), self.request.user)
+        try:
+            return queryset.get(**{self.lookup: self.kwargs[self.lookup]})
+        except (self.model.DoesNotExist, ValueError):
+            raise Http404(_("Not found or outside your data scope.")) from None
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        obj = self.get_object()
+        context = super().get_context_data(object=obj, **kwargs)
+        if has_perm(self.request.user, "audit.view"):
+            context["history"] = AuditEntry.objects.filter(
+                object_type=obj._meta.label_lower, object_id=str(obj.pk)
+            ).select_related("actor")[:50]
+        return context
+
+
+def apply_error(form: forms.Form, error: GridcareError) -> None:
+    """Show a business error on the form: field errors on their fields, the rest at the top."""
+    if isinstance(error, InvalidInput):
+        for field, msgs in error.errors.items():
+            target = field if field in form.fields else None
+            for msg in msgs:
+                form.add_error(target, msg)
+    else:
+        form.add_error(None, error.message)
+
+
+class ActionFormView(StaffMixin, View):
+    """A form whose valid data is handed to an action; business errors come back onto the form."""
+
+    template_name = "web/form.html"
+    form_class: type[forms.Form]
+    title: str | Promise = ""
+    success_message: str | Promise = _("Saved.")
+
+    def get_initial(self) -> dict[str, Any]:
+        return {}
+
+    def get_form(self, data: Any = None) -> forms.Form:
+        return self.form_class(data, initial=self.get_initial())
+
+    def context(self, form: forms.Form) -> dict[str, Any]:
+        return {"form": form, "title": self.title}
+
+    def perform(self, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def success_url(self, result: Any) -> str:
+        return result.get_absolute_url()
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, self.template_name, self.context(self.get_form()))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.get_form(request.POST)
+        if form.is_valid():
+            try:
+                result = self.perform(form.cleaned_data)
+            except NotFound:
+                raise Http404 from None
+            except PermissionRefused as exc:
+                apply_error(form, exc)
+                return render(request, self.template_name, self.context(form), status=403)
+            except GridcareError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, self.success_message)
+                return HttpResponseRedirect(self.success_url(result))
+        return render(request, self.template_name, self.context(form), status=400)
+
+
+class WorkbenchView(StaffMixin, TemplateView):
+    """工作台 — the home page of a position: its duties, KPIs, shortcuts and the person's latest actions."""
+
+    template_name = "web/workbench.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        position = user.position
+        return super().get_context_data(
+            position=position,
+            kpis=position.kpis.all() if position else [],
+            recent=AuditEntry.objects.filter(actor=user)[:10],
+            **kwargs,
+        )
