@@ -121,6 +121,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 NODE_MODULES = Path(os.environ.get("GRIDCARE_NODE_MODULES", Path.cwd() / "node_modules"))
 STATICFILES_DIRS = [("vendor", NODE_MODULES)] if NODE_MODULES.exists() else []
 WHITENOISE_USE_FINDERS = True

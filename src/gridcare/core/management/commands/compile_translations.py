@@ -18,4 +18,5 @@ class Command(BaseCommand):
             for po_path in Path(base).glob("*/LC_MESSAGES/*.po"):
                 polib.pofile(str(po_path)).save_as_mofile(str(po_path.with_suffix(".mo")))
                 count += 1
-        self.stdout.write(f"compiled {count} catalogue(s)")
+        if int(options.get("verbosity", 1)) > 0:
+            self.stdout.write(f"compiled {count} catalogue(s)")

@@ -1,0 +1,74 @@
+"""Shared fixtures: the position catalogue and the demo organisation, built once per test database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("compile_translations", verbosity=0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests flush the database when they finish, so they run last."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def build_demo_org() -> None:
+    from gridcare.org import demo
+    from gridcare.org.models import OrgUnit
+    from gridcare.org.selectors import system_actor
+
+    if OrgUnit.objects.filter(code="GC").exists():
+        return
+    call_command("load_catalogue", verbosity=0)
+    for _line in demo.build(system_actor(), "small"):
+        pass
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        build_demo_org()
+
+
+@pytest.fixture
+def org(db):  # type: ignore[no-untyped-def]
+    """The demo organisation (rebuilt if a transactional test flushed it)."""
+    build_demo_org()
+
+
+@pytest.fixture
+def staff(org) -> Callable[[str], object]:  # type: ignore[no-untyped-def]
+    """Look up a demo staff member by username."""
+    from gridcare.org.models import User
+
+    def get(username: str) -> User:
+        return User.objects.select_related("position", "org_unit").get(username=username)
+
+    return get
+
+
+@pytest.fixture
+def api(staff) -> Callable[[str], APIClient]:  # type: ignore[no-untyped-def]
+    """An API client authenticated with the token of a demo staff member."""
+
+    def client_for(username: str) -> APIClient:
+        user = staff(username)
+        token, _ = Token.objects.get_or_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for

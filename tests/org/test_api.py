@@ -1,0 +1,162 @@
+"""The organisation REST API: bad input gets 400 with field errors and writes nothing; scope answers 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridcare.core.models import AuditEntry
+from gridcare.org.models import OrgUnit, Position, User
+
+
+@pytest.fixture
+def counts():  # type: ignore[no-untyped-def]
+    def snapshot() -> tuple[int, int, int]:
+        return OrgUnit.objects.count(), User.objects.count(), AuditEntry.objects.count()
+
+    return snapshot
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"code": "GC", "name": "重复", "kind": "team", "parent_code": "GC"}, "code"),
+        ({"code": "bad code!", "name": "x", "kind": "team", "parent_code": "GC"}, "code"),
+        ({"code": "OK1", "name": "", "kind": "team", "parent_code": "GC"}, "name"),
+        ({"code": "OK2", "name": "x", "kind": "galaxy", "parent_code": "GC"}, "kind"),
+        ({"code": "OK3", "name": "x", "kind": "team"}, "parent"),
+        ({"code": "OK4", "name": "x", "kind": "team", "parent": 999999}, "parent"),
+    ],
+)
+def test_bad_unit_input_is_400_with_field_error_and_nothing_written(api, counts, payload, field) -> None:
+    if "parent_code" in payload:
+        payload = {**payload, "parent": OrgUnit.objects.get(code=payload.pop("parent_code")).pk}
+    before = counts()
+    response = api("admin").post("/api/org/units/", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.data["errors"], response.data
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"username": "cs_rep"}, "username"),
+        ({"phone": "12345"}, "phone"),
+        ({"employee_no": "GC0001"}, "employee_no"),
+        ({"password": "short"}, "password"),
+        ({"position": None}, "position"),
+        ({"email": "not-an-email"}, "email"),
+    ],
+)
+def test_bad_staff_input_is_400_with_field_error_and_nothing_written(api, counts, change, field) -> None:
+    payload = {
+        "username": "wangwu",
+        "full_name": "王五",
+        "password": "good-password-1",
+        "phone": "13800138000",
+        "position": Position.objects.get(code="service_rep").pk,
+        "org_unit": OrgUnit.objects.get(code="CG").pk,
+        **change,
+    }
+    before = counts()
+    response = api("admin").post("/api/org/staff/", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.data["errors"], response.data
+    assert counts() == before
+
+
+def test_create_staff_then_login_token(api) -> None:
+    payload = {
+        "username": "wangwu", "full_name": "王五", "password": "good-password-1", "phone": "13800138000",
+        "position": Position.objects.get(code="service_rep").pk, "org_unit": OrgUnit.objects.get(code="CG").pk,
+    }
+    created = api("admin").post("/api/org/staff/", payload, format="json")
+    assert created.status_code == 201, created.content
+    assert "password" not in created.data
+    token = api("admin").post("/api/auth/token/", {"username": "wangwu", "password": "good-password-1"}, format="json")
+    assert token.status_code == 200 and token.data["token"]
+
+
+def test_permission_refused_is_403_with_reason(api, counts) -> None:
+    before = counts()
+    response = api("cs_rep").post(
+        "/api/org/units/", {"code": "ZZ", "name": "x", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk},
+        format="json",
+    )
+    assert response.status_code == 403
+    assert "org.manage_units" in response.data["detail"]
+    assert counts() == before
+
+
+def test_scope_filters_lists_and_hides_details(api, staff) -> None:
+    client = api("cg_rep")
+    listed = {row["username"] for row in client.get("/api/org/staff/").data["results"]}
+    assert listed == {"cg_head", "cg_rep", "cg_reader", "customer"}
+    assert client.get(f"/api/org/staff/{staff('hx_rep').pk}/").status_code == 404
+    assert client.get(f"/api/org/units/{OrgUnit.objects.get(code='HX').pk}/").status_code == 404
+
+
+def test_unit_move_rewrites_subtree_paths(api) -> None:
+    cd = OrgUnit.objects.get(code="CD")
+    response = api("admin").patch(f"/api/org/units/{cd.pk}/", {"parent": OrgUnit.objects.get(code="YX").pk}, format="json")
+    assert response.status_code == 200, response.content
+    assert OrgUnit.objects.get(code="HX").path == "/GC/YX/CD/HX/"
+
+
+def test_unit_cannot_move_below_itself(api, counts) -> None:
+    before = counts()
+    gc_child = OrgUnit.objects.get(code="YX")
+    response = api("admin").patch(f"/api/org/units/{gc_child.pk}/", {"parent": OrgUnit.objects.get(code="KF").pk}, format="json")
+    assert response.status_code == 400
+    assert "parent" in response.data["errors"]
+    assert counts() == before
+
+
+def test_position_permissions_and_limits_api(api) -> None:
+    collector = Position.objects.get(code="collector")
+    client = api("admin")
+    response = client.patch(f"/api/org/positions/{collector.pk}/", {"permissions": ["payment.post", "no.such"]}, format="json")
+    assert response.status_code == 400 and "permissions" in response.data["errors"]
+    response = client.patch(f"/api/org/positions/{collector.pk}/", {"permissions": ["payment.post"], "data_scope": "unit"}, format="json")
+    assert response.status_code == 200
+    assert response.data["permissions"] == ["payment.post"]
+    response = client.post(f"/api/org/positions/{collector.pk}/limits/", {"limit_type": "writeoff_amount", "amount": "-5"}, format="json")
+    assert response.status_code == 400 and "amount" in response.data["errors"]
+    response = client.post(f"/api/org/positions/{collector.pk}/limits/", {"limit_type": "writeoff_amount", "amount": "500"}, format="json")
+    assert response.status_code == 200 and response.data["amount"] == "500.00"
+    response = client.post(f"/api/org/positions/{collector.pk}/limits/", {"limit_type": "no_such", "amount": "5"}, format="json")
+    assert response.status_code == 400 and "limit_type" in response.data["errors"]
+
+
+def test_idempotency_key_replays_first_answer(api) -> None:
+    client = api("admin")
+    payload = {"code": "IDEM", "name": "幂等班", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk}
+    first = client.post("/api/org/units/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post("/api/org/units/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.data == again.data
+    assert again["Idempotent-Replayed"] == "true"
+    assert OrgUnit.objects.filter(code="IDEM").count() == 1
+    assert AuditEntry.objects.filter(action="org.create_unit", object_id=str(first.data["id"])).count() == 1
+
+
+def test_idempotency_key_reused_for_another_request_is_conflict(api) -> None:
+    client = api("admin")
+    client.post("/api/org/units/", {"code": "ID2", "name": "x", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk},
+                format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    response = client.post("/api/calendar/overrides/", {"day": "2026-12-01", "is_working_day": False, "reason": "x"},
+                           format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert response.status_code == 409
+
+
+def test_schema_and_docs_are_served(api, client) -> None:
+    schema = api("admin").get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/org/units/" in schema.content
+    assert client.get("/api/docs/").status_code == 200
+
+
+def test_anonymous_api_call_is_401() -> None:
+    from rest_framework.test import APIClient
+
+    assert APIClient().get("/api/org/units/").status_code == 401
