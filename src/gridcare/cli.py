@@ -1,9 +1,9 @@
 """The ``gridcare`` command: its own subcommands plus every Django management command, settings preselected.
 
-    gridcare demo [--scale small|medium|large] [--reset]   build the demo utility
-    gridcare serve [--port 8000]                          serve the UI on 127.0.0.1
-    gridcare tariff bill-urdb|quote …                     tariff tools (no database needed)
-    gridcare migrate | shell -c "…" | …                   any Django management command
+gridcare demo [--scale small|medium|large] [--reset]   build the demo utility
+gridcare serve [--port 8000]                          serve the UI on 127.0.0.1
+gridcare tariff bill-urdb|quote …                     tariff tools (no database needed)
+gridcare migrate | shell -c "…" | …                   any Django management command
 """
 
 from __future__ import annotations

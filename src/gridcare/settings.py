@@ -28,7 +28,9 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("GRIDCARE_SECRET_KEY", "gridcare-demo-secret-key-change-me-in-production-0123456789")
+SECRET_KEY = os.environ.get(
+    "GRIDCARE_SECRET_KEY", "gridcare-demo-secret-key-change-me-in-production-0123456789"
+)
 DEBUG = _env_bool("GRIDCARE_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("GRIDCARE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 

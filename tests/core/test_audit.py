@@ -34,7 +34,9 @@ def test_rolled_back_action_leaves_no_audit_row_and_no_change(staff) -> None:
         pass
 
     with pytest.raises(Boom), transaction.atomic():
-        actions.do_create_unit(admin, code="TMP", name="临时", kind="team", parent=OrgUnit.objects.get(code="GC"))
+        actions.do_create_unit(
+            admin, code="TMP", name="临时", kind="team", parent=OrgUnit.objects.get(code="GC")
+        )
         raise Boom
     assert AuditEntry.objects.count() == before_rows
     assert not OrgUnit.objects.filter(code="TMP").exists()
@@ -97,7 +99,8 @@ def test_audit_log_api_filters_by_person_action_and_object(api, staff) -> None:
     unit = OrgUnit.objects.get(code="CG")
     actions.do_update_unit(admin, unit, name="城关所")
     response = api("auditor").get(
-        "/api/audit/", {"actor": admin.pk, "action": "org.update", "object_type": "org.orgunit", "object_id": unit.pk}
+        "/api/audit/",
+        {"actor": admin.pk, "action": "org.update", "object_type": "org.orgunit", "object_id": unit.pk},
     )
     assert response.status_code == 200
     results = response.data["results"]

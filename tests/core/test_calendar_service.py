@@ -30,25 +30,36 @@ def test_local_holiday_override_moves_the_deadline(staff) -> None:
 
 def test_deadline_api(api) -> None:
     response = api("cs_rep").post(
-        "/api/calendar/overrides/deadline/", {"start": "2025-09-30T15:00:00+08:00", "working_days": 4}, format="json"
+        "/api/calendar/overrides/deadline/",
+        {"start": "2025-09-30T15:00:00+08:00", "working_days": 4},
+        format="json",
     )
     assert response.status_code == 200
     assert response.data["deadline"] == "2025-10-14T00:00:00+08:00"
 
 
 def test_deadline_api_bad_input(api) -> None:
-    response = api("cs_rep").post("/api/calendar/overrides/deadline/", {"start": "yesterday", "working_days": 0}, format="json")
+    response = api("cs_rep").post(
+        "/api/calendar/overrides/deadline/", {"start": "yesterday", "working_days": 0}, format="json"
+    )
     assert response.status_code == 400
     assert set(response.data["errors"]) == {"start", "working_days"}
 
 
 def test_day_api(api) -> None:
-    assert api("cs_rep").get("/api/calendar/overrides/day/", {"date": "2026-10-10"}).data["is_working_day"] is True
+    assert (
+        api("cs_rep").get("/api/calendar/overrides/day/", {"date": "2026-10-10"}).data["is_working_day"]
+        is True
+    )
     assert api("cs_rep").get("/api/calendar/overrides/day/", {"date": "2026-13-01"}).status_code == 400
 
 
 def test_override_without_reason_refused(api) -> None:
-    response = api("admin").post("/api/calendar/overrides/", {"day": "2027-02-08", "is_working_day": False, "reason": " "}, format="json")
+    response = api("admin").post(
+        "/api/calendar/overrides/",
+        {"day": "2027-02-08", "is_working_day": False, "reason": " "},
+        format="json",
+    )
     assert response.status_code == 400
     assert "reason" in response.data["errors"]
 

@@ -67,20 +67,27 @@ def test_bad_staff_input_is_400_with_field_error_and_nothing_written(api, counts
 
 def test_create_staff_then_login_token(api) -> None:
     payload = {
-        "username": "wangwu", "full_name": "王五", "password": "good-password-1", "phone": "13800138000",
-        "position": Position.objects.get(code="service_rep").pk, "org_unit": OrgUnit.objects.get(code="CG").pk,
+        "username": "wangwu",
+        "full_name": "王五",
+        "password": "good-password-1",
+        "phone": "13800138000",
+        "position": Position.objects.get(code="service_rep").pk,
+        "org_unit": OrgUnit.objects.get(code="CG").pk,
     }
     created = api("admin").post("/api/org/staff/", payload, format="json")
     assert created.status_code == 201, created.content
     assert "password" not in created.data
-    token = api("admin").post("/api/auth/token/", {"username": "wangwu", "password": "good-password-1"}, format="json")
+    token = api("admin").post(
+        "/api/auth/token/", {"username": "wangwu", "password": "good-password-1"}, format="json"
+    )
     assert token.status_code == 200 and token.data["token"]
 
 
 def test_permission_refused_is_403_with_reason(api, counts) -> None:
     before = counts()
     response = api("cs_rep").post(
-        "/api/org/units/", {"code": "ZZ", "name": "x", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk},
+        "/api/org/units/",
+        {"code": "ZZ", "name": "x", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk},
         format="json",
     )
     assert response.status_code == 403
@@ -98,7 +105,9 @@ def test_scope_filters_lists_and_hides_details(api, staff) -> None:
 
 def test_unit_move_rewrites_subtree_paths(api) -> None:
     cd = OrgUnit.objects.get(code="CD")
-    response = api("admin").patch(f"/api/org/units/{cd.pk}/", {"parent": OrgUnit.objects.get(code="YX").pk}, format="json")
+    response = api("admin").patch(
+        f"/api/org/units/{cd.pk}/", {"parent": OrgUnit.objects.get(code="YX").pk}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert OrgUnit.objects.get(code="HX").path == "/GC/YX/CD/HX/"
 
@@ -106,7 +115,9 @@ def test_unit_move_rewrites_subtree_paths(api) -> None:
 def test_unit_cannot_move_below_itself(api, counts) -> None:
     before = counts()
     gc_child = OrgUnit.objects.get(code="YX")
-    response = api("admin").patch(f"/api/org/units/{gc_child.pk}/", {"parent": OrgUnit.objects.get(code="KF").pk}, format="json")
+    response = api("admin").patch(
+        f"/api/org/units/{gc_child.pk}/", {"parent": OrgUnit.objects.get(code="KF").pk}, format="json"
+    )
     assert response.status_code == 400
     assert "parent" in response.data["errors"]
     assert counts() == before
@@ -115,16 +126,32 @@ def test_unit_cannot_move_below_itself(api, counts) -> None:
 def test_position_permissions_and_limits_api(api) -> None:
     collector = Position.objects.get(code="collector")
     client = api("admin")
-    response = client.patch(f"/api/org/positions/{collector.pk}/", {"permissions": ["payment.post", "no.such"]}, format="json")
+    response = client.patch(
+        f"/api/org/positions/{collector.pk}/", {"permissions": ["payment.post", "no.such"]}, format="json"
+    )
     assert response.status_code == 400 and "permissions" in response.data["errors"]
-    response = client.patch(f"/api/org/positions/{collector.pk}/", {"permissions": ["payment.post"], "data_scope": "unit"}, format="json")
+    response = client.patch(
+        f"/api/org/positions/{collector.pk}/",
+        {"permissions": ["payment.post"], "data_scope": "unit"},
+        format="json",
+    )
     assert response.status_code == 200
     assert response.data["permissions"] == ["payment.post"]
-    response = client.post(f"/api/org/positions/{collector.pk}/limits/", {"limit_type": "writeoff_amount", "amount": "-5"}, format="json")
+    response = client.post(
+        f"/api/org/positions/{collector.pk}/limits/",
+        {"limit_type": "writeoff_amount", "amount": "-5"},
+        format="json",
+    )
     assert response.status_code == 400 and "amount" in response.data["errors"]
-    response = client.post(f"/api/org/positions/{collector.pk}/limits/", {"limit_type": "writeoff_amount", "amount": "500"}, format="json")
+    response = client.post(
+        f"/api/org/positions/{collector.pk}/limits/",
+        {"limit_type": "writeoff_amount", "amount": "500"},
+        format="json",
+    )
     assert response.status_code == 200 and response.data["amount"] == "500.00"
-    response = client.post(f"/api/org/positions/{collector.pk}/limits/", {"limit_type": "no_such", "amount": "5"}, format="json")
+    response = client.post(
+        f"/api/org/positions/{collector.pk}/limits/", {"limit_type": "no_such", "amount": "5"}, format="json"
+    )
     assert response.status_code == 400 and "limit_type" in response.data["errors"]
 
 
@@ -142,10 +169,18 @@ def test_idempotency_key_replays_first_answer(api) -> None:
 
 def test_idempotency_key_reused_for_another_request_is_conflict(api) -> None:
     client = api("admin")
-    client.post("/api/org/units/", {"code": "ID2", "name": "x", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk},
-                format="json", HTTP_IDEMPOTENCY_KEY="k-2")
-    response = client.post("/api/calendar/overrides/", {"day": "2026-12-01", "is_working_day": False, "reason": "x"},
-                           format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    client.post(
+        "/api/org/units/",
+        {"code": "ID2", "name": "x", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-2",
+    )
+    response = client.post(
+        "/api/calendar/overrides/",
+        {"day": "2026-12-01", "is_working_day": False, "reason": "x"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-2",
+    )
     assert response.status_code == 409
 
 

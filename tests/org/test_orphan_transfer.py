@@ -74,7 +74,9 @@ def test_successor_must_be_active_and_not_the_leaver(staff) -> None:
 
 
 def test_leave_through_api(api, staff) -> None:
-    response = api("admin").post(f"/api/org/staff/{staff('auditor').pk}/leave/", {"successor": staff("manager").pk}, format="json")
+    response = api("admin").post(
+        f"/api/org/staff/{staff('auditor').pk}/leave/", {"successor": staff("manager").pk}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.data["is_active"] is False
     assert OrgUnit.objects.get(code="JC").head == staff("manager")

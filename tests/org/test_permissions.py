@@ -48,7 +48,11 @@ def perform(name: str, user: User) -> None:
         actions.do_create_unit(user, code="TEST1", name="测试班组", kind="team", parent=company)
     elif name == "create_staff":
         actions.do_create_staff(
-            user, username="newbie", password="s3cret-pass", full_name="新人", org_unit=company,
+            user,
+            username="newbie",
+            password="s3cret-pass",
+            full_name="新人",
+            org_unit=company,
             position=Position.objects.get(code="service_rep"),
         )
     elif name == "update_position":
@@ -83,14 +87,21 @@ def test_position_may_or_may_not_perform_action(staff, position: str, action_nam
 def test_refusal_changes_nothing(staff) -> None:
     before = OrgUnit.objects.count()
     with pytest.raises(PermissionRefused):
-        actions.do_create_unit(staff("cs_rep"), code="X1", name="x", kind="team", parent=OrgUnit.objects.get(code="GC"))
+        actions.do_create_unit(
+            staff("cs_rep"), code="X1", name="x", kind="team", parent=OrgUnit.objects.get(code="GC")
+        )
     assert OrgUnit.objects.count() == before
 
 
 class TestDataScope:
     def test_subtree_scope_sees_own_unit_and_below(self, staff) -> None:
         visible = access.restrict(User.objects.all(), staff("cg_head"))
-        assert set(visible.values_list("username", flat=True)) == {"cg_head", "cg_rep", "cg_reader", "customer"}
+        assert set(visible.values_list("username", flat=True)) == {
+            "cg_head",
+            "cg_rep",
+            "cg_reader",
+            "customer",
+        }
 
     def test_branch_level_subtree_includes_stations(self, staff) -> None:
         head = staff("cg_head")

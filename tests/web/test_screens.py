@@ -56,7 +56,9 @@ def test_excel_export_opens_and_holds_the_filtered_rows(client, staff) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "名称"
-    assert sorted(r[0] for r in rows[1:]) == sorted(OrgUnit.objects.filter(kind="station").values_list("name", flat=True))
+    assert sorted(r[0] for r in rows[1:]) == sorted(
+        OrgUnit.objects.filter(kind="station").values_list("name", flat=True)
+    )
 
 
 def test_detail_outside_scope_is_404(client, staff) -> None:
@@ -78,7 +80,10 @@ def test_form_bad_input_shows_errors_and_writes_nothing(client, staff) -> None:
     assert response.status_code == 400
     form = response.context["form"]
     assert "name" in form.errors
-    response = client.post("/org/units/new/", {"code": "GC", "name": "重复", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk})
+    response = client.post(
+        "/org/units/new/",
+        {"code": "GC", "name": "重复", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk},
+    )
     assert response.status_code == 400
     assert "已存在" in str(response.context["form"].errors["code"])
     assert (OrgUnit.objects.count(), AuditEntry.objects.count()) == before
@@ -89,8 +94,12 @@ def test_form_creates_staff_and_shows_history(client, staff) -> None:
     response = client.post(
         "/org/staff/new/",
         {
-            "username": "lisi", "full_name": "李四", "phone": "13900001111", "password": "pass-word-9",
-            "position": Position.objects.get(code="meter_reader").pk, "org_unit": OrgUnit.objects.get(code="HX").pk,
+            "username": "lisi",
+            "full_name": "李四",
+            "phone": "13900001111",
+            "password": "pass-word-9",
+            "position": Position.objects.get(code="meter_reader").pk,
+            "org_unit": OrgUnit.objects.get(code="HX").pk,
         },
     )
     assert response.status_code == 302
@@ -111,7 +120,9 @@ def test_position_edit_screen(client, staff) -> None:
     position = Position.objects.get(code="collector")
     response = client.post(f"/org/positions/{position.pk}/edit/", {"data_scope": "bogus"})
     assert response.status_code == 400
-    response = client.post(f"/org/positions/{position.pk}/limit/", {"limit_type": "writeoff_amount", "amount": "300"})
+    response = client.post(
+        f"/org/positions/{position.pk}/limit/", {"limit_type": "writeoff_amount", "amount": "300"}
+    )
     assert response.status_code == 302
     assert position.limits.get(limit_type__code="writeoff_amount").amount == 300
 

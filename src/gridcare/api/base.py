@@ -25,7 +25,9 @@ class HasViewPermission(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         code = getattr(view, "view_permission", None)
-        return bool(request.user and request.user.is_authenticated and (code is None or has_perm(request.user, code)))
+        return bool(
+            request.user and request.user.is_authenticated and (code is None or has_perm(request.user, code))
+        )
 
 
 class ScopedViewSetMixin:

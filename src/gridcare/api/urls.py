@@ -1,19 +1,16 @@
-"""The REST API, assembled from the apps' viewsets."""
+"""The REST API, assembled from the apps: each app's ``api.py`` lists ``ROUTES = [(prefix, viewset, basename)]``."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from gridcare.core.api import AuditEntryViewSet, CalendarOverrideViewSet
-from gridcare.org.api import OrgUnitViewSet, PositionViewSet, StaffViewSet
+from gridcare.core.discovery import app_modules
 
 router = DefaultRouter()
-router.register("org/units", OrgUnitViewSet, basename="orgunit")
-router.register("org/positions", PositionViewSet, basename="position")
-router.register("org/staff", StaffViewSet, basename="staff")
-router.register("audit", AuditEntryViewSet, basename="audit")
-router.register("calendar/overrides", CalendarOverrideViewSet, basename="calendar-override")
+for _config, module in app_modules("api"):
+    for prefix, viewset, basename in getattr(module, "ROUTES", ()):
+        router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -123,7 +123,9 @@ def restrict(queryset: models.QuerySet[M], user: Any) -> models.QuerySet[M]:
     unit_path = getattr(model, "scope_unit_path", None)
     owner = getattr(model, "scope_owner", None)
     if unit_path is None and owner is None:
-        raise ImproperlyConfigured(f"{model.__name__} declares no data scope (scope_unit_path / scope_owner).")
+        raise ImproperlyConfigured(
+            f"{model.__name__} declares no data scope (scope_unit_path / scope_owner)."
+        )
     scope = data_scope(user)
     if scope == SCOPE_COMPANY:
         return queryset

@@ -79,7 +79,9 @@ def after_commit(callback: Callable[[], Any]) -> None:
 
 
 @action("core.set_calendar_override", permission="calendar.manage")
-def do_set_calendar_override(actor: Any, *, day: dt.date, is_working_day: bool, reason: str) -> CalendarOverride:
+def do_set_calendar_override(
+    actor: Any, *, day: dt.date, is_working_day: bool, reason: str
+) -> CalendarOverride:
     """Declare a date a working day or a day off (local holiday, or a later year's official schedule)."""
     if not reason.strip():
         raise InvalidInput({"reason": "请填写原因。 (A reason is required.)"})
@@ -88,8 +90,13 @@ def do_set_calendar_override(actor: Any, *, day: dt.date, is_working_day: bool, 
     override, _ = CalendarOverride.objects.update_or_create(
         day=day, defaults={"is_working_day": is_working_day, "reason": reason.strip()}
     )
-    audit.record(actor, "core.set_calendar_override", override, before=before,
-                 after=audit.snapshot(override, ["day", "is_working_day", "reason"]))
+    audit.record(
+        actor,
+        "core.set_calendar_override",
+        override,
+        before=before,
+        after=audit.snapshot(override, ["day", "is_working_day", "reason"]),
+    )
     after_commit(forget_calendar)
     return override
 

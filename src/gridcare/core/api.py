@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
 from gridcare.core import calendar
-from gridcare.core.filters import AuditEntryFilter
 from gridcare.core.actions import do_delete_calendar_override, do_set_calendar_override
+from gridcare.core.filters import AuditEntryFilter
 from gridcare.core.models import AuditEntry, CalendarOverride
 
 
@@ -22,8 +22,19 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
         fields = [
-            "id", "at", "actor", "actor_name", "action", "object_type", "object_id", "object_repr", "before", "after",
-            "request_id", "job_id", "note",
+            "id",
+            "at",
+            "actor",
+            "actor_name",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "before",
+            "after",
+            "request_id",
+            "job_id",
+            "note",
         ]
 
 
@@ -80,3 +91,9 @@ class CalendarOverrideViewSet(ActionViewSet):
         values: dict[str, Any] = dict(data.validated_data)
         values["deadline"] = calendar.add_working_days(values["start"], values["working_days"])
         return Response(DeadlineSerializer(values).data)
+
+
+ROUTES = [
+    ("audit", AuditEntryViewSet, "audit"),
+    ("calendar/overrides", CalendarOverrideViewSet, "calendar-override"),
+]

@@ -18,11 +18,12 @@ class Origin:
     job_id: str = ""
 
 
-_origin: ContextVar[Origin] = ContextVar("gridcare_origin", default=Origin())
+_NO_ORIGIN = Origin()
+_origin: ContextVar[Origin | None] = ContextVar("gridcare_origin", default=None)
 
 
 def current_origin() -> Origin:
-    return _origin.get()
+    return _origin.get() or _NO_ORIGIN
 
 
 def new_request_id() -> str:

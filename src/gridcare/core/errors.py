@@ -31,7 +31,8 @@ class InvalidInput(GridcareError):
 
     def __init__(self, errors: Mapping[str, str | Iterable[str]], message: str | None = None) -> None:
         self.errors: dict[str, list[str]] = {
-            field: [msgs] if isinstance(msgs, str) else [str(m) for m in msgs] for field, msgs in errors.items()
+            field: [msgs] if isinstance(msgs, str) else [str(m) for m in msgs]
+            for field, msgs in errors.items()
         }
         summary = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in self.errors.items())
         super().__init__(message or summary)

@@ -15,5 +15,7 @@ class CalendarOverrideForm(forms.Form):
 
 
 class DeadlineForm(forms.Form):
-    start = forms.DateTimeField(label=_("Received at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    start = forms.DateTimeField(
+        label=_("Received at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
     working_days = forms.IntegerField(label=_("Working days"), min_value=1, max_value=366)

@@ -38,5 +38,6 @@ def owned_fields() -> list[OwnedField]:
 def count_owned(user: models.Model) -> dict[str, int]:
     """How many records of each registered kind ``user`` owns now."""
     return {
-        entry.key: entry.model._default_manager.filter(**{entry.field: user}).count() for entry in owned_fields()
+        entry.key: entry.model._default_manager.filter(**{entry.field: user}).count()
+        for entry in owned_fields()
     }

@@ -65,7 +65,9 @@ class CalendarView(StaffMixin, TemplateView):
         deadline = None
         form = DeadlineForm(self.request.GET if "working_days" in self.request.GET else None)
         if form.is_bound and form.is_valid():
-            deadline = calendar.add_working_days(form.cleaned_data["start"], form.cleaned_data["working_days"])
+            deadline = calendar.add_working_days(
+                form.cleaned_data["start"], form.cleaned_data["working_days"]
+            )
         return super().get_context_data(
             year=year,
             months=months,

@@ -19,11 +19,27 @@ from gridcare.core.access import forget_cached_permissions, get_in_scope
 from gridcare.core.actions import action
 from gridcare.core.errors import InvalidInput
 from gridcare.core.ownership import count_owned, owned_fields
-from gridcare.org.models import AuthorityLimit, KPIDefinition, LimitType, OrgUnit, PermissionCode, Position, User
+from gridcare.org.models import (
+    AuthorityLimit,
+    KPIDefinition,
+    LimitType,
+    OrgUnit,
+    PermissionCode,
+    Position,
+    User,
+)
 
 UNIT_FIELDS = ["code", "name", "kind", "parent_id", "path", "head_id", "is_active"]
 STAFF_FIELDS = [
-    "username", "full_name", "employee_no", "phone", "email", "position_id", "org_unit_id", "is_active", "left_on",
+    "username",
+    "full_name",
+    "employee_no",
+    "phone",
+    "email",
+    "position_id",
+    "org_unit_id",
+    "is_active",
+    "left_on",
     "successor_id",
 ]
 
@@ -52,7 +68,9 @@ def do_create_unit(
         raise InvalidInput(errors)
     if parent is not None:
         _check_scope(actor, parent)
-    unit = OrgUnit.objects.create(code=code, name=name, kind=kind, parent=parent, head=head, path=_unit_path(parent, code))
+    unit = OrgUnit.objects.create(
+        code=code, name=name, kind=kind, parent=parent, head=head, path=_unit_path(parent, code)
+    )
     audit.record(actor, "org.create_unit", unit, after=audit.snapshot(unit, UNIT_FIELDS))
     return unit
 
@@ -144,7 +162,9 @@ def do_update_position(
 
 
 @action("org.set_authority_limit", permission="org.manage_positions")
-def do_set_authority_limit(actor: User, position: Position, limit_code: str, amount: Decimal | str) -> AuthorityLimit:
+def do_set_authority_limit(
+    actor: User, position: Position, limit_code: str, amount: Decimal | str
+) -> AuthorityLimit:
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
@@ -154,13 +174,19 @@ def do_set_authority_limit(actor: User, position: Position, limit_code: str, amo
     limit_type = LimitType.objects.filter(code=limit_code).first()
     if limit_type is None:
         raise InvalidInput({"limit_type": f"未知的额度类型「{limit_code}」。 (Unknown limit type.)"})
-    existing = AuthorityLimit.objects.select_for_update().filter(position=position, limit_type=limit_type).first()
+    existing = (
+        AuthorityLimit.objects.select_for_update().filter(position=position, limit_type=limit_type).first()
+    )
     before = {"amount": str(existing.amount)} if existing else None
     limit, _created = AuthorityLimit.objects.update_or_create(
         position=position, limit_type=limit_type, defaults={"amount": value.quantize(Decimal("0.01"))}
     )
     audit.record(
-        actor, "org.set_authority_limit", position, before=before, after={"limit": limit_code, "amount": str(limit.amount)}
+        actor,
+        "org.set_authority_limit",
+        position,
+        before=before,
+        after={"limit": limit_code, "amount": str(limit.amount)},
     )
     return limit
 
@@ -174,7 +200,9 @@ def _validate_staff_fields(data: Mapping[str, Any], *, instance: User | None = N
             errors["username"] = f"登录名「{username}」已被使用。 (Username already taken.)"
     employee_no = data.get("employee_no")
     if employee_no:
-        taken = User.objects.filter(employee_no=employee_no).exclude(pk=getattr(instance, "pk", None)).exists()
+        taken = (
+            User.objects.filter(employee_no=employee_no).exclude(pk=getattr(instance, "pk", None)).exists()
+        )
         if taken:
             errors["employee_no"] = f"工号「{employee_no}」已存在。 (Employee number already exists.)"
     phone = data.get("phone")
@@ -251,7 +279,9 @@ def supervisor_of(staff: User) -> User | None:
 
 
 @action("org.staff_leave", permission="org.manage_staff")
-def do_staff_leave(actor: User, staff: User, *, successor: User | None = None, left_on: dt.date | None = None) -> User:
+def do_staff_leave(
+    actor: User, staff: User, *, successor: User | None = None, left_on: dt.date | None = None
+) -> User:
     """A person leaves: everything they own moves to ``successor`` (or their supervisor) and they are disabled."""
     _check_scope(actor, staff)
     if staff.left_on is not None:
@@ -265,7 +295,9 @@ def do_staff_leave(actor: User, staff: User, *, successor: User | None = None, l
     if successor.pk == staff.pk:
         raise InvalidInput({"successor": "接替人不能是离岗人员本人。 (The successor cannot be the leaver.)"})
     if not successor.is_active or successor.left_on is not None:
-        raise InvalidInput({"successor": f"接替人 {successor.display_name} 已停用。 (The successor is inactive.)"})
+        raise InvalidInput(
+            {"successor": f"接替人 {successor.display_name} 已停用。 (The successor is inactive.)"}
+        )
     staff = User.objects.select_for_update().get(pk=staff.pk)
     moved: dict[str, int] = {}
     for entry in owned_fields():
@@ -309,7 +341,8 @@ def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, in
     """Create or update permissions, limit types, positions, their limits and KPIs from catalogue data."""
     for item in catalogue["permissions"]:
         PermissionCode.objects.update_or_create(
-            code=item["code"], defaults={"name": item["name"], "name_en": item.get("name_en", ""), "area": item["area"]}
+            code=item["code"],
+            defaults={"name": item["name"], "name_en": item.get("name_en", ""), "area": item["area"]},
         )
     for item in catalogue["limit_types"]:
         LimitType.objects.update_or_create(

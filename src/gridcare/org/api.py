@@ -72,8 +72,19 @@ class PositionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Position
         fields = [
-            "id", "code", "name", "name_en", "level", "superior", "data_scope", "responsibilities", "authorities",
-            "source", "permissions", "limits", "kpis",
+            "id",
+            "code",
+            "name",
+            "name_en",
+            "level",
+            "superior",
+            "data_scope",
+            "responsibilities",
+            "authorities",
+            "source",
+            "permissions",
+            "limits",
+            "kpis",
         ]
         read_only_fields = ["code", "name", "name_en", "level", "responsibilities", "authorities", "source"]
 
@@ -93,7 +104,9 @@ class PositionViewSet(ActionViewSet):
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response({"detail": "岗位来自岗位目录，不能在此新建。 (Positions come from the catalogue.)"}, 405)
+        return Response(
+            {"detail": "岗位来自岗位目录，不能在此新建。 (Positions come from the catalogue.)"}, 405
+        )
 
     def perform_update(self, serializer: PositionSerializer) -> None:
         data = serializer.validated_data
@@ -127,11 +140,26 @@ class StaffSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "full_name", "employee_no", "phone", "email", "position", "position_name", "org_unit",
-            "org_unit_name", "is_active", "left_on", "successor", "password",
+            "id",
+            "username",
+            "full_name",
+            "employee_no",
+            "phone",
+            "email",
+            "position",
+            "position_name",
+            "org_unit",
+            "org_unit_name",
+            "is_active",
+            "left_on",
+            "successor",
+            "password",
         ]
         read_only_fields = ["is_active", "left_on", "successor"]
-        extra_kwargs = {"position": {"required": True, "allow_null": False}, "org_unit": {"required": True, "allow_null": False}}
+        extra_kwargs = {
+            "position": {"required": True, "allow_null": False},
+            "org_unit": {"required": True, "allow_null": False},
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None and not attrs.get("password"):
@@ -142,7 +170,9 @@ class StaffSerializer(serializers.ModelSerializer):
 
 
 class LeaveSerializer(serializers.Serializer):
-    successor = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
+    successor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
     left_on = serializers.DateField(required=False)
 
 
@@ -158,7 +188,9 @@ class StaffViewSet(ActionViewSet):
         serializer.instance = actions.do_create_staff(self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: StaffSerializer) -> None:
-        serializer.instance = actions.do_update_staff(self.request.user, serializer.instance, **serializer.validated_data)
+        serializer.instance = actions.do_update_staff(
+            self.request.user, serializer.instance, **serializer.validated_data
+        )
 
     @extend_schema(request=LeaveSerializer, responses=StaffSerializer)
     @route(detail=True, methods=["post"])
@@ -168,3 +200,10 @@ class StaffViewSet(ActionViewSet):
         data.is_valid(raise_exception=True)
         staff = actions.do_staff_leave(request.user, staff, **data.validated_data)
         return Response(StaffSerializer(staff).data)
+
+
+ROUTES = [
+    ("org/units", OrgUnitViewSet, "orgunit"),
+    ("org/positions", PositionViewSet, "position"),
+    ("org/staff", StaffViewSet, "staff"),
+]

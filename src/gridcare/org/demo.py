@@ -65,7 +65,9 @@ def build(actor: User, scale: str) -> Iterator[str]:
     else:
         units: dict[str, OrgUnit] = {}
         for code, name, kind, parent in UNITS:
-            units[code] = actions.do_create_unit(actor, code=code, name=name, kind=kind, parent=units.get(parent) if parent else None)
+            units[code] = actions.do_create_unit(
+                actor, code=code, name=name, kind=kind, parent=units.get(parent) if parent else None
+            )
         positions = {p.code: p for p in Position.objects.all()}
         for index, (username, full_name, position, unit, heads) in enumerate(STAFF, start=1):
             staff = actions.do_create_staff(

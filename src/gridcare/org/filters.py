@@ -29,7 +29,9 @@ class PositionFilter(django_filters.FilterSet):
 
 class StaffFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name / username / employee no."), method="search")
-    under = django_filters.CharFilter(label=_("Unit path prefix"), field_name="org_unit__path", lookup_expr="startswith")
+    under = django_filters.CharFilter(
+        label=_("Unit path prefix"), field_name="org_unit__path", lookup_expr="startswith"
+    )
 
     class Meta:
         model = User

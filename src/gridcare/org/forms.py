@@ -12,20 +12,30 @@ class OrgUnitForm(forms.Form):
     code = forms.SlugField(label=_("Code"), max_length=32)
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=OrgUnit.Kind.choices)
-    parent = forms.ModelChoiceField(label=_("Parent unit"), queryset=OrgUnit.objects.filter(is_active=True), required=False)
-    head = forms.ModelChoiceField(label=_("Head"), queryset=User.objects.filter(is_active=True, position__isnull=False), required=False)
+    parent = forms.ModelChoiceField(
+        label=_("Parent unit"), queryset=OrgUnit.objects.filter(is_active=True), required=False
+    )
+    head = forms.ModelChoiceField(
+        label=_("Head"), queryset=User.objects.filter(is_active=True, position__isnull=False), required=False
+    )
 
 
 class OrgUnitEditForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=OrgUnit.Kind.choices)
-    head = forms.ModelChoiceField(label=_("Head"), queryset=User.objects.filter(is_active=True, position__isnull=False), required=False)
+    head = forms.ModelChoiceField(
+        label=_("Head"), queryset=User.objects.filter(is_active=True, position__isnull=False), required=False
+    )
     is_active = forms.BooleanField(label=_("Active"), required=False)
 
 
 class StaffForm(forms.Form):
-    username = forms.RegexField(label=_("Username"), regex=r"^[A-Za-z0-9_.@-]{3,150}$", max_length=150,
-                                help_text=_("Letters, digits and _ . @ - (3 or more)."))
+    username = forms.RegexField(
+        label=_("Username"),
+        regex=r"^[A-Za-z0-9_.@-]{3,150}$",
+        max_length=150,
+        help_text=_("Letters, digits and _ . @ - (3 or more)."),
+    )
     full_name = forms.CharField(label=_("Full name"), max_length=60)
     employee_no = forms.CharField(label=_("Employee number"), max_length=32, required=False)
     phone = forms.CharField(label=_("Mobile"), max_length=20, required=False)
@@ -51,17 +61,23 @@ class LeaveForm(forms.Form):
         required=False,
         help_text=_("Empty: everything goes to the supervisor's queue (head of the unit)."),
     )
-    left_on = forms.DateField(label=_("Left on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    left_on = forms.DateField(
+        label=_("Left on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 class PositionForm(forms.Form):
     data_scope = forms.ChoiceField(label=_("Data scope"), choices=Position.DataScope.choices)
     permissions = forms.ModelMultipleChoiceField(
-        label=_("Permissions"), queryset=PermissionCode.objects.all(), required=False,
+        label=_("Permissions"),
+        queryset=PermissionCode.objects.all(),
+        required=False,
         widget=forms.SelectMultiple(attrs={"size": 16}),
     )
 
 
 class LimitForm(forms.Form):
-    limit_type = forms.ModelChoiceField(label=_("Limit"), queryset=LimitType.objects.all(), to_field_name="code")
+    limit_type = forms.ModelChoiceField(
+        label=_("Limit"), queryset=LimitType.objects.all(), to_field_name="code"
+    )
     amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=2, min_value=0)

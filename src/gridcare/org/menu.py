@@ -4,6 +4,8 @@ from gridcare.web.menu import MenuItem
 
 ITEMS = [
     MenuItem(_("Organisation"), _("Org units"), "org:unit-list", "org.view", icon="diagram-3", order=900),
-    MenuItem(_("Organisation"), _("Positions"), "org:position-list", "org.view", icon="person-badge", order=910),
+    MenuItem(
+        _("Organisation"), _("Positions"), "org:position-list", "org.view", icon="person-badge", order=910
+    ),
     MenuItem(_("Organisation"), _("Staff"), "org:staff-list", "org.view", icon="people", order=920),
 ]

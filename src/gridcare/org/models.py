@@ -29,7 +29,12 @@ class OrgUnit(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     path = models.CharField(_("path"), max_length=500, unique=True, editable=False)
     head = models.ForeignKey(
@@ -115,7 +120,11 @@ class Position(models.Model):
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     superior = models.ForeignKey(
-        "self", verbose_name=_("superior position"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("superior position"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="subordinates",
     )
     data_scope = models.CharField(_("data scope"), max_length=16, choices=DataScope.choices)
@@ -187,14 +196,24 @@ class User(AbstractUser):
     employee_no = models.CharField(_("employee number"), max_length=32, unique=True, null=True, blank=True)
     phone = models.CharField(_("mobile"), max_length=20, blank=True)
     position = models.ForeignKey(
-        Position, verbose_name=_("position"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+        Position,
+        verbose_name=_("position"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
     )
     org_unit = models.ForeignKey(
         OrgUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
     left_on = models.DateField(_("left on"), null=True, blank=True)
     successor = models.ForeignKey(
-        "self", verbose_name=_("successor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        verbose_name=_("successor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     objects = UserManager()

@@ -12,7 +12,15 @@ from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.ownership import count_owned
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
-from gridcare.org.forms import LeaveForm, LimitForm, OrgUnitEditForm, OrgUnitForm, PositionForm, StaffEditForm, StaffForm
+from gridcare.org.forms import (
+    LeaveForm,
+    LimitForm,
+    OrgUnitEditForm,
+    OrgUnitForm,
+    PositionForm,
+    StaffEditForm,
+    StaffForm,
+)
 from gridcare.org.models import OrgUnit, Position, User
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView
 
@@ -197,7 +205,10 @@ class StaffEditView(ActionFormView):
 
     def get_initial(self) -> dict[str, Any]:
         staff = self.staff()
-        return {f: getattr(staff, f) for f in ("full_name", "employee_no", "phone", "email", "position", "org_unit")}
+        return {
+            f: getattr(staff, f)
+            for f in ("full_name", "employee_no", "phone", "email", "position", "org_unit")
+        }
 
     def perform(self, data: dict[str, Any]) -> User:
         data["employee_no"] = data.get("employee_no") or None
@@ -214,7 +225,9 @@ class StaffLeaveView(ActionFormView):
 
     def perform(self, data: dict[str, Any]) -> User:
         staff = get_in_scope(User.objects.all(), self.request.user, pk=self.kwargs["pk"])
-        return actions.do_staff_leave(self.request.user, staff, successor=data["successor"], left_on=data["left_on"])
+        return actions.do_staff_leave(
+            self.request.user, staff, successor=data["successor"], left_on=data["left_on"]
+        )
 
     def success_url(self, result: Any) -> str:
         return reverse("org:staff-detail", args=[result.pk])

@@ -46,7 +46,9 @@ def build_workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[A
     return buffer.getvalue()
 
 
-def workbook_response(filename: str, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:
+def workbook_response(
+    filename: str, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> HttpResponse:
     response = HttpResponse(build_workbook(title, headers, rows), content_type=XLSX_CONTENT_TYPE)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.xlsx"'

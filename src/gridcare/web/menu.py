@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import import_module
 from typing import Any
 
-from django.apps import apps
 from django.urls import reverse
 from django.utils.functional import Promise
 
 from gridcare.core.access import has_perm
+from gridcare.core.discovery import app_modules
 
 
 @dataclass(frozen=True)
@@ -32,15 +31,7 @@ class MenuItem:
 @cache
 def all_items() -> tuple[MenuItem, ...]:
     items: list[MenuItem] = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("gridcare."):
-            continue
-        try:
-            module = import_module(f"{config.name}.menu")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.menu":
-                raise
-            continue
+    for _config, module in app_modules("menu"):
         items.extend(getattr(module, "ITEMS", ()))
     return tuple(sorted(items, key=lambda item: item.order))
 

@@ -9,155 +9,377 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LimitType',
+            name="LimitType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=100, verbose_name='English name')),
-                ('unit', models.CharField(max_length=16, verbose_name='unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=100, verbose_name="English name")),
+                ("unit", models.CharField(max_length=16, verbose_name="unit")),
             ],
             options={
-                'verbose_name': 'limit type',
-                'verbose_name_plural': 'limit types',
-                'ordering': ['code'],
+                "verbose_name": "limit type",
+                "verbose_name_plural": "limit types",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='PermissionCode',
+            name="PermissionCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=100, verbose_name='English name')),
-                ('area', models.CharField(max_length=32, verbose_name='business area')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=100, verbose_name="English name")),
+                ("area", models.CharField(max_length=32, verbose_name="business area")),
             ],
             options={
-                'verbose_name': 'permission',
-                'verbose_name_plural': 'permissions',
-                'ordering': ['area', 'code'],
+                "verbose_name": "permission",
+                "verbose_name_plural": "permissions",
+                "ordering": ["area", "code"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('full_name', models.CharField(blank=True, max_length=60, verbose_name='full name')),
-                ('employee_no', models.CharField(blank=True, max_length=32, null=True, unique=True, verbose_name='employee number')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='mobile')),
-                ('left_on', models.DateField(blank=True, null=True, verbose_name='left on')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('successor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='successor')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined"),
+                ),
+                ("full_name", models.CharField(blank=True, max_length=60, verbose_name="full name")),
+                (
+                    "employee_no",
+                    models.CharField(
+                        blank=True, max_length=32, null=True, unique=True, verbose_name="employee number"
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="mobile")),
+                ("left_on", models.DateField(blank=True, null=True, verbose_name="left on")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "successor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="successor",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'staff member',
-                'verbose_name_plural': 'staff',
-                'ordering': ['username'],
+                "verbose_name": "staff member",
+                "verbose_name_plural": "staff",
+                "ordering": ["username"],
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='OrgUnit',
+            name="OrgUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('company', 'Company'), ('department', 'Department'), ('centre', 'Centre'), ('branch', 'County branch'), ('station', 'Service station'), ('team', 'Team')], max_length=16, verbose_name='kind')),
-                ('path', models.CharField(editable=False, max_length=500, unique=True, verbose_name='path')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('head', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='headed_units', to=settings.AUTH_USER_MODEL, verbose_name='head')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='org.orgunit', verbose_name='parent unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("company", "Company"),
+                            ("department", "Department"),
+                            ("centre", "Centre"),
+                            ("branch", "County branch"),
+                            ("station", "Service station"),
+                            ("team", "Team"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("path", models.CharField(editable=False, max_length=500, unique=True, verbose_name="path")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "head",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="headed_units",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="head",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="org.orgunit",
+                        verbose_name="parent unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'org unit',
-                'verbose_name_plural': 'org units',
-                'ordering': ['path'],
+                "verbose_name": "org unit",
+                "verbose_name_plural": "org units",
+                "ordering": ["path"],
             },
         ),
         migrations.AddField(
-            model_name='user',
-            name='org_unit',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='org.orgunit', verbose_name='unit'),
+            model_name="user",
+            name="org_unit",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="staff",
+                to="org.orgunit",
+                verbose_name="unit",
+            ),
         ),
         migrations.CreateModel(
-            name='Position',
+            name="Position",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=48, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=100, verbose_name='English name')),
-                ('level', models.CharField(choices=[('management', 'Management'), ('middle', 'Middle management'), ('execution', 'Execution'), ('external', 'External')], max_length=16, verbose_name='level')),
-                ('data_scope', models.CharField(choices=[('company', 'Whole company'), ('subtree', 'Own unit and below'), ('unit', 'Own unit'), ('own', 'Own records only')], max_length=16, verbose_name='data scope')),
-                ('responsibilities', models.JSONField(blank=True, default=list, verbose_name='responsibilities')),
-                ('authorities', models.JSONField(blank=True, default=list, verbose_name='authorities')),
-                ('source', models.CharField(blank=True, max_length=100, verbose_name='source document')),
-                ('permissions', models.ManyToManyField(blank=True, to='org.permissioncode', verbose_name='permissions')),
-                ('superior', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subordinates', to='org.position', verbose_name='superior position')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=48, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=100, verbose_name="English name")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("management", "Management"),
+                            ("middle", "Middle management"),
+                            ("execution", "Execution"),
+                            ("external", "External"),
+                        ],
+                        max_length=16,
+                        verbose_name="level",
+                    ),
+                ),
+                (
+                    "data_scope",
+                    models.CharField(
+                        choices=[
+                            ("company", "Whole company"),
+                            ("subtree", "Own unit and below"),
+                            ("unit", "Own unit"),
+                            ("own", "Own records only"),
+                        ],
+                        max_length=16,
+                        verbose_name="data scope",
+                    ),
+                ),
+                (
+                    "responsibilities",
+                    models.JSONField(blank=True, default=list, verbose_name="responsibilities"),
+                ),
+                ("authorities", models.JSONField(blank=True, default=list, verbose_name="authorities")),
+                ("source", models.CharField(blank=True, max_length=100, verbose_name="source document")),
+                (
+                    "permissions",
+                    models.ManyToManyField(blank=True, to="org.permissioncode", verbose_name="permissions"),
+                ),
+                (
+                    "superior",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subordinates",
+                        to="org.position",
+                        verbose_name="superior position",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'position',
-                'verbose_name_plural': 'positions',
-                'ordering': ['code'],
+                "verbose_name": "position",
+                "verbose_name_plural": "positions",
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='user',
-            name='position',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='org.position', verbose_name='position'),
+            model_name="user",
+            name="position",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="staff",
+                to="org.position",
+                verbose_name="position",
+            ),
         ),
         migrations.CreateModel(
-            name='KPIDefinition',
+            name="KPIDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=64, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=120, verbose_name='English name')),
-                ('unit', models.CharField(blank=True, max_length=16, verbose_name='unit')),
-                ('direction', models.CharField(choices=[('higher', 'Higher is better'), ('lower', 'Lower is better')], max_length=8, verbose_name='direction')),
-                ('definition', models.TextField(blank=True, verbose_name='definition')),
-                ('position', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kpis', to='org.position')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=64, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=120, verbose_name="English name")),
+                ("unit", models.CharField(blank=True, max_length=16, verbose_name="unit")),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("higher", "Higher is better"), ("lower", "Lower is better")],
+                        max_length=8,
+                        verbose_name="direction",
+                    ),
+                ),
+                ("definition", models.TextField(blank=True, verbose_name="definition")),
+                (
+                    "position",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="kpis", to="org.position"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'KPI definition',
-                'verbose_name_plural': 'KPI definitions',
-                'ordering': ['position', 'code'],
-                'constraints': [models.UniqueConstraint(fields=('position', 'code'), name='uniq_kpi_per_position')],
+                "verbose_name": "KPI definition",
+                "verbose_name_plural": "KPI definitions",
+                "ordering": ["position", "code"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("position", "code"), name="uniq_kpi_per_position")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuthorityLimit',
+            name="AuthorityLimit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='amount')),
-                ('limit_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='limits', to='org.limittype')),
-                ('position', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='limits', to='org.position')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=16, verbose_name="amount")),
+                (
+                    "limit_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="limits", to="org.limittype"
+                    ),
+                ),
+                (
+                    "position",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="limits", to="org.position"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'authority limit',
-                'verbose_name_plural': 'authority limits',
-                'constraints': [models.UniqueConstraint(fields=('position', 'limit_type'), name='uniq_limit_per_position'), models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='limit_amount_not_negative')],
+                "verbose_name": "authority limit",
+                "verbose_name_plural": "authority limits",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("position", "limit_type"), name="uniq_limit_per_position"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gte", 0)), name="limit_amount_not_negative"
+                    ),
+                ],
             },
         ),
     ]

@@ -16,7 +16,11 @@ register = template.Library()
 @register.filter
 def with_class(field: Any, css: str) -> Any:
     existing = field.field.widget.attrs.get("class", "")
-    widget_css = "form-select form-select-sm" if field.widget_type in {"select", "nullbooleanselect"} and "sm" in css else css
+    widget_css = (
+        "form-select form-select-sm"
+        if field.widget_type in {"select", "nullbooleanselect"} and "sm" in css
+        else css
+    )
     if field.widget_type in {"select", "nullbooleanselect"} and "sm" not in css:
         widget_css = css.replace("form-control", "form-select")
     if field.widget_type == "checkbox":

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from importlib import import_module
+from pathlib import Path
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gridcare.core.context import origin
+from gridcare.core.discovery import app_modules
 from gridcare.org.selectors import system_actor
 
 SCALES = ("small", "medium", "large")
@@ -28,32 +28,21 @@ class Command(BaseCommand):
         database = settings.DATABASES["default"]
         if options["reset"]:
             if not database["ENGINE"].endswith("sqlite3"):
-                raise CommandError("--reset only deletes the embedded SQLite database; drop other databases yourself.")
+                raise CommandError(
+                    "--reset only deletes the embedded SQLite database; drop other databases yourself."
+                )
             from django.db import connections
 
             connections.close_all()
             path = database["NAME"]
             for suffix in ("", "-wal", "-shm"):
-                try:
-                    import os
-
-                    os.remove(f"{path}{suffix}")
-                except FileNotFoundError:
-                    pass
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_catalogue", verbosity=0)
         actor = system_actor()
         started = time.perf_counter()
         with origin(job_id=f"demo-{int(time.time())}"):
-            for config in apps.get_app_configs():
-                if not config.name.startswith("gridcare."):
-                    continue
-                try:
-                    module = import_module(f"{config.name}.demo")
-                except ModuleNotFoundError as exc:
-                    if exc.name != f"{config.name}.demo":
-                        raise
-                    continue
+            for _config, module in app_modules("demo"):
                 for line in module.build(actor, options["scale"]):
                     self.stdout.write(line)
         self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")

@@ -21,10 +21,17 @@ class Command(BaseCommand):
         address = f"{options['host']}:{options['port']}"
         self.stdout.write(f"gridcare: serving on http://{address}/ (Ctrl+C to stop)")
         argv = [
-            sys.executable, "-m", "gunicorn", "gridcare.wsgi:application",
-            "--bind", address,
-            "--workers", str(options["workers"]),
-            "--threads", str(options["threads"]),
-            "--access-logfile", "-",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "gridcare.wsgi:application",
+            "--bind",
+            address,
+            "--workers",
+            str(options["workers"]),
+            "--threads",
+            str(options["threads"]),
+            "--access-logfile",
+            "-",
         ]
         os.execv(sys.executable, argv)
