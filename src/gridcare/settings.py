@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "django_filters",
     "gridcare.core",
     "gridcare.org",
+    "gridcare.customers",
+    "gridcare.metering",
+    "gridcare.tariffs",
+    "gridcare.service",
     "gridcare.web",
 ]
 

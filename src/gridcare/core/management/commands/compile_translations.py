@@ -1,10 +1,14 @@
-"""Compile the .po catalogues to .mo with polib, so no system gettext is needed at setup."""
+"""Compile the .po catalogues to .mo with polib, so no system gettext is needed at setup.
+
+Catalogues live in ``settings.LOCALE_PATHS`` and in each gridcare app's own ``locale/`` folder.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import polib
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -13,10 +17,12 @@ class Command(BaseCommand):
     help = "Compile gridcare's translation catalogues (.po → .mo)."
 
     def handle(self, *args: object, **options: object) -> None:
+        bases = [Path(p) for p in settings.LOCALE_PATHS]
+        bases += [Path(c.path) / "locale" for c in apps.get_app_configs() if c.name.startswith("gridcare.")]
         count = 0
-        for base in settings.LOCALE_PATHS:
-            for po_path in Path(base).glob("*/LC_MESSAGES/*.po"):
+        for base in bases:
+            for po_path in base.glob("*/LC_MESSAGES/*.po"):
                 polib.pofile(str(po_path)).save_as_mofile(str(po_path.with_suffix(".mo")))
                 count += 1
-        if int(options.get("verbosity", 1)) > 0:
+        if int(str(options.get("verbosity", 1))) > 0:
             self.stdout.write(f"compiled {count} catalogue(s)")
