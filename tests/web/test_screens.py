@@ -148,3 +148,10 @@ def test_money_and_dates_format(staff) -> None:
 
     assert format_yuan(Decimal("1234.505")) == "¥1,234.51"
     assert format_yuan(Decimal("-0.005")) == "¥-0.01"
+
+
+def test_chinese_is_the_default_even_for_an_english_browser(client, staff) -> None:
+    login(client, staff("cs_rep"))
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "工作台" in page.content.decode()
+    assert page["Content-Language"] == "zh-hans"
