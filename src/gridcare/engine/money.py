@@ -23,12 +23,12 @@ Chinese register billing (``rating`` / ``batch``):
   day counts (≤ 31 for monthly charges), still < 9.22e18 for capacities up to 10⁵ kVA.
 
 URDB interval billing (``urdb``): rates are binary floats with up to 17 significant digits, so
-they are held at **1e-12 $/unit** (:data:`URDB_PRICE_DEC`) and quantities (summed from float kW
-profiles) at **1e-6 kWh / kW** (:data:`URDB_QTY_DEC`).  Their product would not fit in int64, so
-:func:`mul_floor_shift` multiplies in base-10⁹ limbs and returns ``floor(a·b / 10**9)`` exactly
-(amounts in 1e-9 $).  Flooring to 1e-9 and then rounding half-up to the cent is *exactly* the
+they are held at **1e-15 $/unit** (:data:`URDB_PRICE_DEC`) and quantities (summed from float kW
+profiles) at **1e-9 kWh / kW** (:data:`URDB_QTY_DEC`); the quantisation then moves a line by less
+than 1e-8 $ for realistic bills.  Their product would not fit in int64, so :func:`mul_trunc_shift`
+multiplies in base-10⁹ limbs and returns ``floor(a·b / 10**15)`` exactly (amounts in 1e-9 $).  Flooring to 1e-9 and then rounding half-up to the cent is *exactly* the
 same as rounding the exact product half-up, because a tie at the cent can only be decided by
-digits at or above 1e-9 (see :func:`mul_floor_shift`).
+digits at or above 1e-9 (see :func:`mul_trunc_shift`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ __all__ = [
     "div_round_half_up",
     "div_round_half_up_array",
     "fen_to_yuan",
-    "mul_floor_shift",
+    "mul_trunc_shift",
     "round_half_up_scaled",
     "round_yuan",
     "scaled_to_decimal",
@@ -60,8 +60,8 @@ QTY_DEC = 3
 PRICE_DEC = 6
 RAW_DEC = QTY_DEC + PRICE_DEC
 FEN_DEC = 2
-URDB_QTY_DEC = 6
-URDB_PRICE_DEC = 12
+URDB_QTY_DEC = 9
+URDB_PRICE_DEC = 15
 FEN = Decimal("0.01")
 
 _INT64_MAX = np.iinfo(np.int64).max
@@ -79,7 +79,9 @@ def round_yuan(value: Decimal | Fraction | int) -> Decimal:
     if isinstance(value, int):
         return Decimal(value).quantize(FEN)
     if not isinstance(value, Decimal):
-        raise TypeError(f"round_yuan takes Decimal, Fraction or int, not {type(value).__name__} (never float)")
+        raise TypeError(
+            f"round_yuan takes Decimal, Fraction or int, not {type(value).__name__} (never float)"
+        )
     return value.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
@@ -97,13 +99,14 @@ def div_round_half_up_array(num: np.ndarray, den: np.ndarray | int) -> np.ndarra
     """Vectorised :func:`div_round_half_up` on int64 arrays (same rule as :func:`round_yuan`)."""
     num = np.asarray(num, dtype=np.int64)
     den = np.asarray(den, dtype=np.int64)
-    if np.any(den <= 0):
+    if (den <= 0).any() if den.ndim else den <= 0:
         raise ValueError("denominator must be positive")
-    mag = np.abs(num)
+    negative = num.size > 0 and num.min() < 0
+    mag = np.abs(num) if negative else num
     q, r = np.divmod(mag, den)
     # 2r >= den  <=>  r >= den - r  (no overflow for r < den)
-    q = q + (r >= den - r)
-    return np.where(num >= 0, q, -q)
+    q += r >= den - r
+    return np.where(num >= 0, q, -q) if negative else q
 
 
 def round_half_up_scaled(values: np.ndarray, from_dec: int, to_dec: int) -> np.ndarray:
@@ -120,32 +123,52 @@ def round_half_up_scaled(values: np.ndarray, from_dec: int, to_dec: int) -> np.n
     return div_round_half_up_array(values, 10 ** (from_dec - to_dec))
 
 
-def mul_floor_shift(a: np.ndarray, b: np.ndarray, shift: int = 9) -> np.ndarray:
-    """``floor(a · b / 10**shift)`` for non-negative int64 arrays, exact, without int128.
+def mul_trunc_shift(a: np.ndarray, b: np.ndarray, shift: int = 9) -> np.ndarray:
+    """``a · b / 10**shift`` truncated toward zero, for int64 arrays (broadcast), exact, no int128.
 
-    Why: URDB quantities (1e-6 kWh) times rates (1e-12 $) overflow int64, yet the money must be
-    exact.  With ``S = 10**shift`` and ``a = a1·S + a0``, ``b = b1·S + b0`` (``0 ≤ a0, b0 < S``)::
+    Why: URDB quantities (1e-9 kWh) times rates (1e-15 $) overflow int64, yet the money must be
+    exact.  With ``B = 10**9``, ``|a| = a1·B + a0`` and ``|b| = b1·B + b0`` (``0 ≤ a0, b0 < B``)::
 
-        a·b / S = a1·b1·S + a1·b0 + a0·b1 + a0·b0 / S
+        |a·b| = a1·b1·B² + (a1·b0 + a0·b1)·B + a0·b0
 
-    The first three terms are integers that fit whenever the result fits; ``a0·b0 < S² ≤ 1e18``
-    fits too, so only its quotient is floored.  Flooring to 1e-9 and then rounding half-up to
-    1e-2 equals rounding the exact value: a tie at the cent is decided by whether the value is
-    ``≥ k + 0.5`` cents, and for an integer count of 1e-9 units ``floor(x) ≥ m ⇔ x ≥ m``.
+    and each term is divided by ``10**shift`` separately, the remainders being recombined in a
+    last small division; every intermediate fits in int64 whenever the result does
+    (``shift`` ≤ 18).  Truncating to 1e-9 and then rounding half-up (ties away from zero) to
+    1e-2 equals rounding the exact value: the tie is decided on the magnitude, and for an
+    integer count ``m`` of 1e-9 units ``floor(|x|) ≥ m ⇔ |x| ≥ m``.
     """
-    if not 0 <= shift <= 9:
-        raise ValueError("shift must be between 0 and 9")
+    if not 0 <= shift <= 18:
+        raise ValueError("shift must be between 0 and 18")
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    if np.any(a < 0) or np.any(b < 0):
-        raise ValueError("mul_floor_shift takes non-negative operands")
-    s = np.int64(10**shift)
-    # integer overflow wraps silently in NumPy: bound the result first (every term is <= it)
-    if np.any(a.astype(np.float64) * b.astype(np.float64) / float(s) >= 9.2e18):
+    if a.size == 0 or b.size == 0:
+        return np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=np.int64)
+    a_lo, a_hi = int(a.min()), int(a.max())
+    b_lo, b_hi = int(b.min()), int(b.max())
+    # integer overflow wraps silently in NumPy: bound the result first (every term is <= it);
+    # the exact bound max|a|·max|b| settles almost every call, the elementwise one the rest
+    if max(a_hi, -a_lo) * max(b_hi, -b_lo) >= 9 * 10 ** (18 + shift) and np.any(
+        np.abs(a.astype(np.float64) * b.astype(np.float64)) / 10.0**shift >= 9.2e18
+    ):
         raise OverflowError("product does not fit in int64")
-    a1, a0 = np.divmod(a, s)
-    b1, b0 = np.divmod(b, s)
-    return a1 * b1 * s + a1 * b0 + a0 * b1 + (a0 * b0) // s
+    negative = a_lo < 0 or b_lo < 0
+    if negative:
+        sign = np.sign(a) * np.sign(b)
+        a, b = np.abs(a), np.abs(b)
+    base = np.int64(10**9)
+    a1, a0 = np.divmod(a, base)
+    b1, b0 = np.divmod(b, base)
+    if shift <= 9:
+        up = np.int64(10 ** (9 - shift))
+        out = a1 * b1 * (base * up) + (a1 * b0 + a0 * b1) * up + (a0 * b0) // np.int64(10**shift)
+    else:
+        dj = np.int64(10 ** (shift - 9))
+        ds = np.int64(10**shift)
+        q1, r1 = np.divmod(a1 * b0, dj)
+        q2, r2 = np.divmod(a0 * b1, dj)
+        q3, r3 = np.divmod(a0 * b0, ds)
+        out = a1 * b1 * np.int64(10 ** (18 - shift)) + q1 + q2 + q3 + ((r1 + r2) * base + r3) // ds
+    return out * sign if negative else out
 
 
 def decimal_to_scaled(value: Decimal | int | str, dec: int, *, exact: bool = True) -> int:

@@ -88,10 +88,10 @@ def pf_hundredths_array(active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
     hyp = np.hypot(pf, qf)
     with np.errstate(invalid="ignore", divide="ignore"):
         x = 100.0 * pf / hyp + 0.5
-    k = np.floor(x)
-    near = np.abs(x - np.rint(x)) < 1e-7
-    out = np.clip(k, 0, 100).astype(np.int64)
     none = (p == 0) & (q == 0)
+    x = np.where(none, 0.0, x)
+    near = np.abs(x - np.rint(x)) < 1e-7
+    out = np.clip(np.floor(x), 0, 100).astype(np.int64)
     out[none] = -1
     for i in np.flatnonzero(near & ~none):
         out[i] = pf_hundredths(int(p[i]), int(q[i]))

@@ -354,7 +354,9 @@ def _hundredths(value: Any, where: str, problems: list[str]) -> int:
         return 0
 
 
-def _tiers(raw: list[dict[str, Any]], key: str, basis: str, where: str, problems: list[str]) -> tuple[Tier, ...]:
+def _tiers(
+    raw: list[dict[str, Any]], key: str, basis: str, where: str, problems: list[str]
+) -> tuple[Tier, ...]:
     tiers: list[Tier] = []
     prev: list[int] = [0] * 12
     for i, t in enumerate(raw):
@@ -375,13 +377,17 @@ def _tiers(raw: list[dict[str, Any]], key: str, basis: str, where: str, problems
             if u is None and not last:
                 problems.append(f"{w}.upto: only the last tier may be unlimited (month {m + 1})")
             if u is not None and last:
-                problems.append(f"{w}.upto: the last tier must be unlimited (null), month {m + 1} has {u / 1000}")
+                problems.append(
+                    f"{w}.upto: the last tier must be unlimited (null), month {m + 1} has {u / 1000}"
+                )
             if u is not None and u <= prev[m]:
                 problems.append(f"{w}.upto: thresholds must increase (month {m + 1})")
             if u is not None:
                 prev[m] = u
         name = TIER_NAMES[i] if i < len(TIER_NAMES) else f"第{i + 1}档"
-        tiers.append(Tier(upto=tuple(upto), price=_price(t[key], f"{w}.{key}", problems), label=t.get("label", name)))
+        tiers.append(
+            Tier(upto=tuple(upto), price=_price(t[key], f"{w}.{key}", problems), label=t.get("label", name))
+        )
     return tuple(tiers)
 
 
@@ -404,16 +410,22 @@ def _component(raw: dict[str, Any], where: str, problems: list[str]) -> Componen
         return TouEnergy(prices=_tou_prices(raw["prices"], where, problems), **kw)
     if kind == "energy_tou_tiered":
         tiers = _tiers(raw["tiers"], "surcharge", raw["basis"], where, problems)
-        return TouTieredEnergy(prices=_tou_prices(raw["prices"], where, problems), basis=raw["basis"], tiers=tiers, **kw)
+        return TouTieredEnergy(
+            prices=_tou_prices(raw["prices"], where, problems), basis=raw["basis"], tiers=tiers, **kw
+        )
     if kind == "basic":
         cap = raw.get("capacity_price")
         dem = raw.get("demand_price")
         return BasicCharge(
             capacity_price=None if cap is None else _price(cap, f"{where}.capacity_price", problems),
             demand_price=None if dem is None else _price(dem, f"{where}.demand_price", problems),
-            overrun_pct=_hundredths(raw.get("overrun_threshold", "1.05"), f"{where}.overrun_threshold", problems),
+            overrun_pct=_hundredths(
+                raw.get("overrun_threshold", "1.05"), f"{where}.overrun_threshold", problems
+            ),
             overrun_multiplier=int(raw.get("overrun_multiplier", 2)),
-            min_contract_pct=_hundredths(raw.get("min_contract_ratio", "0.40"), f"{where}.min_contract_ratio", problems),
+            min_contract_pct=_hundredths(
+                raw.get("min_contract_ratio", "0.40"), f"{where}.min_contract_ratio", problems
+            ),
             partial_month_days=int(raw.get("partial_month_days", 30)),
             **kw,
         )
@@ -436,7 +448,9 @@ def _component(raw: dict[str, Any], where: str, problems: list[str]) -> Componen
             **kw,
         )
     if kind == "fund":
-        return Fund(code=raw["code"], label=raw["label"], price=_price(raw["price"], f"{where}.price", problems))
+        return Fund(
+            code=raw["code"], label=raw["label"], price=_price(raw["price"], f"{where}.price", problems)
+        )
     if kind == "minimum":
         return MinimumCharge(amount=_price(raw["amount"], f"{where}.amount", problems), **kw)
     problems.append(f"{where}.kind: unknown kind {kind!r}")
@@ -451,7 +465,9 @@ def _tou(raw: dict[str, Any], where: str, problems: list[str]) -> TouSchedule:
             for dt in rule["day_types"]:
                 d = DAY_TYPES.index(dt)
                 if table[m - 1][d] is not None:
-                    problems.append(f"{where}.rules[{i}]: month {m} {dt} is already covered by an earlier rule")
+                    problems.append(
+                        f"{where}.rules[{i}]: month {m} {dt} is already covered by an earlier rule"
+                    )
                 table[m - 1][d] = hours
     for m in range(12):
         for d in range(3):
@@ -482,13 +498,17 @@ def _version(raw: dict[str, Any], where: str, problems: list[str]) -> TariffVers
     if len(set(fund_codes)) != len(fund_codes):
         problems.append(f"{where}.components: fund codes must be unique")
     tou = _tou(raw["tou"], f"{where}.tou", problems) if "tou" in raw else None
-    version = TariffVersion(valid_from=vf, valid_to=vt, components=tuple(comps), tou=tou, source=raw.get("source", ""))
+    version = TariffVersion(
+        valid_from=vf, valid_to=vt, components=tuple(comps), tou=tou, source=raw.get("source", "")
+    )
     energy = version.energy
     if isinstance(energy, TouEnergy | TouTieredEnergy):
         if tou is not None:
             missing = sorted(tou.periods_used() - set(energy.prices), key=PERIODS.index)
             if missing:
-                problems.append(f"{where}: the TOU schedule uses {', '.join(missing)} but the energy component has no price for it")
+                problems.append(
+                    f"{where}: the TOU schedule uses {', '.join(missing)} but the energy component has no price for it"
+                )
     elif tou is not None:
         problems.append(f"{where}.tou: a TOU schedule needs an energy_tou or energy_tou_tiered component")
     return version

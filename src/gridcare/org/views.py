@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -98,11 +99,13 @@ class PositionListView(ScopedListView):
         Column(_("Level"), "get_level_display"),
         Column(_("Superior position"), "superior.name"),
         Column(_("Data scope"), "get_data_scope_display"),
-        Column(_("Staff"), lambda p: p.staff.filter(is_active=True).count()),
+        Column(_("Staff"), "active_staff"),
     ]
 
     def base_queryset(self):  # type: ignore[no-untyped-def]
-        return Position.objects.select_related("superior")
+        return Position.objects.select_related("superior").annotate(
+            active_staff=Count("staff", filter=Q(staff__is_active=True))
+        )
 
 
 class PositionDetailView(ScopedDetailView):

@@ -88,6 +88,8 @@ class ScopedListView(StaffMixin, TemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         filterset, queryset = self.get_filtered()
+        if not queryset.ordered:
+            queryset = queryset.order_by(*(self.model._meta.ordering or ["pk"]))
         if request.GET.get("export") == "xlsx":
             headers = [str(c.label) for c in self.columns]
             rows = ([c.value(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))

@@ -1,0 +1,141 @@
+"""Benchmark: URDB bills of N customer-years of hourly load, gridcare vs NREL PySAM, same run.
+
+    .venv/bin/python benchmarks/rating_vs_pysam.py [--n 200] [--resolution hourly|15min] [--seed 1]
+
+Customers are the DOE reference-building profiles of ``tests/data/loads`` (or ``../shared/data``),
+scaled by a random factor with hour-to-hour noise, spread over the four development URDB tariffs.
+gridcare bills each tariff's customers in one vectorised call (``bill_urdb_many``); PySAM runs
+``Utilityrate5`` once per customer-year, reusing one model per tariff (its fastest use).
+Prints bills/s for both, the ratio, and the largest difference of any monthly energy / flat demand /
+TOU demand line (ours are rounded to the cent, PySAM's are not: ≤ 0.005 expected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gridcare.engine.urdb import bill_urdb_many, parse_urdb
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+TARIFFS = [
+    "pysam_tests_urdbv7",
+    "reoptjl_entergy_lps_tou",
+    "reoptjl_leap_year",
+    "reoptjl_tiered_energy_demand",
+]
+COMPARED = {
+    "energy": "charge_wo_sys_ec_ym",
+    "demand_flat": "charge_wo_sys_dc_fixed_ym",
+    "demand_tou": "charge_wo_sys_dc_tou_ym",
+}
+
+
+def profiles() -> list[np.ndarray]:
+    """Hourly kW profiles: normalised DOE building profile × its annual kWh."""
+    folder = DATA / "loads"
+    if not folder.is_dir():
+        folder = ROOT.parent / "shared" / "data" / "loads"
+    annual = json.loads((folder / "total_electric_annual_kwh.json").read_text())
+    out = []
+    for path in sorted(folder.glob("crb8760_norm_*.dat")):
+        _, _, city, building = path.stem.split("_", 3)
+        out.append(np.loadtxt(path) * annual[city][building.lower()])
+    return out
+
+
+def make_loads(n: int, resolution: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = profiles()
+    idx = rng.integers(0, len(base), size=n)
+    scale = rng.uniform(0.2, 3.0, size=(n, 1))
+    hourly = np.stack([base[i] for i in idx]) * scale * rng.uniform(0.9, 1.1, size=(n, 8760))
+    if resolution == "hourly":
+        return hourly
+    return np.repeat(hourly, 4, axis=1) * rng.uniform(0.85, 1.15, size=(n, 35040))
+
+
+def pysam_model(doc: dict) -> object:
+    import PySAM.Utilityrate5 as utilityrate5
+    from PySAM.UtilityRateTools import URDBv8_to_ElectricityRates
+
+    model = utilityrate5.new()
+    model.ElectricityRates.assign(URDBv8_to_ElectricityRates(copy.deepcopy(doc)))
+    model.ElectricityRates.rate_escalation = (0,)
+    model.Lifetime.analysis_period = 1
+    model.Lifetime.system_use_lifetime_output = 0
+    model.Lifetime.inflation_rate = 0
+    model.SystemOutput.degradation = (0,)
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="customer-years (default 200)")
+    parser.add_argument("--resolution", choices=("hourly", "15min"), default="hourly")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    docs = {name: json.loads((DATA / "urdb" / f"{name}.json").read_text()) for name in TARIFFS}
+    tariffs = {name: parse_urdb(doc) for name, doc in docs.items()}
+    loads = make_loads(args.n, args.resolution, args.seed)
+    groups = {name: np.arange(i, args.n, len(TARIFFS)) for i, name in enumerate(TARIFFS)}
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"{args.n} customer-years, {args.resolution} load ({loads.shape[1]} steps), {len(TARIFFS)} URDB tariffs"
+    )
+
+    # warm-up (imports, first-call allocations) on a couple of rows, not timed
+    for name in TARIFFS:
+        bill_urdb_many(tariffs[name], loads[groups[name][:2]])
+
+    times = []
+    for _ in range(5):  # median of 5 runs: the machine is shared, single runs are noisy
+        t0 = time.perf_counter()
+        ours = {name: bill_urdb_many(tariffs[name], loads[rows]) for name, rows in groups.items()}
+        times.append(time.perf_counter() - t0)
+    t_ours = float(np.median(times))
+
+    worst = 0.0
+    t_pysam = 0.0
+    zeros = (0.0,) * loads.shape[1]
+    for name, rows in groups.items():
+        model = pysam_model(docs[name])
+        model.SystemOutput.gen = zeros  # type: ignore[attr-defined]
+        for k, row in enumerate(rows):
+            t1 = time.perf_counter()
+            model.Load.load = tuple(loads[row])  # type: ignore[attr-defined]
+            model.execute(0)  # type: ignore[attr-defined]
+            out = model.Outputs  # type: ignore[attr-defined]
+            ref = {key: np.array(getattr(out, key))[1] for key in COMPARED.values()}
+            t_pysam += time.perf_counter() - t1
+            for component, key in COMPARED.items():
+                got = ours[name].cents[component][k] / 100 if component in ours[name].cents else np.zeros(12)
+                worst = max(worst, float(np.abs(got - ref[key]).max()))
+
+    rate_ours = args.n / t_ours
+    rate_pysam = args.n / t_pysam
+    print(
+        f"gridcare : {t_ours:8.3f} s  {rate_ours:10,.0f} customer-years/s  ({t_ours / args.n * 1e6:,.1f} µs each, median of 5)"
+    )
+    print(
+        f"PySAM    : {t_pysam:8.3f} s  {rate_pysam:10,.0f} customer-years/s  ({t_pysam / args.n * 1e3:,.2f} ms each)"
+    )
+    print(f"ratio    : {rate_ours / rate_pysam:,.0f}× PySAM throughput, one thread each (goal ≥ 100×)")
+    print(
+        f"largest difference in a monthly energy / demand line: {worst:.6f} $ (lines rounded to the cent: ≤ 0.005)"
+    )
+
+
+if __name__ == "__main__":
+    main()
