@@ -172,8 +172,6 @@ def test_monthly_minimum_matches_pysam_when_semantics_agree() -> None:
     load = np.full(8760, 0.05)
     ours = bill_urdb_many(parse_urdb(doc), load[None])
     ref = run_pysam(doc, load)
-    import PySAM.Utilityrate5 as utilityrate5  # noqa: F401  (run_pysam imported it)
-
     assert np.allclose(ours.cents["fixed"][0] / 100, ref["charge_wo_sys_fixed_ym"])
     total_ref = ref["charge_wo_sys_ec_ym"] + ref["charge_wo_sys_dc_tou_ym"] + ref["charge_wo_sys_fixed_ym"]
     assert np.all(np.abs(ours.monthly[0] / 100 - np.maximum(total_ref, 150)) <= 0.01)
@@ -294,3 +292,10 @@ def test_bad_loads_are_refused() -> None:
         bill_urdb(tariff, np.ones(8784))
     with pytest.raises(UrdbError, match="negative"):
         bill_urdb(tariff, -np.ones(8760))
+
+
+def test_non_numeric_rate_is_refused() -> None:
+    doc = urdb_doc("pysam_tests_urdbv7")
+    doc["energyratestructure"][0][0]["rate"] = "n/a"
+    with pytest.raises(UrdbError, match="expected a number"):
+        parse_urdb(doc)

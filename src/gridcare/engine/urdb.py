@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,17 @@ class UrdbTariff:
 
 
 def _num(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise UrdbError(f"expected a number, got {value!r}")
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise UrdbError(f"expected a number, got {value!r}") from None
+    if not d.is_finite():
+        raise UrdbError(f"expected a finite number, got {value!r}")
+    return d
 
 
 def _month_list(months: Sequence[int]) -> str:
@@ -437,10 +447,12 @@ def _calendar() -> _Calendar:
     return _Calendar(weekday_days=out[0], weekend_days=out[2], weekday_pad=out[1], weekend_pad=out[3])
 
 
-def _aggregate(loads: np.ndarray, spd: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sums and maxima of kW per (month, weekday slots + weekend slots): two (N, 12, 2·24·spd) arrays.
+def _aggregate(loads: np.ndarray, spd: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Sums and maxima of kW per (month, weekday slots + weekend slots): two (N, 12, 2·24·spd)
+    arrays, and the smallest value of the load (NaN if any value is NaN).
 
-    Customers are processed in chunks whose gathered block (~4 MB) stays in cache.
+    Customers are processed in chunks whose gathered block (~4 MB) stays in cache, so the load
+    is streamed from memory once.
     """
     cal = _calendar()
     n = loads.shape[0]
@@ -448,6 +460,7 @@ def _aggregate(loads: np.ndarray, spd: int, chunk: int | None = None) -> tuple[n
     chunk = chunk or max(4, 4_000_000 // (23 * 12 * slots * 8))
     g_sum = np.empty((n, 12, 2 * slots))
     g_max = np.empty((n, 12, 2 * slots))
+    lowest = np.inf
     groups = ((cal.weekday_days.T, cal.weekday_pad), (cal.weekend_days.T, cal.weekend_pad))
     for a in range(0, n, chunk):
         l3 = loads[a : a + chunk].reshape(-1, 365, slots)
@@ -457,7 +470,8 @@ def _aggregate(loads: np.ndarray, spd: int, chunk: int | None = None) -> tuple[n
             cols = slice(j * slots, (j + 1) * slots)
             g_max[a : a + chunk, :, cols] = np.maximum.reduce(block, axis=1)
             g_sum[a : a + chunk, :, cols] = np.add.reduce(block, axis=1) - pad[None, :, None] * block[:, 0]
-    return g_sum, g_max
+            lowest = min(lowest, float(block.min()))  # every day is in one of the two blocks
+    return g_sum, g_max, lowest
 
 
 def _month_of_step(step: int, spd: int) -> int:
@@ -629,15 +643,12 @@ def bill_urdb_many(
     if steps == 0 or steps % 8760:
         raise UrdbError(f"a load year has 8760 × k values (8760 hourly, 35040 at 15 minutes), got {steps}")
     spd = steps // 8760
-    lowest = loads.min() if n else 0.0
-    if np.isnan(lowest):
+    plan = _plan(tariff, spd)
+    g_sum, g_max, lowest = _aggregate(loads, spd)
+    if np.isnan(lowest) or not np.isfinite(g_sum).all():
         raise UrdbError("the load has non-finite values")
     if lowest < 0:
         raise UrdbError("the load has negative values (exports / net metering are not modelled)")
-    plan = _plan(tariff, spd)
-    g_sum, g_max = _aggregate(loads, spd)
-    if not np.isfinite(g_sum).all():
-        raise UrdbError("the load has non-finite values")
     cents: dict[str, np.ndarray] = {}
 
     # ---- energy: kWh per (month, period); month tiers shared across periods by share (SAM)
@@ -880,7 +891,12 @@ def bill_urdb(
                             "price": _plain(scaled_to_decimal(tariff.fixed_year, _NANO)),
                         }
                     )
-                lines.append(UrdbLine(month, comp, amount, Decimal(DAYS_IN_MONTH[m]), "days", tuple(items)))
+                if tariff.fixed_day:
+                    lines.append(
+                        UrdbLine(month, comp, amount, Decimal(DAYS_IN_MONTH[m]), "days", tuple(items))
+                    )
+                else:
+                    lines.append(UrdbLine(month, comp, amount, Decimal(1), "month", tuple(items)))
             elif comp == "minimum" and b.cents[comp][0, m] > 0:
                 floor = _plain(scaled_to_decimal(tariff.min_month + tariff.min_day * DAYS_IN_MONTH[m], _NANO))
                 items = [
