@@ -299,3 +299,77 @@ def test_non_numeric_rate_is_refused() -> None:
     doc["energyratestructure"][0][0]["rate"] = "n/a"
     with pytest.raises(UrdbError, match="expected a number"):
         parse_urdb(doc)
+
+
+# ------------------------------------------------------------------ fast paths of the vectorised engine
+
+
+def test_exact_products_equal_mul_trunc_shift() -> None:
+    """The per-tariff split of the rates (``_mul_rates``) gives exactly ``mul_trunc_shift``'s
+    truncated products, negative rates included, and falls back to it beyond its range."""
+    from gridcare.engine.money import mul_trunc_shift
+    from gridcare.engine.urdb import _SHIFT, _mul_rates, _Rates
+
+    rng = np.random.default_rng(7)
+    limbs = [0, 1, 10**9 - 1, 10**9, 10**9 + 1, 10**15 - 1, 10**15, 10**15 + 1, 10**17 + 12345]
+    cases = [  # (quantities 1e-9 kWh, rates 1e-15 $): all within the fast path (max q · max |r| < 9e33)
+        (np.array(limbs + [10**18 - 1]), np.array(limbs[:8] + [-x for x in limbs[:8]])),
+        (np.array(limbs), np.array(limbs + [-x for x in limbs])[: len(limbs) * 2 - 1] // 100),
+        (rng.integers(0, 10**18, 3000), rng.integers(-(10**15), 10**15, 300)),
+        (rng.integers(0, 10**13, 3000), rng.integers(-(10**18) + 1, 10**18, 300)),
+    ]
+    for q, r in cases:
+        rates = r[:, None]
+        assert int(q.max()) * int(np.abs(r).max()) < 9 * 10**33
+        qs = np.broadcast_to(q, (r.size, q.size))
+        assert (_mul_rates(qs, rates, _Rates.build(rates)) == mul_trunc_shift(qs, rates, _SHIFT)).all()
+    # beyond the fast path mul_trunc_shift decides: exact where it fits, OverflowError where not
+    rates = np.array([[3 * 10**14], [-(10**13)]])  # $0.30 and −$0.01
+    qs = np.array([[10**18 + 7], [5]])
+    assert (_mul_rates(qs, rates, _Rates.build(rates)) == [[3 * 10**17 + 2], [0]]).all()
+    big = np.array([[10**18]])
+    with pytest.raises(OverflowError):
+        _mul_rates(np.array([[10**17]]), big, _Rates.build(big))
+
+
+def test_tariff_without_demand_skips_maxima_and_bills_the_same_energy(loads: dict[str, np.ndarray]) -> None:
+    """Without demand charges no maxima are computed; the energy lines do not change."""
+    doc = urdb_doc("pysam_tests_urdbv7")
+    energy_only = {k: v for k, v in doc.items() if "demand" not in k}
+    matrix = np.stack(list(loads.values()))
+    full = bill_urdb_many(parse_urdb(doc), matrix)
+    lean = bill_urdb_many(parse_urdb(energy_only), matrix)
+    assert lean.components[0] == "energy"
+    assert "demand_flat" not in lean.cents and "demand_tou" not in lean.cents
+    assert (lean.cents["energy"] == full.cents["energy"]).all()
+    assert_matches_pysam(energy_only, loads["Houston_SmallOffice"])
+
+
+def test_batch_arrays_keep_their_shapes_and_aggregates_equal_a_plain_reference(
+    loads: dict[str, np.ndarray],
+) -> None:
+    """(N, 12, …) quantity arrays; the compiled aggregation equals a plain NumPy grouping."""
+    from gridcare.engine import urdb
+
+    tariff = load_urdb(URDB_DIR / "pysam_tests_urdbv7.json")
+    matrix = np.stack(list(loads.values()) * 3)
+    b = bill_urdb_many(tariff, matrix)
+    n = matrix.shape[0]
+    assert b.energy_kwh.shape[:2] == (n, 12) and b.energy_use.shape[:2] == (n, 12)
+    assert b.demand_peak is not None and b.demand_peak.shape[:2] == (n, 12)
+    assert b.flat_peak is not None and b.flat_peak.shape == (n, 12)
+    for component in b.components:
+        assert b.cents[component].shape == (n, 12)
+    g_sum, g_max, lowest = urdb._aggregate(matrix, 1)
+    assert g_max is not None and lowest == matrix.min()
+    # an independent reference: group the year's days by month and day type with plain NumPy
+    days = matrix.reshape(n, 365, 24)
+    month = np.repeat(np.arange(12), [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    weekend = (np.arange(365) % 7) >= 5
+    for m in range(12):
+        for j, flag in enumerate((False, True)):
+            chosen = days[:, (month == m) & (weekend == flag), :]
+            assert np.allclose(g_sum[m, :, j * 24 : (j + 1) * 24], chosen.sum(axis=1), rtol=1e-12)
+            assert (g_max[m, :, j * 24 : (j + 1) * 24] == chosen.max(axis=1)).all()
+    assert np.allclose(g_sum.sum(axis=(0, 2)), matrix.sum(axis=1), rtol=1e-12)
+    assert (g_max.max(axis=(0, 2)) == matrix.max(axis=1)).all()

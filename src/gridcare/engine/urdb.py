@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from gridcare.engine.money import (
     URDB_PRICE_DEC,
@@ -415,63 +416,65 @@ def load_urdb(path: str | Path) -> UrdbTariff:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Calendar:
-    """Day indices of each month's weekdays and weekend days, padded to a fixed width.
-
-    Padding repeats the group's first day: harmless for a maximum, and subtracted again for a
-    sum (``pad``) — so one ``np.take`` per day type gathers a month-aligned block.
-    """
-
-    weekday_days: np.ndarray  # (12, 23)
-    weekend_days: np.ndarray  # (12, 10)
-    weekday_pad: np.ndarray  # (12,) number of padding copies
-    weekend_pad: np.ndarray  # (12,)
-
-
 @cache
-def _calendar() -> _Calendar:
-    weekend = (np.arange(365) % 7) >= 5
-    bounds = np.r_[0, np.cumsum(DAYS_IN_MONTH)]
-    out = []
-    for flag, width in ((False, 23), (True, 10)):
-        idx = np.zeros((12, width), dtype=np.int64)
-        pad = np.zeros(12, dtype=np.int64)
-        for m in range(12):
-            days = np.arange(bounds[m], bounds[m + 1])
-            days = days[weekend[days] == flag]
-            idx[m, : days.size] = days
-            idx[m, days.size :] = days[0]
-            pad[m] = width - days.size
-        out += [idx, pad]
-    return _Calendar(weekday_days=out[0], weekend_days=out[2], weekday_pad=out[1], weekend_pad=out[3])
+def _day_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Month (0–11) and weekend flag of each day of SAM's 365-day year, which starts on a Monday."""
+    month = np.repeat(np.arange(12), DAYS_IN_MONTH).astype(np.int64)
+    weekend = ((np.arange(365) % 7) >= 5).astype(np.int64)
+    return month, weekend
 
 
-def _aggregate(loads: np.ndarray, spd: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Sums and maxima of kW per (month, weekday slots + weekend slots): two (N, 12, 2·24·spd)
-    arrays, and the smallest value of the load (NaN if any value is NaN).
+@njit(cache=True, nogil=True)
+def _aggregate_kernel(
+    loads: np.ndarray,
+    slots: int,
+    day_month: np.ndarray,
+    day_weekend: np.ndarray,
+    g_sum: np.ndarray,
+    g_max: np.ndarray,
+    maxima: bool,
+) -> float:
+    """One pass over each customer's year: sum, maximum and minimum together, so the load is read once.
 
-    Customers are processed in chunks whose gathered block (~4 MB) stays in cache, so the load
-    is streamed from memory once.
+    A NaN in the load makes its sums NaN, which the caller refuses.
     """
-    cal = _calendar()
+    lows = np.full(slots, np.inf)
+    for c in range(loads.shape[0]):
+        for d in range(365):
+            m = day_month[d]
+            off = day_weekend[d] * slots
+            base = d * slots
+            for s in range(slots):
+                v = loads[c, base + s]
+                g_sum[m, c, off + s] += v
+                lows[s] = min(lows[s], v)
+            if maxima:
+                for s in range(slots):
+                    g_max[m, c, off + s] = max(g_max[m, c, off + s], loads[c, base + s])
+    return lows.min()
+
+
+def _aggregate(
+    loads: np.ndarray, spd: int, *, maxima: bool = True
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Sums and maxima of kW per (month, customer, weekday slots + weekend slots): two
+    (12, N, 2·24·spd) arrays (maxima only if asked), and the smallest value of the load (NaN if
+    any value is NaN).
+
+    A compiled kernel (Numba) reads each value once and updates the sum, maximum and minimum in the
+    same pass — NumPy needs a separate pass (and a gathered copy) for each, and this step is bound
+    by memory speed.  The results are month-major, ready for the batched matmul and the
+    (12, …, N) arrays of :func:`bill_urdb_many`.
+    """
     n = loads.shape[0]
     slots = 24 * spd
-    chunk = chunk or max(4, 4_000_000 // (23 * 12 * slots * 8))
-    g_sum = np.empty((n, 12, 2 * slots))
-    g_max = np.empty((n, 12, 2 * slots))
-    lowest = np.inf
-    groups = ((cal.weekday_days.T, cal.weekday_pad), (cal.weekend_days.T, cal.weekend_pad))
-    for a in range(0, n, chunk):
-        l3 = loads[a : a + chunk].reshape(-1, 365, slots)
-        for j, (days, pad) in enumerate(groups):
-            # days axis second: the reductions then run over long contiguous (12 × slots) rows
-            block = np.take(l3, days, axis=1, mode="clip")  # (n, width, 12, slots); indices valid
-            cols = slice(j * slots, (j + 1) * slots)
-            g_max[a : a + chunk, :, cols] = np.maximum.reduce(block, axis=1)
-            g_sum[a : a + chunk, :, cols] = np.add.reduce(block, axis=1) - pad[None, :, None] * block[:, 0]
-            lowest = min(lowest, float(block.min()))  # every day is in one of the two blocks
-    return g_sum, g_max, lowest
+    day_month, day_weekend = _day_tables()
+    g_sum = np.zeros((12, n, 2 * slots))
+    g_max = np.full((12, n, 2 * slots), -np.inf) if maxima else np.empty((1, 1, 1))
+    lowest = _aggregate_kernel(
+        np.ascontiguousarray(loads), slots, day_month, day_weekend, g_sum, g_max, maxima
+    )
+    return g_sum, (g_max if maxima else None), float(lowest)
 
 
 def _month_of_step(step: int, spd: int) -> int:
@@ -548,43 +551,78 @@ def _tiered_nano(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, rate: np.ndarray
     return mul_trunc_shift(width, rate, _SHIFT).sum(axis=-1)
 
 
-@dataclass(frozen=True)
-class _Grouping:
-    """Slots (month × day type × time slot, flattened) grouped by (month, period) for reduceat."""
+_LIMB = 10**9  # base of the limbs of the exact quantity × rate products
 
-    perm: np.ndarray  # slot order, grouped
-    starts: np.ndarray  # first position of each group in ``perm``
-    target: np.ndarray  # flat index month·P + period of each group
-    n_periods: int
+
+@dataclass(frozen=True)
+class _Rates:
+    """Rates of one (month, item) axis, split for :func:`_mul_rates`: |rate| = hi·10⁹ + lo."""
+
+    hi_k: np.ndarray  # hi · 10^(18 - shift), int64
+    hi: np.ndarray
+    lo: np.ndarray
+    sign: np.ndarray | None  # ±1 where any rate is negative, else None
+    largest: int  # max |rate|
 
     @classmethod
-    def build(cls, slot_period: np.ndarray, n_periods: int) -> _Grouping:
-        key = (np.arange(12)[:, None] * n_periods + slot_period).ravel()
-        perm = np.argsort(key, kind="stable")
-        sorted_key = key[perm]
-        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-        return cls(perm=perm, starts=starts, target=sorted_key[starts], n_periods=n_periods)
+    def build(cls, rates: np.ndarray) -> _Rates:
+        mag = np.abs(rates)
+        hi, lo = np.divmod(mag, _LIMB)
+        return cls(
+            hi_k=hi * 10 ** (18 - _SHIFT),
+            hi=hi,
+            lo=lo,
+            sign=np.where(rates < 0, -1, 1).astype(np.int64) if (rates < 0).any() else None,
+            largest=int(mag.max()) if mag.size else 0,
+        )
 
-    def reduce(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
-        """(N, 12, 2S) → (N, 12, P): ``ufunc`` over each month's slots of each period (0 if none)."""
-        n = values.shape[0]
-        grouped = ufunc.reduceat(values.reshape(n, -1)[:, self.perm], self.starts, axis=1)
-        out = np.zeros((n, 12 * self.n_periods))
-        out[:, self.target] = grouped
-        return out.reshape(n, 12, self.n_periods)
+
+def _mul_rates(q: np.ndarray, rates: np.ndarray, split: _Rates) -> np.ndarray:
+    """``mul_trunc_shift(q, rates, _SHIFT)`` for quantities ``q`` ≥ 0, with the rates' limbs
+    computed once per tariff and two integer divisions instead of four divmods.
+
+    With ``q = q1·B + q0`` and ``|r| = r1·B + r0`` (``B = 10⁹``, shift 15)::
+
+        q·|r| / 10¹⁵ = q1·r1·10³ + (X·10⁹ + Y) / 10¹⁵,   X = q1·r0 + q0·r1,  Y = q0·r0
+
+    and ``floor((X·10⁹ + Y) / 10¹⁵) = floor((X + floor(Y / 10⁹)) / 10⁶)`` (nested floors of a
+    non-negative value by integers).  Exact while ``q, |r| < 10¹⁸`` (then X, Y < 2·10¹⁸) and
+    ``max q · max |r| < 9·10³³`` (the result fits in int64); otherwise :func:`mul_trunc_shift`
+    decides (it raises when the product does not fit).  Truncation toward zero = sign × floor.
+    """
+    top = int(q.max()) if q.size else 0
+    if top >= 10**18 or split.largest >= 10**18 or top * split.largest >= 9 * 10**33:
+        return mul_trunc_shift(q, rates, _SHIFT)
+    q1 = q // _LIMB
+    q0 = q - q1 * _LIMB
+    x = q1 * split.lo
+    x += q0 * split.hi
+    x += (q0 * split.lo) // _LIMB
+    x //= 10 ** (_SHIFT - 9)
+    x += q1 * split.hi_k
+    return x if split.sign is None else x * split.sign
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """Everything about a tariff that does not depend on the load, for one time resolution."""
+    """Everything about a tariff that does not depend on the load, for one time resolution.
 
-    e_onehot: np.ndarray  # (12, 2S, P) slot → energy period, for one batched matmul
-    e_lo: np.ndarray  # (12, T) kWh, float (tier allocation follows SAM in float)
-    e_hi: np.ndarray  # (12, T)
+    Slots are those of :func:`_aggregate`: weekday time slots, then weekend time slots.  Billing runs on (12 months, item, N customers) arrays, customers innermost, so that
+    every sum over items is a sum of long rows.  Items (axis 1 of ``rates``): the energy
+    (period, tier) pairs, then the demand (period, tier) pairs, TOU periods first and the flat
+    "period" (the whole month) last, each padded to the same number of tiers.
+    """
+
+    e_onehot_t: np.ndarray  # (12, P, 2S) energy period of each slot, for one batched matmul
+    e_lo: np.ndarray  # (12, T, 1) kWh, float (tier allocation follows SAM in float)
+    e_width: np.ndarray  # (12, T, 1)
     e_rates: np.ndarray  # (12, P, T) int64, 1e-15 $
-    d_group: _Grouping | None  # slot → demand period
-    d_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # (Pd, Td)
-    f_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # (12, Tf), the month's flat tiers
+    d_mask: np.ndarray | None  # (12, D, 2S) 1.0 where the slot is in demand "period" d
+    n_tou: int  # TOU demand periods (the first ``n_tou`` of D); D = n_tou + 1 if flat demand
+    d_lo: np.ndarray | None  # (12, D, Td, 1) int64 tier bounds of each demand "period", 1e-9 kW
+    d_width: np.ndarray | None  # (12, D, Td, 1)
+    rates: np.ndarray  # (12, P·T + D·Td, 1) int64, 1e-15 $
+    split: _Rates
 
 
 def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
@@ -594,11 +632,12 @@ def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
     hour_of_slot = np.arange(24 * spd) // spd
 
     def slot_periods(wd: np.ndarray, we: np.ndarray) -> np.ndarray:
+        """(12, 2S) period of each weekday slot, then of each weekend slot."""
         return np.concatenate([wd[:, hour_of_slot], we[:, hour_of_slot]], axis=1)
 
     n_p = len(tariff.energy)
-    e_onehot = (
-        slot_periods(tariff.energy_weekday, tariff.energy_weekend)[:, :, None] == np.arange(n_p)
+    e_onehot_t = (
+        slot_periods(tariff.energy_weekday, tariff.energy_weekend)[:, None, :] == np.arange(n_p)[:, None]
     ).astype(np.float64)
     limits = [tariff.energy_month_limits(m) for m in range(12)]
     n_t = max(len(lims) for lims in limits)
@@ -614,16 +653,55 @@ def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
         for p, tiers in enumerate(tariff.energy):
             if len(tiers) == len(lims):  # periods used in the month (checked consistent at import)
                 e_rates[m, p, : len(tiers)] = [t.rate for t in tiers]
-    d_group = d_table = None
+
+    # demand "periods": the TOU periods, then the whole month for flat demand
+    masks: list[np.ndarray] = []
+    tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (12, ·, T) each
+    n_tou = 0
     if tariff.demand is not None and tariff.demand_weekday is not None and tariff.demand_weekend is not None:
-        d_group = _Grouping.build(
-            slot_periods(tariff.demand_weekday, tariff.demand_weekend), len(tariff.demand)
+        n_tou = len(tariff.demand)
+        periods = slot_periods(tariff.demand_weekday, tariff.demand_weekend)
+        masks.append(periods[:, None, :] == np.arange(n_tou)[:, None])
+        lo, hi, rate = _tier_table(tariff.demand)  # (Pd, Td), the same every month
+        tables.append(
+            (
+                np.broadcast_to(lo, (12, *lo.shape)),
+                np.broadcast_to(hi, (12, *hi.shape)),
+                np.broadcast_to(rate, (12, *rate.shape)),
+            )
         )
-        d_table = _tier_table(tariff.demand)
-    f_table = None
     if tariff.flat is not None and tariff.flat_months is not None:
-        f_table = _tier_table([tariff.flat[p] for p in tariff.flat_months])
-    plan = _Plan(e_onehot, e_lo, e_hi, e_rates, d_group, d_table, f_table)
+        masks.append(np.ones((12, 1, 2 * 24 * spd), dtype=bool))
+        lo, hi, rate = _tier_table([tariff.flat[p] for p in tariff.flat_months])  # (12, Tf)
+        tables.append((lo[:, None, :], hi[:, None, :], rate[:, None, :]))
+    d_mask = d_lo = d_width = None
+    rates = [e_rates.reshape(12, -1)]
+    if masks:
+        d_mask = np.concatenate(masks, axis=1).astype(np.float64)
+        n_td = max(t[0].shape[2] for t in tables)
+
+        def pad(x: np.ndarray, fill: int) -> np.ndarray:
+            return np.concatenate(
+                [x, np.full((*x.shape[:2], n_td - x.shape[2]), fill, dtype=np.int64)], axis=2
+            )
+
+        lo = np.concatenate([pad(t[0], int(_BIG)) for t in tables], axis=1)  # (12, D, Td)
+        hi = np.concatenate([pad(t[1], int(_BIG)) for t in tables], axis=1)
+        d_lo, d_width = lo[..., None], (hi - lo)[..., None]
+        rates.append(np.concatenate([pad(t[2], 0) for t in tables], axis=1).reshape(12, -1))
+    all_rates = np.ascontiguousarray(np.concatenate(rates, axis=1)[:, :, None])
+    plan = _Plan(
+        e_onehot_t=e_onehot_t,
+        e_lo=e_lo[:, :, None],
+        e_width=(e_hi - e_lo)[:, :, None],
+        e_rates=e_rates,
+        d_mask=d_mask,
+        n_tou=n_tou,
+        d_lo=d_lo,
+        d_width=d_width,
+        rates=all_rates,
+        split=_Rates.build(all_rates),
+    )
     tariff._plans[spd] = plan
     return plan
 
@@ -634,7 +712,8 @@ def bill_urdb_many(
     """Bill N customer-years at once: ``loads`` is (N, 8760·k) kW, k steps per hour.
 
     All customers share the tariff.  The load is aggregated once (sums and maxima per month ×
-    day type × time slot); every charge is then a small array operation on (N, 12, …) arrays.
+    day type × time slot); every charge is then a small array operation on (12, …, N)
+    arrays, and the money of all energy and demand items is one exact integer product.
     """
     loads = np.asarray(loads, dtype=np.float64)
     if loads.ndim == 1:
@@ -644,36 +723,61 @@ def bill_urdb_many(
         raise UrdbError(f"a load year has 8760 × k values (8760 hourly, 35040 at 15 minutes), got {steps}")
     spd = steps // 8760
     plan = _plan(tariff, spd)
-    g_sum, g_max, lowest = _aggregate(loads, spd)
-    if np.isnan(lowest) or not np.isfinite(g_sum).all():
+    g_sum, g_max, lowest = _aggregate(loads, spd, maxima=plan.d_mask is not None)
+    if np.isnan(lowest):
+        raise UrdbError("the load has non-finite values")
+
+    # ---- energy: kWh per (month, period); month tiers shared across periods by share (SAM)
+    kwh = np.matmul(plan.e_onehot_t, g_sum.transpose(0, 2, 1))  # (12, P, N)
+    if spd != 1:
+        kwh /= spd
+    total = kwh.sum(axis=1)  # (12, N); not finite if any load value is not
+    if not np.isfinite(total).all():
         raise UrdbError("the load has non-finite values")
     if lowest < 0:
         raise UrdbError("the load has negative values (exports / net metering are not modelled)")
-    cents: dict[str, np.ndarray] = {}
-
-    # ---- energy: kWh per (month, period); month tiers shared across periods by share (SAM)
-    by_month = np.ascontiguousarray(g_sum.transpose(1, 0, 2))  # (12, N, 2S)
-    energy_kwh = np.matmul(by_month, plan.e_onehot).transpose(1, 0, 2) / spd  # (N, 12, P)
-    total = energy_kwh.sum(axis=2)
-    widths = np.minimum(np.maximum(total[:, :, None] - plan.e_lo, 0.0), plan.e_hi - plan.e_lo)  # (N, 12, T)
+    widths = np.minimum(np.maximum(total[:, None, :] - plan.e_lo, 0.0), plan.e_width)  # (12, T, N)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total[:, :, None] > 0, energy_kwh / total[:, :, None], 0.0)
-    energy_use = _to_qty(share[:, :, :, None] * widths[:, :, None, :])  # (N, 12, P, T)
-    e_nano = mul_trunc_shift(energy_use, plan.e_rates, _SHIFT).sum(axis=(2, 3))
-    cents["energy"] = round_half_up_scaled(e_nano, _NANO, 2)
+        share = np.where(total[:, None, :] > 0, kwh / total[:, None, :], 0.0)
+    use = _to_qty(share[:, :, None, :] * widths[:, None, :, :])  # (12, P, T, N)
+    n_energy = use.shape[1] * use.shape[2]
+    quantities = use.reshape(12, n_energy, n)
 
-    # ---- flat demand: the month's maximum kW, tiered
-    flat_peak = None
-    if plan.f_table is not None:
-        flat_peak = _to_qty(g_max.max(axis=2))  # (N, 12)
-        cents["demand_flat"] = round_half_up_scaled(_tiered_nano(flat_peak, *plan.f_table), _NANO, 2)
+    # ---- demand: maxima over the weekdays first, then per period (the load is ≥ 0: 0 masks)
+    peak = None
+    if g_max is not None and plan.d_mask is not None and plan.d_lo is not None and plan.d_width is not None:
+        day_max = g_max[:, None]  # (12, 1, N, 2S)
+        # (12, D, N): each period's maximum kW in the month (the last "period" is the month, if flat)
+        kw = np.empty((12, plan.d_mask.shape[1], n))
+        if plan.n_tou:
+            np.max(plan.d_mask[:, : plan.n_tou, None, :] * day_max, axis=3, out=kw[:, : plan.n_tou])
+        if kw.shape[1] > plan.n_tou:
+            np.max(day_max[:, 0], axis=2, out=kw[:, -1])
+        peak = _to_qty(kw)
+        d_widths = np.minimum(np.maximum(peak[:, :, None, :] - plan.d_lo, 0), plan.d_width)  # (12, D, Td, N)
+        quantities = np.concatenate([quantities, d_widths.reshape(12, -1, n)], axis=1)
 
-    # ---- TOU demand: each period's maximum kW in the month, tiered with the period's own tiers
-    demand_peak = None
-    if plan.d_group is not None and plan.d_table is not None:
-        demand_peak = _to_qty(plan.d_group.reduce(np.maximum, g_max))  # (N, 12, Pd)
-        nano = _tiered_nano(demand_peak, *plan.d_table).sum(axis=-1)
-        cents["demand_tou"] = round_half_up_scaled(nano, _NANO, 2)
+    # ---- money: every (month, item, customer) product exact, summed per line, rounded once
+    nano = _mul_rates(quantities, plan.rates, plan.split)  # (12, items, N) 1e-9 $
+    sums = [nano[:, :n_energy].sum(axis=1)]
+    demand_peak = flat_peak = None
+    if peak is not None and plan.d_lo is not None:
+        n_td = plan.d_lo.shape[2]
+        d_nano = nano[:, n_energy:].reshape(12, -1, n_td, n).sum(axis=2)  # (12, D, N)
+        if plan.n_tou:
+            demand_peak = peak[:, : plan.n_tou].transpose(2, 0, 1)  # (N, 12, Pd)
+            sums.append(d_nano[:, : plan.n_tou].sum(axis=1))
+        if peak.shape[1] > plan.n_tou:
+            flat_peak = peak[:, -1].T  # (N, 12)
+            sums.append(d_nano[:, -1])
+    lines = round_half_up_scaled(np.stack(sums), _NANO, 2)  # (C, 12, N)
+    cents: dict[str, np.ndarray] = {"energy": lines[0].T}
+    if flat_peak is not None:
+        cents["demand_flat"] = lines[-1].T
+    if demand_peak is not None:
+        cents["demand_tou"] = lines[1].T
+    energy_kwh = kwh.transpose(2, 0, 1)  # (N, 12, P)
+    energy_use = use.transpose(3, 0, 1, 2)  # (N, 12, P, T)
 
     # ---- coincident demand: the kW at each month's system peak
     coincident_kw = None
