@@ -130,13 +130,43 @@ def restrict(queryset: models.QuerySet[M], user: Any) -> models.QuerySet[M]:
     if scope == SCOPE_COMPANY:
         return queryset
     if scope == SCOPE_OWN and owner is not None:
+        if _is_multi_valued(model, owner):
+            # e.g. a customer owned through any of its accounts: a subquery keeps each row once.
+            owned = model._default_manager.filter(**{owner: user.pk}).values("pk")
+            return queryset.filter(pk__in=owned)
         return queryset.filter(**{owner: user.pk})
     unit = getattr(user, "org_unit", None)
     if unit is None or unit_path is None or scope is None:
         return queryset.none()
     if scope == SCOPE_SUBTREE:
-        return queryset.filter(**{f"{unit_path}__startswith": unit.path})
-    return queryset.filter(**{unit_path: unit.path})
+        return queryset.filter(_any_unit_path(unit_path, "__startswith", unit.path))
+    return queryset.filter(_any_unit_path(unit_path, "", unit.path))
+
+
+def _any_unit_path(unit_path: str | tuple[str, ...], suffix: str, value: str) -> models.Q:
+    """``scope_unit_path`` may name several unit-path lookups on the same row (a record shared by units,
+    e.g. a work order's intake unit, responsible station and handling queue): any one of them grants."""
+    lookups = (unit_path,) if isinstance(unit_path, str) else tuple(unit_path)
+    condition = models.Q()
+    for lookup in lookups:
+        condition |= models.Q(**{f"{lookup}{suffix}": value})
+    return condition
+
+
+def _is_multi_valued(model: type[models.Model], lookup: str) -> bool:
+    """Whether a lookup path crosses a reverse foreign key or many-to-many (so a join may repeat rows)."""
+    current: Any = model
+    for part in lookup.split("__"):
+        try:
+            field = current._meta.get_field(part)
+        except Exception:  # a transform or the final attribute (e.g. ``pk``)
+            return False
+        if field.one_to_many or field.many_to_many:
+            return True
+        if not field.is_relation:
+            return False
+        current = field.related_model
+    return False
 
 
 def get_in_scope(queryset: models.QuerySet[M], user: Any, **lookup: Any) -> M:

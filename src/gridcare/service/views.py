@@ -1,0 +1,350 @@
+"""Staff screens of the service desk: queues by position, intake, the order page with its steps, the
+supervisor dashboard (ECharts), monthly reports and SLA policies — built on the shared list/detail/form patterns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from gridcare.core.access import has_perm
+from gridcare.core.errors import GridcareError, NotFound
+from gridcare.service import actions, reports
+from gridcare.service.choices import Transition, allowed_transitions
+from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
+from gridcare.service.forms import (
+    CallbackForm,
+    FeeForm,
+    IntakeForm,
+    MonthForm,
+    PolicyForm,
+    ReasonForm,
+    RepairRecordForm,
+    ReplyForm,
+    StockForm,
+    TargetForm,
+)
+from gridcare.service.models import ServiceNotice, SLAPolicy, StockItem, WorkOrder
+from gridcare.service.selectors import REPORTS, can_view_orders, dashboard, previous_month, queue, queues_for
+from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
+
+QUEUE_TITLES = {
+    "my": _("My work orders"),
+    "team": _("Team queue"),
+    "near": _("Near breach"),
+    "overdue": _("Overdue"),
+    "all": _("All work orders"),
+}
+
+
+class DeskMixin(StaffMixin):
+    """Open to every position that works with work orders (any ``workorder.*`` permission)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not can_view_orders(request.user):
+            raise PermissionDenied("需要工单权限 (a work-order permission is required)")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class DeskView(DeskMixin, ScopedListView):
+    """工单台 — one tab per queue: mine, my team's, near breach, overdue, all (filters and Excel on each)."""
+
+    template_name = "service/desk.html"
+    model = WorkOrder
+    filterset_class = WorkOrderFilter
+    export_name = "work-orders"
+    create_url_name = "service:order-create"
+    create_permission = "workorder.create"
+    queue_name = "my"
+    columns = [
+        Column(_("Number"), "number"),
+        Column(_("Type"), "get_order_type_display"),
+        Column(_("Sub-type"), "get_sub_type_display"),
+        Column(_("Status"), "get_status_display"),
+        Column(_("Subject"), "title"),
+        Column(_("Customer"), "customer.name"),
+        Column(_("Responsible unit"), "unit.name"),
+        Column(_("Handling unit"), "queue_unit.name"),
+        Column(_("Assignee"), "assignee.display_name"),
+        Column(_("Accepted at"), "created_at"),
+        Column(_("Next deadline"), "due_at"),
+        Column(_("SLA"), "sla_state"),
+    ]
+
+    @property
+    def title(self) -> Any:  # type: ignore[override]
+        return QUEUE_TITLES[self.queue_name]
+
+    def base_queryset(self):  # type: ignore[no-untyped-def]
+        return queue(self.request.user, self.queue_name)
+
+    def get_filtered(self):  # type: ignore[no-untyped-def]
+        queryset = self.base_queryset()  # already scoped by the selector
+        filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
+        if filterset.is_bound and not filterset.is_valid():
+            return filterset, queryset.none()
+        return filterset, filterset.qs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["tabs"] = [(name, QUEUE_TITLES[name], f"service:{name}-queue") for name in queues_for(user)]
+        context["current"] = self.queue_name
+        context["notices"] = ServiceNotice.objects.filter(
+            recipient=user, read_at__isnull=True
+        ).select_related("order")[:10]
+        context["now"] = timezone.now()
+        return context
+
+
+class OrderDetailView(DeskMixin, ScopedDetailView):
+    model = WorkOrder
+    template_name = "service/order_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        order: WorkOrder = context["object"]
+        user = self.request.user
+        steps = [s for s in allowed_transitions(order.status) if s in STEPS]
+        context.update(
+            transitions=order.transitions.select_related("actor"),
+            clocks=order.clocks.all(),
+            callbacks=order.callbacks.select_related("by"),
+            repair_records=order.repair_records.select_related("technician"),
+            movements=order.stock_movements.select_related("item", "technician"),
+            fees=order.fees.select_related("recorded_by"),
+            duplicates=order.duplicates.all()[:50],
+            steps=[(s, STEPS[s][0], STEPS[s][1]() if STEPS[s][1] else None) for s in steps],
+            field_forms={
+                "repair": RepairRecordForm(),
+                "stock": StockForm(),
+                "fee": FeeForm(),
+            }
+            if order.is_open and (has_perm(user, "workorder.process") or has_perm(user, "workorder.reassign"))
+            else {},
+            now=timezone.now(),
+        )
+        return context
+
+
+# step → (label, form class) ; the form's cleaned data are the action's keyword arguments
+STEPS: dict[str, tuple[Any, Callable[[], Any] | None]] = {
+    Transition.DISPATCH: (Transition.DISPATCH.label, TargetForm),
+    Transition.REASSIGN: (Transition.REASSIGN.label, TargetForm),
+    Transition.ESCALATE: (Transition.ESCALATE.label, ReasonForm),
+    Transition.TAKE: (Transition.TAKE.label, None),
+    Transition.START: (Transition.START.label, None),
+    Transition.ARRIVE: (Transition.ARRIVE.label, None),
+    Transition.RESTORE: (Transition.RESTORE.label, None),
+    Transition.CONTACT: (Transition.CONTACT.label, None),
+    Transition.SUSPEND: (Transition.SUSPEND.label, ReasonForm),
+    Transition.WAIT_CUSTOMER: (Transition.WAIT_CUSTOMER.label, ReasonForm),
+    Transition.RESUME: (Transition.RESUME.label, None),
+    Transition.REPLY: (Transition.REPLY.label, ReplyForm),
+    Transition.CALLBACK: (Transition.CALLBACK.label, CallbackForm),
+    Transition.ARCHIVE: (Transition.ARCHIVE.label, None),
+    Transition.REOPEN: (Transition.REOPEN.label, ReasonForm),
+}
+
+STEP_ACTIONS: dict[str, Callable[..., Any]] = {
+    Transition.DISPATCH: lambda u, o, d: actions.do_dispatch(
+        u, o, queue_unit=d.get("queue_unit"), assignee=d.get("assignee"), note=d.get("reason", "")
+    ),
+    Transition.REASSIGN: lambda u, o, d: actions.do_reassign(
+        u, o, queue_unit=d.get("queue_unit"), assignee=d.get("assignee"), reason=d.get("reason", "")
+    ),
+    Transition.ESCALATE: lambda u, o, d: actions.do_escalate(u, o, reason=d.get("reason", "")),
+    Transition.TAKE: lambda u, o, d: actions.do_take(u, o),
+    Transition.START: lambda u, o, d: actions.do_start(u, o),
+    Transition.ARRIVE: lambda u, o, d: actions.do_arrive(u, o),
+    Transition.RESTORE: lambda u, o, d: actions.do_restore(u, o),
+    Transition.CONTACT: lambda u, o, d: actions.do_contact(u, o),
+    Transition.SUSPEND: lambda u, o, d: actions.do_suspend(u, o, reason=d.get("reason", "")),
+    Transition.WAIT_CUSTOMER: lambda u, o, d: actions.do_wait_customer(u, o, reason=d.get("reason", "")),
+    Transition.RESUME: lambda u, o, d: actions.do_resume(u, o),
+    Transition.REPLY: lambda u, o, d: actions.do_reply(
+        u, o, result=d.get("result", ""), cause=d.get("cause", "")
+    ),
+    Transition.CALLBACK: lambda u, o, d: actions.do_callback(
+        u,
+        o,
+        reached=d.get("reached", False),
+        satisfaction=d.get("satisfaction") if d.get("reached") else None,
+        reason=d.get("reason", ""),
+        on_unsatisfied=d.get("on_unsatisfied", "reopen"),
+    ),
+    Transition.ARCHIVE: lambda u, o, d: actions.do_archive(u, o),
+    Transition.REOPEN: lambda u, o, d: actions.do_reopen(u, o, reason=d.get("reason", "")),
+    "repair": lambda u, o, d: actions.do_record_repair(u, o, **d),
+    "issue": lambda u, o, d: actions.do_issue_stock(u, o, item=d["item"], quantity=d["quantity"]),
+    "return": lambda u, o, d: actions.do_return_stock(u, o, item=d["item"], quantity=d["quantity"]),
+    "fee": lambda u, o, d: actions.do_record_fee(u, o, description=d["description"], amount=d["amount"]),
+}
+STEP_FORMS: dict[str, Any] = {
+    **{k: v[1] for k, v in STEPS.items()},
+    "repair": RepairRecordForm,
+    "issue": StockForm,
+    "return": StockForm,
+    "fee": FeeForm,
+}
+
+
+class StepView(DeskMixin, View):
+    """POST one step from the order page; business errors come back as a message on the page."""
+
+    def post(self, request: HttpRequest, pk: int, step: str) -> HttpResponse:
+        if step not in STEP_ACTIONS:
+            raise Http404
+        form_class = STEP_FORMS.get(step)
+        data: dict[str, Any] = {}
+        if form_class is not None:
+            form = form_class(request.POST)
+            if not form.is_valid():
+                for field, errors in form.errors.items():
+                    messages.error(
+                        request,
+                        f"{form.fields[field].label if field in form.fields else ''} {' '.join(errors)}",
+                    )
+                return HttpResponseRedirect(reverse("service:order-detail", args=[pk]))
+            data = form.cleaned_data
+        try:
+            STEP_ACTIONS[step](request.user, pk, data)
+        except NotFound:
+            raise Http404 from None
+        except GridcareError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+        return HttpResponseRedirect(reverse("service:order-detail", args=[pk]))
+
+
+class IntakeView(ActionFormView):
+    """受理 — phone or counter intake by the desk."""
+
+    permission = "workorder.create"
+    form_class = IntakeForm
+    title = _("Register a work order")
+    success_message = _("Work order registered.")
+
+    def perform(self, data: dict[str, Any]) -> WorkOrder:
+        from gridcare.customers.models import Account, ServicePoint
+
+        lookup = (data.pop("lookup") or "").strip()
+        if lookup:
+            point = ServicePoint.objects.filter(number=lookup).values_list("pk", flat=True).first()
+            account = Account.objects.filter(number=lookup).values_list("pk", flat=True).first()
+            if point is None and account is None:
+                from gridcare.core.errors import InvalidInput
+
+                raise InvalidInput(
+                    {"lookup": "未找到该户号或用电地址编号。 (No such account or service point.)"}
+                )
+            data["service_point"], data["account"] = point, account if point is None else None
+        return actions.do_create_order(self.request.user, **data)
+
+
+class DashboardView(StaffMixin, TemplateView):
+    """服务监控 — supervisors: backlog, near breach, overdue, SLA compliance by month (ECharts)."""
+
+    permission = "workorder.reassign"
+    template_name = "service/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(
+            data=dashboard(self.request.user), title=_("Service dashboard"), **kwargs
+        )
+
+
+class ReportsView(StaffMixin, TemplateView):
+    """服务月报 — the three monthly reports of any month, as Excel or PDF."""
+
+    permission = "report.view"
+    template_name = "service/reports.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form = MonthForm(self.request.GET or {"month": previous_month()})
+        month = form.cleaned_data["month"] if form.is_valid() else previous_month()
+        built = [reports.build(code, month) for code in REPORTS]
+        return super().get_context_data(
+            form=form, month=month, reports=built, title=_("Monthly service reports"), **kwargs
+        )
+
+
+class ReportDownloadView(StaffMixin, View):
+    permission = "report.view"
+
+    def get(self, request: HttpRequest, code: str, month: str, fmt: str) -> HttpResponse:
+        if code not in REPORTS or fmt not in reports.FORMATS or not MonthForm({"month": month}).is_valid():
+            raise Http404
+        content_type = (
+            "application/pdf"
+            if fmt == "pdf"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response = HttpResponse(reports.render(code, month, fmt), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{reports.filename(code, month, fmt)}"'
+        return response
+
+
+class PolicyListView(ScopedListView):
+    model = SLAPolicy
+    permission = "sla.manage"
+    filterset_class = SLAPolicyFilter
+    title = _("SLA policies")
+    export_name = "sla-policies"
+    columns = [
+        Column(_("Type"), "get_order_type_display"),
+        Column(_("Sub-type"), "get_sub_type_display"),
+        Column(_("Area class"), "get_area_class_display"),
+        Column(_("Milestone"), "get_milestone_display"),
+        Column(_("Clock"), "get_clock_display"),
+        Column(_("Amount"), "amount"),
+        Column(_("Warning at"), "warn_ratio"),
+        Column(_("Valid from"), "valid_from"),
+        Column(_("Source"), "source"),
+    ]
+
+
+class PolicyEditView(ActionFormView):
+    permission = "sla.manage"
+    form_class = PolicyForm
+    title = _("Edit SLA policy")
+
+    def policy(self) -> SLAPolicy:
+        return get_object_or_404(SLAPolicy, pk=self.kwargs["pk"])
+
+    def get_initial(self) -> dict[str, Any]:
+        policy = self.policy()
+        return {"clock": policy.clock, "amount": policy.amount, "warn_ratio": policy.warn_ratio}
+
+    def perform(self, data: dict[str, Any]) -> SLAPolicy:
+        return actions.do_update_policy(self.request.user, self.policy(), **data)
+
+    def success_url(self, result: Any) -> str:
+        return reverse("service:policy-list")
+
+
+class StockListView(ScopedListView):
+    model = StockItem
+    permission = "workorder.process"
+    filterset_class = StockItemFilter
+    title = _("Spare parts and tools")
+    export_name = "stock"
+    columns = [
+        Column(_("Code"), "code"),
+        Column(_("Name"), "name"),
+        Column(_("Kind"), "get_kind_display"),
+        Column(_("On hand"), "quantity"),
+        Column(_("Unit of measure"), "unit_of_measure"),
+        Column(_("Unit price (元)"), "unit_price"),
+        Column(_("Store"), "org_unit.name"),
+    ]

@@ -1,0 +1,103 @@
+"""The service desk in Chromium: a rep registers a repair call, the station head takes it through to 回单, the
+rep calls back and archives; a refused step shows its message; the supervisor dashboard draws its charts."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def point(org):  # type: ignore[no-untyped-def]
+    from gridcare.customers.models import Account, Customer, ServicePoint
+    from gridcare.org.models import OrgUnit
+    from gridcare.service.defaults import load_defaults
+    from gridcare.service.rules import forget_rules
+
+    forget_rules()
+    load_defaults()
+    unit = OrgUnit.objects.get(code="CG")
+    customer = Customer.objects.create(
+        number="CBROWSER1",
+        kind="individual",
+        name="李四",
+        id_type="resident_id",
+        id_number="330100199001011234",
+        org_unit=unit,
+    )
+    account = Account.objects.create(number="ABROWSER1", customer=customer, name="李四", org_unit=unit)
+    yield ServicePoint.objects.create(
+        number="PBROWSER1",
+        account=account,
+        address="城关镇幸福路1号",
+        org_unit=unit,
+        voltage_level="220V",
+        customer_class="residential",
+        area_class="urban",
+    )
+    forget_rules()
+
+
+def step(page: Page, code: str, **fields: str) -> None:
+    form = page.locator(f'form[data-step="{code}"]')
+    for name, value in fields.items():
+        control = form.locator(f'[name="{name}"]')
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+    form.locator("button[type=submit]").click()
+
+
+def test_repair_call_from_intake_to_archive(page: Page, point) -> None:  # type: ignore[no-untyped-def]
+    base = page.base_url  # type: ignore[attr-defined]
+    login(page, "cs_rep")
+    page.click('#menu a[data-menu="service:order-create"]')
+    page.select_option("#id_order_type", "repair")
+    page.fill("#id_lookup", "PBROWSER1")
+    page.fill("#id_contact_phone", "13900001111")
+    page.fill("#id_title", "家中停电")
+    page.click("#action-form button[type=submit]")
+    expect(page.locator("#order-status")).to_have_text("已派发")
+    expect(page.locator("#order-queue")).to_contain_text("城关供电所")
+    expect(page.locator("#clocks")).to_contain_text("到达现场")
+    number = page.locator("#order-title").inner_text().split()[0]
+    order_url = page.url
+
+    head = page.context.browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()  # type: ignore[union-attr]
+    head.base_url = base  # type: ignore[attr-defined]
+    login(head, "cg_head")
+    head.goto(f"{base}/service/team/")
+    head.click(f"text={number}")
+    step(head, "take")
+    expect(head.locator("#order-status")).to_have_text("已接单")
+    step(head, "suspend", reason="")
+    expect(head.locator(".alert-danger")).to_contain_text("原因")
+    step(head, "arrive")
+    step(head, "restore")
+    step(head, "reply", result="更换熔断器后恢复供电", cause="equipment_fault")
+    expect(head.locator("#order-status")).to_have_text("已回单")
+    head.context.close()
+
+    page.goto(order_url)
+    step(page, "callback", satisfaction="5")
+    expect(page.locator("#order-status")).to_have_text("已回访")
+    step(page, "archive")
+    expect(page.locator("#order-status")).to_have_text("已归档")
+    expect(page.locator("#transitions")).to_contain_text("归档")
+
+
+def test_supervisor_dashboard_draws_charts(page: Page, point) -> None:  # type: ignore[no-untyped-def]
+    from gridcare.org.models import User
+    from gridcare.service import actions
+
+    actions.do_create_order(User.objects.get(username="cs_rep"), order_type="repair", service_point=point.pk)
+    login(page, "cs_supervisor")
+    page.click('#menu a[data-menu="service:dashboard"]')
+    expect(page.locator("#dashboard-figures")).to_have_attribute("data-charts-ready", "1")
+    expect(page.locator("#chart-compliance canvas")).to_have_count(1)
+    expect(page.locator("#fig-open")).to_have_text("1")
