@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 
 from gridcare.core.context import current_origin
 from gridcare.core.models import AuditEntry
@@ -86,28 +88,86 @@ def record(
 
 
 def bulk_record(actor: Any, action: str, rows: Iterable[dict[str, Any]]) -> int:
-    """Write many audit rows at once (batch actions); each row gives object_type/object_id/before/after."""
+    """Write many audit rows at once (batch actions); each row gives object_type/object_id/before/after.
+
+    On PostgreSQL, large batches go through COPY (tens of thousands of rows per second instead of thousands).
+    """
     origin = current_origin()
     user = actor if getattr(actor, "pk", None) is not None else None
     name = (getattr(actor, "display_name", None) or getattr(actor, "username", "") or "system")[:150]
-    entries = [
-        AuditEntry(
-            actor=user,
-            actor_name=name,
-            action=action,
-            object_type=row["object_type"],
-            object_id=str(row["object_id"]),
-            object_repr=str(row.get("object_repr", ""))[:255],
-            before=json_value(row.get("before")),
-            after=json_value(row.get("after")),
-            request_id=origin.request_id,
-            job_id=origin.job_id,
-            note=row.get("note", ""),
-        )
-        for row in rows
-    ]
-    AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    rows = list(rows)
+    if connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        written = _copy_rows(user, name, action, origin, rows)
+    else:
+        entries = [
+            AuditEntry(
+                actor=user,
+                actor_name=name,
+                action=action,
+                object_type=row["object_type"],
+                object_id=str(row["object_id"]),
+                object_repr=str(row.get("object_repr", ""))[:255],
+                before=json_value(row.get("before")),
+                after=json_value(row.get("after")),
+                request_id=origin.request_id,
+                job_id=origin.job_id,
+                note=row.get("note", ""),
+            )
+            for row in rows
+        ]
+        AuditEntry.objects.bulk_create(entries, batch_size=2000)
+        written = len(entries)
     counter = _rows_written.get()
     if counter is not None:
-        counter[0] += len(entries)
-    return len(entries)
+        counter[0] += written
+    return written
+
+
+COPY_THRESHOLD = 500
+
+
+def _copy_rows(user: Any, name: str, action: str, origin: Any, rows: list[dict[str, Any]]) -> int:
+    """The same rows as :func:`bulk_record` writes with the ORM, streamed with COPY (psycopg 3)."""
+    now = timezone.now()
+    actor_id = user.pk if user is not None else None
+    table = AuditEntry._meta.db_table
+    columns = [
+        "at",
+        "actor_id",
+        "actor_name",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "before",
+        "after",
+        "request_id",
+        "job_id",
+        "note",
+    ]
+
+    def as_json(value: Any) -> str | None:
+        return None if value is None else json.dumps(json_value(value), ensure_ascii=False)
+
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                (
+                    now,
+                    actor_id,
+                    name,
+                    action,
+                    row["object_type"],
+                    str(row["object_id"]),
+                    str(row.get("object_repr", ""))[:255],
+                    as_json(row.get("before")),
+                    as_json(row.get("after")),
+                    origin.request_id,
+                    origin.job_id,
+                    row.get("note", ""),
+                )
+            )
+    return len(rows)

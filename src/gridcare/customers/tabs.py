@@ -32,4 +32,6 @@ class CustomerTab:
 
 def customer_tabs(user: Any) -> list[CustomerTab]:
     tabs = [tab for _config, module in app_modules("customer360") for tab in getattr(module, "TABS", ())]
-    return sorted((t for t in tabs if t.permission is None or has_perm(user, t.permission)), key=lambda t: t.order)
+    return sorted(
+        (t for t in tabs if t.permission is None or has_perm(user, t.permission)), key=lambda t: t.order
+    )

@@ -1,0 +1,3 @@
+"""The metering tests use the builders of the customer tests."""
+
+from tests.customers.conftest import counts, make_meter, make_point, system, unit  # noqa: F401
