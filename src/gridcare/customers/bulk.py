@@ -143,3 +143,53 @@ def deferred_search_indexes(*migration_modules: str) -> Iterator[None]:
             for (name, table, column), sql in indexes:
                 cursor.execute(sql.format(name=name, table=table, column=column))
             cursor.execute("RESET maintenance_work_mem")
+
+
+#: Columns of a service point row as the bulk paths (demo, import) build it.
+SERVICE_POINT_COLUMNS = [
+    "id",
+    "number",
+    "account_id",
+    "address",
+    "org_unit_id",
+    "voltage_level",
+    "customer_class",
+    "sub_class",
+    "pf_standard",
+    "area_class",
+    "is_important",
+    "tariff_code",
+    "capacity_kva",
+    "contracted_demand_kw",
+    "expected_monthly_kwh",
+    "metering_class",
+]
+
+
+def insert_service_points(
+    writer: BulkWriter,
+    points: Sequence[Sequence[Any]],
+    *,
+    tariffs: Sequence[Sequence[Any]],
+    capacities: Sequence[Sequence[Any]],
+    demands: Sequence[Sequence[Any]],
+    classes: Sequence[Sequence[Any]],
+) -> None:
+    """Write service points and their first effective-dated periods (tariff, capacity, demand, class).
+
+    Period rows are ``(service_point_id, valid_from, valid_to, created_at, value…)``.
+    """
+    from gridcare.customers.models import (
+        CapacityPeriod,
+        ClassPeriod,
+        DemandPeriod,
+        ServicePoint,
+        TariffAssignment,
+    )
+
+    writer.insert(ServicePoint, SERVICE_POINT_COLUMNS, points)
+    period = ["service_point_id", "valid_from", "valid_to", "created_at"]
+    writer.insert(TariffAssignment, [*period, "tariff_code"], tariffs)
+    writer.insert(CapacityPeriod, [*period, "capacity_kva"], capacities)
+    writer.insert(DemandPeriod, [*period, "contracted_demand_kw"], demands)
+    writer.insert(ClassPeriod, [*period, "customer_class", "sub_class"], classes)

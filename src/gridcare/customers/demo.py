@@ -20,19 +20,15 @@ from django.utils import timezone
 
 from gridcare.core import audit
 from gridcare.core.actions import action
-from gridcare.customers.bulk import BulkWriter, deferred_search_indexes
+from gridcare.customers.bulk import BulkWriter, deferred_search_indexes, insert_service_points
 from gridcare.customers.conf import setting
 from gridcare.customers.importers import _sequence_start
 from gridcare.customers.models import (
     Account,
-    CapacityPeriod,
-    ClassPeriod,
     Contact,
     Customer,
-    DemandPeriod,
     ServicePoint,
     SupplyContract,
-    TariffAssignment,
 )
 from gridcare.customers.validators import credit_code_check_char, resident_id_check_char
 from gridcare.metering.conf import rules
@@ -383,33 +379,14 @@ def do_load_demo_chunk(actor: User, *, start: int, count: int, seed: int, contex
         ],
         accounts,
     )
-    writer.insert(
-        ServicePoint,
-        [
-            "id",
-            "number",
-            "account_id",
-            "address",
-            "org_unit_id",
-            "voltage_level",
-            "customer_class",
-            "sub_class",
-            "pf_standard",
-            "area_class",
-            "is_important",
-            "tariff_code",
-            "capacity_kva",
-            "contracted_demand_kw",
-            "expected_monthly_kwh",
-            "metering_class",
-        ],
+    insert_service_points(
+        writer,
         point_rows,
+        tariffs=tariffs,
+        capacities=capacities,
+        demands=demands,
+        classes=classes,
     )
-    period = ["service_point_id", "valid_from", "valid_to", "created_at"]
-    writer.insert(TariffAssignment, [*period, "tariff_code"], tariffs)
-    writer.insert(CapacityPeriod, [*period, "capacity_kva"], capacities)
-    writer.insert(DemandPeriod, [*period, "contracted_demand_kw"], demands)
-    writer.insert(ClassPeriod, [*period, "customer_class", "sub_class"], classes)
     writer.insert(
         SupplyContract,
         [

@@ -18,17 +18,13 @@ from gridcare.core import audit
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.actions import demand_error, validate_service_point_fields
-from gridcare.customers.bulk import BulkWriter
+from gridcare.customers.bulk import BulkWriter, insert_service_points
 from gridcare.customers.importing import Column, Importer
 from gridcare.customers.models import (
     Account,
-    CapacityPeriod,
-    ClassPeriod,
     Contact,
     Customer,
-    DemandPeriod,
     ServicePoint,
-    TariffAssignment,
 )
 from gridcare.customers.validators import id_number_error, mobile_error
 from gridcare.org.models import OrgUnit, User
@@ -540,33 +536,14 @@ class CustomerImporter(Importer):
             class_rows.append((point_id, start, None, now, v["customer_class"], v.get("sub_class") or ""))
             if v.get("meter_asset_no"):
                 meters.append((point_id, v, klass, v["_station"].pk))
-        writer.insert(
-            ServicePoint,
-            [
-                "id",
-                "number",
-                "account_id",
-                "address",
-                "org_unit_id",
-                "voltage_level",
-                "customer_class",
-                "sub_class",
-                "pf_standard",
-                "area_class",
-                "is_important",
-                "tariff_code",
-                "capacity_kva",
-                "contracted_demand_kw",
-                "expected_monthly_kwh",
-                "metering_class",
-            ],
+        insert_service_points(
+            writer,
             point_rows,
+            tariffs=tariff_rows,
+            capacities=capacity_rows,
+            demands=demand_rows,
+            classes=class_rows,
         )
-        period = ["service_point_id", "valid_from", "valid_to", "created_at"]
-        writer.insert(TariffAssignment, [*period, "tariff_code"], tariff_rows)
-        writer.insert(CapacityPeriod, [*period, "capacity_kva"], capacity_rows)
-        writer.insert(DemandPeriod, [*period, "contracted_demand_kw"], demand_rows)
-        writer.insert(ClassPeriod, [*period, "customer_class", "sub_class"], class_rows)
 
         meter_ids = writer.reserve_ids(Meter, len(meters))
         installation_ids = writer.reserve_ids(Installation, len(meters))

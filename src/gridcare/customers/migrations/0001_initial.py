@@ -7,94 +7,280 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('org', '0001_initial'),
+        ("org", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='customer number')),
-                ('kind', models.CharField(choices=[('individual', 'Individual'), ('organisation', 'Organisation')], max_length=16, verbose_name='kind')),
-                ('name', models.CharField(db_index=True, max_length=120, verbose_name='name')),
-                ('id_type', models.CharField(choices=[('resident_id', 'Resident ID card'), ('credit_code', 'Unified social credit code'), ('passport', 'Passport'), ('other', 'Other')], max_length=16, verbose_name='ID type')),
-                ('id_number', models.CharField(max_length=32, verbose_name='ID number')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('org_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='customers', to='org.orgunit', verbose_name='managing unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="customer number")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("individual", "Individual"), ("organisation", "Organisation")],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=120, verbose_name="name")),
+                (
+                    "id_type",
+                    models.CharField(
+                        choices=[
+                            ("resident_id", "Resident ID card"),
+                            ("credit_code", "Unified social credit code"),
+                            ("passport", "Passport"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                        verbose_name="ID type",
+                    ),
+                ),
+                ("id_number", models.CharField(max_length=32, verbose_name="ID number")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at"),
+                ),
+                (
+                    "org_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customers",
+                        to="org.orgunit",
+                        verbose_name="managing unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer',
-                'verbose_name_plural': 'customers',
-                'ordering': ['number'],
+                "verbose_name": "customer",
+                "verbose_name_plural": "customers",
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('mobile', models.CharField(db_index=True, max_length=20, verbose_name='mobile')),
-                ('role', models.CharField(blank=True, max_length=40, verbose_name='role')),
-                ('is_primary', models.BooleanField(default=False, verbose_name='primary contact')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                ("mobile", models.CharField(db_index=True, max_length=20, verbose_name="mobile")),
+                ("role", models.CharField(blank=True, max_length=40, verbose_name="role")),
+                ("is_primary", models.BooleanField(default=False, verbose_name="primary contact")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact',
-                'verbose_name_plural': 'contacts',
-                'ordering': ['customer', '-is_primary', 'name'],
+                "verbose_name": "contact",
+                "verbose_name_plural": "contacts",
+                "ordering": ["customer", "-is_primary", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='account number')),
-                ('name', models.CharField(db_index=True, max_length=120, verbose_name='account name')),
-                ('billing_cycle', models.CharField(choices=[('monthly', 'Monthly'), ('bimonthly', 'Every two months')], default='monthly', max_length=16, verbose_name='billing cycle')),
-                ('payment_method', models.CharField(choices=[('counter', 'Counter'), ('bank_deduction', 'Bank direct debit'), ('online', 'Online'), ('prepaid', 'Prepaid')], default='counter', max_length=16, verbose_name='payment method')),
-                ('is_key_account', models.BooleanField(default=False, verbose_name='key account')),
-                ('credit_rating', models.CharField(choices=[('AAA', 'AAA'), ('AA', 'AA'), ('A', 'A'), ('B', 'B'), ('C', 'C')], default='A', max_length=4, verbose_name='credit rating')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('closed', 'Closed')], default='active', max_length=16, verbose_name='status')),
-                ('opened_on', models.DateField(default=django.utils.timezone.localdate, verbose_name='opened on')),
-                ('account_manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='managed_accounts', to=settings.AUTH_USER_MODEL, verbose_name='account manager')),
-                ('org_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='org.orgunit', verbose_name='service station')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='customers.customer', verbose_name='customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="account number")),
+                ("name", models.CharField(db_index=True, max_length=120, verbose_name="account name")),
+                (
+                    "billing_cycle",
+                    models.CharField(
+                        choices=[("monthly", "Monthly"), ("bimonthly", "Every two months")],
+                        default="monthly",
+                        max_length=16,
+                        verbose_name="billing cycle",
+                    ),
+                ),
+                (
+                    "payment_method",
+                    models.CharField(
+                        choices=[
+                            ("counter", "Counter"),
+                            ("bank_deduction", "Bank direct debit"),
+                            ("online", "Online"),
+                            ("prepaid", "Prepaid"),
+                        ],
+                        default="counter",
+                        max_length=16,
+                        verbose_name="payment method",
+                    ),
+                ),
+                ("is_key_account", models.BooleanField(default=False, verbose_name="key account")),
+                (
+                    "credit_rating",
+                    models.CharField(
+                        choices=[("AAA", "AAA"), ("AA", "AA"), ("A", "A"), ("B", "B"), ("C", "C")],
+                        default="A",
+                        max_length=4,
+                        verbose_name="credit rating",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("suspended", "Suspended"), ("closed", "Closed")],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "opened_on",
+                    models.DateField(default=django.utils.timezone.localdate, verbose_name="opened on"),
+                ),
+                (
+                    "account_manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="managed_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account manager",
+                    ),
+                ),
+                (
+                    "org_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="org.orgunit",
+                        verbose_name="service station",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account',
-                'verbose_name_plural': 'accounts',
-                'ordering': ['number'],
+                "verbose_name": "account",
+                "verbose_name_plural": "accounts",
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='ServicePoint',
+            name="ServicePoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=24, unique=True, verbose_name='service point number')),
-                ('address', models.CharField(db_index=True, max_length=200, verbose_name='address')),
-                ('voltage_level', models.CharField(choices=[('220V', '220 V'), ('380V', '380 V'), ('10kV', '10 kV'), ('20kV', '20 kV'), ('35kV', '35 kV'), ('110kV', '110 kV'), ('220kV', '220 kV')], max_length=8, verbose_name='voltage level')),
-                ('customer_class', models.CharField(choices=[('residential', 'Residential (居民生活)'), ('commercial', 'General industry & commerce (一般工商业)'), ('large_industry', 'Large industry (大工业)'), ('agriculture', 'Agricultural production (农业生产)')], max_length=20, verbose_name='customer class')),
-                ('sub_class', models.CharField(blank=True, max_length=40, verbose_name='sub-class')),
-                ('pf_standard', models.CharField(choices=[('0.90', '0.90'), ('0.85', '0.85'), ('0.80', '0.80'), ('none', 'Not assessed')], default='none', max_length=8, verbose_name='power factor standard')),
-                ('area_class', models.CharField(choices=[('urban', 'Urban'), ('rural', 'Rural'), ('remote', 'Remote')], default='urban', max_length=8, verbose_name='area class')),
-                ('is_important', models.BooleanField(default=False, verbose_name='important customer')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='service_points', to='customers.account', verbose_name='account')),
-                ('org_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='service_points', to='org.orgunit', verbose_name='service station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=24, unique=True, verbose_name="service point number")),
+                ("address", models.CharField(db_index=True, max_length=200, verbose_name="address")),
+                (
+                    "voltage_level",
+                    models.CharField(
+                        choices=[
+                            ("220V", "220 V"),
+                            ("380V", "380 V"),
+                            ("10kV", "10 kV"),
+                            ("20kV", "20 kV"),
+                            ("35kV", "35 kV"),
+                            ("110kV", "110 kV"),
+                            ("220kV", "220 kV"),
+                        ],
+                        max_length=8,
+                        verbose_name="voltage level",
+                    ),
+                ),
+                (
+                    "customer_class",
+                    models.CharField(
+                        choices=[
+                            ("residential", "Residential (居民生活)"),
+                            ("commercial", "General industry & commerce (一般工商业)"),
+                            ("large_industry", "Large industry (大工业)"),
+                            ("agriculture", "Agricultural production (农业生产)"),
+                        ],
+                        max_length=20,
+                        verbose_name="customer class",
+                    ),
+                ),
+                ("sub_class", models.CharField(blank=True, max_length=40, verbose_name="sub-class")),
+                (
+                    "pf_standard",
+                    models.CharField(
+                        choices=[
+                            ("0.90", "0.90"),
+                            ("0.85", "0.85"),
+                            ("0.80", "0.80"),
+                            ("none", "Not assessed"),
+                        ],
+                        default="none",
+                        max_length=8,
+                        verbose_name="power factor standard",
+                    ),
+                ),
+                (
+                    "area_class",
+                    models.CharField(
+                        choices=[("urban", "Urban"), ("rural", "Rural"), ("remote", "Remote")],
+                        default="urban",
+                        max_length=8,
+                        verbose_name="area class",
+                    ),
+                ),
+                ("is_important", models.BooleanField(default=False, verbose_name="important customer")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="service_points",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "org_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="service_points",
+                        to="org.orgunit",
+                        verbose_name="service station",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service point',
-                'verbose_name_plural': 'service points',
-                'ordering': ['number'],
+                "verbose_name": "service point",
+                "verbose_name_plural": "service points",
+                "ordering": ["number"],
             },
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['id_type', 'id_number'], name='customers_c_id_type_570d0e_idx'),
+            model_name="customer",
+            index=models.Index(fields=["id_type", "id_number"], name="customers_c_id_type_570d0e_idx"),
         ),
     ]
