@@ -155,3 +155,12 @@ def test_chinese_is_the_default_even_for_an_english_browser(client, staff) -> No
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     assert "工作台" in page.content.decode()
     assert page["Content-Language"] == "zh-hans"
+
+
+def test_excel_sheet_title_with_characters_excel_refuses() -> None:
+    from gridcare.web.excel import build_workbook
+
+    content = build_workbook("装拆记录/换表: 2026年[11]月*?", ["列"], [["值"]])
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    assert sheet.title == "装拆记录-换表- 2026年-11-月--"
+    assert sheet["A2"].value == "值"

@@ -30,9 +30,15 @@ def excel_value(value: Any) -> Any:
     return str(value)
 
 
+def sheet_title(title: str) -> str:
+    """Excel refuses ``[]:*?/\\`` in sheet names and allows 31 characters: replace and cut."""
+    cleaned = "".join("-" if ch in '[]:*?/\\' else ch for ch in title).strip("'")
+    return cleaned[:31] or "Sheet1"
+
+
 def build_workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31] or "Sheet1")
+    sheet = workbook.create_sheet(title=sheet_title(title))
     header_cells = []
     for header in headers:
         cell = WriteOnlyCell(sheet, value=str(header))
