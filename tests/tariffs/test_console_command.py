@@ -14,19 +14,31 @@ SHIPPED = Path(__file__).resolve().parents[2] / "src/gridcare/engine/tariffs"
 
 def run_gridcare(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridcare.cli", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "gridcare.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_tariff_quote_through_the_console_command(tmp_path: Path) -> None:
     usage = tmp_path / "usage.yaml"
     usage.write_text(
-        yaml.safe_dump({"period_start": "2026-01-01", "period_end": "2026-02-01", "energy_kwh": {"total": 250}}),
+        yaml.safe_dump(
+            {"period_start": "2026-01-01", "period_end": "2026-02-01", "energy_kwh": {"total": 250}}
+        ),
         encoding="utf-8",
     )
     result = run_gridcare(
-        "tariff", "quote", "--tariff", str(SHIPPED / "zhejiang_residential_tiered.yaml"), "--usage", str(usage),
-        "--format", "json",
+        "tariff",
+        "quote",
+        "--tariff",
+        str(SHIPPED / "zhejiang_residential_tiered.yaml"),
+        "--usage",
+        str(usage),
+        "--format",
+        "json",
     )
     assert result.returncode == 0, result.stderr
     bill = json.loads(result.stdout)
@@ -34,6 +46,8 @@ def test_tariff_quote_through_the_console_command(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_a_clear_error_with_exit_code_2(tmp_path: Path) -> None:
-    result = run_gridcare("tariff", "quote", "--tariff", str(tmp_path / "nope.yaml"), "--usage", str(tmp_path / "u.yaml"))
+    result = run_gridcare(
+        "tariff", "quote", "--tariff", str(tmp_path / "nope.yaml"), "--usage", str(tmp_path / "u.yaml")
+    )
     assert result.returncode == 2
     assert "nope.yaml" in result.stderr

@@ -32,7 +32,7 @@ def excel_value(value: Any) -> Any:
 
 def sheet_title(title: str) -> str:
     """Excel refuses ``[]:*?/\\`` in sheet names and allows 31 characters: replace and cut."""
-    cleaned = "".join("-" if ch in '[]:*?/\\' else ch for ch in title).strip("'")
+    cleaned = "".join("-" if ch in "[]:*?/\\" else ch for ch in title).strip("'")
     return cleaned[:31] or "Sheet1"
 
 
