@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 
 from gridcare.core.errors import LimitExceeded, NotFound, PermissionRefused
@@ -159,7 +159,7 @@ def _is_multi_valued(model: type[models.Model], lookup: str) -> bool:
     for part in lookup.split("__"):
         try:
             field = current._meta.get_field(part)
-        except Exception:  # a transform or the final attribute (e.g. ``pk``)
+        except FieldDoesNotExist:  # a transform or the final attribute (e.g. ``pk``)
             return False
         if field.one_to_many or field.many_to_many:
             return True
