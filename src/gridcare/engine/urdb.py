@@ -424,7 +424,7 @@ def _day_tables() -> tuple[np.ndarray, np.ndarray]:
     return month, weekend
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, boundscheck=False)
 def _aggregate_kernel(
     loads: np.ndarray,
     slots: int,
@@ -436,30 +436,68 @@ def _aggregate_kernel(
 ) -> float:
     """One pass over each customer's year: sum, maximum and minimum together, so the load is read once.
 
-    A NaN in the load makes its sums NaN, which the caller refuses.
+    The days of a month are consecutive, so the month's sums and maxima build up in two small
+    local rows (weekday slots, then weekend slots) that stay in cache and are written out when
+    the month changes.  Each slot's sum adds the days in order, as before.  A NaN in the load
+    makes its sums NaN, which the caller refuses.
     """
-    lows = np.full(slots, np.inf)
+    width = 2 * slots
+    acc = np.zeros(width)
+    peak = np.full(width, -np.inf)
+    lowest = np.inf
     for c in range(loads.shape[0]):
+        month = day_month[0]
         for d in range(365):
-            m = day_month[d]
+            if day_month[d] != month:
+                for j in range(width):
+                    g_sum[month, c, j] = acc[j]
+                    acc[j] = 0.0
+                    if maxima:
+                        g_max[month, c, j] = peak[j]
+                        peak[j] = -np.inf
+                month = day_month[d]
             off = day_weekend[d] * slots
             base = d * slots
             for s in range(slots):
                 v = loads[c, base + s]
-                g_sum[m, c, off + s] += v
-                lows[s] = min(lows[s], v)
+                acc[off + s] += v
+                lowest = v if v < lowest else lowest
+                if maxima:
+                    top = peak[off + s]
+                    peak[off + s] = v if v > top else top
+        for j in range(width):
+            g_sum[month, c, j] = acc[j]
+            acc[j] = 0.0
             if maxima:
-                for s in range(slots):
-                    g_max[m, c, off + s] = max(g_max[m, c, off + s], loads[c, base + s])
-    return lows.min()
+                g_max[month, c, j] = peak[j]
+                peak[j] = -np.inf
+    return lowest
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _demand_peaks_kernel(g_max: np.ndarray, slot_period: np.ndarray, n_tou: int, flat: bool) -> np.ndarray:
+    """(12, D, N) maximum kW per demand "period": the TOU periods (0 where a period has no slot
+    in the month; the load is ≥ 0), then the whole month if there is flat demand."""
+    n = g_max.shape[1]
+    out = np.zeros((12, n_tou + (1 if flat else 0), n))
+    for m in range(12):
+        for c in range(n):
+            for j in range(g_max.shape[2]):
+                v = g_max[m, c, j]
+                p = slot_period[m, j]
+                if p >= 0 and v > out[m, p, c]:
+                    out[m, p, c] = v
+                if flat and v > out[m, n_tou, c]:
+                    out[m, n_tou, c] = v
+    return out
 
 
 def _aggregate(
     loads: np.ndarray, spd: int, *, maxima: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Sums and maxima of kW per (month, customer, weekday slots + weekend slots): two
-    (12, N, 2·24·spd) arrays (maxima only if asked), and the smallest value of the load (NaN if
-    any value is NaN).
+    (12, N, 2·24·spd) arrays (maxima only if asked), and the smallest value of the load (a NaN
+    is not seen there but leaves its sums NaN, which the caller refuses).
 
     A compiled kernel (Numba) reads each value once and updates the sum, maximum and minimum in the
     same pass — NumPy needs a separate pass (and a gathered copy) for each, and this step is bound
@@ -617,8 +655,10 @@ class _Plan:
     e_lo: np.ndarray  # (12, T, 1) kWh, float (tier allocation follows SAM in float)
     e_width: np.ndarray  # (12, T, 1)
     e_rates: np.ndarray  # (12, P, T) int64, 1e-15 $
-    d_mask: np.ndarray | None  # (12, D, 2S) 1.0 where the slot is in demand "period" d
-    n_tou: int  # TOU demand periods (the first ``n_tou`` of D); D = n_tou + 1 if flat demand
+    has_demand: bool  # any TOU or flat demand: the maxima are aggregated only then
+    d_slot_period: np.ndarray  # (12, 2S) int64 TOU demand period of each slot (-1: none)
+    n_tou: int  # TOU demand periods (the first ``n_tou`` of D)
+    has_flat: bool  # D = n_tou + 1, the last "period" being the whole month
     d_lo: np.ndarray | None  # (12, D, Td, 1) int64 tier bounds of each demand "period", 1e-9 kW
     d_width: np.ndarray | None  # (12, D, Td, 1)
     rates: np.ndarray  # (12, P·T + D·Td, 1) int64, 1e-15 $
@@ -655,13 +695,12 @@ def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
                 e_rates[m, p, : len(tiers)] = [t.rate for t in tiers]
 
     # demand "periods": the TOU periods, then the whole month for flat demand
-    masks: list[np.ndarray] = []
+    d_slot_period = np.full((12, 2 * 24 * spd), -1, dtype=np.int64)
     tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (12, ·, T) each
     n_tou = 0
     if tariff.demand is not None and tariff.demand_weekday is not None and tariff.demand_weekend is not None:
         n_tou = len(tariff.demand)
-        periods = slot_periods(tariff.demand_weekday, tariff.demand_weekend)
-        masks.append(periods[:, None, :] == np.arange(n_tou)[:, None])
+        d_slot_period = slot_periods(tariff.demand_weekday, tariff.demand_weekend)
         lo, hi, rate = _tier_table(tariff.demand)  # (Pd, Td), the same every month
         tables.append(
             (
@@ -671,13 +710,11 @@ def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
             )
         )
     if tariff.flat is not None and tariff.flat_months is not None:
-        masks.append(np.ones((12, 1, 2 * 24 * spd), dtype=bool))
         lo, hi, rate = _tier_table([tariff.flat[p] for p in tariff.flat_months])  # (12, Tf)
         tables.append((lo[:, None, :], hi[:, None, :], rate[:, None, :]))
-    d_mask = d_lo = d_width = None
+    d_lo = d_width = None
     rates = [e_rates.reshape(12, -1)]
-    if masks:
-        d_mask = np.concatenate(masks, axis=1).astype(np.float64)
+    if tables:
         n_td = max(t[0].shape[2] for t in tables)
 
         def pad(x: np.ndarray, fill: int) -> np.ndarray:
@@ -695,8 +732,10 @@ def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
         e_lo=e_lo[:, :, None],
         e_width=(e_hi - e_lo)[:, :, None],
         e_rates=e_rates,
-        d_mask=d_mask,
+        has_demand=bool(tables),
+        d_slot_period=np.ascontiguousarray(d_slot_period),
         n_tou=n_tou,
+        has_flat=tariff.flat is not None and tariff.flat_months is not None,
         d_lo=d_lo,
         d_width=d_width,
         rates=all_rates,
@@ -723,9 +762,7 @@ def bill_urdb_many(
         raise UrdbError(f"a load year has 8760 × k values (8760 hourly, 35040 at 15 minutes), got {steps}")
     spd = steps // 8760
     plan = _plan(tariff, spd)
-    g_sum, g_max, lowest = _aggregate(loads, spd, maxima=plan.d_mask is not None)
-    if np.isnan(lowest):
-        raise UrdbError("the load has non-finite values")
+    g_sum, g_max, lowest = _aggregate(loads, spd, maxima=plan.has_demand)
 
     # ---- energy: kWh per (month, period); month tiers shared across periods by share (SAM)
     kwh = np.matmul(plan.e_onehot_t, g_sum.transpose(0, 2, 1))  # (12, P, N)
@@ -743,16 +780,10 @@ def bill_urdb_many(
     n_energy = use.shape[1] * use.shape[2]
     quantities = use.reshape(12, n_energy, n)
 
-    # ---- demand: maxima over the weekdays first, then per period (the load is ≥ 0: 0 masks)
+    # ---- demand: each period's maximum kW in the month (the last "period" is the month, if flat)
     peak = None
-    if g_max is not None and plan.d_mask is not None and plan.d_lo is not None and plan.d_width is not None:
-        day_max = g_max[:, None]  # (12, 1, N, 2S)
-        # (12, D, N): each period's maximum kW in the month (the last "period" is the month, if flat)
-        kw = np.empty((12, plan.d_mask.shape[1], n))
-        if plan.n_tou:
-            np.max(plan.d_mask[:, : plan.n_tou, None, :] * day_max, axis=3, out=kw[:, : plan.n_tou])
-        if kw.shape[1] > plan.n_tou:
-            np.max(day_max[:, 0], axis=2, out=kw[:, -1])
+    if g_max is not None and plan.d_lo is not None and plan.d_width is not None:
+        kw = _demand_peaks_kernel(g_max, plan.d_slot_period, plan.n_tou, plan.has_flat)  # (12, D, N)
         peak = _to_qty(kw)
         d_widths = np.minimum(np.maximum(peak[:, :, None, :] - plan.d_lo, 0), plan.d_width)  # (12, D, Td, N)
         quantities = np.concatenate([quantities, d_widths.reshape(12, -1, n)], axis=1)
