@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from rest_framework import permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.models import IdempotencyRecord
+from gridcare.core.rows import insert_row
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -43,7 +44,9 @@ class ScopedViewSetMixin:
 class IdempotentCreateMixin:
     """``POST`` with an ``Idempotency-Key`` header: a retry returns the first answer and writes nothing new.
 
-    The key is unique per user in the database, so two concurrent first attempts cannot both write.
+    The key is unique per user in the database and is recorded in the same transaction as the write, so two
+    attempts cannot both write. The record is not looked up first: the common case — a new key — costs no
+    extra query, and a retry fails at its insert (or on the way there) and is answered from the record.
     """
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -52,22 +55,23 @@ class IdempotentCreateMixin:
             return super().create(request, *args, **kwargs)  # type: ignore[misc]
         if len(key) > 128:
             raise InvalidInput({IDEMPOTENCY_HEADER: "幂等键最长 128 个字符。 (At most 128 characters.)"})
-        previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
-        if previous is not None:
-            return self._replay(previous, request)
         try:
             with transaction.atomic():
                 response = super().create(request, *args, **kwargs)  # type: ignore[misc]
                 if response.status_code < 300:
-                    IdempotencyRecord.objects.create(
-                        user=request.user,
-                        key=key,
-                        method=request.method or "POST",
-                        path=request.path,
-                        status_code=response.status_code,
-                        response=response.data,
+                    insert_row(
+                        IdempotencyRecord(
+                            user=request.user,
+                            key=key,
+                            method=request.method or "POST",
+                            path=request.path,
+                            status_code=response.status_code,
+                            response=response.data,
+                        )
                     )
-        except IntegrityError:
+        except Exception:
+            # a retry of a request that already succeeded may now be refused (the state moved on) or collide
+            # on the key: either way the first answer is the answer
             previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
             if previous is None:
                 raise

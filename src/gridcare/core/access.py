@@ -26,10 +26,14 @@ SCOPE_OWN = "own"
 M = TypeVar("M", bound=models.Model)
 
 _CACHE_ATTR = "_gridcare_permission_codes"
+#: Permission codes per (position id, permissions version), shared by the requests of one server process.
+#: A change of a position's permissions raises its version, so stale entries are simply never asked for again.
+_POSITION_CODES: dict[tuple[int, int], frozenset[str]] = {}
 
 
 def permission_codes(user: Any) -> frozenset[str]:
-    """The permission codes a user holds through their position (cached on the user object)."""
+    """The permission codes a user holds through their position (cached on the user object and per position
+    version in the process; with the position loaded alongside the user this costs no query)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
     cached = getattr(user, _CACHE_ATTR, None)
@@ -42,7 +46,14 @@ def permission_codes(user: Any) -> frozenset[str]:
     elif user.position_id is None or user.left_on is not None:
         codes = frozenset()
     else:
-        codes = frozenset(user.position.permissions.values_list("code", flat=True))
+        position = user.position
+        key = (position.pk, position.permissions_version)
+        codes = _POSITION_CODES.get(key)
+        if codes is None:
+            codes = frozenset(position.permissions.values_list("code", flat=True))
+            if len(_POSITION_CODES) > 1000:  # versions only grow: drop the old ones now and then
+                _POSITION_CODES.clear()
+            _POSITION_CODES[key] = codes
     setattr(user, _CACHE_ATTR, codes)
     return codes
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from gridcare.core.context import current_origin
 from gridcare.core.models import AuditEntry
+from gridcare.core.rows import insert_row
 
 # Counts audit rows written by the action currently running, so the action wrapper can insist on one.
 _rows_written: ContextVar[list[int] | None] = ContextVar("gridcare_audit_rows", default=None)
@@ -68,18 +69,22 @@ def record(
         object_id = obj.pk if object_id is None else object_id
         object_repr = str(obj) if object_repr is None else object_repr
     user = actor if getattr(actor, "pk", None) is not None else None
-    entry = AuditEntry.objects.create(
-        actor=user,
-        actor_name=(getattr(actor, "display_name", None) or getattr(actor, "username", "") or "system")[:150],
-        action=action,
-        object_type=object_type or "",
-        object_id=str(object_id if object_id is not None else ""),
-        object_repr=(object_repr or "")[:255],
-        before=json_value(dict(before)) if before is not None else None,
-        after=json_value(dict(after)) if after is not None else None,
-        request_id=origin.request_id,
-        job_id=origin.job_id,
-        note=note,
+    entry = insert_row(
+        AuditEntry(
+            actor=user,
+            actor_name=(getattr(actor, "display_name", None) or getattr(actor, "username", "") or "system")[
+                :150
+            ],
+            action=action,
+            object_type=object_type or "",
+            object_id=str(object_id if object_id is not None else ""),
+            object_repr=(object_repr or "")[:255],
+            before=json_value(dict(before)) if before is not None else None,
+            after=json_value(dict(after)) if after is not None else None,
+            request_id=origin.request_id,
+            job_id=origin.job_id,
+            note=note,
+        )
     )
     counter = _rows_written.get()
     if counter is not None:

@@ -156,6 +156,7 @@ def do_update_position(
     position.save()
     if permissions is not None:
         position.permissions.set(PermissionCode.objects.filter(code__in=codes))
+        position.bump_permissions_version()
     old, new = audit.diff(before, _position_snapshot(position))
     audit.record(actor, "org.update_position", position, before=old, after=new)
     return position
@@ -368,6 +369,7 @@ def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, in
             },
         )
         position.permissions.set(PermissionCode.objects.filter(code__in=item.get("permissions", [])))
+        position.bump_permissions_version()
         positions[position.code] = position
     for item in catalogue["positions"]:
         position = positions[item["code"]]

@@ -131,6 +131,9 @@ class Position(models.Model):
     responsibilities = models.JSONField(_("responsibilities"), default=list, blank=True)
     authorities = models.JSONField(_("authorities"), default=list, blank=True)
     source = models.CharField(_("source document"), max_length=100, blank=True)
+    #: Raised whenever the position's permissions change: server processes cache the codes by (position, version),
+    #: so a change is seen on the next request everywhere, with no extra query on the hot path.
+    permissions_version = models.PositiveIntegerField(_("permissions version"), default=0, editable=False)
     permissions = models.ManyToManyField(PermissionCode, verbose_name=_("permissions"), blank=True)
 
     scope_public = True
@@ -145,6 +148,11 @@ class Position(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("org:position-detail", args=[self.pk])
+
+    def bump_permissions_version(self) -> None:
+        """Call after changing ``permissions``: cached permission codes of this position become stale."""
+        Position.objects.filter(pk=self.pk).update(permissions_version=models.F("permissions_version") + 1)
+        self.refresh_from_db(fields=["permissions_version"])
 
 
 class AuthorityLimit(models.Model):
