@@ -195,3 +195,62 @@ def test_anonymous_api_call_is_401() -> None:
     from rest_framework.test import APIClient
 
     assert APIClient().get("/api/org/units/").status_code == 401
+
+
+def test_idempotent_retry_that_would_now_be_refused_gets_the_first_answer(api) -> None:
+    """The key is not looked up before the write: a retry whose body no longer validates is still a replay."""
+    client = api("admin")
+    payload = {"code": "IDEM3", "name": "重试班", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk}
+    first = client.post("/api/org/units/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    # the same code again would be a duplicate (400) — but this is the retry of the first request
+    again = client.post("/api/org/units/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    broken = client.post("/api/org/units/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert first.status_code == again.status_code == broken.status_code == 201
+    assert again.data == broken.data == first.data
+    assert OrgUnit.objects.filter(code="IDEM3").count() == 1
+    # without the key the duplicate is refused as usual
+    assert client.post("/api/org/units/", payload, format="json").status_code == 400
+
+
+def test_token_authentication_loads_user_and_position_in_one_query(api, staff) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api("cs_rep")
+    client.get("/api/org/units/")  # warm the per-process permission cache
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/org/units/?page_size=1")
+    assert response.status_code == 200
+    reads_of_auth_tables = [
+        q["sql"] for q in queries.captured_queries if "authtoken_token" in q["sql"] or "org_position" in q["sql"]
+    ]
+    assert len(reads_of_auth_tables) == 1, reads_of_auth_tables
+    assert "org_permissioncode" not in " ".join(q["sql"] for q in queries.captured_queries)
+
+
+def test_token_of_inactive_user_or_unknown_token_is_401(api, staff) -> None:
+    from rest_framework.test import APIClient
+
+    client = api("cs_rep")
+    user = staff("cs_rep")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert client.get("/api/org/units/").status_code == 401
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
+    assert stranger.get("/api/org/units/").status_code == 401
+
+
+def test_changed_position_permissions_apply_on_the_next_request(api, staff) -> None:
+    """Codes are cached per (position, version) in the process; a change raises the version."""
+    from gridcare.org.actions import do_update_position
+
+    client = api("cs_rep")
+    assert client.get("/api/org/units/").status_code == 200
+    position = staff("cs_rep").position
+    kept = [code for code in position.permissions.values_list("code", flat=True) if code != "org.view"]
+    version = position.permissions_version
+    do_update_position(staff("admin"), position, permissions=kept)
+    position.refresh_from_db()
+    assert position.permissions_version == version + 1
+    assert client.get("/api/org/units/").status_code == 403

@@ -71,6 +71,26 @@ def test_idempotent_create_returns_the_first_answer(api, place) -> None:
     assert third.data["number"] != first.data["number"]
 
 
+def test_intake_through_the_api_is_one_transaction_without_savepoints(api, place) -> None:
+    """The action and the idempotency record share one transaction, and the action skips its own savepoint."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridcare.core.models import AuditEntry, IdempotencyRecord
+
+    client = api("cs_rep")
+    payload = {"order_type": "repair", "service_point": place("CG").pk, "title": "一个事务"}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/service/orders/", payload, format="json", HTTP_IDEMPOTENCY_KEY="tx-1")
+    assert response.status_code == 201
+    savepoints = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("SAVEPOINT")]
+    # the test runs inside its own transaction, which turns the request's transaction into one savepoint;
+    # the action inside it adds none (it used to add a second)
+    assert len(savepoints) == 1, savepoints
+    audit_rows = AuditEntry.objects.filter(object_type="service.workorder").count()
+    assert IdempotencyRecord.objects.filter(key="tx-1").count() == 1 and audit_rows >= 1
+
+
 def test_numbers_are_unique_per_day_sequences(staff) -> None:
     from gridcare.service import actions
     from tests.service.conftest import sh

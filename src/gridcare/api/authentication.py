@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from gridcare.core.rows import from_row, select_columns
+from gridcare.core.rows import fetch_one, from_row, select_columns
 from gridcare.org.models import Position, User
 
 
@@ -37,9 +37,7 @@ class PositionTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>`` — DRF's token check, with the user and position loaded together."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        with connection.cursor() as cursor:
-            cursor.execute(_token_sql(connection.vendor), [key])
-            row = cursor.fetchone()
+        row = fetch_one(_token_sql(connection.vendor), [key])
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         n_token, n_user = len(Token._meta.concrete_fields), len(User._meta.concrete_fields)

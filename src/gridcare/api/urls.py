@@ -7,7 +7,15 @@ from rest_framework.routers import DefaultRouter
 
 from gridcare.core.discovery import app_modules
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    """No ``.json`` / ``.api`` suffix routes: clients ask for JSON by header, and every request is matched
+    against half as many patterns."""
+
+    include_format_suffixes = False
+
+
+router = Router()
 for _config, module in app_modules("api"):
     for prefix, viewset, basename in getattr(module, "ROUTES", ()):
         router.register(prefix, viewset, basename=basename)

@@ -9,12 +9,45 @@ conversions, so what is stored and loaded is exactly what the ORM would store an
 from __future__ import annotations
 
 import functools
+import re
+import time
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection, models
 
 M = TypeVar("M", bound=models.Model)
+_PLACEHOLDER = re.compile(r"%s")
+
+
+@functools.lru_cache(maxsize=256)
+def _numbered(sql: str) -> str:
+    """``%s`` placeholders → ``$1, $2, …`` (PostgreSQL's own parameters)."""
+    counter = iter(range(1, sql.count("%s") + 1))
+    return _PLACEHOLDER.sub(lambda _match: f"${next(counter)}", sql)
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Run one hot-path statement (``%s`` placeholders, no literal ``%``) and return its first row.
+
+    On PostgreSQL the statement is prepared once per connection and then only executed: no parsing of the SQL
+    in Python (client-side binding) and no planning in the server on each call. It runs in the current
+    transaction, and is logged like any other query when queries are being recorded (tests, DEBUG).
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    import psycopg
+
+    connection.ensure_connection()
+    started = time.monotonic()
+    with psycopg.RawCursor(connection.connection) as cursor:
+        cursor.execute(_numbered(sql), params, prepare=True)
+        row = cursor.fetchone() if cursor.description is not None else None
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return row
 
 
 @functools.cache
@@ -34,9 +67,9 @@ def insert_row(instance: M) -> M:
     """INSERT one new instance (auto primary key) and set its pk — ``save()`` without signals or compilation."""
     sql, fields = _insert_sql(type(instance), connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
+    row = fetch_one(sql, params)
+    assert row is not None
+    instance.pk = row[0]
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance

@@ -21,6 +21,7 @@ from gridcare.core import audit
 from gridcare.core.access import get_in_scope, has_perm, require_perm
 from gridcare.core.actions import action, after_commit
 from gridcare.core.errors import InvalidInput, InvalidTransition, PermissionRefused
+from gridcare.core.rows import fetch_one
 from gridcare.org.models import OrgUnit, User
 from gridcare.service import rules
 from gridcare.service import sla as clocks
@@ -232,14 +233,16 @@ def _lookup(
     The most specific of the three given decides; the others must agree with it. (Written out in SQL: this
     runs on every intake, and the ORM would rebuild the three-table join each time.)"""
     kind, pk = next(
-        ((k, v) for k, v in (("service_point", service_point), ("account", account), ("customer", customer)) if v),
+        (
+            (k, v)
+            for k, v in (("service_point", service_point), ("account", account), ("customer", customer))
+            if v
+        ),
         (None, None),
     )
     if kind is None:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(_LOOKUP_SQL[kind], [pk])
-        row = cursor.fetchone()
+    row = fetch_one(_LOOKUP_SQL[kind], [pk])
     if row is None:
         errors[kind] = _UNKNOWN[kind]
         return {}
@@ -275,18 +278,16 @@ def _find_master(
     window = dt.timedelta(minutes=int(conf("DUPLICATE_WINDOW_MINUTES")))
     match, value = ("area_text = %s", area_text) if area_text else ("service_point_id = %s", service_point_id)
     statuses = (Status.ACCEPTED, Status.DISPATCHED, Status.TAKEN, Status.PROCESSING, *PAUSED_STATUSES)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _MASTER_SQL.format(match=match, statuses=", ".join(["%s"] * len(statuses))),
-            [
-                OrderType.REPAIR,
-                unit_id,
-                *map(connection.ops.adapt_datetimefield_value, (at - window, at)),
-                *statuses,
-                value,
-            ],
-        )
-        row = cursor.fetchone()
+    row = fetch_one(
+        _MASTER_SQL.format(match=match, statuses=", ".join(["%s"] * len(statuses))),
+        [
+            OrderType.REPAIR,
+            unit_id,
+            *map(connection.ops.adapt_datetimefield_value, (at - window, at)),
+            *statuses,
+            value,
+        ],
+    )
     if row is None:
         return None
     return WorkOrder(id=row[0], number=row[1], queue_unit_id=row[2], assignee_id=row[3])

@@ -13,7 +13,7 @@ from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
+from gridcare.api.base import ActionViewSet, InputSerializer, ScopedViewSetMixin
 from gridcare.service import actions
 from gridcare.service.choices import Cause, Channel, OrderType, SubType, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
@@ -89,7 +89,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
 _MOMENT = serializers.DateTimeField()
 
 
-class WorkOrderCreateSerializer(serializers.Serializer):
+class WorkOrderCreateSerializer(InputSerializer):
     """受理 input: the customer is looked up by service point, account or customer id (or none: anonymous)."""
 
     order_type = serializers.ChoiceField(choices=OrderType.choices)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from django.db import connection, models
 
+from gridcare.core.rows import fetch_one
 from gridcare.service import numbering
 from gridcare.service.models import SLAClock, WorkOrder, WorkOrderTransition
 
@@ -81,8 +82,6 @@ def insert_order(
     if clocks:
         parts.append(_children("c", SLAClock, clocks, params))
     parts.append(_children("t", WorkOrderTransition, history, params))
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT id, number FROM o", params)
-        order.pk, order.number = cursor.fetchone()
+    order.pk, order.number = fetch_one(f"WITH {', '.join(parts)} SELECT id, number FROM o", params)  # type: ignore[misc]
     order._state.adding = False
     order._state.db = "default"

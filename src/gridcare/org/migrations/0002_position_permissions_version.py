@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('org', '0001_initial'),
+        ("org", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='position',
-            name='permissions_version',
-            field=models.PositiveIntegerField(default=0, editable=False, verbose_name='permissions version'),
+            model_name="position",
+            name="permissions_version",
+            field=models.PositiveIntegerField(default=0, editable=False, verbose_name="permissions version"),
         ),
     ]
