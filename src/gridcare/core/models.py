@@ -29,13 +29,13 @@ class AuditEntry(models.Model):
     )
     actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=80, db_index=True)
-    object_type = models.CharField(_("object type"), max_length=80, db_index=True)
-    object_id = models.CharField(_("object id"), max_length=64, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=80)
+    object_id = models.CharField(_("object id"), max_length=64)
     object_repr = models.CharField(_("object"), max_length=255, blank=True)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
-    request_id = models.CharField(_("request id"), max_length=64, blank=True, db_index=True)
-    job_id = models.CharField(_("job id"), max_length=64, blank=True, db_index=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    job_id = models.CharField(_("job id"), max_length=64, blank=True)
     note = models.TextField(_("note"), blank=True)
 
     scope_unit_path = "actor__org_unit__path"
@@ -45,7 +45,14 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id", "-at"])]
+        # Every audited write inserts into each index, so only what the audit screens look up is indexed:
+        # plain B-trees for exact matches (no pattern-ops twins), the object type through the composite.
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-at"]),
+            models.Index(fields=["object_id"], name="core_audit_object_id"),
+            models.Index(fields=["request_id"], name="core_audit_request_id"),
+            models.Index(fields=["job_id"], name="core_audit_job_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"

@@ -14,9 +14,18 @@ import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
+
+
+def database() -> BaseDatabaseWrapper:
+    """The default database's wrapper itself: ``django.db.connection`` is a proxy that looks the wrapper up
+    again on every attribute access, which adds up on a path touching it dozens of times."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 _PLACEHOLDER = re.compile(r"%s")
 
 
@@ -34,19 +43,20 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     in Python (client-side binding) and no planning in the server on each call. It runs in the current
     transaction, and is logged like any other query when queries are being recorded (tests, DEBUG).
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = database()
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
     import psycopg
 
-    connection.ensure_connection()
+    db.ensure_connection()
     started = time.monotonic()
-    with psycopg.RawCursor(connection.connection) as cursor:
+    with psycopg.RawCursor(db.connection) as cursor:
         cursor.execute(_numbered(sql), params, prepare=True)
-        row = cursor.fetchone() if cursor.description is not None else None
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+        row = cursor.fetchone()
+    if db.queries_logged:
+        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return row
 
 
@@ -65,13 +75,14 @@ def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[mode
 
 def insert_row(instance: M) -> M:
     """INSERT one new instance (auto primary key) and set its pk — ``save()`` without signals or compilation."""
-    sql, fields = _insert_sql(type(instance), connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    db = database()
+    sql, fields = _insert_sql(type(instance), db.vendor)
+    params = [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]
     row = fetch_one(sql, params)
     assert row is not None
     instance.pk = row[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
     return instance
 
 
@@ -95,10 +106,11 @@ def _converters(model: type[models.Model], vendor: str) -> tuple[list[str], list
 
 def from_row(model: type[M], values: Sequence[object]) -> M:
     """A model instance from the values of a row selected with :func:`select_columns`."""
-    names, plan = _converters(model, connection.vendor)
+    db = database()
+    names, plan = _converters(model, db.vendor)
     converted = []
     for value, (converters, expression) in zip(values, plan, strict=True):
         for converter in converters:
-            value = converter(value, expression, connection)
+            value = converter(value, expression, db)
         converted.append(value)
-    return model.from_db(connection.alias, names, converted)
+    return model.from_db(db.alias, names, converted)

@@ -36,7 +36,9 @@ class WorkOrder(models.Model):
     responsible for the address (责任供电所) and the queue it is dispatched to (处理单位) — and each of them sees it.
     """
 
-    number = models.CharField(_("work order number"), max_length=24, unique=True)
+    # unique through Meta.constraints: a unique field would also get a pattern-ops index on PostgreSQL,
+    # which the number search (a partial match) cannot use
+    number = models.CharField(_("work order number"), max_length=24)
     order_type = models.CharField(_("type"), max_length=16, choices=OrderType.choices)
     sub_type = models.CharField(_("sub-type"), max_length=24, choices=SubType.choices, blank=True)
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.PHONE)
@@ -104,7 +106,12 @@ class WorkOrder(models.Model):
         db_index=False,  # covered by the (assignee, status) index
     )
     created_by = models.ForeignKey(
-        USER, verbose_name=_("registered by"), null=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("registered by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # never looked up by; an index would only cost every intake an insert
     )
     master = models.ForeignKey(
         "self",
@@ -141,6 +148,7 @@ class WorkOrder(models.Model):
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["number"], name="service_workorder_number_unique")]
         indexes = [
             models.Index(fields=["status", "order_type"]),
             models.Index(fields=["assignee", "status"]),

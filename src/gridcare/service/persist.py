@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from django.db import connection, models
 
-from gridcare.core.rows import fetch_one
+from gridcare.core.rows import database, fetch_one
 from gridcare.service import numbering
 from gridcare.service.models import SLAClock, WorkOrder, WorkOrderTransition
 
@@ -33,9 +33,10 @@ def _cast(field: models.Field) -> str:
 
 def _values(obj: models.Model, fields: list[models.Field], params: list[object]) -> str:
     """``(%s::type, …)`` for one row; appends the prepared values to ``params``."""
+    db = database()
     parts = []
     for field in fields:
-        params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
+        params.append(field.get_db_prep_save(getattr(obj, field.attname), db))
         parts.append(_cast(field))
     return f"({', '.join(parts)})"
 
@@ -57,7 +58,8 @@ def insert_order(
 ) -> None:
     """Insert ``order`` (its number allocated here) with its clocks and transitions; sets ``order.pk``."""
     day = numbering.local_day(order.created_at)
-    base = numbering.cached_base(day) if connection.vendor == "postgresql" else None
+    db = database()
+    base = numbering.cached_base(day) if db.vendor == "postgresql" else None
     if base is None:
         order.number = numbering.next_number(order.created_at)
         order.save(force_insert=True)
@@ -73,7 +75,7 @@ def insert_order(
             exprs.append(f"%s || lpad((nextval('{numbering.SEQUENCE}') - %s)::text, 4, '0')")
             params += [numbering.prefix(day), base]
         else:
-            params.append(field.get_db_prep_save(getattr(order, field.attname), connection))
+            params.append(field.get_db_prep_save(getattr(order, field.attname), db))
             exprs.append(_cast(field))
     parts = [
         f"o AS (INSERT INTO {WorkOrder._meta.db_table} ({', '.join(f.column for f in fields)}) "
