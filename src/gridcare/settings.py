@@ -6,6 +6,8 @@ Configuration comes from environment variables only:
   file ``./var/gridcare.sqlite3`` (one-command demo).
 - ``REDIS_URL``: Celery broker and cache; unset means tasks run inline and the cache is local memory.
 - ``GRIDCARE_SECRET_KEY``, ``GRIDCARE_DEBUG``, ``GRIDCARE_ALLOWED_HOSTS``, ``GRIDCARE_VAR_DIR``.
+- ``GRIDCARE_DB_PREPARED``: ``1`` (default) prepares the hot-path statements on PostgreSQL; ``0`` behind a
+  connection pooler in transaction mode.
 """
 
 from __future__ import annotations
@@ -101,6 +103,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif os.environ.get("GRIDCARE_DB_PREPARED", "1") == "1":
+    # The hot statements (gridcare.core.rows.fetch_one) are prepared once per connection, so PostgreSQL neither
+    # parses nor plans them again; nothing else is prepared automatically. Behind a pooler in transaction mode
+    # that cannot carry prepared statements, set GRIDCARE_DB_PREPARED=0.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "org.User"
 
