@@ -8,6 +8,7 @@ models' fields, so both paths store the same thing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from django.db import connection, models
@@ -16,40 +17,30 @@ from gridcare.core.rows import database, fetch_one
 from gridcare.service import numbering
 from gridcare.service.models import SLAClock, WorkOrder, WorkOrderTransition
 
-_CASTS: dict[models.Field, str] = {}
+
+@functools.cache
+def _layout(model: type[models.Model], skip: frozenset[str]) -> tuple[list[models.Field], str]:
+    """The fields written for ``model`` and the ``(%s::type, …)`` row template (computed once per process)."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    return fields, f"({', '.join(f'%s::{f.db_type(connection)}' for f in fields)})"
 
 
-def _fields(model: type[models.Model], skip: set[str]) -> list[models.Field]:
-    return [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
-
-
-def _cast(field: models.Field) -> str:
-    """``%s::<column type>`` of a field (computed once per process)."""
-    cast = _CASTS.get(field)
-    if cast is None:
-        cast = _CASTS[field] = f"%s::{field.db_type(connection)}"
-    return cast
-
-
-def _values(obj: models.Model, fields: list[models.Field], params: list[object]) -> str:
-    """``(%s::type, …)`` for one row; appends the prepared values to ``params``."""
+def _values(obj: models.Model, fields: list[models.Field], params: list[object]) -> None:
+    """Append one row's values, converted by their fields, to ``params``."""
     db = database()
-    parts = []
-    for field in fields:
-        params.append(field.get_db_prep_save(getattr(obj, field.attname), db))
-        parts.append(_cast(field))
-    return f"({', '.join(parts)})"
+    params.extend(field.get_db_prep_save(getattr(obj, field.attname), db) for field in fields)
 
 
 def _children(
     name: str, model: type[models.Model], rows: Sequence[models.Model], params: list[object]
 ) -> str:
-    fields = _fields(model, {"order_id"})
+    fields, row = _layout(model, frozenset({"order_id"}))
+    for child in rows:
+        _values(child, fields, params)
     columns = ", ".join(f.column for f in fields)
-    values = ", ".join(_values(row, fields, params) for row in rows)
     return (
         f"{name} AS (INSERT INTO {model._meta.db_table} (order_id, {columns}) "
-        f"SELECT o.id, v.* FROM o, (VALUES {values}) AS v({columns}))"
+        f"SELECT o.id, v.* FROM o, (VALUES {', '.join([row] * len(rows))}) AS v({columns}))"
     )
 
 
@@ -67,19 +58,12 @@ def insert_order(
             SLAClock.objects.bulk_create(clocks)
         WorkOrderTransition.objects.bulk_create(history)
         return
-    fields = _fields(WorkOrder, set())
-    params: list[object] = []
-    exprs = []
-    for field in fields:
-        if field.attname == "number":
-            exprs.append(f"%s || lpad((nextval('{numbering.SEQUENCE}') - %s)::text, 4, '0')")
-            params += [numbering.prefix(day), base]
-        else:
-            params.append(field.get_db_prep_save(getattr(order, field.attname), db))
-            exprs.append(_cast(field))
+    fields, row = _layout(WorkOrder, frozenset({"number"}))
+    params: list[object] = [numbering.prefix(day), base]
+    _values(order, fields, params)
     parts = [
-        f"o AS (INSERT INTO {WorkOrder._meta.db_table} ({', '.join(f.column for f in fields)}) "
-        f"VALUES ({', '.join(exprs)}) RETURNING id, number)"
+        f"o AS (INSERT INTO {WorkOrder._meta.db_table} (number, {', '.join(f.column for f in fields)}) "
+        f"VALUES (%s || lpad((nextval('{numbering.SEQUENCE}') - %s)::text, 4, '0'), {row[1:]} RETURNING id, number)"
     ]
     if clocks:
         parts.append(_children("c", SLAClock, clocks, params))
