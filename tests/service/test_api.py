@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import models
 
 from gridcare.core.models import AuditEntry
 from gridcare.service.models import SLAClock, WorkOrder, WorkOrderTransition
@@ -139,6 +140,29 @@ def test_policies_api_edit_needs_sla_manage(api) -> None:
         f"/api/service/policies/{policy.pk}/", {"warn_ratio": "1.50"}, format="json"
     )
     assert bad.status_code == 400
+
+
+def test_day_counter_beyond_four_digits_keeps_numbers_unique(
+    staff, django_capture_on_commit_callbacks
+) -> None:
+    """The 10,000th order of a day is ``…10000``, not a second ``…1000`` (on both paths)."""
+    from gridcare.service import actions, numbering
+
+    actor = staff("cs_rep")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = actions.do_create_order(actor, order_type="enquiry")
+    day = numbering.local_day()
+    counter = int(first.number[-4:])
+    # pretend 9,999 more orders were taken today: move this day's base back
+    base = numbering.cached_base(day) if numbering.cached_base(day) is not None else None
+    from gridcare.service.models import NumberDay
+
+    NumberDay.objects.filter(day=day).update(base=models.F("base") - 9999)
+    if base is not None:
+        numbering._remember(day, base - 9999)
+    numbers = [actions.do_create_order(actor, order_type="enquiry").number for _ in range(2)]
+    assert [int(n[10:]) for n in numbers] == [counter + 10000, counter + 10001]
+    assert all(len(n) == 15 for n in numbers) and len(set(numbers)) == 2
 
 
 def test_intake_single_statement_path_stores_what_the_orm_stores(

@@ -17,6 +17,12 @@ from gridcare.core.rows import database, fetch_one
 from gridcare.service import numbering
 from gridcare.service.models import SLAClock, WorkOrder, WorkOrderTransition
 
+# prefix || the day's counter, at least four digits (lpad alone would cut 10000 to "1000")
+_NUMBER_SQL = (
+    "(SELECT %s || lpad(n::text, greatest(4, length(n::text)), '0') "
+    f"FROM (SELECT nextval('{numbering.SEQUENCE}') - %s AS n) AS counter)"
+)
+
 
 @functools.cache
 def _layout(model: type[models.Model], skip: frozenset[str]) -> tuple[list[models.Field], str]:
@@ -63,7 +69,7 @@ def insert_order(
     _values(order, fields, params)
     parts = [
         f"o AS (INSERT INTO {WorkOrder._meta.db_table} (number, {', '.join(f.column for f in fields)}) "
-        f"VALUES (%s || lpad((nextval('{numbering.SEQUENCE}') - %s)::text, 4, '0'), {row[1:]} RETURNING id, number)"
+        f"VALUES ({_NUMBER_SQL}, {row[1:]} RETURNING id, number)"
     ]
     if clocks:
         parts.append(_children("c", SLAClock, clocks, params))
