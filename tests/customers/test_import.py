@@ -217,17 +217,165 @@ def test_meter_stock_import(client, staff, system) -> None:
     assert (meter.status, meter.org_unit.code, meter.registers) == ("in_stock", "JL", ["active_total"])
 
 
-def test_parallel_reading_gives_the_same_rows_and_errors(headers, system, monkeypatch) -> None:
+def test_rows_are_numbered_as_in_excel_and_cell_errors_wait_for_the_rules(headers, system) -> None:
     from gridcare.customers import importing
 
     data = sheet(headers, [customer_row(n) for n in range(1, 40)] + [customer_row(40, **{"手机号码": "12"})])
-    sequential = importing.importer_for("customers", system)
-    expected = importing.read_rows(sequential, data)
-    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
-    forked = importing.importer_for("customers", system)
-    assert importing.read_rows(forked, data) == expected
-    assert forked.errors == sequential.errors == []  # cell formats are fine; the mobile rule is checked later
-    assert [n for n, _v in expected] == list(range(2, 42))
+    importer = importing.importer_for("customers", system)
+    rows = importing.read_rows(importer, data)
+    assert importer.errors == []  # cell formats are fine; the mobile rule is checked later
+    assert [n for n, _v in rows] == list(range(2, 42))
+    assert rows[0][1]["account_number"] == "7700000001" and rows[-1][1]["mobile"] == "12"
+
+
+def test_header_below_blank_rows_and_blank_rows_between(headers, system) -> None:
+    """The header is the first filled row; rows keep their Excel numbers; blank or spaces-only rows are skipped."""
+    from gridcare.customers import importing
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    lines = {
+        3: headers,
+        4: customer_row(1),
+        5: customer_row(2),
+        7: dict.fromkeys(headers, "  "),
+        8: customer_row(3),
+    }
+    for number, line in lines.items():
+        values = line if isinstance(line, list) else [line.get(h) for h in headers]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=number, column=column, value=value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    importer = importing.importer_for("customers", system)
+    rows = importing.read_rows(importer, buffer.getvalue())
+    assert importer.errors == []
+    assert [(n, v["customer_name"]) for n, v in rows] == [
+        (4, "导入客户1"),
+        (5, "导入客户2"),
+        (8, "导入客户3"),
+    ]
+
+
+def with_shared_strings(data: bytes) -> bytes:
+    """The same workbook with its text in xl/sharedStrings.xml (as Excel and WPS write it; openpyxl writes
+    every string inline), one string as rich text runs."""
+    import html
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    strings: list[str] = []
+
+    def shared(match: re.Match[bytes]) -> bytes:
+        strings.append(html.unescape(match.group(2).decode()))
+        return match.group(1).replace(b't="inlineStr"', b't="s"') + f"<v>{len(strings) - 1}</v></c>".encode()
+
+    sheet_xml = re.sub(
+        rb'(<c [^>]*t="inlineStr"[^>]*>)<is><t[^>]*>(.*?)</t></is></c>',
+        shared,
+        source.read("xl/worksheets/sheet1.xml"),
+    )
+    items = [f"<si><t>{html.escape(text)}</t></si>" for text in strings]
+    items[-1] = (
+        f"<si><r><t>{html.escape(strings[-1][:1])}</t></r><r><rPr><b/></rPr><t>{html.escape(strings[-1][1:])}</t></r></si>"
+    )
+    table = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        f' count="{len(items)}" uniqueCount="{len(items)}">{"".join(items)}</sst>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                content = sheet_xml
+            elif name == "[Content_Types].xml":
+                content = content.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                    b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            elif name == "xl/_rels/workbook.xml.rels":
+                content = content.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+                )
+            target.writestr(name, content)
+        target.writestr("xl/sharedStrings.xml", table)
+    return out.getvalue()
+
+
+def test_inline_and_shared_strings_are_read_alike(headers, system) -> None:
+    import zipfile
+
+    from gridcare.customers import importing
+
+    inline = sheet(headers, [customer_row(1), customer_row(2, **{"通信地址": "A & B <1号>"})])
+    assert b't="inlineStr"' in zipfile.ZipFile(io.BytesIO(inline)).read("xl/worksheets/sheet1.xml")
+    shared = with_shared_strings(inline)
+    assert b't="inlineStr"' not in zipfile.ZipFile(io.BytesIO(shared)).read("xl/worksheets/sheet1.xml")
+    found = []
+    for data in (inline, shared):
+        importer = importing.importer_for("customers", system)
+        found.append(importing.read_rows(importer, data))
+        assert importer.errors == []
+    assert found[0] == found[1]
+    assert found[1][1][1]["customer_address"] == "A & B <1号>"
+    assert found[1][0][1]["customer_name"] == "导入客户1"
+
+
+def test_real_excel_dates_numbers_and_booleans(headers, system) -> None:
+    """Date cells, Excel serial numbers and text dates; numbers in text, integer and yes/no columns."""
+    import datetime as dt
+
+    serial = (dt.date(2026, 1, 10) - dt.date(1899, 12, 30)).days
+    rows = [
+        customer_row(
+            1,
+            **{
+                "生效日期": dt.date(2026, 1, 2),
+                "检定日期": dt.datetime(2026, 1, 5, 0, 0),
+                "装表日期": serial,
+                "户号": 7700000001,
+                "相数": 1.0,
+                "重要用户": True,
+                "合同容量(kVA)": 8.5,
+            },
+        ),
+        customer_row(2, **{"生效日期": "2026/01/03", "检定日期": "2026-01-05", "重要用户": 1}),
+    ]
+    result = run_import(system, "customers", sheet(headers, rows))
+    assert result.errors == []
+    first = ServicePoint.objects.get(account__number="7700000001")
+    assert (first.is_important, first.capacity_kva) == (True, 8.5)
+    assert first.tariff_periods.get().valid_from == dt.date(2026, 1, 2)
+    meter = Meter.objects.get(asset_no="IMP000001")
+    assert (meter.verified_on, meter.installed_on, meter.phases) == (
+        dt.date(2026, 1, 5),
+        dt.date(2026, 1, 10),
+        1,
+    )
+    second = ServicePoint.objects.get(account__number="7700000002")
+    assert second.is_important and second.tariff_periods.get().valid_from == dt.date(2026, 1, 3)
+
+
+def test_bad_dates_and_numbers_are_reported_per_cell(headers, system) -> None:
+    import datetime as dt
+
+    rows = [
+        customer_row(1, **{"生效日期": "2026-13-01", "相数": 1.5, "合同容量(kVA)": "八", "重要用户": "也许"}),
+        customer_row(2, **{"检定日期": dt.datetime(2026, 1, 5, 12, 0)}),
+    ]
+    result = run_import(system, "customers", sheet(headers, rows))
+    assert {(e.row, e.column) for e in result.errors} >= {
+        (2, "生效日期"),
+        (2, "相数"),
+        (2, "合同容量(kVA)"),
+        (2, "重要用户"),
+    }
+    assert not any(e.row == 3 and e.column == "检定日期" for e in result.errors)  # a datetime cell: its date
 
 
 def test_a_larger_file_is_audited_row_by_row(headers, system) -> None:
@@ -241,3 +389,22 @@ def test_a_larger_file_is_audited_row_by_row(headers, system) -> None:
     entry = entries.get(object_repr="7700000600")
     assert entry.actor == system and entry.after["service_points"] == ["770000060001"]
     assert entry.object_id == str(Account.objects.get(number="7700000600").pk)
+
+
+def test_existing_customers_are_reused_by_id_number_or_customer_number(headers, system, make_point) -> None:
+    from .conftest import VALID_ID
+
+    existing = make_point("CG").account.customer  # resident ID VALID_ID
+    lowercase = VALID_ID.lower()  # the check digit X typed in lower case is the same ID
+    rows = [
+        customer_row(1, **{"证件号码": lowercase, "客户名称": existing.name}),
+        customer_row(2, **{"客户编号": existing.number, "客户名称": existing.name}),
+        customer_row(3),
+    ]
+    before = Customer.objects.count()
+    result = run_import(system, "customers", sheet(headers, rows))
+    assert result.errors == []
+    assert result.created["customers"] == 1 and Customer.objects.count() == before + 1
+    for number in ("7700000001", "7700000002"):
+        assert Account.objects.get(number=number).customer_id == existing.pk
+    assert Account.objects.get(number="7700000003").customer_id != existing.pk

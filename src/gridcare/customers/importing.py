@@ -11,14 +11,11 @@ rows with the same 客户编号 (or the same ID number) share the customer. See 
 from __future__ import annotations
 
 import datetime as dt
-import html
+import gc
 import io
-import multiprocessing
-import os
-import re
 import uuid
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,8 +24,9 @@ from typing import IO, Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import translation
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
+from python_calamine import CalamineWorkbook
 
 from gridcare.web.excel import XLSX_CONTENT_TYPE, build_workbook
 
@@ -84,18 +82,22 @@ def parse_cell(column: Column, raw: Any, choice_map: dict[str, Any] | None) -> t
     """(value, error) of one cell."""
     if isinstance(raw, str):
         raw = raw.strip()
+    elif type(raw) is float and raw.is_integer():
+        raw = int(raw)  # a whole number in a numeric cell (readers give every number as a float)
     if raw is None or raw == "":
         if column.required:
             return None, "必填。 (Required.)"
         return (False if column.kind == "bool" else [] if column.kind == "list" else None), None
     kind = column.kind
     if kind == "text":
-        text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)
+        if isinstance(raw, dt.datetime) and raw.time() == dt.time():
+            raw = raw.date()  # a date cell in a text column: its ISO date, not "… 00:00:00"
+        text = str(raw)
         if column.max_length and len(text) > column.max_length:
             return None, f"最多 {column.max_length} 个字符。 (At most {column.max_length} characters.)"
         return text, None
     if kind == "choice":
-        key = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)
+        key = str(raw)
         if choice_map is not None and key in choice_map:
             return choice_map[key], None
         allowed = "、".join(
@@ -160,9 +162,13 @@ class Importer:
         self.errors: list[RowError] = []
 
     def error(self, row: int, key: str, reason: str) -> None:
-        header = next((c.header for c in self.columns if c.key == key), key)
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append(RowError(row, header, reason))
+            headers = self.__dict__.get("_headers")
+            if headers is None:  # built once: ``columns`` may be a property that builds the list anew
+                headers = self.__dict__["_headers"] = {}
+                for column in self.columns:
+                    headers.setdefault(column.key, column.header)
+            self.errors.append(RowError(row, headers.get(key, key), reason))
 
     def check(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
         """Cross-row and database checks; record errors with :meth:`error`."""
@@ -186,100 +192,149 @@ def importer_for(kind: str, actor: Any) -> Importer:
 
 
 Positions = list[tuple[int, "Column", dict[str, Any] | None]]
-PARALLEL_MIN_BYTES = 4_000_000
-_FORKED: tuple[bytes, list[str], Positions] | None = None
 
 
-def convert_row(
-    number: int, line: tuple[Any, ...], positions: Positions, problems: list[tuple[int, str, str]]
-) -> dict[str, Any] | None:
-    """One sheet row → {column key: parsed value}; cell errors are appended to ``problems``; None if empty."""
-    if not line or all(v is None or (isinstance(v, str) and not v.strip()) for v in line):
-        return None
-    values: dict[str, Any] = {}
-    for index, column, choices in positions:
-        raw = line[index] if index < len(line) else None
-        if column.kind == "text" and type(raw) is str:  # the common case, without the general parser
-            raw = raw.strip()
-            if raw and (column.max_length is None or len(raw) <= column.max_length):
-                values[column.key] = raw
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a whole file's rows are built, checked or written.
+
+    Those steps create millions of objects and no cycles; every few thousand allocations the collector would
+    walk all of them again (a third of the reading time). Reference counting still frees everything, and
+    the collector runs as usual afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def sheet_lines(data: bytes) -> list[list[Any]]:
+    """Every row of the first sheet from row 1 and column A, read by python-calamine (Rust ``calamine``).
+
+    Empty cells are ``""``; numbers arrive as ``float`` (or ``int``), date cells as ``date``/``datetime``,
+    booleans as ``bool``; formulas give their cached value. .xlsx, .xlsm, .xlsb, .xls and .ods are read.
+    """
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    finally:
+        workbook.close()
+
+
+def _is_empty(line: Sequence[Any]) -> bool:
+    for value in line:  # stops at the first filled cell, usually the first or second
+        if value is None or value == "" or (type(value) is str and not value.strip()):
+            continue
+        return False
+    return True
+
+
+def _convert_column(
+    column: Column,
+    choices: dict[str, Any] | None,
+    cells: Sequence[Any],
+    numbers: Sequence[int],
+    problems: list[tuple[int, str, str]],
+) -> list[Any]:
+    """The parsed values of one column (all rows at once); cell errors are appended to ``problems``.
+
+    The common cases — filled text, a known choice, an empty optional cell — skip the general parser; other
+    text cells of a column are parsed once per distinct value (dates, numbers and words repeat a lot).
+    """
+    kind, key, limit, required = column.kind, column.key, column.max_length, column.required
+    empty: Any = False if kind == "bool" else None
+    memo: dict[str, tuple[Any, str | None]] = {}  # text → parse_cell(text): it is a pure function
+    values: list[Any] = []
+    append = values.append
+    for number, raw in zip(numbers, cells, strict=True):
+        if type(raw) is str:
+            text = raw.strip()
+            if not text:
+                if not required and kind != "list":
+                    append(empty)
+                    continue
+            elif kind == "text":
+                if limit is None or len(text) <= limit:
+                    append(text)
+                    continue
+            elif choices is not None and kind == "choice" and text in choices:
+                append(choices[text])
                 continue
-        value, problem = parse_cell(column, raw, choices)
+            found = memo.get(text)
+            if found is None:
+                found = memo[text] = parse_cell(column, text, choices)
+            value, problem = found
+            if kind == "list":
+                value = list(value)  # each row its own list
+        elif raw is None and not required and kind != "list":
+            append(empty)
+            continue
+        else:
+            value, problem = parse_cell(column, raw, choices)
         if problem:
-            problems.append((number, column.key, problem))
-        values[column.key] = value
+            problems.append((number, key, problem))
+        append(value)
     return values
 
 
-def _convert_slice(
-    bounds: tuple[int, int, int],
+def convert_rows(
+    lines: Sequence[Sequence[Any]], first_number: int, positions: Positions
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, str]]]:
-    """Worker (forked): parse and convert the rows in one byte range of the sheet XML."""
-    assert _FORKED is not None
-    xml, shared, positions = _FORKED
-    start, end, previous = bounds
-    rows: list[tuple[int, dict[str, Any]]] = []
+    """Sheet rows (the first numbered ``first_number``) → (row number, {column key: value}) for every row
+    with a filled cell, and the cell errors as (row number, column key, reason) in row, then column order.
+
+    Converted column by column: each column's kind is looked at once, not once per cell.
+    """
+    numbers: list[int] = []
+    kept: list[Sequence[Any]] = []
+    for offset, line in enumerate(lines):
+        if line and not _is_empty(line):
+            numbers.append(first_number + offset)
+            kept.append(line)
+    if not kept:
+        return [], []
+    width = max(len(line) for line in kept)
+    if any(len(line) != width for line in kept):
+        kept = [(*line, *[None] * (width - len(line))) for line in kept]
+    cells_of = list(zip(*kept, strict=True))
     problems: list[tuple[int, str, str]] = []
-    for number, line in _sheet_rows(xml[start:end], shared, previous):
-        values = convert_row(number, line, positions, problems)
-        if values is not None:
-            rows.append((number, values))
-    return rows, problems
-
-
-def _parallel_rows(
-    xml: bytes, shared: list[str], positions: Positions, after_header: int
-) -> tuple[list, list] | None:
-    """Large sheets: convert row ranges in one process per core (fork); None where that is not possible."""
-    global _FORKED
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(xml) < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    cuts = [after_header]
-    step = (len(xml) - after_header) // workers
-    for part in range(1, workers):
-        cut = xml.find(b"</row>", after_header + part * step)
-        if cut < 0:
-            break
-        cuts.append(cut + len(b"</row>"))
-    cuts.append(len(xml))
-    bounds = [(cuts[i], cuts[i + 1], 0) for i in range(len(cuts) - 1)]
-    _FORKED = (xml, shared, positions)
-    try:
-        with multiprocessing.get_context("fork").Pool(len(bounds)) as pool:
-            parts = pool.map(_convert_slice, bounds)
-    finally:
-        _FORKED = None
-    rows = [row for part_rows, _problems in parts for row in part_rows]
-    problems = [problem for _rows, part_problems in parts for problem in part_problems]
+    keys: list[str] = []
+    columns: list[list[Any]] = []
+    for index, column, choices in positions:
+        cells = cells_of[index] if index < width else [None] * len(kept)
+        keys.append(column.key)
+        columns.append(_convert_column(column, choices, cells, numbers, problems))
+    rows = [
+        (n, dict(zip(keys, values, strict=True)))
+        for n, values in zip(numbers, zip(*columns, strict=True), strict=True)
+    ]
+    problems.sort(key=lambda problem: problem[0])  # stable: within a row, column order
     return rows, problems
 
 
 def read_rows(importer: Importer, source: IO[bytes] | bytes) -> list[tuple[int, dict[str, Any]]]:
     """Parse the first sheet: map headers to columns, parse every cell, skip empty rows; record errors.
 
-    Large sheets are converted by one forked process per core (the other core is idle while a file is read).
+    The header is the first row with a filled cell; rows are numbered as in Excel.
     """
-    data = source if isinstance(source, bytes) else source.read()
-    xml: bytes | None = None
+    with gc_paused():
+        return _read_rows(importer, source if isinstance(source, bytes) else source.read())
+
+
+def _read_rows(importer: Importer, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     try:
-        xml, shared = xlsx_parts(data)
-        lines: Iterator[tuple[int, tuple[Any, ...]]] = _sheet_rows(xml, shared)
-        first = next(lines, None)
-    except Exception:
-        xml = None
-        try:  # not what the fast reader expects: let openpyxl try
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            lines = enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)
-            first = next(lines, None)
-        except Exception:
-            importer.errors.append(
-                RowError(
-                    1, "—", "无法读取文件，请使用下载的 Excel 模板 (.xlsx)。 (Not a readable .xlsx file.)"
-                )
-            )
-            return []
-    header = first[1] if first else ()
+        lines = sheet_lines(data)
+    except Exception:  # calamine's errors (zip, XML, unknown format, password) and anything unexpected
+        importer.errors.append(
+            RowError(1, "—", "无法读取文件，请使用下载的 Excel 模板 (.xlsx)。 (Not a readable .xlsx file.)")
+        )
+        return []
+    top = next((index for index, line in enumerate(lines) if not _is_empty(line)), len(lines))
+    header = lines[top] if top < len(lines) else []
     by_header = {c.header: c for c in importer.columns}
     positions: Positions = []
     seen = set()
@@ -295,20 +350,7 @@ def read_rows(importer: Importer, source: IO[bytes] | bytes) -> list[tuple[int, 
         )
     if missing:
         return []
-    parallel = None
-    if xml is not None:
-        header_end = xml.find(b"</row>")
-        parallel = (
-            _parallel_rows(xml, shared, positions, header_end + len(b"</row>")) if header_end >= 0 else None
-        )
-    if parallel is not None:
-        rows, problems = parallel
-    else:
-        rows, problems = [], []
-        for number, line in lines:
-            values = convert_row(number, line, positions, problems)
-            if values is not None:
-                rows.append((number, values))
+    rows, problems = convert_rows(lines[top + 1 :], top + 2, positions)
     for number, key, problem in problems:
         importer.error(number, key, problem)
     if not rows and not importer.errors:
@@ -400,97 +442,3 @@ def error_sheet_path(actor: Any, token: str) -> Path | None:
         return None
     path = _error_dir() / f"{token}.xlsx"
     return path if path.exists() else None
-
-
-# ---------------------------------------------------------------------------------------------- fast reader
-_ROW_RE = re.compile(rb"<row\b([^>]*)>(.*?)</row>", re.S)
-_ROW_NUMBER_RE = re.compile(rb'\br="(\d+)"')
-_CELL_RE = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_V_RE = re.compile(rb"<v>(.*?)</v>", re.S)
-_T_RE = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
-_SI_RE = re.compile(rb"<si>(.*?)</si>", re.S)
-_RPH_RE = re.compile(rb"<rPh\b.*?</rPh>", re.S)
-_DIGITS = frozenset(b"0123456789")
-
-
-def _column_index(letters: bytes) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + (char - 64)
-    return index - 1
-
-
-def _text(raw: bytes) -> str:
-    text = raw.decode("utf-8")
-    return html.unescape(text) if "&" in text else text
-
-
-def xlsx_parts(data: bytes) -> tuple[bytes, list[str]]:
-    """The first sheet's XML and the shared strings of an .xlsx file."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = set(archive.namelist())
-        shared: list[str] = []
-        if "xl/sharedStrings.xml" in names:
-            xml = _RPH_RE.sub(b"", archive.read("xl/sharedStrings.xml"))
-            shared = [_text(b"".join(_T_RE.findall(si))) for si in _SI_RE.findall(xml)]
-        return archive.read(_first_sheet_path(archive, names)), shared
-
-
-def xlsx_rows(data: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """The first sheet's rows as (row number, cell values), read straight from the XML (≈ 5× openpyxl).
-
-    Handles shared and inline strings, numbers and booleans — what Excel, WPS and openpyxl write. Dates
-    arrive as Excel serial numbers; :func:`parse_cell` converts them for date columns.
-    """
-    xml, shared = xlsx_parts(data)
-    yield from _sheet_rows(xml, shared)
-
-
-def _sheet_rows(xml: bytes, shared: list[str], previous: int = 0) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    for attrs, row in _ROW_RE.findall(xml):
-        found_number = _ROW_NUMBER_RE.search(attrs)
-        previous = int(found_number.group(1)) if found_number else previous + 1
-        values: list[Any] = []
-        for cell_attrs, body in _CELL_RE.findall(row):
-            at = cell_attrs.find(b'r="')
-            if at >= 0:
-                end = at + 3
-                while cell_attrs[end] not in _DIGITS:
-                    end += 1
-                position = _column_index(cell_attrs[at + 3 : end])
-                if position > len(values):
-                    values.extend([None] * (position - len(values)))
-            if b't="inlineStr"' in cell_attrs:
-                values.append(_text(b"".join(_T_RE.findall(body))))
-                continue
-            if body.startswith(b"<v>"):
-                raw = body[3 : body.index(b"</v>")]
-            else:
-                found = _V_RE.search(body)
-                if found is None:
-                    values.append(None)
-                    continue
-                raw = found.group(1)
-            if b't="s"' in cell_attrs:
-                values.append(shared[int(raw)])
-            elif b't="b"' in cell_attrs:
-                values.append(raw == b"1")
-            elif b't="str"' in cell_attrs or b't="e"' in cell_attrs:
-                values.append(_text(raw))
-            else:
-                values.append(int(raw) if raw.lstrip(b"-").isdigit() else float(raw))
-        yield previous, tuple(values)
-
-
-def _first_sheet_path(archive: zipfile.ZipFile, names: set[str]) -> str:
-    """The part name of the workbook's first sheet (usually xl/worksheets/sheet1.xml)."""
-    workbook = archive.read("xl/workbook.xml")
-    first = re.search(rb'<sheet\b[^>]*?r:id="([^"]+)"', workbook)
-    if first and "xl/_rels/workbook.xml.rels" in names:
-        rels = archive.read("xl/_rels/workbook.xml.rels")
-        for rel in re.finditer(rb"<Relationship\b[^>]*>", rels):
-            tag = rel.group(0)
-            if re.search(rb'Id="' + re.escape(first.group(1)) + rb'"', tag):
-                target = re.search(rb'Target="([^"]+)"', tag).group(1).decode()  # type: ignore[union-attr]
-                return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    return "xl/worksheets/sheet1.xml"

@@ -63,8 +63,10 @@ def _check_scope(actor: User, obj: Any) -> None:
     get_in_scope(type(obj)._default_manager.all(), actor, pk=obj.pk)
 
 
-def validate_meter_fields(data: Mapping[str, Any], *, instance: Meter | None = None) -> dict[str, str]:
-    """Field errors of meter asset data (shared by the action and the Excel import)."""
+def validate_meter_fields(
+    data: Mapping[str, Any], *, instance: Meter | None = None, today: dt.date | None = None
+) -> dict[str, str]:
+    """Field errors of meter asset data (shared by the action and the Excel import, which passes ``today``)."""
     errors: dict[str, str] = {}
     for field in ("asset_no", "barcode"):
         value = str(data.get(field) or "").strip()
@@ -97,7 +99,7 @@ def validate_meter_fields(data: Mapping[str, Any], *, instance: Meter | None = N
         if field in data and not (isinstance(data[field], int) and data[field] >= 1):
             errors[field] = "变比应为不小于 1 的整数。 (A ratio is a whole number of at least 1.)"
     verified = data.get("verified_on")
-    if verified is not None and verified > timezone.localdate():
+    if verified is not None and verified > (today or timezone.localdate()):
         errors["verified_on"] = "检定日期不能晚于今天。 (The verification date cannot be in the future.)"
     return errors
 

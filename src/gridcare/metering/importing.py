@@ -49,6 +49,7 @@ class MeterImporter(Importer):
     def check(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
         units = {u.code: u for u in restrict(OrgUnit.objects.all(), self.actor)}
         seen: dict[tuple[str, str], int] = {}
+        today = timezone.localdate()
         for number, v in rows:
             data = {
                 "kind": v.get("meter_kind") or Meter.Kind.ELECTRONIC,
@@ -67,7 +68,7 @@ class MeterImporter(Importer):
                 "register_digits": "meter_digits",
                 "registers": "meter_registers",
             }
-            for key, message in validate_meter_fields(data).items():
+            for key, message in validate_meter_fields(data, today=today).items():
                 self.error(number, names.get(key, key), message)
             v["_meter"] = data
             v["_unit"] = units.get(v.get("unit") or "")
