@@ -222,7 +222,9 @@ def test_token_authentication_loads_user_and_position_in_one_query(api, staff) -
         response = client.get("/api/org/units/?page_size=1")
     assert response.status_code == 200
     reads_of_auth_tables = [
-        q["sql"] for q in queries.captured_queries if "authtoken_token" in q["sql"] or "org_position" in q["sql"]
+        q["sql"]
+        for q in queries.captured_queries
+        if "authtoken_token" in q["sql"] or "org_position" in q["sql"]
     ]
     assert len(reads_of_auth_tables) == 1, reads_of_auth_tables
     assert "org_permissioncode" not in " ".join(q["sql"] for q in queries.captured_queries)
