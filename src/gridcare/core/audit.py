@@ -21,8 +21,13 @@ from gridcare.core.rows import insert_row
 _rows_written: ContextVar[list[int] | None] = ContextVar("gridcare_audit_rows", default=None)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def json_value(value: Any) -> Any:
     """A JSON-safe rendering of a field value (Decimal and dates as strings, model instances as pk)."""
+    if type(value) in _PLAIN:  # most values: no conversion (and no chain of isinstance checks)
+        return value
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, Decimal):

@@ -73,11 +73,40 @@ def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[mode
     return sql, fields
 
 
+@functools.cache
+def _passthrough(field: models.Field) -> type | None:
+    """The Python type a field stores unchanged (str, int, bool), or None if its values need conversion."""
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if isinstance(target, models.BooleanField):
+        return bool
+    if isinstance(target, (models.CharField, models.TextField)) and not isinstance(target, models.EmailField):
+        return str
+    if isinstance(target, (models.IntegerField, models.AutoField)):
+        return int
+    return None
+
+
+def db_values(instance: models.Model, fields: Sequence[models.Field], db: BaseDatabaseWrapper) -> list[Any]:
+    """The values of ``fields`` as the database gets them — ``get_db_prep_save`` of each field, skipped for
+    text, integers, booleans (and their nulls), which it returns unchanged: a dozen calls per value saved."""
+    values = []
+    for field in fields:
+        value = getattr(instance, field.attname)
+        plain = _passthrough(field)
+        if type(value) is plain or (value is None and plain is not None):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(value, db))
+    return values
+
+
 def insert_row(instance: M) -> M:
     """INSERT one new instance (auto primary key) and set its pk — ``save()`` without signals or compilation."""
     db = database()
     sql, fields = _insert_sql(type(instance), db.vendor)
-    params = [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]
+    for field in fields:
+        field.pre_save(instance, True)  # auto_now(_add) stamps
+    params = db_values(instance, fields, db)
     row = fetch_one(sql, params)
     assert row is not None
     instance.pk = row[0]

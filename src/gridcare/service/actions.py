@@ -193,6 +193,9 @@ def _notify(order: WorkOrder, kind: str, recipient_id: int | None, text: str, at
 # ----------------------------------------------------------------------------------------------- intake
 
 
+ORDER_TYPES = frozenset(OrderType.values)  # ``.values`` builds a new list on every use
+CHANNELS = frozenset(Channel.values)
+
 _LOOKUP_SQL = {
     "service_point": (
         "SELECT sp.id, sp.account_id, a.customer_id, sp.org_unit_id, a.is_key_account, a.account_manager_id, "
@@ -323,14 +326,14 @@ def do_create_order(
     to their master order (重复来电并单) and dispatch it by the rules."""
     at = _now(at)
     errors: dict[str, str] = {}
-    if order_type not in OrderType.values:
+    if order_type not in ORDER_TYPES:
         errors["order_type"] = f"未知的工单类型「{order_type}」。 (Unknown work-order type.)"
     allowed_sub = SUB_TYPES.get(order_type, ())
     if allowed_sub and sub_type not in allowed_sub:
         errors["sub_type"] = "请选择正确的子类。 (Choose a valid sub-type for this type.)"
     elif not allowed_sub and sub_type:
         errors["sub_type"] = "此类工单没有子类。 (This type has no sub-types.)"
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         errors["channel"] = f"未知的渠道「{channel}」。 (Unknown channel.)"
     if area_class and area_class not in AREA_VALUES:
         errors["area_class"] = "地区类别应为 urban / rural / remote。 (Unknown area class.)"
@@ -338,7 +341,7 @@ def do_create_order(
         errors["contact_phone"] = "联系电话格式不正确。 (Invalid phone number.)"
     found = _lookup(_pk(service_point), _pk(account), _pk(customer), errors)
     if (
-        order_type in OrderType.values
+        order_type in ORDER_TYPES
         and not found.get("customer_id")
         and order_type not in ANONYMOUS_ALLOWED
     ):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from django.db import connection, models
 
-from gridcare.core.rows import database, fetch_one
+from gridcare.core.rows import database, db_values, fetch_one
 from gridcare.service import numbering
 from gridcare.service.models import SLAClock, WorkOrder, WorkOrderTransition
 
@@ -33,8 +33,7 @@ def _layout(model: type[models.Model], skip: frozenset[str]) -> tuple[list[model
 
 def _values(obj: models.Model, fields: list[models.Field], params: list[object]) -> None:
     """Append one row's values, converted by their fields, to ``params``."""
-    db = database()
-    params.extend(field.get_db_prep_save(getattr(obj, field.attname), db) for field in fields)
+    params.extend(db_values(obj, fields, database()))
 
 
 def _children(
