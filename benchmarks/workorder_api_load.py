@@ -1,6 +1,7 @@
 """Work-order intake through the HTTP API under load: creations per second and latency percentiles.
 
-Production-style: gunicorn (gthread workers, as ``gridcare serve``, without the access log) on loopback, PostgreSQL
+Production-style: Granian (WSGI, as ``gridcare serve``, without the access log; ``--server gunicorn`` for gunicorn's
+threaded workers as a reference) on loopback, PostgreSQL
 database ``gridcare_bench_service`` (created and migrated here), and a load generator in a separate process
 (asyncio, HTTP/1.1 keep-alive, open-loop: requests are *scheduled* at a fixed rate and latency is measured from the
 scheduled moment, so a slow server cannot hide its queueing — no coordinated omission).
@@ -9,7 +10,8 @@ Each request is ``POST /api/service/orders/`` with a token and a unique ``Idempo
 on service points (duplicate detection and dispatch rules run), complaints on accounts and anonymous enquiries.
 
     .venv/bin/python benchmarks/workorder_api_load.py                      # 320/s for 30 s, then the max rate
-    .venv/bin/python benchmarks/workorder_api_load.py --rate 300 --seconds 60 --workers 3 --threads 4
+    .venv/bin/python benchmarks/workorder_api_load.py --rate 300 --seconds 60 --workers 3 --threads 2
+    .venv/bin/python benchmarks/workorder_api_load.py --server gunicorn --workers 4 --threads 2   # reference
 
 Prints the figures; exits non-zero when the target (≥ 300/s, p99 ≤ 100 ms) is missed at the chosen rate.
 """
@@ -270,8 +272,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--points", type=int, default=3000)
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
     parser.add_argument("--no-max", action="store_true", help="skip the closed-loop maximum-rate run")
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_URL
@@ -288,8 +291,28 @@ def main() -> int:
         "GRIDCARE_CONN_MAX_AGE": "600",
         "PYTHONPATH": str(ROOT / "src"),
     }
-    server = subprocess.Popen(
-        [
+    if args.server == "granian":
+        command = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "gridcare.wsgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--blocking-threads",
+            str(args.threads),
+            "--log-level",
+            "warning",
+            "--no-ws",
+        ]
+    else:
+        command = [
             sys.executable,
             "-m",
             "gunicorn",
@@ -298,13 +321,17 @@ def main() -> int:
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
+            "--worker-class",
+            "gthread",
             "--threads",
             str(args.threads),
             "--keep-alive",
             "30",
             "--log-level",
             "warning",
-        ],
+        ]
+    server = subprocess.Popen(
+        command,
         env=env,
         cwd=ROOT,
         start_new_session=True,
@@ -316,7 +343,7 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.2)
-        print(f"gunicorn on 127.0.0.1:{port}: {args.workers} workers × {args.threads} threads (gthread)")
+        print(f"{args.server} on 127.0.0.1:{port}: {args.workers} workers × {args.threads} threads")
         run_load(port, data, 50, 5, 8, False)  # warm-up: imports, connections, caches
         throughput, p99 = report(
             f"open loop at {args.rate:.0f}/s, {args.connections} connections",

@@ -1,4 +1,4 @@
-"""WSGI entry point for production servers (gunicorn gridcare.wsgi)."""
+"""WSGI entry point for production servers (``gridcare serve`` runs it under Granian; gunicorn works too)."""
 
 import gc
 import os

@@ -340,11 +340,7 @@ def do_create_order(
     if contact_phone and not PHONE.match(contact_phone):
         errors["contact_phone"] = "联系电话格式不正确。 (Invalid phone number.)"
     found = _lookup(_pk(service_point), _pk(account), _pk(customer), errors)
-    if (
-        order_type in ORDER_TYPES
-        and not found.get("customer_id")
-        and order_type not in ANONYMOUS_ALLOWED
-    ):
+    if order_type in ORDER_TYPES and not found.get("customer_id") and order_type not in ANONYMOUS_ALLOWED:
         errors["customer"] = (
             "此类工单需要客户、户号或用电地址。 (This type needs a customer, account or service point.)"
         )
