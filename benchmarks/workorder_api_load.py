@@ -291,26 +291,11 @@ def main() -> int:
         "GRIDCARE_CONN_MAX_AGE": "600",
         "PYTHONPATH": str(ROOT / "src"),
     }
-    if args.server == "granian":
+    if args.server == "granian":  # exactly ``gridcare serve``, without the access log
         command = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "wsgi",
-            "gridcare.wsgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--blocking-threads",
-            str(args.threads),
-            "--log-level",
-            "warning",
-            "--no-ws",
-        ]
+            sys.executable, "-m", "gridcare.cli", "serve", "--port", str(port), "--workers", str(args.workers),
+            "--threads", str(args.threads), "--no-access-log",
+        ]  # fmt: skip
     else:
         command = [
             sys.executable,

@@ -147,6 +147,33 @@ def deferred_search_indexes(*migration_modules: str) -> Iterator[None]:
 
 
 #: Columns of a service point row as the bulk paths (demo, import) build it.
+#: Column order of the bulk writers' customer, contact and account rows (demo and import build the same tuples).
+CUSTOMER_COLUMNS = [
+    "id",
+    "number",
+    "kind",
+    "name",
+    "id_type",
+    "id_number",
+    "org_unit_id",
+    "address",
+    "created_at",
+]
+CONTACT_COLUMNS = ["id", "customer_id", "name", "mobile", "role", "is_primary"]
+ACCOUNT_COLUMNS = [
+    "id",
+    "number",
+    "customer_id",
+    "name",
+    "org_unit_id",
+    "billing_cycle",
+    "payment_method",
+    "is_key_account",
+    "account_manager_id",
+    "credit_rating",
+    "status",
+    "opened_on",
+]
 SERVICE_POINT_COLUMNS = [
     "id",
     "number",

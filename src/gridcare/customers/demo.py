@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from gridcare.core import audit
 from gridcare.core.actions import action
-from gridcare.customers.bulk import BulkWriter, deferred_search_indexes, insert_service_points
+from gridcare.customers.bulk import (
+    ACCOUNT_COLUMNS,
+    CONTACT_COLUMNS,
+    CUSTOMER_COLUMNS,
+    BulkWriter,
+    deferred_search_indexes,
+    insert_service_points,
+)
 from gridcare.customers.conf import setting
 from gridcare.customers.importers import _sequence_start
 from gridcare.customers.models import (
@@ -357,26 +364,13 @@ def do_load_demo_chunk(actor: User, *, start: int, count: int, seed: int, contex
         classes.append((point_id, opened, None, now, profile.customer_class, profile.sub_class))
     writer.insert(
         Customer,
-        ["id", "number", "kind", "name", "id_type", "id_number", "org_unit_id", "address", "created_at"],
+        CUSTOMER_COLUMNS,
         customers,
     )
-    writer.insert(Contact, ["id", "customer_id", "name", "mobile", "role", "is_primary"], contacts)
+    writer.insert(Contact, CONTACT_COLUMNS, contacts)
     writer.insert(
         Account,
-        [
-            "id",
-            "number",
-            "customer_id",
-            "name",
-            "org_unit_id",
-            "billing_cycle",
-            "payment_method",
-            "is_key_account",
-            "account_manager_id",
-            "credit_rating",
-            "status",
-            "opened_on",
-        ],
+        ACCOUNT_COLUMNS,
         accounts,
     )
     insert_service_points(

@@ -19,7 +19,13 @@ from gridcare.core import audit
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.actions import demand_error, validate_service_point_fields
-from gridcare.customers.bulk import BulkWriter, insert_service_points
+from gridcare.customers.bulk import (
+    ACCOUNT_COLUMNS,
+    CONTACT_COLUMNS,
+    CUSTOMER_COLUMNS,
+    BulkWriter,
+    insert_service_points,
+)
 from gridcare.customers.importing import Column, Importer, gc_paused
 from gridcare.customers.models import (
     Account,
@@ -608,26 +614,13 @@ class CustomerImporter(Importer):
 
         writer.insert(
             Customer,
-            ["id", "number", "kind", "name", "id_type", "id_number", "org_unit_id", "address", "created_at"],
+            CUSTOMER_COLUMNS,
             customer_rows(),
         )
-        writer.insert(Contact, ["id", "customer_id", "name", "mobile", "role", "is_primary"], contact_rows())
+        writer.insert(Contact, CONTACT_COLUMNS, contact_rows())
         writer.insert(
             Account,
-            [
-                "id",
-                "number",
-                "customer_id",
-                "name",
-                "org_unit_id",
-                "billing_cycle",
-                "payment_method",
-                "is_key_account",
-                "account_manager_id",
-                "credit_rating",
-                "status",
-                "opened_on",
-            ],
+            ACCOUNT_COLUMNS,
             account_rows(),
         )
         insert_service_points(

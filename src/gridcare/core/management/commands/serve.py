@@ -26,6 +26,7 @@ class Command(BaseCommand):
             default=int(os.environ.get("GRIDCARE_THREADS", "2")),
             help="threads per worker running requests",
         )
+        parser.add_argument("--no-access-log", action="store_true", help="no line per request (benchmarks)")
 
     def handle(self, *args: object, **options: object) -> None:
         self.stdout.write(
@@ -48,6 +49,6 @@ class Command(BaseCommand):
             str(options["threads"]),
             "--no-ws",
             "--respawn-failed-workers",
-            "--access-log",
+            "--no-access-log" if options["no_access_log"] else "--access-log",
         ]
         os.execv(sys.executable, argv)
