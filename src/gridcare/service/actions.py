@@ -18,9 +18,9 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from gridcare.core import audit
-from gridcare.core.access import get_in_scope, has_perm, require_perm
+from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm
 from gridcare.core.actions import action, after_commit
-from gridcare.core.errors import InvalidInput, InvalidTransition, PermissionRefused
+from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionRefused
 from gridcare.core.rows import fetch_one
 from gridcare.org.models import OrgUnit, User
 from gridcare.service import rules
@@ -44,6 +44,7 @@ from gridcare.service.conf import conf
 from gridcare.service.models import (
     AREA_CLASSES,
     Callback,
+    Compensation,
     DispatchRule,
     RepairRecord,
     ServiceFee,
@@ -1050,6 +1051,83 @@ def do_record_fee(
         actor, "service.record_fee", fee, after=audit.snapshot(fee, ["order_id", "description", "amount"])
     )
     return fee
+
+
+# ----------------------------------------------------------------------------------------------- compensation
+
+COMPENSATION_FIELDS = ["order_id", "amount", "reason", "status", "decided_by_id", "decision_note"]
+
+
+@action("service.propose_compensation", permission="workorder.create")
+def do_propose_compensation(
+    actor: User, order: WorkOrder | int, *, amount: Any, reason: str, at: dt.datetime | None = None
+) -> Compensation:
+    """服务补偿 — propose a credit to the customer's account for a service failure on this order."""
+    amount = parse_amount(amount)
+    reason = _required(reason, "reason", "请填写补偿原因。 (Give the reason for the compensation.)")
+    order = _load(actor, order)
+    if order.account_id is None:
+        raise InvalidInput(
+            {
+                "order": "工单没有关联户号，补偿无处入账。 (The order has no account to credit the compensation to.)"
+            }
+        )
+    compensation = Compensation.objects.create(
+        order=order, amount=amount, reason=reason[:200], proposed_by=actor, proposed_at=_now(at)
+    )
+    audit.record(
+        actor,
+        "service.propose_compensation",
+        compensation,
+        after=audit.snapshot(compensation, COMPENSATION_FIELDS),
+    )
+    return compensation
+
+
+def _decide(
+    actor: User, compensation: Compensation | int, status: str, note: str, at: dt.datetime | None
+) -> Compensation:
+    queryset = Compensation.objects.select_for_update(of=("self",)).select_related("order")
+    compensation = get_in_scope(queryset, actor, pk=_pk(compensation))
+    if compensation.status != Compensation.Status.PROPOSED:
+        raise Conflict(
+            f"此补偿已{compensation.get_status_display()}，不能再审批。 (This compensation was already decided.)"
+        )
+    if compensation.proposed_by_id == actor.pk:
+        raise PermissionRefused("不能审批自己提出的补偿。 (You cannot decide a compensation you proposed.)")
+    if status == Compensation.Status.APPROVED:
+        check_limit(actor, "service_compensation", compensation.amount)
+    before = audit.snapshot(compensation, COMPENSATION_FIELDS)
+    compensation.status = status
+    compensation.decided_by = actor
+    compensation.decided_at = _now(at)
+    compensation.decision_note = (note or "").strip()[:200]
+    compensation.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    old, new = audit.diff(before, audit.snapshot(compensation, COMPENSATION_FIELDS))
+    action_code = (
+        "service.approve_compensation"
+        if status == Compensation.Status.APPROVED
+        else "service.reject_compensation"
+    )
+    audit.record(actor, action_code, compensation, before=old, after=new, note=compensation.decision_note)
+    return compensation
+
+
+@action("service.approve_compensation", permission="compensation.approve")
+def do_approve_compensation(
+    actor: User, compensation: Compensation | int, *, note: str = "", at: dt.datetime | None = None
+) -> Compensation:
+    """审批补偿 — within the approver's authority limit; above it the refusal names who may approve."""
+    return _decide(actor, compensation, Compensation.Status.APPROVED, note, at)
+
+
+@action("service.reject_compensation", permission="compensation.approve")
+def do_reject_compensation(
+    actor: User, compensation: Compensation | int, *, note: str, at: dt.datetime | None = None
+) -> Compensation:
+    """驳回补偿 — with the reason."""
+    note = _required(note, "note", "请填写驳回理由。 (Give the reason for rejecting.)")
+    return _decide(actor, compensation, Compensation.Status.REJECTED, note, at)
 
 
 # ----------------------------------------------------------------------------------------------- rules as data

@@ -19,6 +19,7 @@ from gridcare.service.choices import Cause, Channel, OrderType, SubType, allowed
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
 from gridcare.service.models import (
     AREA_CLASSES,
+    Compensation,
     DispatchRule,
     ServiceNotice,
     SLAClock,
@@ -197,6 +198,30 @@ class FeeSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
 
 
+class CompensationInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    reason = serializers.CharField(max_length=200)
+
+
+class CompensationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Compensation
+        fields = [
+            "id",
+            "order",
+            "amount",
+            "reason",
+            "status",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "credited",
+        ]
+        read_only_fields = fields
+
+
 class TransitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkOrderTransition
@@ -351,6 +376,17 @@ class WorkOrderViewSet(ActionViewSet):
         """有偿服务费 (元, 2 decimals)."""
         return self._step(request, FeeSerializer, actions.do_record_fee)
 
+    @extend_schema(request=CompensationInputSerializer, responses=CompensationSerializer)
+    @route(detail=True, methods=["post"])
+    def compensations(self, request: Request, pk: str | None = None) -> Response:
+        """服务补偿 — propose a credit to the order's account; ``/api/service/compensations/{id}/approve/``
+        decides it."""
+        shape = CompensationInputSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        order = self.get_object()
+        compensation = actions.do_propose_compensation(request.user, order, **shape.validated_data)
+        return Response(CompensationSerializer(compensation).data, status=status.HTTP_201_CREATED)
+
     @route(detail=True, methods=["get"])
     def history(self, request: Request, pk: str | None = None) -> Response:
         """Transitions (状态流转) and SLA clocks of the order."""
@@ -437,6 +473,36 @@ class StockItemViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = StockItemFilter
 
 
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class CompensationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """服务补偿 — proposed on a work order (``POST /api/service/orders/{id}/compensations/``), decided here."""
+
+    queryset = Compensation.objects.select_related("order")
+    serializer_class = CompensationSerializer
+    filterset_fields = ["status", "order"]
+
+    def _decide(self, request: Request, fn: Callable[..., Compensation]) -> Response:
+        shape = DecisionSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        compensation = fn(request.user, self.get_object(), **shape.validated_data)
+        return Response(CompensationSerializer(compensation).data)
+
+    @extend_schema(request=DecisionSerializer, responses=CompensationSerializer)
+    @route(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """审批 — within your authority limit (``service_compensation``); not your own proposal."""
+        return self._decide(request, actions.do_approve_compensation)
+
+    @extend_schema(request=DecisionSerializer, responses=CompensationSerializer)
+    @route(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """驳回 — a note is required."""
+        return self._decide(request, actions.do_reject_compensation)
+
+
 class NoticeSerializer(serializers.ModelSerializer):
     class Meta:
         model = ServiceNotice
@@ -458,4 +524,5 @@ ROUTES = [
     ("service/dispatch-rules", DispatchRuleViewSet, "dispatchrule"),
     ("service/stock", StockItemViewSet, "stockitem"),
     ("service/notices", NoticeViewSet, "servicenotice"),
+    ("service/compensations", CompensationViewSet, "compensation"),
 ]

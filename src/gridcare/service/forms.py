@@ -88,6 +88,15 @@ class FeeForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount (元)"), max_digits=12, decimal_places=2, min_value=0)
 
 
+class CompensationForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount (元)"), max_digits=12, decimal_places=2, min_value=0)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
 class PolicyForm(forms.Form):
     clock = forms.ChoiceField(label=_("Clock"), choices=ClockKind.choices)
     amount = forms.IntegerField(label=_("Amount (minutes or working days)"), min_value=1)

@@ -506,6 +506,47 @@ class ServiceFee(models.Model):
         return f"{self.description} {self.amount}"
 
 
+class Compensation(models.Model):
+    """服务补偿 — money credited to a customer for a service failure (a missed commitment, a justified complaint).
+
+    Proposed on the work order; approved by someone whose authority limit (``service_compensation``) covers the
+    amount and who did not propose it; the billing run credits approved ones to the account later.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="compensations")
+    amount = models.DecimalField(_("amount (元)"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(
+        USER, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        USER, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+    credited = models.BooleanField(_("credited"), default=False)
+
+    scope_unit_path = ("order__unit__path", "order__intake_unit__path", "order__queue_unit__path")
+
+    class Meta:
+        verbose_name = _("service compensation")
+        verbose_name_plural = _("service compensations")
+        ordering = ["order", "proposed_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="service_compensation_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount} 元 {self.get_status_display()}"
+
+
 class NumberDay(models.Model):
     """Day base of the work-order number sequence: number of day D = sequence value − base(D)."""
 

@@ -14,6 +14,11 @@ urlpatterns = [
     path("orders/new/", views.IntakeView.as_view(), name="order-create"),
     path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:pk>/<slug:step>/", views.StepView.as_view(), name="order-step"),
+    path(
+        "compensations/<int:pk>/<slug:decision>/",
+        views.CompensationDecisionView.as_view(),
+        name="compensation-decide",
+    ),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("reports/", views.ReportsView.as_view(), name="reports"),
     path(

@@ -23,6 +23,8 @@ from gridcare.service.choices import Transition, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
 from gridcare.service.forms import (
     CallbackForm,
+    CompensationForm,
+    DecisionForm,
     FeeForm,
     IntakeForm,
     MonthForm,
@@ -33,7 +35,7 @@ from gridcare.service.forms import (
     StockForm,
     TargetForm,
 )
-from gridcare.service.models import ServiceNotice, SLAPolicy, StockItem, WorkOrder
+from gridcare.service.models import Compensation, ServiceNotice, SLAPolicy, StockItem, WorkOrder
 from gridcare.service.selectors import REPORTS, can_view_orders, dashboard, previous_month, queue, queues_for
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
@@ -126,6 +128,11 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
             repair_records=order.repair_records.select_related("technician"),
             movements=order.stock_movements.select_related("item", "technician"),
             fees=order.fees.select_related("recorded_by"),
+            compensations=order.compensations.select_related("proposed_by", "decided_by"),
+            compensation_form=CompensationForm()
+            if order.account_id and has_perm(user, "workorder.create")
+            else None,
+            can_decide_compensation=has_perm(user, "compensation.approve"),
             duplicates=order.duplicates.all()[:50],
             steps=[(s, STEPS[s][0], STEPS[s][1]() if STEPS[s][1] else None) for s in steps],
             field_forms={
@@ -192,6 +199,9 @@ STEP_ACTIONS: dict[str, Callable[..., Any]] = {
     "issue": lambda u, o, d: actions.do_issue_stock(u, o, item=d["item"], quantity=d["quantity"]),
     "return": lambda u, o, d: actions.do_return_stock(u, o, item=d["item"], quantity=d["quantity"]),
     "fee": lambda u, o, d: actions.do_record_fee(u, o, description=d["description"], amount=d["amount"]),
+    "compensate": lambda u, o, d: actions.do_propose_compensation(
+        u, o, amount=d["amount"], reason=d["reason"]
+    ),
 }
 STEP_FORMS: dict[str, Any] = {
     **{k: v[1] for k, v in STEPS.items()},
@@ -199,6 +209,7 @@ STEP_FORMS: dict[str, Any] = {
     "issue": StockForm,
     "return": StockForm,
     "fee": FeeForm,
+    "compensate": CompensationForm,
 }
 
 
@@ -229,6 +240,32 @@ class StepView(DeskMixin, View):
         else:
             messages.success(request, _("Saved."))
         return HttpResponseRedirect(reverse("service:order-detail", args=[pk]))
+
+
+class CompensationDecisionView(DeskMixin, View):
+    """Approve or reject a proposed compensation from the order page (limit and four-eyes checks in the action)."""
+
+    DECISIONS: dict[str, Callable[..., Any]] = {
+        "approve": actions.do_approve_compensation,
+        "reject": actions.do_reject_compensation,
+    }
+
+    def post(self, request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+        decide = self.DECISIONS.get(decision)
+        if decide is None:
+            raise Http404
+        form = DecisionForm(request.POST)
+        note = form.cleaned_data["note"] if form.is_valid() else ""
+        order_id = Compensation.objects.filter(pk=pk).values_list("order_id", flat=True).first()
+        try:
+            decide(request.user, pk, note=note)
+        except NotFound:
+            raise Http404 from None
+        except GridcareError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+        return HttpResponseRedirect(reverse("service:order-detail", args=[order_id]))
 
 
 class IntakeView(ActionFormView):
