@@ -54,7 +54,10 @@ def test_above_the_limit_names_who_may_approve_and_changes_nothing(api, complain
     text = str(response.data)
     assert "5000" in text and "2000" in text and "营销服务部经理" in text
     assert Compensation.objects.get(pk=proposed.data["id"]).status == "proposed"
-    assert api("manager").post(f"{URL}{proposed.data['id']}/approve/", {}, format="json").data["status"] == "approved"
+    assert (
+        api("manager").post(f"{URL}{proposed.data['id']}/approve/", {}, format="json").data["status"]
+        == "approved"
+    )
 
 
 def test_own_proposal_cannot_be_decided_and_decided_once_only(api, complaint) -> None:
@@ -65,7 +68,9 @@ def test_own_proposal_cannot_be_decided_and_decided_once_only(api, complaint) ->
     assert Compensation.objects.get(pk=own.data["id"]).status == "proposed"
     no_note = api("manager").post(f"{URL}{own.data['id']}/reject/", {"note": " "}, format="json")
     assert no_note.status_code == 400 and "note" in no_note.data["errors"]
-    rejected = api("manager").post(f"{URL}{own.data['id']}/reject/", {"note": "不符合补偿条件"}, format="json")
+    rejected = api("manager").post(
+        f"{URL}{own.data['id']}/reject/", {"note": "不符合补偿条件"}, format="json"
+    )
     assert rejected.status_code == 200 and rejected.data["status"] == "rejected"
     again = api("manager").post(f"{URL}{own.data['id']}/approve/", {}, format="json")
     assert again.status_code == 409
@@ -80,7 +85,9 @@ def test_bad_amount_is_400_and_writes_nothing(api, complaint, amount) -> None:
 
 
 def test_an_order_without_an_account_cannot_be_compensated(api) -> None:
-    order = api("cs_rep").post("/api/service/orders/", {"order_type": "enquiry", "title": "咨询"}, format="json")
+    order = api("cs_rep").post(
+        "/api/service/orders/", {"order_type": "enquiry", "title": "咨询"}, format="json"
+    )
     response = propose(api, order.data, user="cs_rep")
     assert response.status_code == 400 and "order" in response.data["errors"]
     assert not Compensation.objects.exists()
@@ -101,11 +108,16 @@ def test_order_page_proposes_and_decides(client, staff, complaint) -> None:
     client.post(f"/service/orders/{complaint['id']}/compensate/", {"amount": "300", "reason": "上门超时"})
     compensation = Compensation.objects.get(order_id=complaint["id"])
     assert compensation.amount == 300 and compensation.status == "proposed"
-    assert f'id="approve-{compensation.pk}"'.encode() not in client.get(f"/service/orders/{complaint['id']}/").content
+    assert (
+        f'id="approve-{compensation.pk}"'.encode()
+        not in client.get(f"/service/orders/{complaint['id']}/").content
+    )
     client.force_login(staff("cg_head"))
     page = client.get(f"/service/orders/{complaint['id']}/")
     assert f'id="approve-{compensation.pk}"'.encode() in page.content
     response = client.post(f"/service/compensations/{compensation.pk}/approve/", {"note": "同意"})
-    assert response.status_code == 302 and response["Location"].endswith(f"/service/orders/{complaint['id']}/")
+    assert response.status_code == 302 and response["Location"].endswith(
+        f"/service/orders/{complaint['id']}/"
+    )
     compensation.refresh_from_db()
     assert compensation.status == "approved" and compensation.decided_by == staff("cg_head")
