@@ -213,6 +213,20 @@ STEP_FORMS: dict[str, Any] = {
 }
 
 
+def run_on_order_page(request: HttpRequest, order_id: int | None, step: Callable[[], Any]) -> HttpResponse:
+    """Run one action from the order page and go back to it: business errors come back as a message on the
+    page, anything outside the person's scope is a 404."""
+    try:
+        step()
+    except NotFound:
+        raise Http404 from None
+    except GridcareError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Saved."))
+    return HttpResponseRedirect(reverse("service:order-detail", args=[order_id]))
+
+
 class StepView(DeskMixin, View):
     """POST one step from the order page; business errors come back as a message on the page."""
 
@@ -231,15 +245,7 @@ class StepView(DeskMixin, View):
                     )
                 return HttpResponseRedirect(reverse("service:order-detail", args=[pk]))
             data = form.cleaned_data
-        try:
-            STEP_ACTIONS[step](request.user, pk, data)
-        except NotFound:
-            raise Http404 from None
-        except GridcareError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-        return HttpResponseRedirect(reverse("service:order-detail", args=[pk]))
+        return run_on_order_page(request, pk, lambda: STEP_ACTIONS[step](request.user, pk, data))
 
 
 class CompensationDecisionView(DeskMixin, View):
@@ -257,15 +263,7 @@ class CompensationDecisionView(DeskMixin, View):
         form = DecisionForm(request.POST)
         note = form.cleaned_data["note"] if form.is_valid() else ""
         order_id = Compensation.objects.filter(pk=pk).values_list("order_id", flat=True).first()
-        try:
-            decide(request.user, pk, note=note)
-        except NotFound:
-            raise Http404 from None
-        except GridcareError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-        return HttpResponseRedirect(reverse("service:order-detail", args=[order_id]))
+        return run_on_order_page(request, order_id, lambda: decide(request.user, pk, note=note))
 
 
 class IntakeView(ActionFormView):
