@@ -52,7 +52,7 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
 
     db.ensure_connection()
     started = time.monotonic()
-    with psycopg.RawCursor(db.connection) as cursor:
+    with db.wrap_database_errors, psycopg.RawCursor(db.connection) as cursor:  # Django's exception classes
         cursor.execute(_numbered(sql), params, prepare=True)
         row = cursor.fetchone()
     if db.queries_logged:

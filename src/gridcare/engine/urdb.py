@@ -447,14 +447,16 @@ def _aggregate_kernel(
     lowest = np.inf
     for c in range(loads.shape[0]):
         month = day_month[0]
-        for d in range(365):
-            if day_month[d] != month:
+        for d in range(366):  # day 365 only closes December
+            if d == 365 or day_month[d] != month:
                 for j in range(width):
                     g_sum[month, c, j] = acc[j]
                     acc[j] = 0.0
                     if maxima:
                         g_max[month, c, j] = peak[j]
                         peak[j] = -np.inf
+                if d == 365:
+                    break
                 month = day_month[d]
             off = day_weekend[d] * slots
             base = d * slots
@@ -465,12 +467,6 @@ def _aggregate_kernel(
                 if maxima:
                     top = peak[off + s]
                     peak[off + s] = v if v > top else top
-        for j in range(width):
-            g_sum[month, c, j] = acc[j]
-            acc[j] = 0.0
-            if maxima:
-                g_max[month, c, j] = peak[j]
-                peak[j] = -np.inf
     return lowest
 
 
