@@ -13,6 +13,17 @@ urlpatterns = [
     path("positions/<int:pk>/", views.PositionDetailView.as_view(), name="position-detail"),
     path("positions/<int:pk>/edit/", views.PositionEditView.as_view(), name="position-edit"),
     path("positions/<int:pk>/limit/", views.PositionLimitView.as_view(), name="position-limit"),
+    path("position-changes/", views.PositionChangeListView.as_view(), name="position-change-list"),
+    path(
+        "position-changes/<int:pk>/approve/",
+        views.PositionChangeDecideView.as_view(approve=True),
+        name="position-change-approve",
+    ),
+    path(
+        "position-changes/<int:pk>/reject/",
+        views.PositionChangeDecideView.as_view(approve=False),
+        name="position-change-reject",
+    ),
     path("staff/", views.StaffListView.as_view(), name="staff-list"),
     path("staff/new/", views.StaffCreateView.as_view(), name="staff-create"),
     path("staff/<int:pk>/", views.StaffDetailView.as_view(), name="staff-detail"),
