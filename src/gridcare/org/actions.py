@@ -530,6 +530,23 @@ def do_staff_leave(
     return staff
 
 
+@action("org.unlock_login", permission="security.view_logins")
+def do_unlock_login(actor: User, username: str) -> int:
+    """Lift a login lockout (django-axes) of a user name at every address before its cool-off ends."""
+    from axes.utils import reset
+
+    removed = reset(username=username)
+    audit.record(
+        actor,
+        "org.unlock_login",
+        object_type="axes.accessattempt",
+        object_id=username[:64],
+        object_repr=username[:150],
+        after={"username": username, "attempts_removed": removed},
+    )
+    return removed
+
+
 @action("org.load_catalogue", permission="org.manage_positions")
 def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, int]:
     """Create or update permissions, limit types, positions, their limits and KPIs from catalogue data."""

@@ -16,4 +16,7 @@ ITEMS = [
         icon="shield-check",
         order=915,
     ),
+    MenuItem(
+        _("Organisation"), _("Login log"), "org:login-log", "security.view_logins", icon="key", order=930
+    ),
 ]

@@ -24,6 +24,8 @@ urlpatterns = [
         views.PositionChangeDecideView.as_view(approve=False),
         name="position-change-reject",
     ),
+    path("logins/", views.LoginLogView.as_view(), name="login-log"),
+    path("logins/unlock/", views.LoginUnlockView.as_view(), name="login-unlock"),
     path("staff/", views.StaffListView.as_view(), name="staff-list"),
     path("staff/new/", views.StaffCreateView.as_view(), name="staff-create"),
     path("staff/<int:pk>/", views.StaffDetailView.as_view(), name="staff-detail"),

@@ -309,3 +309,71 @@ class StaffLeaveView(ActionFormView):
 
     def success_url(self, result: Any) -> str:
         return reverse("org:staff-detail", args=[result.pk])
+
+
+class LoginLogView(StaffMixin, TemplateView):
+    """登录日志 — successful and failed logins (screen and API token), and the lockouts in force."""
+
+    permission = "security.view_logins"
+    template_name = "org/login_log.html"
+    limit = 200
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+        from django.conf import settings
+
+        username = self.request.GET.get("username", "").strip()[:150]
+        result = self.request.GET.get("result", "")
+        successes = AccessLog.objects.order_by("-attempt_time")
+        failures = AccessFailureLog.objects.order_by("-attempt_time")
+        if username:
+            successes = successes.filter(username=username)
+            failures = failures.filter(username=username)
+        rows: list[dict[str, Any]] = []
+        if result in ("", "success"):
+            rows += [
+                {
+                    "when": r.attempt_time,
+                    "username": r.username,
+                    "ip": r.ip_address,
+                    "path": r.path_info,
+                    "result": "success",
+                    "agent": r.user_agent,
+                }
+                for r in successes[: self.limit]
+            ]
+        if result in ("", "failure"):
+            rows += [
+                {
+                    "when": r.attempt_time,
+                    "username": r.username,
+                    "ip": r.ip_address,
+                    "path": r.path_info,
+                    "result": "locked" if r.locked_out else "failure",
+                    "agent": r.user_agent,
+                }
+                for r in failures[: self.limit]
+            ]
+        rows.sort(key=lambda row: row["when"], reverse=True)
+        locked = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).order_by(
+            "-attempt_time"
+        )
+        return super().get_context_data(
+            title=_("Login log"),
+            rows=rows[: self.limit],
+            locked=locked,
+            username=username,
+            result=result,
+            **kwargs,
+        )
+
+
+class LoginUnlockView(StaffMixin, View):
+    permission = "security.view_logins"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        username = request.POST.get("username", "").strip()[:150]
+        if username:
+            actions.do_unlock_login(request.user, username)
+            messages.success(request, _("Lockout lifted."))
+        return HttpResponseRedirect(reverse("org:login-log"))
