@@ -412,7 +412,7 @@ def do_create_staff(
 ) -> User:
     _validate_staff_fields({"username": username, "employee_no": employee_no, "phone": phone})
     try:
-        validate_password(password)
+        validate_password(password, user=User(username=username, full_name=full_name, email=email))
     except ValidationError as exc:
         raise InvalidInput({"password": exc.messages}) from None
     _check_scope(actor, org_unit)

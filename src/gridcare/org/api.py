@@ -189,7 +189,7 @@ class PositionViewSet(ActionViewSet):
         return Response(AuthorityLimitSerializer(result).data, status=status.HTTP_200_OK)
 
 
-class DecisionSerializer(serializers.Serializer):
+class PositionChangeDecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -203,20 +203,20 @@ class PositionChangeRequestViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelVie
 
     def _decide(self, request: Request, approve: bool) -> Response:
         change = get_in_scope(self.get_queryset(), request.user, pk=self.kwargs["pk"])
-        data = DecisionSerializer(data=request.data)
+        data = PositionChangeDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         change = actions.do_decide_position_change(
             request.user, change, approve=approve, reason=data.validated_data["reason"]
         )
         return Response(PositionChangeRequestSerializer(change).data)
 
-    @extend_schema(request=DecisionSerializer, responses=PositionChangeRequestSerializer)
+    @extend_schema(request=PositionChangeDecisionSerializer, responses=PositionChangeRequestSerializer)
     @route(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         """A second administrator approves: the change applies now."""
         return self._decide(request, approve=True)
 
-    @extend_schema(request=DecisionSerializer, responses=PositionChangeRequestSerializer)
+    @extend_schema(request=PositionChangeDecisionSerializer, responses=PositionChangeRequestSerializer)
     @route(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         """A second administrator rejects: nothing changes."""
