@@ -49,7 +49,9 @@ def test_main_screens_load_without_csp_violations(page: Page, customer) -> None:
     response = page.goto(f"{page.base_url}/login/")  # type: ignore[attr-defined]
     assert response is not None
     policy = response.headers.get("content-security-policy", "")
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
     login(page, "cg_head")
     expect(page.locator("#current-user")).to_be_visible()  # the workbench
     # a list with filters

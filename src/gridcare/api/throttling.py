@@ -7,11 +7,13 @@ the rate on each request (so tests and deployments can change it).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -51,11 +53,14 @@ class FixedWindowThrottle(BaseThrottle):
             except ValueError:  # expired between add and incr
                 cache.add(key, 1, timeout=period + 1)
                 count = 1
-        self._wait = (window + 1) * period - now
-        return count <= limit
-
-    def wait(self) -> float | None:
-        return getattr(self, "_wait", None)
+        if count <= limit:
+            return True
+        wait = math.ceil((window + 1) * period - now)
+        refused = Throttled(
+            detail=f"请求过于频繁，请 {wait} 秒后再试。 (Too many requests: try again in {wait} s.)"
+        )
+        refused.wait = wait  # DRF answers it as the Retry-After header
+        raise refused
 
 
 class UserRateThrottle(FixedWindowThrottle):

@@ -83,7 +83,11 @@ def _is_active_administrator(staff: User) -> bool:
 
 
 def _refuse_removing_last_administrator(staff: User) -> None:
-    """The last active administrator cannot leave, be disabled or be moved to a non-administrator position."""
+    """The last active administrator cannot leave, be disabled or be moved to a non-administrator position.
+
+    The administrators' rows are locked first, so two administrators removing each other at the same moment
+    are serialised and the second one is refused."""
+    list(active_administrators().select_for_update().values_list("pk", flat=True))
     if _is_active_administrator(staff) and not active_administrators().exclude(pk=staff.pk).exists():
         raise Conflict(
             f"{staff.display_name} 是最后一位在岗的系统管理员，不能移除。"
@@ -232,6 +236,7 @@ def _refuse_stripping_last_administrators(position: Position, before: set[str], 
     if not is_administrator_codes(before) or is_administrator_codes(after):
         return
     holders = active_administrators()
+    list(holders.select_for_update().values_list("pk", flat=True))
     if holders.filter(position=position).exists() and not holders.exclude(position=position).exists():
         raise Conflict(
             "该岗位由最后的在岗系统管理员担任，不能去掉其管理权限。"
