@@ -119,8 +119,18 @@ def test_screen_refuses_escalation_too(client, staff) -> None:
     before = User.objects.count()
     payload = {**staff_payload("system_admin", "screenmole"), "employee_no": "", "phone": "", "email": ""}
     response = client.post("/org/staff/new/", payload)
-    assert response.status_code == 403
+    # the form does not even offer the position: refused as an invalid choice of the position field
+    assert response.status_code == 400
+    assert "position" in response.context["form"].errors
     assert User.objects.count() == before
+
+
+def test_staff_form_offers_only_positions_the_actor_may_hand_out(client, staff) -> None:
+    client.force_login(staff("manager"))
+    form = client.get("/org/staff/new/").context["form"]
+    offered = set(form.fields["position"].queryset.values_list("code", flat=True))
+    assert "marketing_manager" in offered and "vp_marketing" in offered
+    assert "system_admin" not in offered and "service_rep" not in offered
 
 
 def test_catalogue_import_by_an_administrator_cannot_grant_what_he_lacks(staff) -> None:
@@ -223,6 +233,28 @@ def test_adding_administrator_permissions_to_another_position_is_four_eyes(api) 
     # the administrator lacks the supervisor's customer/work-order permissions… but adds only org.* ones
     assert response.status_code == 202, response.content
     assert codes(supervisor) == before_codes
+
+
+def test_position_edit_screen_on_administrator_position_only_proposes(client, staff) -> None:
+    second_admin()
+    position = Position.objects.get(code="system_admin")
+    client.force_login(staff("admin"))
+    response = client.post(
+        f"/org/positions/{position.pk}/edit/",
+        {"data_scope": "unit", "permissions": list(position.permissions.values_list("pk", flat=True))},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/org/position-changes/"
+    position.refresh_from_db()
+    assert position.data_scope == "company"
+    assert PositionChangeRequest.objects.filter(position=position, status="pending").count() == 1
+
+
+def test_empty_change_of_administrator_position_is_not_a_proposal(api) -> None:
+    position = Position.objects.get(code="system_admin")
+    response = api("admin").patch(f"/api/org/positions/{position.pk}/", {}, format="json")
+    assert response.status_code == 200
+    assert not PositionChangeRequest.objects.exists()
 
 
 def test_pending_changes_screen_lists_and_approves(client, staff, api) -> None:

@@ -227,7 +227,12 @@ def do_update_position(
         "superior_id": superior.pk if superior is not None else None,
     }
     _refuse_stripping_last_administrators(position, before, after)
-    if _needs_second_administrator(actor, before, after):
+    changes_anything = (
+        after != before
+        or (data_scope is not None and data_scope != position.data_scope)
+        or (superior is not None and superior.pk != position.superior_id)
+    )
+    if changes_anything and _needs_second_administrator(actor, before, after):
         return _propose_change(actor, position, PositionChangeRequest.Kind.POSITION, changes)
     return _apply_position_change(actor, position, changes)
 

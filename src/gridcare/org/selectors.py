@@ -8,7 +8,8 @@ from typing import Any
 import yaml
 from django.db.models import Count, Q, QuerySet
 
-from gridcare.org.models import Position, User
+from gridcare.core.access import permission_codes
+from gridcare.org.models import PermissionCode, Position, User
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "catalogue.yaml"
 SYSTEM_USERNAME = "system"
@@ -51,3 +52,9 @@ def system_actor() -> User:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def grantable_positions(user: Any) -> QuerySet[Position]:
+    """Positions whose every permission ``user`` holds: the ones they may hand out (choices of staff forms)."""
+    lacking = PermissionCode.objects.exclude(code__in=permission_codes(user))
+    return Position.objects.exclude(permissions__in=lacking)

@@ -28,6 +28,7 @@ from gridcare.org.forms import (
     StaffForm,
 )
 from gridcare.org.models import OrgUnit, Position, PositionChangeRequest, User
+from gridcare.org.selectors import grantable_positions
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 PROPOSED = _(
@@ -269,6 +270,11 @@ class StaffCreateView(ActionFormView):
     form_class = StaffForm
     title = _("New staff member")
 
+    def get_form(self, data: Any = None) -> StaffForm:
+        form = super().get_form(data)
+        form.fields["position"].queryset = grantable_positions(self.request.user)  # type: ignore[attr-defined]
+        return form  # type: ignore[return-value]
+
     def perform(self, data: dict[str, Any]) -> User:
         return actions.do_create_staff(self.request.user, **data)
 
@@ -287,6 +293,12 @@ class StaffEditView(ActionFormView):
             f: getattr(staff, f)
             for f in ("full_name", "employee_no", "phone", "email", "position", "org_unit")
         }
+
+    def get_form(self, data: Any = None) -> StaffEditForm:
+        form = super().get_form(data)
+        current = Position.objects.filter(pk=self.staff().position_id)
+        form.fields["position"].queryset = grantable_positions(self.request.user) | current  # type: ignore[attr-defined]
+        return form  # type: ignore[return-value]
 
     def perform(self, data: dict[str, Any]) -> User:
         data["employee_no"] = data.get("employee_no") or None
