@@ -8,6 +8,8 @@ from axes.helpers import get_cool_off
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
@@ -35,6 +37,12 @@ def lockout_response(
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
 
 
+LOCKED_OUT = inline_serializer(
+    "LockedOut", {"code": serializers.CharField(), "detail": serializers.CharField()}
+)
+TOKEN = inline_serializer("TokenAnswer", {"token": serializers.CharField()})
+
+
 class TokenView(ObtainAuthToken):
     """``POST /api/auth/token/``: DRF's token login, throttled per (user name, address) and watched by axes.
 
@@ -49,6 +57,15 @@ class TokenView(ObtainAuthToken):
         context["request"] = self.request._request
         return context
 
+    @extend_schema(
+        description="用户名和密码换取 API 令牌；连续输错密码会被锁定（429）。 "
+        "(Exchange user name and password for an API token; repeated wrong passwords lock out: 429.)",
+        responses={
+            200: TOKEN,
+            400: OpenApiResponse(description="wrong user name or password, or a missing field"),
+            429: OpenApiResponse(LOCKED_OUT, description="locked out or throttled; see Retry-After"),
+        },
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
