@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from gridcare.customers.models import Customer
 from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def customer(org):  # type: ignore[no-untyped-def]
+def customer(org: None) -> Customer:
     from gridcare.customers import actions
     from gridcare.org.models import OrgUnit
     from gridcare.org.selectors import system_actor
@@ -44,9 +45,10 @@ def watch(page: Page) -> list[str]:
     return problems
 
 
-def test_main_screens_load_without_csp_violations(page: Page, customer) -> None:  # type: ignore[no-untyped-def]
+def test_main_screens_load_without_csp_violations(page: Page, customer: Customer) -> None:
     problems = watch(page)
-    response = page.goto(f"{page.base_url}/login/")  # type: ignore[attr-defined]
+    base: str = page.base_url  # type: ignore[attr-defined]
+    response = page.goto(f"{base}/login/")
     assert response is not None
     policy = response.headers.get("content-security-policy", "")
     assert (
@@ -55,14 +57,14 @@ def test_main_screens_load_without_csp_violations(page: Page, customer) -> None:
     login(page, "cg_head")
     expect(page.locator("#current-user")).to_be_visible()  # the workbench
     # a list with filters
-    page.goto(f"{page.base_url}/customers/")  # type: ignore[attr-defined]
+    page.goto(f"{base}/customers/")
     expect(page.locator("table")).to_be_visible()
     # the service dashboard draws its ECharts charts from a static script
     page.click('#menu a[data-menu="service:dashboard"]')
     expect(page.locator("#dashboard-figures")).to_have_attribute("data-charts-ready", "1")
     expect(page.locator("#chart-compliance canvas")).to_have_count(1)
     # customer 360: switching tabs (htmx) still marks the clicked tab active without an inline handler
-    page.goto(f"{page.base_url}/customers/{customer.pk}/")  # type: ignore[attr-defined]
+    page.goto(f"{base}/customers/{customer.pk}/")
     tabs = page.locator("#customer-tabs .nav-link")
     expect(tabs.first).to_be_visible()
     if tabs.count() > 1:

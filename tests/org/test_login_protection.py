@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.test import Client, override_settings
+from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from gridcare.core.models import AuditEntry
@@ -31,11 +33,11 @@ def fresh_counters() -> Iterator[None]:
     cache.clear()
 
 
-def form_login(client: Client, username: str, password: str):  # type: ignore[no-untyped-def]
+def form_login(client: Client, username: str, password: str) -> HttpResponse:
     return client.post("/login/", {"username": username, "password": password})
 
 
-def token_login(username: str, password: str):  # type: ignore[no-untyped-def]
+def token_login(username: str, password: str) -> Response:
     return APIClient().post("/api/auth/token/", {"username": username, "password": password}, format="json")
 
 

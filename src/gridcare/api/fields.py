@@ -25,7 +25,7 @@ class SlugListRelatedField(serializers.SlugRelatedField):
     """``SlugRelatedField(many=True, …)`` that refuses anything but a list (see :class:`ListOnlyManyRelatedField`)."""
 
     @classmethod
-    def many_init(cls, *args: Any, **kwargs: Any) -> ListOnlyManyRelatedField:
+    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ManyRelatedField:
         field = super().many_init(*args, **kwargs)
         field.__class__ = ListOnlyManyRelatedField
-        return field  # type: ignore[return-value]
+        return field

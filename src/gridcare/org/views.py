@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -34,6 +35,13 @@ from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedL
 PROPOSED = _(
     "Proposed: a change to an administrator position applies once a second administrator approves it."
 )
+
+
+def offer_positions(form: forms.Form, positions: QuerySet[Position]) -> None:
+    """Limit a staff form's position choices (to those the person at the screen may hand out)."""
+    field = form.fields["position"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = positions
 
 
 class FourEyesFormMixin:
@@ -270,10 +278,10 @@ class StaffCreateView(ActionFormView):
     form_class = StaffForm
     title = _("New staff member")
 
-    def get_form(self, data: Any = None) -> StaffForm:
+    def get_form(self, data: Any = None) -> forms.Form:
         form = super().get_form(data)
-        form.fields["position"].queryset = grantable_positions(self.request.user)  # type: ignore[attr-defined]
-        return form  # type: ignore[return-value]
+        offer_positions(form, grantable_positions(self.request.user))
+        return form
 
     def perform(self, data: dict[str, Any]) -> User:
         return actions.do_create_staff(self.request.user, **data)
@@ -294,11 +302,11 @@ class StaffEditView(ActionFormView):
             for f in ("full_name", "employee_no", "phone", "email", "position", "org_unit")
         }
 
-    def get_form(self, data: Any = None) -> StaffEditForm:
+    def get_form(self, data: Any = None) -> forms.Form:
         form = super().get_form(data)
         current = Position.objects.filter(pk=self.staff().position_id)
-        form.fields["position"].queryset = grantable_positions(self.request.user) | current  # type: ignore[attr-defined]
-        return form  # type: ignore[return-value]
+        offer_positions(form, grantable_positions(self.request.user) | current)
+        return form
 
     def perform(self, data: dict[str, Any]) -> User:
         data["employee_no"] = data.get("employee_no") or None
