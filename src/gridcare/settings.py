@@ -8,11 +8,19 @@ Configuration comes from environment variables only:
 - ``GRIDCARE_SECRET_KEY``, ``GRIDCARE_DEBUG``, ``GRIDCARE_ALLOWED_HOSTS``, ``GRIDCARE_VAR_DIR``.
 - ``GRIDCARE_DB_PREPARED``: ``1`` (default) prepares the hot-path statements on PostgreSQL; ``0`` behind a
   connection pooler in transaction mode.
+- Security (docs/security.md): ``GRIDCARE_HTTPS=1`` declares that the site is served over HTTPS (Secure cookies,
+  HSTS, redirect to HTTPS, ``X-Forwarded-Proto`` from the proxy); ``GRIDCARE_HSTS_SECONDS``,
+  ``GRIDCARE_CSRF_TRUSTED_ORIGINS``; ``GRIDCARE_SESSION_HOURS`` (8), ``GRIDCARE_SESSION_EXPIRE_AT_BROWSER_CLOSE``
+  (1); ``GRIDCARE_LOGIN_FAILURE_LIMIT`` (5) and ``GRIDCARE_LOGIN_COOLOFF_MINUTES`` (15) lock a user name at one
+  address out after that many wrong passwords; ``GRIDCARE_RATE_LOGIN`` (10/min per user name and address on
+  ``/api/auth/token/``), ``GRIDCARE_RATE_USER`` (20000/min per signed-in user), ``GRIDCARE_RATE_ANON``
+  (600/min per address) throttle the API.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +56,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
+    "axes",
+    "csp",
     "gridcare.core",
     "gridcare.org",
     "gridcare.customers",
@@ -68,6 +78,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gridcare.core.middleware.RequestIdMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last: turns a lockout flagged by the authentication backend into the lockout answer (429)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gridcare.urls"
@@ -119,8 +132,62 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TIMEZONE = "Asia/Shanghai"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login protection: django-axes counts wrong passwords per (user name, address) on /login/ and /api/auth/token/
+# and locks that pair out for a while; its logs feed the login log screen (security.view_logins).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("GRIDCARE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GRIDCARE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "gridcare.org.security.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False
+# Sessions end after a working day, and (by default) when the browser closes.
+SESSION_COOKIE_AGE = int(float(os.environ.get("GRIDCARE_SESSION_HOURS", "8")) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = _env_bool("GRIDCARE_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS declared (behind a TLS-terminating proxy that sets X-Forwarded-Proto): Secure cookies, HSTS, redirect.
+HTTPS = _env_bool("GRIDCARE_HTTPS", False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("GRIDCARE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("GRIDCARE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Content-Security-Policy: scripts only from our own static files (no inline script or event handler in any
+# template); styles allow inline ``style`` attributes. The API documentation pages (Swagger UI / ReDoc bootstrap
+# themselves with inline scripts) are excluded.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/", "/api/redoc/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workbench"
 LOGOUT_REDIRECT_URL = "login"
@@ -151,6 +218,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "gridcare.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "gridcare.api.throttling.UserRateThrottle",
+        "gridcare.api.throttling.AnonRateThrottle",
+    ],
+}
+# Fixed-window API throttles (gridcare.api.throttling), counted in the cache (per process without REDIS_URL).
+GRIDCARE_THROTTLE_RATES = {
+    "user": os.environ.get("GRIDCARE_RATE_USER", "20000/min"),
+    "anon": os.environ.get("GRIDCARE_RATE_ANON", "600/min"),
+    "login": os.environ.get("GRIDCARE_RATE_LOGIN", "10/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "gridcare API",

@@ -15,9 +15,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from gridcare.core import audit
-from gridcare.core.access import forget_cached_permissions, get_in_scope
+from gridcare.core.access import forget_cached_permissions, get_in_scope, permission_codes
 from gridcare.core.actions import action
-from gridcare.core.errors import InvalidInput
+from gridcare.core.errors import Conflict, InvalidInput, PermissionRefused
 from gridcare.core.ownership import count_owned, owned_fields
 from gridcare.org.models import (
     AuthorityLimit,
@@ -26,8 +26,10 @@ from gridcare.org.models import (
     OrgUnit,
     PermissionCode,
     Position,
+    PositionChangeRequest,
     User,
 )
+from gridcare.org.selectors import active_administrators, is_administrator_codes
 
 UNIT_FIELDS = ["code", "name", "kind", "parent_id", "path", "head_id", "is_active"]
 STAFF_FIELDS = [
@@ -53,9 +55,64 @@ def _check_scope(actor: User, obj: Any) -> None:
     get_in_scope(type(obj)._default_manager.all(), actor, pk=obj.pk)
 
 
+def check_can_grant(actor: User, codes: Iterable[str]) -> None:
+    """The one guard against privilege escalation: nobody hands out a permission they do not hold.
+
+    Every path that gives permissions to a position or a position to a person calls it (API, screens,
+    catalogue import); superusers (the system actor of commands and the demo) hold every permission.
+    """
+    missing = sorted(set(codes) - permission_codes(actor))
+    if missing:
+        listed = ", ".join(missing)
+        raise PermissionRefused(
+            f"不能授予您自己没有的权限：{listed}。 (You cannot grant permissions you do not hold: {listed}.)"
+        )
+
+
+def check_can_assign_position(actor: User, position: Position) -> None:
+    """Refuse to give someone a position that carries a permission the actor does not hold."""
+    check_can_grant(actor, position.permissions.values_list("code", flat=True))
+
+
+def _position_codes(position: Position) -> set[str]:
+    return set(position.permissions.values_list("code", flat=True))
+
+
+def _is_active_administrator(staff: User) -> bool:
+    return active_administrators().filter(pk=staff.pk).exists()
+
+
+def _refuse_removing_last_administrator(staff: User) -> None:
+    """The last active administrator cannot leave, be disabled or be moved to a non-administrator position.
+
+    The administrators' rows are locked first, so two administrators removing each other at the same moment
+    are serialised and the second one is refused."""
+    list(active_administrators().select_for_update().values_list("pk", flat=True))
+    if _is_active_administrator(staff) and not active_administrators().exclude(pk=staff.pk).exists():
+        raise Conflict(
+            f"{staff.display_name} 是最后一位在岗的系统管理员，不能移除。"
+            " (This is the last active administrator and cannot be removed.)"
+        )
+
+
+def _needs_second_administrator(actor: User, before: set[str], after: set[str]) -> bool:
+    """Changes to an administrator position (or one that would become one) wait for a second administrator;
+    superusers (commands, demo) apply directly."""
+    if getattr(actor, "is_superuser", False):
+        return False
+    return is_administrator_codes(before) or is_administrator_codes(after)
+
+
 @action("org.create_unit", permission="org.manage_units")
 def do_create_unit(
-    actor: User, *, code: str, name: str, kind: str, parent: OrgUnit | None = None, head: User | None = None
+    actor: User,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    parent: OrgUnit | None = None,
+    head: User | None = None,
+    is_active: bool = True,
 ) -> OrgUnit:
     errors: dict[str, str] = {}
     if OrgUnit.objects.filter(code=code).exists():
@@ -69,7 +126,13 @@ def do_create_unit(
     if parent is not None:
         _check_scope(actor, parent)
     unit = OrgUnit.objects.create(
-        code=code, name=name, kind=kind, parent=parent, head=head, path=_unit_path(parent, code)
+        code=code,
+        name=name,
+        kind=kind,
+        parent=parent,
+        head=head,
+        is_active=is_active,
+        path=_unit_path(parent, code),
     )
     audit.record(actor, "org.create_unit", unit, after=audit.snapshot(unit, UNIT_FIELDS))
     return unit
@@ -131,56 +194,186 @@ def do_update_position(
     data_scope: str | None = None,
     permissions: Iterable[str] | None = None,
     superior: Position | None = None,
-) -> Position:
-    """Change what a position may see (data scope), may do (permission codes) and reports to."""
+) -> Position | PositionChangeRequest:
+    """Change what a position may see (data scope), may do (permission codes) and reports to.
+
+    Nobody adds a permission they do not hold; a change to an administrator position is only proposed here
+    (the answer is the pending :class:`PositionChangeRequest`) and applies once another administrator approves.
+    """
     errors: dict[str, str] = {}
     if data_scope is not None and data_scope not in Position.DataScope.values:
         errors["data_scope"] = f"未知的数据范围「{data_scope}」。 (Unknown data scope.)"
     codes: list[str] = []
     if permissions is not None:
-        codes = sorted(set(permissions))
-        known = set(PermissionCode.objects.filter(code__in=codes).values_list("code", flat=True))
-        missing = [c for c in codes if c not in known]
-        if missing:
-            errors["permissions"] = f"未知的权限：{', '.join(missing)}。 (Unknown permission codes.)"
+        if isinstance(permissions, (str, bytes, Mapping)):
+            errors["permissions"] = "权限应为权限编码的列表。 (Permissions must be a list of codes.)"
+        else:
+            codes = sorted(set(permissions))
+            known = set(PermissionCode.objects.filter(code__in=codes).values_list("code", flat=True))
+            missing = [c for c in codes if c not in known]
+            if missing:
+                errors["permissions"] = f"未知的权限：{', '.join(missing)}。 (Unknown permission codes.)"
     if superior is not None and superior.pk == position.pk:
         errors["superior"] = "岗位不能是自己的上级。 (A position cannot report to itself.)"
     if errors:
         raise InvalidInput(errors)
     position = Position.objects.select_for_update().get(pk=position.pk)
+    before = _position_codes(position)
+    after = set(codes) if permissions is not None else before
+    check_can_grant(actor, after - before)
+    changes = {
+        "data_scope": data_scope,
+        "permissions": codes if permissions is not None else None,
+        "superior_id": superior.pk if superior is not None else None,
+    }
+    _refuse_stripping_last_administrators(position, before, after)
+    changes_anything = (
+        after != before
+        or (data_scope is not None and data_scope != position.data_scope)
+        or (superior is not None and superior.pk != position.superior_id)
+    )
+    if changes_anything and _needs_second_administrator(actor, before, after):
+        return _propose_change(actor, position, PositionChangeRequest.Kind.POSITION, changes)
+    return _apply_position_change(actor, position, changes)
+
+
+def _refuse_stripping_last_administrators(position: Position, before: set[str], after: set[str]) -> None:
+    if not is_administrator_codes(before) or is_administrator_codes(after):
+        return
+    holders = active_administrators()
+    list(holders.select_for_update().values_list("pk", flat=True))
+    if holders.filter(position=position).exists() and not holders.exclude(position=position).exists():
+        raise Conflict(
+            "该岗位由最后的在岗系统管理员担任，不能去掉其管理权限。"
+            " (The last active administrators hold this position: it cannot lose its administrator permissions.)"
+        )
+
+
+def _apply_position_change(
+    actor: User, position: Position, changes: Mapping[str, Any], note: str = ""
+) -> Position:
     before = _position_snapshot(position)
-    if data_scope is not None:
-        position.data_scope = data_scope
-    if superior is not None:
-        position.superior = superior
+    if changes.get("data_scope") is not None:
+        position.data_scope = changes["data_scope"]
+    if changes.get("superior_id") is not None:
+        position.superior_id = changes["superior_id"]
     position.save()
-    if permissions is not None:
-        position.permissions.set(PermissionCode.objects.filter(code__in=codes))
+    if changes.get("permissions") is not None:
+        position.permissions.set(PermissionCode.objects.filter(code__in=changes["permissions"]))
         position.bump_permissions_version()
     old, new = audit.diff(before, _position_snapshot(position))
-    audit.record(actor, "org.update_position", position, before=old, after=new)
+    audit.record(actor, "org.update_position", position, before=old, after=new, note=note)
     return position
+
+
+def _propose_change(
+    actor: User, position: Position, kind: str, changes: Mapping[str, Any]
+) -> PositionChangeRequest:
+    request = PositionChangeRequest.objects.create(
+        position=position,
+        kind=kind,
+        changes=dict(changes),
+        before=_position_snapshot(position) | {"limits": _limits_snapshot(position)},
+        proposed_by=actor,
+    )
+    audit.record(
+        actor,
+        "org.propose_position_change",
+        request,
+        after={
+            "position": position.code,
+            "kind": kind,
+            **{k: v for k, v in changes.items() if v is not None},
+        },
+        note="双人复核：待另一位管理员审批 (four-eyes: awaiting a second administrator)",
+    )
+    return request
+
+
+def _limits_snapshot(position: Position) -> dict[str, str]:
+    return {
+        code: str(amount)
+        for code, amount in position.limits.values_list("limit_type__code", "amount").order_by(
+            "limit_type__code"
+        )
+    }
+
+
+@action("org.decide_position_change", permission="org.manage_positions")
+def do_decide_position_change(
+    actor: User, request: PositionChangeRequest, *, approve: bool, reason: str = ""
+) -> PositionChangeRequest:
+    """A second administrator approves (the change applies now) or rejects a pending change."""
+    request = PositionChangeRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != PositionChangeRequest.Status.PENDING:
+        raise Conflict(
+            f"该申请已{request.get_status_display()}。 (This request was already {request.status}.)"
+        )
+    if request.proposed_by_id == actor.pk:
+        raise PermissionRefused("不能审批自己提出的变更。 (You cannot decide on your own proposal.)")
+    if not actor.is_superuser and not is_administrator_codes(permission_codes(actor)):
+        raise PermissionRefused("只有系统管理员可以审批。 (Only an administrator may decide.)")
+    position = Position.objects.select_for_update().get(pk=request.position_id)
+    changes = request.changes
+    if approve:
+        note = f"双人复核 #{request.pk}：{request.proposed_by.display_name} 提出 (four-eyes, proposed by {request.proposed_by.username})"
+        if request.kind == PositionChangeRequest.Kind.LIMIT:
+            _apply_limit(actor, position, changes["limit"], Decimal(changes["amount"]), note=note)
+        else:
+            before = _position_codes(position)
+            after = set(changes["permissions"]) if changes.get("permissions") is not None else before
+            check_can_grant(actor, after - before)
+            _refuse_stripping_last_administrators(position, before, after)
+            _apply_position_change(actor, position, changes, note=note)
+    request.status = (
+        PositionChangeRequest.Status.APPROVED if approve else PositionChangeRequest.Status.REJECTED
+    )
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.reason = reason[:200]
+    request.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+    audit.record(
+        actor,
+        "org.approve_position_change" if approve else "org.reject_position_change",
+        request,
+        before={"status": "pending"},
+        after={"status": request.status, "reason": request.reason},
+    )
+    return request
 
 
 @action("org.set_authority_limit", permission="org.manage_positions")
 def do_set_authority_limit(
     actor: User, position: Position, limit_code: str, amount: Decimal | str
-) -> AuthorityLimit:
+) -> AuthorityLimit | PositionChangeRequest:
+    """Set a limit; on an administrator position the change waits for a second administrator."""
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
         raise InvalidInput({"amount": f"「{amount}」不是有效金额。 (Not a number.)"}) from None
     if not value.is_finite() or value < 0:
         raise InvalidInput({"amount": "额度不能为负数。 (A limit cannot be negative.)"})
-    limit_type = LimitType.objects.filter(code=limit_code).first()
-    if limit_type is None:
+    if not LimitType.objects.filter(code=limit_code).exists():
         raise InvalidInput({"limit_type": f"未知的额度类型「{limit_code}」。 (Unknown limit type.)"})
+    value = value.quantize(Decimal("0.01"))
+    codes = _position_codes(position)
+    if _needs_second_administrator(actor, codes, codes):
+        return _propose_change(
+            actor, position, PositionChangeRequest.Kind.LIMIT, {"limit": limit_code, "amount": str(value)}
+        )
+    return _apply_limit(actor, position, limit_code, value)
+
+
+def _apply_limit(
+    actor: User, position: Position, limit_code: str, value: Decimal, note: str = ""
+) -> AuthorityLimit:
+    limit_type = LimitType.objects.get(code=limit_code)
     existing = (
         AuthorityLimit.objects.select_for_update().filter(position=position, limit_type=limit_type).first()
     )
-    before = {"amount": str(existing.amount)} if existing else None
+    before = {"limit": limit_code, "amount": str(existing.amount)} if existing else None
     limit, _created = AuthorityLimit.objects.update_or_create(
-        position=position, limit_type=limit_type, defaults={"amount": value.quantize(Decimal("0.01"))}
+        position=position, limit_type=limit_type, defaults={"amount": value}
     )
     audit.record(
         actor,
@@ -188,6 +381,7 @@ def do_set_authority_limit(
         position,
         before=before,
         after={"limit": limit_code, "amount": str(limit.amount)},
+        note=note,
     )
     return limit
 
@@ -228,10 +422,11 @@ def do_create_staff(
 ) -> User:
     _validate_staff_fields({"username": username, "employee_no": employee_no, "phone": phone})
     try:
-        validate_password(password)
+        validate_password(password, user=User(username=username, full_name=full_name, email=email))
     except ValidationError as exc:
         raise InvalidInput({"password": exc.messages}) from None
     _check_scope(actor, org_unit)
+    check_can_assign_position(actor, position)
     staff = User(
         username=username,
         full_name=full_name,
@@ -258,6 +453,11 @@ def do_update_staff(actor: User, staff: User, **changes: Any) -> User:
         _check_scope(actor, changes["org_unit"])
     _validate_staff_fields(changes, instance=staff)
     staff = User.objects.select_for_update().get(pk=staff.pk)
+    new_position = changes.get("position")
+    if new_position is not None and new_position.pk != staff.position_id:
+        check_can_assign_position(actor, new_position)
+        if not is_administrator_codes(_position_codes(new_position)):
+            _refuse_removing_last_administrator(staff)
     before = audit.snapshot(staff, STAFF_FIELDS)
     for field, value in changes.items():
         setattr(staff, field, value)
@@ -285,6 +485,8 @@ def do_staff_leave(
 ) -> User:
     """A person leaves: everything they own moves to ``successor`` (or their supervisor) and they are disabled."""
     _check_scope(actor, staff)
+    if staff.pk == actor.pk:
+        raise Conflict("不能为自己办理离岗交接。 (Nobody hands themselves over.)")
     if staff.left_on is not None:
         raise InvalidInput({"staff": f"{staff.display_name} 已于 {staff.left_on} 离岗。 (Already left.)"})
     if successor is None:
@@ -300,6 +502,7 @@ def do_staff_leave(
             {"successor": f"接替人 {successor.display_name} 已停用。 (The successor is inactive.)"}
         )
     staff = User.objects.select_for_update().get(pk=staff.pk)
+    _refuse_removing_last_administrator(staff)
     moved: dict[str, int] = {}
     for entry in owned_fields():
         manager = entry.model._default_manager
@@ -337,6 +540,23 @@ def do_staff_leave(
     return staff
 
 
+@action("org.unlock_login", permission="security.view_logins")
+def do_unlock_login(actor: User, username: str) -> int:
+    """Lift a login lockout (django-axes) of a user name at every address before its cool-off ends."""
+    from axes.utils import reset
+
+    removed = reset(username=username)
+    audit.record(
+        actor,
+        "org.unlock_login",
+        object_type="axes.accessattempt",
+        object_id=username[:64],
+        object_repr=username[:150],
+        after={"username": username, "attempts_removed": removed},
+    )
+    return removed
+
+
 @action("org.load_catalogue", permission="org.manage_positions")
 def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, int]:
     """Create or update permissions, limit types, positions, their limits and KPIs from catalogue data."""
@@ -351,6 +571,7 @@ def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, in
             defaults={"name": item["name"], "name_en": item.get("name_en", ""), "unit": item["unit"]},
         )
     known_codes = set(PermissionCode.objects.values_list("code", flat=True))
+    check_can_grant(actor, {code for item in catalogue["positions"] for code in item.get("permissions", [])})
     positions: dict[str, Position] = {}
     for item in catalogue["positions"]:
         unknown = sorted(set(item.get("permissions", [])) - known_codes)

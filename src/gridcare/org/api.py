@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.base import ActionViewSet
+from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
+from gridcare.api.fields import SlugListRelatedField
+from gridcare.core.access import get_in_scope
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
-from gridcare.org.models import AuthorityLimit, KPIDefinition, OrgUnit, PermissionCode, Position, User
+from gridcare.org.models import (
+    AuthorityLimit,
+    KPIDefinition,
+    OrgUnit,
+    PermissionCode,
+    Position,
+    PositionChangeRequest,
+    User,
+)
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
@@ -63,7 +73,7 @@ class KPIDefinitionSerializer(serializers.ModelSerializer):
 
 
 class PositionSerializer(serializers.ModelSerializer):
-    permissions = serializers.SlugRelatedField(
+    permissions = SlugListRelatedField(
         slug_field="code", many=True, queryset=PermissionCode.objects.all(), required=False
     )
     limits = AuthorityLimitSerializer(many=True, read_only=True)
@@ -89,6 +99,30 @@ class PositionSerializer(serializers.ModelSerializer):
         read_only_fields = ["code", "name", "name_en", "level", "responsibilities", "authorities", "source"]
 
 
+class PositionChangeRequestSerializer(serializers.ModelSerializer):
+    position_name = serializers.CharField(source="position.name", read_only=True)
+    proposed_by_name = serializers.CharField(source="proposed_by.display_name", read_only=True)
+
+    class Meta:
+        model = PositionChangeRequest
+        fields = [
+            "id",
+            "position",
+            "position_name",
+            "kind",
+            "changes",
+            "before",
+            "status",
+            "proposed_by",
+            "proposed_by_name",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "reason",
+        ]
+        read_only_fields = fields
+
+
 class LimitInputSerializer(serializers.Serializer):
     limit_type = serializers.CharField(max_length=64)
     amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
@@ -108,28 +142,85 @@ class PositionViewSet(ActionViewSet):
             {"detail": "岗位来自岗位目录，不能在此新建。 (Positions come from the catalogue.)"}, 405
         )
 
+    _pending: PositionChangeRequest | None = None
+
+    @extend_schema(responses={200: PositionSerializer, 202: PositionChangeRequestSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change data scope, permissions or superior. On an administrator position the change is only
+        proposed: the answer is **202** with the pending request, which a second administrator decides."""
+        response = super().partial_update(request, *args, **kwargs)
+        if self._pending is not None:
+            return Response(
+                PositionChangeRequestSerializer(self._pending).data, status=status.HTTP_202_ACCEPTED
+            )
+        return response
+
     def perform_update(self, serializer: PositionSerializer) -> None:
         data = serializer.validated_data
         perms = data.get("permissions")
-        serializer.instance = actions.do_update_position(
+        result = actions.do_update_position(
             self.request.user,
             serializer.instance,
             data_scope=data.get("data_scope"),
             permissions=[p.code for p in perms] if perms is not None else None,
             superior=data.get("superior"),
         )
+        if isinstance(result, PositionChangeRequest):
+            self._pending = result
+        else:
+            serializer.instance = result
 
-    @extend_schema(request=LimitInputSerializer, responses=AuthorityLimitSerializer)
+    @extend_schema(
+        request=LimitInputSerializer,
+        responses={200: AuthorityLimitSerializer, 202: PositionChangeRequestSerializer},
+    )
     @route(detail=True, methods=["post"])
     def limits(self, request: Request, pk: str | None = None) -> Response:
-        """Set one authority limit (权限额度) of this position."""
+        """Set one authority limit (权限额度) of this position (202 + pending request on an administrator
+        position: four-eyes)."""
         position = self.get_object()
         data = LimitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        limit = actions.do_set_authority_limit(
+        result = actions.do_set_authority_limit(
             request.user, position, data.validated_data["limit_type"], data.validated_data["amount"]
         )
-        return Response(AuthorityLimitSerializer(limit).data, status=status.HTTP_200_OK)
+        if isinstance(result, PositionChangeRequest):
+            return Response(PositionChangeRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+        return Response(AuthorityLimitSerializer(result).data, status=status.HTTP_200_OK)
+
+
+class PositionChangeDecisionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PositionChangeRequestViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """岗位变更双人复核 — changes to administrator positions waiting for a second administrator."""
+
+    queryset = PositionChangeRequest.objects.select_related("position", "proposed_by", "decided_by")
+    serializer_class = PositionChangeRequestSerializer
+    view_permission = "org.manage_positions"
+    filterset_fields = ["status", "position"]
+
+    def _decide(self, request: Request, approve: bool) -> Response:
+        change = get_in_scope(self.get_queryset(), request.user, pk=self.kwargs["pk"])
+        data = PositionChangeDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = actions.do_decide_position_change(
+            request.user, change, approve=approve, reason=data.validated_data["reason"]
+        )
+        return Response(PositionChangeRequestSerializer(change).data)
+
+    @extend_schema(request=PositionChangeDecisionSerializer, responses=PositionChangeRequestSerializer)
+    @route(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """A second administrator approves: the change applies now."""
+        return self._decide(request, approve=True)
+
+    @extend_schema(request=PositionChangeDecisionSerializer, responses=PositionChangeRequestSerializer)
+    @route(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """A second administrator rejects: nothing changes."""
+        return self._decide(request, approve=False)
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -206,4 +297,5 @@ ROUTES = [
     ("org/units", OrgUnitViewSet, "orgunit"),
     ("org/positions", PositionViewSet, "position"),
     ("org/staff", StaffViewSet, "staff"),
+    ("org/position-changes", PositionChangeRequestViewSet, "positionchange"),
 ]

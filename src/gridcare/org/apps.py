@@ -9,6 +9,7 @@ class OrgConfig(AppConfig):
 
     def ready(self) -> None:
         from gridcare.core.ownership import register_owned
+        from gridcare.org import checks  # noqa: F401  (registers the deployment checks)
         from gridcare.org.models import OrgUnit
 
         register_owned(OrgUnit, "head", label="unit head (机构负责人)")

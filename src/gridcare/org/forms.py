@@ -42,7 +42,7 @@ class StaffForm(forms.Form):
     email = forms.EmailField(label=_("Email"), required=False)
     position = forms.ModelChoiceField(label=_("Position"), queryset=Position.objects.all())
     org_unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.filter(is_active=True))
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, min_length=8)
+    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, min_length=10)
 
 
 class StaffEditForm(forms.Form):

@@ -243,3 +243,52 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.full_name or self.get_full_name() or self.username
+
+
+class PositionChangeRequest(models.Model):
+    """A change to an administrator position's permissions, data scope or limits awaiting a second
+    administrator (four-eyes, 双人复核): stored on proposal, applied only on approval by someone else."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    class Kind(models.TextChoices):
+        POSITION = "position", _("Permissions, data scope, superior")
+        LIMIT = "limit", _("Authority limit")
+
+    position = models.ForeignKey(
+        Position, verbose_name=_("position"), on_delete=models.CASCADE, related_name="change_requests"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    #: the arguments of the change: ``data_scope``, ``permissions``, ``superior_id`` or ``limit``, ``amount``
+    changes = models.JSONField(_("changes"), default=dict)
+    #: the position as it was when the change was proposed (for the approver to compare)
+    before = models.JSONField(_("before"), default=dict)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.ForeignKey(
+        User, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    scope_public = True
+
+    class Meta:
+        verbose_name = _("position change request")
+        verbose_name_plural = _("position change requests")
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="approved") | ~models.Q(decided_by=models.F("proposed_by")),
+                name="change_request_four_eyes",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position} · {self.get_kind_display()} · {self.get_status_display()}"

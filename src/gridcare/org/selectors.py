@@ -6,11 +6,36 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.db.models import Count, Q, QuerySet
 
-from gridcare.org.models import User
+from gridcare.core.access import permission_codes
+from gridcare.org.models import PermissionCode, Position, User
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "catalogue.yaml"
 SYSTEM_USERNAME = "system"
+
+#: What makes a position an *administrator* position: it holds all of these. Administrators can repair
+#: positions and staff, so there must always be one active, and a change to their position needs a second one.
+ADMINISTRATOR_PERMISSIONS: frozenset[str] = frozenset({"org.manage_positions", "org.manage_staff"})
+
+
+def is_administrator_codes(codes: set[str] | frozenset[str]) -> bool:
+    """Whether a set of permission codes makes its holder an administrator."""
+    return set(codes) >= ADMINISTRATOR_PERMISSIONS
+
+
+def administrator_positions() -> QuerySet[Position]:
+    """Positions holding every administrator permission."""
+    return Position.objects.annotate(
+        n_admin=Count("permissions", filter=Q(permissions__code__in=ADMINISTRATOR_PERMISSIONS), distinct=True)
+    ).filter(n_admin=len(ADMINISTRATOR_PERMISSIONS))
+
+
+def active_administrators() -> QuerySet[User]:
+    """Staff who can sign in and hold an administrator position (the system actor is not one of them)."""
+    return User.objects.filter(
+        is_active=True, left_on__isnull=True, position__in=administrator_positions().values("pk")
+    )
 
 
 def read_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Any]:
@@ -27,3 +52,9 @@ def system_actor() -> User:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def grantable_positions(user: Any) -> QuerySet[Position]:
+    """Positions whose every permission ``user`` holds: the ones they may hand out (choices of staff forms)."""
+    lacking = PermissionCode.objects.exclude(code__in=permission_codes(user))
+    return Position.objects.exclude(permissions__in=lacking)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django import forms
+from django.contrib import messages
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
 
 from gridcare.core.access import get_in_scope, has_perm
+from gridcare.core.errors import GridcareError, NotFound, PermissionRefused
 from gridcare.core.ownership import count_owned
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
@@ -22,8 +28,36 @@ from gridcare.org.forms import (
     StaffEditForm,
     StaffForm,
 )
-from gridcare.org.models import OrgUnit, Position, User
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView
+from gridcare.org.models import OrgUnit, Position, PositionChangeRequest, User
+from gridcare.org.selectors import grantable_positions
+from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
+
+PROPOSED = _(
+    "Proposed: a change to an administrator position applies once a second administrator approves it."
+)
+
+
+def offer_positions(form: forms.Form, positions: QuerySet[Position]) -> None:
+    """Limit a staff form's position choices (to those the person at the screen may hand out)."""
+    field = form.fields["position"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = positions
+
+
+class FourEyesFormMixin:
+    """An action that may answer with a pending change request (four-eyes) instead of applying."""
+
+    success_message: Any
+
+    def after_action(self, result: Any) -> Any:
+        if isinstance(result, PositionChangeRequest):
+            self.success_message = PROPOSED
+        return result
+
+    def success_url(self, result: Any) -> str:
+        if isinstance(result, PositionChangeRequest):
+            return reverse("org:position-change-list")
+        return result.get_absolute_url()
 
 
 class UnitListView(ScopedListView):
@@ -123,7 +157,7 @@ class PositionDetailView(ScopedDetailView):
         return context
 
 
-class PositionEditView(ActionFormView):
+class PositionEditView(FourEyesFormMixin, ActionFormView):
     permission = "org.manage_positions"
     form_class = PositionForm
     title = _("Edit position permissions and data scope")
@@ -135,24 +169,74 @@ class PositionEditView(ActionFormView):
         position = self.position()
         return {"data_scope": position.data_scope, "permissions": list(position.permissions.all())}
 
-    def perform(self, data: dict[str, Any]) -> Position:
-        return actions.do_update_position(
-            self.request.user,
-            self.position(),
-            data_scope=data["data_scope"],
-            permissions=[p.code for p in data["permissions"]],
+    def perform(self, data: dict[str, Any]) -> Position | PositionChangeRequest:
+        return self.after_action(
+            actions.do_update_position(
+                self.request.user,
+                self.position(),
+                data_scope=data["data_scope"],
+                permissions=[p.code for p in data["permissions"]],
+            )
         )
 
 
-class PositionLimitView(ActionFormView):
+class PositionLimitView(FourEyesFormMixin, ActionFormView):
     permission = "org.manage_positions"
     form_class = LimitForm
     title = _("Set authority limit")
 
-    def perform(self, data: dict[str, Any]) -> Position:
+    def perform(self, data: dict[str, Any]) -> Position | PositionChangeRequest:
         position = get_object_or_404(Position, pk=self.kwargs["pk"])
-        actions.do_set_authority_limit(self.request.user, position, data["limit_type"].code, data["amount"])
+        result = actions.do_set_authority_limit(
+            self.request.user, position, data["limit_type"].code, data["amount"]
+        )
+        if isinstance(result, PositionChangeRequest):
+            return self.after_action(result)
         return position
+
+
+class PositionChangeListView(StaffMixin, TemplateView):
+    """双人复核 — changes to administrator positions: pending ones with approve / reject, then the decided ones."""
+
+    permission = "org.manage_positions"
+    template_name = "org/position_changes.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        changes = PositionChangeRequest.objects.select_related("position", "proposed_by", "decided_by")
+        return super().get_context_data(
+            title=_("Position changes awaiting a second administrator"),
+            pending=changes.filter(status=PositionChangeRequest.Status.PENDING),
+            decided=changes.exclude(status=PositionChangeRequest.Status.PENDING)[:50],
+            **kwargs,
+        )
+
+
+class PositionChangeDecideView(StaffMixin, View):
+    """POST ``approve`` or ``reject`` on a pending change; the action refuses the proposer and non-admins."""
+
+    permission = "org.manage_positions"
+    approve = True
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        change = get_object_or_404(PositionChangeRequest, pk=pk)
+        try:
+            actions.do_decide_position_change(
+                request.user, change, approve=self.approve, reason=request.POST.get("reason", "")[:200]
+            )
+        except NotFound:
+            raise Http404 from None
+        except PermissionRefused as exc:
+            messages.error(request, exc.message)
+            response = PositionChangeListView.as_view()(request)
+            response.status_code = 403
+            return response
+        except GridcareError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Approved: the change applies now.") if self.approve else _("Rejected.")
+            )
+        return HttpResponseRedirect(reverse("org:position-change-list"))
 
 
 class StaffListView(ScopedListView):
@@ -194,6 +278,11 @@ class StaffCreateView(ActionFormView):
     form_class = StaffForm
     title = _("New staff member")
 
+    def get_form(self, data: Any = None) -> forms.Form:
+        form = super().get_form(data)
+        offer_positions(form, grantable_positions(self.request.user))
+        return form
+
     def perform(self, data: dict[str, Any]) -> User:
         return actions.do_create_staff(self.request.user, **data)
 
@@ -212,6 +301,12 @@ class StaffEditView(ActionFormView):
             f: getattr(staff, f)
             for f in ("full_name", "employee_no", "phone", "email", "position", "org_unit")
         }
+
+    def get_form(self, data: Any = None) -> forms.Form:
+        form = super().get_form(data)
+        current = Position.objects.filter(pk=self.staff().position_id)
+        offer_positions(form, grantable_positions(self.request.user) | current)
+        return form
 
     def perform(self, data: dict[str, Any]) -> User:
         data["employee_no"] = data.get("employee_no") or None
@@ -234,3 +329,71 @@ class StaffLeaveView(ActionFormView):
 
     def success_url(self, result: Any) -> str:
         return reverse("org:staff-detail", args=[result.pk])
+
+
+class LoginLogView(StaffMixin, TemplateView):
+    """登录日志 — successful and failed logins (screen and API token), and the lockouts in force."""
+
+    permission = "security.view_logins"
+    template_name = "org/login_log.html"
+    limit = 200
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+        from django.conf import settings
+
+        username = self.request.GET.get("username", "").strip()[:150]
+        result = self.request.GET.get("result", "")
+        successes = AccessLog.objects.order_by("-attempt_time")
+        failures = AccessFailureLog.objects.order_by("-attempt_time")
+        if username:
+            successes = successes.filter(username=username)
+            failures = failures.filter(username=username)
+        rows: list[dict[str, Any]] = []
+        if result in ("", "success"):
+            rows += [
+                {
+                    "when": r.attempt_time,
+                    "username": r.username,
+                    "ip": r.ip_address,
+                    "path": r.path_info,
+                    "result": "success",
+                    "agent": r.user_agent,
+                }
+                for r in successes[: self.limit]
+            ]
+        if result in ("", "failure"):
+            rows += [
+                {
+                    "when": r.attempt_time,
+                    "username": r.username,
+                    "ip": r.ip_address,
+                    "path": r.path_info,
+                    "result": "locked" if r.locked_out else "failure",
+                    "agent": r.user_agent,
+                }
+                for r in failures[: self.limit]
+            ]
+        rows.sort(key=lambda row: row["when"], reverse=True)
+        locked = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).order_by(
+            "-attempt_time"
+        )
+        return super().get_context_data(
+            title=_("Login log"),
+            rows=rows[: self.limit],
+            locked=locked,
+            username=username,
+            result=result,
+            **kwargs,
+        )
+
+
+class LoginUnlockView(StaffMixin, View):
+    permission = "security.view_logins"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        username = request.POST.get("username", "").strip()[:150]
+        if username:
+            actions.do_unlock_login(request.user, username)
+            messages.success(request, _("Lockout lifted."))
+        return HttpResponseRedirect(reverse("org:login-log"))
