@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from gridcare.core import audit
 from gridcare.core.access import has_perm, restrict
+from gridcare.core.collector import gc_paused
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.actions import demand_error, validate_service_point_fields
 from gridcare.customers.bulk import (
@@ -26,7 +27,7 @@ from gridcare.customers.bulk import (
     BulkWriter,
     insert_service_points,
 )
-from gridcare.customers.importing import Column, Importer, gc_paused
+from gridcare.customers.importing import Column, Importer
 from gridcare.customers.models import (
     Account,
     Contact,

@@ -11,11 +11,9 @@ rows with the same 客户编号 (or the same ID number) share the customer. See 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import io
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -28,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from python_calamine import CalamineWorkbook
 
+from gridcare.core.collector import gc_paused
 from gridcare.web.excel import XLSX_CONTENT_TYPE, build_workbook
 
 MAX_ERRORS = 100_000
@@ -192,24 +191,6 @@ def importer_for(kind: str, actor: Any) -> Importer:
 
 
 Positions = list[tuple[int, "Column", dict[str, Any] | None]]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a whole file's rows are built, checked or written.
-
-    Those steps create millions of objects and no cycles; every few thousand allocations the collector would
-    walk all of them again (a third of the reading time). Reference counting still frees everything, and
-    the collector runs as usual afterwards.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def sheet_lines(data: bytes) -> list[list[Any]]:
