@@ -27,6 +27,7 @@ from gridcare.service import rules
 from gridcare.service import sla as clocks
 from gridcare.service.choices import (
     ANONYMOUS_ALLOWED,
+    INITIAL_STATUS,
     OPEN_STATUSES,
     PAUSED_STATUSES,
     SUB_TYPES,
@@ -39,6 +40,7 @@ from gridcare.service.choices import (
     Status,
     Transition,
     allowed_transitions,
+    target_status,
 )
 from gridcare.service.conf import conf
 from gridcare.service.models import (
@@ -135,6 +137,11 @@ def _check(order: WorkOrder, transition: str) -> None:
     sources, _target = TRANSITIONS[transition]
     if order.status not in sources:
         raise InvalidTransition(order.status, transition, allowed_transitions(order.status))
+
+
+def _to(order: WorkOrder, transition: str) -> str:
+    """The status the state table gives ``transition`` from where the order is now."""
+    return target_status(transition, order.status, order.paused_from)
 
 
 def _require_handler(actor: User, order: WorkOrder, *, also: tuple[str, ...] = ()) -> None:
@@ -362,7 +369,7 @@ def do_create_order(
         order_type=order_type,
         sub_type=sub_type,
         channel=channel,
-        status=Status.ACCEPTED,
+        status=INITIAL_STATUS,
         customer_id=found.get("customer_id"),
         account_id=found.get("account_id"),
         service_point_id=found.get("service_point_id"),
@@ -408,17 +415,17 @@ def do_create_order(
             order.dispatched_at = at
             steps.append(Transition.DISPATCH)
         clocks.summarise(order, new_clocks, at)
-    final_status = Status.DISPATCHED if Transition.DISPATCH in steps else Status.ACCEPTED
-    order.status = final_status
+    dispatched = target_status(Transition.DISPATCH, INITIAL_STATUS)
+    order.status = dispatched if Transition.DISPATCH in steps else INITIAL_STATUS
     history = []
     for step in steps:
-        to_status = Status.DISPATCHED if step == Transition.DISPATCH else Status.ACCEPTED
+        to_status = dispatched if step == Transition.DISPATCH else INITIAL_STATUS
         note = f"→ {master.number}" if step == Transition.LINK and master else ""
         history.append(
             WorkOrderTransition(
                 order=order,
                 action=step,
-                from_status="" if step == Transition.CREATE else Status.ACCEPTED,
+                from_status="" if step == Transition.CREATE else INITIAL_STATUS,
                 to_status=to_status,
                 actor=order.created_by,
                 at=at,
@@ -487,7 +494,7 @@ def do_dispatch(
         unit_id, user_id = route.queue_unit_id, route.assignee_id
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     order.queue_unit_id, order.assignee_id = unit_id, user_id
-    order.status, order.dispatched_at = Status.DISPATCHED, at
+    order.status, order.dispatched_at = _to(order, Transition.DISPATCH), at
     return _save_step(actor, "service.dispatch", order, before, Transition.DISPATCH, from_status, at, note)
 
 
@@ -515,7 +522,7 @@ def do_reassign(
         clocks.resume(open_, at)
         order.paused_from = order.pause_reason = ""
     order.queue_unit_id, order.assignee_id = unit_id, user_id
-    order.status, order.dispatched_at, order.taken_at = Status.DISPATCHED, at, None
+    order.status, order.dispatched_at, order.taken_at = _to(order, Transition.REASSIGN), at, None
     clocks.summarise(order, open_, at)
     return _save_step(actor, "service.reassign", order, before, Transition.REASSIGN, from_status, at, reason)
 
@@ -533,6 +540,7 @@ def do_escalate(
     recipient = _pk(to) or rules.supervisor_for(
         order.queue_unit_id or order.unit_id, exclude=(actor.pk, order.assignee_id)
     )
+    order.status = _to(order, Transition.ESCALATE)
     order.escalation_level += 1
     _notify(order, ServiceNotice.Kind.ESCALATION, recipient, reason, at)
     return _save_step(actor, "service.escalate", order, before, Transition.ESCALATE, from_status, at, reason)
@@ -550,7 +558,7 @@ def do_take(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = Non
     _check(order, Transition.TAKE)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     order.assignee_id = order.assignee_id or actor.pk
-    order.status, order.taken_at = Status.TAKEN, at
+    order.status, order.taken_at = _to(order, Transition.TAKE), at
     return _save_step(actor, "service.take", order, before, Transition.TAKE, from_status, at)
 
 
@@ -562,7 +570,7 @@ def do_start(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = No
     _require_handler(actor, order)
     _check(order, Transition.START)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
-    order.status = Status.PROCESSING
+    order.status = _to(order, Transition.START)
     return _save_step(actor, "service.start", order, before, Transition.START, from_status, at)
 
 
@@ -580,7 +588,7 @@ def do_arrive(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = N
     clocks.finish(open_, [Milestone.ARRIVAL], at)
     started = clocks.new_clocks(order, clocks.order_policies(order), "arrival", at)
     SLAClock.objects.bulk_create(started)
-    order.arrival_at, order.status = at, Status.PROCESSING
+    order.arrival_at, order.status = at, _to(order, Transition.ARRIVE)
     clocks.summarise(order, [c for c in open_ if c.done_at is None] + started, at)
     return _save_step(actor, "service.arrive", order, before, Transition.ARRIVE, from_status, at)
 
@@ -601,7 +609,7 @@ def do_restore(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = 
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     open_ = clocks.open_clocks(order)
     clocks.finish(open_, [Milestone.RESTORATION], at)
-    order.restoration_at = at
+    order.restoration_at, order.status = at, _to(order, Transition.RESTORE)
     clocks.summarise(order, [c for c in open_ if c.done_at is None], at)
     return _save_step(actor, "service.restore", order, before, Transition.RESTORE, from_status, at)
 
@@ -616,6 +624,7 @@ def do_contact(
     _require_handler(actor, order, also=("workorder.create",))
     _check(order, Transition.CONTACT)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
+    order.status = _to(order, Transition.CONTACT)
     if order.first_response_at is None:
         order.first_response_at = at
         open_ = clocks.open_clocks(order)
@@ -635,7 +644,7 @@ def _pause(
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     clocks.pause(clocks.open_clocks(order), at)
     order.paused_from, order.pause_reason = order.status, reason[:200]
-    order.status = Status.SUSPENDED if transition == Transition.SUSPEND else Status.WAITING
+    order.status = _to(order, transition)
     return _save_step(actor, f"service.{transition}", order, before, transition, from_status, at, reason)
 
 
@@ -664,7 +673,7 @@ def do_resume(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = N
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     open_ = clocks.open_clocks(order)
     clocks.resume(open_, at)
-    order.status = order.paused_from or Status.PROCESSING
+    order.status = _to(order, Transition.RESUME)
     order.paused_from = order.pause_reason = ""
     clocks.summarise(order, open_, at)
     return _save_step(actor, "service.resume", order, before, Transition.RESUME, from_status, at)
@@ -678,8 +687,9 @@ def _close_duplicates(actor: User, master: WorkOrder, at: dt.datetime) -> None:
     if not children:
         return
     note = f"随主单 {master.number} 办结 (closed with master order)"
+    archived = target_status(Transition.ARCHIVE, Status.RETURNED)
     for child in children:
-        child.status, child.result, child.cause = Status.ARCHIVED, master.result, master.cause
+        child.status, child.result, child.cause = archived, master.result, master.cause
         child.arrival_at, child.restoration_at = master.arrival_at, master.restoration_at
         child.answered_at = child.closed_at = at
         child.first_response_at = child.first_response_at or at
@@ -700,8 +710,8 @@ def _close_duplicates(actor: User, master: WorkOrder, at: dt.datetime) -> None:
         WorkOrderTransition(
             order=c,
             action=Transition.ARCHIVE,
-            from_status=Status.ACCEPTED,
-            to_status=Status.ARCHIVED,
+            from_status=INITIAL_STATUS,
+            to_status=archived,
             actor=actor if actor.pk else None,
             at=at,
             note=note,
@@ -716,7 +726,7 @@ def _close_duplicates(actor: User, master: WorkOrder, at: dt.datetime) -> None:
                 "object_type": "service.workorder",
                 "object_id": c.pk,
                 "object_repr": str(c),
-                "after": {"status": Status.ARCHIVED},
+                "after": {"status": archived},
                 "note": note,
             }
             for c in children
@@ -757,7 +767,7 @@ def do_reply(
     clocks.finish(open_, None, at)
     started = clocks.new_clocks(order, clocks.order_policies(order), "returned", at)
     SLAClock.objects.bulk_create(started)
-    order.status, order.result, order.cause = Status.RETURNED, result.strip(), cause
+    order.status, order.result, order.cause = _to(order, Transition.REPLY), result.strip(), cause
     order.answered_at = at
     order.first_response_at = order.first_response_at or at
     order.first_contact_resolution = first_contact
@@ -777,7 +787,7 @@ def _reopen(actor: User, order: WorkOrder, reason: str, at: dt.datetime) -> None
     policies = {m: p for m, p in clocks.order_policies(order).items() if m != Milestone.FIRST_RESPONSE}
     started = clocks.new_clocks(order, policies, "intake", at)
     SLAClock.objects.bulk_create(started)
-    order.status, order.reopen_count = Status.DISPATCHED, order.reopen_count + 1
+    order.status, order.reopen_count = _to(order, Transition.REOPEN), order.reopen_count + 1
     order.dispatched_at, order.taken_at = at, None
     order.answered_at = order.callback_at = order.closed_at = None
     if order.order_type == OrderType.REPAIR:
@@ -820,7 +830,7 @@ def do_callback(
     open_ = clocks.open_clocks(order)
     clocks.finish(open_, [Milestone.CALLBACK], at)
     outcome = "closed"
-    order.status, order.callback_at = Status.CALLED_BACK, at
+    order.status, order.callback_at = _to(order, Transition.CALLBACK), at
     if unsatisfied and on_unsatisfied == "reopen":
         outcome = "reopened"
         _reopen(actor, order, reason, at)
@@ -857,7 +867,7 @@ def do_archive(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = 
         )
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     clocks.finish(clocks.open_clocks(order), None, at)
-    order.status, order.closed_at = Status.ARCHIVED, at
+    order.status, order.closed_at = _to(order, Transition.ARCHIVE), at
     order.due_at = order.warn_at = None
     return _save_step(actor, "service.archive", order, before, Transition.ARCHIVE, from_status, at)
 
