@@ -143,3 +143,36 @@ def from_row(model: type[M], values: Sequence[object]) -> M:
             value = converter(value, expression, db)
         converted.append(value)
     return model.from_db(db.alias, names, converted)
+
+
+class TableRef:
+    """A model's quoted SQL names for a hand-written statement, taken from the model's metadata.
+
+    ``str(ref)`` is the table (with its alias), and each field — by name or attname — is an attribute
+    holding its column (qualified by the alias), so a statement reads as SQL and never spells a table or
+    column name that a model could change::
+
+        sp, a = TableRef(ServicePoint, "sp"), TableRef(Account, "a")
+        "SELECT {sp.id}, {a.customer_id} FROM {sp} JOIN {a} ON {a.id} = {sp.account_id}".format(sp=sp, a=a)
+    """
+
+    def __init__(self, model: type[models.Model], alias: str = "") -> None:
+        quote = connection.ops.quote_name
+        prefix = f"{alias}." if alias else ""
+        self._table = quote(model._meta.db_table) + (f" {alias}" if alias else "")
+        self._columns: dict[str, str] = {}
+        for field in model._meta.concrete_fields:
+            self._columns[field.name] = self._columns[field.attname] = prefix + quote(field.column)
+
+    def __str__(self) -> str:
+        return self._table
+
+    def __format__(self, spec: str) -> str:
+        return format(self._table, spec)
+
+    def __getattr__(self, name: str) -> str:
+        columns: dict[str, str] = self.__dict__["_columns"]  # not self._columns: no recursion before __init__
+        try:
+            return columns[name]
+        except KeyError:
+            raise AttributeError(name) from None

@@ -8,6 +8,7 @@ step (pauses, milestones reached, new clocks).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -21,7 +22,8 @@ from gridcare.core import audit
 from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm
 from gridcare.core.actions import action, after_commit
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionRefused
-from gridcare.core.rows import fetch_one
+from gridcare.core.rows import TableRef, fetch_one
+from gridcare.customers.models import Account, Customer, ServicePoint
 from gridcare.org.models import OrgUnit, User
 from gridcare.service import rules
 from gridcare.service import sla as clocks
@@ -206,17 +208,31 @@ CHANNELS = frozenset(Channel.values)
 
 _LOOKUP_SQL = {
     "service_point": (
-        "SELECT sp.id, sp.account_id, a.customer_id, sp.org_unit_id, a.is_key_account, a.account_manager_id, "
-        "m.org_unit_id, sp.area_class, sp.is_important, sp.address "
-        "FROM customers_servicepoint sp JOIN customers_account a ON a.id = sp.account_id "
-        "LEFT JOIN org_user m ON m.id = a.account_manager_id WHERE sp.id = %s"
+        "SELECT {sp.id}, {sp.account_id}, {a.customer_id}, {sp.org_unit_id}, {a.is_key_account}, "
+        "{a.account_manager_id}, {m.org_unit_id}, {sp.area_class}, {sp.is_important}, {sp.address} "
+        "FROM {sp} JOIN {a} ON {a.id} = {sp.account_id} "
+        "LEFT JOIN {m} ON {m.id} = {a.account_manager_id} WHERE {sp.id} = %s"
     ),
     "account": (
-        "SELECT NULL, a.id, a.customer_id, a.org_unit_id, a.is_key_account, a.account_manager_id, m.org_unit_id "
-        "FROM customers_account a LEFT JOIN org_user m ON m.id = a.account_manager_id WHERE a.id = %s"
+        "SELECT NULL, {a.id}, {a.customer_id}, {a.org_unit_id}, {a.is_key_account}, {a.account_manager_id}, "
+        "{m.org_unit_id} FROM {a} LEFT JOIN {m} ON {m.id} = {a.account_manager_id} WHERE {a.id} = %s"
     ),
-    "customer": "SELECT NULL, NULL, c.id, c.org_unit_id FROM customers_customer c WHERE c.id = %s",
+    "customer": "SELECT NULL, NULL, {c.id}, {c.org_unit_id} FROM {c} WHERE {c.id} = %s",
 }
+
+
+@functools.cache
+def _lookup_sql(kind: str) -> str:
+    """The intake lookup statement, its table and column names taken from the models (built once)."""
+    names = {
+        "sp": TableRef(ServicePoint, "sp"),
+        "a": TableRef(Account, "a"),
+        "c": TableRef(Customer, "c"),
+        "m": TableRef(User, "m"),
+    }
+    return _LOOKUP_SQL[kind].format(**names)
+
+
 _LOOKUP_KEYS = (
     "service_point_id",
     "account_id",
@@ -253,7 +269,7 @@ def _lookup(
     )
     if kind is None:
         return {}
-    row = fetch_one(_LOOKUP_SQL[kind], [pk])
+    row = fetch_one(_lookup_sql(kind), [pk])
     if row is None:
         errors[kind] = _UNKNOWN[kind]
         return {}
@@ -273,10 +289,17 @@ def _root_unit_id() -> int:
 
 
 _MASTER_SQL = (
-    "SELECT id, number, queue_unit_id, assignee_id FROM service_workorder "
-    "WHERE order_type = %s AND unit_id = %s AND created_at >= %s AND created_at <= %s AND master_id IS NULL "
-    "AND status IN ({statuses}) AND {match} ORDER BY created_at, id LIMIT 1"
+    "SELECT {o.id}, {o.number}, {o.queue_unit_id}, {o.assignee_id} FROM {o} "
+    "WHERE {o.order_type} = %s AND {o.unit_id} = %s AND {o.created_at} >= %s AND {o.created_at} <= %s "
+    "AND {o.master_id} IS NULL AND {o.status} IN ({statuses}) AND {match} = %s "
+    "ORDER BY {o.created_at}, {o.id} LIMIT 1"
 )
+
+
+@functools.cache
+def _master_sql(match: str, statuses: int) -> str:
+    order = TableRef(WorkOrder)
+    return _MASTER_SQL.format(o=order, match=getattr(order, match), statuses=", ".join(["%s"] * statuses))
 
 
 def _find_master(
@@ -287,10 +310,10 @@ def _find_master(
     if order_type != OrderType.REPAIR or not (area_text or service_point_id):
         return None
     window = dt.timedelta(minutes=int(conf("DUPLICATE_WINDOW_MINUTES")))
-    match, value = ("area_text = %s", area_text) if area_text else ("service_point_id = %s", service_point_id)
+    match, value = ("area_text", area_text) if area_text else ("service_point_id", service_point_id)
     statuses = (Status.ACCEPTED, Status.DISPATCHED, Status.TAKEN, Status.PROCESSING, *PAUSED_STATUSES)
     row = fetch_one(
-        _MASTER_SQL.format(match=match, statuses=", ".join(["%s"] * len(statuses))),
+        _master_sql(match, len(statuses)),
         [
             OrderType.REPAIR,
             unit_id,
