@@ -19,6 +19,7 @@ from datetime import date
 
 import numpy as np
 
+from gridcare.engine.arrays import Int64Array
 from gridcare.engine.money import (
     PRICE_DEC,
     QTY_DEC,
@@ -44,6 +45,7 @@ from gridcare.engine.tariff import (
     Tariff,
     TariffError,
     TariffVersion,
+    Tier,
     TieredEnergy,
     TouEnergy,
     TouTieredEnergy,
@@ -95,7 +97,7 @@ def compile_version(tariff_code: str, v: TariffVersion) -> CompiledVersion:
     e = v.energy
     tou_price = np.zeros(len(PERIODS), dtype=np.int64)
     tou_has = np.zeros(len(PERIODS), dtype=bool)
-    tiers = ()
+    tiers: tuple[Tier, ...] = ()
     annual = False
     flat_price = 0
     kind = "none" if e is None else e.kind
@@ -340,10 +342,12 @@ class BatchResult:
     @property
     def total(self) -> np.ndarray:
         """Bill total in 分 per row (sum of the rounded lines)."""
-        return self.amounts.sum(axis=0)
+        total: Int64Array = self.amounts.sum(axis=0)
+        return total
 
     def column(self, code: str) -> np.ndarray:
-        return self.amounts[self.codes.index(code)]
+        line: Int64Array = self.amounts[self.codes.index(code)]
+        return line
 
     def per_bill(self, parent: np.ndarray, n_bills: int) -> BatchResult:
         """Add the version parts of each bill (rows with the same ``parent``)."""
@@ -525,16 +529,16 @@ def _rate_group(
         else:
             applies = np.ones(n, dtype=bool)
         _fail(applies & (x.pf_reactive < 0), idx, "reactive_kvarh is needed for the power factor adjustment")
-        k = np.full(n, -1, dtype=np.int64)
+        pf_k = np.full(n, -1, dtype=np.int64)
         if applies.any():
-            k[applies] = pf_hundredths_array(x.pf_active[applies], x.pf_reactive[applies])
-        has = k >= 0
+            pf_k[applies] = pf_hundredths_array(x.pf_active[applies], x.pf_reactive[applies])
+        has = pf_k >= 0
         base = np.zeros(n, dtype=np.int64)
         for code in energy_codes + basic_codes:
             base += lines[code]
-        pct = np.where(has, cv.pf_pct[np.maximum(k, 0)], 0)
+        pct = np.where(has, cv.pf_pct[np.maximum(pf_k, 0)], 0)
         lines["power_factor"] = div_round_half_up_array(base * pct, 10000)
-        pf_rows = k
+        pf_rows = pf_k
     charged = np.zeros(n, dtype=np.int64)
     for arr in lines.values():
         charged += arr

@@ -311,7 +311,8 @@ class Tariff:
 @cache
 def _schema() -> dict[str, Any]:
     text = resources.files("gridcare.engine").joinpath("tariff_schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def _normalise(obj: Any) -> Any:
