@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, HasViewPermission, ScopedViewSetMixin
 from gridcare.core.errors import InvalidInput
+from gridcare.core.requests import StaffRequest
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
 from gridcare.customers.masking import mask_id_number, mask_mobile
@@ -105,7 +106,7 @@ class CustomerViewSet(ActionViewSet):
 
     @extend_schema(request=UnmaskSerializer, responses=dict)
     @route(detail=True, methods=["post"])
-    def unmask(self, request: Request, pk: str | None = None) -> Response:
+    def unmask(self, request: StaffRequest, pk: str | None = None) -> Response:
         """查看敏感信息 (audited)."""
         data = UnmaskSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -354,7 +355,7 @@ class ContractViewSet(ActionViewSet):
 
     @extend_schema(request=TerminateSerializer, responses=ContractSerializer)
     @route(detail=True, methods=["post"])
-    def terminate(self, request: Request, pk: str | None = None) -> Response:
+    def terminate(self, request: StaffRequest, pk: str | None = None) -> Response:
         data = TerminateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         contract = actions.do_terminate_contract(request.user, self.get_object(), **data.validated_data)

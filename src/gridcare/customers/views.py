@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
 from gridcare.customers.forms import (
@@ -189,7 +190,7 @@ class CustomerUnmaskView(StaffMixin, View):
 
     permission = "customer.unmask"
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: StaffHttpRequest, pk: int) -> HttpResponse:
         customer = _in_scope(request, Customer, pk)
         data = actions.do_unmask_customer(request.user, customer)
         return render(request, "customers/unmasked.html", {"data": data})

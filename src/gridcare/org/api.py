@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet
+from gridcare.core.requests import StaffRequest
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
 from gridcare.org.models import AuthorityLimit, KPIDefinition, OrgUnit, PermissionCode, Position, User
@@ -121,7 +122,7 @@ class PositionViewSet(ActionViewSet):
 
     @extend_schema(request=LimitInputSerializer, responses=AuthorityLimitSerializer)
     @route(detail=True, methods=["post"])
-    def limits(self, request: Request, pk: str | None = None) -> Response:
+    def limits(self, request: StaffRequest, pk: str | None = None) -> Response:
         """Set one authority limit (权限额度) of this position."""
         position = self.get_object()
         data = LimitInputSerializer(data=request.data)
@@ -194,7 +195,7 @@ class StaffViewSet(ActionViewSet):
 
     @extend_schema(request=LeaveSerializer, responses=StaffSerializer)
     @route(detail=True, methods=["post"])
-    def leave(self, request: Request, pk: str | None = None) -> Response:
+    def leave(self, request: StaffRequest, pk: str | None = None) -> Response:
         staff = self.get_object()
         data = LeaveSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet
+from gridcare.core.requests import StaffRequest
 from gridcare.engine.rating import Usage
 from gridcare.tariffs import actions, selectors
 from gridcare.tariffs.filters import TariffFilter
@@ -100,7 +101,7 @@ class TariffViewSet(ActionViewSet):
 
     @extend_schema(request=serializers.DictField(), responses={201: TariffVersionSerializer})
     @route(detail=True, methods=["post"])
-    def versions(self, request: Request, pk: str | None = None) -> Response:
+    def versions(self, request: StaffRequest, pk: str | None = None) -> Response:
         """Add a version (调价); the open version before it closes the day it starts."""
         tariff = self.get_object()
         if not isinstance(request.data, dict):

@@ -26,6 +26,7 @@ from django.views.generic import TemplateView
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, InvalidInput, NotFound, PermissionRefused
 from gridcare.core.models import AuditEntry
+from gridcare.core.requests import StaffHttpRequest
 from gridcare.web.excel import workbook_response
 
 
@@ -63,6 +64,8 @@ class StaffMixin(LoginRequiredMixin):
 
 class ScopedListView(StaffMixin, TemplateView):
     """A filtered, paginated list limited to the user's data scope, exportable to Excel (``?export=xlsx``)."""
+
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
 
     template_name = "web/list.html"
     model: type[models.Model]
@@ -115,6 +118,8 @@ class ScopedListView(StaffMixin, TemplateView):
 class ScopedDetailView(StaffMixin, TemplateView):
     """One object, answered with 404 when it is outside the user's data scope."""
 
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
+
     model: type[models.Model]
     lookup = "pk"
 
@@ -148,6 +153,8 @@ def apply_error(form: forms.Form, error: GridcareError) -> None:
 
 class ActionFormView(StaffMixin, View):
     """A form whose valid data is handed to an action; business errors come back onto the form."""
+
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
 
     template_name = "web/form.html"
     form_class: type[forms.Form]
@@ -192,6 +199,8 @@ class ActionFormView(StaffMixin, View):
 
 class WorkbenchView(StaffMixin, TemplateView):
     """工作台 — the home page of a position: its duties, KPIs, shortcuts and the person's latest actions."""
+
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
 
     template_name = "web/workbench.html"
 
