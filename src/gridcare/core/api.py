@@ -68,7 +68,7 @@ class CalendarOverrideViewSet(ActionViewSet):
     view_permission = None
     http_method_names = ["get", "post", "delete", "head", "options"]
 
-    def perform_create(self, serializer: CalendarOverrideSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = do_set_calendar_override(self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance: CalendarOverride) -> None:

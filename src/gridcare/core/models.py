@@ -62,7 +62,7 @@ class AuditEntry(models.Model):
             raise ImmutableRecordError("Audit entries are never changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[override]
+    def delete(self, *args, **kwargs):
         raise ImmutableRecordError("Audit entries are never deleted.")
 
 

@@ -67,7 +67,7 @@ class CustomerListView(ScopedListView):
         Column(_("Created at"), "created_at"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Customer.objects.select_related("org_unit")
 
 
@@ -89,7 +89,7 @@ class AccountListView(ScopedListView):
         Column(_("Status"), "get_status_display"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Account.objects.select_related("org_unit", "account_manager")
 
 
@@ -112,7 +112,7 @@ class ServicePointListView(ScopedListView):
         Column(_("Important customer"), "is_important"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return ServicePoint.objects.select_related("account", "org_unit")
 
 
@@ -133,7 +133,7 @@ class ContractListView(ScopedListView):
         Column(_("Status"), "get_status_display"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return SupplyContract.objects.select_related("account")
 
 
@@ -143,7 +143,7 @@ class ExpiringContractListView(ContractListView):
     title = _("Contracts expiring soon")
     export_name = "contracts-expiring"
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return expiring_contracts(self.request.user)
 
 

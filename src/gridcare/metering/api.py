@@ -146,7 +146,7 @@ class MeterViewSet(ActionViewSet):
     view_permission = "meter.view"
     http_method_names = ["get", "post", "head", "options"]
 
-    def perform_create(self, serializer: MeterSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_register_meter(self.request.user, **serializer.validated_data)
 
     def _run(self, request: Request, input_class: type[serializers.Serializer], call: Any) -> Response:

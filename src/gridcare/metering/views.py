@@ -52,7 +52,7 @@ class MeterListView(ScopedListView):
     create_permission = "meter.manage"
     columns = METER_COLUMNS
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Meter.objects.select_related("service_point", "org_unit")
 
 
@@ -63,7 +63,7 @@ class PlanView(MeterListView):
     export_name = "meter-plan"
     create_url_name = None
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         today = timezone.localdate()
         return (
             super()
@@ -80,7 +80,7 @@ class OverdueView(MeterListView):
     export_name = "meters-overdue"
     create_url_name = None
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return (
             super()
             .base_queryset()
@@ -105,7 +105,7 @@ class InstallationListView(ScopedListView):
         Column(_("Multiplier"), "multiplier"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Installation.objects.select_related("meter", "service_point")
 
 
@@ -153,7 +153,7 @@ class InstallView(ActionFormView):
         )
         return meter
 
-    def get_form(self, data: Any = None):  # type: ignore[no-untyped-def]
+    def get_form(self, data: Any = None):
         self.form = super().get_form(data)
         return self.form
 

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet
+from gridcare.api.types import bound
 from gridcare.core.requests import StaffRequest
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
@@ -32,14 +33,14 @@ class OrgUnitViewSet(ActionViewSet):
     filterset_class = OrgUnitFilter
     view_permission = "org.view"
 
-    def perform_create(self, serializer: OrgUnitSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_unit(self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: OrgUnitSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         data.pop("code", None)
-        new_parent = data.pop("parent", serializer.instance.parent)
-        unit = serializer.instance
+        new_parent = data.pop("parent", bound(serializer).parent)
+        unit = bound(serializer)
         if data:
             unit = actions.do_update_unit(self.request.user, unit, **data)
         if new_parent is not None and new_parent.pk != unit.parent_id:
@@ -109,12 +110,12 @@ class PositionViewSet(ActionViewSet):
             {"detail": "岗位来自岗位目录，不能在此新建。 (Positions come from the catalogue.)"}, 405
         )
 
-    def perform_update(self, serializer: PositionSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = serializer.validated_data
         perms = data.get("permissions")
         serializer.instance = actions.do_update_position(
             self.request.user,
-            serializer.instance,
+            bound(serializer),
             data_scope=data.get("data_scope"),
             permissions=[p.code for p in perms] if perms is not None else None,
             superior=data.get("superior"),
@@ -185,12 +186,12 @@ class StaffViewSet(ActionViewSet):
     filterset_class = StaffFilter
     view_permission = "org.view"
 
-    def perform_create(self, serializer: StaffSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_staff(self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: StaffSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_update_staff(
-            self.request.user, serializer.instance, **serializer.validated_data
+            self.request.user, bound(serializer), **serializer.validated_data
         )
 
     @extend_schema(request=LeaveSerializer, responses=StaffSerializer)

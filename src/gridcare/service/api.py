@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, InputSerializer, ScopedViewSetMixin
+from gridcare.api.types import bound
 from gridcare.core.requests import StaffRequest
 from gridcare.service import actions
 from gridcare.service.choices import Cause, Channel, OrderType, SubType, allowed_transitions
@@ -262,7 +263,7 @@ class WorkOrderViewSet(ActionViewSet):
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return WorkOrderCreateSerializer if self.action == "create" else WorkOrderSerializer
 
-    def perform_create(self, serializer: WorkOrderCreateSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_order(self.request.user, **serializer.validated_data)
 
     def _step(
@@ -428,9 +429,9 @@ class SLAPolicyViewSet(ActionViewSet):
     filterset_class = SLAPolicyFilter
     http_method_names = ["get", "patch", "head", "options"]
 
-    def perform_update(self, serializer: SLAPolicySerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_update_policy(
-            self.request.user, serializer.instance, **serializer.validated_data
+            self.request.user, bound(serializer), **serializer.validated_data
         )
 
 

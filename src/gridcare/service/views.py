@@ -90,10 +90,10 @@ class DeskView(DeskMixin, ScopedListView):
     def title(self) -> Any:  # type: ignore[override]
         return QUEUE_TITLES[self.queue_name]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return queue(self.request.user, self.queue_name)
 
-    def get_filtered(self):  # type: ignore[no-untyped-def]
+    def get_filtered(self):
         queryset = self.base_queryset()  # already scoped by the selector
         filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
         if filterset.is_bound and not filterset.is_valid():

@@ -86,10 +86,10 @@ class TariffViewSet(ActionViewSet):
     view_permission = "tariff.view"
     http_method_names = ["get", "post", "head", "options"]
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self):
         return TariffImportSerializer if self.action == "create" else TariffSerializer
 
-    def perform_create(self, serializer: TariffImportSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = serializer.validated_data
         if data["kind"] == Tariff.Kind.URDB:
             tariff = actions.do_import_urdb_tariff(
