@@ -12,12 +12,14 @@ import functools
 import re
 import time
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
+if TYPE_CHECKING:  # Django's Field is generic only in its type stubs
+    AnyField: TypeAlias = models.Field[Any, Any]
 
 
 def database() -> BaseDatabaseWrapper:
@@ -47,7 +49,8 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     if db.vendor != "postgresql":
         with db.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            first: tuple[Any, ...] | None = cursor.fetchone()
+            return first
     import psycopg
 
     db.ensure_connection()
@@ -60,21 +63,27 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     return row
 
 
+def column_of(field: AnyField) -> str:
+    """The column of a concrete field (Django types it optional: fields without one are never concrete)."""
+    assert field.column is not None, f"{field} has no column"
+    return field.column
+
+
 @functools.cache
-def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[models.Field, ...]]:
+def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[AnyField, ...]]:
     quote = connection.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     pk = model._meta.pk
     assert pk is not None
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(pk.column)}"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column_of(f)) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(column_of(pk))}"
     )
     return sql, fields
 
 
 @functools.cache
-def _passthrough(field: models.Field) -> type | None:
+def _passthrough(field: AnyField) -> type | None:
     """The Python type a field stores unchanged (str, int, bool), or None if its values need conversion."""
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     if isinstance(target, models.BooleanField):
@@ -86,7 +95,7 @@ def _passthrough(field: models.Field) -> type | None:
     return None
 
 
-def db_values(instance: models.Model, fields: Sequence[models.Field], db: BaseDatabaseWrapper) -> list[Any]:
+def db_values(instance: models.Model, fields: Sequence[AnyField], db: BaseDatabaseWrapper) -> list[Any]:
     """The values of ``fields`` as the database gets them — ``get_db_prep_save`` of each field, skipped for
     text, integers, booleans (and their nulls), which it returns unchanged: a dozen calls per value saved."""
     values = []
@@ -118,14 +127,15 @@ def insert_row(instance: M) -> M:
 def select_columns(model: type[models.Model], alias: str) -> str:
     """``alias."col", …`` for every concrete field of ``model``, in the order :func:`from_row` expects."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{quote(column_of(f))}" for f in model._meta.concrete_fields)
 
 
 @functools.cache
-def _converters(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[list, object]]]:
+def _converters(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[list[Any], Any]]]:
     """Attribute names and (converters, expression) per concrete field — backend and field converters, as
     the ORM applies them when it reads a row."""
-    names, plan = [], []
+    names: list[str] = []
+    plan: list[tuple[list[Any], Any]] = []
     for field in model._meta.concrete_fields:
         column = field.get_col(model._meta.db_table)
         names.append(field.attname)
@@ -162,7 +172,7 @@ class TableRef:
         self._table = quote(model._meta.db_table) + (f" {alias}" if alias else "")
         self._columns: dict[str, str] = {}
         for field in model._meta.concrete_fields:
-            self._columns[field.name] = self._columns[field.attname] = prefix + quote(field.column)
+            self._columns[field.name] = self._columns[field.attname] = prefix + quote(column_of(field))
 
     def __str__(self) -> str:
         return self._table
