@@ -14,8 +14,10 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import ForeignObjectRel
 
 M = TypeVar("M", bound=models.Model)
 if TYPE_CHECKING:  # Django's Field is generic only in its type stubs
@@ -63,10 +65,12 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     return row
 
 
-def column_of(field: AnyField) -> str:
+def column_of(field: AnyField | ForeignObjectRel) -> str:
     """The column of a concrete field (Django types it optional: fields without one are never concrete)."""
-    assert field.column is not None, f"{field} has no column"
-    return field.column
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise ImproperlyConfigured(f"{field} has no column")
+    return column
 
 
 @functools.cache

@@ -69,6 +69,15 @@ FEN = Decimal("0.01")
 _INT64_MAX = np.iinfo(np.int64).max
 
 
+def decimal_exponent(value: Decimal) -> int:
+    """The exponent of a finite Decimal: ``Decimal("1.25")`` → -2, ``Decimal("1E+3")`` → 3 (its places are
+    ``-exponent``). Infinities and NaNs have none: ValueError."""
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"{value} has no exponent")
+    return exponent
+
+
 def round_yuan(value: Decimal | Fraction | int) -> Decimal:
     """Round an amount in 元 half-up (ties away from zero) to 0.01 元 — THE bill-line rounding.
 

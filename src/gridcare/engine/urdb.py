@@ -52,6 +52,7 @@ from gridcare.engine.arrays import Int64Array
 from gridcare.engine.money import (
     URDB_PRICE_DEC,
     URDB_QTY_DEC,
+    decimal_exponent,
     decimal_to_scaled,
     div_round_half_up,
     div_round_half_up_array,
@@ -930,7 +931,7 @@ def _cents(v: int) -> Decimal:
 def _plain(d: Decimal) -> Decimal:
     """Strip trailing zeros without switching to exponent notation (20, not 2E+1)."""
     d = d.normalize()
-    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
+    return d.quantize(Decimal(1)) if decimal_exponent(d) > 0 else d
 
 
 def _qty(v: int) -> Decimal:

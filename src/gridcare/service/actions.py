@@ -24,6 +24,7 @@ from gridcare.core.actions import action, after_commit
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionRefused
 from gridcare.core.rows import TableRef, fetch_one
 from gridcare.customers.models import Account, Customer, ServicePoint
+from gridcare.engine.money import decimal_exponent
 from gridcare.org.models import OrgUnit, User
 from gridcare.service import rules
 from gridcare.service import sla as clocks
@@ -1063,7 +1064,7 @@ def parse_amount(value: Any) -> Decimal:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise InvalidInput({"amount": "金额格式不正确。 (Invalid amount.)"}) from None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2 or amount >= Decimal("1e10"):
+    if not amount.is_finite() or amount <= 0 or decimal_exponent(amount) < -2 or amount >= Decimal("1e10"):
         raise InvalidInput({"amount": "金额应大于 0，最多两位小数。 (Positive, at most 2 decimals.)"})
     return amount.quantize(Decimal("0.01"))
 
@@ -1199,7 +1200,7 @@ def do_update_policy(actor: User, policy: SLAPolicy, **changes: Any) -> SLAPolic
             ratio = Decimal(str(changes["warn_ratio"]))
         except InvalidOperation:
             ratio = Decimal(0)
-        if not Decimal("0.01") <= ratio <= Decimal("0.99") or ratio.as_tuple().exponent < -2:
+        if not Decimal("0.01") <= ratio <= Decimal("0.99") or decimal_exponent(ratio) < -2:
             errors["warn_ratio"] = "预警比例应在 0.01–0.99 之间。 (Between 0.01 and 0.99.)"
         changes["warn_ratio"] = ratio
     if errors:

@@ -102,7 +102,7 @@ class Milestone(models.TextChoices):
 
 
 #: The event each milestone's clock starts from.
-MILESTONE_START = {
+MILESTONE_START: dict[str, str] = {
     Milestone.FIRST_RESPONSE: "intake",
     Milestone.ARRIVAL: "intake",
     Milestone.ANSWER: "intake",

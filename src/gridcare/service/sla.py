@@ -23,7 +23,7 @@ from gridcare.service.conf import working_hours
 from gridcare.service.models import ServiceNotice, SLAClock, WorkOrder
 from gridcare.service.rules import PolicyRow, policies_for, supervisors
 
-KIND_CODE = {ClockKind.ELAPSED: engine.ELAPSED, ClockKind.WORKING: engine.WORKING}
+KIND_CODE: dict[str, int] = {ClockKind.ELAPSED: engine.ELAPSED, ClockKind.WORKING: engine.WORKING}
 _CHUNK = 5000
 
 
@@ -135,6 +135,7 @@ def resume(clocks: Iterable[SLAClock], at: dt.datetime) -> None:
     """End a pause: the paused time is added to each clock, which moves its deadline and warning."""
     paused = [c for c in clocks if c.done_at is None and c.paused_since is not None]
     for clock in paused:
+        assert clock.paused_since is not None
         clock.paused_seconds += _secs(at) - _secs(clock.paused_since)
         clock.paused_since = None
     compute(paused, at)
@@ -291,6 +292,7 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
         return next((h for h in chains.get(unit_id, []) if h != exclude), None)
 
     notices: list[ServiceNotice] = []
+    recipient: int | None
     for kind, indexes in ((ServiceNotice.Kind.WARNING, warn_idx), (ServiceNotice.Kind.ESCALATION, esc_idx)):
         for i in indexes:
             order_id = int(data["order_id"][i])
