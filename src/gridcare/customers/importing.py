@@ -360,7 +360,7 @@ def run_import(actor: Any, kind: str, source: IO[bytes] | bytes) -> ImportResult
 def template_workbook(importer: Importer) -> bytes:
     """The downloadable template: headers, one example row, and a sheet explaining each column."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # the new workbook's one (active) sheet
     sheet.title = importer.title[:31]
     sheet.append([c.header for c in importer.columns])
     sheet.append([c.example for c in importer.columns])

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -41,7 +42,7 @@ from gridcare.web.excel import XLSX_CONTENT_TYPE
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 
-def _in_scope(request: HttpRequest, model: type, pk: Any) -> Any:
+def _in_scope(request: HttpRequest, model: type[models.Model], pk: Any) -> Any:
     try:
         return get_in_scope(model._default_manager.all(), request.user, pk=pk)
     except NotFound:
@@ -444,7 +445,7 @@ class ImportErrorsView(StaffMixin, View):
 
     permission = None  # the token names its owner
 
-    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+    def get(self, request: HttpRequest, token: str) -> FileResponse:
         path = error_sheet_path(request.user, token)
         if path is None:
             raise Http404

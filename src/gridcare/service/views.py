@@ -134,7 +134,7 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
             else None,
             can_decide_compensation=has_perm(user, "compensation.approve"),
             duplicates=order.duplicates.all()[:50],
-            steps=[(s, STEPS[s][0], STEPS[s][1]() if STEPS[s][1] else None) for s in steps],
+            steps=[_step(s) for s in steps],
             field_forms={
                 "repair": RepairRecordForm(),
                 "stock": StockForm(),
@@ -148,6 +148,12 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
 
 
 # step → (label, form class) ; the form's cleaned data are the action's keyword arguments
+def _step(code: str) -> tuple[str, Any, Any]:
+    """A step's code, label and (empty) form, if it takes one."""
+    label, form = STEPS[code]
+    return code, label, form() if form is not None else None
+
+
 STEPS: dict[str, tuple[Any, Callable[[], Any] | None]] = {
     Transition.DISPATCH: (Transition.DISPATCH.label, TargetForm),
     Transition.REASSIGN: (Transition.REASSIGN.label, TargetForm),

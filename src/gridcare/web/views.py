@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +28,9 @@ from gridcare.core.errors import GridcareError, InvalidInput, NotFound, Permissi
 from gridcare.core.models import AuditEntry
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.web.excel import workbook_response
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class StaffMixin(LoginRequiredMixin):
 
     permission: str | None = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if self.permission is not None and not has_perm(request.user, self.permission):
@@ -127,7 +130,7 @@ class ScopedDetailView(StaffMixin, TemplateView):
         queryset = restrict(self.model._default_manager.all(), self.request.user)
         try:
             return queryset.get(**{self.lookup: self.kwargs[self.lookup]})
-        except (self.model.DoesNotExist, ValueError):
+        except (ObjectDoesNotExist, ValueError):
             raise Http404(_("Not found or outside your data scope.")) from None
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -159,7 +162,7 @@ class ActionFormView(StaffMixin, View):
     template_name = "web/form.html"
     form_class: type[forms.Form]
     title: str | Promise = ""
-    success_message: str | Promise = _("Saved.")
+    success_message: StrOrPromise = _("Saved.")
 
     def get_initial(self) -> dict[str, Any]:
         return {}
