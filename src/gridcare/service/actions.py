@@ -499,7 +499,7 @@ def do_dispatch(
     if unit_id is None and user_id is None:
         manager = None
         if order.account_id:
-            manager = order.account.account_manager
+            manager = order.account.account_manager if order.account is not None else None
         route = rules.route(
             order_type=order.order_type,
             sub_type=order.sub_type,
