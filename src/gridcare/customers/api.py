@@ -178,7 +178,7 @@ class AccountViewSet(ActionViewSet):
         serializer.instance = actions.do_update_account(self.request.user, bound(serializer), **data)
 
 
-def _period_serializer(period_model: type) -> type[serializers.ModelSerializer]:
+def _period_serializer(period_model: Any) -> type[serializers.ModelSerializer]:
     class PeriodSerializer(serializers.ModelSerializer):
         class Meta:
             model = period_model

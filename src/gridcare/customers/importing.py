@@ -24,6 +24,7 @@ from django.http import HttpResponse
 from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from gridcare.core.collector import gc_paused
@@ -367,9 +368,7 @@ def template_workbook(importer: Importer) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for index, column in enumerate(importer.columns, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(
-            10, len(column.header) * 2 + 2
-        )
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, len(column.header) * 2 + 2)
     notes = workbook.create_sheet("说明")
     notes.append(["列", "必填", "允许的值 / 格式", "说明 (English)"])
     for cell in notes[1]:

@@ -973,6 +973,11 @@ def _quantity(value: Any) -> int:
     return quantity
 
 
+def _locked_stock(item: Any) -> StockItem | None:
+    pk = _pk(item)
+    return StockItem.objects.select_for_update().filter(pk=pk).first() if pk is not None else None
+
+
 @action("service.issue_stock", permission=None)
 def do_issue_stock(
     actor: User, order: WorkOrder | int, *, item: Any, quantity: Any, at: dt.datetime | None = None
@@ -980,7 +985,7 @@ def do_issue_stock(
     """领用 — a part or tool leaves the store for this order; the store can never go below zero."""
     quantity = _quantity(quantity)
     order = _open_for_field_work(actor, order)
-    stock = StockItem.objects.select_for_update().filter(pk=_pk(item)).first()
+    stock = _locked_stock(item)
     if stock is None:
         raise InvalidInput({"item": "备件/工具不存在。 (Unknown stock item.)"})
     if stock.quantity < quantity:
@@ -1027,7 +1032,7 @@ def do_return_stock(
     quantity = _quantity(quantity)
     order = _load(actor, order)
     _require_handler(actor, order)
-    stock = StockItem.objects.select_for_update().filter(pk=_pk(item)).first()
+    stock = _locked_stock(item)
     if stock is None:
         raise InvalidInput({"item": "备件/工具不存在。 (Unknown stock item.)"})
     outstanding = issued_outstanding(order.pk, stock.pk)

@@ -282,17 +282,16 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     # who receives them: the assignee (warnings) or the head above the handling unit (escalations)
     targets: dict[int, tuple[int | None, int]] = {}
     for ids in _chunks(np.unique(data["order_id"][np.concatenate([warn_idx, esc_idx])])):
-        for pk, assignee, queue_unit, unit in WorkOrder.objects.filter(id__in=ids).values_list(
+        for pk, assignee_id, queue_unit, unit in WorkOrder.objects.filter(id__in=ids).values_list(
             "id", "assignee_id", "queue_unit_id", "unit_id"
         ):
-            targets[pk] = (assignee, queue_unit or unit)
+            targets[pk] = (assignee_id, queue_unit or unit)
     chains = supervisors() if targets else {}
 
     def head(unit_id: int, exclude: int | None) -> int | None:
         return next((h for h in chains.get(unit_id, []) if h != exclude), None)
 
     notices: list[ServiceNotice] = []
-    recipient: int | None
     for kind, indexes in ((ServiceNotice.Kind.WARNING, warn_idx), (ServiceNotice.Kind.ESCALATION, esc_idx)):
         for i in indexes:
             order_id = int(data["order_id"][i])

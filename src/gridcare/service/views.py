@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -55,7 +55,7 @@ SLA_STATE_LABELS = {"ok": _("On time"), "warning": _("Near breach"), "breached":
 class DeskMixin(StaffMixin):
     """Open to every position that works with work orders (any ``workorder.*`` permission)."""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not can_view_orders(request.user):
             raise PermissionDenied("需要工单权限 (a work-order permission is required)")
         return super().dispatch(request, *args, **kwargs)
