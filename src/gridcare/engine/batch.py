@@ -13,7 +13,7 @@ see :func:`batch_input_from_usages`).  Quantities are int64 in 0.001 units, pric
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -284,8 +284,8 @@ class BatchInput:
     def from_units(cls, catalog: Catalog, units: Sequence[tuple[str, RatingUnit]]) -> BatchInput:
         """Arrays from ``(tariff_code, unit)`` pairs built by :func:`gridcare.engine.rating.split_usage`."""
 
-        def col(get: object) -> np.ndarray:
-            return np.array([get(u) for _, u in units], dtype=np.int64)  # type: ignore[operator]
+        def col(get: Callable[[RatingUnit], int]) -> np.ndarray:
+            return np.array([get(u) for _, u in units], dtype=np.int64)
 
         return cls(
             version=np.array([catalog.index_of(code, u.version_index) for code, u in units], dtype=np.int64),

@@ -37,7 +37,9 @@ Broken tariffs are refused with :class:`UrdbError` naming what is missing.
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -546,7 +548,8 @@ class UrdbBatch:
     @property
     def monthly(self) -> np.ndarray:
         """(N, 12) monthly totals in cents."""
-        return sum(self.cents.values())  # type: ignore[return-value]
+        total: Int64Array = functools.reduce(operator.add, self.cents.values())
+        return total
 
     @property
     def annual(self) -> np.ndarray:
