@@ -73,6 +73,8 @@ def insert_order(
     if clocks:
         parts.append(_children("c", SLAClock, clocks, params))
     parts.append(_children("t", WorkOrderTransition, history, params))
-    order.pk, order.number = fetch_one(f"WITH {', '.join(parts)} SELECT id, number FROM o", params)  # type: ignore[misc]
+    inserted = fetch_one(f"WITH {', '.join(parts)} SELECT id, number FROM o", params)
+    assert inserted is not None  # INSERT … RETURNING answers the new row
+    order.pk, order.number = inserted
     order._state.adding = False
     order._state.db = "default"
