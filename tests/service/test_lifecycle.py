@@ -13,7 +13,7 @@ from gridcare.service.models import Callback, SLAClock, WorkOrder, WorkOrderTran
 from tests.service.conftest import sh
 
 
-def new_repair(staff, place, **extra):
+def new_repair(staff, place, **extra):  # type: ignore[no-untyped-def]
     point = place("CG")
     return actions.do_create_order(
         staff("cg_rep"),
