@@ -1,6 +1,6 @@
 # gridcare — two commands from a fresh clone:
 #   make demo   set everything up, build the demo utility on SQLite (./var) and serve http://127.0.0.1:8000
-#   make test   set everything up and run the whole test suite (lint, migrations check, pytest)
+#   make test   set everything up and run the whole test suite (lint, type check, migrations check, pytest)
 # DATABASE_URL chooses the database (default: SQLite under ./var).
 
 PYTHON ?= python3
@@ -35,6 +35,7 @@ serve: setup
 
 test: setup system-packages
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/gridcare makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 

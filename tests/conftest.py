@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("compile_translations", verbosity=0)
+    # the translation catalogues are compiled earlier, before Django is set up: gridcare.core.pytest_plugin
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -38,19 +38,19 @@ def build_demo_org() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         build_demo_org()
 
 
 @pytest.fixture
-def org(db):  # type: ignore[no-untyped-def]
+def org(db):
     """The demo organisation (rebuilt if a transactional test flushed it)."""
     build_demo_org()
 
 
 @pytest.fixture
-def staff(org) -> Callable[[str], object]:  # type: ignore[no-untyped-def]
+def staff(org) -> Callable[[str], object]:
     """Look up a demo staff member by username."""
     from gridcare.org.models import User
 
@@ -61,7 +61,7 @@ def staff(org) -> Callable[[str], object]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def api(staff) -> Callable[[str], APIClient]:  # type: ignore[no-untyped-def]
+def api(staff) -> Callable[[str], APIClient]:
     """An API client authenticated with the token of a demo staff member."""
 
     def client_for(username: str) -> APIClient:

@@ -20,7 +20,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server, org) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+def page(browser: Browser, live_server, org) -> Iterator[Page]:
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
     page.set_default_timeout(15000)

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def point(org):  # type: ignore[no-untyped-def]
+def point(org):
     from gridcare.customers import actions
     from gridcare.metering.actions import do_install_meter, do_register_meter
     from gridcare.org.models import OrgUnit
@@ -57,7 +57,7 @@ def point(org):  # type: ignore[no-untyped-def]
     return sp
 
 
-def test_search_open_360_and_switch_tabs(page: Page, point) -> None:  # type: ignore[no-untyped-def]
+def test_search_open_360_and_switch_tabs(page: Page, point) -> None:
     login(page, "cg_rep")
     page.click('#menu a[data-menu="customers:search"]')
     page.fill("#search-q", "朝阳路66")
@@ -77,7 +77,7 @@ def test_search_open_360_and_switch_tabs(page: Page, point) -> None:  # type: ig
     expect(page.locator("#tab-history")).to_contain_text("customers.create_customer")
 
 
-def test_manager_shows_sensitive_data_and_it_is_audited(page: Page, point) -> None:  # type: ignore[no-untyped-def]
+def test_manager_shows_sensitive_data_and_it_is_audited(page: Page, point) -> None:
     from gridcare.core.models import AuditEntry
 
     login(page, "manager")
@@ -88,7 +88,7 @@ def test_manager_shows_sensitive_data_and_it_is_audited(page: Page, point) -> No
     assert AuditEntry.objects.filter(action="customers.unmask", actor__username="manager").count() == 1
 
 
-def test_capacity_change_form_keeps_history(page: Page, point) -> None:  # type: ignore[no-untyped-def]
+def test_capacity_change_form_keeps_history(page: Page, point) -> None:
     login(page, "cg_rep")
     page.goto(f"{page.base_url}/customers/service-points/{point.pk}/capacity/")  # type: ignore[attr-defined]
     page.fill("#id_capacity_kva", "0")

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def point(org):  # type: ignore[no-untyped-def]
+def point(org):
     from gridcare.customers.models import Account, Customer, ServicePoint
     from gridcare.org.models import OrgUnit
     from gridcare.service.defaults import load_defaults
@@ -53,7 +53,7 @@ def step(page: Page, code: str, **fields: str) -> None:
     form.locator("button[type=submit]").click()
 
 
-def test_repair_call_from_intake_to_archive(page: Page, point) -> None:  # type: ignore[no-untyped-def]
+def test_repair_call_from_intake_to_archive(page: Page, point) -> None:
     base = page.base_url  # type: ignore[attr-defined]
     login(page, "cs_rep")
     page.click('#menu a[data-menu="service:order-create"]')
@@ -69,7 +69,7 @@ def test_repair_call_from_intake_to_archive(page: Page, point) -> None:  # type:
     order_url = page.url
 
     head = page.context.browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()  # type: ignore[union-attr]
-    head.base_url = base  # type: ignore[attr-defined]
+    head.base_url = base
     login(head, "cg_head")
     head.goto(f"{base}/service/team/")
     head.click(f"text={number}")
@@ -91,7 +91,7 @@ def test_repair_call_from_intake_to_archive(page: Page, point) -> None:  # type:
     expect(page.locator("#transitions")).to_contain_text("归档")
 
 
-def test_supervisor_dashboard_draws_charts(page: Page, point) -> None:  # type: ignore[no-untyped-def]
+def test_supervisor_dashboard_draws_charts(page: Page, point) -> None:
     from gridcare.org.models import User
     from gridcare.service import actions
 

@@ -46,7 +46,7 @@ def test_failing_action_rolls_back_its_own_audit_row(staff) -> None:
     """An action that fails after auditing leaves neither the change nor the row."""
 
     @action("test.fail_after_audit", permission=None)
-    def do_fail(actor, unit):  # type: ignore[no-untyped-def]
+    def do_fail(actor, unit):
         unit.name = "改了"
         unit.save()
         audit.record(actor, "test.fail_after_audit", unit)
@@ -62,7 +62,7 @@ def test_failing_action_rolls_back_its_own_audit_row(staff) -> None:
 
 def test_action_that_forgets_to_audit_is_refused_and_rolled_back(staff) -> None:
     @action("test.unaudited", permission=None)
-    def do_sneaky(actor, unit):  # type: ignore[no-untyped-def]
+    def do_sneaky(actor, unit):
         unit.name = "偷改"
         unit.save()
 

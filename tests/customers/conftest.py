@@ -24,21 +24,21 @@ def resident_id(n: int) -> str:
 
 
 @pytest.fixture
-def system(org):  # type: ignore[no-untyped-def]
+def system(org):
     from gridcare.org.selectors import system_actor
 
     return system_actor()
 
 
 @pytest.fixture
-def unit(org) -> Callable[[str], Any]:  # type: ignore[no-untyped-def]
+def unit(org) -> Callable[[str], Any]:
     from gridcare.org.models import OrgUnit
 
     return lambda code: OrgUnit.objects.get(code=code)
 
 
 @pytest.fixture
-def make_point(system, unit) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def make_point(system, unit) -> Callable[..., Any]:
     """A customer with one account and one service point at a station (actions, so audited)."""
     from gridcare.customers import actions
 
@@ -94,7 +94,7 @@ def make_point(system, unit) -> Callable[..., Any]:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def make_meter(system, unit) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def make_meter(system, unit) -> Callable[..., Any]:
     from gridcare.metering import actions
 
     counter = iter(range(1, 10_000))

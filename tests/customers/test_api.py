@@ -14,7 +14,7 @@ from gridcare.org.models import OrgUnit
 from .conftest import VALID_ID
 
 
-def _customer_payload(**change):  # type: ignore[no-untyped-def]
+def _customer_payload(**change):
     return {
         "name": "王芳",
         "kind": "individual",

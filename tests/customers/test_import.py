@@ -70,7 +70,7 @@ def customer_row(n: int, **change: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def headers(client, staff) -> list[str]:  # type: ignore[no-untyped-def]
+def headers(client, staff) -> list[str]:
     client.force_login(staff("cg_rep"))
     return template_headers(client, "customers")
 

@@ -12,7 +12,7 @@ from gridcare.metering.models import Installation, InstallationRead, Meter
 from gridcare.org.models import OrgUnit
 
 
-def _register(client, asset: str, **extra):  # type: ignore[no-untyped-def]
+def _register(client, asset: str, **extra):
     payload = {
         "asset_no": asset,
         "barcode": f"B{asset}",

@@ -9,7 +9,7 @@ from gridcare.org.models import OrgUnit, Position, User
 
 
 @pytest.fixture
-def counts():  # type: ignore[no-untyped-def]
+def counts():
     def snapshot() -> tuple[int, int, int]:
         return OrgUnit.objects.count(), User.objects.count(), AuditEntry.objects.count()
 

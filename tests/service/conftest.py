@@ -39,7 +39,7 @@ def service_defaults(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def place(org) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def place(org) -> Callable[..., Any]:
     """A customer with one account and service point at a station (``CG``, ``HX`` …); returns the point."""
     from gridcare.customers.models import Account, Customer, ServicePoint
     from gridcare.org.models import OrgUnit

@@ -14,7 +14,7 @@ from gridcare.service.models import RepairRecord, ServiceFee, StockItem, StockMo
 
 
 @pytest.fixture
-def field_order(staff, place):  # type: ignore[no-untyped-def]
+def field_order(staff, place):
     order = actions.do_create_order(staff("cs_rep"), order_type="repair", address="城郊", area_text="E线")
     actions.do_reassign(staff("cs_supervisor"), order, assignee=staff("repair").pk, reason="派维修员")
     actions.do_take(staff("repair"), order)

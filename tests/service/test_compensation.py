@@ -13,7 +13,7 @@ URL = "/api/service/compensations/"
 
 
 @pytest.fixture
-def complaint(api, place) -> dict:  # type: ignore[no-untyped-def]
+def complaint(api, place) -> dict:
     point = place("CG")
     response = api("cg_rep").post(
         "/api/service/orders/",
@@ -24,7 +24,7 @@ def complaint(api, place) -> dict:  # type: ignore[no-untyped-def]
     return response.data
 
 
-def propose(api, order: dict, amount: str = "500.00", user: str = "cg_rep"):  # type: ignore[no-untyped-def]
+def propose(api, order: dict, amount: str = "500.00", user: str = "cg_rep"):
     return api(user).post(
         f"/api/service/orders/{order['id']}/compensations/",
         {"amount": amount, "reason": "抢修超时 2 小时"},

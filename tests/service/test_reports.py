@@ -19,7 +19,7 @@ from tests.service.conftest import sh
 
 
 @pytest.fixture
-def october(staff, place):  # type: ignore[no-untyped-def]
+def october(staff, place):
     """A small October 2026 with complaints, repairs (one late), a repeat call, callbacks and a fee."""
     rep, head = staff("cs_rep"), staff("cg_head")
     for day, sub_type, station in [
@@ -80,7 +80,7 @@ def october(staff, place):  # type: ignore[no-untyped-def]
     return "2026-10"
 
 
-def rows(report, title_index: int) -> list[list]:  # type: ignore[no-untyped-def]
+def rows(report, title_index: int) -> list[list]:
     return report.sections[title_index].rows
 
 

@@ -11,7 +11,7 @@ from gridcare.service import actions
 from gridcare.service.models import WorkOrder
 
 
-def login(user) -> Client:  # type: ignore[no-untyped-def]
+def login(user) -> Client:
     client = Client()
     client.force_login(user)
     return client

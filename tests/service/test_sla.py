@@ -121,7 +121,7 @@ def test_policy_is_data(staff, place) -> None:
     assert (arrival.deadline, arrival.warn_at) == (sh(2026, 11, 2, 9, 30), sh(2026, 11, 2, 9, 15))
 
 
-def sweep(at: dt.datetime):  # type: ignore[no-untyped-def]
+def sweep(at: dt.datetime):
     return actions.do_sla_sweep(system_actor(), now=at)
 
 

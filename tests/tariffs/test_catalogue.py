@@ -23,7 +23,7 @@ URDB_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / 
 
 
 @pytest.fixture
-def catalogue(staff):  # type: ignore[no-untyped-def]
+def catalogue(staff):
     billing = staff("billing")
     return {code: actions.do_import_tariff(billing, doc) for code, doc in DOCS.items()}
 

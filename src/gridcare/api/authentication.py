@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from gridcare.core.rows import fetch_one, from_row, select_columns
+from gridcare.core.rows import column_of, fetch_one, from_row, select_columns
 from gridcare.org.models import Position, User
 
 
@@ -25,11 +25,13 @@ def _token_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     user_fk = quote(Token._meta.get_field("user").column)
     position_fk = quote(User._meta.get_field("position").column)
+    token_pk = Token._meta.pk
+    assert token_pk is not None
     return (
         f"SELECT {select_columns(Token, 't')}, {select_columns(User, 'u')}, {select_columns(Position, 'p')} "
         f"FROM {quote(Token._meta.db_table)} t JOIN {quote(User._meta.db_table)} u ON u.{quote('id')} = t.{user_fk} "
         f"LEFT JOIN {quote(Position._meta.db_table)} p ON p.{quote('id')} = u.{position_fk} "
-        f"WHERE t.{quote(Token._meta.pk.column)} = %s"  # type: ignore[union-attr]
+        f"WHERE t.{quote(column_of(token_pk))} = %s"
     )
 
 
@@ -45,8 +47,8 @@ class PositionTokenAuthentication(TokenAuthentication):
         user = from_row(User, row[n_token : n_token + n_user])
         position_values = row[n_token + n_user :]
         position = from_row(Position, position_values) if position_values[0] is not None else None
-        User.position.field.set_cached_value(user, position)  # type: ignore[attr-defined]
-        Token.user.field.set_cached_value(token, user)  # type: ignore[attr-defined]
+        User.position.field.set_cached_value(user, position)
+        Token.user.field.set_cached_value(token, user)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return user, token

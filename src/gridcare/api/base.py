@@ -7,9 +7,11 @@ Viewsets never write: ``perform_*`` hands validated data to an action. Reads go 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from rest_framework import permissions, serializers, viewsets
+from django.db.models import QuerySet
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +19,7 @@ from gridcare.core.access import has_perm, restrict
 from gridcare.core.actions import whole_transaction
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.models import IdempotencyRecord
+from gridcare.core.requests import StaffRequest
 from gridcare.core.rows import insert_row
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -32,17 +35,29 @@ class HasViewPermission(permissions.BasePermission):
         )
 
 
-class ScopedViewSetMixin:
+if TYPE_CHECKING:  # what the mixins are mixed into, so the type checker knows ``super()``
+    from rest_framework.permissions import _PermissionClass
+
+    _ViewSet = viewsets.GenericViewSet
+
+    class _CreateMixin(mixins.CreateModelMixin, viewsets.GenericViewSet):
+        request: StaffRequest
+else:
+    _ViewSet = _CreateMixin = object
+
+
+class ScopedViewSetMixin(_ViewSet):
     """Restrict every list and detail query to the caller's data scope."""
 
     view_permission: str | None = None
-    permission_classes = [HasViewPermission]
+    permission_classes: Sequence[_PermissionClass] = [HasViewPermission]
+    request: StaffRequest
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return restrict(super().get_queryset(), self.request.user)  # type: ignore[misc]
+    def get_queryset(self) -> QuerySet[Any]:
+        return restrict(super().get_queryset(), self.request.user)
 
 
-class IdempotentCreateMixin:
+class IdempotentCreateMixin(_CreateMixin):
     """``POST`` with an ``Idempotency-Key`` header: a retry returns the first answer and writes nothing new.
 
     The key is unique per user in the database and is recorded in the same transaction as the write, so two
@@ -53,16 +68,16 @@ class IdempotentCreateMixin:
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key:
-            return super().create(request, *args, **kwargs)  # type: ignore[misc]
+            return super().create(request, *args, **kwargs)
         if len(key) > 128:
             raise InvalidInput({IDEMPOTENCY_HEADER: "幂等键最长 128 个字符。 (At most 128 characters.)"})
         try:
             with whole_transaction():
-                response = super().create(request, *args, **kwargs)  # type: ignore[misc]
+                response = super().create(request, *args, **kwargs)
                 if response.status_code < 300:
                     insert_row(
                         IdempotencyRecord(
-                            user=request.user,
+                            user=self.request.user,
                             key=key,
                             method=request.method or "POST",
                             path=request.path,
@@ -73,7 +88,7 @@ class IdempotentCreateMixin:
         except Exception:
             # a retry of a request that already succeeded may now be refused (the state moved on) or collide
             # on the key: either way the first answer is the answer
-            previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+            previous = IdempotencyRecord.objects.filter(user=self.request.user, key=key).first()
             if previous is None:
                 raise
             return self._replay(previous, request)
@@ -100,7 +115,7 @@ class InputSerializer(serializers.Serializer):
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}  # type: ignore[attr-defined]
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
 class ActionViewSet(ScopedViewSetMixin, IdempotentCreateMixin, viewsets.ModelViewSet):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
 
 from gridcare.core.errors import LimitExceeded, NotFound, PermissionRefused
@@ -36,24 +36,25 @@ def permission_codes(user: Any) -> frozenset[str]:
     version in the process; with the position loaded alongside the user this costs no query)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    cached = getattr(user, _CACHE_ATTR, None)
+    cached: frozenset[str] | None = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
     from gridcare.org.models import PermissionCode
 
     if user.is_superuser:
-        codes = frozenset(PermissionCode.objects.values_list("code", flat=True))
+        codes: frozenset[str] = frozenset(PermissionCode.objects.values_list("code", flat=True))
     elif user.position_id is None or user.left_on is not None:
         codes = frozenset()
     else:
         position = user.position
         key = (position.pk, position.permissions_version)
-        codes = _POSITION_CODES.get(key)
-        if codes is None:
-            codes = frozenset(position.permissions.values_list("code", flat=True))
+        known = _POSITION_CODES.get(key)
+        if known is None:
+            known = frozenset(position.permissions.values_list("code", flat=True))
             if len(_POSITION_CODES) > 1000:  # versions only grow: drop the old ones now and then
                 _POSITION_CODES.clear()
-            _POSITION_CODES[key] = codes
+            _POSITION_CODES[key] = known
+        codes = known
     setattr(user, _CACHE_ATTR, codes)
     return codes
 
@@ -184,7 +185,7 @@ def get_in_scope(queryset: models.QuerySet[M], user: Any, **lookup: Any) -> M:
     """The object matching ``lookup`` if the user may see it; otherwise a 404-type error."""
     try:
         return restrict(queryset, user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound(
             f"未找到该{queryset.model._meta.verbose_name}，或不在您的数据范围内。"
             f" ({queryset.model.__name__} not found or outside your data scope.)"

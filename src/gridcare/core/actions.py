@@ -86,8 +86,7 @@ def action(code: str, *, permission: str | None) -> Callable[[Callable[P, R]], C
                     _rows_written.reset(token)
             return result
 
-        run.action_code = code  # type: ignore[attr-defined]
-        run.permission = permission  # type: ignore[attr-defined]
+        run.__dict__.update(action_code=code, permission=permission)  # read by the registry's users
         REGISTRY[code] = ActionSpec(code, permission, run)
         return run
 

@@ -18,7 +18,7 @@ from gridcare.core.filters import AuditEntryFilter
 from gridcare.core.models import AuditEntry, CalendarOverride
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):
     class Meta:
         model = AuditEntry
         fields = [
@@ -38,7 +38,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         ]
 
 
-class AuditEntryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class AuditEntryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[AuditEntry]):
     """审计日志 — who changed what, when, before/after; filter by person, object, action, time."""
 
     queryset = AuditEntry.objects.all()
@@ -47,13 +47,13 @@ class AuditEntryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     view_permission = "audit.view"
 
 
-class CalendarOverrideSerializer(serializers.ModelSerializer):
+class CalendarOverrideSerializer(serializers.ModelSerializer[CalendarOverride]):
     class Meta:
         model = CalendarOverride
         fields = ["id", "day", "is_working_day", "reason"]
 
 
-class DeadlineSerializer(serializers.Serializer):
+class DeadlineSerializer(serializers.Serializer[Any]):
     start = serializers.DateTimeField()
     working_days = serializers.IntegerField(min_value=1, max_value=366)
     deadline = serializers.DateTimeField(read_only=True)
@@ -68,7 +68,7 @@ class CalendarOverrideViewSet(ActionViewSet):
     view_permission = None
     http_method_names = ["get", "post", "delete", "head", "options"]
 
-    def perform_create(self, serializer: CalendarOverrideSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = do_set_calendar_override(self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance: CalendarOverride) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 
 class GridcareError(Exception):
@@ -20,7 +21,7 @@ class GridcareError(Exception):
         super().__init__(message)
         self.message = message
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "detail": self.message}
 
 
@@ -37,7 +38,7 @@ class InvalidInput(GridcareError):
         summary = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in self.errors.items())
         super().__init__(message or summary)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "detail": self.message, "errors": self.errors}
 
 
@@ -65,7 +66,7 @@ class LimitExceeded(PermissionRefused):
             f"approvers: {who}.)"
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "detail": self.message,
@@ -96,7 +97,7 @@ class InvalidTransition(GridcareError):
             f" (Cannot go from '{current}' to '{requested}'.)"
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "detail": self.message, "current": self.current, "allowed": self.allowed}
 
 

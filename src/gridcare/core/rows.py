@@ -12,12 +12,16 @@ import functools
 import re
 import time
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import ForeignObjectRel
 
 M = TypeVar("M", bound=models.Model)
+if TYPE_CHECKING:  # Django's Field is generic only in its type stubs
+    AnyField: TypeAlias = models.Field[Any, Any]
 
 
 def database() -> BaseDatabaseWrapper:
@@ -47,7 +51,8 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     if db.vendor != "postgresql":
         with db.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            first: tuple[Any, ...] | None = cursor.fetchone()
+            return first
     import psycopg
 
     db.ensure_connection()
@@ -60,21 +65,29 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     return row
 
 
+def column_of(field: AnyField | ForeignObjectRel) -> str:
+    """The column of a concrete field (Django types it optional: fields without one are never concrete)."""
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise ImproperlyConfigured(f"{field} has no column")
+    return column
+
+
 @functools.cache
-def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[models.Field, ...]]:
+def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[AnyField, ...]]:
     quote = connection.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     pk = model._meta.pk
     assert pk is not None
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(pk.column)}"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column_of(f)) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(column_of(pk))}"
     )
     return sql, fields
 
 
 @functools.cache
-def _passthrough(field: models.Field) -> type | None:
+def _passthrough(field: AnyField) -> type | None:
     """The Python type a field stores unchanged (str, int, bool), or None if its values need conversion."""
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     if isinstance(target, models.BooleanField):
@@ -86,7 +99,7 @@ def _passthrough(field: models.Field) -> type | None:
     return None
 
 
-def db_values(instance: models.Model, fields: Sequence[models.Field], db: BaseDatabaseWrapper) -> list[Any]:
+def db_values(instance: models.Model, fields: Sequence[AnyField], db: BaseDatabaseWrapper) -> list[Any]:
     """The values of ``fields`` as the database gets them — ``get_db_prep_save`` of each field, skipped for
     text, integers, booleans (and their nulls), which it returns unchanged: a dozen calls per value saved."""
     values = []
@@ -118,14 +131,15 @@ def insert_row(instance: M) -> M:
 def select_columns(model: type[models.Model], alias: str) -> str:
     """``alias."col", …`` for every concrete field of ``model``, in the order :func:`from_row` expects."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{quote(column_of(f))}" for f in model._meta.concrete_fields)
 
 
 @functools.cache
-def _converters(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[list, object]]]:
+def _converters(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[list[Any], Any]]]:
     """Attribute names and (converters, expression) per concrete field — backend and field converters, as
     the ORM applies them when it reads a row."""
-    names, plan = [], []
+    names: list[str] = []
+    plan: list[tuple[list[Any], Any]] = []
     for field in model._meta.concrete_fields:
         column = field.get_col(model._meta.db_table)
         names.append(field.attname)
@@ -143,3 +157,36 @@ def from_row(model: type[M], values: Sequence[object]) -> M:
             value = converter(value, expression, db)
         converted.append(value)
     return model.from_db(db.alias, names, converted)
+
+
+class TableRef:
+    """A model's quoted SQL names for a hand-written statement, taken from the model's metadata.
+
+    ``str(ref)`` is the table (with its alias), and each field — by name or attname — is an attribute
+    holding its column (qualified by the alias), so a statement reads as SQL and never spells a table or
+    column name that a model could change::
+
+        sp, a = TableRef(ServicePoint, "sp"), TableRef(Account, "a")
+        "SELECT {sp.id}, {a.customer_id} FROM {sp} JOIN {a} ON {a.id} = {sp.account_id}".format(sp=sp, a=a)
+    """
+
+    def __init__(self, model: type[models.Model], alias: str = "") -> None:
+        quote = connection.ops.quote_name
+        prefix = f"{alias}." if alias else ""
+        self._table = quote(model._meta.db_table) + (f" {alias}" if alias else "")
+        self._columns: dict[str, str] = {}
+        for field in model._meta.concrete_fields:
+            self._columns[field.name] = self._columns[field.attname] = prefix + quote(column_of(field))
+
+    def __str__(self) -> str:
+        return self._table
+
+    def __format__(self, spec: str) -> str:
+        return format(self._table, spec)
+
+    def __getattr__(self, name: str) -> str:
+        columns: dict[str, str] = self.__dict__["_columns"]  # not self._columns: no recursion before __init__
+        try:
+            return columns[name]
+        except KeyError:
+            raise AttributeError(name) from None

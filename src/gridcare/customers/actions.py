@@ -18,6 +18,7 @@ from gridcare.core import audit
 from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput
+from gridcare.core.queries import other_than
 from gridcare.customers.conf import setting
 from gridcare.customers.masking import mask_id_number, mask_mobile
 from gridcare.customers.models import (
@@ -156,7 +157,7 @@ def validate_customer_fields(data: Mapping[str, Any], *, instance: Customer | No
     if kind == Customer.Kind.ORGANISATION and id_type == Customer.IdType.RESIDENT_ID:
         errors["id_type"] = "单位客户应使用统一社会信用代码等单位证件。 (Organisations use a credit code.)"
     number = data.get("number")
-    if number and Customer.objects.filter(number=number).exclude(pk=getattr(instance, "pk", None)).exists():
+    if number and Customer.objects.filter(other_than(instance), number=number).exists():
         errors["number"] = f"客户编号「{number}」已存在。 (Customer number already exists.)"
     return errors
 
@@ -294,7 +295,7 @@ def validate_account_fields(data: Mapping[str, Any], *, instance: Account | None
     if "number" in data:
         if not number or not str(number).isdigit():
             errors["number"] = "户号应为数字。 (An account number is made of digits.)"
-        elif Account.objects.filter(number=number).exclude(pk=getattr(instance, "pk", None)).exists():
+        elif Account.objects.filter(other_than(instance), number=number).exists():
             errors["number"] = f"户号「{number}」已存在。 (Account number already exists.)"
     if "name" in data and not str(data["name"] or "").strip():
         errors["name"] = "请填写户名。 (The account name is required.)"
@@ -489,6 +490,7 @@ def do_create_service_point(
         errors["number"] = f"用电地址编号「{number}」已存在。 (Service point number already exists.)"
     if errors:
         raise InvalidInput(errors)
+    assert capacity is not None and energy is not None  # _decimal answered None only with an error
     _check_scope(actor, account)
     account = Account.objects.select_for_update().get(pk=account.pk)
     start = valid_from or timezone.localdate()
@@ -769,6 +771,7 @@ def do_create_contract(
             errors["contracted_demand_kw"] = message
     if errors:
         raise InvalidInput(errors)
+    assert capacity is not None  # _decimal answered None only with an error recorded
     _check_scope(actor, account)
     contract = SupplyContract(
         number=number.strip(),

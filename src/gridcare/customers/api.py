@@ -14,7 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, HasViewPermission, ScopedViewSetMixin
+from gridcare.api.types import bound
 from gridcare.core.errors import InvalidInput
+from gridcare.core.requests import StaffRequest
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
 from gridcare.customers.masking import mask_id_number, mask_mobile
@@ -90,22 +92,22 @@ class CustomerViewSet(ActionViewSet):
     filterset_class = CustomerFilter
     view_permission = "customer.view"
 
-    def perform_create(self, serializer: CustomerSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         data["contacts"] = [dict(c) for c in data.get("contacts", [])]
         serializer.instance = actions.do_create_customer(self.request.user, **data)
 
-    def perform_update(self, serializer: CustomerSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         if "contacts" in data or "number" in data:
             raise InvalidInput(
                 {"contacts": "联系人请用 /api/customers/contacts/ 维护。 (Use the contacts endpoint.)"}
             )
-        serializer.instance = actions.do_update_customer(self.request.user, serializer.instance, **data)
+        serializer.instance = actions.do_update_customer(self.request.user, bound(serializer), **data)
 
     @extend_schema(request=UnmaskSerializer, responses=dict)
     @route(detail=True, methods=["post"])
-    def unmask(self, request: Request, pk: str | None = None) -> Response:
+    def unmask(self, request: StaffRequest, pk: str | None = None) -> Response:
         """查看敏感信息 (audited)."""
         data = UnmaskSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -121,7 +123,7 @@ class ContactViewSet(ActionViewSet):
     filterset_fields = ["customer", "is_primary"]
     http_method_names = ["get", "post", "head", "options"]
 
-    def perform_create(self, serializer: ContactSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         customer = data.pop("customer")
         serializer.instance = actions.do_add_contact(self.request.user, customer, **data)
@@ -162,21 +164,21 @@ class AccountViewSet(ActionViewSet):
     filterset_class = AccountFilter
     view_permission = "customer.view"
 
-    def perform_create(self, serializer: AccountSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         data.pop("status", None)
         serializer.instance = actions.do_create_account(self.request.user, **data)
 
-    def perform_update(self, serializer: AccountSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         for fixed in ("number", "customer", "org_unit"):
-            if fixed in data and data[fixed] != getattr(serializer.instance, fixed):
+            if fixed in data and data[fixed] != getattr(bound(serializer), fixed):
                 raise InvalidInput({fixed: "此字段不能在此修改。 (Not editable here.)"})
             data.pop(fixed, None)
-        serializer.instance = actions.do_update_account(self.request.user, serializer.instance, **data)
+        serializer.instance = actions.do_update_account(self.request.user, bound(serializer), **data)
 
 
-def _period_serializer(period_model: type) -> type[serializers.ModelSerializer]:
+def _period_serializer(period_model: Any) -> type[serializers.ModelSerializer]:
     class PeriodSerializer(serializers.ModelSerializer):
         class Meta:
             model = period_model
@@ -264,14 +266,14 @@ class ServicePointViewSet(ActionViewSet):
     filterset_class = ServicePointFilter
     view_permission = "customer.view"
 
-    def perform_create(self, serializer: ServicePointSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_service_point(self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: ServicePointSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = {
-            k: v for k, v in serializer.validated_data.items() if getattr(serializer.instance, k, None) != v
+            k: v for k, v in serializer.validated_data.items() if getattr(bound(serializer), k, None) != v
         }
-        serializer.instance = actions.do_update_service_point(self.request.user, serializer.instance, **data)
+        serializer.instance = actions.do_update_service_point(self.request.user, bound(serializer), **data)
 
     def _change(self, request: Request, input_class: type[serializers.Serializer], do: Any) -> Response:
         point = self.get_object()
@@ -338,7 +340,7 @@ class ContractViewSet(ActionViewSet):
     view_permission = "customer.view"
     http_method_names = ["get", "post", "head", "options"]
 
-    def perform_create(self, serializer: ContractSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_contract(self.request.user, **serializer.validated_data)
 
     @extend_schema(parameters=[OpenApiParameter("days", int, description="default: the configured 60 days")])
@@ -354,7 +356,7 @@ class ContractViewSet(ActionViewSet):
 
     @extend_schema(request=TerminateSerializer, responses=ContractSerializer)
     @route(detail=True, methods=["post"])
-    def terminate(self, request: Request, pk: str | None = None) -> Response:
+    def terminate(self, request: StaffRequest, pk: str | None = None) -> Response:
         data = TerminateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         contract = actions.do_terminate_contract(request.user, self.get_object(), **data.validated_data)

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from gridcare.core.rows import column_of
+
 
 class BulkWriter:
     """Writes rows of one or more models in the current transaction."""
@@ -81,7 +83,7 @@ class BulkWriter:
 
     def insert(self, model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Insert ``rows`` (tuples in the order of ``fields``, attribute names like ``org_unit_id``)."""
-        columns = [model._meta.get_field(f).column for f in fields]
+        columns = [column_of(model._meta.get_field(f)) for f in fields]
         converters = self._converters(model, fields)
         active = [(i, c) for i, c in enumerate(converters) if c is not None]
 

@@ -418,7 +418,7 @@ def build(actor: User, scale: str) -> Iterator[str]:
         return
     manager = User.objects.filter(username="key_account").first()
     total = SCALES[scale]
-    context = {
+    context: dict[str, Any] = {
         "stations": stations,
         "manager_id": manager.pk if manager else None,
         "customer_seq": _sequence_start(Customer, "KH", 10),

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from gridcare.core import audit
 from gridcare.core.access import has_perm, restrict
+from gridcare.core.collector import gc_paused
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.actions import demand_error, validate_service_point_fields
 from gridcare.customers.bulk import (
@@ -26,7 +27,7 @@ from gridcare.customers.bulk import (
     BulkWriter,
     insert_service_points,
 )
-from gridcare.customers.importing import Column, Importer, gc_paused
+from gridcare.customers.importing import Column, Importer
 from gridcare.customers.models import (
     Account,
     Contact,
@@ -334,7 +335,7 @@ class CustomerImporter(Importer):
                                 f"与第 {seen_meter[(key, value)]} 行重复。 (Duplicate of row {seen_meter[(key, value)]}.)",
                             )
                         seen_meter.setdefault((key, value), number)
-                meter_data = {
+                meter_data: dict[str, Any] = {
                     "kind": v.get("meter_kind") or Meter.Kind.ELECTRONIC,
                     "phases": v.get("meter_phases"),
                     "register_digits": v.get("meter_digits") or 6,
@@ -429,15 +430,18 @@ class CustomerImporter(Importer):
         self.existing_customers: dict[Any, int] = {}
         visible = restrict(Customer.objects.all(), self.actor)
         for part in chunks(by_number):
-            for pk, number in visible.filter(number__in=part).values_list("pk", "number"):
-                self.existing_customers[number] = pk
-        for number in by_number:
-            if number not in self.existing_customers and Customer.objects.filter(number=number).exists():
-                row = customers[number][0]
+            for pk, found in visible.filter(number__in=part).values_list("pk", "number"):
+                self.existing_customers[found] = pk
+        for customer_number in by_number:
+            if (
+                customer_number not in self.existing_customers
+                and Customer.objects.filter(number=customer_number).exists()
+            ):
+                row = customers[customer_number][0]
                 self.error(
                     row,
                     "customer_number",
-                    f"客户编号「{number}」不在您的数据范围内。 (Outside your data scope.)",
+                    f"客户编号「{customer_number}」不在您的数据范围内。 (Outside your data scope.)",
                 )
         for pk, id_type, id_number in customers_with_ids([k for k in by_id if k[0] and k[1]]):
             if (id_type, id_number) in customers:

@@ -11,11 +11,9 @@ rows with the same 客户编号 (or the same ID number) share the customer. See 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import io
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,8 +24,10 @@ from django.http import HttpResponse
 from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from gridcare.core.collector import gc_paused
 from gridcare.web.excel import XLSX_CONTENT_TYPE, build_workbook
 
 MAX_ERRORS = 100_000
@@ -192,24 +192,6 @@ def importer_for(kind: str, actor: Any) -> Importer:
 
 
 Positions = list[tuple[int, "Column", dict[str, Any] | None]]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a whole file's rows are built, checked or written.
-
-    Those steps create millions of objects and no cycles; every few thousand allocations the collector would
-    walk all of them again (a third of the reading time). Reference counting still frees everything, and
-    the collector runs as usual afterwards.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def sheet_lines(data: bytes) -> list[list[Any]]:
@@ -379,16 +361,14 @@ def run_import(actor: Any, kind: str, source: IO[bytes] | bytes) -> ImportResult
 def template_workbook(importer: Importer) -> bytes:
     """The downloadable template: headers, one example row, and a sheet explaining each column."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # the new workbook's one (active) sheet
     sheet.title = importer.title[:31]
     sheet.append([c.header for c in importer.columns])
     sheet.append([c.example for c in importer.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for index, column in enumerate(importer.columns, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(
-            10, len(column.header) * 2 + 2
-        )
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, len(column.header) * 2 + 2)
     notes = workbook.create_sheet("说明")
     notes.append(["列", "必填", "允许的值 / 格式", "说明 (English)"])
     for cell in notes[1]:

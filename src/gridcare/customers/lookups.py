@@ -7,6 +7,7 @@ range ``[q, q⁺)`` plus the ``LIKE`` goes to the right index. Other databases g
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -20,7 +21,7 @@ class Prefix(StartsWith):
     def get_rhs_op(self, connection: Any, rhs: str) -> str:
         return connection.operators["startswith"] % rhs
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Sequence[Any]]:
         sql, params = super().as_sql(compiler, connection)
         value = str(self.rhs)
         if not value:

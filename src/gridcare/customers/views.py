@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db import models
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -15,6 +16,7 @@ from django.views.generic import TemplateView
 
 from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
 from gridcare.customers.forms import (
@@ -40,7 +42,7 @@ from gridcare.web.excel import XLSX_CONTENT_TYPE
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 
-def _in_scope(request: HttpRequest, model: type, pk: Any) -> Any:
+def _in_scope(request: HttpRequest, model: type[models.Model], pk: Any) -> Any:
     try:
         return get_in_scope(model._default_manager.all(), request.user, pk=pk)
     except NotFound:
@@ -66,7 +68,7 @@ class CustomerListView(ScopedListView):
         Column(_("Created at"), "created_at"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Customer.objects.select_related("org_unit")
 
 
@@ -88,7 +90,7 @@ class AccountListView(ScopedListView):
         Column(_("Status"), "get_status_display"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Account.objects.select_related("org_unit", "account_manager")
 
 
@@ -111,7 +113,7 @@ class ServicePointListView(ScopedListView):
         Column(_("Important customer"), "is_important"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return ServicePoint.objects.select_related("account", "org_unit")
 
 
@@ -132,7 +134,7 @@ class ContractListView(ScopedListView):
         Column(_("Status"), "get_status_display"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return SupplyContract.objects.select_related("account")
 
 
@@ -142,7 +144,7 @@ class ExpiringContractListView(ContractListView):
     title = _("Contracts expiring soon")
     export_name = "contracts-expiring"
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return expiring_contracts(self.request.user)
 
 
@@ -189,7 +191,7 @@ class CustomerUnmaskView(StaffMixin, View):
 
     permission = "customer.unmask"
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: StaffHttpRequest, pk: int) -> HttpResponse:
         customer = _in_scope(request, Customer, pk)
         data = actions.do_unmask_customer(request.user, customer)
         return render(request, "customers/unmasked.html", {"data": data})
@@ -392,7 +394,7 @@ class ImportView(StaffMixin, View):
     permission = None  # customers need customer.manage, meter stock meter.manage (checked by the import)
     template_name = "customers/import.html"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if user.is_authenticated and not (
             has_perm(user, "customer.manage") or has_perm(user, "meter.manage")
@@ -443,7 +445,7 @@ class ImportErrorsView(StaffMixin, View):
 
     permission = None  # the token names its owner
 
-    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+    def get(self, request: HttpRequest, token: str) -> FileResponse:
         path = error_sheet_path(request.user, token)
         if path is None:
             raise Http404

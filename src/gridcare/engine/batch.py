@@ -13,12 +13,13 @@ see :func:`batch_input_from_usages`).  Quantities are int64 in 0.001 units, pric
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
+from gridcare.engine.arrays import Int64Array
 from gridcare.engine.money import (
     PRICE_DEC,
     QTY_DEC,
@@ -44,6 +45,7 @@ from gridcare.engine.tariff import (
     Tariff,
     TariffError,
     TariffVersion,
+    Tier,
     TieredEnergy,
     TouEnergy,
     TouTieredEnergy,
@@ -95,7 +97,7 @@ def compile_version(tariff_code: str, v: TariffVersion) -> CompiledVersion:
     e = v.energy
     tou_price = np.zeros(len(PERIODS), dtype=np.int64)
     tou_has = np.zeros(len(PERIODS), dtype=bool)
-    tiers = ()
+    tiers: tuple[Tier, ...] = ()
     annual = False
     flat_price = 0
     kind = "none" if e is None else e.kind
@@ -282,8 +284,8 @@ class BatchInput:
     def from_units(cls, catalog: Catalog, units: Sequence[tuple[str, RatingUnit]]) -> BatchInput:
         """Arrays from ``(tariff_code, unit)`` pairs built by :func:`gridcare.engine.rating.split_usage`."""
 
-        def col(get: object) -> np.ndarray:
-            return np.array([get(u) for _, u in units], dtype=np.int64)  # type: ignore[operator]
+        def col(get: Callable[[RatingUnit], int]) -> np.ndarray:
+            return np.array([get(u) for _, u in units], dtype=np.int64)
 
         return cls(
             version=np.array([catalog.index_of(code, u.version_index) for code, u in units], dtype=np.int64),
@@ -340,10 +342,12 @@ class BatchResult:
     @property
     def total(self) -> np.ndarray:
         """Bill total in 分 per row (sum of the rounded lines)."""
-        return self.amounts.sum(axis=0)
+        total: Int64Array = self.amounts.sum(axis=0)
+        return total
 
     def column(self, code: str) -> np.ndarray:
-        return self.amounts[self.codes.index(code)]
+        line: Int64Array = self.amounts[self.codes.index(code)]
+        return line
 
     def per_bill(self, parent: np.ndarray, n_bills: int) -> BatchResult:
         """Add the version parts of each bill (rows with the same ``parent``)."""
@@ -525,16 +529,16 @@ def _rate_group(
         else:
             applies = np.ones(n, dtype=bool)
         _fail(applies & (x.pf_reactive < 0), idx, "reactive_kvarh is needed for the power factor adjustment")
-        k = np.full(n, -1, dtype=np.int64)
+        pf_k = np.full(n, -1, dtype=np.int64)
         if applies.any():
-            k[applies] = pf_hundredths_array(x.pf_active[applies], x.pf_reactive[applies])
-        has = k >= 0
+            pf_k[applies] = pf_hundredths_array(x.pf_active[applies], x.pf_reactive[applies])
+        has = pf_k >= 0
         base = np.zeros(n, dtype=np.int64)
         for code in energy_codes + basic_codes:
             base += lines[code]
-        pct = np.where(has, cv.pf_pct[np.maximum(k, 0)], 0)
+        pct = np.where(has, cv.pf_pct[np.maximum(pf_k, 0)], 0)
         lines["power_factor"] = div_round_half_up_array(base * pct, 10000)
-        pf_rows = k
+        pf_rows = pf_k
     charged = np.zeros(n, dtype=np.int64)
     for arr in lines.values():
         charged += arr

@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import numpy as np
 
+from gridcare.engine.arrays import DayArray
+
 __all__ = [
     "DEFAULT_DAY_END",
     "DEFAULT_DAY_START",
@@ -340,7 +342,8 @@ class BusinessCalendar:
         # reach[target] - 1 is the index of the n-th working day, reach[target] the deadline day
         deadline = idx.reach[target]
         deadline += idx.first_epoch_day
-        return deadline.view("datetime64[D]")
+        days_out: DayArray = deadline.view("datetime64[D]")
+        return days_out
 
     # ------------------------------------------------------------------ index
 

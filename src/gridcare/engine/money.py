@@ -38,6 +38,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from gridcare.engine.arrays import Int64Array
+
 __all__ = [
     "FEN",
     "FEN_DEC",
@@ -65,6 +67,15 @@ URDB_PRICE_DEC = 15
 FEN = Decimal("0.01")
 
 _INT64_MAX = np.iinfo(np.int64).max
+
+
+def decimal_exponent(value: Decimal) -> int:
+    """The exponent of a finite Decimal: ``Decimal("1.25")`` → -2, ``Decimal("1E+3")`` → 3 (its places are
+    ``-exponent``). Infinities and NaNs have none: ValueError."""
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"{value} has no exponent")
+    return exponent
 
 
 def round_yuan(value: Decimal | Fraction | int) -> Decimal:
@@ -119,7 +130,8 @@ def round_half_up_scaled(values: np.ndarray, from_dec: int, to_dec: int) -> np.n
         values = np.asarray(values, dtype=np.int64)
         if np.any(np.abs(values) > _INT64_MAX // factor):
             raise OverflowError("re-scaling would overflow int64")
-        return values * factor
+        scaled: Int64Array = values * factor
+        return scaled
     return div_round_half_up_array(values, 10 ** (from_dec - to_dec))
 
 
@@ -168,7 +180,8 @@ def mul_trunc_shift(a: np.ndarray, b: np.ndarray, shift: int = 9) -> np.ndarray:
         q2, r2 = np.divmod(a0 * b1, dj)
         q3, r3 = np.divmod(a0 * b0, ds)
         out = a1 * b1 * np.int64(10 ** (18 - shift)) + q1 + q2 + q3 + ((r1 + r2) * base + r3) // ds
-    return out * sign if negative else out
+    product: Int64Array = out * sign if negative else out
+    return product
 
 
 def decimal_to_scaled(value: Decimal | int | str, dec: int, *, exact: bool = True) -> int:

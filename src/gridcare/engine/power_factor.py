@@ -94,5 +94,7 @@ def pf_hundredths_array(active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
     out = np.clip(np.floor(x), 0, 100).astype(np.int64)
     out[none] = -1
     for i in np.flatnonzero(near & ~none):
-        out[i] = pf_hundredths(int(p[i]), int(q[i]))
+        exact = pf_hundredths(int(p[i]), int(q[i]))
+        assert exact is not None  # rows without energy were set aside above
+        out[i] = exact
     return out

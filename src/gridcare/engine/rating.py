@@ -253,7 +253,8 @@ def resolve_basis(basic: BasicCharge | None, requested: str | int | None) -> int
         if basic.demand_price is not None and basic.capacity_price is None:
             return BASIS_DEMAND
         raise TariffError("the tariff offers basic charge by capacity and by demand: give basic_basis")
-    basis = {"capacity": BASIS_CAPACITY, "demand": BASIS_DEMAND}.get(requested, requested)  # type: ignore[arg-type]
+    named: dict[str | int, str | int] = {"capacity": BASIS_CAPACITY, "demand": BASIS_DEMAND}
+    basis = named.get(requested, requested)
     if basis == BASIS_CAPACITY and basic.capacity_price is None:
         raise TariffError("basic_basis 'capacity' but the tariff has no capacity price")
     if basis == BASIS_DEMAND and basic.demand_price is None:
@@ -261,6 +262,12 @@ def resolve_basis(basic: BasicCharge | None, requested: str | int | None) -> int
     if basis not in (BASIS_CAPACITY, BASIS_DEMAND):
         raise TariffError(f"basic_basis must be 'capacity' or 'demand', not {requested!r}")
     return int(basis)
+
+
+def _five(values: Sequence[int]) -> tuple[int, int, int, int, int]:
+    """A part's energy per register (critical, peak, flat, valley, total)."""
+    critical, peak, flat, valley, total = values
+    return critical, peak, flat, valley, total
 
 
 def split_usage(tariff: Tariff, usage: Usage) -> list[RatingUnit]:
@@ -319,7 +326,7 @@ def split_usage(tariff: Tariff, usage: Usage) -> list[RatingUnit]:
                 version=version,
                 start=s,
                 end=e,
-                energy=tuple(part_energy),  # type: ignore[arg-type]
+                energy=_five(part_energy),
                 reactive=reactive,
                 pf_active=sum(energy),
                 pf_reactive=reactive,

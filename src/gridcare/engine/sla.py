@@ -28,6 +28,7 @@ from datetime import UTC, datetime, time
 
 import numpy as np
 
+from gridcare.engine.arrays import Int64Array
 from gridcare.engine.calendar import DEFAULT_DAY_END, DEFAULT_DAY_START, BusinessCalendar
 
 __all__ = [
@@ -125,7 +126,8 @@ def deadlines(
     if working.any():
         result = result.copy()
         result[working] = _working_deadline_day(calendar, start[working], np.maximum(amount[working], 1))
-    return result + paused
+    deadlines: Int64Array = result + paused
+    return deadlines
 
 
 def warning_times(
@@ -152,7 +154,8 @@ def warning_times(
         whole, fraction = np.divmod(milli_days, 1000)
         day_start = _working_deadline_day(calendar, start[working], whole + 1) - _DAY
         result[working] = day_start + (fraction * _DAY) // 1000
-    return result + paused
+    deadlines: Int64Array = result + paused
+    return deadlines
 
 
 def next_working_moments(

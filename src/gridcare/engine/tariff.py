@@ -311,7 +311,8 @@ class Tariff:
 @cache
 def _schema() -> dict[str, Any]:
     text = resources.files("gridcare.engine").joinpath("tariff_schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def _normalise(obj: Any) -> Any:
@@ -474,7 +475,7 @@ def _tou(raw: dict[str, Any], where: str, problems: list[str]) -> TouSchedule:
             if table[m][d] is None:
                 problems.append(f"{where}: no rule covers month {m + 1} {DAY_TYPES[d]}")
                 table[m][d] = [PERIODS.index("flat")] * 24
-    return TouSchedule(table=tuple(tuple(tuple(h) for h in m) for m in table))  # type: ignore[arg-type]
+    return TouSchedule(table=tuple(tuple(tuple(h or ()) for h in m) for m in table))
 
 
 def _version(raw: dict[str, Any], where: str, problems: list[str]) -> TariffVersion:

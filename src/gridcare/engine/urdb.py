@@ -37,7 +37,9 @@ Broken tariffs are refused with :class:`UrdbError` naming what is missing.
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -48,9 +50,11 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from gridcare.engine.arrays import Int64Array
 from gridcare.engine.money import (
     URDB_PRICE_DEC,
     URDB_QTY_DEC,
+    decimal_exponent,
     decimal_to_scaled,
     div_round_half_up,
     div_round_half_up_array,
@@ -126,7 +130,7 @@ class UrdbTariff:
     min_day: int = 0
     min_year: int = 0
     warnings: tuple[str, ...] = ()
-    _plans: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
+    _plans: dict[int, _Plan] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def has_fixed(self) -> bool:
@@ -544,11 +548,13 @@ class UrdbBatch:
     @property
     def monthly(self) -> np.ndarray:
         """(N, 12) monthly totals in cents."""
-        return sum(self.cents.values())  # type: ignore[return-value]
+        total: Int64Array = functools.reduce(operator.add, self.cents.values())
+        return total
 
     @property
     def annual(self) -> np.ndarray:
-        return self.monthly.sum(axis=1)
+        yearly: Int64Array = self.monthly.sum(axis=1)
+        return yearly
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -557,7 +563,8 @@ class UrdbBatch:
 
 def _to_qty(x: np.ndarray) -> np.ndarray:
     """Float kWh/kW → int64 in 1e-9 units (nearest): quantities, not money."""
-    return np.rint(x * 10**URDB_QTY_DEC).astype(np.int64)
+    quantities: Int64Array = np.rint(x * 10**URDB_QTY_DEC).astype(np.int64)
+    return quantities
 
 
 _BIG = np.int64(2**61)  # "no limit" for integer tier widths
@@ -582,7 +589,8 @@ def _tier_table(periods: Sequence[tuple[UrdbTier, ...]]) -> tuple[np.ndarray, np
 def _tiered_nano(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """Σ over the last axis of width × rate (truncated to 1e-9 $); ``q[..., None]`` against tier bounds."""
     width = np.minimum(np.maximum(q[..., None] - lo, 0), hi - lo)
-    return mul_trunc_shift(width, rate, _SHIFT).sum(axis=-1)
+    charged: Int64Array = mul_trunc_shift(width, rate, _SHIFT).sum(axis=-1)
+    return charged
 
 
 _LIMB = 10**9  # base of the limbs of the exact quantity × rate products
@@ -634,7 +642,8 @@ def _mul_rates(q: np.ndarray, rates: np.ndarray, split: _Rates) -> np.ndarray:
     x += (q0 * split.lo) // _LIMB
     x //= 10 ** (_SHIFT - 9)
     x += q1 * split.hi_k
-    return x if split.sign is None else x * split.sign
+    signed: Int64Array = x if split.sign is None else x * split.sign
+    return signed
 
 
 @dataclass(frozen=True)
@@ -839,7 +848,7 @@ def bill_urdb_many(
         cents["fixed"] = np.broadcast_to(fixed, (n, 12)).copy()
 
     # ---- minimum: a floor on the month's bill, then on the year's (topped up in December)
-    before = sum(cents.values())
+    before: Int64Array = sum(cents.values(), start=np.zeros((n, 12), dtype=np.int64))
     if tariff.has_minimum:
         floor = round_half_up_scaled(tariff.min_month + tariff.min_day * days, _NANO, 2)
         minimum = np.maximum(floor[None, :] - before, 0)
@@ -925,7 +934,7 @@ def _cents(v: int) -> Decimal:
 def _plain(d: Decimal) -> Decimal:
     """Strip trailing zeros without switching to exponent notation (20, not 2E+1)."""
     d = d.normalize()
-    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
+    return d.quantize(Decimal(1)) if decimal_exponent(d) > 0 else d
 
 
 def _qty(v: int) -> Decimal:

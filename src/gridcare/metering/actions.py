@@ -15,6 +15,7 @@ from gridcare.core.access import get_in_scope
 from gridcare.core.actions import action
 from gridcare.core.calendar import add_working_days
 from gridcare.core.errors import InvalidInput, InvalidTransition
+from gridcare.core.queries import other_than
 from gridcare.customers.models import ServicePoint
 from gridcare.metering.conf import rules
 from gridcare.metering.models import Installation, InstallationRead, Meter, OnSiteTest, Register
@@ -73,7 +74,7 @@ def validate_meter_fields(
         if field in data:
             if not value:
                 errors[field] = "必填。 (Required.)"
-            elif Meter.objects.filter(**{field: value}).exclude(pk=getattr(instance, "pk", None)).exists():
+            elif Meter.objects.filter(other_than(instance), **{field: value}).exists():
                 errors[field] = f"「{value}」已存在。 (Already exists.)"
     for field in ("manufacturer", "model_code", "rated_current"):
         if field in data and not str(data[field] or "").strip():
@@ -106,7 +107,7 @@ def validate_meter_fields(
 
 def _meter_dates(meter: Meter) -> None:
     """Recompute the plan dates of a meter from its class, installation, last test and verification."""
-    klass = meter.service_point.metering_class if meter.service_point_id else ""
+    klass = meter.service_point.metering_class if meter.service_point is not None else ""
     meter.rotation_due = rotation_due(meter.verified_on, meter.kind, meter.phases, rules())
     if meter.status == Meter.Status.INSTALLED:
         meter.next_test_due = next_test_due(meter.installed_on, meter.last_tested_on, klass, rules())
@@ -197,7 +198,7 @@ def _install(
 ) -> Installation:
     """装表: the checks and writes of an installation (the caller holds the locks and audits)."""
     if meter.status == Meter.Status.INSTALLED:
-        where = meter.service_point.number if meter.service_point_id else "—"
+        where = meter.service_point.number if meter.service_point is not None else "—"
         raise InvalidInput(
             {"meter": f"电能表 {meter.asset_no} 已安装在用电地址 {where}。 (The meter is already installed.)"}
         )
@@ -328,7 +329,7 @@ def do_remove_meter(
     """拆表 — remove an installed meter; the final reads of every register are required."""
     _check_scope(actor, meter)
     meter = _locked(meter)
-    point_number = meter.service_point.number if meter.service_point_id else ""
+    point_number = meter.service_point.number if meter.service_point is not None else ""
     installation = _remove(actor, meter, removed_on, final_reads or {}, reason)
     audit.record(
         actor,
@@ -426,9 +427,11 @@ def do_record_onsite_test(
         )
     if meter.installed_on and tested_on < meter.installed_on:
         raise InvalidInput({"tested_on": "检验日期早于装表日期。 (Tested before installation.)"})
+    point = meter.service_point
+    assert point is not None  # an installed meter has its service point
     test = OnSiteTest.objects.create(
         meter=meter,
-        service_point=meter.service_point,
+        service_point=point,
         tested_on=tested_on,
         result=result,
         error_percent=error_percent,

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
 from gridcare.core.errors import InvalidInput
+from gridcare.core.requests import StaffRequest
 from gridcare.customers.models import ServicePoint
 from gridcare.metering import actions
 from gridcare.metering.filters import InstallationFilter, MeterFilter
@@ -145,7 +146,7 @@ class MeterViewSet(ActionViewSet):
     view_permission = "meter.view"
     http_method_names = ["get", "post", "head", "options"]
 
-    def perform_create(self, serializer: MeterSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_register_meter(self.request.user, **serializer.validated_data)
 
     def _run(self, request: Request, input_class: type[serializers.Serializer], call: Any) -> Response:
@@ -159,7 +160,7 @@ class MeterViewSet(ActionViewSet):
 
     @extend_schema(request=InstallSerializer, responses=InstallationSerializer)
     @route(detail=True, methods=["post"])
-    def install(self, request: Request, pk: str | None = None) -> Response:
+    def install(self, request: StaffRequest, pk: str | None = None) -> Response:
         """装表."""
         return self._run(
             request,
@@ -169,7 +170,7 @@ class MeterViewSet(ActionViewSet):
 
     @extend_schema(request=RemoveSerializer, responses=InstallationSerializer)
     @route(detail=True, methods=["post"])
-    def remove(self, request: Request, pk: str | None = None) -> Response:
+    def remove(self, request: StaffRequest, pk: str | None = None) -> Response:
         """拆表 (final reads required)."""
         return self._run(
             request,
@@ -181,7 +182,7 @@ class MeterViewSet(ActionViewSet):
 
     @extend_schema(request=ReplaceSerializer, responses=InstallationSerializer)
     @route(detail=True, methods=["post"])
-    def replace(self, request: Request, pk: str | None = None) -> Response:
+    def replace(self, request: StaffRequest, pk: str | None = None) -> Response:
         """换表: remove this meter and install ``new_meter`` atomically."""
         return self._run(
             request,
@@ -198,7 +199,7 @@ class MeterViewSet(ActionViewSet):
 
     @extend_schema(request=TestSerializer, responses=MeterSerializer)
     @route(detail=True, methods=["post"])
-    def test(self, request: Request, pk: str | None = None) -> Response:
+    def test(self, request: StaffRequest, pk: str | None = None) -> Response:
         """现场检验."""
         return self._run(
             request, TestSerializer, lambda meter, d: actions.do_record_onsite_test(request.user, meter, **d)
@@ -206,7 +207,7 @@ class MeterViewSet(ActionViewSet):
 
     @extend_schema(request=StatusSerializer, responses=MeterSerializer)
     @route(detail=True, methods=["post"])
-    def status(self, request: Request, pk: str | None = None) -> Response:
+    def status(self, request: StaffRequest, pk: str | None = None) -> Response:
         """送检 / 入库 / 报废."""
         return self._run(
             request,

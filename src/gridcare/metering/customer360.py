@@ -12,7 +12,7 @@ from gridcare.customers.tabs import CustomerTab
 from gridcare.metering.models import Installation
 
 
-def meters_tab(request: HttpRequest, customer) -> str:  # type: ignore[no-untyped-def]
+def meters_tab(request: HttpRequest, customer) -> str:
     installations = (
         restrict(Installation.objects.filter(service_point__account__customer=customer), request.user)
         .select_related("meter", "service_point")

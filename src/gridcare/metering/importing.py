@@ -48,7 +48,7 @@ class MeterImporter(Importer):
 
     def check(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
         units = {u.code: u for u in restrict(OrgUnit.objects.all(), self.actor)}
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, Any], int] = {}
         today = timezone.localdate()
         for number, v in rows:
             data = {

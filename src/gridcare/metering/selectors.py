@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -16,7 +17,9 @@ from gridcare.metering.rules import metering_class, next_test_due
 
 def metering_class_of(point: Any) -> str:
     """计量装置分类 of a service point from its expected monthly energy, capacity and phases."""
-    return metering_class(point.expected_monthly_kwh or 0, point.capacity_kva or 0, point.phases, rules())
+    return metering_class(
+        point.expected_monthly_kwh or Decimal(0), point.capacity_kva or Decimal(0), point.phases, rules()
+    )
 
 
 def refresh_metering_class(point: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,15 @@ from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.errors import NotFound
 from gridcare.metering import actions
 from gridcare.metering.filters import InstallationFilter, MeterFilter
-from gridcare.metering.forms import InstallForm, MeterForm, RemoveForm, ReplaceForm, StatusForm, TestForm
+from gridcare.metering.forms import (
+    InstallForm,
+    MeterForm,
+    ReadsMixin,
+    RemoveForm,
+    ReplaceForm,
+    StatusForm,
+    TestForm,
+)
 from gridcare.metering.models import Installation, Meter
 from gridcare.metering.rules import add_months
 from gridcare.metering.selectors import due_q, overdue_q
@@ -48,11 +57,11 @@ class MeterListView(ScopedListView):
     filterset_class = MeterFilter
     title = _("Meters")
     export_name = "meters"
-    create_url_name = "metering:meter-create"
+    create_url_name: str | None = "metering:meter-create"
     create_permission = "meter.manage"
     columns = METER_COLUMNS
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Meter.objects.select_related("service_point", "org_unit")
 
 
@@ -63,7 +72,7 @@ class PlanView(MeterListView):
     export_name = "meter-plan"
     create_url_name = None
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         today = timezone.localdate()
         return (
             super()
@@ -80,7 +89,7 @@ class OverdueView(MeterListView):
     export_name = "meters-overdue"
     create_url_name = None
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return (
             super()
             .base_queryset()
@@ -105,7 +114,7 @@ class InstallationListView(ScopedListView):
         Column(_("Multiplier"), "multiplier"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Installation.objects.select_related("meter", "service_point")
 
 
@@ -137,7 +146,8 @@ class MeterCreateView(ActionFormView):
 
 class InstallView(ActionFormView):
     permission = "meter.manage"
-    form_class = InstallForm
+    form_class: type[ReadsMixin] = InstallForm
+    form: ReadsMixin
     title = _("Install meter")
 
     def perform(self, data: dict[str, Any]) -> Meter:
@@ -153,9 +163,11 @@ class InstallView(ActionFormView):
         )
         return meter
 
-    def get_form(self, data: Any = None):  # type: ignore[no-untyped-def]
-        self.form = super().get_form(data)
-        return self.form
+    def get_form(self, data: Any = None) -> forms.Form:
+        form = super().get_form(data)
+        assert isinstance(form, ReadsMixin)
+        self.form = form
+        return form
 
 
 class RemoveView(InstallView):

@@ -19,6 +19,7 @@ from gridcare.core.access import forget_cached_permissions, get_in_scope, permis
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput, PermissionRefused
 from gridcare.core.ownership import count_owned, owned_fields
+from gridcare.core.queries import other_than
 from gridcare.org.models import (
     AuthorityLimit,
     KPIDefinition,
@@ -390,14 +391,12 @@ def _validate_staff_fields(data: Mapping[str, Any], *, instance: User | None = N
     errors: dict[str, str] = {}
     username = data.get("username")
     if username is not None:
-        taken = User.objects.filter(username=username).exclude(pk=getattr(instance, "pk", None)).exists()
+        taken = User.objects.filter(other_than(instance), username=username).exists()
         if taken:
             errors["username"] = f"登录名「{username}」已被使用。 (Username already taken.)"
     employee_no = data.get("employee_no")
     if employee_no:
-        taken = (
-            User.objects.filter(employee_no=employee_no).exclude(pk=getattr(instance, "pk", None)).exists()
-        )
+        taken = User.objects.filter(other_than(instance), employee_no=employee_no).exists()
         if taken:
             errors["employee_no"] = f"工号「{employee_no}」已存在。 (Employee number already exists.)"
     phone = data.get("phone")

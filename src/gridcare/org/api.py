@@ -12,7 +12,9 @@ from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
 from gridcare.api.fields import SlugListRelatedField
+from gridcare.api.types import bound
 from gridcare.core.access import get_in_scope
+from gridcare.core.requests import StaffRequest
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
 from gridcare.org.models import (
@@ -41,14 +43,14 @@ class OrgUnitViewSet(ActionViewSet):
     filterset_class = OrgUnitFilter
     view_permission = "org.view"
 
-    def perform_create(self, serializer: OrgUnitSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_unit(self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: OrgUnitSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         data.pop("code", None)
-        new_parent = data.pop("parent", serializer.instance.parent)
-        unit = serializer.instance
+        new_parent = data.pop("parent", bound(serializer).parent)
+        unit = bound(serializer)
         if data:
             unit = actions.do_update_unit(self.request.user, unit, **data)
         if new_parent is not None and new_parent.pk != unit.parent_id:
@@ -57,7 +59,9 @@ class OrgUnitViewSet(ActionViewSet):
 
 
 class AuthorityLimitSerializer(serializers.ModelSerializer):
-    limit_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    limit_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     name = serializers.CharField(source="limit_type.name", read_only=True)
     unit = serializers.CharField(source="limit_type.unit", read_only=True)
 
@@ -155,12 +159,12 @@ class PositionViewSet(ActionViewSet):
             )
         return response
 
-    def perform_update(self, serializer: PositionSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = serializer.validated_data
         perms = data.get("permissions")
         result = actions.do_update_position(
             self.request.user,
-            serializer.instance,
+            bound(serializer),
             data_scope=data.get("data_scope"),
             permissions=[p.code for p in perms] if perms is not None else None,
             superior=data.get("superior"),
@@ -175,7 +179,7 @@ class PositionViewSet(ActionViewSet):
         responses={200: AuthorityLimitSerializer, 202: PositionChangeRequestSerializer},
     )
     @route(detail=True, methods=["post"])
-    def limits(self, request: Request, pk: str | None = None) -> Response:
+    def limits(self, request: StaffRequest, pk: str | None = None) -> Response:
         """Set one authority limit (权限额度) of this position (202 + pending request on an administrator
         position: four-eyes)."""
         position = self.get_object()
@@ -275,17 +279,17 @@ class StaffViewSet(ActionViewSet):
     filterset_class = StaffFilter
     view_permission = "org.view"
 
-    def perform_create(self, serializer: StaffSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_staff(self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: StaffSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_update_staff(
-            self.request.user, serializer.instance, **serializer.validated_data
+            self.request.user, bound(serializer), **serializer.validated_data
         )
 
     @extend_schema(request=LeaveSerializer, responses=StaffSerializer)
     @route(detail=True, methods=["post"])
-    def leave(self, request: Request, pk: str | None = None) -> Response:
+    def leave(self, request: StaffRequest, pk: str | None = None) -> Response:
         staff = self.get_object()
         data = LeaveSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.urls import reverse
@@ -224,7 +226,7 @@ class User(AbstractUser):
         related_name="+",
     )
 
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
 
     scope_unit_path = "org_unit__path"
     scope_owner = "pk"

@@ -78,7 +78,7 @@ class UnitListView(ScopedListView):
         Column(_("Active"), "is_active"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return OrgUnit.objects.select_related("parent", "head")
 
 
@@ -136,7 +136,7 @@ class PositionListView(ScopedListView):
         Column(_("Staff"), "active_staff"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Position.objects.select_related("superior").annotate(
             active_staff=Count("staff", filter=Q(staff__is_active=True))
         )
@@ -257,7 +257,7 @@ class StaffListView(ScopedListView):
         Column(_("Left on"), "left_on"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return User.objects.filter(position__isnull=False).select_related("position", "org_unit")
 
 

@@ -8,6 +8,7 @@ step (pauses, milestones reached, new clocks).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -21,12 +22,15 @@ from gridcare.core import audit
 from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm
 from gridcare.core.actions import action, after_commit
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionRefused
-from gridcare.core.rows import fetch_one
+from gridcare.core.rows import TableRef, fetch_one
+from gridcare.customers.models import Account, Customer, ServicePoint
+from gridcare.engine.money import decimal_exponent
 from gridcare.org.models import OrgUnit, User
 from gridcare.service import rules
 from gridcare.service import sla as clocks
 from gridcare.service.choices import (
     ANONYMOUS_ALLOWED,
+    INITIAL_STATUS,
     OPEN_STATUSES,
     PAUSED_STATUSES,
     SUB_TYPES,
@@ -39,6 +43,7 @@ from gridcare.service.choices import (
     Status,
     Transition,
     allowed_transitions,
+    target_status,
 )
 from gridcare.service.conf import conf
 from gridcare.service.models import (
@@ -137,6 +142,11 @@ def _check(order: WorkOrder, transition: str) -> None:
         raise InvalidTransition(order.status, transition, allowed_transitions(order.status))
 
 
+def _to(order: WorkOrder, transition: str) -> str:
+    """The status the state table gives ``transition`` from where the order is now."""
+    return target_status(transition, order.status, order.paused_from)
+
+
 def _require_handler(actor: User, order: WorkOrder, *, also: tuple[str, ...] = ()) -> None:
     """Field and handling steps: the assignee (or anyone in the queue when unassigned) or a supervisor."""
     if has_perm(actor, "workorder.reassign"):
@@ -199,17 +209,31 @@ CHANNELS = frozenset(Channel.values)
 
 _LOOKUP_SQL = {
     "service_point": (
-        "SELECT sp.id, sp.account_id, a.customer_id, sp.org_unit_id, a.is_key_account, a.account_manager_id, "
-        "m.org_unit_id, sp.area_class, sp.is_important, sp.address "
-        "FROM customers_servicepoint sp JOIN customers_account a ON a.id = sp.account_id "
-        "LEFT JOIN org_user m ON m.id = a.account_manager_id WHERE sp.id = %s"
+        "SELECT {sp.id}, {sp.account_id}, {a.customer_id}, {sp.org_unit_id}, {a.is_key_account}, "
+        "{a.account_manager_id}, {m.org_unit_id}, {sp.area_class}, {sp.is_important}, {sp.address} "
+        "FROM {sp} JOIN {a} ON {a.id} = {sp.account_id} "
+        "LEFT JOIN {m} ON {m.id} = {a.account_manager_id} WHERE {sp.id} = %s"
     ),
     "account": (
-        "SELECT NULL, a.id, a.customer_id, a.org_unit_id, a.is_key_account, a.account_manager_id, m.org_unit_id "
-        "FROM customers_account a LEFT JOIN org_user m ON m.id = a.account_manager_id WHERE a.id = %s"
+        "SELECT NULL, {a.id}, {a.customer_id}, {a.org_unit_id}, {a.is_key_account}, {a.account_manager_id}, "
+        "{m.org_unit_id} FROM {a} LEFT JOIN {m} ON {m.id} = {a.account_manager_id} WHERE {a.id} = %s"
     ),
-    "customer": "SELECT NULL, NULL, c.id, c.org_unit_id FROM customers_customer c WHERE c.id = %s",
+    "customer": "SELECT NULL, NULL, {c.id}, {c.org_unit_id} FROM {c} WHERE {c.id} = %s",
 }
+
+
+@functools.cache
+def _lookup_sql(kind: str) -> str:
+    """The intake lookup statement, its table and column names taken from the models (built once)."""
+    names = {
+        "sp": TableRef(ServicePoint, "sp"),
+        "a": TableRef(Account, "a"),
+        "c": TableRef(Customer, "c"),
+        "m": TableRef(User, "m"),
+    }
+    return _LOOKUP_SQL[kind].format(**names)
+
+
 _LOOKUP_KEYS = (
     "service_point_id",
     "account_id",
@@ -246,7 +270,7 @@ def _lookup(
     )
     if kind is None:
         return {}
-    row = fetch_one(_LOOKUP_SQL[kind], [pk])
+    row = fetch_one(_lookup_sql(kind), [pk])
     if row is None:
         errors[kind] = _UNKNOWN[kind]
         return {}
@@ -266,10 +290,17 @@ def _root_unit_id() -> int:
 
 
 _MASTER_SQL = (
-    "SELECT id, number, queue_unit_id, assignee_id FROM service_workorder "
-    "WHERE order_type = %s AND unit_id = %s AND created_at >= %s AND created_at <= %s AND master_id IS NULL "
-    "AND status IN ({statuses}) AND {match} ORDER BY created_at, id LIMIT 1"
+    "SELECT {o.id}, {o.number}, {o.queue_unit_id}, {o.assignee_id} FROM {o} "
+    "WHERE {o.order_type} = %s AND {o.unit_id} = %s AND {o.created_at} >= %s AND {o.created_at} <= %s "
+    "AND {o.master_id} IS NULL AND {o.status} IN ({statuses}) AND {match} = %s "
+    "ORDER BY {o.created_at}, {o.id} LIMIT 1"
 )
+
+
+@functools.cache
+def _master_sql(match: str, statuses: int) -> str:
+    order = TableRef(WorkOrder)
+    return _MASTER_SQL.format(o=order, match=getattr(order, match), statuses=", ".join(["%s"] * statuses))
 
 
 def _find_master(
@@ -280,10 +311,10 @@ def _find_master(
     if order_type != OrderType.REPAIR or not (area_text or service_point_id):
         return None
     window = dt.timedelta(minutes=int(conf("DUPLICATE_WINDOW_MINUTES")))
-    match, value = ("area_text = %s", area_text) if area_text else ("service_point_id = %s", service_point_id)
+    match, value = ("area_text", area_text) if area_text else ("service_point_id", service_point_id)
     statuses = (Status.ACCEPTED, Status.DISPATCHED, Status.TAKEN, Status.PROCESSING, *PAUSED_STATUSES)
     row = fetch_one(
-        _MASTER_SQL.format(match=match, statuses=", ".join(["%s"] * len(statuses))),
+        _master_sql(match, len(statuses)),
         [
             OrderType.REPAIR,
             unit_id,
@@ -362,7 +393,7 @@ def do_create_order(
         order_type=order_type,
         sub_type=sub_type,
         channel=channel,
-        status=Status.ACCEPTED,
+        status=INITIAL_STATUS,
         customer_id=found.get("customer_id"),
         account_id=found.get("account_id"),
         service_point_id=found.get("service_point_id"),
@@ -408,17 +439,17 @@ def do_create_order(
             order.dispatched_at = at
             steps.append(Transition.DISPATCH)
         clocks.summarise(order, new_clocks, at)
-    final_status = Status.DISPATCHED if Transition.DISPATCH in steps else Status.ACCEPTED
-    order.status = final_status
+    dispatched = target_status(Transition.DISPATCH, INITIAL_STATUS)
+    order.status = dispatched if Transition.DISPATCH in steps else INITIAL_STATUS
     history = []
     for step in steps:
-        to_status = Status.DISPATCHED if step == Transition.DISPATCH else Status.ACCEPTED
+        to_status = dispatched if step == Transition.DISPATCH else INITIAL_STATUS
         note = f"→ {master.number}" if step == Transition.LINK and master else ""
         history.append(
             WorkOrderTransition(
                 order=order,
                 action=step,
-                from_status="" if step == Transition.CREATE else Status.ACCEPTED,
+                from_status="" if step == Transition.CREATE else INITIAL_STATUS,
                 to_status=to_status,
                 actor=order.created_by,
                 at=at,
@@ -468,7 +499,7 @@ def do_dispatch(
     if unit_id is None and user_id is None:
         manager = None
         if order.account_id:
-            manager = order.account.account_manager
+            manager = order.account.account_manager if order.account is not None else None
         route = rules.route(
             order_type=order.order_type,
             sub_type=order.sub_type,
@@ -487,7 +518,7 @@ def do_dispatch(
         unit_id, user_id = route.queue_unit_id, route.assignee_id
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     order.queue_unit_id, order.assignee_id = unit_id, user_id
-    order.status, order.dispatched_at = Status.DISPATCHED, at
+    order.status, order.dispatched_at = _to(order, Transition.DISPATCH), at
     return _save_step(actor, "service.dispatch", order, before, Transition.DISPATCH, from_status, at, note)
 
 
@@ -515,7 +546,7 @@ def do_reassign(
         clocks.resume(open_, at)
         order.paused_from = order.pause_reason = ""
     order.queue_unit_id, order.assignee_id = unit_id, user_id
-    order.status, order.dispatched_at, order.taken_at = Status.DISPATCHED, at, None
+    order.status, order.dispatched_at, order.taken_at = _to(order, Transition.REASSIGN), at, None
     clocks.summarise(order, open_, at)
     return _save_step(actor, "service.reassign", order, before, Transition.REASSIGN, from_status, at, reason)
 
@@ -533,6 +564,7 @@ def do_escalate(
     recipient = _pk(to) or rules.supervisor_for(
         order.queue_unit_id or order.unit_id, exclude=(actor.pk, order.assignee_id)
     )
+    order.status = _to(order, Transition.ESCALATE)
     order.escalation_level += 1
     _notify(order, ServiceNotice.Kind.ESCALATION, recipient, reason, at)
     return _save_step(actor, "service.escalate", order, before, Transition.ESCALATE, from_status, at, reason)
@@ -550,7 +582,7 @@ def do_take(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = Non
     _check(order, Transition.TAKE)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     order.assignee_id = order.assignee_id or actor.pk
-    order.status, order.taken_at = Status.TAKEN, at
+    order.status, order.taken_at = _to(order, Transition.TAKE), at
     return _save_step(actor, "service.take", order, before, Transition.TAKE, from_status, at)
 
 
@@ -562,7 +594,7 @@ def do_start(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = No
     _require_handler(actor, order)
     _check(order, Transition.START)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
-    order.status = Status.PROCESSING
+    order.status = _to(order, Transition.START)
     return _save_step(actor, "service.start", order, before, Transition.START, from_status, at)
 
 
@@ -580,7 +612,7 @@ def do_arrive(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = N
     clocks.finish(open_, [Milestone.ARRIVAL], at)
     started = clocks.new_clocks(order, clocks.order_policies(order), "arrival", at)
     SLAClock.objects.bulk_create(started)
-    order.arrival_at, order.status = at, Status.PROCESSING
+    order.arrival_at, order.status = at, _to(order, Transition.ARRIVE)
     clocks.summarise(order, [c for c in open_ if c.done_at is None] + started, at)
     return _save_step(actor, "service.arrive", order, before, Transition.ARRIVE, from_status, at)
 
@@ -601,7 +633,7 @@ def do_restore(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = 
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     open_ = clocks.open_clocks(order)
     clocks.finish(open_, [Milestone.RESTORATION], at)
-    order.restoration_at = at
+    order.restoration_at, order.status = at, _to(order, Transition.RESTORE)
     clocks.summarise(order, [c for c in open_ if c.done_at is None], at)
     return _save_step(actor, "service.restore", order, before, Transition.RESTORE, from_status, at)
 
@@ -616,6 +648,7 @@ def do_contact(
     _require_handler(actor, order, also=("workorder.create",))
     _check(order, Transition.CONTACT)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
+    order.status = _to(order, Transition.CONTACT)
     if order.first_response_at is None:
         order.first_response_at = at
         open_ = clocks.open_clocks(order)
@@ -635,7 +668,7 @@ def _pause(
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     clocks.pause(clocks.open_clocks(order), at)
     order.paused_from, order.pause_reason = order.status, reason[:200]
-    order.status = Status.SUSPENDED if transition == Transition.SUSPEND else Status.WAITING
+    order.status = _to(order, transition)
     return _save_step(actor, f"service.{transition}", order, before, transition, from_status, at, reason)
 
 
@@ -664,7 +697,7 @@ def do_resume(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = N
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     open_ = clocks.open_clocks(order)
     clocks.resume(open_, at)
-    order.status = order.paused_from or Status.PROCESSING
+    order.status = _to(order, Transition.RESUME)
     order.paused_from = order.pause_reason = ""
     clocks.summarise(order, open_, at)
     return _save_step(actor, "service.resume", order, before, Transition.RESUME, from_status, at)
@@ -678,8 +711,9 @@ def _close_duplicates(actor: User, master: WorkOrder, at: dt.datetime) -> None:
     if not children:
         return
     note = f"随主单 {master.number} 办结 (closed with master order)"
+    archived = target_status(Transition.ARCHIVE, Status.RETURNED)
     for child in children:
-        child.status, child.result, child.cause = Status.ARCHIVED, master.result, master.cause
+        child.status, child.result, child.cause = archived, master.result, master.cause
         child.arrival_at, child.restoration_at = master.arrival_at, master.restoration_at
         child.answered_at = child.closed_at = at
         child.first_response_at = child.first_response_at or at
@@ -700,8 +734,8 @@ def _close_duplicates(actor: User, master: WorkOrder, at: dt.datetime) -> None:
         WorkOrderTransition(
             order=c,
             action=Transition.ARCHIVE,
-            from_status=Status.ACCEPTED,
-            to_status=Status.ARCHIVED,
+            from_status=INITIAL_STATUS,
+            to_status=archived,
             actor=actor if actor.pk else None,
             at=at,
             note=note,
@@ -716,7 +750,7 @@ def _close_duplicates(actor: User, master: WorkOrder, at: dt.datetime) -> None:
                 "object_type": "service.workorder",
                 "object_id": c.pk,
                 "object_repr": str(c),
-                "after": {"status": Status.ARCHIVED},
+                "after": {"status": archived},
                 "note": note,
             }
             for c in children
@@ -757,7 +791,7 @@ def do_reply(
     clocks.finish(open_, None, at)
     started = clocks.new_clocks(order, clocks.order_policies(order), "returned", at)
     SLAClock.objects.bulk_create(started)
-    order.status, order.result, order.cause = Status.RETURNED, result.strip(), cause
+    order.status, order.result, order.cause = _to(order, Transition.REPLY), result.strip(), cause
     order.answered_at = at
     order.first_response_at = order.first_response_at or at
     order.first_contact_resolution = first_contact
@@ -777,7 +811,7 @@ def _reopen(actor: User, order: WorkOrder, reason: str, at: dt.datetime) -> None
     policies = {m: p for m, p in clocks.order_policies(order).items() if m != Milestone.FIRST_RESPONSE}
     started = clocks.new_clocks(order, policies, "intake", at)
     SLAClock.objects.bulk_create(started)
-    order.status, order.reopen_count = Status.DISPATCHED, order.reopen_count + 1
+    order.status, order.reopen_count = _to(order, Transition.REOPEN), order.reopen_count + 1
     order.dispatched_at, order.taken_at = at, None
     order.answered_at = order.callback_at = order.closed_at = None
     if order.order_type == OrderType.REPAIR:
@@ -820,7 +854,7 @@ def do_callback(
     open_ = clocks.open_clocks(order)
     clocks.finish(open_, [Milestone.CALLBACK], at)
     outcome = "closed"
-    order.status, order.callback_at = Status.CALLED_BACK, at
+    order.status, order.callback_at = _to(order, Transition.CALLBACK), at
     if unsatisfied and on_unsatisfied == "reopen":
         outcome = "reopened"
         _reopen(actor, order, reason, at)
@@ -857,7 +891,7 @@ def do_archive(actor: User, order: WorkOrder | int, *, at: dt.datetime | None = 
         )
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
     clocks.finish(clocks.open_clocks(order), None, at)
-    order.status, order.closed_at = Status.ARCHIVED, at
+    order.status, order.closed_at = _to(order, Transition.ARCHIVE), at
     order.due_at = order.warn_at = None
     return _save_step(actor, "service.archive", order, before, Transition.ARCHIVE, from_status, at)
 
@@ -939,6 +973,11 @@ def _quantity(value: Any) -> int:
     return quantity
 
 
+def _locked_stock(item: Any) -> StockItem | None:
+    pk = _pk(item)
+    return StockItem.objects.select_for_update().filter(pk=pk).first() if pk is not None else None
+
+
 @action("service.issue_stock", permission=None)
 def do_issue_stock(
     actor: User, order: WorkOrder | int, *, item: Any, quantity: Any, at: dt.datetime | None = None
@@ -946,7 +985,7 @@ def do_issue_stock(
     """领用 — a part or tool leaves the store for this order; the store can never go below zero."""
     quantity = _quantity(quantity)
     order = _open_for_field_work(actor, order)
-    stock = StockItem.objects.select_for_update().filter(pk=_pk(item)).first()
+    stock = _locked_stock(item)
     if stock is None:
         raise InvalidInput({"item": "备件/工具不存在。 (Unknown stock item.)"})
     if stock.quantity < quantity:
@@ -993,7 +1032,7 @@ def do_return_stock(
     quantity = _quantity(quantity)
     order = _load(actor, order)
     _require_handler(actor, order)
-    stock = StockItem.objects.select_for_update().filter(pk=_pk(item)).first()
+    stock = _locked_stock(item)
     if stock is None:
         raise InvalidInput({"item": "备件/工具不存在。 (Unknown stock item.)"})
     outstanding = issued_outstanding(order.pk, stock.pk)
@@ -1030,7 +1069,7 @@ def parse_amount(value: Any) -> Decimal:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise InvalidInput({"amount": "金额格式不正确。 (Invalid amount.)"}) from None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2 or amount >= Decimal("1e10"):
+    if not amount.is_finite() or amount <= 0 or decimal_exponent(amount) < -2 or amount >= Decimal("1e10"):
         raise InvalidInput({"amount": "金额应大于 0，最多两位小数。 (Positive, at most 2 decimals.)"})
     return amount.quantize(Decimal("0.01"))
 
@@ -1166,7 +1205,7 @@ def do_update_policy(actor: User, policy: SLAPolicy, **changes: Any) -> SLAPolic
             ratio = Decimal(str(changes["warn_ratio"]))
         except InvalidOperation:
             ratio = Decimal(0)
-        if not Decimal("0.01") <= ratio <= Decimal("0.99") or ratio.as_tuple().exponent < -2:
+        if not Decimal("0.01") <= ratio <= Decimal("0.99") or decimal_exponent(ratio) < -2:
             errors["warn_ratio"] = "预警比例应在 0.01–0.99 之间。 (Between 0.01 and 0.99.)"
         changes["warn_ratio"] = ratio
     if errors:

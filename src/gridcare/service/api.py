@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -14,6 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, InputSerializer, ScopedViewSetMixin
+from gridcare.api.types import bound
+from gridcare.core.requests import StaffRequest
 from gridcare.service import actions
 from gridcare.service.choices import Cause, Channel, OrderType, SubType, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
@@ -260,7 +263,7 @@ class WorkOrderViewSet(ActionViewSet):
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return WorkOrderCreateSerializer if self.action == "create" else WorkOrderSerializer
 
-    def perform_create(self, serializer: WorkOrderCreateSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_order(self.request.user, **serializer.validated_data)
 
     def _step(
@@ -378,7 +381,7 @@ class WorkOrderViewSet(ActionViewSet):
 
     @extend_schema(request=CompensationInputSerializer, responses=CompensationSerializer)
     @route(detail=True, methods=["post"])
-    def compensations(self, request: Request, pk: str | None = None) -> Response:
+    def compensations(self, request: StaffRequest, pk: str | None = None) -> Response:
         """服务补偿 — propose a credit to the order's account; ``/api/service/compensations/{id}/approve/``
         decides it."""
         shape = CompensationInputSerializer(data=request.data)
@@ -426,9 +429,9 @@ class SLAPolicyViewSet(ActionViewSet):
     filterset_class = SLAPolicyFilter
     http_method_names = ["get", "patch", "head", "options"]
 
-    def perform_update(self, serializer: SLAPolicySerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_update_policy(
-            self.request.user, serializer.instance, **serializer.validated_data
+            self.request.user, bound(serializer), **serializer.validated_data
         )
 
 
@@ -513,8 +516,9 @@ class NoticeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """My warnings and escalations (临期预警 / 超时升级)."""
 
     serializer_class = NoticeSerializer
+    request: StaffRequest
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[ServiceNotice]:
         return ServiceNotice.objects.filter(recipient=self.request.user)
 
 

@@ -102,7 +102,7 @@ class Milestone(models.TextChoices):
 
 
 #: The event each milestone's clock starts from.
-MILESTONE_START = {
+MILESTONE_START: dict[str, str] = {
     Milestone.FIRST_RESPONSE: "intake",
     Milestone.ARRIVAL: "intake",
     Milestone.ANSWER: "intake",
@@ -176,6 +176,22 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     Transition.REOPEN: ((S.RETURNED, S.CALLED_BACK, S.ARCHIVED), S.DISPATCHED),
     Transition.ESCALATE: (OPEN_STATUSES, None),
 }
+
+
+#: The status a newly registered order starts in (受理); a call linked to a master stays there.
+INITIAL_STATUS: str = S.ACCEPTED
+
+
+def target_status(transition: str, status: str, paused_from: str = "") -> str:
+    """The status ``transition`` leads to from ``status``, as :data:`TRANSITIONS` says: its target, or the
+    same status when the target is ``None``, and for "resume" the status the order was paused from
+    (processing when that is unknown). Every action takes its resulting status from here."""
+    _sources, target = TRANSITIONS[transition]
+    if target is not None:
+        return target
+    if transition == Transition.RESUME:
+        return paused_from or S.PROCESSING
+    return status
 
 
 def allowed_transitions(status: str) -> list[str]:

@@ -7,13 +7,14 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.access import restrict
+from gridcare.customers.models import Customer
 from gridcare.customers.tabs import CustomerTab
 from gridcare.service.models import WorkOrder
 
 
-def render_orders(request: HttpRequest, customer: object) -> str:
+def render_orders(request: HttpRequest, customer: Customer) -> str:
     orders = restrict(WorkOrder.objects.select_related("unit", "assignee"), request.user).filter(
-        customer_id=customer.pk  # type: ignore[attr-defined]
+        customer_id=customer.pk
     )
     return render_to_string(
         "service/customer_tab.html",

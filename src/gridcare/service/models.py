@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -180,7 +181,7 @@ class OpenWorkOrder(WorkOrder):
     """Open work orders only: the ownership registry moves these when the assignee leaves (孤儿客户转接);
     archived orders keep the person who handled them."""
 
-    objects = OpenOrderManager()
+    objects: ClassVar[OpenOrderManager] = OpenOrderManager()
 
     class Meta:
         proxy = True

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from django.db import connection, models
 
-from gridcare.core.rows import database, db_values, fetch_one
+from gridcare.core.rows import column_of, database, db_values, fetch_one
 from gridcare.service import numbering
 from gridcare.service.models import SLAClock, WorkOrder, WorkOrderTransition
 
@@ -42,7 +42,7 @@ def _children(
     fields, row = _layout(model, frozenset({"order_id"}))
     for child in rows:
         _values(child, fields, params)
-    columns = ", ".join(f.column for f in fields)
+    columns = ", ".join(column_of(f) for f in fields)
     return (
         f"{name} AS (INSERT INTO {model._meta.db_table} (order_id, {columns}) "
         f"SELECT o.id, v.* FROM o, (VALUES {', '.join([row] * len(rows))}) AS v({columns}))"
@@ -67,12 +67,14 @@ def insert_order(
     params: list[object] = [numbering.prefix(day), base]
     _values(order, fields, params)
     parts = [
-        f"o AS (INSERT INTO {WorkOrder._meta.db_table} (number, {', '.join(f.column for f in fields)}) "
+        f"o AS (INSERT INTO {WorkOrder._meta.db_table} (number, {', '.join(column_of(f) for f in fields)}) "
         f"VALUES ({_NUMBER_SQL}, {row[1:]} RETURNING id, number)"
     ]
     if clocks:
         parts.append(_children("c", SLAClock, clocks, params))
     parts.append(_children("t", WorkOrderTransition, history, params))
-    order.pk, order.number = fetch_one(f"WITH {', '.join(parts)} SELECT id, number FROM o", params)  # type: ignore[misc]
+    inserted = fetch_one(f"WITH {', '.join(parts)} SELECT id, number FROM o", params)
+    assert inserted is not None  # INSERT … RETURNING answers the new row
+    order.pk, order.number = inserted
     order._state.adding = False
     order._state.db = "default"

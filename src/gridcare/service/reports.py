@@ -31,7 +31,7 @@ def _cell(value: Any) -> Any:
 
 def to_xlsx(report: MonthlyReport) -> bytes:
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # the new workbook's one (active) sheet
     sheet.title = report.month
     sheet.append([f"{report.title} {report.month}"])
     sheet["A1"].font = Font(bold=True, size=14)

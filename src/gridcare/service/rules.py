@@ -113,7 +113,7 @@ def _load_rules() -> list[RuleRow]:
             r.target,
             r.target_unit_id,
             r.target_user_id,
-            r.target_user.org_unit_id if r.target_user_id else None,
+            r.target_user.org_unit_id if r.target_user is not None else None,
         )
         for r in DispatchRule.objects.filter(is_active=True)
         .select_related("target_user")

@@ -23,7 +23,7 @@ from gridcare.service.conf import working_hours
 from gridcare.service.models import ServiceNotice, SLAClock, WorkOrder
 from gridcare.service.rules import PolicyRow, policies_for, supervisors
 
-KIND_CODE = {ClockKind.ELAPSED: engine.ELAPSED, ClockKind.WORKING: engine.WORKING}
+KIND_CODE: dict[str, int] = {ClockKind.ELAPSED: engine.ELAPSED, ClockKind.WORKING: engine.WORKING}
 _CHUNK = 5000
 
 
@@ -135,6 +135,7 @@ def resume(clocks: Iterable[SLAClock], at: dt.datetime) -> None:
     """End a pause: the paused time is added to each clock, which moves its deadline and warning."""
     paused = [c for c in clocks if c.done_at is None and c.paused_since is not None]
     for clock in paused:
+        assert clock.paused_since is not None
         clock.paused_seconds += _secs(at) - _secs(clock.paused_since)
         clock.paused_since = None
     compute(paused, at)
@@ -281,10 +282,10 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     # who receives them: the assignee (warnings) or the head above the handling unit (escalations)
     targets: dict[int, tuple[int | None, int]] = {}
     for ids in _chunks(np.unique(data["order_id"][np.concatenate([warn_idx, esc_idx])])):
-        for pk, assignee, queue_unit, unit in WorkOrder.objects.filter(id__in=ids).values_list(
+        for pk, assignee_id, queue_unit, unit in WorkOrder.objects.filter(id__in=ids).values_list(
             "id", "assignee_id", "queue_unit_id", "unit_id"
         ):
-            targets[pk] = (assignee, queue_unit or unit)
+            targets[pk] = (assignee_id, queue_unit or unit)
     chains = supervisors() if targets else {}
 
     def head(unit_id: int, exclude: int | None) -> int | None:

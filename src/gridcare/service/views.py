@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -55,7 +55,7 @@ SLA_STATE_LABELS = {"ok": _("On time"), "warning": _("Near breach"), "breached":
 class DeskMixin(StaffMixin):
     """Open to every position that works with work orders (any ``workorder.*`` permission)."""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not can_view_orders(request.user):
             raise PermissionDenied("需要工单权限 (a work-order permission is required)")
         return super().dispatch(request, *args, **kwargs)
@@ -90,10 +90,10 @@ class DeskView(DeskMixin, ScopedListView):
     def title(self) -> Any:  # type: ignore[override]
         return QUEUE_TITLES[self.queue_name]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return queue(self.request.user, self.queue_name)
 
-    def get_filtered(self):  # type: ignore[no-untyped-def]
+    def get_filtered(self):
         queryset = self.base_queryset()  # already scoped by the selector
         filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
         if filterset.is_bound and not filterset.is_valid():
@@ -134,7 +134,7 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
             else None,
             can_decide_compensation=has_perm(user, "compensation.approve"),
             duplicates=order.duplicates.all()[:50],
-            steps=[(s, STEPS[s][0], STEPS[s][1]() if STEPS[s][1] else None) for s in steps],
+            steps=[_step(s) for s in steps],
             field_forms={
                 "repair": RepairRecordForm(),
                 "stock": StockForm(),
@@ -148,6 +148,12 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
 
 
 # step → (label, form class) ; the form's cleaned data are the action's keyword arguments
+def _step(code: str) -> tuple[str, Any, Any]:
+    """A step's code, label and (empty) form, if it takes one."""
+    label, form = STEPS[code]
+    return code, label, form() if form is not None else None
+
+
 STEPS: dict[str, tuple[Any, Callable[[], Any] | None]] = {
     Transition.DISPATCH: (Transition.DISPATCH.label, TargetForm),
     Transition.REASSIGN: (Transition.REASSIGN.label, TargetForm),

@@ -28,6 +28,14 @@ def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def _required_date(value: Any) -> dt.date:
+    """A date the schema already required (``valid_from``)."""
+    day = _as_date(value)
+    if day is None:
+        raise InvalidInput({"valid_from": "请填写生效日期。 (A start date is required.)"})
+    return day
+
+
 @action("tariffs.import_tariff", permission="tariff.manage")
 def do_import_tariff(actor: User, document: Mapping[str, Any]) -> Tariff:
     """Add a Chinese tariff with all its versions from a definition (YAML/JSON already parsed)."""
@@ -49,7 +57,7 @@ def do_import_tariff(actor: User, document: Mapping[str, Any]) -> Tariff:
     for raw in document["versions"]:
         TariffVersion.objects.create(
             tariff=tariff,
-            valid_from=_as_date(raw["valid_from"]),
+            valid_from=_required_date(raw["valid_from"]),
             valid_to=_as_date(raw.get("valid_to")),
             body=audit.json_value(_version_body(raw)),
             source=str(raw.get("source", ""))[:200],

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet
+from gridcare.core.requests import StaffRequest
 from gridcare.engine.rating import Usage
 from gridcare.tariffs import actions, selectors
 from gridcare.tariffs.filters import TariffFilter
@@ -85,10 +86,10 @@ class TariffViewSet(ActionViewSet):
     view_permission = "tariff.view"
     http_method_names = ["get", "post", "head", "options"]
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self):
         return TariffImportSerializer if self.action == "create" else TariffSerializer
 
-    def perform_create(self, serializer: TariffImportSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = serializer.validated_data
         if data["kind"] == Tariff.Kind.URDB:
             tariff = actions.do_import_urdb_tariff(
@@ -100,7 +101,7 @@ class TariffViewSet(ActionViewSet):
 
     @extend_schema(request=serializers.DictField(), responses={201: TariffVersionSerializer})
     @route(detail=True, methods=["post"])
-    def versions(self, request: Request, pk: str | None = None) -> Response:
+    def versions(self, request: StaffRequest, pk: str | None = None) -> Response:
         """Add a version (调价); the open version before it closes the day it starts."""
         tariff = self.get_object()
         if not isinstance(request.data, dict):

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from gridcare.engine.money import decimal_exponent
 from gridcare.engine.rating import Usage, rate
 from gridcare.engine.tariff import TariffError, load_tariff
 from gridcare.engine.urdb import COMPONENTS, UrdbError, bill_urdb, load_urdb
@@ -156,7 +157,7 @@ def read_usage_file(path: str | Path) -> Usage:
 def _json_default(obj: Any) -> Any:
     # amounts are Decimals with two decimals: float() prints them back exactly (shortest repr)
     if isinstance(obj, Decimal):
-        return int(obj) if obj == obj.to_integral_value() and obj.as_tuple().exponent >= 0 else float(obj)
+        return int(obj) if obj == obj.to_integral_value() and decimal_exponent(obj) >= 0 else float(obj)
     if isinstance(obj, date):
         return obj.isoformat()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

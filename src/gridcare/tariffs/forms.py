@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -57,8 +58,9 @@ class QuoteForm(forms.Form):
 
     REGISTERS = ("critical", "peak", "flat", "valley", "total")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("period_start"), data.get("period_end")
         if start and end and end <= start:
             self.add_error("period_end", _("The period end must be after its start."))

@@ -46,7 +46,7 @@ class TariffListView(ScopedListView):
         Column(_("Versions"), "version_count"),
     ]
 
-    def base_queryset(self):  # type: ignore[no-untyped-def]
+    def base_queryset(self):
         return Tariff.objects.annotate(version_count=Count("versions"))
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +26,11 @@ from django.views.generic import TemplateView
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, InvalidInput, NotFound, PermissionRefused
 from gridcare.core.models import AuditEntry
+from gridcare.core.requests import StaffHttpRequest
 from gridcare.web.excel import workbook_response
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class StaffMixin(LoginRequiredMixin):
 
     permission: str | None = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if self.permission is not None and not has_perm(request.user, self.permission):
@@ -63,6 +67,8 @@ class StaffMixin(LoginRequiredMixin):
 
 class ScopedListView(StaffMixin, TemplateView):
     """A filtered, paginated list limited to the user's data scope, exportable to Excel (``?export=xlsx``)."""
+
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
 
     template_name = "web/list.html"
     model: type[models.Model]
@@ -115,6 +121,8 @@ class ScopedListView(StaffMixin, TemplateView):
 class ScopedDetailView(StaffMixin, TemplateView):
     """One object, answered with 404 when it is outside the user's data scope."""
 
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
+
     model: type[models.Model]
     lookup = "pk"
 
@@ -122,7 +130,7 @@ class ScopedDetailView(StaffMixin, TemplateView):
         queryset = restrict(self.model._default_manager.all(), self.request.user)
         try:
             return queryset.get(**{self.lookup: self.kwargs[self.lookup]})
-        except (self.model.DoesNotExist, ValueError):
+        except (ObjectDoesNotExist, ValueError):
             raise Http404(_("Not found or outside your data scope.")) from None
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -149,10 +157,12 @@ def apply_error(form: forms.Form, error: GridcareError) -> None:
 class ActionFormView(StaffMixin, View):
     """A form whose valid data is handed to an action; business errors come back onto the form."""
 
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
+
     template_name = "web/form.html"
     form_class: type[forms.Form]
     title: str | Promise = ""
-    success_message: str | Promise = _("Saved.")
+    success_message: StrOrPromise = _("Saved.")
 
     def get_initial(self) -> dict[str, Any]:
         return {}
@@ -192,6 +202,8 @@ class ActionFormView(StaffMixin, View):
 
 class WorkbenchView(StaffMixin, TemplateView):
     """工作台 — the home page of a position: its duties, KPIs, shortcuts and the person's latest actions."""
+
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
 
     template_name = "web/workbench.html"
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polib
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from gridcare.core.translations import compile_catalogues
 
 
 class Command(BaseCommand):
@@ -19,10 +20,6 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         bases = [Path(p) for p in settings.LOCALE_PATHS]
         bases += [Path(c.path) / "locale" for c in apps.get_app_configs() if c.name.startswith("gridcare.")]
-        count = 0
-        for base in bases:
-            for po_path in base.glob("*/LC_MESSAGES/*.po"):
-                polib.pofile(str(po_path)).save_as_mofile(str(po_path.with_suffix(".mo")))
-                count += 1
+        count = compile_catalogues(bases)
         if int(str(options.get("verbosity", 1))) > 0:
             self.stdout.write(f"compiled {count} catalogue(s)")
