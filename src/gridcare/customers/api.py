@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.base import ActionViewSet, HasViewPermission, ScopedViewSetMixin
+from gridcare.api.base import ActionViewSet, HasViewPermission, IdempotentWritesMixin, ScopedViewSetMixin
 from gridcare.core.errors import InvalidInput
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
@@ -385,7 +385,7 @@ class SearchViewSet(ScopedViewSetMixin, viewsets.ViewSet):
         return Response(SearchResultSerializer(hits, many=True).data)
 
 
-class ImportViewSet(viewsets.ViewSet):
+class ImportViewSet(IdempotentWritesMixin, viewsets.ViewSet):
     """Excel import: ``GET …/template/?kind=customers|meters``; ``POST`` a file (all rows valid, or nothing)."""
 
     permission_classes = [HasViewPermission]
