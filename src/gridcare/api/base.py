@@ -143,7 +143,7 @@ class IdempotentWritesMixin:
                     request.path[:255],
                     fingerprint,
                     0,
-                    _RESPONSE_FIELD.get_db_prep_save({}, db),
+                    None,
                     _CREATED_FIELD.get_db_prep_save(timezone.now(), db),
                 ],
             )

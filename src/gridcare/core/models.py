@@ -118,7 +118,7 @@ class IdempotencyRecord(models.Model):
     # SHA-256 of method, path, query string and canonical body (gridcare.api.base.request_fingerprint)
     fingerprint = models.CharField(max_length=64, blank=True, default="")
     status_code = models.PositiveSmallIntegerField()  # 0 while the first request is still running
-    response = models.JSONField(encoder=DjangoJSONEncoder)
+    response = models.JSONField(encoder=DjangoJSONEncoder, null=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="idempotencyrecord",
             name="response",
-            field=models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder),
+            field=models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder, null=True),
         ),
         migrations.RunPython(
             _run({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD}),
