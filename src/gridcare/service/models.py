@@ -311,6 +311,14 @@ class ServiceNotice(models.Model):
         verbose_name_plural = _("service notices")
         ordering = ["-sent_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"])]
+        constraints = [
+            # the sweep's warning / escalation of a clock is sent once, whatever runs at the same time
+            models.UniqueConstraint(
+                fields=["clock", "kind"],
+                condition=models.Q(clock__isnull=False),
+                name="uniq_notice_clock_kind",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order_id}"
