@@ -563,13 +563,3 @@ class NumberDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.base}"
-
-
-class NumberCounter(models.Model):
-    """Portable stand-in for the PostgreSQL sequence on other databases (SQLite serialises writers)."""
-
-    name = models.CharField(max_length=32, primary_key=True)
-    value = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.value}"
