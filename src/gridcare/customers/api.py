@@ -71,6 +71,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "contacts",
         ]
         read_only_fields = ["created_at"]
+        # one customer per ID document is the action's rule (409 naming the existing customer, in scope only)
+        validators: list[Any] = []
 
     def to_representation(self, instance: Customer) -> dict[str, Any]:
         data = super().to_representation(instance)
