@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from rest_framework import permissions, serializers, viewsets
@@ -151,10 +151,12 @@ class IdempotentWritesMixin:
                 previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
                 if previous is None:  # pragma: no cover - the claim saw a row that vanished (cleanup)
                     raise Conflict("请稍后重试。 (The same request is in progress; retry later.)")
-                return self._replay(previous, fingerprint)
+                return self._replay(previous, request, fingerprint)
             response = handler(request, *args, **kwargs)
             if response.status_code >= 300 or not isinstance(response, Response):
-                transaction.set_rollback(True)  # nothing kept of a refused (or non-API) answer
+                # a refused request (or an answer that is not API data) keeps no record: the key is free
+                # again, and the request is otherwise treated exactly as one without a key
+                IdempotencyRecord.objects.filter(pk=claimed[0]).delete()
                 return response
             fetch_one(
                 _answer_sql(db.vendor),
@@ -163,12 +165,14 @@ class IdempotentWritesMixin:
         return response
 
     @staticmethod
-    def _replay(previous: IdempotencyRecord, fingerprint: str) -> Response:
+    def _replay(previous: IdempotencyRecord, request: Request, fingerprint: str) -> Response:
         if previous.status_code == 0:
             raise Conflict(
                 f"幂等键「{previous.key}」的请求仍在处理中。 (A request with this idempotency key is in progress.)"
             )
-        if previous.fingerprint != fingerprint:
+        # (records from before fingerprints were kept compare by method and path)
+        same = previous.fingerprint == fingerprint if previous.fingerprint else True
+        if not same or (previous.method, previous.path) != (request.method, request.path[:255]):
             raise Conflict(
                 f"幂等键「{previous.key}」已用于另一请求（{previous.method} {previous.path}）。 "
                 "(Idempotency key already used for a different request.)"
