@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -294,41 +294,42 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
 
     marks.append(time.perf_counter())
     write_marks = [time.perf_counter()]
-    # Claim first: a clock's warning (escalation) is sent by the run that sets its ``warned_at``
-    # (``escalated_at``) from empty — a conditional update, so a second sweep at the same time (or a retry)
-    # claims nothing twice; the unique (clock, kind) constraint on notices backs it up.
-    # (the "near breach" state needs no write: lists compare warn_at/due_at with now)
-    warned = _claim("warned_at", data["id"][warn_idx], now)
-    escalated = _claim("escalated_at", data["id"][esc_idx], now)
-    notices: list[ServiceNotice] = []
-    for kind, indexes, claimed in (
-        (ServiceNotice.Kind.WARNING, warn_idx, warned),
-        (ServiceNotice.Kind.ESCALATION, esc_idx, escalated),
-    ):
-        for i in indexes:
-            clock_id = int(data["id"][i])
-            if clock_id not in claimed:
-                continue
-            order_id = int(data["order_id"][i])
-            assignee, unit_id = targets[order_id]
-            if kind == ServiceNotice.Kind.WARNING:
-                recipient = assignee if assignee is not None else head(unit_id, None)
-                text = "SLA 80%"
-            else:
-                recipient, text = head(unit_id, assignee), "SLA breached"
-            notices.append(
-                ServiceNotice(
-                    order_id=order_id,
-                    clock_id=clock_id,
-                    kind=kind,
-                    recipient_id=recipient,
-                    sent_at=now,
-                    text=text,
+    with transaction.atomic():  # claims, notices and levels together (a sweep may run outside an action)
+        # Claim first: a clock's warning (escalation) is sent by the run that sets its ``warned_at``
+        # (``escalated_at``) from empty — a conditional update, so a second sweep at the same time (or a retry)
+        # claims nothing twice; the unique (clock, kind) constraint on notices backs it up.
+        # (the "near breach" state needs no write: lists compare warn_at/due_at with now)
+        warned = _claim("warned_at", data["id"][warn_idx], now)
+        escalated = _claim("escalated_at", data["id"][esc_idx], now)
+        notices: list[ServiceNotice] = []
+        for kind, indexes, claimed in (
+            (ServiceNotice.Kind.WARNING, warn_idx, warned),
+            (ServiceNotice.Kind.ESCALATION, esc_idx, escalated),
+        ):
+            for i in indexes:
+                clock_id = int(data["id"][i])
+                if clock_id not in claimed:
+                    continue
+                order_id = int(data["order_id"][i])
+                assignee, unit_id = targets[order_id]
+                if kind == ServiceNotice.Kind.WARNING:
+                    recipient = assignee if assignee is not None else head(unit_id, None)
+                    text = "SLA 80%"
+                else:
+                    recipient, text = head(unit_id, assignee), "SLA breached"
+                notices.append(
+                    ServiceNotice(
+                        order_id=order_id,
+                        clock_id=clock_id,
+                        kind=kind,
+                        recipient_id=recipient,
+                        sent_at=now,
+                        text=text,
+                    )
                 )
-            )
-    result.escalated_orders = _escalate_orders(sorted(set(escalated.values())))
-    write_marks.append(time.perf_counter())
-    ServiceNotice.objects.bulk_create(notices, batch_size=5000, ignore_conflicts=True)
+        result.escalated_orders = _escalate_orders(sorted(set(escalated.values())))
+        write_marks.append(time.perf_counter())
+        ServiceNotice.objects.bulk_create(notices, batch_size=5000, ignore_conflicts=True)
     marks.append(time.perf_counter())
     result.warnings, result.escalations = len(warned), len(escalated)
     result.timings = {
@@ -364,31 +365,32 @@ def _claim(column: str, ids: np.ndarray, now: dt.datetime) -> dict[int, int]:
 
 
 def _escalate_orders(order_ids: list[int]) -> list[dict[str, object]]:
-    """Raise the escalation level of the orders one step, re-reading each under a row lock (an action may have
-    escalated it meanwhile); returns what the audit needs of each."""
+    """Raise the escalation level of the orders one step — in the database, on the row as it is now
+    (``escalation_level + 1`` re-reads it under the row lock the UPDATE takes, so an escalation by hand in
+    between is not lost) — and return what the audit needs of each (one row per order)."""
+    quote = connection.ops.quote_name
+    meta = WorkOrder._meta
+    level, state = quote(meta.get_field("escalation_level").column), quote(meta.get_field("sla_state").column)
+    pk, number = quote(meta.pk.column), quote(meta.get_field("number").column)  # type: ignore[union-attr]
     rows: list[dict[str, object]] = []
-    for ids in _chunks(np.array(order_ids, dtype=np.int64)):
-        orders = list(
-            WorkOrder.objects.select_for_update()
-            .filter(id__in=ids)
-            .order_by("id")
-            .only("id", "number", "escalation_level", "sla_state")
-        )
-        for order in orders:
-            before = {"escalation_level": order.escalation_level, "sla_state": order.sla_state}
-            order.escalation_level += 1
-            order.sla_state = "breached"
-            rows.append(
-                {
-                    "object_type": WorkOrder._meta.label_lower,
-                    "object_id": order.pk,
-                    "object_repr": str(order.number),
-                    "before": before,
-                    "after": {"escalation_level": order.escalation_level, "sla_state": order.sla_state},
-                    "note": "SLA breached (超时自动升级)",
-                }
+    with connection.cursor() as cursor:
+        for ids in _chunks(np.array(order_ids, dtype=np.int64)):
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} SET {level} = {level} + 1, {state} = 'breached' "
+                f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) RETURNING {pk}, {number}, {level}",
+                ids,
             )
-        WorkOrder.objects.bulk_update(orders, ["escalation_level", "sla_state"], batch_size=1000)
+            for order_id, order_number, new_level in cursor.fetchall():
+                rows.append(
+                    {
+                        "object_type": meta.label_lower,
+                        "object_id": order_id,
+                        "object_repr": str(order_number),
+                        "before": {"escalation_level": new_level - 1},
+                        "after": {"escalation_level": new_level, "sla_state": "breached"},
+                        "note": "SLA breached (超时自动升级)",
+                    }
+                )
     return rows
 
 
