@@ -45,7 +45,9 @@ class Migration(migrations.Migration):
         migrations.RunPython(refuse_duplicates, migrations.RunPython.noop, elidable=True),
         migrations.AddConstraint(
             model_name="customer",
-            constraint=models.UniqueConstraint(fields=("id_type", "id_number"), name="uniq_customer_id_document"),
+            constraint=models.UniqueConstraint(
+                fields=("id_type", "id_number"), name="uniq_customer_id_document"
+            ),
         ),
         migrations.RemoveIndex(
             model_name="customer",
