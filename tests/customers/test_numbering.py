@@ -146,3 +146,20 @@ def test_the_database_holds_one_customer_per_id_document(system) -> None:
             id_number=existing.id_number,
             org_unit=existing.org_unit,
         )
+
+
+def test_import_does_not_reuse_a_number_a_registration_holds(client, staff, system) -> None:
+    """A registration has drawn a number and not yet saved it; an import running meanwhile takes other ones
+    (``max + 1`` gave the import the very number the registration was about to save)."""
+    from gridcare.customers.importing import run_import
+
+    from .test_import import customer_row, sheet, template_headers
+
+    register(system, resident_id(950), name="已有客户")
+    in_flight = next_number(actions.CUSTOMER_NUMBERS, Customer, "KH", 10)  # drawn, not saved yet
+    client.force_login(staff("cg_rep"))
+    rows = [customer_row(n) for n in (11, 12)]
+    result = run_import(system, "customers", sheet(template_headers(client, "customers"), rows))
+    assert result.errors == [] and result.created["customers"] == 2
+    imported = set(Customer.objects.filter(name__startswith="导入客户").values_list("number", flat=True))
+    assert len(imported) == 2 and in_flight not in imported

@@ -35,6 +35,19 @@ class Counter:
             NumberCounter.objects.create(name=self.name, value=1)
         return int(NumberCounter.objects.filter(name=self.name).values_list("value", flat=True)[0])
 
+    def take(self, count: int) -> list[int]:
+        """``count`` values at once (a bulk import): unique, increasing, not necessarily consecutive."""
+        if count <= 0:
+            return []
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [self.sequence, count])
+                return sorted(int(row[0]) for row in cursor.fetchall())
+        if not NumberCounter.objects.filter(name=self.name).update(value=F("value") + count):
+            NumberCounter.objects.create(name=self.name, value=count)
+        last = int(NumberCounter.objects.filter(name=self.name).values_list("value", flat=True)[0])
+        return list(range(last - count + 1, last + 1))
+
     def advance_to(self, value: int) -> None:
         """Make the next value greater than ``value`` (never moves the counter back)."""
         if connection.vendor == "postgresql":
@@ -59,6 +72,25 @@ def next_number(
     number = f"{prefix}{counter.next():0{width}d}"
     if not manager.filter(**{field: number}).exists():
         return number
+    last = _highest(model, prefix, width, field)
+    if last is not None:
+        counter.advance_to(last)
+    return f"{prefix}{counter.next():0{width}d}"
+
+
+def reserve_numbers(
+    counter: Counter, model: type[models.Model], prefix: str, width: int, count: int, field: str = "number"
+) -> list[str]:
+    """``count`` new numbers for a bulk write: the counter first jumps past the highest number of that form
+    (numbers given by hand), then hands out the values — never ones a concurrent registration also gets."""
+    last = _highest(model, prefix, width, field)
+    if last is not None:
+        counter.advance_to(last)
+    return [f"{prefix}{value:0{width}d}" for value in counter.take(count)]
+
+
+def _highest(model: type[models.Model], prefix: str, width: int, field: str) -> int | None:
+    manager: Any = model._default_manager
     last = (
         manager.filter(
             **{f"{field}__startswith": prefix, f"{field}__regex": rf"^{re.escape(prefix)}\d{{{width}}}$"}
@@ -67,9 +99,7 @@ def next_number(
         .values_list(field, flat=True)
         .first()
     )
-    if last:
-        counter.advance_to(int(last[len(prefix) :]))
-    return f"{prefix}{counter.next():0{width}d}"
+    return int(last[len(prefix) :]) if last else None
 
 
 def create_sequence(sequence: str) -> Any:
