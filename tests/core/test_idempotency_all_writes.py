@@ -260,3 +260,45 @@ def test_every_unsafe_api_route_goes_through_the_idempotency_base() -> None:
             missing.append(f"{route} {cls.__name__}")
     assert missing == []
     assert checked >= 20  # orders, their steps, units, positions, staff, customers … (not an empty walk)
+
+
+def test_file_upload_retried_with_one_key_imports_once(api, client, staff) -> None:
+    """Multipart bodies are fingerprinted by file content: the same file replays, another file is a 409."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gridcare.customers.models import Customer
+    from tests.customers.test_import import customer_row, sheet, template_headers
+
+    client.force_login(staff("cg_rep"))
+    headers = template_headers(client, "customers")
+    meterless = dict.fromkeys(
+        [
+            "电能表资产编号",
+            "条码",
+            "厂家",
+            "型号",
+            "准确度等级",
+            "相数",
+            "电流规格",
+            "检定日期",
+            "装表日期",
+            "起度-有功总",
+        ]
+    )
+    content = sheet(headers, [customer_row(21, **meterless)])
+    uploader = api("cg_rep")
+
+    def upload(data: bytes) -> Any:
+        return uploader.post(
+            "/api/customers/import/?kind=customers",
+            {"file": SimpleUploadedFile("customers.xlsx", data)},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="imp-1",
+        )
+
+    first, again = upload(content), upload(content)
+    assert first.status_code == again.status_code == 201, first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert Customer.objects.filter(name="导入客户21").count() == 1
+    other = upload(sheet(headers, [customer_row(22, **meterless)]))
+    assert other.status_code == 409 and not Customer.objects.filter(name="导入客户22").exists()
