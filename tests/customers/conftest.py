@@ -23,6 +23,22 @@ def resident_id(n: int) -> str:
     return first17 + resident_id_check_char(first17)
 
 
+def credit_code(n: int) -> str:
+    """A valid unified social credit code (distinct per ``n``)."""
+    from gridcare.customers.validators import credit_code_check_char
+
+    first17 = f"91350100M{n:08d}"
+    return first17 + credit_code_check_char(first17)
+
+
+def id_for(kind: str, n: int) -> str:
+    """The n-th test customer's ID: the first is the standard's example, the others distinct (one customer
+    per ID number, issue #9 defect 11)."""
+    if kind == "individual":
+        return VALID_ID if n == 1 else resident_id(500 + n)
+    return VALID_CREDIT_CODE if n == 1 else credit_code(n)
+
+
 @pytest.fixture
 def system(org):
     from gridcare.org.selectors import system_actor
@@ -65,7 +81,7 @@ def make_point(system, unit) -> Callable[..., Any]:
             name=name,
             kind=kind,
             id_type="resident_id" if kind == "individual" else "credit_code",
-            id_number=VALID_ID if kind == "individual" else VALID_CREDIT_CODE,
+            id_number=id_for(kind, n),
             org_unit=unit(station),
             contacts=[{"name": name, "mobile": mobile}],
         )

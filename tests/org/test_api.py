@@ -200,15 +200,17 @@ def test_anonymous_api_call_is_401() -> None:
 
 
 def test_idempotent_retry_that_would_now_be_refused_gets_the_first_answer(api) -> None:
-    """The key is not looked up before the write: a retry whose body no longer validates is still a replay."""
+    """A retry is answered from the record without running again: a retry that would now be a duplicate is
+    still a replay. The same key with a different body is another request: 409 (issue #9, defect 8)."""
     client = api("admin")
     payload = {"code": "IDEM3", "name": "重试班", "kind": "team", "parent": OrgUnit.objects.get(code="GC").pk}
     first = client.post("/api/org/units/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     # the same code again would be a duplicate (400) — but this is the retry of the first request
     again = client.post("/api/org/units/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     broken = client.post("/api/org/units/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
-    assert first.status_code == again.status_code == broken.status_code == 201
-    assert again.data == broken.data == first.data
+    assert first.status_code == again.status_code == 201
+    assert again.data == first.data
+    assert broken.status_code == 409
     assert OrgUnit.objects.filter(code="IDEM3").count() == 1
     # without the key the duplicate is refused as usual
     assert client.post("/api/org/units/", payload, format="json").status_code == 400

@@ -7,11 +7,18 @@ Viewsets never write: ``perform_*`` hands validated data to an action. Reads go 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import functools
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection
 from django.db.models import QuerySet
-from rest_framework import mixins, permissions, serializers, viewsets
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +27,7 @@ from gridcare.core.actions import whole_transaction
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.models import IdempotencyRecord
 from gridcare.core.requests import StaffRequest
-from gridcare.core.rows import insert_row
+from gridcare.core.rows import database, fetch_one
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -39,15 +46,158 @@ if TYPE_CHECKING:  # what the mixins are mixed into, so the type checker knows `
     from rest_framework.permissions import _PermissionClass
 
     _ViewSet = viewsets.GenericViewSet
-
-    class _CreateMixin(mixins.CreateModelMixin, viewsets.GenericViewSet):
-        request: StaffRequest
 else:
-    _ViewSet = _CreateMixin = object
+    _ViewSet = object
 
 
-class ScopedViewSetMixin(_ViewSet):
-    """Restrict every list and detail query to the caller's data scope."""
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def request_fingerprint(request: Request) -> str:
+    """SHA-256 of what makes two requests the same request: method, path, query string and the parsed body
+    in canonical form (keys sorted, uploaded files by name and content hash)."""
+    query = sorted((k, v) for k in request.query_params for v in request.query_params.getlist(k))
+    body = json.dumps(
+        _canonical(request.data), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
+    text = "\n".join([request.method or "", request.path, json.dumps(query, ensure_ascii=False), body])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, UploadedFile):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return {"file": value.name, "size": value.size, "sha256": digest.hexdigest()}
+    if isinstance(value, MultiValueDict):
+        return {str(k): [_canonical(v) for v in value.getlist(k)] for k in value}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    """INSERT the key's record as "in progress" unless the (user, key) pair exists: on PostgreSQL a second
+    request with the same key waits here for the first one's transaction, then finds its record."""
+    quote = connection.ops.quote_name
+    meta = IdempotencyRecord._meta
+    columns = ["user", "key", "method", "path", "fingerprint", "status_code", "response", "created_at"]
+    names = ", ".join(quote(meta.get_field(c).column) for c in columns)
+    conflict = ", ".join(quote(meta.get_field(c).column) for c in ("user", "key"))
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
+    )
+
+
+@functools.cache
+def _answer_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    meta = IdempotencyRecord._meta
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {quote('status_code')} = %s, {quote('response')} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
+    )
+
+
+class IdempotentWritesMixin(_ViewSet):
+    """Every ``POST/PUT/PATCH/DELETE`` carrying an ``Idempotency-Key`` header runs at most once per user and key.
+
+    After authentication (:meth:`initial`), the handler of an unsafe request is wrapped: in one transaction
+    with the write, the key is claimed first (``INSERT … ON CONFLICT DO NOTHING``), then the handler runs and
+    its answer is stored on the record. A retry finds the record and never runs the handler — so it consumes
+    no document number: the same request (method, path, query and canonical body: :func:`request_fingerprint`)
+    gets the first answer back with ``Idempotent-Replayed: true``; another request under the same key is a
+    409. Two requests with one key at the same time: the second waits on the key's row until the first
+    commits, then replays it (or runs, if the first failed and rolled back). Only successful answers are
+    kept: a refused request leaves no record, and the caller may retry it with the same key.
+
+    Every viewset of the API inherits this (through :class:`ScopedViewSetMixin` or directly);
+    ``tests/core/test_idempotency_all_writes.py`` checks every unsafe route of the router.
+    """
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if request.method not in UNSAFE_METHODS:
+            return
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key or not getattr(request.user, "is_authenticated", False):
+            return
+        if len(key) > 128:
+            raise InvalidInput({IDEMPOTENCY_HEADER: "幂等键最长 128 个字符。 (At most 128 characters.)"})
+        name = request.method.lower()
+        handler = getattr(self, name, None)
+        if handler is None:
+            return
+
+        def once(request: Request, *args: Any, **kwargs: Any) -> Any:
+            return self._once(key, handler, request, *args, **kwargs)
+
+        setattr(self, name, once)  # this view instance serves this one request
+
+    def _once(self, key: str, handler: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
+        fingerprint = request_fingerprint(request)
+        db = database()
+        with whole_transaction():
+            claimed = fetch_one(
+                _claim_sql(db.vendor),
+                [
+                    request.user.pk,
+                    key,
+                    request.method,
+                    request.path[:255],
+                    fingerprint,
+                    0,
+                    None,
+                    _CREATED_FIELD.get_db_prep_save(timezone.now(), db),
+                ],
+            )
+            if claimed is None:
+                previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+                if previous is None:  # pragma: no cover - the claim saw a row that vanished (cleanup)
+                    raise Conflict("请稍后重试。 (The same request is in progress; retry later.)")
+                return self._replay(previous, request, fingerprint)
+            response = handler(request, *args, **kwargs)
+            if response.status_code >= 300 or not isinstance(response, Response):
+                # a refused request (or an answer that is not API data) keeps no record: the key is free
+                # again, and the request is otherwise treated exactly as one without a key
+                IdempotencyRecord.objects.filter(pk=claimed[0]).delete()
+                return response
+            fetch_one(
+                _answer_sql(db.vendor),
+                [response.status_code, _RESPONSE_FIELD.get_db_prep_save(response.data, db), claimed[0]],
+            )
+        return response
+
+    @staticmethod
+    def _replay(previous: IdempotencyRecord, request: Request, fingerprint: str) -> Response:
+        if previous.status_code == 0:
+            raise Conflict(
+                f"幂等键「{previous.key}」的请求仍在处理中。 (A request with this idempotency key is in progress.)"
+            )
+        # (records from before fingerprints were kept compare by method and path)
+        same = previous.fingerprint == fingerprint if previous.fingerprint else True
+        if not same or (previous.method, previous.path) != (request.method, request.path[:255]):
+            raise Conflict(
+                f"幂等键「{previous.key}」已用于另一请求（{previous.method} {previous.path}）。 "
+                "(Idempotency key already used for a different request.)"
+            )
+        response = Response(previous.response, status=previous.status_code)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+_RESPONSE_FIELD = IdempotencyRecord._meta.get_field("response")
+_CREATED_FIELD = IdempotencyRecord._meta.get_field("created_at")
+
+
+class ScopedViewSetMixin(IdempotentWritesMixin):
+    """Restrict every list and detail query to the caller's data scope (and make every write idempotent)."""
 
     view_permission: str | None = None
     permission_classes: Sequence[_PermissionClass] = [HasViewPermission]
@@ -55,55 +205,6 @@ class ScopedViewSetMixin(_ViewSet):
 
     def get_queryset(self) -> QuerySet[Any]:
         return restrict(super().get_queryset(), self.request.user)
-
-
-class IdempotentCreateMixin(_CreateMixin):
-    """``POST`` with an ``Idempotency-Key`` header: a retry returns the first answer and writes nothing new.
-
-    The key is unique per user in the database and is recorded in the same transaction as the write, so two
-    attempts cannot both write. The record is not looked up first: the common case — a new key — costs no
-    extra query, and a retry fails at its insert (or on the way there) and is answered from the record.
-    """
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if not key:
-            return super().create(request, *args, **kwargs)
-        if len(key) > 128:
-            raise InvalidInput({IDEMPOTENCY_HEADER: "幂等键最长 128 个字符。 (At most 128 characters.)"})
-        try:
-            with whole_transaction():
-                response = super().create(request, *args, **kwargs)
-                if response.status_code < 300:
-                    insert_row(
-                        IdempotencyRecord(
-                            user=self.request.user,
-                            key=key,
-                            method=request.method or "POST",
-                            path=request.path,
-                            status_code=response.status_code,
-                            response=response.data,
-                        )
-                    )
-        except Exception:
-            # a retry of a request that already succeeded may now be refused (the state moved on) or collide
-            # on the key: either way the first answer is the answer
-            previous = IdempotencyRecord.objects.filter(user=self.request.user, key=key).first()
-            if previous is None:
-                raise
-            return self._replay(previous, request)
-        return response
-
-    @staticmethod
-    def _replay(previous: IdempotencyRecord, request: Request) -> Response:
-        if previous.path != request.path or previous.method != request.method:
-            raise Conflict(
-                f"幂等键「{previous.key}」已用于 {previous.method} {previous.path}。 "
-                "(Idempotency key already used for another request.)"
-            )
-        response = Response(previous.response, status=previous.status_code)
-        response["Idempotent-Replayed"] = "true"
-        return response
 
 
 class InputSerializer(serializers.Serializer):
@@ -118,7 +219,7 @@ class InputSerializer(serializers.Serializer):
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
-class ActionViewSet(ScopedViewSetMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
+class ActionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     """A model viewset whose writes go through actions (subclasses implement perform_create/update)."""
 
     http_method_names = ["get", "post", "patch", "head", "options"]

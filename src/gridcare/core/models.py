@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,27 @@ from django.utils.translation import gettext_lazy as _
 
 class ImmutableRecordError(RuntimeError):
     """Raised when code tries to change or delete a record that the invariants say is permanent."""
+
+
+class AuditQuerySet(models.QuerySet):
+    """Audit rows in bulk: read and insert only. ``update()``, ``delete()`` and ``bulk_update()`` refuse, as
+    ``save()``/``delete()`` of one row do; on PostgreSQL a trigger refuses UPDATE and DELETE as well (and on
+    SQLite UPDATE), so not even raw SQL changes the log (migration ``core.0004``)."""
+
+    def update(self, **kwargs: object) -> int:
+        raise ImmutableRecordError("Audit entries are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableRecordError("Audit entries are never deleted.")
+
+    def bulk_update(self, objs: object, fields: object, batch_size: int | None = None) -> int:
+        raise ImmutableRecordError("Audit entries are never changed.")
+
+    def update_or_create(self, *args: object, **kwargs: object) -> tuple[AuditEntry, bool]:  # type: ignore[override]
+        raise ImmutableRecordError("Audit entries are never changed.")
+
+    update.queryset_only = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
 
 
 class AuditEntry(models.Model):
@@ -42,6 +64,8 @@ class AuditEntry(models.Model):
 
     scope_unit_path = "actor__org_unit__path"
     scope_owner = "actor"
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("audit entry")
@@ -93,8 +117,10 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=128)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=255)
-    status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
+    # SHA-256 of method, path, query string and canonical body (gridcare.api.base.request_fingerprint)
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
+    status_code = models.PositiveSmallIntegerField()  # 0 while the first request is still running
+    response = models.JSONField(encoder=DjangoJSONEncoder, null=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -102,3 +128,13 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class NumberCounter(models.Model):
+    """A named counter standing in for a PostgreSQL sequence on other databases (SQLite serialises writers)."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

@@ -15,9 +15,10 @@ from django.db import IntegrityError, models
 from django.utils import timezone
 
 from gridcare.core import audit
-from gridcare.core.access import get_in_scope, has_perm
+from gridcare.core.access import get_in_scope, has_perm, restrict
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput
+from gridcare.core.numbering import Counter, next_number
 from gridcare.core.queries import other_than
 from gridcare.customers.conf import setting
 from gridcare.customers.masking import mask_id_number, mask_mobile
@@ -109,8 +110,14 @@ def _decimal(value: Any, field: str, errors: dict[str, str], *, positive: bool =
     return number.quantize(Decimal("0.01"))
 
 
+CUSTOMER_NUMBERS = Counter("customer", "customers_customer_number_seq")
+ACCOUNT_NUMBERS = Counter("account", "customers_account_number_seq")
+
+
 def _next_number(model: type[models.Model], prefix: str, width: int) -> str:
-    """The next free number ``prefix`` + zero-padded sequence (the unique constraint guards races)."""
+    """The next number ``prefix`` + zero-padded ``max + 1`` — only for numbers inside a parent the caller has
+    locked (a service point's number under its account's row lock). Customer and account numbers come from
+    database sequences (:func:`gridcare.core.numbering.next_number`)."""
     last = (
         model._default_manager.filter(number__startswith=prefix, number__regex=rf"^{prefix}\d{{{width}}}$")
         .order_by("-number")
@@ -119,6 +126,48 @@ def _next_number(model: type[models.Model], prefix: str, width: int) -> str:
     )
     sequence = int(last[len(prefix) :]) + 1 if last else 1
     return f"{prefix}{sequence:0{width}d}"
+
+
+class DuplicateCustomer(Conflict):
+    """A customer with the same ID type and number exists: registration shows it instead of a second one."""
+
+    code = "duplicate_customer"
+
+    def __init__(self, existing: Customer | None) -> None:
+        self.existing = existing
+        if existing is None:  # outside the caller's scope: no name, no number
+            super().__init__(
+                "该证件号码已登记在其他供电所的客户名下，请联系该所。 "
+                "(A customer with this ID number exists at another station; contact that station.)"
+            )
+            return
+        super().__init__(
+            f"已有客户「{existing.name}」（{existing.number}）使用该证件号码，请在该客户下办理。 "
+            f"(Customer {existing.number} already has this ID number.)"
+        )
+
+    def as_dict(self) -> dict:
+        body = super().as_dict()
+        body["errors"] = {"id_number": [self.message]}
+        if self.existing is not None:
+            body["existing"] = {
+                "id": self.existing.pk,
+                "number": self.existing.number,
+                "url": self.existing.get_absolute_url(),
+            }
+        return body
+
+
+def _refuse_duplicate(actor: User, id_type: str, id_number: str, exclude: int | None = None) -> None:
+    """409 naming the existing customer (if the caller may see it) when the ID is registered already."""
+    if not id_number:
+        return
+    same = Customer.objects.filter(id_type=id_type, id_number=id_number).exclude(pk=exclude)
+    existing_pk = same.values_list("pk", flat=True).first()
+    if existing_pk is None:
+        return
+    visible = restrict(Customer.objects.filter(pk=existing_pk), actor).first()
+    raise DuplicateCustomer(visible)
 
 
 def _station_error(org_unit: OrgUnit | None) -> str | None:
@@ -195,8 +244,9 @@ def do_create_customer(
     if errors:
         raise InvalidInput(errors)
     _check_scope(actor, org_unit)
+    _refuse_duplicate(actor, id_type, id_number.strip().upper())
     customer = Customer(
-        number=number or _next_number(Customer, "KH", 10),
+        number=number or next_number(CUSTOMER_NUMBERS, Customer, "KH", 10),
         kind=kind,
         name=name.strip(),
         id_type=id_type,
@@ -241,7 +291,9 @@ def do_update_customer(actor: User, customer: Customer, **changes: Any) -> Custo
     for field, value in changes.items():
         setattr(customer, field, value.strip() if isinstance(value, str) else value)
     customer.id_number = customer.id_number.upper()
-    customer.save()
+    if "id_number" in changes or "id_type" in changes:
+        _refuse_duplicate(actor, customer.id_type, customer.id_number, exclude=customer.pk)
+    _saved(customer)
     old, new = audit.diff(before, audit.snapshot(customer, CUSTOMER_FIELDS))
     for values in (old, new):
         if "id_number" in values:
@@ -336,7 +388,7 @@ def do_create_account(
     credit_rating: str = Account.CreditRating.A,
 ) -> Account:
     """开户 — a billing account (户号) of a customer at a service station."""
-    number = number or _next_number(Account, str(setting("account_number_prefix")), 8)
+    number = number or next_number(ACCOUNT_NUMBERS, Account, str(setting("account_number_prefix")), 8)
     data = {
         "number": number,
         "name": name or customer.name,

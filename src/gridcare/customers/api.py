@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.base import ActionViewSet, HasViewPermission, ScopedViewSetMixin
+from gridcare.api.base import ActionViewSet, HasViewPermission, IdempotentWritesMixin, ScopedViewSetMixin
 from gridcare.api.types import bound
 from gridcare.core.errors import InvalidInput
 from gridcare.core.requests import StaffRequest
@@ -73,6 +73,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "contacts",
         ]
         read_only_fields = ["created_at"]
+        # one customer per ID document is the action's rule (409 naming the existing customer, in scope only)
+        validators: list[Any] = []
 
     def to_representation(self, instance: Customer) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -387,7 +389,7 @@ class SearchViewSet(ScopedViewSetMixin, viewsets.ViewSet):
         return Response(SearchResultSerializer(hits, many=True).data)
 
 
-class ImportViewSet(viewsets.ViewSet):
+class ImportViewSet(IdempotentWritesMixin, viewsets.ViewSet):
     """Excel import: ``GET …/template/?kind=customers|meters``; ``POST`` a file (all rows valid, or nothing)."""
 
     permission_classes = [HasViewPermission]

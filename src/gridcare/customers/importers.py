@@ -19,6 +19,7 @@ from gridcare.core import audit
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.collector import gc_paused
 from gridcare.core.errors import InvalidInput
+from gridcare.core.numbering import reserve_numbers
 from gridcare.customers.actions import demand_error, validate_service_point_fields
 from gridcare.customers.bulk import (
     ACCOUNT_COLUMNS,
@@ -477,7 +478,11 @@ class CustomerImporter(Importer):
         )
         customer_ids.update(self.existing_customers)
         contact_ids = writer.reserve_ids(Contact, len(new_customer_keys))
-        next_customer = _sequence_start(Customer, "KH", 10)
+        # customer numbers from the sequence, as registrations get theirs (never the same one at the same time)
+        from gridcare.customers.actions import CUSTOMER_NUMBERS
+
+        unnumbered = sum(1 for k in new_customer_keys if not self.customers[k][1].get("customer_number"))
+        drawn = iter(reserve_numbers(CUSTOMER_NUMBERS, Customer, "KH", 10, unnumbered))
         account_numbers = list(self.accounts)
         account_ids = dict(
             zip(account_numbers, writer.reserve_ids(Account, len(account_numbers)), strict=True)
@@ -502,11 +507,11 @@ class CustomerImporter(Importer):
         installation_ids = writer.reserve_ids(Installation, len(meters))
 
         def customer_rows() -> Iterator[tuple[Any, ...]]:
-            for index, key in enumerate(new_customer_keys):
+            for key in new_customer_keys:
                 v = self.customers[key][1]
                 yield (
                     customer_ids[key],
-                    v.get("customer_number") or f"KH{next_customer + index:010d}",
+                    v.get("customer_number") or next(drawn),
                     v["customer_kind"],
                     v["customer_name"],
                     v["id_type"],

@@ -42,7 +42,11 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["number"]
-        indexes = [models.Index(fields=["id_type", "id_number"])]
+        # one customer per ID document (the registration shows the existing one); the unique index also serves
+        # the look-ups by ID of the import and of the registration
+        constraints = [
+            models.UniqueConstraint(fields=["id_type", "id_number"], name="uniq_customer_id_document")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number})"

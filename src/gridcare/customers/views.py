@@ -10,12 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
 from gridcare.core.access import get_in_scope, has_perm
-from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.errors import Conflict, GridcareError, NotFound
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
@@ -205,7 +206,22 @@ class CustomerCreateView(ActionFormView):
 
     def perform(self, data: dict[str, Any]) -> Customer:
         contact = {"name": data.pop("contact_name"), "mobile": data.pop("contact_mobile"), "is_primary": True}
-        return actions.do_create_customer(self.request.user, contacts=[contact], **data)
+        try:
+            return actions.do_create_customer(self.request.user, contacts=[contact], **data)
+        except actions.DuplicateCustomer as duplicate:
+            if duplicate.existing is None:
+                raise
+            existing = duplicate.existing
+            raise Conflict(  # the same message, with the number as a link to the existing customer
+                format_html(
+                    '已有客户「{}」（<a href="{}">{}</a>）使用该证件号码，请在该客户下办理。 '
+                    "(Customer {} already has this ID number.)",
+                    existing.name,
+                    existing.get_absolute_url(),
+                    existing.number,
+                    existing.number,
+                )
+            ) from None
 
 
 class CustomerEditView(ActionFormView):

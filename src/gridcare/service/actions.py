@@ -22,6 +22,7 @@ from gridcare.core import audit
 from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm
 from gridcare.core.actions import action, after_commit
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionRefused
+from gridcare.core.locks import job_lock
 from gridcare.core.rows import TableRef, fetch_one
 from gridcare.customers.models import Account, Customer, ServicePoint
 from gridcare.engine.money import decimal_exponent
@@ -1270,14 +1271,19 @@ def do_load_defaults(actor: User, data: Mapping[str, Any]) -> dict[str, int]:
 
 @action("service.sla_sweep", permission=None)
 def do_sla_sweep(actor: User, *, now: dt.datetime | None = None) -> clocks.SweepResult:
-    """The SLA sweep (batch job): warnings and escalations for every open clock, one summary audit row."""
-    result = clocks.sweep(now)
-    audit.record(
-        actor,
-        "service.sla_sweep",
-        object_type="service.slaclock",
-        object_id="*",
-        after=result.as_dict(),
-        note=f"timings {result.timings}",
-    )
+    """The SLA sweep (batch job): warnings and escalations for every open clock, one summary audit row and one
+    row per escalated order (as :func:`do_escalate` writes). One run at a time (:func:`job_lock`; a second
+    raises :class:`~gridcare.core.locks.JobBusy`), and each warning and escalation is claimed in the database."""
+    with job_lock("service.sla_sweep"):
+        result = clocks.sweep(now)
+        if result.escalated_orders:
+            audit.bulk_record(actor, "service.escalate", result.escalated_orders)
+        audit.record(
+            actor,
+            "service.sla_sweep",
+            object_type="service.slaclock",
+            object_id="*",
+            after=result.as_dict(),
+            note=f"timings {result.timings}",
+        )
     return result

@@ -14,7 +14,7 @@ from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.base import ActionViewSet, InputSerializer, ScopedViewSetMixin
+from gridcare.api.base import ActionViewSet, IdempotentWritesMixin, InputSerializer, ScopedViewSetMixin
 from gridcare.api.types import bound
 from gridcare.core.requests import StaffRequest
 from gridcare.service import actions
@@ -512,7 +512,7 @@ class NoticeSerializer(serializers.ModelSerializer):
         fields = ["id", "order", "kind", "recipient", "sent_at", "text", "read_at"]
 
 
-class NoticeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class NoticeViewSet(IdempotentWritesMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """My warnings and escalations (临期预警 / 超时升级)."""
 
     serializer_class = NoticeSerializer

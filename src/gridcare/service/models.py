@@ -312,6 +312,14 @@ class ServiceNotice(models.Model):
         verbose_name_plural = _("service notices")
         ordering = ["-sent_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"])]
+        constraints = [
+            # the sweep's warning / escalation of a clock is sent once, whatever runs at the same time
+            models.UniqueConstraint(
+                fields=["clock", "kind"],
+                condition=models.Q(clock__isnull=False),
+                name="uniq_notice_clock_kind",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order_id}"
@@ -556,13 +564,3 @@ class NumberDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.base}"
-
-
-class NumberCounter(models.Model):
-    """Portable stand-in for the PostgreSQL sequence on other databases (SQLite serialises writers)."""
-
-    name = models.CharField(max_length=32, primary_key=True)
-    value = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.value}"

@@ -3,7 +3,8 @@
 The counter comes from one database sequence (PostgreSQL ``nextval``, which never blocks concurrent intakes and
 is not rolled back) minus a base fixed once per day: number(D) = value − base(D). Numbers are unique and
 increase through the day; a rolled-back intake leaves a gap, which is harmless for work orders. Other databases
-use a counter row (SQLite serialises writers anyway). The counter grows past four digits when a day needs it.
+use a counter row (SQLite serialises writers anyway): :class:`gridcare.core.numbering.Counter`. The counter grows
+past four digits when a day needs it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
-from gridcare.service.models import NumberCounter, NumberDay
+from gridcare.core.numbering import Counter
+from gridcare.service.models import NumberDay
 
 SEQUENCE = "service_workorder_number_seq"
 PREFIX = "GD"
@@ -24,15 +25,11 @@ _bases: dict[dt.date, int] = {}
 _lock = threading.Lock()
 
 
+COUNTER = Counter("workorder", SEQUENCE)
+
+
 def _nextval() -> int:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(%s)", [SEQUENCE])
-            return int(cursor.fetchone()[0])
-    updated = NumberCounter.objects.filter(name="workorder").update(value=F("value") + 1)
-    if not updated:
-        NumberCounter.objects.create(name="workorder", value=1)
-    return int(NumberCounter.objects.filter(name="workorder").values_list("value", flat=True)[0])
+    return COUNTER.next()
 
 
 def _remember(day: dt.date, base: int) -> None:

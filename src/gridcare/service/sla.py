@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
-from django.db.models import F, Min, Q
+from django.db import connection, transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from gridcare.core.calendar import get_calendar
@@ -154,6 +154,8 @@ class SweepResult:
     refreshed: int = 0
     held_back: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    # one audit row each: order id, number, before and after (escalation level, SLA state)
+    escalated_orders: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -291,47 +293,106 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     def head(unit_id: int, exclude: int | None) -> int | None:
         return next((h for h in chains.get(unit_id, []) if h != exclude), None)
 
-    notices: list[ServiceNotice] = []
-    for kind, indexes in ((ServiceNotice.Kind.WARNING, warn_idx), (ServiceNotice.Kind.ESCALATION, esc_idx)):
-        for i in indexes:
-            order_id = int(data["order_id"][i])
-            assignee, unit_id = targets[order_id]
-            if kind == ServiceNotice.Kind.WARNING:
-                recipient = assignee if assignee is not None else head(unit_id, None)
-                text = "SLA 80%"
-            else:
-                recipient, text = head(unit_id, assignee), "SLA breached"
-            notices.append(
-                ServiceNotice(
-                    order_id=order_id,
-                    clock_id=int(data["id"][i]),
-                    kind=kind,
-                    recipient_id=recipient,
-                    sent_at=now,
-                    text=text,
-                )
-            )
     marks.append(time.perf_counter())
     write_marks = [time.perf_counter()]
-    # (the "near breach" state needs no write: lists compare warn_at/due_at with now)
-    for ids in _chunks(np.sort(data["id"][warn_idx])):
-        SLAClock.objects.filter(id__in=ids).update(warned_at=now)
-    for ids in _chunks(np.sort(data["id"][esc_idx])):
-        SLAClock.objects.filter(id__in=ids).update(escalated_at=now)
-    for ids in _chunks(np.unique(data["order_id"][esc_idx])):
-        WorkOrder.objects.filter(id__in=ids).update(
-            sla_state="breached", escalation_level=F("escalation_level") + 1
-        )
-    write_marks.append(time.perf_counter())
-    ServiceNotice.objects.bulk_create(notices, batch_size=5000)
+    with transaction.atomic():  # claims, notices and levels together (a sweep may run outside an action)
+        # Claim first: a clock's warning (escalation) is sent by the run that sets its ``warned_at``
+        # (``escalated_at``) from empty — a conditional update, so a second sweep at the same time (or a retry)
+        # claims nothing twice; the unique (clock, kind) constraint on notices backs it up.
+        # (the "near breach" state needs no write: lists compare warn_at/due_at with now)
+        warned = _claim("warned_at", data["id"][warn_idx], now)
+        escalated = _claim("escalated_at", data["id"][esc_idx], now)
+        notices: list[ServiceNotice] = []
+        for kind, indexes, claimed in (
+            (ServiceNotice.Kind.WARNING, warn_idx, warned),
+            (ServiceNotice.Kind.ESCALATION, esc_idx, escalated),
+        ):
+            for i in indexes:
+                clock_id = int(data["id"][i])
+                if clock_id not in claimed:
+                    continue
+                order_id = int(data["order_id"][i])
+                assignee, unit_id = targets[order_id]
+                if kind == ServiceNotice.Kind.WARNING:
+                    recipient = assignee if assignee is not None else head(unit_id, None)
+                    text = "SLA 80%"
+                else:
+                    recipient, text = head(unit_id, assignee), "SLA breached"
+                notices.append(
+                    ServiceNotice(
+                        order_id=order_id,
+                        clock_id=clock_id,
+                        kind=kind,
+                        recipient_id=recipient,
+                        sent_at=now,
+                        text=text,
+                    )
+                )
+        result.escalated_orders = _escalate_orders(sorted(set(escalated.values())))
+        write_marks.append(time.perf_counter())
+        ServiceNotice.objects.bulk_create(notices, batch_size=5000, ignore_conflicts=True)
     marks.append(time.perf_counter())
-    result.warnings, result.escalations = len(warn_idx), len(esc_idx)
+    result.warnings, result.escalations = len(warned), len(escalated)
     result.timings = {
         name: round(marks[i + 1] - marks[i], 3)
         for i, name in enumerate(("load", "compute", "prepare", "write"))
     }
     result.timings["write_notices"] = round(marks[-1] - write_marks[-1], 3)
     return result
+
+
+def _claim(column: str, ids: np.ndarray, now: dt.datetime) -> dict[int, int]:
+    """Stamp ``column`` with ``now`` on the open clocks among ``ids`` where it is still empty; returns the
+    clocks this run stamped (clock id → order id). A concurrent run's stamp, committed or not, excludes a
+    clock: PostgreSQL re-checks the condition after waiting for the other run's row lock."""
+    if not len(ids):
+        return {}
+    quote = connection.ops.quote_name
+    meta = SLAClock._meta
+    target = quote(meta.get_field(column).column)
+    value = meta.get_field(column).get_db_prep_value(now, connection)
+    claimed: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(np.sort(ids)):
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} SET {target} = %s "
+                f"WHERE {target} IS NULL AND {quote(meta.get_field('done_at').column)} IS NULL "
+                f"AND {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))}) "  # type: ignore[union-attr]
+                f"RETURNING {quote(meta.pk.column)}, {quote(meta.get_field('order').column)}",  # type: ignore[union-attr]
+                [value, *chunk],
+            )
+            claimed.update((int(pk), int(order)) for pk, order in cursor.fetchall())
+    return claimed
+
+
+def _escalate_orders(order_ids: list[int]) -> list[dict[str, object]]:
+    """Raise the escalation level of the orders one step — in the database, on the row as it is now
+    (``escalation_level + 1`` re-reads it under the row lock the UPDATE takes, so an escalation by hand in
+    between is not lost) — and return what the audit needs of each (one row per order)."""
+    quote = connection.ops.quote_name
+    meta = WorkOrder._meta
+    level, state = quote(meta.get_field("escalation_level").column), quote(meta.get_field("sla_state").column)
+    pk, number = quote(meta.pk.column), quote(meta.get_field("number").column)  # type: ignore[union-attr]
+    rows: list[dict[str, object]] = []
+    with connection.cursor() as cursor:
+        for ids in _chunks(np.array(order_ids, dtype=np.int64)):
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} SET {level} = {level} + 1, {state} = 'breached' "
+                f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) RETURNING {pk}, {number}, {level}",
+                ids,
+            )
+            for order_id, order_number, new_level in cursor.fetchall():
+                rows.append(
+                    {
+                        "object_type": meta.label_lower,
+                        "object_id": order_id,
+                        "object_repr": str(order_number),
+                        "before": {"escalation_level": new_level - 1},
+                        "after": {"escalation_level": new_level, "sla_state": "breached"},
+                        "note": "SLA breached (超时自动升级)",
+                    }
+                )
+    return rows
 
 
 def _refresh_orders(order_ids: np.ndarray) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from gridcare.core.locks import JobBusy, job_lock
 from gridcare.service.reports import write_all
 from gridcare.service.selectors import month_bounds
 
@@ -29,5 +30,9 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"--month must look like 2026-10, not {month!r}") from None
         out = options.get("out")
-        for path in write_all(month, Path(str(out)) if out else None):
-            self.stdout.write(str(path))
+        try:
+            with job_lock(f"service.reports.{month}"):  # two runs at once would write the same files
+                for path in write_all(month, Path(str(out)) if out else None):
+                    self.stdout.write(str(path))
+        except JobBusy as busy:
+            self.stdout.write(busy.message)

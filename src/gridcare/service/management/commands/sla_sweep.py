@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from gridcare.core.context import origin
+from gridcare.core.locks import JobBusy
 from gridcare.org.selectors import system_actor
 from gridcare.service.actions import do_sla_sweep
 
@@ -17,7 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         started = time.perf_counter()
         with origin(job_id=f"sla-sweep-{int(time.time())}"):
-            result = do_sla_sweep(system_actor())
+            try:
+                result = do_sla_sweep(system_actor())
+            except JobBusy as busy:  # another sweep is running: this tick is skipped, the next one comes
+                self.stdout.write(busy.message)
+                return
         self.stdout.write(
             f"sla sweep: {result.clocks} open clocks, {result.warnings} warnings, {result.escalations} escalations, "
             f"{result.refreshed} deadlines refreshed{' (working-day notices held back: outside working hours)' if result.held_back else ''} "
