@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from gridcare.core.access import has_perm
+from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, NotFound
 from gridcare.service import actions, reports
 from gridcare.service.choices import Transition, allowed_transitions
@@ -129,16 +129,16 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
             movements=order.stock_movements.select_related("item", "technician"),
             fees=order.fees.select_related("recorded_by"),
             compensations=order.compensations.select_related("proposed_by", "decided_by"),
-            compensation_form=CompensationForm()
+            compensation_form=CompensationForm(user=user)
             if order.account_id and has_perm(user, "workorder.create")
             else None,
             can_decide_compensation=has_perm(user, "compensation.approve"),
             duplicates=order.duplicates.all()[:50],
-            steps=[(s, STEPS[s][0], STEPS[s][1]() if STEPS[s][1] else None) for s in steps],
+            steps=[(s, STEPS[s][0], STEPS[s][1](user=user) if STEPS[s][1] else None) for s in steps],
             field_forms={
-                "repair": RepairRecordForm(),
-                "stock": StockForm(),
-                "fee": FeeForm(),
+                "repair": RepairRecordForm(user=user),
+                "stock": StockForm(user=user),
+                "fee": FeeForm(user=user),
             }
             if order.is_open and (has_perm(user, "workorder.process") or has_perm(user, "workorder.reassign"))
             else {},
@@ -236,7 +236,7 @@ class StepView(DeskMixin, View):
         form_class = STEP_FORMS.get(step)
         data: dict[str, Any] = {}
         if form_class is not None:
-            form = form_class(request.POST)
+            form = form_class(request.POST, user=request.user)
             if not form.is_valid():
                 for field, errors in form.errors.items():
                     messages.error(
@@ -262,7 +262,11 @@ class CompensationDecisionView(DeskMixin, View):
             raise Http404
         form = DecisionForm(request.POST)
         note = form.cleaned_data["note"] if form.is_valid() else ""
-        order_id = Compensation.objects.filter(pk=pk).values_list("order_id", flat=True).first()
+        order_id = (
+            restrict(Compensation.objects.filter(pk=pk), request.user)
+            .values_list("order_id", flat=True)
+            .first()
+        )
         return run_on_order_page(request, order_id, lambda: decide(request.user, pk, note=note))
 
 
@@ -279,8 +283,15 @@ class IntakeView(ActionFormView):
 
         lookup = (data.pop("lookup") or "").strip()
         if lookup:
-            point = ServicePoint.objects.filter(number=lookup).values_list("pk", flat=True).first()
-            account = Account.objects.filter(number=lookup).values_list("pk", flat=True).first()
+            user = self.request.user  # a number outside the desk's scope is "not found", like an unknown one
+            point = (
+                restrict(ServicePoint.objects.filter(number=lookup), user)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            account = (
+                restrict(Account.objects.filter(number=lookup), user).values_list("pk", flat=True).first()
+            )
             if point is None and account is None:
                 from gridcare.core.errors import InvalidInput
 

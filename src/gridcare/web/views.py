@@ -26,6 +26,7 @@ from django.views.generic import TemplateView
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, InvalidInput, NotFound, PermissionRefused
 from gridcare.core.models import AuditEntry
+from gridcare.core.scoped import ScopedForm
 from gridcare.web.excel import workbook_response
 
 
@@ -158,6 +159,8 @@ class ActionFormView(StaffMixin, View):
         return {}
 
     def get_form(self, data: Any = None) -> forms.Form:
+        if issubclass(self.form_class, ScopedForm):  # model choices limited to the user's data scope
+            return self.form_class(data, initial=self.get_initial(), user=self.request.user)
         return self.form_class(data, initial=self.get_initial())
 
     def context(self, form: forms.Form) -> dict[str, Any]:
