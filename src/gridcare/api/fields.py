@@ -27,7 +27,7 @@ class ScopedPrimaryKeyRelatedField(_ScopedRelatedMixin, serializers.PrimaryKeyRe
     """A primary key resolved within the caller's data scope (outside = does not exist)."""
 
     default_error_messages = {
-        "does_not_exist": "「{pk_value}」不存在。 (Invalid pk \"{pk_value}\" - object does not exist.)",
+        "does_not_exist": '「{pk_value}」不存在。 (Invalid pk "{pk_value}" - object does not exist.)',
     }
 
 

@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, NotFound
+from gridcare.customers.masking import can_unmask, mask_mobile
 from gridcare.service import actions, reports
 from gridcare.service.choices import Transition, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
@@ -122,6 +123,7 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
         user = self.request.user
         steps = [s for s in allowed_transitions(order.status) if s in STEPS]
         context.update(
+            contact_phone=order.contact_phone if can_unmask(user) else mask_mobile(order.contact_phone),
             transitions=order.transitions.select_related("actor"),
             clocks=order.clocks.all(),
             callbacks=order.callbacks.select_related("by"),
