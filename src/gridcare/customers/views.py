@@ -244,7 +244,7 @@ class AccountCreateView(ActionFormView):
 
 
 class AccountEditView(ActionFormView):
-    permission = "customer.manage"
+    permission = ("customer.manage", "account.rate_credit", "account.change_status")  # the action: per field
     form_class = AccountEditForm
     title = _("Edit account")
 
@@ -304,6 +304,7 @@ class ServicePointDetailView(ScopedDetailView):
             ),
         ]
         context["can_manage"] = has_perm(self.request.user, "customer.manage")
+        context["can_change_terms"] = has_perm(self.request.user, "servicepoint.change_terms")
         context["installations"] = (
             point.installations.select_related("meter").prefetch_related("reads")
             if has_perm(self.request.user, "meter.view")
@@ -324,7 +325,7 @@ class ServicePointCreateView(ActionFormView):
 
 
 class _PointChangeView(ActionFormView):
-    permission = "customer.manage"
+    permission = "servicepoint.change_terms"
     change: Any = None
 
     def perform(self, data: dict[str, Any]) -> ServicePoint:

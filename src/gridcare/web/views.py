@@ -50,15 +50,17 @@ class Column:
 
 
 class StaffMixin(LoginRequiredMixin):
-    """Signed-in staff holding ``permission`` (refused with a 403 page naming it otherwise)."""
+    """Signed-in staff holding ``permission`` — a code, or a tuple of codes any one of which suffices
+    (refused with a 403 page naming it otherwise)."""
 
-    permission: str | None = None
+    permission: str | tuple[str, ...] | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        if self.permission is not None and not has_perm(request.user, self.permission):
-            raise PermissionDenied(f"需要权限 {self.permission} (permission required)")
+        codes = (self.permission,) if isinstance(self.permission, str) else self.permission
+        if codes is not None and not any(has_perm(request.user, code) for code in codes):
+            raise PermissionDenied(f"需要权限 {' / '.join(codes)} (permission required)")
         return super().dispatch(request, *args, **kwargs)
 
 
