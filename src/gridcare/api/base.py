@@ -13,7 +13,7 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.permissions import allows, declared_permission
+from gridcare.api.permissions import declared_permission, require
 from gridcare.core.access import restrict
 from gridcare.core.actions import whole_transaction
 from gridcare.core.errors import Conflict, InvalidInput
@@ -28,8 +28,12 @@ class HasViewPermission(permissions.BasePermission):
     the input is read; see :mod:`gridcare.api.permissions`); the action checks again."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        declared = declared_permission(view, getattr(view, "action", None), request.method or "GET")
-        return bool(request.user and request.user.is_authenticated and allows(request.user, declared))
+        if not (request.user and request.user.is_authenticated):
+            return False
+        require(
+            request.user, declared_permission(view, getattr(view, "action", None), request.method or "GET")
+        )
+        return True
 
 
 class ScopedViewSetMixin:

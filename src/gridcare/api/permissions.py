@@ -16,7 +16,8 @@ from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS
 
-from gridcare.core.access import has_perm
+from gridcare.core.access import has_perm, require_perm
+from gridcare.core.errors import PermissionRefused
 
 #: Declared for a route every signed-in user may use (with a reason in the viewset's ``public_reasons``).
 PUBLIC = "public"
@@ -37,6 +38,22 @@ def declared_permission(view: Any, action: str | None, method: str) -> Any:
 
 def is_declared(value: Any) -> bool:
     return value is not _UNDECLARED and value is not None
+
+
+def require(user: Any, value: Any) -> None:
+    """Refuse (403 naming the position and the permission) unless ``user`` passes the declaration."""
+    if allows(user, value):
+        return
+    codes = (value,) if isinstance(value, str) else tuple(value)
+    require_perm(user, codes[0]) if len(codes) == 1 else require_any(user, codes)
+
+
+def require_any(user: Any, codes: tuple[str, ...]) -> None:
+    position = getattr(getattr(user, "position", None), "name", None) or "—"
+    wanted = " / ".join(codes)
+    raise PermissionRefused(
+        f"您的岗位「{position}」没有以下任一权限：{wanted}。 (Your position '{position}' lacks all of: {wanted}.)"
+    )
 
 
 def allows(user: Any, value: Any) -> bool:

@@ -278,7 +278,7 @@ class ServicePointViewSet(ActionViewSet):
     view_permission = "customer.view"
     action_permissions = {
         "create": "customer.manage",
-        "partial_update": "customer.manage",
+        "partial_update": ("customer.manage", "servicepoint.change_terms"),  # per field, in the action
         "change_tariff": "servicepoint.change_terms",
         "change_capacity": "servicepoint.change_terms",
         "change_demand": "servicepoint.change_terms",
