@@ -377,9 +377,10 @@ class ContractViewSet(ActionViewSet):
     @extend_schema(request=TerminateSerializer, responses=ContractSerializer)
     @route(detail=True, methods=["post"])
     def terminate(self, request: Request, pk: str | None = None) -> Response:
+        contract = self.get_object()  # outside the caller's scope: 404 before anything is read from the body
         data = TerminateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        contract = actions.do_terminate_contract(request.user, self.get_object(), **data.validated_data)
+        contract = actions.do_terminate_contract(request.user, contract, **data.validated_data)
         return Response(ContractSerializer(contract).data)
 
 

@@ -423,9 +423,9 @@ class WorkOrderViewSet(ActionViewSet):
     def compensations(self, request: Request, pk: str | None = None) -> Response:
         """服务补偿 — propose a credit to the order's account; ``/api/service/compensations/{id}/approve/``
         decides it."""
+        order = self.get_object()  # outside the caller's scope: 404 before anything is read from the body
         shape = CompensationInputSerializer(data=request.data, context={"request": request})
         shape.is_valid(raise_exception=True)
-        order = self.get_object()
         compensation = actions.do_propose_compensation(request.user, order, **shape.validated_data)
         return Response(CompensationSerializer(compensation).data, status=status.HTTP_201_CREATED)
 
