@@ -346,3 +346,22 @@ def test_catalogue_gives_the_split_codes_to_the_right_positions(org) -> None:
     assert "key_account_manager" in holders("account.rate_credit")
     assert "system_admin" not in holders("workorder.view")
     assert {"service_rep", "repair_technician", "service_supervisor"} <= holders("workorder.view")
+
+
+def test_handover_targets_must_exist(api, staff, place) -> None:  # noqa: F811
+    """Routing ids (dispatch/reassign/escalate targets) name the organisation's active units and people; an
+    unknown one is a 400 on the field, never a server error, and nothing is written."""
+    from gridcare.service import actions
+
+    order = actions.do_create_order(staff("cg_rep"), order_type="repair", service_point=place("CG").pk)
+    head = api("cg_head")
+    before = counts()
+    escalated = head.post(f"{ORDERS}{order.pk}/escalate/", {"reason": "急", "to": 99_999_999}, format="json")
+    assert escalated.status_code == 400 and "to" in escalated.data["errors"]
+    reassigned = head.post(
+        f"{ORDERS}{order.pk}/reassign/", {"reason": "急", "assignee": 99_999_999}, format="json"
+    )
+    assert reassigned.status_code == 400 and "assignee" in reassigned.data["errors"]
+    assert counts() == before
+    order.refresh_from_db()
+    assert order.escalation_level == 0
