@@ -8,10 +8,36 @@ builds for a foreign key, so serializers inherit it without naming it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from rest_framework import serializers
 
 from gridcare.core.scoped import scoped_choices
+
+
+class ListOnlyManyRelatedField(serializers.ManyRelatedField):
+    """DRF's many-related field iterates whatever it gets: a JSON object ``{}`` becomes an empty list and
+    silently wipes the relation. This one accepts a JSON array only."""
+
+    default_error_messages = {
+        "not_a_list": "应为列表，收到的是 {input_type}。 (Expected a list of items but got type '{input_type}'.)",
+    }
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class SlugListRelatedField(serializers.SlugRelatedField):
+    """``SlugRelatedField(many=True, …)`` that refuses anything but a list (see :class:`ListOnlyManyRelatedField`)."""
+
+    @classmethod
+    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ManyRelatedField:
+        field = super().many_init(*args, **kwargs)
+        field.__class__ = ListOnlyManyRelatedField
+        return field
 
 
 class _ScopedRelatedMixin:
@@ -31,8 +57,8 @@ class ScopedPrimaryKeyRelatedField(_ScopedRelatedMixin, serializers.PrimaryKeyRe
     }
 
 
-class ScopedSlugRelatedField(_ScopedRelatedMixin, serializers.SlugRelatedField):
-    """A slug (code) resolved within the caller's data scope."""
+class ScopedSlugRelatedField(_ScopedRelatedMixin, SlugListRelatedField):
+    """A slug (code) resolved within the caller's data scope (with ``many=True``: a JSON array only)."""
 
     default_error_messages = {
         "does_not_exist": "「{value}」不存在。 (Object with {slug_name}={value} does not exist.)",
