@@ -55,7 +55,7 @@ def step(page: Page, code: str, **fields: str) -> None:
 
 def test_repair_call_from_intake_to_archive(page: Page, point) -> None:
     base = page.base_url  # type: ignore[attr-defined]
-    login(page, "cs_rep")
+    login(page, "cg_rep")  # the station's desk: intake finds the customer within its data scope
     page.click('#menu a[data-menu="service:order-create"]')
     page.select_option("#id_order_type", "repair")
     page.fill("#id_lookup", "PBROWSER1")
@@ -95,8 +95,8 @@ def test_supervisor_dashboard_draws_charts(page: Page, point) -> None:
     from gridcare.org.models import User
     from gridcare.service import actions
 
-    actions.do_create_order(User.objects.get(username="cs_rep"), order_type="repair", service_point=point.pk)
-    login(page, "cs_supervisor")
+    actions.do_create_order(User.objects.get(username="cg_rep"), order_type="repair", service_point=point.pk)
+    login(page, "cg_head")  # the supervisor of the station the order belongs to
     page.click('#menu a[data-menu="service:dashboard"]')
     expect(page.locator("#dashboard-figures")).to_have_attribute("data-charts-ready", "1")
     expect(page.locator("#chart-compliance canvas")).to_have_count(1)

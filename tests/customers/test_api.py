@@ -105,6 +105,14 @@ def test_account_and_service_point_and_dated_change(api, make_point, counts) -> 
     assert created.status_code == 201, created.content
     pk = created.data["id"]
     before = counts(TariffAssignment)
+    # tariff and capacity changes are not archive work: the station's rep is refused, the metering engineer may
+    refused = client.post(
+        f"/api/customers/service-points/{pk}/change-capacity/",
+        {"capacity_kva": "0", "valid_from": "2026-03-01"},
+        format="json",
+    )
+    assert refused.status_code == 403 and "servicepoint.change_terms" in refused.data["detail"]
+    client = api("metering")
     bad = client.post(
         f"/api/customers/service-points/{pk}/change-capacity/",
         {"capacity_kva": "0", "valid_from": "2026-03-01"},

@@ -167,6 +167,15 @@ def test_forms_create_and_change(client, staff, make_point) -> None:
     )
     assert created.status_code == 302
     point = account.service_points.get()
+    # a dated change of capacity is not archive work: the station's rep may not, the metering engineer may
+    assert (
+        client.post(
+            f"/customers/service-points/{point.pk}/capacity/",
+            {"capacity_kva": "10", "valid_from": "2026-05-01"},
+        ).status_code
+        == 403
+    )
+    client.force_login(staff("metering"))
     overlap = client.post(
         f"/customers/service-points/{point.pk}/capacity/", {"capacity_kva": "10", "valid_from": "2025-12-01"}
     )

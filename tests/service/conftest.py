@@ -38,6 +38,10 @@ def service_defaults(request: pytest.FixtureRequest) -> Iterator[None]:
     forget_calendar()  # a test may have cached overrides that its rollback removed
 
 
+#: the desk (service rep) of each station: intake resolves the customer within the desk's data scope
+STATION_DESK = {"CG": "cg_rep", "HX": "hx_rep", "SNS": "sn_rep"}
+
+
 @pytest.fixture
 def place(org) -> Callable[..., Any]:
     """A customer with one account and service point at a station (``CG``, ``HX`` …); returns the point."""

@@ -47,14 +47,14 @@ def test_bad_intake_is_400_with_field_errors_and_writes_nothing(api, place, payl
     }
     payload = {k: swaps.get(v, v) if isinstance(v, str) else v for k, v in payload.items()}
     before = counts()
-    response = api("cs_rep").post("/api/service/orders/", payload, format="json")
+    response = api("cg_rep").post("/api/service/orders/", payload, format="json")
     assert response.status_code == 400, response.content
     assert field in response.data["errors"], response.data
     assert counts() == before
 
 
 def test_idempotent_create_returns_the_first_answer(api, place) -> None:
-    client = api("cs_rep")
+    client = api("cg_rep")
     payload = {"order_type": "repair", "service_point": place("CG").pk, "title": "停电"}
     first = client.post(
         "/api/service/orders/", payload, format="json", HTTP_IDEMPOTENCY_KEY="call-20261122-001"
@@ -79,7 +79,7 @@ def test_intake_through_the_api_is_one_transaction_without_savepoints(api, place
 
     from gridcare.core.models import AuditEntry, IdempotencyRecord
 
-    client = api("cs_rep")
+    client = api("cg_rep")
     payload = {"order_type": "repair", "service_point": place("CG").pk, "title": "一个事务"}
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/api/service/orders/", payload, format="json", HTTP_IDEMPOTENCY_KEY="tx-1")
@@ -115,7 +115,7 @@ def test_permission_refused_is_403(api, place) -> None:
 def test_bad_step_input_is_400(api, staff, place) -> None:
     from gridcare.service import actions
 
-    order = actions.do_create_order(staff("cs_rep"), order_type="repair", service_point=place("CG").pk)
+    order = actions.do_create_order(staff("cg_rep"), order_type="repair", service_point=place("CG").pk)
     head = api("cg_head")
     head.post(f"/api/service/orders/{order.pk}/take/")
     response = head.post(f"/api/service/orders/{order.pk}/suspend/", {"reason": ""}, format="json")
@@ -176,11 +176,11 @@ def test_intake_single_statement_path_stores_what_the_orm_stores(
     point = place("CG")
     with django_capture_on_commit_callbacks(execute=True):
         first = actions.do_create_order(
-            staff("cs_rep"), order_type="complaint", sub_type="service", service_point=point.pk
+            staff("cg_rep"), order_type="complaint", sub_type="service", service_point=point.pk
         )
     assert cached_base(local_day()) is not None
     second = actions.do_create_order(
-        staff("cs_rep"),
+        staff("cg_rep"),
         order_type="repair",
         service_point=point.pk,
         area_text="10kV 测试线",

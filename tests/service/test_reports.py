@@ -15,7 +15,7 @@ from gridcare.service import actions, reports
 from gridcare.service.choices import SUB_TYPES
 from gridcare.service.models import Callback, ServiceFee, SLAClock, WorkOrder
 from gridcare.service.selectors import complaint_report, month_bounds, repair_report, work_report
-from tests.service.conftest import sh
+from tests.service.conftest import STATION_DESK, sh
 
 
 @pytest.fixture
@@ -28,8 +28,9 @@ def october(staff, place):
         (12, "outage", "CG"),
         (20, "business", "SNS"),
     ]:
+        desk = staff(STATION_DESK[station])  # the station's desk: intake resolves within its data scope
         order = actions.do_create_order(
-            rep,
+            desk,
             order_type="complaint",
             sub_type=sub_type,
             service_point=place(station).pk,
@@ -38,14 +39,14 @@ def october(staff, place):
         )
         if day < 15:
             actions.do_reply(
-                rep,
+                desk,
                 order,
                 result="已处理",
                 cause="staff_conduct" if sub_type == "service" else "outage",
                 at=sh(2026, 10, day, 15),
             )
             actions.do_callback(
-                rep,
+                desk,
                 order,
                 satisfaction=5 if day != 9 else 2,
                 reason="慢",
@@ -54,7 +55,7 @@ def october(staff, place):
             )
     repairs = [
         actions.do_create_order(
-            rep,
+            staff("cg_rep"),
             order_type="repair",
             service_point=place("CG").pk,
             area_text=f"城关线{minute}",
@@ -63,7 +64,7 @@ def october(staff, place):
         for minute in (0, 10)
     ]
     actions.do_create_order(
-        rep,
+        staff("cg_rep"),
         order_type="repair",
         service_point=place("CG").pk,
         area_text="城关线10",

@@ -29,7 +29,7 @@ def test_menu_by_position(staff) -> None:
 
 def test_intake_form_registers_and_shows_the_order(staff, place) -> None:
     point = place("CG")
-    client = login(staff("cs_rep"))
+    client = login(staff("cg_rep"))
     assert "受理工单" in client.get("/service/orders/new/").content.decode()
     response = client.post(
         "/service/orders/new/",
@@ -51,7 +51,7 @@ def test_intake_form_registers_and_shows_the_order(staff, place) -> None:
 
 
 def test_queues_and_steps_from_the_order_page(staff, place) -> None:
-    order = actions.do_create_order(staff("cs_rep"), order_type="repair", service_point=place("CG").pk)
+    order = actions.do_create_order(staff("cg_rep"), order_type="repair", service_point=place("CG").pk)
     head = login(staff("cg_head"))
     team = head.get("/service/team/")
     assert order.number in team.content.decode()
@@ -71,7 +71,7 @@ def test_queues_and_steps_from_the_order_page(staff, place) -> None:
 
 def test_desk_export_holds_the_queue(staff, place) -> None:
     for _ in range(3):
-        actions.do_create_order(staff("cs_rep"), order_type="repair", service_point=place("CG").pk)
+        actions.do_create_order(staff("cg_rep"), order_type="repair", service_point=place("CG").pk)
     response = login(staff("cg_head")).get("/service/team/", {"export": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     assert len(list(sheet.iter_rows(values_only=True))) == 4
@@ -82,8 +82,8 @@ def test_dashboard_reports_policies_and_customer_tab(staff, place) -> None:
     from gridcare.service.customer360 import render_orders
 
     point = place("CG")
-    order = actions.do_create_order(staff("cs_rep"), order_type="repair", service_point=point.pk)
-    supervisor = login(staff("cs_supervisor"))
+    order = actions.do_create_order(staff("cg_rep"), order_type="repair", service_point=point.pk)
+    supervisor = login(staff("cg_head"))  # the supervisor of the station the order belongs to
     page = supervisor.get("/service/dashboard/")
     assert (
         page.status_code == 200 and page.context["data"]["open"] >= 1 and "echarts" in page.content.decode()

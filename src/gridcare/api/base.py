@@ -22,7 +22,8 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.core.access import has_perm, restrict
+from gridcare.api.permissions import declared_permission, require
+from gridcare.core.access import restrict
 from gridcare.core.actions import whole_transaction
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.models import IdempotencyRecord
@@ -33,13 +34,16 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class HasViewPermission(permissions.BasePermission):
-    """Reads need the viewset's ``view_permission``; writes are checked again by the action itself."""
+    """Reads need the viewset's ``view_permission``, writes their ``action_permissions`` entry (checked before
+    the input is read; see :mod:`gridcare.api.permissions`); the action checks again."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        code = getattr(view, "view_permission", None)
-        return bool(
-            request.user and request.user.is_authenticated and (code is None or has_perm(request.user, code))
+        if not (request.user and request.user.is_authenticated):
+            return False
+        require(
+            request.user, declared_permission(view, getattr(view, "action", None), request.method or "GET")
         )
+        return True
 
 
 if TYPE_CHECKING:  # what the mixins are mixed into, so the type checker knows ``super()``

@@ -1,10 +1,19 @@
-"""Serializer fields shared by the apps' APIs."""
+"""Related-id input fields that resolve through the caller's data scope (the API side of ``core.scoped``).
+
+:class:`ScopedPrimaryKeyRelatedField` (and its slug twin) look the id up in
+``restrict(queryset, request.user)``: an object outside the scope answers the same 400 "does not exist" field
+error as an id that was never used. :class:`ScopedModelSerializer` makes it the field every ``ModelSerializer``
+builds for a foreign key, so serializers inherit it without naming it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
+
+from gridcare.core.scoped import scoped_choices
 
 
 class ListOnlyManyRelatedField(serializers.ManyRelatedField):
@@ -29,3 +38,34 @@ class SlugListRelatedField(serializers.SlugRelatedField):
         field = super().many_init(*args, **kwargs)
         field.__class__ = ListOnlyManyRelatedField
         return field
+
+
+class _ScopedRelatedMixin:
+    """Restrict the field's queryset to the user of the serializer's request when it is bound."""
+
+    def get_queryset(self) -> models.QuerySet:
+        queryset = super().get_queryset()  # type: ignore[misc]
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        return scoped_choices(queryset, getattr(request, "user", None))
+
+
+class ScopedPrimaryKeyRelatedField(_ScopedRelatedMixin, serializers.PrimaryKeyRelatedField):
+    """A primary key resolved within the caller's data scope (outside = does not exist)."""
+
+    default_error_messages = {
+        "does_not_exist": '「{pk_value}」不存在。 (Invalid pk "{pk_value}" - object does not exist.)',
+    }
+
+
+class ScopedSlugRelatedField(_ScopedRelatedMixin, SlugListRelatedField):
+    """A slug (code) resolved within the caller's data scope (with ``many=True``: a JSON array only)."""
+
+    default_error_messages = {
+        "does_not_exist": "「{value}」不存在。 (Object with {slug_name}={value} does not exist.)",
+    }
+
+
+class ScopedModelSerializer(serializers.ModelSerializer):
+    """A ``ModelSerializer`` whose generated foreign-key fields resolve through the caller's scope."""
+
+    serializer_related_field = ScopedPrimaryKeyRelatedField

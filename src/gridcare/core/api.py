@@ -12,13 +12,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
+from gridcare.api.fields import ScopedModelSerializer
+from gridcare.api.permissions import PUBLIC
 from gridcare.core import calendar
 from gridcare.core.actions import do_delete_calendar_override, do_set_calendar_override
 from gridcare.core.filters import AuditEntryFilter
 from gridcare.core.models import AuditEntry, CalendarOverride
 
 
-class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):
+class AuditEntrySerializer(ScopedModelSerializer):
     class Meta:
         model = AuditEntry
         fields = [
@@ -47,7 +49,7 @@ class AuditEntryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[AuditE
     view_permission = "audit.view"
 
 
-class CalendarOverrideSerializer(serializers.ModelSerializer[CalendarOverride]):
+class CalendarOverrideSerializer(ScopedModelSerializer):
     class Meta:
         model = CalendarOverride
         fields = ["id", "day", "is_working_day", "reason"]
@@ -65,7 +67,12 @@ class CalendarOverrideViewSet(ActionViewSet):
     queryset = CalendarOverride.objects.all()
     serializer_class = CalendarOverrideSerializer
     filterset_fields = ["is_working_day"]
-    view_permission = None
+    view_permission = PUBLIC
+    action_permissions = {"create": "calendar.manage", "destroy": "calendar.manage", "deadline": PUBLIC}
+    public_reasons = {
+        "view": "工作日历人人可查 (the business calendar is every signed-in user's reference)",
+        "deadline": "按日历计算期限，不读写业务数据 (a date computation; reads or writes no business data)",
+    }
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
@@ -86,7 +93,7 @@ class CalendarOverrideViewSet(ActionViewSet):
     @route(detail=False, methods=["post"])
     def deadline(self, request: Request) -> Response:
         """Deadline of a rule "within n working days" from ``start`` (24:00 of the n-th working day)."""
-        data = DeadlineSerializer(data=request.data)
+        data = DeadlineSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values: dict[str, Any] = dict(data.validated_data)
         values["deadline"] = calendar.add_working_days(values["start"], values["working_days"])

@@ -5,10 +5,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.models import AuditEntry
+from gridcare.core.scoped import ScopedFilterSet
 from gridcare.org.models import User
 
 
-class AuditEntryFilter(django_filters.FilterSet):
+class AuditEntryFilter(ScopedFilterSet):
     """Search the audit log by person, object, action and time (shared by the screen and the API)."""
 
     actor = django_filters.ModelChoiceFilter(label=_("Person"), queryset=User.objects.all())

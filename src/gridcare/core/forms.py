@@ -3,8 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedForm
 
-class CalendarOverrideForm(forms.Form):
+
+class CalendarOverrideForm(ScopedForm):
     day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     is_working_day = forms.TypedChoiceField(
         label=_("The day is"),
@@ -14,7 +16,7 @@ class CalendarOverrideForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=120)
 
 
-class DeadlineForm(forms.Form):
+class DeadlineForm(ScopedForm):
     start = forms.DateTimeField(
         label=_("Received at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )

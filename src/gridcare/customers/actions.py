@@ -15,7 +15,7 @@ from django.db import IntegrityError, models
 from django.utils import timezone
 
 from gridcare.core import audit
-from gridcare.core.access import get_in_scope, has_perm, restrict
+from gridcare.core.access import get_in_scope, has_perm, require_perm, restrict
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.numbering import Counter, next_number
@@ -373,6 +373,31 @@ def validate_account_fields(data: Mapping[str, Any], *, instance: Account | None
     return errors
 
 
+#: Financial terms are not archive work (客服代表不能做任何财务变更): who may change what.
+ARCHIVE = "customer.manage"
+TERMS = "servicepoint.change_terms"
+ACCOUNT_FIELD_PERMISSIONS = {"credit_rating": "account.rate_credit", "status": "account.change_status"}
+SERVICE_POINT_FIELD_PERMISSIONS = {"voltage_level": TERMS, "pf_standard": TERMS}
+
+
+def require_for_changes(
+    actor: User, instance: Any, changes: Mapping[str, Any], codes: Mapping[str, str]
+) -> None:
+    """Each field that actually changes needs its permission (``codes``, else the archive permission); a change
+    that changes nothing still needs one of them."""
+    needed = {
+        codes.get(field, ARCHIVE)
+        for field, value in changes.items()
+        if getattr(instance, field, None) != value
+    }
+    if not needed:
+        if not any(has_perm(actor, code) for code in {ARCHIVE, *codes.values()}):
+            require_perm(actor, ARCHIVE)
+        return
+    for code in sorted(needed):
+        require_perm(actor, code)
+
+
 @action("customers.create_account", permission="customer.manage")
 def do_create_account(
     actor: User,
@@ -401,6 +426,8 @@ def do_create_account(
     errors = validate_account_fields(data)
     if errors:
         raise InvalidInput(errors)
+    if credit_rating != Account.CreditRating.A:  # a rating other than the opening one is a credit decision
+        require_perm(actor, ACCOUNT_FIELD_PERMISSIONS["credit_rating"])
     _check_scope(actor, customer)
     _check_scope(actor, org_unit)
     account = Account(
@@ -419,7 +446,7 @@ def do_create_account(
     return account
 
 
-@action("customers.update_account", permission="customer.manage")
+@action("customers.update_account", permission=None)  # per changed field: ACCOUNT_FIELD_PERMISSIONS
 def do_update_account(actor: User, account: Account, **changes: Any) -> Account:
     """Change billing cycle, payment method, key-account flag, account manager, credit rating or status."""
     allowed = {
@@ -437,6 +464,7 @@ def do_update_account(actor: User, account: Account, **changes: Any) -> Account:
     errors = validate_account_fields(changes, instance=account)
     if errors:
         raise InvalidInput(errors)
+    require_for_changes(actor, account, changes, ACCOUNT_FIELD_PERMISSIONS)
     _check_scope(actor, account)
     account = Account.objects.select_for_update().get(pk=account.pk)
     before = audit.snapshot(account, ACCOUNT_FIELDS)
@@ -579,7 +607,7 @@ def do_create_service_point(
     return point
 
 
-@action("customers.update_service_point", permission="customer.manage")
+@action("customers.update_service_point", permission=None)  # per field: SERVICE_POINT_FIELD_PERMISSIONS
 def do_update_service_point(actor: User, point: ServicePoint, **changes: Any) -> ServicePoint:
     """Correct the address, voltage, power-factor standard, area class, important flag or expected energy.
 
@@ -608,6 +636,7 @@ def do_update_service_point(actor: User, point: ServicePoint, **changes: Any) ->
         )
     if errors:
         raise InvalidInput(errors)
+    require_for_changes(actor, point, changes, SERVICE_POINT_FIELD_PERMISSIONS)
     _check_scope(actor, point)
     point = ServicePoint.objects.select_for_update().get(pk=point.pk)
     before = audit.snapshot(point, SERVICE_POINT_FIELDS)
@@ -695,7 +724,7 @@ def _period_change(
     return point
 
 
-@action("customers.change_tariff", permission="customer.manage")
+@action("customers.change_tariff", permission=TERMS)
 def do_change_tariff(
     actor: User, point: ServicePoint, *, tariff_code: str, valid_from: dt.date, reason: str = ""
 ) -> ServicePoint:
@@ -713,7 +742,7 @@ def do_change_tariff(
     )
 
 
-@action("customers.change_capacity", permission="customer.manage")
+@action("customers.change_capacity", permission=TERMS)
 def do_change_capacity(
     actor: User, point: ServicePoint, *, capacity_kva: Decimal | str, valid_from: dt.date, reason: str = ""
 ) -> ServicePoint:
@@ -737,7 +766,7 @@ def do_change_capacity(
     )
 
 
-@action("customers.change_demand", permission="customer.manage")
+@action("customers.change_demand", permission=TERMS)
 def do_change_demand(
     actor: User,
     point: ServicePoint,
@@ -766,7 +795,7 @@ def do_change_demand(
     )
 
 
-@action("customers.change_class", permission="customer.manage")
+@action("customers.change_class", permission=TERMS)
 def do_change_class(
     actor: User,
     point: ServicePoint,

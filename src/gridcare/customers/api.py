@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, HasViewPermission, IdempotentWritesMixin, ScopedViewSetMixin
+from gridcare.api.fields import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
 from gridcare.api.types import bound
 from gridcare.core.errors import InvalidInput
 from gridcare.core.requests import StaffRequest
@@ -36,7 +37,7 @@ from gridcare.org.models import OrgUnit
 from gridcare.web.excel import XLSX_CONTENT_TYPE
 
 
-class ContactInlineSerializer(serializers.ModelSerializer):
+class ContactInlineSerializer(ScopedModelSerializer):
     class Meta:
         model = Contact
         fields = ["id", "name", "mobile", "role", "is_primary"]
@@ -52,7 +53,7 @@ class ContactSerializer(ContactInlineSerializer):
         fields = ["id", "customer", "name", "mobile", "role", "is_primary"]
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(ScopedModelSerializer):
     """ID number and mobiles are always masked here; ``POST …/unmask/`` shows them (audited)."""
 
     number = serializers.CharField(max_length=20, required=False)
@@ -93,6 +94,11 @@ class CustomerViewSet(ActionViewSet):
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     view_permission = "customer.view"
+    action_permissions = {
+        "create": "customer.manage",
+        "partial_update": "customer.manage",
+        "unmask": "customer.unmask",
+    }
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
@@ -111,7 +117,7 @@ class CustomerViewSet(ActionViewSet):
     @route(detail=True, methods=["post"])
     def unmask(self, request: StaffRequest, pk: str | None = None) -> Response:
         """查看敏感信息 (audited)."""
-        data = UnmaskSerializer(data=request.data)
+        data = UnmaskSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         return Response(actions.do_unmask_customer(request.user, self.get_object(), **data.validated_data))
 
@@ -122,6 +128,7 @@ class ContactViewSet(ActionViewSet):
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
     view_permission = "customer.view"
+    action_permissions = {"create": "customer.manage"}
     filterset_fields = ["customer", "is_primary"]
     http_method_names = ["get", "post", "head", "options"]
 
@@ -131,7 +138,7 @@ class ContactViewSet(ActionViewSet):
         serializer.instance = actions.do_add_contact(self.request.user, customer, **data)
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(ScopedModelSerializer):
     number = serializers.CharField(max_length=20, required=False)
     name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -165,6 +172,12 @@ class AccountViewSet(ActionViewSet):
     serializer_class = AccountSerializer
     filterset_class = AccountFilter
     view_permission = "customer.view"
+    action_permissions = {
+        "create": "customer.manage",
+        # archive fields need customer.manage, the credit rating and the status their own codes (the action
+        # asks for the codes of the fields that actually change)
+        "partial_update": ("customer.manage", "account.rate_credit", "account.change_status"),
+    }
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
@@ -180,8 +193,8 @@ class AccountViewSet(ActionViewSet):
         serializer.instance = actions.do_update_account(self.request.user, bound(serializer), **data)
 
 
-def _period_serializer(period_model: Any) -> type[serializers.ModelSerializer]:
-    class PeriodSerializer(serializers.ModelSerializer):
+def _period_serializer(period_model: type) -> type[ScopedModelSerializer]:
+    class PeriodSerializer(ScopedModelSerializer):
         class Meta:
             model = period_model
             fields = ["valid_from", "valid_to", *period_model.value_fields]
@@ -190,11 +203,11 @@ def _period_serializer(period_model: Any) -> type[serializers.ModelSerializer]:
     return PeriodSerializer
 
 
-class ServicePointSerializer(serializers.ModelSerializer):
+class ServicePointSerializer(ScopedModelSerializer):
     """Tariff, capacity, demand and class are set at creation; later they change through the dated routes."""
 
     number = serializers.CharField(max_length=24, required=False)
-    org_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False)
+    org_unit = ScopedPrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False)
     valid_from = serializers.DateField(write_only=True, required=False)
     capacity_kva = serializers.DecimalField(max_digits=12, decimal_places=2)
     contracted_demand_kw = serializers.DecimalField(
@@ -267,6 +280,14 @@ class ServicePointViewSet(ActionViewSet):
     serializer_class = ServicePointSerializer
     filterset_class = ServicePointFilter
     view_permission = "customer.view"
+    action_permissions = {
+        "create": "customer.manage",
+        "partial_update": ("customer.manage", "servicepoint.change_terms"),  # per field, in the action
+        "change_tariff": "servicepoint.change_terms",
+        "change_capacity": "servicepoint.change_terms",
+        "change_demand": "servicepoint.change_terms",
+        "change_class": "servicepoint.change_terms",
+    }
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_service_point(self.request.user, **serializer.validated_data)
@@ -279,7 +300,7 @@ class ServicePointViewSet(ActionViewSet):
 
     def _change(self, request: Request, input_class: type[serializers.Serializer], do: Any) -> Response:
         point = self.get_object()
-        data = input_class(data=request.data)
+        data = input_class(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         point = do(request.user, point, **data.validated_data)
         return Response(ServicePointSerializer(self.get_queryset().get(pk=point.pk)).data)
@@ -305,7 +326,7 @@ class ServicePointViewSet(ActionViewSet):
         return self._change(request, ClassChangeSerializer, actions.do_change_class)
 
 
-class ContractSerializer(serializers.ModelSerializer):
+class ContractSerializer(ScopedModelSerializer):
     supplier_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     customer_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     account_number = serializers.CharField(source="account.number", read_only=True)
@@ -340,6 +361,7 @@ class ContractViewSet(ActionViewSet):
     serializer_class = ContractSerializer
     filterset_class = ContractFilter
     view_permission = "customer.view"
+    action_permissions = {"create": "customer.manage", "terminate": "customer.manage"}
     http_method_names = ["get", "post", "head", "options"]
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
@@ -359,9 +381,10 @@ class ContractViewSet(ActionViewSet):
     @extend_schema(request=TerminateSerializer, responses=ContractSerializer)
     @route(detail=True, methods=["post"])
     def terminate(self, request: StaffRequest, pk: str | None = None) -> Response:
-        data = TerminateSerializer(data=request.data)
+        contract = self.get_object()  # outside the caller's scope: 404 before anything is read from the body
+        data = TerminateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        contract = actions.do_terminate_contract(request.user, self.get_object(), **data.validated_data)
+        contract = actions.do_terminate_contract(request.user, contract, **data.validated_data)
         return Response(ContractSerializer(contract).data)
 
 
@@ -393,7 +416,8 @@ class ImportViewSet(IdempotentWritesMixin, viewsets.ViewSet):
     """Excel import: ``GET …/template/?kind=customers|meters``; ``POST`` a file (all rows valid, or nothing)."""
 
     permission_classes = [HasViewPermission]
-    view_permission = None  # customer.manage or meter.manage, checked by the import itself
+    view_permission = ("customer.manage", "meter.manage")  # which one: by ``kind``, checked by the import
+    action_permissions = {"create": ("customer.manage", "meter.manage")}
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(parameters=[OpenApiParameter("kind", str)], responses={(200, XLSX_CONTENT_TYPE): bytes})

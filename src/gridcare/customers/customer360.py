@@ -24,7 +24,15 @@ def accounts_tab(request: HttpRequest, customer: Customer) -> str:
     )
     return render_to_string(
         "customers/tab_accounts.html",
-        {"customer": customer, "accounts": accounts, "can_manage": has_perm(request.user, "customer.manage")},
+        {
+            "customer": customer,
+            "accounts": accounts,
+            "can_manage": has_perm(request.user, "customer.manage"),
+            "can_edit_accounts": any(
+                has_perm(request.user, code)
+                for code in ("customer.manage", "account.rate_credit", "account.change_status")
+            ),
+        },
         request=request,
     )
 

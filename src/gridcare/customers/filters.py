@@ -9,10 +9,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedFilterSet
 from gridcare.customers.models import Account, Customer, ServicePoint, SupplyContract
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(ScopedFilterSet):
     number = django_filters.CharFilter(label=_("Customer number"), lookup_expr="startswith")
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
     under = django_filters.CharFilter(
@@ -24,7 +25,7 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["number", "name", "kind", "id_type", "org_unit", "under"]
 
 
-class AccountFilter(django_filters.FilterSet):
+class AccountFilter(ScopedFilterSet):
     number = django_filters.CharFilter(label=_("Account number"), lookup_expr="startswith")
     name = django_filters.CharFilter(label=_("Account name"), lookup_expr="icontains")
     under = django_filters.CharFilter(
@@ -48,7 +49,7 @@ class AccountFilter(django_filters.FilterSet):
         ]
 
 
-class ServicePointFilter(django_filters.FilterSet):
+class ServicePointFilter(ScopedFilterSet):
     number = django_filters.CharFilter(label=_("Service point number"), lookup_expr="startswith")
     address = django_filters.CharFilter(label=_("Address"), lookup_expr="icontains")
     account_number = django_filters.CharFilter(
@@ -80,7 +81,7 @@ class ServicePointFilter(django_filters.FilterSet):
         ]
 
 
-class ContractFilter(django_filters.FilterSet):
+class ContractFilter(ScopedFilterSet):
     number = django_filters.CharFilter(label=_("Contract number"), lookup_expr="startswith")
     expiring_within = django_filters.NumberFilter(label=_("Expiring within (days)"), method="expiring")
     valid_to_before = django_filters.DateFilter(

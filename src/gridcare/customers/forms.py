@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedForm
 from gridcare.customers.models import Account, Customer, ServicePoint
 from gridcare.org.models import OrgUnit, User
 
@@ -26,7 +27,7 @@ def managers() -> forms.ModelChoiceField:
     )
 
 
-class CustomerForm(forms.Form):
+class CustomerForm(ScopedForm):
     name = forms.CharField(label=_("Name"), max_length=120)
     kind = forms.ChoiceField(label=_("Kind"), choices=Customer.Kind.choices)
     id_type = forms.ChoiceField(label=_("ID type"), choices=Customer.IdType.choices)
@@ -37,19 +38,19 @@ class CustomerForm(forms.Form):
     contact_mobile = forms.CharField(label=_("Contact mobile"), max_length=20)
 
 
-class CustomerEditForm(forms.Form):
+class CustomerEditForm(ScopedForm):
     name = forms.CharField(label=_("Name"), max_length=120)
     address = forms.CharField(label=_("Correspondence address"), max_length=200, required=False)
 
 
-class ContactForm(forms.Form):
+class ContactForm(ScopedForm):
     name = forms.CharField(label=_("Name"), max_length=60)
     mobile = forms.CharField(label=_("Mobile"), max_length=20)
     role = forms.CharField(label=_("Role"), max_length=40, required=False)
     is_primary = forms.BooleanField(label=_("Primary contact"), required=False)
 
 
-class AccountForm(forms.Form):
+class AccountForm(ScopedForm):
     number = forms.CharField(
         label=_("Account number"), max_length=20, required=False, help_text=_("Empty: generated.")
     )
@@ -64,7 +65,7 @@ class AccountForm(forms.Form):
     )
 
 
-class AccountEditForm(forms.Form):
+class AccountEditForm(ScopedForm):
     name = forms.CharField(label=_("Account name"), max_length=120)
     billing_cycle = forms.ChoiceField(label=_("Billing cycle"), choices=Account.BillingCycle.choices)
     payment_method = forms.ChoiceField(label=_("Payment method"), choices=Account.PaymentMethod.choices)
@@ -74,7 +75,7 @@ class AccountEditForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=Account.Status.choices)
 
 
-class ServicePointForm(forms.Form):
+class ServicePointForm(ScopedForm):
     address = forms.CharField(label=_("Address"), max_length=200)
     voltage_level = forms.ChoiceField(label=_("Voltage level"), choices=ServicePoint.VoltageLevel.choices)
     customer_class = forms.ChoiceField(label=_("Customer class"), choices=ServicePoint.CustomerClass.choices)
@@ -95,19 +96,19 @@ class ServicePointForm(forms.Form):
     valid_from = forms.DateField(label=_("Valid from"), widget=DATE)
 
 
-class TariffChangeForm(forms.Form):
+class TariffChangeForm(ScopedForm):
     tariff_code = forms.CharField(label=_("Tariff code"), max_length=40)
     valid_from = forms.DateField(label=_("Valid from"), widget=DATE)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
 
-class CapacityChangeForm(forms.Form):
+class CapacityChangeForm(ScopedForm):
     capacity_kva = forms.DecimalField(label=_("Contracted capacity (kVA)"), max_digits=12, decimal_places=2)
     valid_from = forms.DateField(label=_("Valid from"), widget=DATE)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
 
-class DemandChangeForm(forms.Form):
+class DemandChangeForm(ScopedForm):
     contracted_demand_kw = forms.DecimalField(
         label=_("Contracted demand (kW)"), max_digits=12, decimal_places=2
     )
@@ -115,14 +116,14 @@ class DemandChangeForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
 
-class ClassChangeForm(forms.Form):
+class ClassChangeForm(ScopedForm):
     customer_class = forms.ChoiceField(label=_("Customer class"), choices=ServicePoint.CustomerClass.choices)
     sub_class = forms.CharField(label=_("Sub-class"), max_length=40, required=False)
     valid_from = forms.DateField(label=_("Valid from"), widget=DATE)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
 
-class ContractForm(forms.Form):
+class ContractForm(ScopedForm):
     number = forms.CharField(label=_("Contract number"), max_length=32)
     signed_on = forms.DateField(label=_("Signed on"), widget=DATE)
     valid_from = forms.DateField(label=_("Term from"), widget=DATE)
@@ -133,7 +134,7 @@ class ContractForm(forms.Form):
     )
 
 
-class ImportForm(forms.Form):
+class ImportForm(ScopedForm):
     kind = forms.ChoiceField(
         label=_("What to import"),
         choices=[("customers", _("Customers, accounts and service points")), ("meters", _("Meter stock"))],

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
+from gridcare.api.fields import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
 from gridcare.core.errors import InvalidInput
 from gridcare.core.requests import StaffRequest
 from gridcare.customers.models import ServicePoint
@@ -23,7 +24,7 @@ from gridcare.metering.selectors import due_q, overdue_meters
 from gridcare.org.models import OrgUnit
 
 
-class MeterSerializer(serializers.ModelSerializer):
+class MeterSerializer(ScopedModelSerializer):
     registers = serializers.ListField(child=serializers.ChoiceField(choices=Register.choices), required=False)
     multiplier = serializers.IntegerField(read_only=True)
     service_point_number = serializers.CharField(source="service_point.number", read_only=True, default=None)
@@ -72,7 +73,7 @@ class ReadsField(serializers.DictField):
 
 
 class InstallSerializer(serializers.Serializer):
-    service_point = serializers.PrimaryKeyRelatedField(queryset=ServicePoint.objects.all())
+    service_point = ScopedPrimaryKeyRelatedField(queryset=ServicePoint.objects.all())
     installed_on = serializers.DateField()
     initial_reads = ReadsField()
     reason = serializers.ChoiceField(choices=Installation.Reason.choices, required=False)
@@ -85,7 +86,7 @@ class RemoveSerializer(serializers.Serializer):
 
 
 class ReplaceSerializer(serializers.Serializer):
-    new_meter = serializers.PrimaryKeyRelatedField(queryset=Meter.objects.all())
+    new_meter = ScopedPrimaryKeyRelatedField(queryset=Meter.objects.all())
     replaced_on = serializers.DateField()
     final_reads = ReadsField(required=False)
     initial_reads = ReadsField(required=False)
@@ -103,16 +104,16 @@ class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Meter.Status.choices)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
     verified_on = serializers.DateField(required=False)
-    org_unit = serializers.PrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False)
+    org_unit = ScopedPrimaryKeyRelatedField(queryset=OrgUnit.objects.all(), required=False)
 
 
-class ReadSerializer(serializers.ModelSerializer):
+class ReadSerializer(ScopedModelSerializer):
     class Meta:
         model = InstallationRead
         fields = ["event", "register", "value"]
 
 
-class InstallationSerializer(serializers.ModelSerializer):
+class InstallationSerializer(ScopedModelSerializer):
     reads = ReadSerializer(many=True, read_only=True)
     meter_asset_no = serializers.CharField(source="meter.asset_no", read_only=True)
     service_point_number = serializers.CharField(source="service_point.number", read_only=True)
@@ -144,6 +145,9 @@ class MeterViewSet(ActionViewSet):
     serializer_class = MeterSerializer
     filterset_class = MeterFilter
     view_permission = "meter.view"
+    action_permissions = {
+        name: "meter.manage" for name in ("create", "install", "remove", "replace", "test", "status")
+    }
     http_method_names = ["get", "post", "head", "options"]
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
@@ -151,7 +155,7 @@ class MeterViewSet(ActionViewSet):
 
     def _run(self, request: Request, input_class: type[serializers.Serializer], call: Any) -> Response:
         meter = self.get_object()
-        data = input_class(data=request.data)
+        data = input_class(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         result = call(meter, dict(data.validated_data))
         if isinstance(result, Installation):

@@ -7,11 +7,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedFilterSet
 from gridcare.metering.models import Installation, Meter
 from gridcare.metering.selectors import overdue_q
 
 
-class MeterFilter(django_filters.FilterSet):
+class MeterFilter(ScopedFilterSet):
     asset_no = django_filters.CharFilter(label=_("Asset number"), lookup_expr="startswith")
     barcode = django_filters.CharFilter(label=_("Barcode"), lookup_expr="startswith")
     manufacturer = django_filters.CharFilter(label=_("Manufacturer"), lookup_expr="icontains")
@@ -51,7 +52,7 @@ class MeterFilter(django_filters.FilterSet):
         return queryset.filter(q) if value else queryset.exclude(q)
 
 
-class InstallationFilter(django_filters.FilterSet):
+class InstallationFilter(ScopedFilterSet):
     meter_asset_no = django_filters.CharFilter(
         label=_("Asset number"), field_name="meter__asset_no", lookup_expr="startswith"
     )

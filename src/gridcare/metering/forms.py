@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedForm
 from gridcare.customers.models import ServicePoint
 from gridcare.metering.models import Installation, Meter, OnSiteTest, Register
 from gridcare.org.models import OrgUnit
@@ -14,7 +15,7 @@ from gridcare.org.models import OrgUnit
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class ReadsMixin(forms.Form):
+class ReadsMixin(ScopedForm):
     """One optional field per register; the action insists on every register the meter has."""
 
     prefix_reads = "read"
@@ -36,7 +37,7 @@ def read_fields(prefix: str, label: Any) -> dict[str, forms.Field]:
     }
 
 
-class MeterForm(forms.Form):
+class MeterForm(ScopedForm):
     asset_no = forms.CharField(label=_("Asset number"), max_length=32)
     barcode = forms.CharField(label=_("Barcode"), max_length=32)
     manufacturer = forms.CharField(label=_("Manufacturer"), max_length=80)
@@ -100,14 +101,14 @@ class ReplaceForm(ReadsMixin):
         return meter
 
 
-class TestForm(forms.Form):
+class TestForm(ScopedForm):
     tested_on = forms.DateField(label=_("Tested on"), widget=DATE)
     result = forms.ChoiceField(label=_("Result"), choices=OnSiteTest.Result.choices)
     error_percent = forms.DecimalField(label=_("Error (%)"), max_digits=6, decimal_places=3, required=False)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
-class StatusForm(forms.Form):
+class StatusForm(ScopedForm):
     status = forms.ChoiceField(label=_("New status"), choices=Meter.Status.choices)
     verified_on = forms.DateField(label=_("Verified on"), widget=DATE, required=False)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)

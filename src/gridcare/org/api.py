@@ -11,7 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
-from gridcare.api.fields import SlugListRelatedField
+from gridcare.api.fields import (
+    ScopedModelSerializer,
+    ScopedPrimaryKeyRelatedField,
+    ScopedSlugRelatedField,
+)
 from gridcare.api.types import bound
 from gridcare.core.access import get_in_scope
 from gridcare.core.requests import StaffRequest
@@ -28,7 +32,7 @@ from gridcare.org.models import (
 )
 
 
-class OrgUnitSerializer(serializers.ModelSerializer):
+class OrgUnitSerializer(ScopedModelSerializer):
     class Meta:
         model = OrgUnit
         fields = ["id", "code", "name", "kind", "parent", "path", "head", "is_active"]
@@ -42,6 +46,7 @@ class OrgUnitViewSet(ActionViewSet):
     serializer_class = OrgUnitSerializer
     filterset_class = OrgUnitFilter
     view_permission = "org.view"
+    action_permissions = {"create": "org.manage_units", "partial_update": "org.manage_units"}
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_unit(self.request.user, **serializer.validated_data)
@@ -58,10 +63,8 @@ class OrgUnitViewSet(ActionViewSet):
         serializer.instance = unit
 
 
-class AuthorityLimitSerializer(serializers.ModelSerializer):
-    limit_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
-    )
+class AuthorityLimitSerializer(ScopedModelSerializer):
+    limit_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
     name = serializers.CharField(source="limit_type.name", read_only=True)
     unit = serializers.CharField(source="limit_type.unit", read_only=True)
 
@@ -70,14 +73,14 @@ class AuthorityLimitSerializer(serializers.ModelSerializer):
         fields = ["limit_type", "name", "unit", "amount"]
 
 
-class KPIDefinitionSerializer(serializers.ModelSerializer):
+class KPIDefinitionSerializer(ScopedModelSerializer):
     class Meta:
         model = KPIDefinition
         fields = ["code", "name", "name_en", "unit", "direction", "definition"]
 
 
-class PositionSerializer(serializers.ModelSerializer):
-    permissions = SlugListRelatedField(
+class PositionSerializer(ScopedModelSerializer):
+    permissions = ScopedSlugRelatedField(
         slug_field="code", many=True, queryset=PermissionCode.objects.all(), required=False
     )
     limits = AuthorityLimitSerializer(many=True, read_only=True)
@@ -139,6 +142,11 @@ class PositionViewSet(ActionViewSet):
     serializer_class = PositionSerializer
     filterset_class = PositionFilter
     view_permission = "org.view"
+    action_permissions = {
+        "create": "org.manage_positions",  # answered 405: positions come from the catalogue
+        "partial_update": "org.manage_positions",
+        "limits": "org.manage_positions",
+    }
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -183,7 +191,7 @@ class PositionViewSet(ActionViewSet):
         """Set one authority limit (权限额度) of this position (202 + pending request on an administrator
         position: four-eyes)."""
         position = self.get_object()
-        data = LimitInputSerializer(data=request.data)
+        data = LimitInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         result = actions.do_set_authority_limit(
             request.user, position, data.validated_data["limit_type"], data.validated_data["amount"]
@@ -227,7 +235,7 @@ class PositionChangeRequestViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelVie
         return self._decide(request, approve=False)
 
 
-class StaffSerializer(serializers.ModelSerializer):
+class StaffSerializer(ScopedModelSerializer):
     password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
     position_name = serializers.CharField(source="position.name", read_only=True)
     org_unit_name = serializers.CharField(source="org_unit.name", read_only=True)
@@ -265,7 +273,7 @@ class StaffSerializer(serializers.ModelSerializer):
 
 
 class LeaveSerializer(serializers.Serializer):
-    successor = serializers.PrimaryKeyRelatedField(
+    successor = ScopedPrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
     left_on = serializers.DateField(required=False)
@@ -278,6 +286,11 @@ class StaffViewSet(ActionViewSet):
     serializer_class = StaffSerializer
     filterset_class = StaffFilter
     view_permission = "org.view"
+    action_permissions = {
+        "create": "org.manage_staff",
+        "partial_update": "org.manage_staff",
+        "leave": "org.manage_staff",
+    }
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_staff(self.request.user, **serializer.validated_data)
@@ -291,7 +304,7 @@ class StaffViewSet(ActionViewSet):
     @route(detail=True, methods=["post"])
     def leave(self, request: StaffRequest, pk: str | None = None) -> Response:
         staff = self.get_object()
-        data = LeaveSerializer(data=request.data)
+        data = LeaveSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         staff = actions.do_staff_leave(request.user, staff, **data.validated_data)
         return Response(StaffSerializer(staff).data)

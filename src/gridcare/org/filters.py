@@ -6,10 +6,11 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedFilterSet
 from gridcare.org.models import OrgUnit, Position, User
 
 
-class OrgUnitFilter(django_filters.FilterSet):
+class OrgUnitFilter(ScopedFilterSet):
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=OrgUnit.Kind.choices)
     under = django_filters.CharFilter(label=_("Path prefix"), field_name="path", lookup_expr="startswith")
@@ -19,7 +20,7 @@ class OrgUnitFilter(django_filters.FilterSet):
         fields = ["name", "kind", "is_active", "under"]
 
 
-class PositionFilter(django_filters.FilterSet):
+class PositionFilter(ScopedFilterSet):
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
 
     class Meta:
@@ -27,7 +28,7 @@ class PositionFilter(django_filters.FilterSet):
         fields = ["name", "level", "data_scope"]
 
 
-class StaffFilter(django_filters.FilterSet):
+class StaffFilter(ScopedFilterSet):
     q = django_filters.CharFilter(label=_("Name / username / employee no."), method="search")
     under = django_filters.CharFilter(
         label=_("Unit path prefix"), field_name="org_unit__path", lookup_expr="startswith"

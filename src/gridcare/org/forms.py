@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedForm
 from gridcare.org.models import LimitType, OrgUnit, PermissionCode, Position, User
 
 
-class OrgUnitForm(forms.Form):
+class OrgUnitForm(ScopedForm):
     code = forms.SlugField(label=_("Code"), max_length=32)
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=OrgUnit.Kind.choices)
@@ -20,7 +21,7 @@ class OrgUnitForm(forms.Form):
     )
 
 
-class OrgUnitEditForm(forms.Form):
+class OrgUnitEditForm(ScopedForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=OrgUnit.Kind.choices)
     head = forms.ModelChoiceField(
@@ -29,7 +30,7 @@ class OrgUnitEditForm(forms.Form):
     is_active = forms.BooleanField(label=_("Active"), required=False)
 
 
-class StaffForm(forms.Form):
+class StaffForm(ScopedForm):
     username = forms.RegexField(
         label=_("Username"),
         regex=r"^[A-Za-z0-9_.@-]{3,150}$",
@@ -45,7 +46,7 @@ class StaffForm(forms.Form):
     password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, min_length=10)
 
 
-class StaffEditForm(forms.Form):
+class StaffEditForm(ScopedForm):
     full_name = forms.CharField(label=_("Full name"), max_length=60)
     employee_no = forms.CharField(label=_("Employee number"), max_length=32, required=False)
     phone = forms.CharField(label=_("Mobile"), max_length=20, required=False)
@@ -54,7 +55,7 @@ class StaffEditForm(forms.Form):
     org_unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.filter(is_active=True))
 
 
-class LeaveForm(forms.Form):
+class LeaveForm(ScopedForm):
     successor = forms.ModelChoiceField(
         label=_("Successor"),
         queryset=User.objects.filter(is_active=True, position__isnull=False),
@@ -66,7 +67,7 @@ class LeaveForm(forms.Form):
     )
 
 
-class PositionForm(forms.Form):
+class PositionForm(ScopedForm):
     data_scope = forms.ChoiceField(label=_("Data scope"), choices=Position.DataScope.choices)
     permissions = forms.ModelMultipleChoiceField(
         label=_("Permissions"),
@@ -76,7 +77,7 @@ class PositionForm(forms.Form):
     )
 
 
-class LimitForm(forms.Form):
+class LimitForm(ScopedForm):
     limit_type = forms.ModelChoiceField(
         label=_("Limit"), queryset=LimitType.objects.all(), to_field_name="code"
     )

@@ -76,6 +76,8 @@ class PermissionCode(models.Model):
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     area = models.CharField(_("business area"), max_length=32)
 
+    scope_public = True  # the catalogue: every signed-in user may read it (choice lists resolve through it)
+
     class Meta:
         verbose_name = _("permission")
         verbose_name_plural = _("permissions")
@@ -92,6 +94,8 @@ class LimitType(models.Model):
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     unit = models.CharField(_("unit"), max_length=16)
+
+    scope_public = True  # the catalogue: every signed-in user may read it (choice lists resolve through it)
 
     class Meta:
         verbose_name = _("limit type")

@@ -19,7 +19,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from gridcare.core import audit
-from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm
+from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm, row_in_scope
 from gridcare.core.actions import action, after_commit
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionRefused
 from gridcare.core.locks import job_lock
@@ -208,31 +208,43 @@ def _notify(order: WorkOrder, kind: str, recipient_id: int | None, text: str, at
 ORDER_TYPES = frozenset(OrderType.values)  # ``.values`` builds a new list on every use
 CHANNELS = frozenset(Channel.values)
 
-_LOOKUP_SQL = {
-    "service_point": (
-        "SELECT {sp.id}, {sp.account_id}, {a.customer_id}, {sp.org_unit_id}, {a.is_key_account}, "
-        "{a.account_manager_id}, {m.org_unit_id}, {sp.area_class}, {sp.is_important}, {sp.address} "
-        "FROM {sp} JOIN {a} ON {a.id} = {sp.account_id} "
-        "LEFT JOIN {m} ON {m.id} = {a.account_manager_id} WHERE {sp.id} = %s"
-    ),
-    "account": (
-        "SELECT NULL, {a.id}, {a.customer_id}, {a.org_unit_id}, {a.is_key_account}, {a.account_manager_id}, "
-        "{m.org_unit_id} FROM {a} LEFT JOIN {m} ON {m.id} = {a.account_manager_id} WHERE {a.id} = %s"
-    ),
-    "customer": "SELECT NULL, NULL, {c.id}, {c.org_unit_id} FROM {c} WHERE {c.id} = %s",
-}
-
 
 @functools.cache
-def _lookup_sql(kind: str) -> str:
-    """The intake lookup statement, its table and column names taken from the models (built once)."""
-    names = {
-        "sp": TableRef(ServicePoint, "sp"),
-        "a": TableRef(Account, "a"),
-        "c": TableRef(Customer, "c"),
-        "m": TableRef(User, "m"),
+def _lookup_sql() -> dict[str, str]:
+    """The intake lookups, one statement each, built once from the models' metadata.
+
+    Each row starts with what the scope rule needs — the owning unit's path and the owner (for a customer:
+    whether the caller manages one of its accounts) — so :func:`row_in_scope` decides on the same row."""
+
+    def col(model: Any, name: str) -> str:
+        return model._meta.get_field(name).column
+
+    sp, acc, cus = ServicePoint._meta.db_table, Account._meta.db_table, Customer._meta.db_table
+    unit, user = OrgUnit._meta.db_table, User._meta.db_table
+    path, unit_id = col(OrgUnit, "path"), col(OrgUnit, "id")
+    manager = col(Account, "account_manager")
+    manager_join = f"LEFT JOIN {user} m ON m.{col(User, 'id')} = a.{manager}"
+    return {
+        "service_point": (
+            f"SELECT u.{path}, a.{manager}, sp.id, sp.{col(ServicePoint, 'account')}, a.{col(Account, 'customer')}, "
+            f"sp.{col(ServicePoint, 'org_unit')}, a.{col(Account, 'is_key_account')}, a.{manager}, "
+            f"m.{col(User, 'org_unit')}, sp.{col(ServicePoint, 'area_class')}, "
+            f"sp.{col(ServicePoint, 'is_important')}, sp.{col(ServicePoint, 'address')} "
+            f"FROM {sp} sp JOIN {acc} a ON a.id = sp.{col(ServicePoint, 'account')} "
+            f"JOIN {unit} u ON u.{unit_id} = sp.{col(ServicePoint, 'org_unit')} {manager_join} WHERE sp.id = %s"
+        ),
+        "account": (
+            f"SELECT u.{path}, a.{manager}, NULL, a.id, a.{col(Account, 'customer')}, a.{col(Account, 'org_unit')}, "
+            f"a.{col(Account, 'is_key_account')}, a.{manager}, m.{col(User, 'org_unit')} "
+            f"FROM {acc} a JOIN {unit} u ON u.{unit_id} = a.{col(Account, 'org_unit')} {manager_join} "
+            "WHERE a.id = %s"
+        ),
+        "customer": (
+            f"SELECT u.{path}, EXISTS (SELECT 1 FROM {acc} o WHERE o.{col(Account, 'customer')} = c.id "
+            f"AND o.{manager} = %s), NULL, NULL, c.id, c.{col(Customer, 'org_unit')} "
+            f"FROM {cus} c JOIN {unit} u ON u.{unit_id} = c.{col(Customer, 'org_unit')} WHERE c.id = %s"
+        ),
     }
-    return _LOOKUP_SQL[kind].format(**names)
 
 
 _LOOKUP_KEYS = (
@@ -255,9 +267,10 @@ _UNKNOWN = {
 
 
 def _lookup(
-    service_point: int | None, account: int | None, customer: int | None, errors: dict[str, str]
+    actor: User, service_point: int | None, account: int | None, customer: int | None, errors: dict[str, str]
 ) -> dict[str, Any]:
-    """Customer, account and service point of the call in one query (or none for an anonymous call).
+    """Customer, account and service point of the call in one query (or none for an anonymous call), within
+    the actor's data scope: an id outside it is answered as unknown, like an id that does not exist.
 
     The most specific of the three given decides; the others must agree with it. (Written out in SQL: this
     runs on every intake, and the ORM would rebuild the three-table join each time.)"""
@@ -271,11 +284,17 @@ def _lookup(
     )
     if kind is None:
         return {}
-    row = fetch_one(_lookup_sql(kind), [pk])
+    params = [actor.pk or 0, pk] if kind == "customer" else [pk]
+    row = fetch_one(_lookup_sql()[kind], params)
+    if row is not None:
+        owner: Any = row[1]
+        owners = ([actor.pk] if owner else []) if kind == "customer" else [owner]
+        if not row_in_scope(actor, unit_paths=[row[0]], owner_ids=owners):
+            row = None  # outside the caller's data scope: exactly as if it did not exist
     if row is None:
         errors[kind] = _UNKNOWN[kind]
         return {}
-    found = {key: value for key, value in zip(_LOOKUP_KEYS, row, strict=False) if value is not None}
+    found = {key: value for key, value in zip(_LOOKUP_KEYS, row[2:], strict=False) if value is not None}
     for key in ("is_key_account", "is_important"):
         if key in found:
             found[key] = bool(found[key])
@@ -372,7 +391,7 @@ def do_create_order(
         errors["area_class"] = "地区类别应为 urban / rural / remote。 (Unknown area class.)"
     if contact_phone and not PHONE.match(contact_phone):
         errors["contact_phone"] = "联系电话格式不正确。 (Invalid phone number.)"
-    found = _lookup(_pk(service_point), _pk(account), _pk(customer), errors)
+    found = _lookup(actor, _pk(service_point), _pk(account), _pk(customer), errors)
     if order_type in ORDER_TYPES and not found.get("customer_id") and order_type not in ANONYMOUS_ALLOWED:
         errors["customer"] = (
             "此类工单需要客户、户号或用电地址。 (This type needs a customer, account or service point.)"
@@ -562,6 +581,8 @@ def do_escalate(
     order = _load(actor, order)
     _check(order, Transition.ESCALATE)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
+    if to not in (None, "") and not User.objects.filter(pk=_pk(to), is_active=True).exists():
+        raise InvalidInput({"to": "接收人不存在或已停用。 (Unknown or inactive person.)"})
     recipient = _pk(to) or rules.supervisor_for(
         order.queue_unit_id or order.unit_id, exclude=(actor.pk, order.assignee_id)
     )

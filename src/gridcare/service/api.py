@@ -14,9 +14,17 @@ from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.base import ActionViewSet, IdempotentWritesMixin, InputSerializer, ScopedViewSetMixin
+from gridcare.api.base import (
+    ActionViewSet,
+    HasViewPermission,
+    IdempotentWritesMixin,
+    InputSerializer,
+    ScopedViewSetMixin,
+)
+from gridcare.api.fields import ScopedModelSerializer
 from gridcare.api.types import bound
 from gridcare.core.requests import StaffRequest
+from gridcare.customers.masking import can_unmask, mask_mobile
 from gridcare.service import actions
 from gridcare.service.choices import Cause, Channel, OrderType, SubType, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
@@ -33,7 +41,7 @@ from gridcare.service.models import (
 )
 
 
-class WorkOrderSerializer(serializers.ModelSerializer):
+class WorkOrderSerializer(ScopedModelSerializer):
     """A work order as the API answers it (ids only, so answering costs no extra query)."""
 
     allowed_actions = serializers.SerializerMethodField()
@@ -88,6 +96,13 @@ class WorkOrderSerializer(serializers.ModelSerializer):
 
     def get_allowed_actions(self, obj: WorkOrder) -> list[str]:
         return allowed_transitions(obj.status)
+
+    def to_representation(self, instance: WorkOrder) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if "contact_phone" in data and not can_unmask(getattr(request, "user", None)):
+            data["contact_phone"] = mask_mobile(data["contact_phone"])
+        return data
 
 
 _MOMENT = serializers.DateTimeField()
@@ -206,7 +221,7 @@ class CompensationInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class CompensationSerializer(serializers.ModelSerializer):
+class CompensationSerializer(ScopedModelSerializer):
     class Meta:
         model = Compensation
         fields = [
@@ -225,13 +240,13 @@ class CompensationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TransitionSerializer(serializers.ModelSerializer):
+class TransitionSerializer(ScopedModelSerializer):
     class Meta:
         model = WorkOrderTransition
         fields = ["action", "from_status", "to_status", "actor", "at", "note"]
 
 
-class ClockSerializer(serializers.ModelSerializer):
+class ClockSerializer(ScopedModelSerializer):
     class Meta:
         model = SLAClock
         fields = [
@@ -251,6 +266,10 @@ class ClockSerializer(serializers.ModelSerializer):
         ]
 
 
+#: Field and handling steps: the handler (process/dispatch) or a supervisor; the action checks who exactly.
+HANDLER_ROUTE = ("workorder.process", "workorder.dispatch", "workorder.reassign")
+
+
 class WorkOrderViewSet(ActionViewSet):
     """工单 — 95598-style work orders. ``POST`` registers one (受理, any channel, ``Idempotency-Key`` honoured);
     ``POST …/{id}/<step>/`` moves it through its life; an impossible step answers 409 with the allowed ones."""
@@ -259,6 +278,35 @@ class WorkOrderViewSet(ActionViewSet):
     serializer_class = WorkOrderSerializer
     filterset_class = WorkOrderFilter
     http_method_names = ["get", "post", "head", "options"]
+    view_permission = "workorder.view"
+    action_permissions = {
+        "create": "workorder.create",
+        "dispatch_order": "workorder.dispatch",
+        "reassign": "workorder.reassign",
+        "escalate": "workorder.reassign",
+        **{
+            step: HANDLER_ROUTE
+            for step in (
+                "take",
+                "start",
+                "arrive",
+                "restore",
+                "suspend",
+                "wait_customer",
+                "resume",
+                "repair_records",
+                "issue_stock",
+                "return_stock",
+                "fees",
+            )
+        },
+        "contact": (*HANDLER_ROUTE, "workorder.create"),
+        "reply": (*HANDLER_ROUTE, "workorder.create"),
+        "callback": "workorder.close",
+        "archive": "workorder.close",
+        "reopen": ("workorder.close", "workorder.reassign"),
+        "compensations": "workorder.create",
+    }
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return WorkOrderCreateSerializer if self.action == "create" else WorkOrderSerializer
@@ -272,13 +320,13 @@ class WorkOrderViewSet(ActionViewSet):
         order = self.get_object()
         data: dict[str, Any] = {}
         if input_class is not None:
-            shape = input_class(data=request.data)
+            shape = input_class(data=request.data, context={"request": request})
             shape.is_valid(raise_exception=True)
             data = {k: v for k, v in shape.validated_data.items() if v is not None or k == "satisfaction"}
         result = fn(request.user, order, **data)
         refreshed = result if isinstance(result, WorkOrder) else WorkOrder.objects.get(pk=order.pk)
         code = status.HTTP_200_OK if isinstance(result, WorkOrder) else status.HTTP_201_CREATED
-        return Response(WorkOrderSerializer(refreshed).data, status=code)
+        return Response(WorkOrderSerializer(refreshed, context={"request": request}).data, status=code)
 
     @extend_schema(request=TargetSerializer, responses=WorkOrderSerializer)
     @route(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
@@ -384,9 +432,9 @@ class WorkOrderViewSet(ActionViewSet):
     def compensations(self, request: StaffRequest, pk: str | None = None) -> Response:
         """服务补偿 — propose a credit to the order's account; ``/api/service/compensations/{id}/approve/``
         decides it."""
-        shape = CompensationInputSerializer(data=request.data)
+        order = self.get_object()  # outside the caller's scope: 404 before anything is read from the body
+        shape = CompensationInputSerializer(data=request.data, context={"request": request})
         shape.is_valid(raise_exception=True)
-        order = self.get_object()
         compensation = actions.do_propose_compensation(request.user, order, **shape.validated_data)
         return Response(CompensationSerializer(compensation).data, status=status.HTTP_201_CREATED)
 
@@ -402,7 +450,7 @@ class WorkOrderViewSet(ActionViewSet):
         )
 
 
-class SLAPolicySerializer(serializers.ModelSerializer):
+class SLAPolicySerializer(ScopedModelSerializer):
     class Meta:
         model = SLAPolicy
         fields = [
@@ -427,6 +475,8 @@ class SLAPolicyViewSet(ActionViewSet):
     queryset = SLAPolicy.objects.all()
     serializer_class = SLAPolicySerializer
     filterset_class = SLAPolicyFilter
+    view_permission = "sla.view"
+    action_permissions = {"partial_update": "sla.manage"}
     http_method_names = ["get", "patch", "head", "options"]
 
     def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
@@ -435,7 +485,7 @@ class SLAPolicyViewSet(ActionViewSet):
         )
 
 
-class DispatchRuleSerializer(serializers.ModelSerializer):
+class DispatchRuleSerializer(ScopedModelSerializer):
     class Meta:
         model = DispatchRule
         fields = [
@@ -460,9 +510,10 @@ class DispatchRuleViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     queryset = DispatchRule.objects.all()
     serializer_class = DispatchRuleSerializer
+    view_permission = "sla.view"
 
 
-class StockItemSerializer(serializers.ModelSerializer):
+class StockItemSerializer(ScopedModelSerializer):
     class Meta:
         model = StockItem
         fields = ["id", "code", "name", "kind", "unit_of_measure", "unit_price", "quantity", "org_unit"]
@@ -474,6 +525,7 @@ class StockItemViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = StockItem.objects.all()
     serializer_class = StockItemSerializer
     filterset_class = StockItemFilter
+    view_permission = "stock.view"
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -486,9 +538,11 @@ class CompensationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Compensation.objects.select_related("order")
     serializer_class = CompensationSerializer
     filterset_fields = ["status", "order"]
+    view_permission = "workorder.view"
+    action_permissions = {"approve": "compensation.approve", "reject": "compensation.approve"}
 
     def _decide(self, request: Request, fn: Callable[..., Compensation]) -> Response:
-        shape = DecisionSerializer(data=request.data)
+        shape = DecisionSerializer(data=request.data, context={"request": request})
         shape.is_valid(raise_exception=True)
         compensation = fn(request.user, self.get_object(), **shape.validated_data)
         return Response(CompensationSerializer(compensation).data)
@@ -506,7 +560,7 @@ class CompensationViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         return self._decide(request, actions.do_reject_compensation)
 
 
-class NoticeSerializer(serializers.ModelSerializer):
+class NoticeSerializer(ScopedModelSerializer):
     class Meta:
         model = ServiceNotice
         fields = ["id", "order", "kind", "recipient", "sent_at", "text", "read_at"]
@@ -517,6 +571,8 @@ class NoticeViewSet(IdempotentWritesMixin, mixins.ListModelMixin, viewsets.Gener
 
     serializer_class = NoticeSerializer
     request: StaffRequest
+    permission_classes = [HasViewPermission]
+    view_permission = "workorder.view"
 
     def get_queryset(self) -> QuerySet[ServiceNotice]:
         return ServiceNotice.objects.filter(recipient=self.request.user)

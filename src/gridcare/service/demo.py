@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +74,7 @@ def _people() -> dict[str, User]:
     return {
         u.username: u
         for u in User.objects.select_related("position").filter(
-            username__in={*HANDLERS.values(), "cs_rep", "cs_supervisor"}
+            username__in={*HANDLERS.values(), *STATION_DESKS.values(), "cs_rep", "cs_supervisor"}
         )
     }
 
@@ -94,8 +94,17 @@ def _intake_time(rng: random.Random, now: dt.datetime, days_back: float) -> dt.d
     return min(moment, now - dt.timedelta(minutes=1))
 
 
+#: the desk that registers calls about a station's customers (each desk reaches only its own data scope);
+#: calls without a customer go to the hotline (客服班)
+STATION_DESKS = {"CG": "cg_rep", "HX": "hx_rep", "SNS": "sn_rep"}
+
+
 def _register(
-    actor: User, rng: random.Random, points: list[Any], kind: tuple[str, str], at: dt.datetime
+    desks: Callable[[str | None], User],
+    rng: random.Random,
+    points: list[tuple[int, str]],
+    kind: tuple[str, str],
+    at: dt.datetime,
 ) -> WorkOrder:
     order_type, sub_type = kind
     data: dict[str, Any] = {"order_type": order_type, "sub_type": sub_type, "at": at}
@@ -104,8 +113,9 @@ def _register(
         if points and (order_type not in {"enquiry", "report"} or rng.random() < 0.5)
         else None
     )
+    actor = desks(point[1] if point is not None else None)
     if point is not None:
-        data["service_point"] = point
+        data["service_point"] = point[0]
     elif order_type not in {"enquiry", "report", "opinion", "suggestion", "praise", "repair"}:
         data.update(order_type="enquiry", sub_type="")
     if data["order_type"] == "repair":
@@ -260,7 +270,11 @@ def build(actor: User, scale: str) -> Iterator[str]:
         if store
         else []
     )
-    points = list(ServicePoint.objects.order_by("?").values_list("pk", flat=True)[:3000])
+    points = list(ServicePoint.objects.order_by("?").values_list("pk", "org_unit__code")[:3000])
+
+    def desks(station: str | None) -> User:
+        return people.get(STATION_DESKS.get(station or "", ""), desk)
+
     now = timezone.now()
     total = SIZES.get(scale, SIZES["small"])
     kinds = [(t, s) for t, s, _w in TYPES]
@@ -271,8 +285,8 @@ def build(actor: User, scale: str) -> Iterator[str]:
         days_back = 365 * (1 - i / total) + rng.random()
         at = _intake_time(rng, now, days_back)
         try:
-            order = _register(desk, rng, points, rng.choices(kinds, weights)[0], at)
-            _work(order, rng, people, codes, actor, desk, supervisor, stock, now)
+            order = _register(desks, rng, points, rng.choices(kinds, weights)[0], at)
+            _work(order, rng, people, codes, actor, desks(codes.get(order.unit_id)), supervisor, stock, now)
             made += 1
         except GridcareError as exc:
             skipped += 1
@@ -289,7 +303,7 @@ def build(actor: User, scale: str) -> Iterator[str]:
         (60 * 20, ("application", "reconnection")),
     ]:
         try:
-            _register(desk, rng, points, kind, now - dt.timedelta(minutes=minutes))
+            _register(desks, rng, points, kind, now - dt.timedelta(minutes=minutes))
             made += 1
         except GridcareError:
             skipped += 1

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedFilterSet
 from gridcare.service.choices import Channel, OrderType, Status, SubType
 from gridcare.service.models import SLAPolicy, StockItem, WorkOrder
 from gridcare.service.sla import near_breach_q, overdue_q
@@ -15,7 +16,7 @@ from gridcare.service.sla import near_breach_q, overdue_q
 SLA_CHOICES = [("near", _("Near breach")), ("overdue", _("Overdue")), ("escalated", _("Escalated"))]
 
 
-class WorkOrderFilter(django_filters.FilterSet):
+class WorkOrderFilter(ScopedFilterSet):
     q = django_filters.CharFilter(label=_("Number / subject / phone / address"), method="search")
     order_type = django_filters.ChoiceFilter(label=_("Type"), choices=OrderType.choices)
     sub_type = django_filters.ChoiceFilter(label=_("Sub-type"), choices=SubType.choices)
@@ -71,13 +72,13 @@ class WorkOrderFilter(django_filters.FilterSet):
         return queryset
 
 
-class SLAPolicyFilter(django_filters.FilterSet):
+class SLAPolicyFilter(ScopedFilterSet):
     class Meta:
         model = SLAPolicy
         fields = ["order_type", "sub_type", "area_class", "milestone", "clock"]
 
 
-class StockItemFilter(django_filters.FilterSet):
+class StockItemFilter(ScopedFilterSet):
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
 
     class Meta:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedForm
 from gridcare.org.models import OrgUnit, User
 from gridcare.service.choices import Cause, Channel, ClockKind, OrderType, SubType
 from gridcare.service.models import AREA_CLASSES, StockItem
 
 
-class IntakeForm(forms.Form):
+class IntakeForm(ScopedForm):
     """受理 — phone or counter intake: the caller is found by account number (户号) or service point number."""
 
     order_type = forms.ChoiceField(label=_("Type"), choices=OrderType.choices)
@@ -33,7 +34,12 @@ class IntakeForm(forms.Form):
     )
 
 
-class TargetForm(forms.Form):
+class TargetForm(ScopedForm):
+    routing_fields = {
+        "queue_unit": "派发/改派的处理单位：移交目标，不是读取 (a handover target, not a read)",
+        "assignee": "派发/改派的处理人：移交目标，不是读取 (a handover target, not a read)",
+    }
+
     queue_unit = forms.ModelChoiceField(
         label=_("Handling unit"), queryset=OrgUnit.objects.filter(is_active=True), required=False
     )
@@ -45,16 +51,16 @@ class TargetForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(ScopedForm):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(ScopedForm):
     result = forms.CharField(label=_("Result"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     cause = forms.ChoiceField(label=_("Cause"), choices=[("", "—"), *Cause.choices], required=False)
 
 
-class CallbackForm(forms.Form):
+class CallbackForm(ScopedForm):
     reached = forms.BooleanField(label=_("Customer reached"), required=False, initial=True)
     satisfaction = forms.TypedChoiceField(
         label=_("Satisfaction"),
@@ -71,33 +77,33 @@ class CallbackForm(forms.Form):
     )
 
 
-class RepairRecordForm(forms.Form):
+class RepairRecordForm(ScopedForm):
     cause = forms.ChoiceField(label=_("Fault cause"), choices=Cause.choices)
     fault = forms.CharField(label=_("Fault found"), widget=forms.Textarea(attrs={"rows": 2}))
     work_done = forms.CharField(label=_("Work done"), widget=forms.Textarea(attrs={"rows": 2}))
     is_paid_service = forms.BooleanField(label=_("Paid service"), required=False)
 
 
-class StockForm(forms.Form):
+class StockForm(ScopedForm):
     item = forms.ModelChoiceField(label=_("Part or tool"), queryset=StockItem.objects.all())
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
 
 
-class FeeForm(forms.Form):
+class FeeForm(ScopedForm):
     description = forms.CharField(label=_("Item"), max_length=120)
     amount = forms.DecimalField(label=_("Amount (元)"), max_digits=12, decimal_places=2, min_value=0)
 
 
-class CompensationForm(forms.Form):
+class CompensationForm(ScopedForm):
     amount = forms.DecimalField(label=_("Amount (元)"), max_digits=12, decimal_places=2, min_value=0)
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(ScopedForm):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(ScopedForm):
     clock = forms.ChoiceField(label=_("Clock"), choices=ClockKind.choices)
     amount = forms.IntegerField(label=_("Amount (minutes or working days)"), min_value=1)
     warn_ratio = forms.DecimalField(
@@ -105,7 +111,7 @@ class PolicyForm(forms.Form):
     )
 
 
-class MonthForm(forms.Form):
+class MonthForm(ScopedForm):
     month = forms.RegexField(
         label=_("Month"), regex=r"^\d{4}-\d{2}$", widget=forms.TextInput(attrs={"type": "month"})
     )

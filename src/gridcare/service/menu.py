@@ -35,8 +35,6 @@ ITEMS = [
         icon="file-earmark-bar-graph",
         order=306,
     ),
-    MenuItem(GROUP, _("SLA policies"), "service:policy-list", "sla.manage", icon="stopwatch", order=307),
-    MenuItem(
-        GROUP, _("Spare parts and tools"), "service:stock", "workorder.process", icon="box-seam", order=308
-    ),
+    MenuItem(GROUP, _("SLA policies"), "service:policy-list", "sla.view", icon="stopwatch", order=307),
+    MenuItem(GROUP, _("Spare parts and tools"), "service:stock", "stock.view", icon="box-seam", order=308),
 ]

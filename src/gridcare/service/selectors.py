@@ -37,18 +37,12 @@ from gridcare.service.models import (
 )
 from gridcare.service.sla import near_breach_q, overdue_q
 
-VIEW_PERMISSIONS = (
-    "workorder.create",
-    "workorder.dispatch",
-    "workorder.process",
-    "workorder.reassign",
-    "workorder.close",
-)
 QUEUES = ("my", "team", "near", "overdue", "all")
 
 
 def can_view_orders(user: Any) -> bool:
-    return any(has_perm(user, code) for code in VIEW_PERMISSIONS)
+    """Work orders are read with ``workorder.view`` (the API's ``view_permission`` too)."""
+    return has_perm(user, "workorder.view")
 
 
 def queues_for(user: Any) -> list[str]:

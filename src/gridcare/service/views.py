@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -16,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from gridcare.core.access import has_perm
+from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, NotFound
+from gridcare.customers.masking import can_unmask, mask_mobile
 from gridcare.service import actions, reports
 from gridcare.service.choices import Transition, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
@@ -36,7 +36,7 @@ from gridcare.service.forms import (
     TargetForm,
 )
 from gridcare.service.models import Compensation, ServiceNotice, SLAPolicy, StockItem, WorkOrder
-from gridcare.service.selectors import REPORTS, can_view_orders, dashboard, previous_month, queue, queues_for
+from gridcare.service.selectors import REPORTS, dashboard, previous_month, queue, queues_for
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 QUEUE_TITLES = {
@@ -53,12 +53,9 @@ SLA_STATE_LABELS = {"ok": _("On time"), "warning": _("Near breach"), "breached":
 
 
 class DeskMixin(StaffMixin):
-    """Open to every position that works with work orders (any ``workorder.*`` permission)."""
+    """Open to the positions that read work orders (``workorder.view``); each step checks its own code."""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.user.is_authenticated and not can_view_orders(request.user):
-            raise PermissionDenied("需要工单权限 (a work-order permission is required)")
-        return super().dispatch(request, *args, **kwargs)
+    permission = "workorder.view"
 
 
 class DeskView(DeskMixin, ScopedListView):
@@ -122,6 +119,7 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
         user = self.request.user
         steps = [s for s in allowed_transitions(order.status) if s in STEPS]
         context.update(
+            contact_phone=order.contact_phone if can_unmask(user) else mask_mobile(order.contact_phone),
             transitions=order.transitions.select_related("actor"),
             clocks=order.clocks.all(),
             callbacks=order.callbacks.select_related("by"),
@@ -129,16 +127,16 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
             movements=order.stock_movements.select_related("item", "technician"),
             fees=order.fees.select_related("recorded_by"),
             compensations=order.compensations.select_related("proposed_by", "decided_by"),
-            compensation_form=CompensationForm()
+            compensation_form=CompensationForm(user=user)
             if order.account_id and has_perm(user, "workorder.create")
             else None,
             can_decide_compensation=has_perm(user, "compensation.approve"),
             duplicates=order.duplicates.all()[:50],
-            steps=[_step(s) for s in steps],
+            steps=[_step(s, user) for s in steps],
             field_forms={
-                "repair": RepairRecordForm(),
-                "stock": StockForm(),
-                "fee": FeeForm(),
+                "repair": RepairRecordForm(user=user),
+                "stock": StockForm(user=user),
+                "fee": FeeForm(user=user),
             }
             if order.is_open and (has_perm(user, "workorder.process") or has_perm(user, "workorder.reassign"))
             else {},
@@ -148,13 +146,13 @@ class OrderDetailView(DeskMixin, ScopedDetailView):
 
 
 # step → (label, form class) ; the form's cleaned data are the action's keyword arguments
-def _step(code: str) -> tuple[str, Any, Any]:
-    """A step's code, label and (empty) form, if it takes one."""
+def _step(code: str, user: Any) -> tuple[str, Any, Any]:
+    """A step's code, label and (empty) form, if it takes one (its choices limited to what ``user`` may see)."""
     label, form = STEPS[code]
-    return code, label, form() if form is not None else None
+    return code, label, form(user=user) if form is not None else None
 
 
-STEPS: dict[str, tuple[Any, Callable[[], Any] | None]] = {
+STEPS: dict[str, tuple[Any, Callable[..., Any] | None]] = {
     Transition.DISPATCH: (Transition.DISPATCH.label, TargetForm),
     Transition.REASSIGN: (Transition.REASSIGN.label, TargetForm),
     Transition.ESCALATE: (Transition.ESCALATE.label, ReasonForm),
@@ -242,7 +240,7 @@ class StepView(DeskMixin, View):
         form_class = STEP_FORMS.get(step)
         data: dict[str, Any] = {}
         if form_class is not None:
-            form = form_class(request.POST)
+            form = form_class(request.POST, user=request.user)
             if not form.is_valid():
                 for field, errors in form.errors.items():
                     messages.error(
@@ -268,7 +266,11 @@ class CompensationDecisionView(DeskMixin, View):
             raise Http404
         form = DecisionForm(request.POST)
         note = form.cleaned_data["note"] if form.is_valid() else ""
-        order_id = Compensation.objects.filter(pk=pk).values_list("order_id", flat=True).first()
+        order_id = (
+            restrict(Compensation.objects.filter(pk=pk), request.user)
+            .values_list("order_id", flat=True)
+            .first()
+        )
         return run_on_order_page(request, order_id, lambda: decide(request.user, pk, note=note))
 
 
@@ -285,8 +287,15 @@ class IntakeView(ActionFormView):
 
         lookup = (data.pop("lookup") or "").strip()
         if lookup:
-            point = ServicePoint.objects.filter(number=lookup).values_list("pk", flat=True).first()
-            account = Account.objects.filter(number=lookup).values_list("pk", flat=True).first()
+            user = self.request.user  # a number outside the desk's scope is "not found", like an unknown one
+            point = (
+                restrict(ServicePoint.objects.filter(number=lookup), user)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            account = (
+                restrict(Account.objects.filter(number=lookup), user).values_list("pk", flat=True).first()
+            )
             if point is None and account is None:
                 from gridcare.core.errors import InvalidInput
 
@@ -342,7 +351,7 @@ class ReportDownloadView(StaffMixin, View):
 
 class PolicyListView(ScopedListView):
     model = SLAPolicy
-    permission = "sla.manage"
+    permission = "sla.view"
     filterset_class = SLAPolicyFilter
     title = _("SLA policies")
     export_name = "sla-policies"
@@ -380,7 +389,7 @@ class PolicyEditView(ActionFormView):
 
 class StockListView(ScopedListView):
     model = StockItem
-    permission = "workorder.process"
+    permission = "stock.view"
     filterset_class = StockItemFilter
     title = _("Spare parts and tools")
     export_name = "stock"

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet
+from gridcare.api.fields import ScopedModelSerializer
 from gridcare.core.requests import StaffRequest
 from gridcare.engine.rating import Usage
 from gridcare.tariffs import actions, selectors
@@ -18,13 +19,13 @@ from gridcare.tariffs.filters import TariffFilter
 from gridcare.tariffs.models import Tariff, TariffVersion
 
 
-class TariffVersionSerializer(serializers.ModelSerializer):
+class TariffVersionSerializer(ScopedModelSerializer):
     class Meta:
         model = TariffVersion
         fields = ["id", "valid_from", "valid_to", "source", "body"]
 
 
-class TariffSerializer(serializers.ModelSerializer):
+class TariffSerializer(ScopedModelSerializer):
     versions = TariffVersionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -84,6 +85,12 @@ class TariffViewSet(ActionViewSet):
     serializer_class = TariffSerializer
     filterset_class = TariffFilter
     view_permission = "tariff.view"
+    action_permissions = {
+        "create": "tariff.manage",
+        "versions": "tariff.manage",
+        "quote": "tariff.view",
+        "compare_basic": "tariff.view",
+    }
     http_method_names = ["get", "post", "head", "options"]
 
     def get_serializer_class(self):
@@ -114,7 +121,7 @@ class TariffViewSet(ActionViewSet):
     def quote(self, request: Request, pk: str | None = None) -> Response:
         """电费试算: the itemised bill for this usage."""
         tariff = self.get_object()
-        data = QuoteSerializer(data=request.data)
+        data = QuoteSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         bill = selectors.quote(tariff, Usage(**data.validated_data))
         return Response(bill.to_dict())
@@ -124,7 +131,7 @@ class TariffViewSet(ActionViewSet):
     def compare_basic(self, request: Request, pk: str | None = None) -> Response:
         """Basic charge by capacity vs by maximum demand over 12 months; names the cheaper."""
         tariff = self.get_object()
-        data = CompareSerializer(data=request.data)
+        data = CompareSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         result = selectors.compare_basic_charge(tariff, **data.validated_data)
         return Response(

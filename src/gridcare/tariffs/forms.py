@@ -8,10 +8,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedForm
+
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class TariffUploadForm(forms.Form):
+class TariffUploadForm(ScopedForm):
     file = forms.FileField(label=_("Definition file (YAML or JSON)"))
     kind = forms.ChoiceField(
         label=_("Format"), choices=[("cn", _("gridcare definition")), ("urdb", _("OpenEI URDB JSON"))]
@@ -19,11 +21,11 @@ class TariffUploadForm(forms.Form):
     code = forms.CharField(label=_("Code (URDB only, optional)"), max_length=64, required=False)
 
 
-class VersionUploadForm(forms.Form):
+class VersionUploadForm(ScopedForm):
     file = forms.FileField(label=_("Version definition (YAML or JSON)"))
 
 
-class QuoteForm(forms.Form):
+class QuoteForm(ScopedForm):
     """电费试算: enter what the meter registers say, get the itemised bill."""
 
     period_start = forms.DateField(label=_("Period start"), widget=DATE)
@@ -76,7 +78,7 @@ class QuoteForm(forms.Form):
         }
 
 
-class CompareBasicForm(forms.Form):
+class CompareBasicForm(ScopedForm):
     """两部制基本电费比较: capacity-based vs demand-based over 12 months of maximum demand."""
 
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)

@@ -27,6 +27,7 @@ from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, InvalidInput, NotFound, PermissionRefused
 from gridcare.core.models import AuditEntry
 from gridcare.core.requests import StaffHttpRequest
+from gridcare.core.scoped import ScopedForm
 from gridcare.web.excel import workbook_response
 
 if TYPE_CHECKING:
@@ -53,15 +54,17 @@ class Column:
 
 
 class StaffMixin(LoginRequiredMixin):
-    """Signed-in staff holding ``permission`` (refused with a 403 page naming it otherwise)."""
+    """Signed-in staff holding ``permission`` — a code, or a tuple of codes any one of which suffices
+    (refused with a 403 page naming it otherwise)."""
 
-    permission: str | None = None
+    permission: str | tuple[str, ...] | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        if self.permission is not None and not has_perm(request.user, self.permission):
-            raise PermissionDenied(f"需要权限 {self.permission} (permission required)")
+        codes = (self.permission,) if isinstance(self.permission, str) else self.permission
+        if codes is not None and not any(has_perm(request.user, code) for code in codes):
+            raise PermissionDenied(f"需要权限 {' / '.join(codes)} (permission required)")
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -168,6 +171,8 @@ class ActionFormView(StaffMixin, View):
         return {}
 
     def get_form(self, data: Any = None) -> forms.Form:
+        if issubclass(self.form_class, ScopedForm):  # model choices limited to the user's data scope
+            return self.form_class(data, initial=self.get_initial(), user=self.request.user)
         return self.form_class(data, initial=self.get_initial())
 
     def context(self, form: forms.Form) -> dict[str, Any]:
