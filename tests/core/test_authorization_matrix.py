@@ -177,6 +177,7 @@ def world(staff, place, make_meter, system):  # noqa: F811
     """Objects of every routed model: the 城关 ones are inside 城关's scope, 河西's are outside it."""
     from gridcare.customers.models import Contact, SupplyContract
     from gridcare.metering.actions import do_install_meter
+    from gridcare.org.actions import do_update_position
     from gridcare.service import actions as service
     from gridcare.service.models import StockItem
     from gridcare.tariffs.models import Tariff
@@ -210,6 +211,8 @@ def world(staff, place, make_meter, system):  # noqa: F811
     )
     Tariff.objects.create(code="MATRIX-T", name="测试电价")
     CalendarOverride.objects.create(day=dt.date(2026, 10, 10), is_working_day=True, reason="调休")
+    admin = staff("admin")
+    do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes
     return cg
 
 

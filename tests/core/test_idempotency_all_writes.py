@@ -175,7 +175,7 @@ def test_patch_and_delete_honour_the_key(api) -> None:
 
 
 def test_replay_runs_no_action_and_uses_no_number(api, place) -> None:
-    client = api("cs_rep")
+    client = api("cg_rep")
     body = {"order_type": "repair", "service_point": place("CG").pk, "title": "停电"}
     first = client.post("/api/service/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="n-1")
     with CaptureQueriesContext(connection) as queries:
@@ -188,7 +188,7 @@ def test_replay_runs_no_action_and_uses_no_number(api, place) -> None:
 
 
 def test_refused_write_keeps_no_record_and_can_be_retried_with_the_key(api, place) -> None:
-    client = api("cs_rep")
+    client = api("cg_rep")
     bad = client.post(
         "/api/service/orders/", {"order_type": "galaxy"}, format="json", HTTP_IDEMPOTENCY_KEY="r-1"
     )
@@ -215,7 +215,7 @@ def test_overlong_key_is_400_and_writes_nothing(api, field_order) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_two_requests_with_one_key_at_once_write_once(api, place) -> None:
     body = {"order_type": "repair", "service_point": place("CG").pk, "title": "同时重试"}
-    clients = [api("cs_rep"), api("cs_rep")]
+    clients = [api("cg_rep"), api("cg_rep")]
 
     def send(client: Any) -> Any:
         return lambda: client.post("/api/service/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="c-1")

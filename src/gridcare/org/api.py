@@ -211,9 +211,10 @@ class PositionChangeRequestViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelVie
     queryset = PositionChangeRequest.objects.select_related("position", "proposed_by", "decided_by")
     serializer_class = PositionChangeRequestSerializer
     view_permission = "org.manage_positions"
+    action_permissions = {"approve": "org.manage_positions", "reject": "org.manage_positions"}
     filterset_fields = ["status", "position"]
 
-    def _decide(self, request: Request, approve: bool) -> Response:
+    def _decide(self, request: StaffRequest, approve: bool) -> Response:
         change = get_in_scope(self.get_queryset(), request.user, pk=self.kwargs["pk"])
         data = PositionChangeDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -224,13 +225,13 @@ class PositionChangeRequestViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelVie
 
     @extend_schema(request=PositionChangeDecisionSerializer, responses=PositionChangeRequestSerializer)
     @route(detail=True, methods=["post"])
-    def approve(self, request: Request, pk: str | None = None) -> Response:
+    def approve(self, request: StaffRequest, pk: str | None = None) -> Response:
         """A second administrator approves: the change applies now."""
         return self._decide(request, approve=True)
 
     @extend_schema(request=PositionChangeDecisionSerializer, responses=PositionChangeRequestSerializer)
     @route(detail=True, methods=["post"])
-    def reject(self, request: Request, pk: str | None = None) -> Response:
+    def reject(self, request: StaffRequest, pk: str | None = None) -> Response:
         """A second administrator rejects: nothing changes."""
         return self._decide(request, approve=False)
 
