@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -28,7 +27,7 @@ from gridcare.core.actions import whole_transaction
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.models import IdempotencyRecord
 from gridcare.core.requests import StaffRequest
-from gridcare.core.rows import database, fetch_one
+from gridcare.core.rows import TableRef, database, fetch_one
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -88,25 +87,19 @@ def _canonical(value: Any) -> Any:
 def _claim_sql(vendor: str) -> str:
     """INSERT the key's record as "in progress" unless the (user, key) pair exists: on PostgreSQL a second
     request with the same key waits here for the first one's transaction, then finds its record."""
-    quote = connection.ops.quote_name
-    meta = IdempotencyRecord._meta
+    r = TableRef(IdempotencyRecord)
     columns = ["user", "key", "method", "path", "fingerprint", "status_code", "response", "created_at"]
-    names = ", ".join(quote(meta.get_field(c).column) for c in columns)
-    conflict = ", ".join(quote(meta.get_field(c).column) for c in ("user", "key"))
+    names = ", ".join(getattr(r, c) for c in columns)
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
+        f"INSERT INTO {r} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({r.user}, {r.key}) DO NOTHING RETURNING {r.id}"
     )
 
 
 @functools.cache
 def _answer_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    meta = IdempotencyRecord._meta
-    return (
-        f"UPDATE {quote(meta.db_table)} SET {quote('status_code')} = %s, {quote('response')} = %s "
-        f"WHERE {quote(meta.pk.column)} = %s RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
-    )
+    r = TableRef(IdempotencyRecord)
+    return f"UPDATE {r} SET {r.status_code} = %s, {r.response} = %s WHERE {r.id} = %s RETURNING {r.id}"
 
 
 class IdempotentWritesMixin(_ViewSet):
@@ -126,7 +119,7 @@ class IdempotentWritesMixin(_ViewSet):
     """
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        super().initial(request, *args, **kwargs)
         if request.method not in UNSAFE_METHODS:
             return
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
@@ -146,12 +139,14 @@ class IdempotentWritesMixin(_ViewSet):
 
     def _once(self, key: str, handler: Any, request: Request, *args: Any, **kwargs: Any) -> Any:
         fingerprint = request_fingerprint(request)
+        claimant = request.user.pk
+        assert claimant is not None  # only signed-in callers' keys are kept (see initial)
         db = database()
         with whole_transaction():
             claimed = fetch_one(
                 _claim_sql(db.vendor),
                 [
-                    request.user.pk,
+                    claimant,
                     key,
                     request.method,
                     request.path[:255],
@@ -162,7 +157,7 @@ class IdempotentWritesMixin(_ViewSet):
                 ],
             )
             if claimed is None:
-                previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+                previous = IdempotencyRecord.objects.filter(user_id=claimant, key=key).first()
                 if previous is None:  # pragma: no cover - the claim saw a row that vanished (cleanup)
                     raise Conflict("请稍后重试。 (The same request is in progress; retry later.)")
                 return self._replay(previous, request, fingerprint)

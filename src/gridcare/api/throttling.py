@@ -59,7 +59,7 @@ class FixedWindowThrottle(BaseThrottle):
         refused = Throttled(
             detail=f"请求过于频繁，请 {wait} 秒后再试。 (Too many requests: try again in {wait} s.)"
         )
-        refused.wait = wait  # DRF answers it as the Retry-After header
+        refused.wait = wait  # type: ignore[attr-defined]  # DRF answers it as the Retry-After header
         raise refused
 
 
@@ -92,7 +92,7 @@ class LoginRateThrottle(FixedWindowThrottle):
 
     def get_ident_key(self, request: Request, view: Any) -> str | None:
         username = ""
-        data = getattr(request, "data", None)
+        data: Any = getattr(request, "data", None)
         if hasattr(data, "get"):
             value = data.get("username")
             username = value.strip().lower()[:150] if isinstance(value, str) else ""

@@ -15,7 +15,7 @@ class ImmutableRecordError(RuntimeError):
     """Raised when code tries to change or delete a record that the invariants say is permanent."""
 
 
-class AuditQuerySet(models.QuerySet):
+class AuditQuerySet(models.QuerySet["AuditEntry"]):
     """Audit rows in bulk: read and insert only. ``update()``, ``delete()`` and ``bulk_update()`` refuse, as
     ``save()``/``delete()`` of one row do; on PostgreSQL a trigger refuses UPDATE and DELETE as well (and on
     SQLite UPDATE), so not even raw SQL changes the log (migration ``core.0004``)."""
@@ -29,7 +29,7 @@ class AuditQuerySet(models.QuerySet):
     def bulk_update(self, objs: object, fields: object, batch_size: int | None = None) -> int:
         raise ImmutableRecordError("Audit entries are never changed.")
 
-    def update_or_create(self, *args: object, **kwargs: object) -> tuple[AuditEntry, bool]:  # type: ignore[override]
+    def update_or_create(self, *args: object, **kwargs: object) -> tuple[AuditEntry, bool]:
         raise ImmutableRecordError("Audit entries are never changed.")
 
     update.queryset_only = True  # type: ignore[attr-defined]

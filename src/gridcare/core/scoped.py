@@ -11,7 +11,7 @@ everything. The DRF counterpart for API input is :class:`gridcare.api.fields.Sco
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import django_filters
 from django import forms
@@ -25,7 +25,7 @@ CHOICE_FIELDS = (forms.ModelChoiceField,)  # ModelMultipleChoiceField is a subcl
 CHOICE_FILTERS = (django_filters.ModelChoiceFilter, django_filters.ModelMultipleChoiceFilter)
 
 
-def scoped_choices(queryset: models.QuerySet, user: Any) -> models.QuerySet:
+def scoped_choices(queryset: models.QuerySet[Any], user: Any) -> models.QuerySet[Any]:
     """``queryset`` limited to ``user``'s data scope (nothing without a user)."""
     if user is None:
         return queryset.none()
@@ -57,15 +57,18 @@ class ScopedForm(forms.Form):
         restrict_form_fields(self.fields, user, keep=self.routing_fields)
 
 
-class _ScopedFilterMixin:
+if TYPE_CHECKING:  # what the mixin is mixed into, so the type checker knows ``self.filters``
+    _FilterSetBase = django_filters.FilterSet
+else:
+    _FilterSetBase = object
+
+
+class _ScopedFilterMixin(_FilterSetBase):
     """Restrict every model choice filter to the request's user; the filtered queryset itself is the caller's
     (lists restrict it before filtering)."""
 
-    filters: dict[str, Any]
-    request: Any
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         user = getattr(self.request, "user", None)
         for filter_ in self.filters.values():
             if not isinstance(filter_, CHOICE_FILTERS):

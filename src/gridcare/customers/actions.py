@@ -162,7 +162,9 @@ def _refuse_duplicate(actor: User, id_type: str, id_number: str, exclude: int | 
     """409 naming the existing customer (if the caller may see it) when the ID is registered already."""
     if not id_number:
         return
-    same = Customer.objects.filter(id_type=id_type, id_number=id_number).exclude(pk=exclude)
+    same = Customer.objects.filter(id_type=id_type, id_number=id_number)
+    if exclude is not None:
+        same = same.exclude(pk=exclude)
     existing_pk = same.values_list("pk", flat=True).first()
     if existing_pk is None:
         return

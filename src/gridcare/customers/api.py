@@ -193,7 +193,7 @@ class AccountViewSet(ActionViewSet):
         serializer.instance = actions.do_update_account(self.request.user, bound(serializer), **data)
 
 
-def _period_serializer(period_model: type) -> type[ScopedModelSerializer]:
+def _period_serializer(period_model: Any) -> type[ScopedModelSerializer]:
     class PeriodSerializer(ScopedModelSerializer):
         class Meta:
             model = period_model

@@ -64,7 +64,9 @@ class OrgUnitViewSet(ActionViewSet):
 
 
 class AuthorityLimitSerializer(ScopedModelSerializer):
-    limit_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    limit_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     name = serializers.CharField(source="limit_type.name", read_only=True)
     unit = serializers.CharField(source="limit_type.unit", read_only=True)
 

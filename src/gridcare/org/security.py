@@ -53,9 +53,7 @@ class TokenView(ObtainAuthToken):
     throttle_classes = [LoginRateThrottle]
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
-        context["request"] = self.request._request
-        return context
+        return {**super().get_serializer_context(), "request": self.request._request}
 
     @extend_schema(
         description="用户名和密码换取 API 令牌；连续输错密码会被锁定（429）。 "

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.errors import GridcareError, NotFound, PermissionRefused
 from gridcare.core.ownership import count_owned
+from gridcare.core.requests import StaffHttpRequest
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
 from gridcare.org.forms import (
@@ -217,7 +218,7 @@ class PositionChangeDecideView(StaffMixin, View):
     permission = "org.manage_positions"
     approve = True
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: StaffHttpRequest, pk: int) -> HttpResponse:
         change = get_object_or_404(PositionChangeRequest, pk=pk)
         try:
             actions.do_decide_position_change(
@@ -304,7 +305,7 @@ class StaffEditView(ActionFormView):
 
     def get_form(self, data: Any = None) -> forms.Form:
         form = super().get_form(data)
-        current = Position.objects.filter(pk=self.staff().position_id)
+        current = Position.objects.filter(pk__in=[self.staff().position_id])
         offer_positions(form, grantable_positions(self.request.user) | current)
         return form
 
@@ -391,7 +392,7 @@ class LoginLogView(StaffMixin, TemplateView):
 class LoginUnlockView(StaffMixin, View):
     permission = "security.view_logins"
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: StaffHttpRequest) -> HttpResponse:
         username = request.POST.get("username", "").strip()[:150]
         if username:
             actions.do_unlock_login(request.user, username)

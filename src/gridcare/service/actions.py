@@ -581,7 +581,7 @@ def do_escalate(
     order = _load(actor, order)
     _check(order, Transition.ESCALATE)
     before, from_status = audit.snapshot(order, STATE_FIELDS), order.status
-    if to not in (None, "") and not User.objects.filter(pk=_pk(to), is_active=True).exists():
+    if to not in (None, "") and not User.objects.filter(pk__in=[_pk(to)], is_active=True).exists():
         raise InvalidInput({"to": "接收人不存在或已停用。 (Unknown or inactive person.)"})
     recipient = _pk(to) or rules.supervisor_for(
         order.queue_unit_id or order.unit_id, exclude=(actor.pk, order.assignee_id)

@@ -17,6 +17,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from gridcare.core.calendar import get_calendar
+from gridcare.core.rows import TableRef
 from gridcare.engine import sla as engine
 from gridcare.service.choices import MILESTONE_START, PAUSED_STATUSES, ClockKind
 from gridcare.service.conf import working_hours
@@ -347,18 +348,15 @@ def _claim(column: str, ids: np.ndarray, now: dt.datetime) -> dict[int, int]:
     clock: PostgreSQL re-checks the condition after waiting for the other run's row lock."""
     if not len(ids):
         return {}
-    quote = connection.ops.quote_name
-    meta = SLAClock._meta
-    target = quote(meta.get_field(column).column)
-    value = meta.get_field(column).get_db_prep_value(now, connection)
+    c = TableRef(SLAClock)
+    target = getattr(c, column)
+    value = SLAClock._meta.get_field(column).get_db_prep_value(now, connection)  # type: ignore[union-attr]
     claimed: dict[int, int] = {}
     with connection.cursor() as cursor:
         for chunk in _chunks(np.sort(ids)):
             cursor.execute(
-                f"UPDATE {quote(meta.db_table)} SET {target} = %s "
-                f"WHERE {target} IS NULL AND {quote(meta.get_field('done_at').column)} IS NULL "
-                f"AND {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(chunk))}) "  # type: ignore[union-attr]
-                f"RETURNING {quote(meta.pk.column)}, {quote(meta.get_field('order').column)}",  # type: ignore[union-attr]
+                f"UPDATE {c} SET {target} = %s WHERE {target} IS NULL AND {c.done_at} IS NULL "
+                f"AND {c.id} IN ({', '.join(['%s'] * len(chunk))}) RETURNING {c.id}, {c.order}",
                 [value, *chunk],
             )
             claimed.update((int(pk), int(order)) for pk, order in cursor.fetchall())
@@ -369,22 +367,20 @@ def _escalate_orders(order_ids: list[int]) -> list[dict[str, object]]:
     """Raise the escalation level of the orders one step — in the database, on the row as it is now
     (``escalation_level + 1`` re-reads it under the row lock the UPDATE takes, so an escalation by hand in
     between is not lost) — and return what the audit needs of each (one row per order)."""
-    quote = connection.ops.quote_name
-    meta = WorkOrder._meta
-    level, state = quote(meta.get_field("escalation_level").column), quote(meta.get_field("sla_state").column)
-    pk, number = quote(meta.pk.column), quote(meta.get_field("number").column)  # type: ignore[union-attr]
+    o = TableRef(WorkOrder)
+    level = o.escalation_level
     rows: list[dict[str, object]] = []
     with connection.cursor() as cursor:
         for ids in _chunks(np.array(order_ids, dtype=np.int64)):
             cursor.execute(
-                f"UPDATE {quote(meta.db_table)} SET {level} = {level} + 1, {state} = 'breached' "
-                f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) RETURNING {pk}, {number}, {level}",
+                f"UPDATE {o} SET {level} = {level} + 1, {o.sla_state} = 'breached' "
+                f"WHERE {o.id} IN ({', '.join(['%s'] * len(ids))}) RETURNING {o.id}, {o.number}, {level}",
                 ids,
             )
             for order_id, order_number, new_level in cursor.fetchall():
                 rows.append(
                     {
-                        "object_type": meta.label_lower,
+                        "object_type": WorkOrder._meta.label_lower,
                         "object_id": order_id,
                         "object_repr": str(order_number),
                         "before": {"escalation_level": new_level - 1},
