@@ -248,6 +248,13 @@ class ClockSerializer(serializers.ModelSerializer):
         ]
 
 
+class HistorySerializer(serializers.Serializer):
+    """``GET …/orders/{id}/history/``: the transitions (状态流转) and the SLA clocks of the order."""
+
+    transitions = TransitionSerializer(many=True)
+    clocks = ClockSerializer(many=True)
+
+
 class WorkOrderViewSet(ActionViewSet):
     """工单 — 95598-style work orders. ``POST`` registers one (受理, any channel, ``Idempotency-Key`` honoured);
     ``POST …/{id}/<step>/`` moves it through its life; an impossible step answers 409 with the allowed ones."""
@@ -387,6 +394,7 @@ class WorkOrderViewSet(ActionViewSet):
         compensation = actions.do_propose_compensation(request.user, order, **shape.validated_data)
         return Response(CompensationSerializer(compensation).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=HistorySerializer)
     @route(detail=True, methods=["get"])
     def history(self, request: Request, pk: str | None = None) -> Response:
         """Transitions (状态流转) and SLA clocks of the order."""
