@@ -15,7 +15,9 @@ LAST_YEAR = 2100
 def _year_problem(year: int) -> str | None:
     if FIRST_YEAR <= year <= LAST_YEAR:
         return None
-    return f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间。 (The year must be between {FIRST_YEAR} and {LAST_YEAR}.)"
+    return (
+        f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间。 (The year must be between {FIRST_YEAR} and {LAST_YEAR}.)"
+    )
 
 
 class BusinessDateField(serializers.DateField):

@@ -48,7 +48,11 @@ _WRITES = {"post", "put", "patch", "delete"}
 
 class AutoSchema(openapi.AutoSchema):
     def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict:
-        if isinstance(field, serializers.ChoiceField) and field.read_only and not get_override(field, "field"):
+        if (
+            isinstance(field, serializers.ChoiceField)
+            and field.read_only
+            and not get_override(field, "field")
+        ):
             blank, null = _model_allows(field)
             if (blank and not field.allow_blank) or (null and not field.allow_null):
                 field = copy.copy(field)

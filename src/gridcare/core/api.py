@@ -10,8 +10,8 @@ from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.fields import BusinessDateField, BusinessDateTimeField
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
+from gridcare.api.fields import BusinessDateField, BusinessDateTimeField
 from gridcare.core import calendar
 from gridcare.core.actions import do_delete_calendar_override, do_set_calendar_override
 from gridcare.core.filters import AuditEntryFilter
@@ -92,7 +92,9 @@ class CalendarOverrideViewSet(ActionViewSet):
         query = DayQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         day = query.validated_data["date"]
-        return Response(WorkingDaySerializer({"date": day, "is_working_day": calendar.is_working_day(day)}).data)
+        return Response(
+            WorkingDaySerializer({"date": day, "is_working_day": calendar.is_working_day(day)}).data
+        )
 
     @extend_schema(request=DeadlineSerializer, responses=DeadlineSerializer)
     @route(detail=False, methods=["post"])

@@ -75,4 +75,6 @@ class InputHygieneMiddleware:
             detail = "输入有误 (invalid input)"
             return JsonResponse({"code": "invalid", "detail": detail, "errors": errors}, status=400)
         lines = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
-        return HttpResponseBadRequest(f"输入有误 (invalid input): {lines}", content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            f"输入有误 (invalid input): {lines}", content_type="text/plain; charset=utf-8"
+        )

@@ -29,7 +29,9 @@ MAX_DEPTH = 64
 
 
 def _invisible(ch: str) -> bool:
-    return ch.isspace() or ch in _INVISIBLE_EXTRA or unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp", "Mn")
+    return (
+        ch.isspace() or ch in _INVISIBLE_EXTRA or unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp", "Mn")
+    )
 
 
 def text_problem(value: str) -> str | None:
