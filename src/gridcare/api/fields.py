@@ -10,6 +10,9 @@ from rest_framework import serializers
 FIRST_YEAR = 1901
 """Before 1901 Asia/Shanghai is local mean time (+08:05:43): no business date is that old."""
 LAST_YEAR = 2100
+MAX_DAYS_AHEAD = 3660
+"""The longest span in days a query may ask for ("contracts expiring within n days"): ten years. Beyond it
+``today + timedelta(days=n)`` overflows the calendar."""
 
 
 def _year_problem(year: int) -> str | None:

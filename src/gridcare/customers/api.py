@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, HasViewPermission, ScopedViewSetMixin
+from gridcare.api.fields import MAX_DAYS_AHEAD
 from gridcare.core.errors import InvalidInput
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
@@ -329,6 +330,16 @@ class TerminateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
+class ExpiringQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_DAYS_AHEAD,
+        required=False,
+        help_text="default: the configured 60 days",
+        error_messages={"invalid": "天数应为非负整数。 (Days must be a whole number.)"},
+    )
+
+
 class ContractViewSet(ActionViewSet):
     """供用电合同 — supply contracts; ``GET …/expiring/?days=60`` lists those ending soon."""
 
@@ -341,14 +352,13 @@ class ContractViewSet(ActionViewSet):
     def perform_create(self, serializer: ContractSerializer) -> None:
         serializer.instance = actions.do_create_contract(self.request.user, **serializer.validated_data)
 
-    @extend_schema(parameters=[OpenApiParameter("days", int, description="default: the configured 60 days")])
+    @extend_schema(parameters=[ExpiringQuerySerializer], responses=ContractSerializer(many=True))
     @route(detail=False, methods=["get"])
     def expiring(self, request: Request) -> Response:
         """到期合同清单."""
-        days = request.query_params.get("days")
-        if days is not None and not days.isdigit():
-            raise InvalidInput({"days": "天数应为非负整数。 (Days must be a whole number.)"})
-        queryset = expiring_contracts(request.user, int(days) if days else None)
+        query = ExpiringQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = expiring_contracts(request.user, query.validated_data.get("days"))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ContractSerializer(page, many=True).data)
 
