@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet
+from gridcare.core.errors import InvalidInput
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
 from gridcare.org.models import AuthorityLimit, KPIDefinition, OrgUnit, PermissionCode, Position, User
@@ -32,7 +33,10 @@ class OrgUnitViewSet(ActionViewSet):
     view_permission = "org.view"
 
     def perform_create(self, serializer: OrgUnitSerializer) -> None:
-        serializer.instance = actions.do_create_unit(self.request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        if not data.pop("is_active", True):
+            raise InvalidInput({"is_active": "新建的机构总是启用的。 (A new unit is always active.)"})
+        serializer.instance = actions.do_create_unit(self.request.user, **data)
 
     def perform_update(self, serializer: OrgUnitSerializer) -> None:
         data = dict(serializer.validated_data)
