@@ -155,8 +155,8 @@ REST_FRAMEWORK = {
     # bounded size and depth, the text rule on every string (gridcare.api.parsers)
     "DEFAULT_PARSER_CLASSES": [
         "gridcare.api.parsers.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "gridcare.api.parsers.CheckedFormParser",
+        "gridcare.api.parsers.CheckedMultiPartParser",
     ],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB: the largest JSON body or form the API and UI accept

@@ -178,3 +178,18 @@ def test_dates_bounded_in_calendar_overrides(api) -> None:
     body = {"day": "0369-01-01", "is_working_day": False, "reason": "x"}
     assert api("admin").post(OVERRIDES, body, format="json").status_code == 400
     assert CalendarOverride.objects.count() == 0
+
+
+def test_bad_text_in_an_api_form_post_is_400(api) -> None:
+    for content in ("multipart", "urlencoded"):
+        data = {"day": "2026-12-01", "is_working_day": "false", "reason": "\u200b"}
+        client = api("admin")
+        if content == "multipart":
+            response = client.post(OVERRIDES, data, format="multipart")
+        else:
+            from urllib.parse import urlencode
+
+            response = client.post(OVERRIDES, urlencode(data), content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 400, (content, response.content)
+        assert "reason" in response.json()["errors"]
+    assert CalendarOverride.objects.count() == 0

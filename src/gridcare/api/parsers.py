@@ -45,12 +45,38 @@ class BoundedJSONParser(parsers.JSONParser):
             raise ParseError(f"JSON 格式错误。 (JSON parse error: {exc})") from None
         else:
             problems = list(iter_text_problems(data))
-        if problems:
-            errors: dict[str, list[str]] = {}
-            for where, message in problems[:20]:
-                errors.setdefault(where[:120], []).append(message)
-            raise InvalidInput(errors)
+        _refuse(problems)
         return data
+
+
+def _refuse(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        errors: dict[str, list[str]] = {}
+        for where, message in problems[:20]:
+            errors.setdefault(where[:120], []).append(message)
+        raise InvalidInput(errors)
+
+
+def _form_problems(data: Any) -> list[tuple[str, str]]:
+    return list(iter_text_problems({name: data.getlist(name) for name in data}))
+
+
+class CheckedFormParser(parsers.FormParser):
+    """URL-encoded forms of the API, with the text rule on every value."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        _refuse([(where.rsplit(".", 1)[0], problem) for where, problem in _form_problems(data)])
+        return data
+
+
+class CheckedMultiPartParser(parsers.MultiPartParser):
+    """Multipart forms of the API (uploads), with the text rule on every value (the files are the app's)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        result = super().parse(stream, media_type, parser_context)
+        _refuse([(where.rsplit(".", 1)[0], problem) for where, problem in _form_problems(result.data)])
+        return result
 
 
 def _refuse_constant(name: str) -> Any:

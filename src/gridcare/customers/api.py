@@ -9,12 +9,12 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, HasViewPermission, ScopedViewSetMixin
 from gridcare.api.fields import MAX_DAYS_AHEAD
+from gridcare.api.parsers import CheckedFormParser, CheckedMultiPartParser
 from gridcare.core.errors import InvalidInput
 from gridcare.customers import actions
 from gridcare.customers.filters import AccountFilter, ContractFilter, CustomerFilter, ServicePointFilter
@@ -400,7 +400,7 @@ class ImportViewSet(viewsets.ViewSet):
 
     permission_classes = [HasViewPermission]
     view_permission = None  # customer.manage or meter.manage, checked by the import itself
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [CheckedMultiPartParser, CheckedFormParser]
 
     @extend_schema(parameters=[OpenApiParameter("kind", str)], responses={(200, XLSX_CONTENT_TYPE): bytes})
     @route(detail=False, methods=["get"])
