@@ -361,29 +361,29 @@ class WorkOrderViewSet(ActionViewSet):
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         return self._step(request, ReasonSerializer, actions.do_reopen)
 
-    @extend_schema(request=RepairRecordSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=RepairRecordSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"], url_path="repair-records")
     def repair_records(self, request: Request, pk: str | None = None) -> Response:
         """维修记录单."""
         return self._step(request, RepairRecordSerializer, actions.do_record_repair)
 
-    @extend_schema(request=StockMoveSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=StockMoveSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"], url_path="issue-stock")
     def issue_stock(self, request: Request, pk: str | None = None) -> Response:
         return self._step(request, StockMoveSerializer, actions.do_issue_stock)
 
-    @extend_schema(request=StockMoveSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=StockMoveSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"], url_path="return-stock")
     def return_stock(self, request: Request, pk: str | None = None) -> Response:
         return self._step(request, StockMoveSerializer, actions.do_return_stock)
 
-    @extend_schema(request=FeeSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=FeeSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"])
     def fees(self, request: Request, pk: str | None = None) -> Response:
         """有偿服务费 (元, 2 decimals)."""
         return self._step(request, FeeSerializer, actions.do_record_fee)
 
-    @extend_schema(request=CompensationInputSerializer, responses=CompensationSerializer)
+    @extend_schema(request=CompensationInputSerializer, responses={201: CompensationSerializer})
     @route(detail=True, methods=["post"])
     def compensations(self, request: Request, pk: str | None = None) -> Response:
         """服务补偿 — propose a credit to the order's account; ``/api/service/compensations/{id}/approve/``
