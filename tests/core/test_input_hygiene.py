@@ -189,7 +189,9 @@ def test_bad_text_in_an_api_form_post_is_400(api) -> None:
         else:
             from urllib.parse import urlencode
 
-            response = client.post(OVERRIDES, urlencode(data), content_type="application/x-www-form-urlencoded")
+            response = client.post(
+                OVERRIDES, urlencode(data), content_type="application/x-www-form-urlencoded"
+            )
         assert response.status_code == 400, (content, response.content)
         assert "reason" in response.json()["errors"]
     assert CalendarOverride.objects.count() == 0
