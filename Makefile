@@ -8,7 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCALE ?= small
 # the API fuzzer (schemathesis) runs in its own Python 3.13 environment: see fuzz-constraints.txt
-FUZZ_PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls -d /root/.pyenv/versions/3.13*/bin/python3 2>/dev/null | tail -1)
+FUZZ_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13*/bin/python3) \
+	$(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null))
 FUZZ_VENV := .venv-fuzz
 
 .PHONY: demo test setup system-packages serve clean fuzz-env fuzz
