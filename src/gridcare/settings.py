@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridcare.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "gridcare.core.middleware.InputHygieneMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -213,11 +214,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gridcare.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["gridcare.core.scoped.ScopedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "gridcare.api.errors.exception_handler",
+    # bounded size and depth, the text rule on every string (gridcare.api.parsers)
+    "DEFAULT_PARSER_CLASSES": [
+        "gridcare.api.parsers.BoundedJSONParser",
+        "gridcare.api.parsers.CheckedFormParser",
+        "gridcare.api.parsers.CheckedMultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "gridcare.api.throttling.UserRateThrottle",
         "gridcare.api.throttling.AnonRateThrottle",
@@ -229,6 +236,7 @@ GRIDCARE_THROTTLE_RATES = {
     "anon": os.environ.get("GRIDCARE_RATE_ANON", "600/min"),
     "login": os.environ.get("GRIDCARE_RATE_LOGIN", "10/min"),
 }
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB: the largest JSON body or form the API and UI accept
 SPECTACULAR_SETTINGS = {
     "TITLE": "gridcare API",
     "DESCRIPTION": "电力营销服务系统 REST API — electricity marketing & customer service",
@@ -238,6 +246,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "gridcare.api.schema.declare_error_responses",
+    ],
 }
 
 LOGGING = {

@@ -1,13 +1,18 @@
-"""Related-id input fields that resolve through the caller's data scope (the API side of ``core.scoped``).
+"""Serializer fields shared by every app's API.
+
+Related-id input fields that resolve through the caller's data scope (the API side of ``core.scoped``):
 
 :class:`ScopedPrimaryKeyRelatedField` (and its slug twin) look the id up in
 ``restrict(queryset, request.user)``: an object outside the scope answers the same 400 "does not exist" field
 error as an id that was never used. :class:`ScopedModelSerializer` makes it the field every ``ModelSerializer``
 builds for a foreign key, so serializers inherit it without naming it.
+
+Dates and day counts with the bounds business data has (:class:`BusinessDateField`, :data:`MAX_DAYS_AHEAD`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import models
@@ -69,3 +74,41 @@ class ScopedModelSerializer(serializers.ModelSerializer):
     """A ``ModelSerializer`` whose generated foreign-key fields resolve through the caller's scope."""
 
     serializer_related_field = ScopedPrimaryKeyRelatedField
+
+
+FIRST_YEAR = 1901
+"""Before 1901 Asia/Shanghai is local mean time (+08:05:43): no business date is that old."""
+LAST_YEAR = 2100
+MAX_DAYS_AHEAD = 3660
+"""The longest span in days a query may ask for ("contracts expiring within n days"): ten years. Beyond it
+``today + timedelta(days=n)`` overflows the calendar."""
+
+
+def _year_problem(year: int) -> str | None:
+    if FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    return (
+        f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间。 (The year must be between {FIRST_YEAR} and {LAST_YEAR}.)"
+    )
+
+
+class BusinessDateField(serializers.DateField):
+    """A date between 1901 and 2100."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        day = super().to_internal_value(value)
+        problem = _year_problem(day.year)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return day
+
+
+class BusinessDateTimeField(serializers.DateTimeField):
+    """A moment between 1901 and 2100 (any offset in, Asia/Shanghai out)."""
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        moment = super().to_internal_value(value)
+        problem = _year_problem(moment.year)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return moment

@@ -1,5 +1,7 @@
 """The REST API, assembled from the apps: each app's ``api.py`` lists ``ROUTES = [(prefix, viewset, basename)]``."""
 
+from typing import Any
+
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -13,6 +15,14 @@ class Router(DefaultRouter):
     against half as many patterns."""
 
     include_format_suffixes = False
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        """Ids are whole numbers unless a viewset says otherwise: ``/orders/day/`` can never be taken for the
+        order with id "day", and a malformed id is a plain 404."""
+        if getattr(viewset, "lookup_value_regex", None) is None:
+            field = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+            return f"(?P<{lookup_prefix}{field}>[0-9]+)"
+        return super().get_lookup_regex(viewset, lookup_prefix)
 
 
 router = Router()

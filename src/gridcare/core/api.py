@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
-from gridcare.api.fields import ScopedModelSerializer
+from gridcare.api.fields import BusinessDateField, BusinessDateTimeField, ScopedModelSerializer
 from gridcare.api.permissions import PUBLIC
 from gridcare.core import calendar
 from gridcare.core.actions import do_delete_calendar_override, do_set_calendar_override
@@ -50,15 +49,26 @@ class AuditEntryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[AuditE
 
 
 class CalendarOverrideSerializer(ScopedModelSerializer):
+    day = BusinessDateField()
+
     class Meta:
         model = CalendarOverride
         fields = ["id", "day", "is_working_day", "reason"]
 
 
 class DeadlineSerializer(serializers.Serializer[Any]):
-    start = serializers.DateTimeField()
+    start = BusinessDateTimeField()
     working_days = serializers.IntegerField(min_value=1, max_value=366)
     deadline = serializers.DateTimeField(read_only=True)
+
+
+class DayQuerySerializer(serializers.Serializer[Any]):
+    date = BusinessDateField()
+
+
+class WorkingDaySerializer(serializers.Serializer[Any]):
+    date = serializers.DateField()
+    is_working_day = serializers.BooleanField()
 
 
 class CalendarOverrideViewSet(ActionViewSet):
@@ -81,13 +91,16 @@ class CalendarOverrideViewSet(ActionViewSet):
     def perform_destroy(self, instance: CalendarOverride) -> None:
         do_delete_calendar_override(self.request.user, instance)
 
-    @extend_schema(parameters=[OpenApiParameter("date", dt.date, required=True)])
+    @extend_schema(parameters=[DayQuerySerializer], responses=WorkingDaySerializer)
     @route(detail=False, methods=["get"])
     def day(self, request: Request) -> Response:
         """Is this date a working day?"""
-        field = serializers.DateField()
-        day = field.run_validation(request.query_params.get("date"))
-        return Response({"date": day, "is_working_day": calendar.is_working_day(day)})
+        query = DayQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day = query.validated_data["date"]
+        return Response(
+            WorkingDaySerializer({"date": day, "is_working_day": calendar.is_working_day(day)}).data
+        )
 
     @extend_schema(request=DeadlineSerializer, responses=DeadlineSerializer)
     @route(detail=False, methods=["post"])

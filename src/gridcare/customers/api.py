@@ -9,12 +9,12 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, HasViewPermission, IdempotentWritesMixin, ScopedViewSetMixin
-from gridcare.api.fields import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
+from gridcare.api.fields import MAX_DAYS_AHEAD, ScopedModelSerializer, ScopedPrimaryKeyRelatedField
+from gridcare.api.parsers import CheckedFormParser, CheckedMultiPartParser
 from gridcare.api.types import bound
 from gridcare.core.errors import InvalidInput
 from gridcare.core.requests import StaffRequest
@@ -354,6 +354,16 @@ class TerminateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
+class ExpiringQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_DAYS_AHEAD,
+        required=False,
+        help_text="default: the configured 60 days",
+        error_messages={"invalid": "天数应为非负整数。 (Days must be a whole number.)"},
+    )
+
+
 class ContractViewSet(ActionViewSet):
     """供用电合同 — supply contracts; ``GET …/expiring/?days=60`` lists those ending soon."""
 
@@ -367,14 +377,13 @@ class ContractViewSet(ActionViewSet):
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         serializer.instance = actions.do_create_contract(self.request.user, **serializer.validated_data)
 
-    @extend_schema(parameters=[OpenApiParameter("days", int, description="default: the configured 60 days")])
+    @extend_schema(parameters=[ExpiringQuerySerializer], responses=ContractSerializer(many=True))
     @route(detail=False, methods=["get"])
     def expiring(self, request: Request) -> Response:
         """到期合同清单."""
-        days = request.query_params.get("days")
-        if days is not None and not days.isdigit():
-            raise InvalidInput({"days": "天数应为非负整数。 (Days must be a whole number.)"})
-        queryset = expiring_contracts(request.user, int(days) if days else None)
+        query = ExpiringQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = expiring_contracts(request.user, query.validated_data.get("days"))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ContractSerializer(page, many=True).data)
 
@@ -418,7 +427,7 @@ class ImportViewSet(IdempotentWritesMixin, viewsets.ViewSet):
     permission_classes = [HasViewPermission]
     view_permission = ("customer.manage", "meter.manage")  # which one: by ``kind``, checked by the import
     action_permissions = {"create": ("customer.manage", "meter.manage")}
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [CheckedMultiPartParser, CheckedFormParser]
 
     @extend_schema(parameters=[OpenApiParameter("kind", str)], responses={(200, XLSX_CONTENT_TYPE): bytes})
     @route(detail=False, methods=["get"])

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.api.fields import MAX_DAYS_AHEAD
 from gridcare.core.scoped import ScopedFilterSet
 from gridcare.customers.models import Account, Customer, ServicePoint, SupplyContract
 
@@ -83,7 +84,13 @@ class ServicePointFilter(ScopedFilterSet):
 
 class ContractFilter(ScopedFilterSet):
     number = django_filters.CharFilter(label=_("Contract number"), lookup_expr="startswith")
-    expiring_within = django_filters.NumberFilter(label=_("Expiring within (days)"), method="expiring")
+    expiring_within = django_filters.NumberFilter(
+        label=_("Expiring within (days)"),
+        method="expiring",
+        min_value=0,
+        max_value=MAX_DAYS_AHEAD,
+        decimal_places=0,
+    )
     valid_to_before = django_filters.DateFilter(
         label=_("Term to before"), field_name="valid_to", lookup_expr="lte"
     )

@@ -41,6 +41,7 @@ import numpy as np
 
 from gridcare.engine.money import PRICE_DEC, QTY_DEC, decimal_to_scaled
 from gridcare.engine.power_factor import DEFAULT_REWARD_CAP_PF
+from gridcare.engine.text import iter_text_problems
 
 __all__ = [
     "DAY_TYPES",
@@ -331,12 +332,34 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _price(value: Any, where: str, problems: list[str]) -> int:
+PRICE_MAX = Decimal(100)
+"""元/kWh: no energy price, tier surcharge or fund comes near it (2025 prices are below 2 元)."""
+UNIT_PRICE_MAX = Decimal(1000)
+"""元 per kVA or kW and month (basic charges are 20–50 元)."""
+AMOUNT_MAX = Decimal(1_000_000)
+"""元 per month or day (fixed and minimum charges)."""
+FIRST_DAY = date(1901, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def _price(
+    value: Any, where: str, problems: list[str], maximum: Decimal = PRICE_MAX, credit: bool = False
+) -> int:
+    """A price in 元 as a fixed-point integer with 6 decimals: at least 0 (at most 0 when the component is
+    a ``credit``), at most ``maximum`` in size."""
     try:
-        return decimal_to_scaled(_dec(value), PRICE_DEC)
-    except ValueError as exc:
+        amount = _dec(value)
+        scaled = decimal_to_scaled(amount, PRICE_DEC)
+    except (ValueError, ArithmeticError) as exc:
         problems.append(f"{where}: {exc}")
         return 0
+    if credit and amount > 0:
+        problems.append(f"{where}: a credit is negative or 0 (got {amount})")
+    elif not credit and amount < 0:
+        problems.append(f"{where}: must not be negative (got {amount}); a credit component says credit: true")
+    if abs(amount) > maximum:
+        problems.append(f"{where}: at most {maximum} (got {amount})")
+    return scaled
 
 
 def _qty(value: Any, where: str, problems: list[str]) -> int:
@@ -400,8 +423,10 @@ def _component(raw: dict[str, Any], where: str, problems: list[str]) -> Componen
     kind = raw["kind"]
     label = raw.get("label")
     kw: dict[str, Any] = {"label": label} if label else {}
+    credit = bool(raw.get("credit", False))
     if kind == "fixed":
-        return FixedCharge(price=_price(raw["price"], f"{where}.price", problems), per=raw["per"], **kw)
+        price = _price(raw["price"], f"{where}.price", problems, AMOUNT_MAX, credit)
+        return FixedCharge(price=price, per=raw["per"], **kw)
     if kind == "energy_flat":
         return FlatEnergy(price=_price(raw["price"], f"{where}.price", problems), **kw)
     if kind == "energy_tiered":
@@ -418,8 +443,12 @@ def _component(raw: dict[str, Any], where: str, problems: list[str]) -> Componen
         cap = raw.get("capacity_price")
         dem = raw.get("demand_price")
         return BasicCharge(
-            capacity_price=None if cap is None else _price(cap, f"{where}.capacity_price", problems),
-            demand_price=None if dem is None else _price(dem, f"{where}.demand_price", problems),
+            capacity_price=None
+            if cap is None
+            else _price(cap, f"{where}.capacity_price", problems, UNIT_PRICE_MAX),
+            demand_price=None
+            if dem is None
+            else _price(dem, f"{where}.demand_price", problems, UNIT_PRICE_MAX),
             overrun_pct=_hundredths(
                 raw.get("overrun_threshold", "1.05"), f"{where}.overrun_threshold", problems
             ),
@@ -450,10 +479,12 @@ def _component(raw: dict[str, Any], where: str, problems: list[str]) -> Componen
         )
     if kind == "fund":
         return Fund(
-            code=raw["code"], label=raw["label"], price=_price(raw["price"], f"{where}.price", problems)
+            code=raw["code"],
+            label=raw["label"],
+            price=_price(raw["price"], f"{where}.price", problems, PRICE_MAX, credit),
         )
     if kind == "minimum":
-        return MinimumCharge(amount=_price(raw["amount"], f"{where}.amount", problems), **kw)
+        return MinimumCharge(amount=_price(raw["amount"], f"{where}.amount", problems, AMOUNT_MAX), **kw)
     problems.append(f"{where}.kind: unknown kind {kind!r}")
     return None
 
@@ -478,9 +509,20 @@ def _tou(raw: dict[str, Any], where: str, problems: list[str]) -> TouSchedule:
     return TouSchedule(table=tuple(tuple(tuple(h or ()) for h in m) for m in table))
 
 
+def _day(value: str, where: str, problems: list[str]) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        problems.append(f"{where}: {value!r} is not a date")
+        return FIRST_DAY
+    if not FIRST_DAY <= day <= LAST_DAY:
+        problems.append(f"{where}: {value} is outside {FIRST_DAY.year}–{LAST_DAY.year}")
+    return day
+
+
 def _version(raw: dict[str, Any], where: str, problems: list[str]) -> TariffVersion:
-    vf = date.fromisoformat(raw["valid_from"])
-    vt = None if raw.get("valid_to") is None else date.fromisoformat(raw["valid_to"])
+    vf = _day(raw["valid_from"], f"{where}.valid_from", problems)
+    vt = None if raw.get("valid_to") is None else _day(raw["valid_to"], f"{where}.valid_to", problems)
     if vt is not None and vt <= vf:
         problems.append(f"{where}.valid_to: must be after valid_from (it is exclusive)")
     comps: list[Component] = []
@@ -523,6 +565,10 @@ def parse_tariff(doc: Mapping[str, Any]) -> Tariff:
     import jsonschema  # local: only loading needs it
 
     data = _normalise(dict(doc))
+    # text first: a NUL or a lone surrogate must not even reach an error message
+    text = [f"{where}: {problem}" for where, problem in iter_text_problems(data)]
+    if text:
+        raise TariffError(text)
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:

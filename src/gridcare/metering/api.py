@@ -27,7 +27,9 @@ from gridcare.org.models import OrgUnit
 class MeterSerializer(ScopedModelSerializer):
     registers = serializers.ListField(child=serializers.ChoiceField(choices=Register.choices), required=False)
     multiplier = serializers.IntegerField(read_only=True)
-    service_point_number = serializers.CharField(source="service_point.number", read_only=True, default=None)
+    service_point_number = serializers.CharField(
+        source="service_point.number", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Meter

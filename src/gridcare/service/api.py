@@ -270,6 +270,13 @@ class ClockSerializer(ScopedModelSerializer):
 HANDLER_ROUTE = ("workorder.process", "workorder.dispatch", "workorder.reassign")
 
 
+class HistorySerializer(serializers.Serializer):
+    """``GET …/orders/{id}/history/``: the transitions (状态流转) and the SLA clocks of the order."""
+
+    transitions = TransitionSerializer(many=True)
+    clocks = ClockSerializer(many=True)
+
+
 class WorkOrderViewSet(ActionViewSet):
     """工单 — 95598-style work orders. ``POST`` registers one (受理, any channel, ``Idempotency-Key`` honoured);
     ``POST …/{id}/<step>/`` moves it through its life; an impossible step answers 409 with the allowed ones."""
@@ -405,29 +412,29 @@ class WorkOrderViewSet(ActionViewSet):
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         return self._step(request, ReasonSerializer, actions.do_reopen)
 
-    @extend_schema(request=RepairRecordSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=RepairRecordSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"], url_path="repair-records")
     def repair_records(self, request: Request, pk: str | None = None) -> Response:
         """维修记录单."""
         return self._step(request, RepairRecordSerializer, actions.do_record_repair)
 
-    @extend_schema(request=StockMoveSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=StockMoveSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"], url_path="issue-stock")
     def issue_stock(self, request: Request, pk: str | None = None) -> Response:
         return self._step(request, StockMoveSerializer, actions.do_issue_stock)
 
-    @extend_schema(request=StockMoveSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=StockMoveSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"], url_path="return-stock")
     def return_stock(self, request: Request, pk: str | None = None) -> Response:
         return self._step(request, StockMoveSerializer, actions.do_return_stock)
 
-    @extend_schema(request=FeeSerializer, responses=WorkOrderSerializer)
+    @extend_schema(request=FeeSerializer, responses={201: WorkOrderSerializer})
     @route(detail=True, methods=["post"])
     def fees(self, request: Request, pk: str | None = None) -> Response:
         """有偿服务费 (元, 2 decimals)."""
         return self._step(request, FeeSerializer, actions.do_record_fee)
 
-    @extend_schema(request=CompensationInputSerializer, responses=CompensationSerializer)
+    @extend_schema(request=CompensationInputSerializer, responses={201: CompensationSerializer})
     @route(detail=True, methods=["post"])
     def compensations(self, request: StaffRequest, pk: str | None = None) -> Response:
         """服务补偿 — propose a credit to the order's account; ``/api/service/compensations/{id}/approve/``
@@ -438,6 +445,7 @@ class WorkOrderViewSet(ActionViewSet):
         compensation = actions.do_propose_compensation(request.user, order, **shape.validated_data)
         return Response(CompensationSerializer(compensation).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=HistorySerializer)
     @route(detail=True, methods=["get"])
     def history(self, request: Request, pk: str | None = None) -> Response:
         """Transitions (状态流转) and SLA clocks of the order."""

@@ -1,0 +1,84 @@
+"""Text hygiene: the one rule for every piece of text gridcare accepts (API bodies, query strings, forms, files).
+
+Refused: NUL and every other control character (tab, line feed and carriage return are allowed — they are
+the multi-line text of descriptions and notes), lone surrogates (not text; PostgreSQL refuses them with a
+DataError) and non-characters, and strings made only of invisible characters (zero-width spaces, BOM, NBSP,
+Hangul fillers, …) which look empty on screen but are not. Plain spaces alone are left to the field (DRF and
+Django forms trim them and then apply "required").
+
+Pure Python, no Django: the engine checks tariff files with it, :mod:`gridcare.api.parsers` every JSON body and
+:mod:`gridcare.core.middleware` every query string and form post.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+# C0 controls except \t \n \r, DEL, C1 controls
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NONCHAR = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
+# characters that draw nothing although they are not (Unicode) whitespace
+_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e\u034f")
+
+MAX_DEPTH = 64
+"""How deeply JSON documents may nest (objects and arrays); real inputs use fewer than 10 levels."""
+
+
+def _invisible(ch: str) -> bool:
+    return (
+        ch.isspace() or ch in _INVISIBLE_EXTRA or unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp", "Mn")
+    )
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` is not acceptable text (a bilingual message), or ``None`` when it is."""
+    if _SURROGATE.search(value):
+        return "含有无效的 Unicode 代理字符。 (Contains a lone surrogate, which is not text.)"
+    bad = _CONTROL.search(value)
+    if bad:
+        return f"含有控制字符 U+{ord(bad.group()):04X}。 (Contains the control character U+{ord(bad.group()):04X}.)"
+    if _NONCHAR.search(value):
+        return "含有 Unicode 非字符。 (Contains a Unicode non-character.)"
+    if value.strip(" \t\r\n") and all(_invisible(ch) for ch in value):
+        return "只含不可见字符。 (Contains only invisible characters.)"
+    return None
+
+
+def safe_label(value: str) -> str:
+    """``value`` made safe to echo in an error message (controls and surrogates escaped)."""
+    if text_problem(value) is None:
+        return value
+    return value.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def iter_text_problems(doc: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """``(path, message)`` for every string (keys included) in a JSON-like document that fails
+    :func:`text_problem`, and for nesting deeper than :data:`MAX_DEPTH`. Iterative: a hostile document
+    cannot exhaust the stack. Paths read ``versions.0.components.1.label``."""
+    stack: list[tuple[Any, str, int]] = [(doc, path, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            yield where or "<root>", f"嵌套超过 {MAX_DEPTH} 层。 (Nested deeper than {MAX_DEPTH} levels.)"
+            continue
+        if isinstance(node, str):
+            problem = text_problem(node)
+            if problem:
+                yield where or "<root>", problem
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                name = safe_label(str(key))
+                child_where = f"{where}.{name}" if where else name
+                if isinstance(key, str):
+                    problem = text_problem(key)
+                    if problem:
+                        yield child_where, problem
+                        continue
+                stack.append((child, child_where, depth + 1))
+        elif isinstance(node, list | tuple):
+            for i, child in enumerate(node):
+                stack.append((child, f"{where}.{i}" if where else str(i), depth + 1))
