@@ -209,8 +209,6 @@ def run_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
             "gridcare.cli",
             "check",
             "--deploy",
-            "--tag",
-            "security",
             "--fail-level",
             "WARNING",
         ],

@@ -577,6 +577,7 @@ class NoticeSerializer(ScopedModelSerializer):
 class NoticeViewSet(IdempotentWritesMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """My warnings and escalations (临期预警 / 超时升级)."""
 
+    queryset = ServiceNotice.objects.none()  # for the schema; the real one is the caller's own notices
     serializer_class = NoticeSerializer
     request: StaffRequest
     permission_classes = [HasViewPermission]

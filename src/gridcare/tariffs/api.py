@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action as route
@@ -106,7 +107,11 @@ class TariffViewSet(ActionViewSet):
             tariff = actions.do_import_tariff(self.request.user, data["definition"])
         serializer.instance = tariff
 
-    @extend_schema(request=serializers.DictField(), responses={201: TariffVersionSerializer})
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={201: TariffVersionSerializer},
+        description="The body is one tariff version in the definition format (docs/tariffs.md).",
+    )
     @route(detail=True, methods=["post"])
     def versions(self, request: StaffRequest, pk: str | None = None) -> Response:
         """Add a version (调价); the open version before it closes the day it starts."""
