@@ -12,7 +12,6 @@ Dates and day counts with the bounds business data has (:class:`BusinessDateFiel
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db import models
@@ -84,31 +83,22 @@ MAX_DAYS_AHEAD = 3660
 ``today + timedelta(days=n)`` overflows the calendar."""
 
 
-def _year_problem(year: int) -> str | None:
-    if FIRST_YEAR <= year <= LAST_YEAR:
-        return None
-    return (
-        f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间。 (The year must be between {FIRST_YEAR} and {LAST_YEAR}.)"
-    )
+class _BusinessYearMixin:
+    """Refuse a parsed date or moment outside :data:`FIRST_YEAR` – :data:`LAST_YEAR`."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)  # type: ignore[misc]
+        if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+            raise serializers.ValidationError(
+                f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间。 "
+                f"(The year must be between {FIRST_YEAR} and {LAST_YEAR}.)"
+            )
+        return parsed
 
 
-class BusinessDateField(serializers.DateField):
+class BusinessDateField(_BusinessYearMixin, serializers.DateField):
     """A date between 1901 and 2100."""
 
-    def to_internal_value(self, value: Any) -> dt.date:
-        day = super().to_internal_value(value)
-        problem = _year_problem(day.year)
-        if problem:
-            raise serializers.ValidationError(problem)
-        return day
 
-
-class BusinessDateTimeField(serializers.DateTimeField):
+class BusinessDateTimeField(_BusinessYearMixin, serializers.DateTimeField):
     """A moment between 1901 and 2100 (any offset in, Asia/Shanghai out)."""
-
-    def to_internal_value(self, value: Any) -> dt.datetime:
-        moment = super().to_internal_value(value)
-        problem = _year_problem(moment.year)
-        if problem:
-            raise serializers.ValidationError(problem)
-        return moment

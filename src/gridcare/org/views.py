@@ -352,29 +352,9 @@ class LoginLogView(StaffMixin, TemplateView):
             failures = failures.filter(username=username)
         rows: list[dict[str, Any]] = []
         if result in ("", "success"):
-            rows += [
-                {
-                    "when": r.attempt_time,
-                    "username": r.username,
-                    "ip": r.ip_address,
-                    "path": r.path_info,
-                    "result": "success",
-                    "agent": r.user_agent,
-                }
-                for r in successes[: self.limit]
-            ]
+            rows += [_login_row(r, "success") for r in successes[: self.limit]]
         if result in ("", "failure"):
-            rows += [
-                {
-                    "when": r.attempt_time,
-                    "username": r.username,
-                    "ip": r.ip_address,
-                    "path": r.path_info,
-                    "result": "locked" if r.locked_out else "failure",
-                    "agent": r.user_agent,
-                }
-                for r in failures[: self.limit]
-            ]
+            rows += [_login_row(r, "locked" if r.locked_out else "failure") for r in failures[: self.limit]]
         rows.sort(key=lambda row: row["when"], reverse=True)
         locked = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).order_by(
             "-attempt_time"
@@ -387,6 +367,18 @@ class LoginLogView(StaffMixin, TemplateView):
             result=result,
             **kwargs,
         )
+
+
+def _login_row(attempt: Any, result: str) -> dict[str, Any]:
+    """One line of the login log from an axes success or failure record."""
+    return {
+        "when": attempt.attempt_time,
+        "username": attempt.username,
+        "ip": attempt.ip_address,
+        "path": attempt.path_info,
+        "result": result,
+        "agent": attempt.user_agent,
+    }
 
 
 class LoginUnlockView(StaffMixin, View):
