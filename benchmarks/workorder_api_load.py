@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "gridcare_bench_service"
 DEFAULT_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-USERS = ["cs_rep", "cg_rep", "hx_rep", "sn_rep", "cs_supervisor", "cg_head"]
+#: the desks that register the calls, each with the station whose customers are in its data scope
+DESKS = {"cg_rep": "CG", "cg_head": "CG", "hx_rep": "HX", "sn_rep": "SNS"}
 
 
 def prepare(database_url: str, points: int) -> dict:
@@ -66,13 +67,17 @@ def prepare(database_url: str, points: int) -> dict:
         call_command("load_catalogue", verbosity=0)
         list(org_demo.build(system_actor(), "small"))
     load_defaults()
+    from gridcare.core.models import IdempotencyRecord
+    from gridcare.service import models as service
+
+    work = [
+        service.ServiceNotice, service.SLAClock, service.WorkOrderTransition, service.Callback,
+        service.RepairRecord, service.StockMovement, service.ServiceFee, service.Compensation, service.WorkOrder,
+    ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE service_servicenotice, service_slaclock, service_workordertransition, service_callback, "
-            "service_repairrecord, service_stockmovement, service_servicefee, service_workorder, service_numberday "
-            "RESTART IDENTITY CASCADE"
-        )
-        cursor.execute("DELETE FROM core_idempotencyrecord")
+        tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in work)
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(IdempotencyRecord._meta.db_table)}")
     if ServicePoint.objects.filter(number__startswith="PB").count() < points:
         stations = list(OrgUnit.objects.filter(code__in=["CG", "HX", "SNS"]))
         rng = random.Random(1)
@@ -108,9 +113,16 @@ def prepare(database_url: str, points: int) -> dict:
             ],
             batch_size=2000,
         )
-    tokens = [Token.objects.get_or_create(user=User.objects.get(username=u))[0].key for u in USERS]
-    rows = list(ServicePoint.objects.filter(number__startswith="PB").values_list("pk", "account_id")[:points])
-    return {"tokens": tokens, "points": [r[0] for r in rows], "accounts": [r[1] for r in rows]}
+    desks = []
+    for username, station in DESKS.items():
+        rows = list(
+            ServicePoint.objects.filter(number__startswith="PB", org_unit__code=station).values_list(
+                "pk", "account_id"
+            )[:points]
+        )
+        token = Token.objects.get_or_create(user=User.objects.get(username=username))[0].key
+        desks.append({"token": token, "points": [r[0] for r in rows], "accounts": [r[1] for r in rows]})
+    return {"desks": desks}
 
 
 def payloads(data: dict, seed: int) -> list[bytes]:
@@ -148,7 +160,7 @@ def payloads(data: dict, seed: int) -> list[bytes]:
 async def _load(
     port: int, data: dict, rate: float, seconds: float, connections: int, closed: bool, out
 ) -> None:  # type: ignore[no-untyped-def]
-    bodies = payloads(data, 7)
+    bodies = [payloads(desk, 7 + i) for i, desk in enumerate(data["desks"])]
     queue: asyncio.Queue[float] = asyncio.Queue()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -157,13 +169,14 @@ async def _load(
 
     async def worker(index: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        token = data["tokens"][index % len(data["tokens"])]
+        desk = index % len(data["desks"])
+        token = data["desks"][desk]["token"]
         while True:
             scheduled = await queue.get()
             if scheduled < 0:
                 break
             n = next(counter)
-            body = bodies[n % len(bodies)]
+            body = bodies[desk][n % len(bodies[desk])]
             head = (
                 f"POST /api/service/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {token}\r\n"
                 f"Content-Type: application/json\r\nIdempotency-Key: bench-{pid}-{n}\r\n"
