@@ -294,7 +294,7 @@ def main() -> int:
     started = time.perf_counter()
     data = prepare(database_url, args.points)
     print(
-        f"prepared {database_url} in {time.perf_counter() - started:.1f} s; {len(data['points'])} service points"
+        f"prepared {database_url} in {time.perf_counter() - started:.1f} s; {sum(len(d['points']) for d in data['desks'])} service points over {len(data['desks'])} desks"
     )
     port = free_port()
     env = {

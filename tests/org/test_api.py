@@ -234,6 +234,25 @@ def test_token_authentication_loads_user_and_position_in_one_query(api, staff) -
     assert "org_permissioncode" not in " ".join(q["sql"] for q in queries.captured_queries)
 
 
+def test_token_authentication_brings_the_unit_the_scope_needs(api, staff) -> None:
+    """A scoped read as a station rep costs no separate query of the rep's own unit."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api("cg_rep")
+    client.get("/api/service/orders/")  # warm the per-process permission cache
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/service/orders/")
+    assert response.status_code == 200
+    unit_id = staff("cg_rep").org_unit_id
+    own_unit_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "org_orgunit"') and f'"id" = {unit_id}' in q["sql"]
+    ]
+    assert own_unit_reads == []
+
+
 def test_token_of_inactive_user_or_unknown_token_is_401(api, staff) -> None:
     from rest_framework.test import APIClient
 
