@@ -53,7 +53,7 @@ def _unit_path(parent: OrgUnit | None, code: str) -> str:
 
 def _check_scope(actor: User, obj: Any) -> None:
     """Refuse (as not found) when the actor's data scope does not reach ``obj``."""
-    get_in_scope(type(obj)._default_manager.all(), actor, pk=obj.pk)
+    get_in_scope(type(obj)._default_manager.all(), actor, write=True, pk=obj.pk)
 
 
 def check_can_grant(actor: User, codes: Iterable[str]) -> None:
@@ -583,6 +583,7 @@ def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, in
                 "name_en": item.get("name_en", ""),
                 "level": item["level"],
                 "data_scope": item["data_scope"],
+                "read_scope": item.get("read_scope", ""),
                 "responsibilities": item.get("responsibilities", []),
                 "authorities": item.get("authorities", []),
                 "source": item.get("source", ""),
