@@ -589,8 +589,10 @@ def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, in
                 "source": item.get("source", ""),
             },
         )
-        position.permissions.set(PermissionCode.objects.filter(code__in=item.get("permissions", [])))
-        position.bump_permissions_version()
+        wanted = set(item.get("permissions", []))
+        if set(position.permissions.values_list("code", flat=True)) != wanted:  # reloading changes nothing
+            position.permissions.set(PermissionCode.objects.filter(code__in=wanted))
+            position.bump_permissions_version()
         positions[position.code] = position
     for item in catalogue["positions"]:
         position = positions[item["code"]]

@@ -1,0 +1,20 @@
+"""``gridcare load_defaults`` — load every shipped default (idempotent): see :mod:`gridcare.core.defaults`."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from gridcare.core.context import origin
+from gridcare.core.defaults import load_all
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update all shipped defaults: position catalogue, SLA policies, dispatch rules, tariffs "
+        "(idempotent; run after every migrate)."
+    )
+
+    def handle(self, *args: object, **options: object) -> None:
+        with origin(job_id="load_defaults"):
+            for line in load_all():
+                self.stdout.write(line)
