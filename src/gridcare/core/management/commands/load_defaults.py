@@ -1,11 +1,11 @@
-"""``gridcare load_defaults`` — load every shipped default (idempotent): see :mod:`gridcare.core.defaults`."""
+"""``gridcare load_defaults`` — load every shipped default (idempotent): see :mod:`gridcare.core.shipped`."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
 from gridcare.core.context import origin
-from gridcare.core.defaults import load_all
+from gridcare.core.shipped import load_all
 
 
 class Command(BaseCommand):
