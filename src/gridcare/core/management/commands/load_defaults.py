@@ -15,6 +15,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: object, **options: object) -> None:
+        verbosity = int(str(options.get("verbosity", 1)))
         with origin(job_id="load_defaults"):
             for line in load_all():
-                self.stdout.write(line)
+                if verbosity:
+                    self.stdout.write(line)
