@@ -32,7 +32,9 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
     for model in TABLES:
         names = [f.attname for f in model._meta.concrete_fields]
         state[model.__name__] = sorted(map(tuple, model.objects.values_list(*names)), key=repr)
-    state["grants"] = sorted(Position.permissions.through.objects.values_list("position_id", "permissioncode_id"))
+    state["grants"] = sorted(
+        Position.permissions.through.objects.values_list("position_id", "permissioncode_id")
+    )
     return state
 
 
@@ -50,7 +52,9 @@ def test_load_defaults_loads_everything_shipped() -> None:
     assert SLAPolicy.objects.count() > 0 and DispatchRule.objects.count() > 0
     assert set(Tariff.objects.values_list("code", flat=True)) == {d["code"] for d in shipped_documents()}
     text = out.getvalue()
-    assert "岗位目录" in text and "position catalogue" in text and "dispatch rules" in text and "tariffs" in text
+    assert (
+        "岗位目录" in text and "position catalogue" in text and "dispatch rules" in text and "tariffs" in text
+    )
 
 
 @pytest.mark.django_db

@@ -117,7 +117,9 @@ def test_installed_package_uses_a_per_user_data_dir(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("GRIDCARE_NODE_MODULES", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert paths.var_dir() == (tmp_path / "data" / "gridcare").resolve()
-    assert paths.node_modules_dir(paths.var_dir()) == (tmp_path / "data" / "gridcare" / "node_modules").resolve()
+    assert (
+        paths.node_modules_dir(paths.var_dir()) == (tmp_path / "data" / "gridcare" / "node_modules").resolve()
+    )
     monkeypatch.setenv("GRIDCARE_VAR_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("GRIDCARE_NODE_MODULES", str(tmp_path / "nm"))
     assert paths.var_dir() == (tmp_path / "elsewhere").resolve()

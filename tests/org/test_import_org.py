@@ -106,7 +106,9 @@ def test_a_bad_file_imports_nothing_and_lists_every_error(org, tmp_path: Path) -
     sheet_path = str(refused.value).split("错误清单见 ")[1].split("。")[0]
     rows = list(load_workbook(sheet_path).worksheets[0].iter_rows(values_only=True))
     columns = {row[1] for row in rows[1:]}
-    assert "组织机构 · 上级机构编码" in columns and "人员 · 初始密码" in columns and "人员 · 登录名" in columns
+    assert (
+        "组织机构 · 上级机构编码" in columns and "人员 · 初始密码" in columns and "人员 · 登录名" in columns
+    )
     assert not OrgUnit.objects.filter(code__in=["BAD1", "BAD2"]).exists()
 
 

@@ -367,7 +367,9 @@ def template_workbook(importer: Importer, *more: Importer) -> bytes:
     workbook = Workbook()
     importers = (importer, *more)
     for number, each in enumerate(importers):
-        sheet = workbook.worksheets[0] if number == 0 else workbook.create_sheet()  # the first: the active one
+        sheet = (
+            workbook.worksheets[0] if number == 0 else workbook.create_sheet()
+        )  # the first: the active one
         sheet.title = each.title[:31]
         sheet.append([c.header for c in each.columns])
         sheet.append([c.example for c in each.columns])
@@ -379,7 +381,7 @@ def template_workbook(importer: Importer, *more: Importer) -> bytes:
     notes.append(["列", "必填", "允许的值 / 格式", "说明 (English)"])
     for cell in notes[1]:
         cell.font = Font(bold=True)
-    for each, column in ((each, column) for each in importers for column in each.columns):
+    for sheet_importer, column in ((i, c) for i in importers for c in i.columns):
         if column.choices is not None:
             labels = sorted({k for k in column.choice_map() if not k.isascii()})
             allowed = "、".join(labels) if labels else "、".join(column.choice_map())
@@ -389,7 +391,7 @@ def template_workbook(importer: Importer, *more: Importer) -> bytes:
             allowed = {"bool": "是 / 否", "decimal": "数值", "int": "整数", "date": "YYYY-MM-DD"}.get(
                 column.kind, "文本"
             )
-        header = column.header if not more else f"{each.title} · {column.header}"
+        header = column.header if not more else f"{sheet_importer.title} · {column.header}"
         notes.append([header, "是" if column.required else "", allowed, column.help])
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -95,7 +95,11 @@ def _search_accounts(user: Any, query: str, limit: int | None = None) -> list[Se
         # Same rows, but the station ids let PostgreSQL use the (org_unit, name/address) indexes directly
         # instead of guessing how a join on the unit path correlates with a prefix (山… is all 山南镇).
         path = user.org_unit.path
-        units = OrgUnit.objects.filter(path__startswith=path) if scope == SCOPE_SUBTREE else OrgUnit.objects.filter(path=path)
+        units = (
+            OrgUnit.objects.filter(path__startswith=path)
+            if scope == SCOPE_SUBTREE
+            else OrgUnit.objects.filter(path=path)
+        )
         unit_ids = list(units.values_list("id", flat=True))
         accounts = accounts.filter(org_unit_id__in=unit_ids)
         points = points.filter(org_unit_id__in=unit_ids)

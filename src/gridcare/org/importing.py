@@ -47,10 +47,18 @@ class UnitSheet(Importer):
     title = "组织机构"
     permission = "org.manage_units"
     columns = (
-        Column("code", "机构编码", required=True, max_length=32, example="GC", help="Unit code (letters, digits)"),
+        Column(
+            "code", "机构编码", required=True, max_length=32, example="GC", help="Unit code (letters, digits)"
+        ),
         Column("name", "机构名称", required=True, max_length=100, example="某某供电公司", help="Unit name"),
         Column("kind", "机构类型", "choice", True, OrgUnit.Kind, example="公司", help="Unit kind"),
-        Column("parent", "上级机构编码", max_length=32, example="", help="Parent unit code; empty for the company"),
+        Column(
+            "parent",
+            "上级机构编码",
+            max_length=32,
+            example="",
+            help="Parent unit code; empty for the company",
+        ),
     )
 
     def check(self, rows: Rows) -> None:
@@ -68,9 +76,12 @@ class UnitSheet(Importer):
             if parent and parent not in planned and parent not in existing:
                 self.error(number, "parent", f"上级机构「{parent}」不存在。 (Unknown parent unit.)")
             if not parent and v.get("kind") != OrgUnit.Kind.COMPANY:
-                self.error(number, "parent", "只有公司可以没有上级机构。 (Only a company may have no parent.)")
+                self.error(
+                    number, "parent", "只有公司可以没有上级机构。 (Only a company may have no parent.)"
+                )
             if code in existing:
-                current = existing[code].parent.code if existing[code].parent else ""
+                parent_unit = existing[code].parent
+                current = parent_unit.code if parent_unit is not None else ""
                 if current != parent:
                     self.error(
                         number,
@@ -119,7 +130,9 @@ class StaffSheet(Importer):
         Column("employee_no", "工号", max_length=32, example="", help="Employee number"),
         Column("phone", "手机", max_length=11, example="", help="Mobile number (11 digits)"),
         Column("email", "邮箱", max_length=254, example="", help="E-mail"),
-        Column("password", "初始密码", required=True, example="", help="Initial password (change at first login)"),
+        Column(
+            "password", "初始密码", required=True, example="", help="Initial password (change at first login)"
+        ),
     )
 
     def check(self, rows: Rows, *, unit_codes: set[str] | None = None) -> None:
@@ -132,7 +145,9 @@ class StaffSheet(Importer):
         for number, v in rows:
             username = v.get("username") or ""
             if username in seen:
-                self.error(number, "username", f"与第 {seen[username]} 行重复。 (Duplicate of row {seen[username]}.)")
+                self.error(
+                    number, "username", f"与第 {seen[username]} 行重复。 (Duplicate of row {seen[username]}.)"
+                )
             seen.setdefault(username, number)
             if username in taken:
                 self.error(number, "username", f"登录名「{username}」已被使用。 (Username already taken.)")
@@ -150,7 +165,9 @@ class StaffSheet(Importer):
                 self.error(number, "phone", "手机号应为以 1 开头的 11 位数字。 (11 digits starting with 1.)")
             if v.get("password"):
                 try:
-                    validate_password(v["password"], user=User(username=username, full_name=v.get("full_name")))
+                    validate_password(
+                        v["password"], user=User(username=username, full_name=v.get("full_name") or "")
+                    )
                 except ValidationError as exc:
                     self.error(number, "password", " ".join(exc.messages))
         self.rows = rows

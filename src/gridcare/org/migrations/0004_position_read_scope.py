@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('org', '0003_position_change_request'),
+        ("org", "0003_position_change_request"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='position',
-            name='read_scope',
-            field=models.CharField(blank=True, choices=[('company', 'Whole company'), ('subtree', 'Own unit and below'), ('unit', 'Own unit'), ('own', 'Own records only')], default='', help_text='Blank: the same as the data scope. Writes always follow the data scope.', max_length=16, verbose_name='read scope for customer data'),
+            model_name="position",
+            name="read_scope",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("company", "Whole company"),
+                    ("subtree", "Own unit and below"),
+                    ("unit", "Own unit"),
+                    ("own", "Own records only"),
+                ],
+                default="",
+                help_text="Blank: the same as the data scope. Writes always follow the data scope.",
+                max_length=16,
+                verbose_name="read scope for customer data",
+            ),
         ),
     ]

@@ -13,6 +13,7 @@ kills Granian's process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -83,10 +84,8 @@ def run_until_signalled(argv: list[str]) -> int:
         if deadline:
             return  # already stopping
         deadline.append(time.monotonic() + stop_seconds)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(server.pid, signal.SIGINT)
-        except ProcessLookupError:
-            pass
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -96,10 +95,8 @@ def run_until_signalled(argv: list[str]) -> int:
                 break
             except subprocess.TimeoutExpired:
                 if deadline and time.monotonic() > deadline[0]:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.killpg(server.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
                     code = server.wait()
                     break
     finally:
