@@ -122,3 +122,20 @@ def test_station_rep_still_sees_only_his_station(api, place) -> None:
     assert client.get(f"/api/customers/customers/{theirs.account.customer_id}/").status_code == 404
     refused = client.post(ORDERS, {"order_type": "repair", "service_point": theirs.pk}, format="json")
     assert refused.status_code == 400 and "service_point" in refused.data["errors"]
+
+
+def test_an_administrator_widens_a_read_scope_as_data(api, place) -> None:
+    """Given the station desks' position, when an administrator sets its read scope to the whole company through
+    the API, then a station rep reads 河西's customer but still may not edit it; a bad value is a 400 on the field
+    and changes nothing."""
+    theirs = place("HX").account.customer
+    position = Position.objects.get(code="station_rep")
+    bad = api("admin").patch(f"/api/org/positions/{position.pk}/", {"read_scope": "galaxy"}, format="json")
+    assert bad.status_code == 400 and "read_scope" in str(bad.data)
+    assert Position.objects.get(pk=position.pk).read_scope == ""
+    assert api("cg_rep").get(f"/api/customers/customers/{theirs.pk}/").status_code == 404
+    done = api("admin").patch(f"/api/org/positions/{position.pk}/", {"read_scope": "company"}, format="json")
+    assert done.status_code == 200 and done.data["read_scope"] == "company"
+    assert api("cg_rep").get(f"/api/customers/customers/{theirs.pk}/").status_code == 200
+    edit = api("cg_rep").patch(f"/api/customers/customers/{theirs.pk}/", {"name": "改名"}, format="json")
+    assert edit.status_code == 404 and Customer.objects.get(pk=theirs.pk).name != "改名"

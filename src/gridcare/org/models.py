@@ -138,12 +138,14 @@ class Position(models.Model):
     #: far as ``data_scope``, which always bounds writes. The hotline reads every customer of the company but
     #: changes only what its own unit holds.
     read_scope = models.CharField(
-        _("read scope for customer data"),
+        _("Read scope for customer data"),
         max_length=16,
         choices=DataScope.choices,
         blank=True,
         default="",
-        help_text=_("Blank: the same as the data scope. Writes always follow the data scope."),
+        help_text=_(
+            "How far the position reads customer data; its changes always stay within the data scope."
+        ),
     )
     responsibilities = models.JSONField(_("responsibilities"), default=list, blank=True)
     authorities = models.JSONField(_("authorities"), default=list, blank=True)
