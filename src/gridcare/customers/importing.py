@@ -306,8 +306,9 @@ def read_rows(
 
     The header is the first row with a filled cell; rows are numbered as in Excel.
     """
+    data = source if isinstance(source, bytes) else source.read()
     with gc_paused():
-        return _read_rows(importer, source if isinstance(source, bytes) else source.read(), sheet)
+        return _read_rows(importer, data, sheet) if sheet else _read_rows(importer, data)
 
 
 def _read_rows(importer: Importer, data: bytes, sheet: int = 0) -> list[tuple[int, dict[str, Any]]]:
