@@ -3,9 +3,11 @@
 Configuration comes from environment variables only:
 
 - ``DATABASE_URL``: e.g. ``postgres://user:pass@127.0.0.1:5432/gridcare``; default is the embedded SQLite
-  file ``./var/gridcare.sqlite3`` (one-command demo).
+  file ``var/gridcare.sqlite3`` of the var directory (one-command demo).
 - ``REDIS_URL``: Celery broker and cache; unset means tasks run inline and the cache is local memory.
-- ``GRIDCARE_SECRET_KEY``, ``GRIDCARE_DEBUG``, ``GRIDCARE_ALLOWED_HOSTS``, ``GRIDCARE_VAR_DIR``.
+- ``GRIDCARE_SECRET_KEY``, ``GRIDCARE_DEBUG``, ``GRIDCARE_ALLOWED_HOSTS``.
+- ``GRIDCARE_VAR_DIR`` and ``GRIDCARE_NODE_MODULES``: default to ``var/`` and ``node_modules/`` of the project
+  checkout (or a per-user data directory when installed) — never the current directory (:mod:`gridcare.paths`).
 - ``GRIDCARE_DB_PREPARED``: ``1`` (default) prepares the hot-path statements on PostgreSQL; ``0`` behind a
   connection pooler in transaction mode.
 - Security (docs/security.md): ``GRIDCARE_HTTPS=1`` declares that the site is served over HTTPS (Secure cookies,
@@ -26,8 +28,10 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from gridcare import paths
+
 PACKAGE_DIR = Path(__file__).resolve().parent
-VAR_DIR = Path(os.environ.get("GRIDCARE_VAR_DIR", Path.cwd() / "var")).resolve()
+VAR_DIR = paths.var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
@@ -203,7 +207,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
-NODE_MODULES = Path(os.environ.get("GRIDCARE_NODE_MODULES", Path.cwd() / "node_modules"))
+NODE_MODULES = paths.node_modules_dir(VAR_DIR)
 STATICFILES_DIRS = [("vendor", NODE_MODULES)] if NODE_MODULES.exists() else []
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

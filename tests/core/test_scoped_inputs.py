@@ -107,11 +107,24 @@ def test_the_intake_scope_rule_agrees_with_restrict_for_every_position(staff, pl
     points = [place("CG"), place("HX"), place("SNS"), place("CG", key_manager=staff("key_account"))]
     for user in User.objects.filter(position__isnull=False).select_related("position", "org_unit"):
         visible = set(restrict(ServicePoint.objects.all(), user).values_list("pk", flat=True))
+        writable = set(restrict(ServicePoint.objects.all(), user, write=True).values_list("pk", flat=True))
         for point in points:
+            # since issue #10 the row's model decides whether the (wider) read scope applies: the intake says it
             decided = row_in_scope(
-                user, unit_paths=[point.org_unit.path], owner_ids=[point.account.account_manager_id]
+                user,
+                unit_paths=[point.org_unit.path],
+                owner_ids=[point.account.account_manager_id],
+                model=ServicePoint,
             )
             assert decided == (point.pk in visible), (user.username, point.number)
+            decided_write = row_in_scope(
+                user,
+                unit_paths=[point.org_unit.path],
+                owner_ids=[point.account.account_manager_id],
+                model=ServicePoint,
+                write=True,
+            )
+            assert decided_write == (point.pk in writable), (user.username, point.number)
 
 
 def test_related_ids_in_api_bodies_resolve_within_scope(api, place) -> None:  # noqa: F811

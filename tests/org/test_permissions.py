@@ -18,6 +18,7 @@ HOLDER = {
     "marketing_manager": "manager",
     "service_supervisor": "cs_supervisor",
     "service_rep": "cs_rep",
+    "station_rep": "cg_rep",
     "repair_technician": "repair",
     "key_account_manager": "key_account",
     "market_specialist": "sales",

@@ -20,9 +20,12 @@ def test_station_staff_see_their_own_station(api, staff, place) -> None:
     assert hx_order.pk in hx_list and cg_order.pk not in hx_list
     assert api("hx_rep").get(f"/api/service/orders/{cg_order.pk}/").status_code == 404
     assert api("hx_rep").post(f"/api/service/orders/{cg_order.pk}/take/").status_code == 404
-    # the centre's hotline desk sees neither station's customers, so neither order; the manager sees everything
+    # Issue #10: the centre's hotline desk reads every customer of the company (its read scope), so it sees both
+    # stations' orders to answer a caller — but it may act on neither (its write scope is its own unit and below)
     desk = {o["id"] for o in api("cs_rep").get("/api/service/orders/").data["results"]}
-    assert not {cg_order.pk, hx_order.pk} & desk
+    assert {cg_order.pk, hx_order.pk} <= desk
+    assert api("cs_rep").post(f"/api/service/orders/{cg_order.pk}/take/").status_code == 404
+    assert WorkOrder.objects.get(pk=cg_order.pk).assignee_id is None
     assert api("manager").get(f"/api/service/orders/{hx_order.pk}/").status_code == 200
 
 

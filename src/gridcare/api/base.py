@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -203,7 +204,9 @@ class ScopedViewSetMixin(IdempotentWritesMixin):
     request: StaffRequest
 
     def get_queryset(self) -> QuerySet[Any]:
-        return restrict(super().get_queryset(), self.request.user)
+        # reads (lists, detail, search) reach as far as the read scope; a change only what the write scope holds
+        write = self.request.method not in SAFE_METHODS
+        return restrict(super().get_queryset(), self.request.user, write=write)
 
 
 class InputSerializer(serializers.Serializer):

@@ -6,6 +6,10 @@
 - Data scope per position: whole company / own unit and below / own unit / own records only. Every scoped model
   declares ``scope_unit_path`` (lookup to the owning unit's tree path) and optionally ``scope_owner`` (lookup to
   the owning user), or ``scope_public = True`` for catalogues every signed-in user may read; :func:`restrict` filters any queryset by them and :func:`get_in_scope` answers 404 outside.
+- Read scope: a position may *read* customer data further than it may *write* it (``Position.read_scope``, data
+  in the catalogue: the hotline and the billing team read every customer of the company). It applies to models
+  declaring ``scope_customer_data = True`` and only to reads: :func:`restrict` and :func:`get_in_scope` read by
+  default; actions pass ``write=True`` and are bounded by ``Position.data_scope`` alone.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ SCOPE_COMPANY = "company"
 SCOPE_SUBTREE = "subtree"
 SCOPE_UNIT = "unit"
 SCOPE_OWN = "own"
+
+#: From narrowest to widest: the wider of the read and the write scope applies to reads.
+_BREADTH = {SCOPE_OWN: 0, SCOPE_UNIT: 1, SCOPE_SUBTREE: 2, SCOPE_COMPANY: 3}
 
 M = TypeVar("M", bound=models.Model)
 
@@ -120,14 +127,36 @@ def check_limit(user: Any, limit_code: str, amount: Decimal) -> None:
 
 
 def data_scope(user: Any) -> str | None:
+    """The user's write scope (and read scope for everything but customer data)."""
     if getattr(user, "is_superuser", False):
         return SCOPE_COMPANY
     position = getattr(user, "position", None)
     return position.data_scope if position is not None else None
 
 
-def restrict(queryset: models.QuerySet[M], user: Any) -> models.QuerySet[M]:
-    """Filter ``queryset`` to what ``user`` may see under their position's data scope."""
+def read_scope(user: Any) -> str | None:
+    """How far the user reads customer data: the wider of the position's read scope and data scope."""
+    write = data_scope(user)
+    position = getattr(user, "position", None)
+    wider = getattr(position, "read_scope", "") if position is not None else ""
+    if write is None or not wider or _BREADTH.get(wider, -1) <= _BREADTH.get(write, -1):
+        return write
+    return wider
+
+
+def is_customer_data(model: type[models.Model] | None) -> bool:
+    return bool(model is not None and getattr(model, "scope_customer_data", False))
+
+
+def scope_for(user: Any, model: type[models.Model] | None, *, write: bool = False) -> str | None:
+    """The scope that applies to ``user`` reading (or, with ``write``, changing) rows of ``model``."""
+    if not write and is_customer_data(model):
+        return read_scope(user)
+    return data_scope(user)
+
+
+def restrict(queryset: models.QuerySet[M], user: Any, *, write: bool = False) -> models.QuerySet[M]:
+    """Filter ``queryset`` to what ``user`` may see (or, with ``write``, change) under their position's scope."""
     model = queryset.model
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
@@ -139,7 +168,7 @@ def restrict(queryset: models.QuerySet[M], user: Any) -> models.QuerySet[M]:
         raise ImproperlyConfigured(
             f"{model.__name__} declares no data scope (scope_unit_path / scope_owner)."
         )
-    scope = data_scope(user)
+    scope = scope_for(user, model, write=write)
     if scope == SCOPE_COMPANY:
         return queryset
     if scope == SCOPE_OWN and owner is not None:
@@ -157,14 +186,19 @@ def restrict(queryset: models.QuerySet[M], user: Any) -> models.QuerySet[M]:
 
 
 def row_in_scope(
-    user: Any, *, unit_paths: Iterable[str | None], owner_ids: Iterable[int | None] | None = None
+    user: Any,
+    *,
+    unit_paths: Iterable[str | None],
+    owner_ids: Iterable[int | None] | None = None,
+    model: type[models.Model] | None = None,
+    write: bool = False,
 ) -> bool:
-    """The rule of :func:`restrict` applied to a row already fetched by a hand-written query (a hot path that
-    selects the row's unit path(s) and owner id(s) alongside its data). ``owner_ids`` is ``None`` when the
-    model declares no ``scope_owner``. Keep the two in step: tests compare them on every position."""
+    """The rule of :func:`restrict` applied to a row of ``model`` already fetched by a hand-written query (a hot
+    path that selects the row's unit path(s) and owner id(s) alongside its data). ``owner_ids`` is ``None`` when
+    the model declares no ``scope_owner``. Keep the two in step: tests compare them on every position."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    scope = data_scope(user)
+    scope = scope_for(user, model, write=write)
     if scope == SCOPE_COMPANY:
         return True
     if scope == SCOPE_OWN and owner_ids is not None:
@@ -204,10 +238,11 @@ def _is_multi_valued(model: type[models.Model], lookup: str) -> bool:
     return False
 
 
-def get_in_scope(queryset: models.QuerySet[M], user: Any, **lookup: Any) -> M:
-    """The object matching ``lookup`` if the user may see it; otherwise a 404-type error."""
+def get_in_scope(queryset: models.QuerySet[M], user: Any, *, write: bool = False, **lookup: Any) -> M:
+    """The object matching ``lookup`` if the user may see it (or, with ``write``, change it); otherwise a
+    404-type error."""
     try:
-        return restrict(queryset, user).get(**lookup)
+        return restrict(queryset, user, write=write).get(**lookup)
     except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound(
             f"未找到该{queryset.model._meta.verbose_name}，或不在您的数据范围内。"

@@ -85,7 +85,7 @@ CONTRACT_FIELDS = [
 # ---------------------------------------------------------------------------------------------- helpers
 def _check_scope(actor: User, obj: models.Model) -> None:
     """Refuse (as not found) when the actor's data scope does not reach ``obj``."""
-    get_in_scope(type(obj)._default_manager.all(), actor, pk=obj.pk)
+    get_in_scope(type(obj)._default_manager.all(), actor, write=True, pk=obj.pk)
 
 
 def _decimal(value: Any, field: str, errors: dict[str, str], *, positive: bool = True) -> Decimal | None:

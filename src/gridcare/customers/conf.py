@@ -17,7 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "search_partial_min_chars": 3,
     # 户号 (10 digits), mobile (11) and meter numbers (13) typed in full are looked up by prefix only
     "search_partial_max_code_chars": 9,
-    # 两部制：合同需量不得低于合同容量的比例 (RULES.md §2)
+    # 两部制：合同需量不得低于合同容量的比例 (docs/rules.md §2)
     "min_demand_ratio": "0.40",
     # 新开户号的前缀（户号 = 前缀 + 8 位顺序号）
     "account_number_prefix": "51",

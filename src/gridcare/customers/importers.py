@@ -429,7 +429,7 @@ class CustomerImporter(Importer):
         by_number = [k for k in customers if isinstance(k, str)]
         by_id = [k for k in customers if isinstance(k, tuple)]
         self.existing_customers: dict[Any, int] = {}
-        visible = restrict(Customer.objects.all(), self.actor)
+        visible = restrict(Customer.objects.all(), self.actor, write=True)  # new accounts join them
         for part in chunks(by_number):
             for pk, found in visible.filter(number__in=part).values_list("pk", "number"):
                 self.existing_customers[found] = pk

@@ -194,15 +194,15 @@ def importer_for(kind: str, actor: Any) -> Importer:
 Positions = list[tuple[int, "Column", dict[str, Any] | None]]
 
 
-def sheet_lines(data: bytes) -> list[list[Any]]:
-    """Every row of the first sheet from row 1 and column A, read by python-calamine (Rust ``calamine``).
+def sheet_lines(data: bytes, sheet: int = 0) -> list[list[Any]]:
+    """Every row of the first (or ``sheet``-th) sheet from row 1 and column A, read by python-calamine (Rust ``calamine``).
 
     Empty cells are ``""``; numbers arrive as ``float`` (or ``int``), date cells as ``date``/``datetime``,
     booleans as ``bool``; formulas give their cached value. .xlsx, .xlsm, .xlsb, .xls and .ods are read.
     """
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
-        return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        return workbook.get_sheet_by_index(sheet).to_python(skip_empty_area=False)
     finally:
         workbook.close()
 
@@ -298,18 +298,22 @@ def convert_rows(
     return rows, problems
 
 
-def read_rows(importer: Importer, source: IO[bytes] | bytes) -> list[tuple[int, dict[str, Any]]]:
-    """Parse the first sheet: map headers to columns, parse every cell, skip empty rows; record errors.
+def read_rows(
+    importer: Importer, source: IO[bytes] | bytes, sheet: int = 0
+) -> list[tuple[int, dict[str, Any]]]:
+    """Parse the first (or ``sheet``-th) sheet: map headers to columns, parse every cell, skip empty rows; record
+    errors.
 
     The header is the first row with a filled cell; rows are numbered as in Excel.
     """
+    data = source if isinstance(source, bytes) else source.read()
     with gc_paused():
-        return _read_rows(importer, source if isinstance(source, bytes) else source.read())
+        return _read_rows(importer, data, sheet) if sheet else _read_rows(importer, data)
 
 
-def _read_rows(importer: Importer, data: bytes) -> list[tuple[int, dict[str, Any]]]:
+def _read_rows(importer: Importer, data: bytes, sheet: int = 0) -> list[tuple[int, dict[str, Any]]]:
     try:
-        lines = sheet_lines(data)
+        lines = sheet_lines(data, sheet)
     except Exception:  # calamine's errors (zip, XML, unknown format, password) and anything unexpected
         importer.errors.append(
             RowError(1, "—", "无法读取文件，请使用下载的 Excel 模板 (.xlsx)。 (Not a readable .xlsx file.)")
@@ -358,22 +362,27 @@ def run_import(actor: Any, kind: str, source: IO[bytes] | bytes) -> ImportResult
 
 
 # ---------------------------------------------------------------------------------------------- sheets
-def template_workbook(importer: Importer) -> bytes:
-    """The downloadable template: headers, one example row, and a sheet explaining each column."""
+def template_workbook(importer: Importer, *more: Importer) -> bytes:
+    """The downloadable template: per importer (one sheet each, in order) headers and one example row, then a
+    sheet explaining each column."""
     workbook = Workbook()
-    sheet = workbook.worksheets[0]  # the new workbook's one (active) sheet
-    sheet.title = importer.title[:31]
-    sheet.append([c.header for c in importer.columns])
-    sheet.append([c.example for c in importer.columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for index, column in enumerate(importer.columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(10, len(column.header) * 2 + 2)
+    importers = (importer, *more)
+    for number, each in enumerate(importers):
+        sheet = (
+            workbook.worksheets[0] if number == 0 else workbook.create_sheet()
+        )  # the first: the active one
+        sheet.title = each.title[:31]
+        sheet.append([c.header for c in each.columns])
+        sheet.append([c.example for c in each.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for index, column in enumerate(each.columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = max(10, len(column.header) * 2 + 2)
     notes = workbook.create_sheet("说明")
     notes.append(["列", "必填", "允许的值 / 格式", "说明 (English)"])
     for cell in notes[1]:
         cell.font = Font(bold=True)
-    for column in importer.columns:
+    for sheet_importer, column in ((i, c) for i in importers for c in i.columns):
         if column.choices is not None:
             labels = sorted({k for k in column.choice_map() if not k.isascii()})
             allowed = "、".join(labels) if labels else "、".join(column.choice_map())
@@ -383,7 +392,8 @@ def template_workbook(importer: Importer) -> bytes:
             allowed = {"bool": "是 / 否", "decimal": "数值", "int": "整数", "date": "YYYY-MM-DD"}.get(
                 column.kind, "文本"
             )
-        notes.append([column.header, "是" if column.required else "", allowed, column.help])
+        header = column.header if not more else f"{sheet_importer.title} · {column.header}"
+        notes.append([header, "是" if column.required else "", allowed, column.help])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

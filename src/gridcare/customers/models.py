@@ -34,6 +34,7 @@ class Customer(models.Model):
     address = models.CharField(_("correspondence address"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "org_unit__path"
     # A key account manager (own scope) sees the customers of the accounts he manages.
     scope_owner = "accounts__account_manager"
@@ -66,6 +67,7 @@ class Contact(models.Model):
     role = models.CharField(_("role"), max_length=40, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "customer__org_unit__path"
     scope_owner = "customer__accounts__account_manager"
 
@@ -142,6 +144,7 @@ class Account(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default="active")
     opened_on = models.DateField(_("opened on"), default=timezone.localdate)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "org_unit__path"
     scope_owner = "account_manager"
 
@@ -235,6 +238,7 @@ class ServicePoint(models.Model):
     )
     metering_class = models.CharField(_("metering class"), max_length=4, blank=True)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "org_unit__path"
     scope_owner = "account__account_manager"
 
@@ -280,6 +284,7 @@ class EffectiveDated(models.Model):
     valid_to = models.DateField(_("valid to (exclusive)"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "service_point__org_unit__path"
     scope_owner = "service_point__account__account_manager"
     value_fields: tuple[str, ...] = ()
@@ -404,6 +409,7 @@ class SupplyContract(models.Model):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
 

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from gridcare.core.access import SCOPE_SUBTREE, SCOPE_UNIT, data_scope, restrict
+from gridcare.core.access import SCOPE_SUBTREE, SCOPE_UNIT, restrict, scope_for
 from gridcare.customers import lookups  # noqa: F401  (registers the ``__prefix`` lookup)
 from gridcare.customers.conf import setting
 from gridcare.customers.models import Account, Contact, EffectiveDated, ServicePoint, SupplyContract
@@ -90,10 +90,17 @@ def _search_accounts(user: Any, query: str, limit: int | None = None) -> list[Se
     # .order_by(): no ORDER BY, so LIMIT never makes PostgreSQL walk the whole number index looking for rare matches
     accounts = restrict(Account.objects.order_by(), user)
     points = restrict(ServicePoint.objects.order_by(), user)
-    if data_scope(user) in (SCOPE_SUBTREE, SCOPE_UNIT):
+    scope = scope_for(user, Account)
+    if scope in (SCOPE_SUBTREE, SCOPE_UNIT) and user.org_unit is not None:
         # Same rows, but the station ids let PostgreSQL use the (org_unit, name/address) indexes directly
         # instead of guessing how a join on the unit path correlates with a prefix (山… is all 山南镇).
-        unit_ids = list(restrict(OrgUnit.objects.all(), user).values_list("id", flat=True))
+        path = user.org_unit.path
+        units = (
+            OrgUnit.objects.filter(path__startswith=path)
+            if scope == SCOPE_SUBTREE
+            else OrgUnit.objects.filter(path=path)
+        )
+        unit_ids = list(units.values_list("id", flat=True))
         accounts = accounts.filter(org_unit_id__in=unit_ids)
         points = points.filter(org_unit_id__in=unit_ids)
     for exact_prefix in (True, False) if partial else (True,):

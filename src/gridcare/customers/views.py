@@ -42,9 +42,10 @@ from gridcare.web.excel import XLSX_CONTENT_TYPE
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 
-def _in_scope(request: HttpRequest, model: type[models.Model], pk: Any) -> Any:
+def _in_scope(request: HttpRequest, model: type[models.Model], pk: Any, *, write: bool = False) -> Any:
+    """The object if the user may read it (``write``: change it, the forms below); 404 otherwise."""
     try:
-        return get_in_scope(model._default_manager.all(), request.user, pk=pk)
+        return get_in_scope(model._default_manager.all(), request.user, write=write, pk=pk)
     except NotFound:
         raise Http404 from None
 
@@ -229,7 +230,7 @@ class CustomerEditView(ActionFormView):
     title = _("Edit customer")
 
     def customer(self) -> Customer:
-        return _in_scope(self.request, Customer, self.kwargs["pk"])
+        return _in_scope(self.request, Customer, self.kwargs["pk"], write=True)
 
     def get_initial(self) -> dict[str, Any]:
         customer = self.customer()
@@ -245,7 +246,7 @@ class ContactCreateView(ActionFormView):
     title = _("New contact")
 
     def perform(self, data: dict[str, Any]) -> Customer:
-        customer = _in_scope(self.request, Customer, self.kwargs["pk"])
+        customer = _in_scope(self.request, Customer, self.kwargs["pk"], write=True)
         actions.do_add_contact(self.request.user, customer, **data)
         return customer
 
@@ -256,7 +257,7 @@ class AccountCreateView(ActionFormView):
     title = _("New account")
 
     def perform(self, data: dict[str, Any]) -> Account:
-        customer = _in_scope(self.request, Customer, self.kwargs["pk"])
+        customer = _in_scope(self.request, Customer, self.kwargs["pk"], write=True)
         return actions.do_create_account(self.request.user, customer=customer, **data)
 
 
@@ -266,7 +267,7 @@ class AccountEditView(ActionFormView):
     title = _("Edit account")
 
     def account(self) -> Account:
-        return _in_scope(self.request, Account, self.kwargs["pk"])
+        return _in_scope(self.request, Account, self.kwargs["pk"], write=True)
 
     def get_initial(self) -> dict[str, Any]:
         account = self.account()
@@ -336,7 +337,7 @@ class ServicePointCreateView(ActionFormView):
     title = _("New service point")
 
     def perform(self, data: dict[str, Any]) -> ServicePoint:
-        account = _in_scope(self.request, Account, self.kwargs["pk"])
+        account = _in_scope(self.request, Account, self.kwargs["pk"], write=True)
         data["expected_monthly_kwh"] = data.get("expected_monthly_kwh") or 0
         return actions.do_create_service_point(self.request.user, account=account, **data)
 
@@ -346,7 +347,7 @@ class _PointChangeView(ActionFormView):
     change: Any = None
 
     def perform(self, data: dict[str, Any]) -> ServicePoint:
-        point = _in_scope(self.request, ServicePoint, self.kwargs["pk"])
+        point = _in_scope(self.request, ServicePoint, self.kwargs["pk"], write=True)
         return type(self).change(self.request.user, point, **data)
 
 
@@ -380,7 +381,7 @@ class ContractCreateView(ActionFormView):
     title = _("New supply contract")
 
     def perform(self, data: dict[str, Any]) -> SupplyContract:
-        account = _in_scope(self.request, Account, self.kwargs["pk"])
+        account = _in_scope(self.request, Account, self.kwargs["pk"], write=True)
         return actions.do_create_contract(self.request.user, account=account, **data)
 
 

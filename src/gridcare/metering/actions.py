@@ -61,7 +61,7 @@ REGISTERS = frozenset(Register.values)
 
 
 def _check_scope(actor: User, obj: Any) -> None:
-    get_in_scope(type(obj)._default_manager.all(), actor, pk=obj.pk)
+    get_in_scope(type(obj)._default_manager.all(), actor, write=True, pk=obj.pk)
 
 
 def validate_meter_fields(

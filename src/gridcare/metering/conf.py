@@ -1,4 +1,4 @@
-"""Metering defaults in one place (RULES.md §4); a deployment overrides keys in ``GRIDCARE_METERING``.
+"""Metering defaults in one place (docs/rules.md §4); a deployment overrides keys in ``GRIDCARE_METERING``.
 
 ``GRIDCARE_METERING = {"test_interval_months": {"I": 3, "II": 6, "III": 12}, "validity_years_electronic": 8}``
 """

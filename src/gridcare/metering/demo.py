@@ -244,4 +244,14 @@ def build(actor: User, scale: str) -> Iterator[str]:
         do_load_demo_stock(actor, count=STOCK[scale], serial=serial, unit_id=centre.pk) if installed else 0
     )
     overdue = Meter.objects.filter(status="installed", next_test_due__lt=timezone.localdate()).count()
+    if (
+        not installed and Meter.objects.exists()
+    ):  # a second ``make demo``: say what was kept, not "0 installed"
+        kept = Meter.objects.filter(status="installed").count()
+        in_stock = Meter.objects.filter(status="in_stock").count()
+        yield (
+            f"metering: demo meters already present — kept {kept:,} installed, {in_stock:,} in stock, "
+            f"{overdue:,} overdue on-site tests (use --reset to rebuild)"
+        )
+        return
     yield f"metering: {installed:,} meters installed, {stock:,} in stock at 计量中心, {overdue:,} overdue on-site tests"

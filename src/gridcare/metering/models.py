@@ -76,6 +76,7 @@ class Meter(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "org_unit__path"
     scope_owner = "service_point__account__account_manager"
 
@@ -145,6 +146,7 @@ class Installation(models.Model):
         db_index=False,
     )
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "service_point__org_unit__path"
     scope_owner = "service_point__account__account_manager"
 
@@ -190,6 +192,7 @@ class InstallationRead(models.Model):
     register = models.CharField(_("register"), max_length=16, choices=Register.choices)
     value = models.DecimalField(_("read"), max_digits=16, decimal_places=2)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "installation__service_point__org_unit__path"
     scope_owner = "installation__service_point__account__account_manager"
 
@@ -224,6 +227,7 @@ class OnSiteTest(models.Model):
     error_percent = models.DecimalField(_("error (%)"), max_digits=6, decimal_places=3, null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "service_point__org_unit__path"
     scope_owner = "service_point__account__account_manager"
 

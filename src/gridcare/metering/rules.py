@@ -1,4 +1,4 @@
-"""Metering rules of DL/T 448 (RULES.md §4) as plain functions: no Django, testable in microseconds.
+"""Metering rules of DL/T 448 (docs/rules.md §4) as plain functions: no Django, testable in microseconds.
 
 - 计量装置分类 I–V from monthly energy and/or capacity; V = single-phase.
 - 现场检验 (on-site test): new installations within 1 month; class I every 3 months, II 6, III 12.

@@ -53,7 +53,7 @@ def _unit_path(parent: OrgUnit | None, code: str) -> str:
 
 def _check_scope(actor: User, obj: Any) -> None:
     """Refuse (as not found) when the actor's data scope does not reach ``obj``."""
-    get_in_scope(type(obj)._default_manager.all(), actor, pk=obj.pk)
+    get_in_scope(type(obj)._default_manager.all(), actor, write=True, pk=obj.pk)
 
 
 def check_can_grant(actor: User, codes: Iterable[str]) -> None:
@@ -182,7 +182,9 @@ def do_move_unit(actor: User, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
 
 
 def _position_snapshot(position: Position) -> dict[str, Any]:
-    data = audit.snapshot(position, ["code", "name", "name_en", "level", "superior_id", "data_scope"])
+    data = audit.snapshot(
+        position, ["code", "name", "name_en", "level", "superior_id", "data_scope", "read_scope"]
+    )
     data["permissions"] = sorted(position.permissions.values_list("code", flat=True))
     return data
 
@@ -195,8 +197,10 @@ def do_update_position(
     data_scope: str | None = None,
     permissions: Iterable[str] | None = None,
     superior: Position | None = None,
+    read_scope: str | None = None,
 ) -> Position | PositionChangeRequest:
-    """Change what a position may see (data scope), may do (permission codes) and reports to.
+    """Change what a position may see (data scope; ``read_scope``: how far it reads customer data, ``""`` = as far
+    as the data scope), may do (permission codes) and reports to.
 
     Nobody adds a permission they do not hold; a change to an administrator position is only proposed here
     (the answer is the pending :class:`PositionChangeRequest`) and applies once another administrator approves.
@@ -204,6 +208,8 @@ def do_update_position(
     errors: dict[str, str] = {}
     if data_scope is not None and data_scope not in Position.DataScope.values:
         errors["data_scope"] = f"未知的数据范围「{data_scope}」。 (Unknown data scope.)"
+    if read_scope is not None and read_scope not in ("", *Position.DataScope.values):
+        errors["read_scope"] = f"未知的查询范围「{read_scope}」。 (Unknown read scope.)"
     codes: list[str] = []
     if permissions is not None:
         if isinstance(permissions, (str, bytes, Mapping)):
@@ -226,11 +232,13 @@ def do_update_position(
         "data_scope": data_scope,
         "permissions": codes if permissions is not None else None,
         "superior_id": superior.pk if superior is not None else None,
+        "read_scope": read_scope,
     }
     _refuse_stripping_last_administrators(position, before, after)
     changes_anything = (
         after != before
         or (data_scope is not None and data_scope != position.data_scope)
+        or (read_scope is not None and read_scope != position.read_scope)
         or (superior is not None and superior.pk != position.superior_id)
     )
     if changes_anything and _needs_second_administrator(actor, before, after):
@@ -256,6 +264,8 @@ def _apply_position_change(
     before = _position_snapshot(position)
     if changes.get("data_scope") is not None:
         position.data_scope = changes["data_scope"]
+    if changes.get("read_scope") is not None:
+        position.read_scope = changes["read_scope"]
     if changes.get("superior_id") is not None:
         position.superior_id = changes["superior_id"]
     position.save()
@@ -583,13 +593,16 @@ def do_load_catalogue(actor: User, catalogue: Mapping[str, Any]) -> dict[str, in
                 "name_en": item.get("name_en", ""),
                 "level": item["level"],
                 "data_scope": item["data_scope"],
+                "read_scope": item.get("read_scope", ""),
                 "responsibilities": item.get("responsibilities", []),
                 "authorities": item.get("authorities", []),
                 "source": item.get("source", ""),
             },
         )
-        position.permissions.set(PermissionCode.objects.filter(code__in=item.get("permissions", [])))
-        position.bump_permissions_version()
+        wanted = set(item.get("permissions", []))
+        if set(position.permissions.values_list("code", flat=True)) != wanted:  # reloading changes nothing
+            position.permissions.set(PermissionCode.objects.filter(code__in=wanted))
+            position.bump_permissions_version()
         positions[position.code] = position
     for item in catalogue["positions"]:
         position = positions[item["code"]]

@@ -98,6 +98,7 @@ class PositionSerializer(ScopedModelSerializer):
             "level",
             "superior",
             "data_scope",
+            "read_scope",
             "responsibilities",
             "authorities",
             "source",
@@ -176,6 +177,7 @@ class PositionViewSet(ActionViewSet):
             self.request.user,
             bound(serializer),
             data_scope=data.get("data_scope"),
+            read_scope=data.get("read_scope"),
             permissions=[p.code for p in perms] if perms is not None else None,
             superior=data.get("superior"),
         )

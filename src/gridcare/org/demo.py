@@ -51,10 +51,10 @@ STAFF: list[tuple[str, str, str, str, bool]] = [
     ("market_manager", "郭静", "market_dept_manager", "SCB", True),
     ("admin", "林涛", "system_admin", "XX", True),
     ("cg_head", "何伟", "service_supervisor", "CG", True),
-    ("cg_rep", "高敏", "service_rep", "CG", False),
+    ("cg_rep", "高敏", "station_rep", "CG", False),
     ("cg_reader", "马超", "meter_reader", "CG", False),
-    ("hx_rep", "罗兰", "service_rep", "HX", False),
-    ("sn_rep", "梁珊", "service_rep", "SNS", False),
+    ("hx_rep", "罗兰", "station_rep", "HX", False),
+    ("sn_rep", "梁珊", "station_rep", "SNS", False),
     ("customer", "张大山", "customer", "CG", False),
 ]
 

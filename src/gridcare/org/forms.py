@@ -69,6 +69,14 @@ class LeaveForm(ScopedForm):
 
 class PositionForm(ScopedForm):
     data_scope = forms.ChoiceField(label=_("Data scope"), choices=Position.DataScope.choices)
+    read_scope = forms.ChoiceField(
+        label=_("Read scope for customer data"),
+        choices=[("", _("Same as the data scope")), *Position.DataScope.choices],
+        required=False,
+        help_text=_(
+            "How far the position reads customer data; its changes always stay within the data scope."
+        ),
+    )
     permissions = forms.ModelMultipleChoiceField(
         label=_("Permissions"),
         queryset=PermissionCode.objects.all(),

@@ -134,6 +134,19 @@ class Position(models.Model):
         related_name="subordinates",
     )
     data_scope = models.CharField(_("data scope"), max_length=16, choices=DataScope.choices)
+    #: How far the position may *read* customer data (models declaring ``scope_customer_data``): blank means as
+    #: far as ``data_scope``, which always bounds writes. The hotline reads every customer of the company but
+    #: changes only what its own unit holds.
+    read_scope = models.CharField(
+        _("Read scope for customer data"),
+        max_length=16,
+        choices=DataScope.choices,
+        blank=True,
+        default="",
+        help_text=_(
+            "How far the position reads customer data; its changes always stay within the data scope."
+        ),
+    )
     responsibilities = models.JSONField(_("responsibilities"), default=list, blank=True)
     authorities = models.JSONField(_("authorities"), default=list, blank=True)
     source = models.CharField(_("source document"), max_length=100, blank=True)

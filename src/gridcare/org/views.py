@@ -168,7 +168,11 @@ class PositionEditView(FourEyesFormMixin, ActionFormView):
 
     def get_initial(self) -> dict[str, Any]:
         position = self.position()
-        return {"data_scope": position.data_scope, "permissions": list(position.permissions.all())}
+        return {
+            "data_scope": position.data_scope,
+            "read_scope": position.read_scope,
+            "permissions": list(position.permissions.all()),
+        }
 
     def perform(self, data: dict[str, Any]) -> Position | PositionChangeRequest:
         return self.after_action(
@@ -176,6 +180,7 @@ class PositionEditView(FourEyesFormMixin, ActionFormView):
                 self.request.user,
                 self.position(),
                 data_scope=data["data_scope"],
+                read_scope=data.get("read_scope") or "",
                 permissions=[p.code for p in data["permissions"]],
             )
         )

@@ -134,7 +134,7 @@ def _required(value: str, field: str, message: str) -> str:
 def _load(actor: User, order: WorkOrder | int) -> WorkOrder:
     """The order, locked, if the actor's data scope reaches it (404 otherwise)."""
     queryset = WorkOrder.objects.select_for_update(of=("self",))
-    return get_in_scope(queryset, actor, pk=_pk(order))
+    return get_in_scope(queryset, actor, write=True, pk=_pk(order))
 
 
 def _check(order: WorkOrder, transition: str) -> None:
@@ -259,6 +259,11 @@ _LOOKUP_KEYS = (
     "is_important",
     "address",
 )
+_LOOKUP_MODELS: dict[str, type[Customer | Account | ServicePoint]] = {
+    "service_point": ServicePoint,
+    "account": Account,
+    "customer": Customer,
+}
 _UNKNOWN = {
     "service_point": "用电地址不存在。 (Unknown service point.)",
     "account": "户号不存在。 (Unknown account.)",
@@ -289,7 +294,9 @@ def _lookup(
     if row is not None:
         owner: Any = row[1]
         owners = ([actor.pk] if owner else []) if kind == "customer" else [owner]
-        if not row_in_scope(actor, unit_paths=[row[0]], owner_ids=owners):
+        # a reference to the caller, read as far as the read scope reaches: the hotline registers a call for any
+        # customer of the company; the order is then written for its station (responsible) and the hotline (intake)
+        if not row_in_scope(actor, unit_paths=[row[0]], owner_ids=owners, model=_LOOKUP_MODELS[kind]):
             row = None  # outside the caller's data scope: exactly as if it did not exist
     if row is None:
         errors[kind] = _UNKNOWN[kind]
@@ -1149,7 +1156,7 @@ def _decide(
     actor: User, compensation: Compensation | int, status: str, note: str, at: dt.datetime | None
 ) -> Compensation:
     queryset = Compensation.objects.select_for_update(of=("self",)).select_related("order")
-    compensation = get_in_scope(queryset, actor, pk=_pk(compensation))
+    compensation = get_in_scope(queryset, actor, write=True, pk=_pk(compensation))
     if compensation.status != Compensation.Status.PROPOSED:
         raise Conflict(
             f"此补偿已{compensation.get_status_display()}，不能再审批。 (This compensation was already decided.)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +22,13 @@ def load_defaults(actor: Any = None) -> dict[str, int]:
     from gridcare.service.actions import do_load_defaults
 
     return do_load_defaults(actor or system_actor(), read_defaults())
+
+
+def load(actor: Any) -> Iterator[str]:
+    """The service desk's part of ``gridcare load_defaults``. A dispatch rule naming a unit the organisation does
+    not have is skipped: run ``load_defaults`` again after loading the org tree (``gridcare import_org``)."""
+    counts = load_defaults(actor)
+    yield (
+        f"服务时限与派单规则 (service defaults): {counts['sla_policies']} 条时限 (SLA policies), "
+        f"{counts['dispatch_rules']} 条派单规则 (dispatch rules)"
+    )

@@ -142,6 +142,7 @@ class WorkOrder(models.Model):
     result = models.TextField(_("result"), blank=True)
     first_contact_resolution = models.BooleanField(_("resolved at first contact"), default=False)
 
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = ("unit__path", "intake_unit__path", "queue_unit__path")
     scope_owner = "assignee"
 

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("load_catalogue", verbosity=0)
+        call_command("load_defaults", verbosity=0)  # catalogue, tariffs, SLA policies, dispatch rules
         actor = system_actor()
         started = time.perf_counter()
         with origin(job_id=f"demo-{int(time.time())}"):

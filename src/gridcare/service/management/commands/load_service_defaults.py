@@ -8,7 +8,7 @@ from gridcare.service.defaults import load_defaults
 
 
 class Command(BaseCommand):
-    help = "Load the service desk's default SLA policies (RULES.md §3) and dispatch rules (idempotent)."
+    help = "Load the service desk's default SLA policies (docs/rules.md §3) and dispatch rules (idempotent)."
 
     def handle(self, *args: object, **options: object) -> None:
         counts = load_defaults()
