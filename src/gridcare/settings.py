@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "MeterKindEnum": "gridcare.metering.models.Meter.Kind",
         "MeterStatusEnum": "gridcare.metering.models.Meter.Status",
         "OrgUnitKindEnum": "gridcare.org.models.OrgUnit.Kind",
+        "DataScopeEnum": "gridcare.org.models.Position.DataScope",
         "PositionChangeKindEnum": "gridcare.org.models.PositionChangeRequest.Kind",
         "PositionChangeStatusEnum": "gridcare.org.models.PositionChangeRequest.Status",
         "WorkOrderStatusEnum": "gridcare.service.choices.Status",
