@@ -203,3 +203,34 @@ def test_my_queue_and_approvals(october, staff) -> None:
     assert approvals_for(desk) == []  # cannot decide, let alone their own proposal
     actions.do_approve_compensation(supervisor, Compensation.objects.get(), note="同意")
     assert approvals_for(supervisor) == []
+
+
+def test_new_capacity_counts_increases_and_new_connections(staff, place) -> None:
+    """增容 100 → 160 kVA on 10 October and a new 50 kVA point on 15 October: 110 kVA added in October."""
+    from gridcare.customers.models import CapacityPeriod
+
+    grown, new = place("CG"), place("CG")
+    CapacityPeriod.objects.create(
+        service_point=grown, valid_from=dt.date(2026, 9, 1), valid_to=dt.date(2026, 10, 10), capacity_kva=100
+    )
+    CapacityPeriod.objects.create(service_point=grown, valid_from=dt.date(2026, 10, 10), capacity_kva=160)
+    CapacityPeriod.objects.create(service_point=new, valid_from=dt.date(2026, 10, 15), capacity_kva=50)
+    periods = {p.pk: p for p in CapacityPeriod.objects.all()}
+    expected = sum(
+        p.capacity_kva
+        - next(
+            (
+                q.capacity_kva
+                for q in periods.values()
+                if q.service_point_id == p.service_point_id and q.valid_to == p.valid_from
+            ),
+            0,
+        )
+        for p in periods.values()
+        if dt.date(2026, 10, 1) <= p.valid_from <= dt.date(2026, 10, 31)
+    )
+    head = staff("cg_head")
+    assert expected == 110
+    assert value("new_capacity", head, head.org_unit) == expected
+    assert value("new_capacity", head, head.org_unit, Month(2026, 9)) == 100
+    assert value("new_capacity", staff("hx_rep"), staff("hx_rep").org_unit) == 0  # CG's points are not HX's

@@ -59,6 +59,7 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "plan_completion",
         "overdue_verifications",
         "new_customers",
+        "new_capacity",
     }
     catalogue = set(KPIDefinition.objects.values_list("code", flat=True))
     assert computed <= catalogue
