@@ -234,3 +234,18 @@ def test_new_capacity_counts_increases_and_new_connections(staff, place) -> None
     assert value("new_capacity", head, head.org_unit) == expected
     assert value("new_capacity", head, head.org_unit, Month(2026, 9)) == 100
     assert value("new_capacity", staff("hx_rep"), staff("hx_rep").org_unit) == 0  # CG's points are not HX's
+
+
+def test_company_wide_positions_see_the_company_beside_themselves(october, staff) -> None:
+    """The marketing manager reads the whole company: the unit column is the company, not his department."""
+    from gridcare.customers.models import Customer
+    from gridcare.web.workbench import kpi_unit
+
+    manager = staff("manager")
+    company = kpi_unit(manager)
+    assert company.parent_id is None and manager.org_unit.path.startswith(company.path)
+    complaints = WorkOrder.objects.filter(order_type="complaint", master__isnull=True).count()
+    assert complaints == 4  # three at CG, one at HX
+    expected = Decimal(complaints * 10000 / Customer.objects.count()).quantize(Decimal("0.01"))
+    assert value("complaint_rate", manager, company) == expected
+    assert kpi_unit(october["desk"]) == october["desk"].org_unit  # a station desk: its own station

@@ -222,6 +222,7 @@ class WorkbenchView(StaffMixin, TemplateView):
         return super().get_context_data(
             position=position,
             kpis=workbench.kpi_rows(user, position.kpis.all()) if position else [],
+            kpi_unit=workbench.kpi_unit(user),
             todos=workbench.todos_for(user),
             approvals=workbench.approvals_for(user),
             recent=[

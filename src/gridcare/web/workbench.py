@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.core.access import restrict
+from gridcare.core.access import SCOPE_COMPANY, data_scope, restrict
 from gridcare.core.discovery import app_modules
 from gridcare.engine.calendar import SHANGHAI
 
@@ -212,11 +212,21 @@ def format_value(value: Value, unit: str) -> str:
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
 
 
+def kpi_unit(user: Any) -> Any:
+    """The unit whose figures sit beside the person's: their own unit (and below); for a position that reads the
+    whole company (managers, auditors) the company itself, since the department's business is all of it."""
+    unit = user.org_unit
+    if unit is None or data_scope(user) != SCOPE_COMPANY:
+        return unit
+    root_path = "/".join(unit.path.split("/")[:2]) + "/"  # "/GC/YX/" → "/GC/"
+    return type(unit).objects.filter(path=root_path).first() or unit
+
+
 def kpi_rows(user: Any, definitions: Any, today: dt.date | None = None) -> list[KPIRow]:
     """The values of a position's KPIs for ``user``: this month and last month, the person's and the unit's."""
     today = today or timezone.localdate()
     now, before = Month.of(today), Month.of(today).previous()
-    unit = user.org_unit
+    unit = kpi_unit(user)
     rows = []
     for definition in definitions:
         kpi = kpi_registry().get(definition.code)
