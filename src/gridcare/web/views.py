@@ -228,6 +228,5 @@ class WorkbenchView(StaffMixin, TemplateView):
             recent=[
                 (entry.at, workbench.describe_action(entry.action, entry.object_repr)) for entry in recent
             ],
-            pending_note=workbench.PENDING_NOTE,
             **kwargs,
         )

@@ -39,6 +39,41 @@ M = TypeVar("M", bound=Model)
 
 PENDING_NOTE = _("Computed once the module holding its data (readings, bills, payments …) is in gridcare.")
 
+#: Which module brings the data of a catalogue KPI that nobody computes yet (its note names it); a KPI not listed
+#: gets :data:`PENDING_NOTE`. The module that brings the data registers the KPI and its line here goes.
+AWAITING: dict[str, Promise] = {
+    **dict.fromkeys(("on_time_reading", "reading_accuracy"), _("meter reading")),
+    **dict.fromkeys(("data_collection_rate", "anomaly_follow_up"), _("data collection")),
+    **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan", "on_time_billing", "rebill_rate"), _("billing")),
+    **dict.fromkeys(
+        (
+            "collection_rate",
+            "ka_revenue_collection",
+            "overdue_days",
+            "bad_debt_rate",
+            "arrears_aging",
+            "reconciliation_difference",
+            "reconnection_time",
+        ),
+        _("payments and arrears"),
+    ),
+    **dict.fromkeys(("expansion_time_compliance", "pipeline_conversion"), _("new connections")),
+    "visit_plan_completion": _("key-account visits"),
+    **dict.fromkeys(("issues_found", "issues_closed", "recovered_revenue"), _("inspections")),
+    "dispute_turnaround": _("metering disputes"),
+    "peak_shaving": _("load management"),
+    "budget_variance": _("budgets"),
+    "survey_coverage": _("satisfaction surveys"),
+}
+
+
+def pending_note(code: str) -> str:
+    """What a KPI without a computation says instead of a value ("待电费模块上线后计算")."""
+    module = AWAITING.get(code)
+    if module is None:
+        return str(PENDING_NOTE)
+    return str(_("Computed once the %(module)s module is in gridcare.") % {"module": module})
+
 
 @dataclass(frozen=True)
 class Month:
@@ -179,6 +214,7 @@ class KPIRow:
     definition: Any  # org.KPIDefinition
     computed: bool
     per_person: bool
+    note: str = ""  # why there is no value yet (see :func:`pending_note`)
     mine_now: Value = None
     mine_before: Value = None
     unit_now: Value = None
@@ -231,7 +267,9 @@ def kpi_rows(user: Any, definitions: Any, today: dt.date | None = None) -> list[
     for definition in definitions:
         kpi = kpi_registry().get(definition.code)
         if kpi is None:
-            rows.append(KPIRow(definition, computed=False, per_person=False))
+            rows.append(
+                KPIRow(definition, computed=False, per_person=False, note=pending_note(definition.code))
+            )
             continue
         mine = kpi.per_person
         rows.append(
