@@ -82,7 +82,9 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
 
 def test_every_audited_action_has_words() -> None:
     with translation.override("zh-hans"):
-        missing = sorted(code for code in REGISTRY if code not in action_verbs())
+        ours = [code for code, spec in REGISTRY.items() if spec.function.__module__.startswith("gridcare.")]
+        missing = sorted(code for code in ours if code not in action_verbs())
+        assert len(ours) >= 60
         assert missing == []
         assert (
             describe_action("service.create_order", "GD202610080001 客户投诉")
