@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from gridcare.service import actions
 from gridcare.service.models import Callback, Compensation, SLAClock, WorkOrder
@@ -201,6 +202,15 @@ def test_my_queue_and_approvals(october, staff) -> None:
     waiting = approvals_for(supervisor)
     assert [item.title for item in waiting] == [f"{order.number} 超时答复"]
     assert approvals_for(desk) == []  # cannot decide, let alone their own proposal
+    from gridcare.core.models import AuditEntry
+    from gridcare.web.workbench import describe_action
+
+    proposed = AuditEntry.objects.get(action="service.propose_compensation")
+    with translation.override("zh-hans"):
+        assert (
+            describe_action(proposed.action, proposed.object_repr)
+            == f"提出补偿 {order.number} 50.00 元 待审批"
+        )
     actions.do_approve_compensation(supervisor, Compensation.objects.get(), note="同意")
     assert approvals_for(supervisor) == []
 
