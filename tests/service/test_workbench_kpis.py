@@ -259,3 +259,21 @@ def test_company_wide_positions_see_the_company_beside_themselves(october, staff
     expected = Decimal(complaints * 10000 / Customer.objects.count()).quantize(Decimal("0.01"))
     assert value("complaint_rate", manager, company) == expected
     assert kpi_unit(october["desk"]) == october["desk"].org_unit  # a station desk: its own station
+
+
+def test_demo_workbenches_show_values(client, staff, place) -> None:
+    """On the demo's year of orders the manager, the supervisor and the desk see numbers, not only dashes."""
+    import re
+
+    from gridcare.org.selectors import system_actor
+    from gridcare.service import demo
+
+    for station in ("CG", "HX", "SNS"):
+        place(station)
+    list(demo.build(system_actor(), "tiny"))
+    for username in ("manager", "cs_supervisor", "cs_rep"):
+        client.force_login(staff(username))
+        html = client.get("/").content.decode()
+        cells = re.findall(r"data-kpi-cell>(?:<a [^>]+>)?([^<]+)<", html)
+        assert cells and "None" not in html
+        assert any(re.fullmatch(r"[\d,.]+ ?\S*", cell) for cell in cells), (username, cells)
