@@ -554,7 +554,7 @@ class Compensation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.amount} 元 {self.get_status_display()}"
+        return f"{self.order.number} {self.amount} 元 {self.get_status_display()}"  # the order's number, not an id
 
 
 class NumberDay(models.Model):

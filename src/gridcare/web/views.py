@@ -28,6 +28,7 @@ from gridcare.core.errors import GridcareError, InvalidInput, NotFound, Permissi
 from gridcare.core.models import AuditEntry
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.core.scoped import ScopedForm
+from gridcare.web import workbench
 from gridcare.web.excel import workbook_response
 
 if TYPE_CHECKING:
@@ -206,7 +207,9 @@ class ActionFormView(StaffMixin, View):
 
 
 class WorkbenchView(StaffMixin, TemplateView):
-    """工作台 — the home page of a position: its duties, KPIs, shortcuts and the person's latest actions."""
+    """工作台 — the home page of a position: a to-do list (my queue, approvals waiting for me), the position's
+    KPIs this month and last month for the person and the unit, shortcuts, and the person's latest actions in words
+    (all from :mod:`gridcare.web.workbench`)."""
 
     request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
 
@@ -215,9 +218,15 @@ class WorkbenchView(StaffMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
         position = user.position
+        recent = AuditEntry.objects.filter(actor=user).only("at", "action", "object_repr")[:10]
         return super().get_context_data(
             position=position,
-            kpis=position.kpis.all() if position else [],
-            recent=AuditEntry.objects.filter(actor=user)[:10],
+            kpis=workbench.kpi_rows(user, position.kpis.all()) if position else [],
+            kpi_unit=workbench.kpi_unit(user),
+            todos=workbench.todos_for(user),
+            approvals=workbench.approvals_for(user),
+            recent=[
+                (entry.at, workbench.describe_action(entry.action, entry.object_repr)) for entry in recent
+            ],
             **kwargs,
         )
