@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import django_filters
 from django import forms
-from django.db import models
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as drf_filters
@@ -86,9 +86,10 @@ class AutocompleteSelect(forms.Select):
         return super().get_context(name, value, attrs)
 
     def optgroups(self, name: str, value: list[Any], attrs: dict[str, Any] | None = None) -> list[Any]:
-        field = self.choices.field  # a ModelChoiceIterator: only the chosen rows are looked up
+        iterator: Any = self.choices  # a ModelChoiceIterator: only the chosen rows are looked up
+        field = iterator.field
         chosen = [v for v in value if v not in ("", None)]
-        options = [self.create_option(name, "", field.empty_label or ALL, not chosen, 0)]
+        options = [self.create_option(name, "", str(field.empty_label or ALL), not chosen, 0)]
         try:
             rows = list(field.queryset.filter(pk__in=chosen)) if chosen else []
         except (ValueError, TypeError, ValidationError):  # a malformed id: the form says so, nothing to show
@@ -115,7 +116,10 @@ def _list_defaults(filter_: django_filters.Filter) -> None:
     if isinstance(filter_, django_filters.BooleanFilter) and widget is None:
         filter_.extra["widget"] = forms.Select(choices=YES_NO_CHOICES)
     elif isinstance(filter_, django_filters.ChoiceFilter):  # ModelChoiceFilter too
-        if filter_.extra.get("empty_label", filter_settings.EMPTY_CHOICE_LABEL) == filter_settings.EMPTY_CHOICE_LABEL:
+        if (
+            filter_.extra.get("empty_label", filter_settings.EMPTY_CHOICE_LABEL)
+            == filter_settings.EMPTY_CHOICE_LABEL
+        ):
             filter_.extra["empty_label"] = ALL
     elif isinstance(filter_, django_filters.DateFilter) and widget is None:
         filter_.extra["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -25,7 +25,7 @@ from gridcare.metering.forms import (
 from gridcare.metering.models import Installation, Meter
 from gridcare.metering.rules import add_months
 from gridcare.metering.selectors import due_q, overdue_q
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView
+from gridcare.web.views import ActionFormView, AutocompleteView, Column, ScopedDetailView, ScopedListView
 
 METER_COLUMNS = [
     Column(_("Asset number"), "asset_no"),
@@ -116,6 +116,14 @@ class InstallationListView(ScopedListView):
 
     def base_queryset(self):
         return Installation.objects.select_related("meter", "service_point")
+
+
+class MeterAutocompleteView(AutocompleteView):
+    """电能表 by asset number or barcode, for the searchable meter filters."""
+
+    model = Meter
+    permission = "meter.view"
+    search_fields = ("asset_no__startswith", "barcode__startswith")
 
 
 class MeterDetailView(ScopedDetailView):

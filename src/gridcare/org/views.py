@@ -31,7 +31,14 @@ from gridcare.org.forms import (
 )
 from gridcare.org.models import OrgUnit, Position, PositionChangeRequest, User
 from gridcare.org.selectors import grantable_positions
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
+from gridcare.web.views import (
+    ActionFormView,
+    AutocompleteView,
+    Column,
+    ScopedDetailView,
+    ScopedListView,
+    StaffMixin,
+)
 
 PROPOSED = _(
     "Proposed: a change to an administrator position applies once a second administrator approves it."
@@ -265,6 +272,21 @@ class StaffListView(ScopedListView):
 
     def base_queryset(self):
         return User.objects.filter(position__isnull=False).select_related("position", "org_unit")
+
+
+class StaffAutocompleteView(AutocompleteView):
+    """员工 by name, username or employee number — for the staff filters of the staff, account (客户经理) and
+    audit lists, hence open to any of their permissions."""
+
+    model = User
+    permission = ("org.view", "customer.view", "audit.view", "workorder.view")
+    search_fields = ("full_name__icontains", "username__startswith", "employee_no__startswith")
+
+    def base_queryset(self):
+        return User.objects.filter(position__isnull=False).select_related("position")
+
+    def label(self, obj: Any) -> str:
+        return f"{obj.display_name} · {obj.position.name}" if obj.position else obj.display_name
 
 
 class StaffDetailView(ScopedDetailView):
