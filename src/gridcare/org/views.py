@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -30,7 +30,7 @@ from gridcare.org.forms import (
     StaffForm,
 )
 from gridcare.org.models import OrgUnit, Position, PositionChangeRequest, User
-from gridcare.org.selectors import grantable_positions
+from gridcare.org.selectors import grantable_positions, unit_tree
 from gridcare.web.views import (
     ActionFormView,
     AutocompleteView,
@@ -88,6 +88,21 @@ class UnitListView(ScopedListView):
 
     def base_queryset(self):
         return OrgUnit.objects.select_related("parent", "head")
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The org chart as a tree (组织机构树); the flat list when asked (``?view=list``), filtered or
+        exported."""
+        if set(request.GET) - {"view"} or request.GET.get("view") == "list":
+            return super().get(request, *args, **kwargs)
+        return render(
+            request,
+            "org/unit_tree.html",
+            {
+                "title": self.title,
+                "roots": unit_tree(self.request.user),
+                "can_create": has_perm(request.user, self.create_permission),
+            },
+        )
 
 
 class UnitDetailView(ScopedDetailView):
