@@ -124,10 +124,18 @@ class ContractFilter(ScopedFilterSet):
     valid_to_before = django_filters.DateFilter(
         label=_("Term to before"), field_name="valid_to", lookup_expr="lte"
     )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=SupplyContract.State.choices, method="by_state"
+    )
+    account = account_filter()
 
     class Meta:
         model = SupplyContract
         fields = ["number", "account", "status", "expiring_within", "valid_to_before"]
+
+    def by_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Filter by the state staff read (已到期 included), not the stored status."""
+        return queryset.filter(SupplyContract.state_q(value, timezone.localdate()))
 
     def expiring(self, queryset: QuerySet, name: str, value: float) -> QuerySet:
         today = timezone.localdate()

@@ -139,7 +139,7 @@ class ContractListView(ScopedListView):
         Column(_("Term to"), "valid_to"),
         Column(_("Contracted capacity (kVA)"), "capacity_kva"),
         Column(_("Contracted demand (kW)"), "contracted_demand_kw"),
-        Column(_("Status"), "get_status_display"),
+        Column(_("Status"), "get_state_display"),
     ]
 
     def base_queryset(self):
