@@ -25,6 +25,7 @@ from gridcare.metering.forms import (
 from gridcare.metering.models import Installation, Meter
 from gridcare.metering.rules import add_months
 from gridcare.metering.selectors import due_q, overdue_q
+from gridcare.web.flags import Flag, days_overdue
 from gridcare.web.views import ActionFormView, AutocompleteView, Column, ScopedDetailView, ScopedListView
 
 METER_COLUMNS = [
@@ -42,6 +43,13 @@ METER_COLUMNS = [
     Column(_("Rotation due"), "rotation_due"),
     Column(_("Replacement due (out of tolerance)"), "replace_due"),
 ]
+
+
+def overdue_flag(meter: Meter) -> Flag | None:
+    """How many days the most overdue of the meter's test, rotation and replacement is late (red)."""
+    today = timezone.localdate()
+    due = [d for d in (meter.next_test_due, meter.rotation_due, meter.replace_due) if d is not None]
+    return days_overdue(min(due), today) if due else None
 
 
 def _meter(request: HttpRequest, pk: Any) -> Meter:
@@ -88,6 +96,7 @@ class OverdueView(MeterListView):
     title = _("Overdue tests and rotations")
     export_name = "meters-overdue"
     create_url_name = None
+    columns = [METER_COLUMNS[0], Column(_("Days overdue"), overdue_flag), *METER_COLUMNS[1:]]
 
     def base_queryset(self):
         return (

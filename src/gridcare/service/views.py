@@ -19,7 +19,7 @@ from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, NotFound
 from gridcare.customers.masking import can_unmask, mask_mobile
 from gridcare.service import actions, reports
-from gridcare.service.choices import Transition, allowed_transitions
+from gridcare.service.choices import PAUSED_STATUSES, Transition, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
 from gridcare.service.forms import (
     CallbackForm,
@@ -37,6 +37,7 @@ from gridcare.service.forms import (
 )
 from gridcare.service.models import Compensation, ServiceNotice, SLAPolicy, StockItem, WorkOrder
 from gridcare.service.selectors import REPORTS, dashboard, previous_month, queue, queues_for
+from gridcare.web.flags import Flag, duration_words
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 QUEUE_TITLES = {
@@ -50,6 +51,24 @@ QUEUE_TITLES = {
 
 #: How the SLA state stored on an order reads on screen and in exports.
 SLA_STATE_LABELS = {"ok": _("On time"), "warning": _("Near breach"), "breached": _("Overdue")}
+
+
+def sla_reading(order: WorkOrder, now: Any = None) -> Flag | Any:
+    """The SLA column, by the same rules as the near-breach and overdue queues (``service.sla``): an open,
+    running order past its deadline is overdue by so long (red), past its warning moment has so long left
+    (amber), otherwise so long left; a paused clock says so; a closed order keeps its final state."""
+    now = now or timezone.now()
+    if not order.is_open or order.due_at is None:
+        return SLA_STATE_LABELS.get(order.sla_state, order.sla_state)
+    if order.status in PAUSED_STATUSES:
+        return Flag(str(_("Clock paused")), "secondary")
+    if order.due_at <= now:
+        return Flag(
+            str(_("Overdue by %(duration)s")) % {"duration": duration_words(now - order.due_at)}, "danger"
+        )
+    left = str(_("%(duration)s left")) % {"duration": duration_words(order.due_at - now)}
+    near = order.warn_at is not None and order.warn_at <= now
+    return Flag(left, "warning" if near else "success")
 
 
 class DeskMixin(StaffMixin):
@@ -80,7 +99,7 @@ class DeskView(DeskMixin, ScopedListView):
         Column(_("Assignee"), "assignee.display_name"),
         Column(_("Accepted at"), "created_at"),
         Column(_("Next deadline"), "due_at"),
-        Column(_("SLA"), lambda order: SLA_STATE_LABELS.get(order.sla_state, order.sla_state)),
+        Column(_("SLA"), sla_reading),
     ]
 
     @property
