@@ -47,7 +47,10 @@
     }
     root.querySelectorAll("select").forEach(function (select) {
       if (searchable(select)) {
-        new window.TomSelect(select, settings(select));
+        var tom = new window.TomSelect(select, settings(select));
+        if (select.hasAttribute("data-autocomplete")) {
+          tom.wrapper.classList.add("autocomplete");
+        }
       }
     });
   }
