@@ -167,6 +167,22 @@ def test_export_keeps_a_chinese_file_name(staff) -> None:
     assert header.isascii()  # the header itself stays ASCII (RFC 5987)
 
 
+def disposition_name(header: str) -> str:
+    encoded = re.search(r"filename\*=UTF-8''(\S+)", header)
+    assert encoded and header.isascii(), header
+    return unquote(encoded.group(1))
+
+
+def test_report_and_import_template_keep_chinese_file_names(staff) -> None:
+    response = signed_in(staff("manager")).get("/service/reports/complaints/2026-11.xlsx")
+    assert response.status_code == 200
+    name = disposition_name(response["Content-Disposition"])
+    assert name.endswith("_2026-11.xlsx") and re.search(r"[\u4e00-\u9fff]", name)
+    assert 'filename="service-complaints-2026-11.xlsx"' in response["Content-Disposition"]
+    template = signed_in(staff("manager")).get("/customers/import/template/customers/")
+    assert disposition_name(template["Content-Disposition"]) == "客户档案导入模板.xlsx"
+
+
 # ------------------------------------------------------------------------------------------------ autocomplete
 def test_autocomplete_never_leaves_the_station(staff, make_point) -> None:
     mine = make_point("CG", name="城关客户")

@@ -37,6 +37,7 @@ from gridcare.service.forms import (
 )
 from gridcare.service.models import Compensation, ServiceNotice, SLAPolicy, StockItem, WorkOrder
 from gridcare.service.selectors import REPORTS, dashboard, previous_month, queue, queues_for
+from gridcare.web.excel import attachment
 from gridcare.web.flags import Flag, duration_words
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
@@ -363,8 +364,12 @@ class ReportDownloadView(StaffMixin, View):
             if fmt == "pdf"
             else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        response = HttpResponse(reports.render(code, month, fmt), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{reports.filename(code, month, fmt)}"'
+        report = reports.build(code, month)
+        content = reports.to_xlsx(report) if fmt == "xlsx" else reports.to_pdf(report)
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = attachment(
+            f"{report.title}_{month}.{fmt}", reports.filename(code, month, fmt)
+        )
         return response
 
 
