@@ -127,6 +127,7 @@ def test_pages_size_and_jump_keep_the_filters(staff, many_audit_rows) -> None:
     assert 'name="size"' in html and 'id="page-jump"' in html
     last = page.context["page"].paginator.num_pages
     assert f"size=50&amp;page={last}" in html  # the last page's link keeps the size
+    assert '<input type="hidden" name="size" value="50">' in html  # and so does the filter form
     third = client.get("/system/audit/", {"size": "50", "page": "3", "action": "org."})
     assert third.context["page"].number in (3, third.context["page"].paginator.num_pages)
     third_html = third.content.decode()
