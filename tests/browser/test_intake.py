@@ -5,12 +5,15 @@ call is linked to the customer's open order in one click."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import login
+from tests.browser.test_csp import watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -100,11 +103,16 @@ def test_hotline_finds_a_station_customer_by_phone_meter_and_address(page: Page,
 def test_a_complaint_from_a_known_caller_takes_at_most_three_interactions(page: Page, point) -> None:
     from gridcare.service.models import WorkOrder
 
+    problems = watch(page)
     open_intake(page)
     page.keyboard.type(PHONE)  # the number the caller rings from: typed into the focused search box
     expect(page.locator("#caller-card")).to_contain_text("司马青")
     expect(page.locator("#id_contact_name")).to_have_value("司马青")
+    expect(page.locator("#id_contact_phone")).to_have_attribute("placeholder", "136****1234")
     expect(page.locator("[data-field=area_text]")).to_be_hidden()
+    folder = os.environ.get("GRIDCARE_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / "intake.png"), full_page=True)
 
     interactions = 0
     page.select_option("#id_order_type", "complaint")
@@ -124,6 +132,7 @@ def test_a_complaint_from_a_known_caller_takes_at_most_three_interactions(page: 
     assert (order.account_id, order.service_point_id) == (point.account_id, point.pk)
     assert (order.contact_name, order.contact_phone) == ("司马青", PHONE)
     assert order.number in page.locator("#order-title").inner_text()
+    assert problems == []
 
 
 def test_repair_fields_show_only_for_repairs(page: Page, point) -> None:
