@@ -54,8 +54,15 @@ def test_suggestions_mask_the_phone_and_select_a_single_caller_by_phone(staff, p
 
 @pytest.mark.parametrize(
     ("query", "status"),
-    [("", 200), ("   ", 200), ("%", 200), ("'; drop table x", 200), ("张" * 200, 200), ("0" * 60, 200),
-     ("\x00", 400)],  # a NUL byte is refused before any view (the request guard), never a 500
+    [
+        ("", 200),
+        ("   ", 200),
+        ("%", 200),
+        ("'; drop table x", 200),
+        ("张" * 200, 200),
+        ("0" * 60, 200),
+        ("\x00", 400),
+    ],  # a NUL byte is refused before any view (the request guard), never a 500
 )
 def test_bad_or_empty_queries_answer_without_error(staff, place, query, status) -> None:
     caller(place, "CG", "13900000009")
@@ -75,9 +82,11 @@ def test_caller_panel_shows_open_orders_and_recent_calls_in_scope(staff, place) 
     point = caller(place, "CG", "13900000007")
     rep = staff("cg_rep")
     open_order = actions.do_create_order(rep, order_type="repair", service_point=point.pk, title="停电了")
-    page = login(rep).get(
-        "/service/intake/caller/", {"account": point.account.pk, "service_point": point.pk}
-    ).content.decode()
+    page = (
+        login(rep)
+        .get("/service/intake/caller/", {"account": point.account.pk, "service_point": point.pk})
+        .content.decode()
+    )
     assert point.account.number in page and "139****0007" in page
     assert f'name="master" value="{open_order.pk}"' in page and "停电了" in page
     other = login(staff("hx_rep")).get("/service/intake/caller/", {"account": point.account.pk})

@@ -316,9 +316,13 @@ def _lookup(
 def _open_master(actor: User, master_id: int | None, errors: dict[str, str]) -> WorkOrder | None:
     """The order a call is linked to by hand: one the actor sees, still being handled (not yet returned,
     called back or archived); a linked call's own master when it was itself a repeat call."""
-    orders = restrict(WorkOrder.objects.only("id", "number", "order_type", "sub_type", "status", "master_id",
-                                             "queue_unit_id", "assignee_id"), actor)
-    found = orders.filter(pk=master_id).first()
+    orders = restrict(
+        WorkOrder.objects.only(
+            "id", "number", "order_type", "sub_type", "status", "master_id", "queue_unit_id", "assignee_id"
+        ),
+        actor,
+    )
+    found = orders.filter(pk=master_id).first() if master_id is not None else None
     if found is not None and found.master_id is not None:
         found = orders.filter(pk=found.master_id).first()
     if found is None:

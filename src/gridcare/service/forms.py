@@ -15,7 +15,6 @@ from gridcare.org.models import OrgUnit, User
 from gridcare.service.choices import SUB_TYPES, Cause, Channel, ClockKind, OrderType, SubType
 from gridcare.service.models import AREA_CLASSES, StockItem, WorkOrder
 
-
 #: The intake's type list: empty first (the rep chooses), then the types the hotline registers most often.
 INTAKE_TYPE_ORDER = (
     OrderType.REPAIR,
@@ -49,8 +48,10 @@ class IntakeForm(ScopedForm):
         label=_("Phone, account, meter number, name or address"),
         max_length=60,
         required=False,
-        help_text=_("Pick the caller from the suggestions, or type an account or service point number. "
-                    "Leave empty for an anonymous enquiry or report."),
+        help_text=_(
+            "Pick the caller from the suggestions, or type an account or service point number. "
+            "Leave empty for an anonymous enquiry or report."
+        ),
     )
     account = _picked(Account.objects.all())
     service_point = _picked(ServicePoint.objects.all())

@@ -70,15 +70,16 @@ def suggestions(user: Any, query: str) -> tuple[list[Suggestion], Suggestion | N
         return [], None
     account_ids = [hit.account.pk for hit in hits]
     points: dict[int, list[ServicePoint]] = {}
-    for point in restrict(ServicePoint.objects.filter(account_id__in=account_ids), user).order_by("pk"):
-        points.setdefault(point.account_id, []).append(point)
+    for each in restrict(ServicePoint.objects.filter(account_id__in=account_ids), user).order_by("pk"):
+        points.setdefault(each.account_id, []).append(each)
     contacts = _primary_contacts(user, {hit.account.customer_id for hit in hits})
     clear = can_unmask(user)
     found: list[Suggestion] = []
     for hit in hits:
         contact = contacts.get(hit.account.customer_id)
         mobile = contact.mobile if contact else ""
-        for point in points.get(hit.account.pk, [])[:POINTS_PER_ACCOUNT] or [None]:
+        options: list[ServicePoint | None] = [*points.get(hit.account.pk, [])[:POINTS_PER_ACCOUNT]] or [None]
+        for point in options:
             found.append(
                 Suggestion(
                     account=hit.account,
@@ -118,15 +119,21 @@ class CallerPanel:
     now: dt.datetime
 
 
-def caller_panel(user: Any, account_id: Any, point_id: Any = None, *, now: dt.datetime | None = None) -> CallerPanel | None:
+def caller_panel(
+    user: Any, account_id: Any, point_id: Any = None, *, now: dt.datetime | None = None
+) -> CallerPanel | None:
     """The panel of the account ``account_id`` (and its service point ``point_id``) — ``None`` when either is
     unknown or outside the reader's scope."""
     try:
         account = (
-            restrict(Account.objects.select_related("customer", "org_unit"), user).filter(pk=int(account_id)).first()
+            restrict(Account.objects.select_related("customer", "org_unit"), user)
+            .filter(pk=int(account_id))
+            .first()
         )
         point = (
-            restrict(ServicePoint.objects.filter(account_id=account.pk), user).filter(pk=int(point_id)).first()
+            restrict(ServicePoint.objects.filter(account_id=account.pk), user)
+            .filter(pk=int(point_id))
+            .first()
             if account is not None and point_id not in (None, "")
             else None
         )
@@ -146,7 +153,9 @@ def caller_panel(user: Any, account_id: Any, point_id: Any = None, *, now: dt.da
         contact_name=contact.name if contact else "",
         phone_shown=mobile if can_unmask(user) else mask_mobile(mobile),
         open_orders=list(
-            orders.filter(status__in=ACTIVE_STATUSES, master__isnull=True).order_by("due_at", "-created_at")[:20]
+            orders.filter(status__in=ACTIVE_STATUSES, master__isnull=True).order_by("due_at", "-created_at")[
+                :20
+            ]
         ),
         recent_calls=list(
             orders.filter(created_at__gte=now - dt.timedelta(days=RECENT_DAYS)).order_by("-created_at")[

@@ -295,7 +295,8 @@ class IntakeView(ActionFormView):
         from gridcare.customers.models import Account, ServicePoint
 
         lookup = (data.pop("lookup") or "").strip()
-        if lookup and not (data["account"] or data["service_point"]):  # typed, not picked from the suggestions
+        typed = lookup and not (data["account"] or data["service_point"])  # not picked from the suggestions
+        if typed:
             user = self.request.user  # a number outside the desk's scope is "not found", like an unknown one
             point = (
                 restrict(ServicePoint.objects.filter(number=lookup), user)
@@ -334,7 +335,9 @@ class IntakeCallerView(StaffMixin, View):
     permission = "workorder.create"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        panel = intake.caller_panel(request.user, request.GET.get("account"), request.GET.get("service_point"))
+        panel = intake.caller_panel(
+            request.user, request.GET.get("account"), request.GET.get("service_point")
+        )
         return render(request, "service/intake_panel.html", {"panel": panel})
 
 
