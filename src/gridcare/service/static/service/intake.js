@@ -70,6 +70,14 @@
       htmx.ajax("GET", form.getAttribute("data-caller-url") + "?" + query.toString(), { target: "#caller-panel" });
     }
 
+    if (field("account").value) {
+      // the form came back with an error: the picked caller is kept until the search box is changed
+      ["account", "service_point", "contact_from_customer"].forEach(function (name) {
+        filled[name] = field(name).value;
+      });
+      filled.lookup = lookup.value;
+    }
+
     type.addEventListener("change", followType);
     followType();
 
