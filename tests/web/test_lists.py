@@ -100,6 +100,21 @@ def test_no_path_prefix_or_raw_id_filters(staff, make_point) -> None:
     assert {cg.account.customer, hx.account.customer} <= set(customers)
 
 
+def test_audit_log_picks_a_record_kind_and_a_person_not_labels_and_ids(staff, many_audit_rows) -> None:
+    client = signed_in(staff("admin"))
+    html = client.get("/system/audit/").content.decode()
+    kinds = options_of(html, "object_type")
+    assert kinds[0] == "全部" and "组织机构" in kinds and "org.orgunit" not in kinds
+    assert 'data-autocomplete="/org/staff/autocomplete/"' in html
+    assert (
+        '<input type="hidden" name="object_id"' in html
+    )  # kept for links from a record's history, not a box
+    rows = client.get("/system/audit/", {"object_type": "org.orgunit", "actor": staff("admin").pk}).context[
+        "rows"
+    ]
+    assert rows and all(o.object_type == "org.orgunit" and o.actor_id == staff("admin").pk for o, _v in rows)
+
+
 def test_a_unit_outside_the_scope_matches_nothing(staff, make_point) -> None:
     make_point("CG")
     page = signed_in(staff("hx_rep")).get("/customers/", {"under": OrgUnit.objects.get(code="CG").pk})
