@@ -5,11 +5,13 @@ status words that agree with the dates."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from decimal import Decimal
 from urllib.parse import unquote
 
+import openpyxl
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -19,7 +21,7 @@ from gridcare.core.models import AuditEntry
 from gridcare.customers import actions as customer_actions
 from gridcare.customers.models import Account, Customer, SupplyContract
 from gridcare.metering.models import Meter
-from gridcare.metering.views import overdue_flag
+from gridcare.metering.views import due_flag, overdue_flag
 from gridcare.org.models import OrgUnit, User
 from gridcare.service.models import WorkOrder
 from gridcare.service.views import sla_reading
@@ -330,6 +332,39 @@ def test_overdue_meters_show_days_overdue_in_red() -> None:
     flag = overdue_flag(meter)
     assert flag is not None and flag.tone == "danger" and str(flag) == "超期 12 天"
     assert overdue_flag(Meter(next_test_due=today + dt.timedelta(days=5))) is None
+    # the plan says when, in the same words
+    soon = due_flag(
+        Meter(next_test_due=today + dt.timedelta(days=5), rotation_due=today + dt.timedelta(days=70))
+    )
+    assert soon is not None and str(soon) == "5 天后到期" and soon.tone == "warning"
+    assert str(due_flag(Meter(next_test_due=today))) == "今天到期"
+    later = due_flag(Meter(next_test_due=today + dt.timedelta(days=60)))
+    assert later is not None and later.tone == "secondary"
+
+
+def test_the_overdue_list_shows_the_days_in_red_on_screen_and_in_excel(
+    staff, make_point, make_meter, system
+) -> None:
+    from gridcare.metering.actions import do_install_meter
+
+    today = timezone.localdate()
+    late = make_meter(verified_on=today - dt.timedelta(days=100))
+    do_install_meter(
+        system,
+        late,
+        make_point("CG"),
+        installed_on=today - dt.timedelta(days=70),
+        initial_reads={"active_total": 0},
+    )
+    late.refresh_from_db()
+    expected = f"超期 {(today - min(d for d in (late.next_test_due, late.rotation_due, late.replace_due) if d)).days} 天"
+    client = signed_in(staff("metering"))
+    html = client.get("/metering/overdue/").content.decode()
+    assert f'<span class="badge text-bg-danger" data-flag="danger">{expected}</span>' in html
+    assert "按时" not in html
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/metering/overdue/", {"export": "xlsx"}).content))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][1] == "超期天数" and rows[1][1] == expected
 
 
 def test_work_orders_show_time_left_or_overdue_by_like_the_queues() -> None:

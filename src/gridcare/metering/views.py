@@ -25,7 +25,7 @@ from gridcare.metering.forms import (
 from gridcare.metering.models import Installation, Meter
 from gridcare.metering.rules import add_months
 from gridcare.metering.selectors import due_q, overdue_q
-from gridcare.web.flags import Flag, days_overdue
+from gridcare.web.flags import Flag, days_left, days_overdue
 from gridcare.web.views import ActionFormView, AutocompleteView, Column, ScopedDetailView, ScopedListView
 
 METER_COLUMNS = [
@@ -50,6 +50,12 @@ def overdue_flag(meter: Meter) -> Flag | None:
     today = timezone.localdate()
     due = [d for d in (meter.next_test_due, meter.rotation_due, meter.replace_due) if d is not None]
     return days_overdue(min(due), today) if due else None
+
+
+def due_flag(meter: Meter) -> Flag | None:
+    """When the meter's nearest test, rotation or replacement falls (the plan: 12 天后到期)."""
+    due = [d for d in (meter.next_test_due, meter.rotation_due, meter.replace_due) if d is not None]
+    return days_left(min(due), timezone.localdate()) if due else None
 
 
 def _meter(request: HttpRequest, pk: Any) -> Meter:
@@ -79,6 +85,7 @@ class PlanView(MeterListView):
     title = _("Verification & rotation plan (next 3 months)")
     export_name = "meter-plan"
     create_url_name = None
+    columns = [METER_COLUMNS[0], Column(_("Due"), due_flag), *METER_COLUMNS[1:]]
 
     def base_queryset(self):
         today = timezone.localdate()

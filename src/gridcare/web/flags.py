@@ -33,6 +33,19 @@ def duration_words(delta: dt.timedelta) -> str:
     return _("%(minutes)d min") % {"minutes": minutes}
 
 
+def days_left(due: dt.date | None, today: dt.date, *, soon: int = 30) -> Flag | None:
+    """``12 天后到期`` (amber within ``soon`` days, 今天到期 on the day); an overdue date reads like
+    :func:`days_overdue`."""
+    if due is None:
+        return None
+    if due < today:
+        return days_overdue(due, today)
+    if due == today:
+        return Flag(_("Due today"), "warning")
+    days = (due - today).days
+    return Flag(_("Due in %(days)d days") % {"days": days}, "warning" if days <= soon else "secondary")
+
+
 def days_overdue(due: dt.date | None, today: dt.date) -> Flag | None:
     """``超期 12 天`` in red for a date before ``today``; nothing for a date still ahead."""
     if due is None or due >= today:
