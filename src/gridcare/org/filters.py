@@ -8,6 +8,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from gridcare.core.scoped import AutocompleteFilter, ScopedFilterSet
 from gridcare.org.models import OrgUnit, Position, User
@@ -20,6 +22,7 @@ class UnitTreeChoiceField(ModelChoiceField):
         return "\u3000" * max(obj.depth, 0) + obj.name
 
 
+@extend_schema_field(OpenApiTypes.INT)  # the unit's id (the schema cannot guess it from a method filter)
 class UnitSubtreeFilter(django_filters.ModelChoiceFilter):
     """A unit picked from the org chart, matching it and every unit below it (本单位及下属) — instead of a
     typed path prefix. ``path_field`` is the lookup to the filtered rows' unit path."""
