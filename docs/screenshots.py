@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,14 +30,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"]
 PASSWORD = "gridcare2026"
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 20_000
 FACTS = {"phone", "account", "station_account"}
 
@@ -82,13 +83,24 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(env: dict[str, str]) -> Iterator[str]:
-    """``gridcare serve`` on a free port until the walks are done; its address."""
+def served(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``gridcare serve`` on a free port until the walks are done, its messages in ``log``; its address."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gridcare.cli", "serve", "--port", str(port), "--workers", "1", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "gridcare.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+        ],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -132,6 +144,19 @@ def look_up(env: dict[str, str]) -> dict[str, str]:
     return facts
 
 
+def optimise(path: Path) -> int:
+    """Screens are flat colours and text: a 256-colour palette keeps them sharp at a third of the size (Pillow
+    comes with reportlab). The new size in bytes."""
+    from PIL import Image
+
+    with Image.open(path) as shot:
+        palette = shot.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+    palette.save(path, optimize=True)
+    return path.stat().st_size
+
+
 # ------------------------------------------------------------------------------------------------- the walks
 
 
@@ -170,14 +195,23 @@ class Day:
         self.page.wait_for_load_state("load")
         if focus:
             self.see(focus)
-            self.page.locator(focus).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            # to the top, below the sticky bar
+            self.page.locator(focus).first.evaluate(
+                "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70)"
+            )
         else:
             self.page.evaluate("window.scrollTo(0, 0)")
         self.page.wait_for_timeout(250)  # fonts and htmx swaps settle
-        self.page.screenshot(
-            path=str(self.out / f"{self.position}-{step}.png"), type="png", scale="css", full_page=full_page
+        path = self.out / f"{self.position}-{step}.png"
+        self.page.screenshot(path=str(path), type="png", scale="css", full_page=full_page)
+        print(f"  {path.name} ({optimise(path) // 1024} KB)")
+
+    def charts(self) -> None:
+        """Wait until the dashboard's charts are drawn and their entry animation is over."""
+        expect(self.page.locator("#dashboard-figures")).to_have_attribute(
+            "data-charts-ready", "1", timeout=WAIT_MS
         )
-        print(f"  {self.position}-{step}.png")
+        self.page.wait_for_timeout(1500)
 
     def doing(self, step: str) -> Day:
         """Name the step about to be walked, so a failure says where it happened."""
@@ -192,8 +226,7 @@ def manager(day: Day) -> None:
     day.shot("workbench")
     day.doing("kpis").shot("kpis", focus="#kpis")
     day.doing("dashboard").menu("service:dashboard")
-    day.see("#dashboard-figures")
-    expect(day.page.locator("#dashboard-figures")).to_have_attribute("data-charts-ready", "1", timeout=WAIT_MS)
+    day.charts()
     day.shot("dashboard")
 
 
@@ -246,7 +279,7 @@ def cs_supervisor(day: Day) -> None:
     day.see("#result-table tbody a")
     day.shot("overdue")
     day.doing("dashboard").menu("service:dashboard")
-    expect(page.locator("#dashboard-figures")).to_have_attribute("data-charts-ready", "1", timeout=WAIT_MS)
+    day.charts()
     day.shot("dashboard")
     day.doing("approval").page.goto(f"{day.demo.url}/")
     page.click("#approvals a")
@@ -273,7 +306,6 @@ def cg_rep(day: Day) -> None:
 
 
 def repair(day: Day) -> None:
-    page = day.page
     day.login("repair")
     day.shot("workbench")
     day.doing("my-orders").menu("service:my-queue")
@@ -320,7 +352,11 @@ def key_account(day: Day) -> None:
 def metering(day: Day) -> None:
     day.login("metering")
     day.shot("workbench")
-    for step, entry in (("meters", "metering:meter-list"), ("plan", "metering:plan"), ("overdue", "metering:overdue")):
+    for step, entry in (
+        ("meters", "metering:meter-list"),
+        ("plan", "metering:plan"),
+        ("overdue", "metering:overdue"),
+    ):
         day.doing(step).menu(entry)
         day.see("#result-table tbody a")
         day.shot(step)
@@ -343,7 +379,6 @@ def auditor(day: Day) -> None:
 
 
 def admin(day: Day) -> None:
-    page = day.page
     day.login("admin")
     day.shot("workbench")
     day.doing("units").menu("org:unit-list")
@@ -399,8 +434,9 @@ WALKS: dict[str, Walk] = {
 }
 
 
-def walk_all(browser: Browser, demo: Demo, names: list[str], out: Path) -> list[str]:
-    """Every named walk in its own browser context; the broken steps, named."""
+def walk_all(browser: Browser, demo: Demo, names: list[str], out: Path, evidence: Path) -> list[str]:
+    """Every named walk in its own browser context; the broken steps, named, with a screenshot of each in
+    ``evidence``."""
     broken: list[str] = []
     for name in names:
         spec = WALKS[name]
@@ -421,7 +457,7 @@ def walk_all(browser: Browser, demo: Demo, names: list[str], out: Path) -> list[
         except Exception as exc:  # noqa: BLE001 — any failure is a broken flow, reported by step
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             broken.append(f"{name}-{day.step}: {first_line} (at {page.url})")
-            page.screenshot(path=str(out.parent / f"broken-{name}-{day.step}.png"), type="png", scale="css")
+            page.screenshot(path=str(evidence / f"broken-{name}-{day.step}.png"), type="png", scale="css")
             if os.environ.get("GRIDCARE_SCREENSHOT_TRACE"):
                 traceback.print_exc()
         finally:
@@ -440,9 +476,15 @@ def with_needs(names: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="small", choices=("small", "medium", "large"))
-    parser.add_argument("--only", action="append", choices=sorted(WALKS), help="one position's walk (repeatable)")
+    parser.add_argument(
+        "--only", action="append", choices=sorted(WALKS), help="one position's walk (repeatable)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary demo directory")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary demo directory (always kept when a walk breaks)",
+    )
     options = parser.parse_args(argv)
     names = with_needs(options.only or list(WALKS))
     options.out.mkdir(parents=True, exist_ok=True)
@@ -452,19 +494,18 @@ def main(argv: list[str] | None = None) -> int:
     gridcare(env, "compile_translations", "--verbosity", "0")
     gridcare(env, "demo", "--scale", options.scale)
     facts = look_up(env)
-    with served(env) as url, sync_playwright() as playwright:
+    with served(env, var_dir / "serve.log") as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
-            broken = walk_all(browser, Demo(url, facts), names, options.out)
+            broken = walk_all(browser, Demo(url, facts), names, options.out, var_dir)
         finally:
             browser.close()
-    if not options.keep:
-        import shutil
-
-        shutil.rmtree(var_dir, ignore_errors=True)
     if broken:
         print("\nBROKEN FLOWS:", *broken, sep="\n  ", file=sys.stderr)
+        print(f"screenshots of the broken steps and the server's log: {var_dir}", file=sys.stderr)
         return 1
+    if not options.keep:
+        shutil.rmtree(var_dir, ignore_errors=True)
     print(f"\n{len(names)} walks, screenshots in {options.out}")
     return 0
 
