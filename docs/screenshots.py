@@ -34,7 +34,12 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+]
 PASSWORD = "gridcare2026"
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -224,7 +229,9 @@ def manager(day: Day) -> None:
     day.see("#kpis")
     day.see("#approvals")
     day.shot("workbench")
-    day.doing("kpis").shot("kpis", focus="#kpis")
+    day.doing("kpi-records").page.click('#kpis tr[data-kpi="complaint_rate"] a >> nth=-1')
+    day.see("#result-table")
+    day.shot("kpi-records")
     day.doing("dashboard").menu("service:dashboard")
     day.charts()
     day.shot("dashboard")
@@ -369,13 +376,20 @@ def auditor(day: Day) -> None:
     day.doing("audit-log").menu("core:audit-log")
     day.see("#result-table tbody tr")
     day.shot("audit-log")
+    day.doing("audit-filter")
+    page.select_option("#id_actor", label="张晓燕")  # what the hotline rep (cs_rep) did today
+    page.click("#filters button[type=submit]")
+    day.see("#result-table tbody tr", "张晓燕")
+    day.shot("audit-filter")
     day.doing("history").menu("customers:search")
     page.fill("#search-q", day.demo.facts["phone"])
     page.click("#search-table tbody a")
     day.see("#customer-name")
-    page.click('#customer-tabs a[href$="tab=history"]')
-    day.see("#tab-content table")
-    day.shot("history", focus="#customer-tabs")
+    page.click('#customer-tabs a[href$="tab=work-orders"]')
+    page.click('#customer-work-orders a:has-text("GD")')
+    day.see("#order-title", "投诉")
+    day.see("#history tbody tr")
+    day.shot("history", focus="#compensations")
 
 
 def admin(day: Day) -> None:
@@ -428,7 +442,7 @@ WALKS: dict[str, Walk] = {
     "billing": Walk(billing),
     "key_account": Walk(key_account),
     "metering": Walk(metering),
-    "auditor": Walk(auditor),
+    "auditor": Walk(auditor, needs=("cs_rep",)),  # reads the history of the complaint the rep registered
     "admin": Walk(admin),
     "phone": Walk(phone, phone=True),
 }
