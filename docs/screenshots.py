@@ -45,6 +45,7 @@ DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 20_000
 FACTS = {"phone", "account", "station_account"}
+APPLIANCE_CALL = "雷雨后家中电视机损坏，申请上门检查"
 
 
 class BrokenFlow(Exception):
@@ -181,6 +182,7 @@ class Day:
         self.page.fill("#id_password", PASSWORD)
         self.page.click("#login-form button[type=submit]")
         self.see("#workbench-title")
+        self.step = "workbench"
 
     def see(self, selector: str, text: str | None = None) -> None:
         """Wait for an element (and its text); the walk's one way of noticing a broken screen."""
@@ -218,6 +220,27 @@ class Day:
         )
         self.page.wait_for_timeout(1500)
 
+    def choose(self, selector: str, label_part: str) -> None:
+        """Pick the option of a select whose text contains ``label_part`` (names carry their unit or position)."""
+        select = self.page.locator(selector)
+        expect(select.locator("option", has_text=label_part).first).to_be_attached(timeout=WAIT_MS)
+        value = select.locator("option", has_text=label_part).first.get_attribute("value")
+        select.select_option(value or "")
+
+    def order_step(self, code: str, **fields: str) -> None:
+        """Fill and submit one step form of the order page (``data-step`` = the transition), as the desk does."""
+        form = self.page.locator(f'form[data-step="{code}"]')
+        expect(form).to_be_visible(timeout=WAIT_MS)
+        for name, value in fields.items():
+            control = form.locator(f'[name="{name}"]')
+            if control.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(value)
+            else:
+                control.fill(value)
+        form.locator("button[type=submit]").first.click()
+        self.page.wait_for_load_state("load")
+        expect(self.page.locator(".alert-danger")).to_have_count(0)
+
     def doing(self, step: str) -> Day:
         """Name the step about to be walked, so a failure says where it happened."""
         self.step = step
@@ -239,7 +262,7 @@ def manager(day: Day) -> None:
 
 def cs_rep(day: Day) -> None:
     """The hotline: a caller's number finds the customer, a complaint is registered and a compensation proposed
-    (the supervisor approves it in the next walk)."""
+    (the supervisor approves it in the next walk); a second call asks for an appliance-damage check."""
     page = day.page
     day.login("cs_rep")
     day.shot("workbench")
@@ -271,6 +294,14 @@ def cs_rep(day: Day) -> None:
     page.click("#propose-compensation")
     day.see("#compensations [data-compensation]", "50")
     day.shot("compensation", focus="#compensations")
+    day.doing("second-call").menu("service:order-create")  # the supervisor sends it to the repair team
+    page.select_option("#id_order_type", "application")
+    page.select_option("#id_sub_type", "appliance_damage")
+    page.fill("#id_lookup", day.demo.facts["account"])
+    page.fill("#id_contact_phone", day.demo.facts["phone"])
+    page.fill("#id_title", APPLIANCE_CALL)
+    page.click("#action-form button[type=submit]")
+    day.see("#order-title", "家电损坏")
 
 
 def cs_supervisor(day: Day) -> None:
@@ -295,6 +326,15 @@ def cs_supervisor(day: Day) -> None:
     day.doing("approved").page.click("#compensations [id^=approve-]")
     day.see("#compensations .text-bg-success")
     day.shot("approved", focus="#compensations")
+    day.doing("dispatch").menu("service:desk")
+    page.click(f'#result-table tbody tr:has-text("{APPLIANCE_CALL}") a')
+    day.see("#order-title", "家电损坏")
+    day.choose('form[data-step="reassign"] [name="queue_unit"]', "售后维修班")
+    day.choose('form[data-step="reassign"] [name="assignee"]', "刘志强")
+    page.fill('form[data-step="reassign"] [name="reason"]', "派工：上门检查家电损坏")
+    page.click('form[data-step="reassign"] button[type=submit]')
+    day.see("#order-assignee", "刘志强")
+    day.shot("dispatch")
 
 
 def cg_rep(day: Day) -> None:
@@ -313,19 +353,31 @@ def cg_rep(day: Day) -> None:
 
 
 def repair(day: Day) -> None:
+    """The technician takes the order the supervisor sent, goes on site and fills the repair record (维修记录单)."""
+    page = day.page
     day.login("repair")
+    day.see("#todos a[href*='/service/orders/']")
     day.shot("workbench")
     day.doing("my-orders").menu("service:my-queue")
-    day.see("#queue-tabs")
-    day.shot("my-orders")
-    day.doing("orders").page.click('#queue-tabs a[href$="/service/orders/"]')
     day.see("#result-table tbody a")
-    day.shot("orders")
-    day.doing("order").page.click("#result-table tbody a")
-    day.see("#order-title")
-    day.see("#transitions")
+    day.shot("my-orders")
+    day.doing("order").page.click("#result-table tbody a >> nth=0")
+    day.see("#order-title", "家电损坏")
+    day.order_step("take")
+    day.order_step("arrive")
+    day.see("#order-status")
     day.shot("order")
-    day.doing("order-record").shot("order-record", focus="#clocks")
+    day.doing("repair-record")
+    record = page.locator('form[data-step="repair"]')
+    record.locator('[name="cause"]').select_option("weather")
+    record.locator('[name="fault"]').fill("雷击过电压损坏电视机电源板，户内漏电保护器未动作")
+    record.locator('[name="work_done"]').fill("检查户内线路正常，出具损坏鉴定，建议加装电涌保护器")
+    record.locator("button[type=submit]").click()
+    day.see("#after-sales", "雷击")
+    day.shot("repair-record", focus="#after-sales")
+    day.doing("reply").order_step("reply", result="已上门检查并出具家电损坏鉴定，客户认可", cause="weather")
+    day.see("#order-status", "已回单")
+    day.shot("reply")
 
 
 def billing(day: Day) -> None:
@@ -438,7 +490,7 @@ WALKS: dict[str, Walk] = {
     "cs_rep": Walk(cs_rep),
     "cs_supervisor": Walk(cs_supervisor, needs=("cs_rep",)),  # approves the compensation the rep proposed
     "cg_rep": Walk(cg_rep),
-    "repair": Walk(repair),
+    "repair": Walk(repair, needs=("cs_supervisor",)),  # works the order the supervisor dispatched
     "billing": Walk(billing),
     "key_account": Walk(key_account),
     "metering": Walk(metering),
@@ -480,10 +532,14 @@ def walk_all(browser: Browser, demo: Demo, names: list[str], out: Path, evidence
 
 
 def with_needs(names: list[str]) -> list[str]:
-    """The chosen walks and those they depend on, in the catalogue's order."""
-    wanted = set(names)
-    for name in names:
-        wanted.update(WALKS[name].needs)
+    """The chosen walks and those they depend on (and theirs), in the catalogue's order."""
+    wanted: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(WALKS[name].needs)
     return [name for name in WALKS if name in wanted]
 
 
