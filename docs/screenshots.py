@@ -374,7 +374,7 @@ def repair(day: Day) -> None:
     record.locator('[name="work_done"]').fill("检查户内线路正常，出具损坏鉴定，建议加装电涌保护器")
     record.locator("button[type=submit]").click()
     day.see("#after-sales", "雷击")
-    day.shot("repair-record", focus="#after-sales")
+    day.shot("repair-record", focus="#clocks")
     day.doing("reply").order_step("reply", result="已上门检查并出具家电损坏鉴定，客户认可", cause="weather")
     day.see("#order-status", "已回单")
     day.shot("reply")
@@ -517,6 +517,8 @@ def walk_all(browser: Browser, demo: Demo, names: list[str], out: Path, evidence
         )
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
+        for stale in out.glob(f"{name}-*.png"):  # a step renamed or dropped leaves no orphan behind
+            stale.unlink()
         day = Day(page, demo, name, out)
         try:
             spec.walk(day)
