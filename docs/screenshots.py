@@ -438,7 +438,7 @@ def auditor(day: Day) -> None:
     page.click("#search-table tbody a")
     day.see("#customer-name")
     page.click('#customer-tabs a[href$="tab=work-orders"]')
-    page.click('#customer-work-orders a:has-text("GD")')
+    page.click('#customer-work-orders tbody tr:has-text("投诉") a')
     day.see("#order-title", "投诉")
     day.see("#history tbody tr")
     day.shot("history", focus="#compensations")
