@@ -48,10 +48,6 @@ FACTS = {"phone", "account", "station_account"}
 APPLIANCE_CALL = "雷雨后家中电视机损坏，申请上门检查"
 
 
-class BrokenFlow(Exception):
-    """A step of a position's day could not be walked: an element it waits for is missing."""
-
-
 @dataclass
 class Demo:
     """The running throwaway demo: its address and what the walks look up in it."""
@@ -92,22 +88,11 @@ def free_port() -> int:
 def served(env: dict[str, str], log: Path) -> Iterator[str]:
     """``gridcare serve`` on a free port until the walks are done, its messages in ``log``; its address."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gridcare.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    command = [sys.executable, "-m", "gridcare.cli", "serve", "--port", str(port), "--workers", "1"]
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [*command, "--no-access-log"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -117,7 +102,7 @@ def served(env: dict[str, str], log: Path) -> Iterator[str]:
                     break
             except (urllib.error.URLError, ConnectionError):
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("gridcare serve did not start") from None
+                    raise SystemExit(f"gridcare serve did not start: see {log}") from None
                 time.sleep(0.5)
         yield url
     finally:
@@ -196,13 +181,14 @@ class Day:
         self.page.click(f'#menu a[data-menu="{name}"]')
         self.page.wait_for_load_state("load")
 
-    def shot(self, step: str, *, focus: str | None = None, full_page: bool = False) -> None:
-        """``<position>-<step>.png`` of the viewport, scrolled so ``focus`` is at the top when given."""
+    def shot(self, step: str, *, focus: str | None = None) -> None:
+        """``<position>-<step>.png`` of the viewport (never an endless full page), scrolled so ``focus`` is near
+        the top when given."""
         self.step = step
         self.page.wait_for_load_state("load")
         if focus:
             self.see(focus)
-            # to the top, below the sticky bar
+            # a little space above it, so the block before it shows where we are
             self.page.locator(focus).first.evaluate(
                 "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70)"
             )
@@ -210,7 +196,7 @@ class Day:
             self.page.evaluate("window.scrollTo(0, 0)")
         self.page.wait_for_timeout(250)  # fonts and htmx swaps settle
         path = self.out / f"{self.position}-{step}.png"
-        self.page.screenshot(path=str(path), type="png", scale="css", full_page=full_page)
+        self.page.screenshot(path=str(path), type="png", scale="css")
         print(f"  {path.name} ({optimise(path) // 1024} KB)")
 
     def charts(self) -> None:
