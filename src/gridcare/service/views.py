@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,9 +16,9 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from gridcare.core.access import has_perm, restrict
-from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.errors import GridcareError, InvalidInput, NotFound
 from gridcare.customers.masking import can_unmask, mask_mobile
-from gridcare.service import actions, reports
+from gridcare.service import actions, intake, reports
 from gridcare.service.choices import Transition, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
 from gridcare.service.forms import (
@@ -275,18 +275,28 @@ class CompensationDecisionView(DeskMixin, View):
 
 
 class IntakeView(ActionFormView):
-    """受理 — phone or counter intake by the desk."""
+    """受理 — phone or counter intake by the desk: the form on the left, the caller panel (来电客户) on the right."""
 
     permission = "workorder.create"
     form_class = IntakeForm
+    template_name = "service/intake.html"
     title = _("Register a work order")
     success_message = _("Work order registered.")
+
+    def context(self, form: Any) -> dict[str, Any]:
+        context = super().context(form)
+        picked = form["account"].value() if form.is_bound else None
+        context["panel"] = (
+            intake.caller_panel(self.request.user, picked, form["service_point"].value()) if picked else None
+        )
+        return context
 
     def perform(self, data: dict[str, Any]) -> WorkOrder:
         from gridcare.customers.models import Account, ServicePoint
 
         lookup = (data.pop("lookup") or "").strip()
-        if lookup:
+        typed = lookup and not (data["account"] or data["service_point"])  # not picked from the suggestions
+        if typed:
             user = self.request.user  # a number outside the desk's scope is "not found", like an unknown one
             point = (
                 restrict(ServicePoint.objects.filter(number=lookup), user)
@@ -297,13 +307,38 @@ class IntakeView(ActionFormView):
                 restrict(Account.objects.filter(number=lookup), user).values_list("pk", flat=True).first()
             )
             if point is None and account is None:
-                from gridcare.core.errors import InvalidInput
-
                 raise InvalidInput(
                     {"lookup": "未找到该户号或用电地址编号。 (No such account or service point.)"}
                 )
             data["service_point"], data["account"] = point, account if point is None else None
         return actions.do_create_order(self.request.user, **data)
+
+
+class IntakeSuggestView(StaffMixin, View):
+    """The live suggestions under the intake search box (htmx): at most 10 callers in the desk's scope."""
+
+    permission = "workorder.create"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        query = request.GET.get("lookup", "")[:60]
+        found, only = intake.suggestions(request.user, query)
+        return render(
+            request,
+            "service/intake_suggestions.html",
+            {"suggestions": found, "only": only, "query": query.strip()},
+        )
+
+
+class IntakeCallerView(StaffMixin, View):
+    """The caller panel beside the intake form (htmx): customer card, open orders, recent calls."""
+
+    permission = "workorder.create"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        panel = intake.caller_panel(
+            request.user, request.GET.get("account"), request.GET.get("service_point")
+        )
+        return render(request, "service/intake_panel.html", {"panel": panel})
 
 
 class DashboardView(StaffMixin, TemplateView):
