@@ -44,7 +44,7 @@ PASSWORD = "gridcare2026"
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 20_000
-FACTS = {"phone", "account", "station_account"}
+FACTS = {"phone", "station_account"}
 APPLIANCE_CALL = "雷雨后家中电视机损坏，申请上门检查"
 
 
@@ -114,15 +114,13 @@ def served(env: dict[str, str], log: Path) -> Iterator[str]:
 
 
 def look_up(env: dict[str, str]) -> dict[str, str]:
-    """What a caller would know and the demo made up: the phone number and 户号 of a station customer (the
-    hotline searches by the one and registers the complaint on the other) and the 户号 of another (the station
-    desk's customer)."""
+    """What a caller would know and the demo made up: the phone number of a station customer (the hotline finds
+    them by it) and the 户号 of another (the station desk's customer)."""
     script = (
         "from gridcare.customers.models import Contact\n"
         "callers = Contact.objects.filter(is_primary=True, customer__org_unit__code='CG', "
         "customer__kind='individual').exclude(mobile='').order_by('customer__number')\n"
         "print('phone', callers[0].mobile)\n"
-        "print('account', callers[0].customer.accounts.order_by('number')[0].number)\n"
         "print('station_account', callers[1].customer.accounts.order_by('number')[0].number)\n"
     )
     facts = {}
@@ -227,6 +225,17 @@ class Day:
         self.page.wait_for_load_state("load")
         expect(self.page.locator(".alert-danger")).to_have_count(0)
 
+    def pick_caller(self) -> None:
+        """On the intake form: type the caller's number and pick them from the suggestions (a single match is
+        picked by itself); their panel (open orders, recent calls) appears beside the form."""
+        self.page.fill("#id_lookup", self.demo.facts["phone"])
+        suggestion = self.page.locator("#intake-suggestions [data-pick]").first
+        card = self.page.locator("#caller-card")
+        expect(suggestion.or_(card)).to_be_visible(timeout=WAIT_MS)
+        if not card.is_visible():
+            suggestion.click()
+        self.see("#caller-card")
+
     def doing(self, step: str) -> Day:
         """Name the step about to be walked, so a failure says where it happened."""
         self.step = step
@@ -262,10 +271,9 @@ def cs_rep(day: Day) -> None:
     day.shot("customer")
     day.doing("intake").menu("service:order-create")
     day.see("#action-form")
+    day.pick_caller()
     page.select_option("#id_order_type", "complaint")
     page.select_option("#id_sub_type", "service")
-    page.fill("#id_lookup", day.demo.facts["account"])
-    page.fill("#id_contact_phone", day.demo.facts["phone"])
     page.fill("#id_title", "抄表员未按约定时间上门")
     page.fill("#id_description", "客户来电反映：约定上午抄表核对，等候半天无人上门，要求答复并道歉。")
     day.shot("intake")
@@ -281,11 +289,12 @@ def cs_rep(day: Day) -> None:
     day.see("#compensations [data-compensation]", "50")
     day.shot("compensation", focus="#compensations")
     day.doing("second-call").menu("service:order-create")  # the supervisor sends it to the repair team
+    day.pick_caller()
+    day.see("#caller-open-orders", "投诉")  # the complaint of an hour ago is still open
     page.select_option("#id_order_type", "application")
     page.select_option("#id_sub_type", "appliance_damage")
-    page.fill("#id_lookup", day.demo.facts["account"])
-    page.fill("#id_contact_phone", day.demo.facts["phone"])
     page.fill("#id_title", APPLIANCE_CALL)
+    day.shot("second-call")
     page.click("#action-form button[type=submit]")
     day.see("#order-title", "家电损坏")
 
