@@ -211,6 +211,14 @@ class Day:
         value = select.locator("option", has_text=label_part).first.get_attribute("value")
         select.select_option(value or "")
 
+    def search_pick(self, selector: str, text: str) -> None:
+        """Type into a searchable select (``data-autocomplete``, Tom Select) and pick the first match."""
+        self.page.locator(f"{selector} + .ts-wrapper .ts-control").click()
+        self.page.keyboard.type(text)
+        option = self.page.locator(".ts-dropdown .option", has_text=text).first
+        expect(option).to_be_visible(timeout=WAIT_MS)
+        option.click()
+
     def order_step(self, code: str, **fields: str) -> None:
         """Fill and submit one step form of the order page (``data-step`` = the transition), as the desk does."""
         form = self.page.locator(f'form[data-step="{code}"]')
@@ -424,7 +432,7 @@ def auditor(day: Day) -> None:
     day.see("#result-table tbody tr")
     day.shot("audit-log")
     day.doing("audit-filter")
-    page.select_option("#id_actor", label="张晓燕")  # what the hotline rep (cs_rep) did today
+    day.search_pick("#id_actor", "张晓燕")  # what the hotline rep (cs_rep) did today
     page.click("#filters button[type=submit]")
     day.see("#result-table tbody tr", "张晓燕")
     day.shot("audit-filter")
