@@ -67,3 +67,20 @@ def test_long_select_is_searchable_and_picking_a_customer_filters(page: Page, tw
     page.wait_for_url("**size=50**")
     assert f"customer={wanted.customer_id}" in page.url
     expect(page.locator("#result-table tbody tr")).to_have_count(1)
+
+
+def test_the_auditor_picks_a_person_by_typing(page: Page) -> None:
+    from gridcare.org.models import User
+
+    hotline = User.objects.get(username="cs_rep")
+    login(page, "auditor")
+    expect(page.locator("#current-user")).to_be_visible()
+    page.goto(f"{page.base_url}/system/audit/")  # type: ignore[attr-defined]
+    page.locator("#id_actor + .ts-wrapper .ts-control").click()
+    page.keyboard.type(hotline.display_name[:2])
+    option = page.locator(".ts-dropdown .option", has_text=hotline.display_name).first
+    expect(option).to_be_visible()
+    option.click()
+    page.click("#filters button[type=submit]")
+    page.wait_for_url(f"**actor={hotline.pk}**")
+    expect(page.locator("#id_actor + .ts-wrapper .ts-control")).to_contain_text(hotline.display_name)
