@@ -25,7 +25,14 @@ import numpy as np
 from gridcare.engine.arrays import BoolArray, Int64Array
 from gridcare.engine.money import QTY_DEC
 
-__all__ = ["MAX_DIGITS", "Consumption", "ConsumptionError", "consumption", "register_range", "reads_out_of_range"]
+__all__ = [
+    "MAX_DIGITS",
+    "Consumption",
+    "ConsumptionError",
+    "consumption",
+    "register_range",
+    "reads_out_of_range",
+]
 
 #: Registers have at most this many integer digits (10**12 kWh would not fit int64 after the multiplier).
 MAX_DIGITS = 10
@@ -125,7 +132,9 @@ def consumption(
     _refuse(mult < 1, "倍率须为正整数 (multiplier must be a positive integer)")
     span = register_range(digs)
     exch: BoolArray = (
-        np.zeros(size, dtype=np.bool_) if exchanged is None else np.broadcast_to(np.asarray(exchanged, bool), (size,))
+        np.zeros(size, dtype=np.bool_)
+        if exchanged is None
+        else np.broadcast_to(np.asarray(exchanged, bool), (size,))
     )
     _refuse(
         reads_out_of_range(curr, digs) | (~exch & reads_out_of_range(prev, digs)),
@@ -147,7 +156,11 @@ def consumption(
         o_span = register_range(np.where(exch, o_digs, digs))
         _refuse(
             exch
-            & (reads_out_of_range(final, o_digs) | reads_out_of_range(prev, o_digs) | reads_out_of_range(initial, digs)),
+            & (
+                reads_out_of_range(final, o_digs)
+                | reads_out_of_range(prev, o_digs)
+                | reads_out_of_range(initial, digs)
+            ),
             "换表示数超出表计量程或为负 (exchange reading negative or beyond the register)",
         )
         old_leg, old_rolled, old_reverse = _advance(prev, final, o_span, rollover_fraction)

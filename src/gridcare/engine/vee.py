@@ -145,19 +145,55 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 #: rule → (Chinese, English) message; ``{value}``/``{reference}`` are kWh (kW for demand), ``{days}`` days.
 MESSAGES: dict[str, tuple[str, str]] = {
-    "read_out_of_range": ("示数无效：为负或超出表计位数 {value}", "invalid reading: negative or more digits than the register {value}"),
+    "read_out_of_range": (
+        "示数无效：为负或超出表计位数 {value}",
+        "invalid reading: negative or more digits than the register {value}",
+    ),
     "missing_read": ("缺抄：本期无示数", "missing read: no reading this period"),
-    "reverse_running": ("倒走：本次示数低于上次 {value}", "reverse running: reading below the previous one {value}"),
-    "rollover": ("翻转：示数越过表计满量程，电量 {value}", "rollover: register wrapped past its full scale, consumption {value}"),
-    "zero_consumption": ("零电量：连续 {reference} 期为零，需现场核查", "zero consumption for {reference} cycles: on-site check"),
-    "surge_previous": ("电量突变：{value}，上期 {reference}", "surge/drop vs the previous period: {value}, previous {reference}"),
-    "surge_last_year": ("电量突变：{value}，去年同期 {reference}", "surge/drop vs the same month last year: {value}, last year {reference}"),
-    "tou_sum": ("分时不平：尖峰平谷之和 {value} 与总电量 {reference} 不符", "TOU registers sum {value} differs from the total {reference}"),
-    "demand_over_capacity": ("需量超容：最大需量 {value} 超过容量允许的 {reference}", "maximum demand {value} above what the capacity allows {reference}"),
-    "energy_over_capacity": ("电量超容：{value} 超过容量×小时 {reference}", "consumption {value} above capacity × hours {reference}"),
-    "multiplier_change": ("倍率变更：本期 {value}，上期 {reference}", "multiplier changed: {value}, previous {reference}"),
-    "outside_window": ("超期抄表：偏离抄表例日 {value} 天", "read outside the reading window: {value} days from the reading day"),
-    "estimated_new_remote": ("远程采集前 {reference} 期不得估抄", "estimated read on a route switched to remote reading {value} cycles ago"),
+    "reverse_running": (
+        "倒走：本次示数低于上次 {value}",
+        "reverse running: reading below the previous one {value}",
+    ),
+    "rollover": (
+        "翻转：示数越过表计满量程，电量 {value}",
+        "rollover: register wrapped past its full scale, consumption {value}",
+    ),
+    "zero_consumption": (
+        "零电量：连续 {reference} 期为零，需现场核查",
+        "zero consumption for {reference} cycles: on-site check",
+    ),
+    "surge_previous": (
+        "电量突变：{value}，上期 {reference}",
+        "surge/drop vs the previous period: {value}, previous {reference}",
+    ),
+    "surge_last_year": (
+        "电量突变：{value}，去年同期 {reference}",
+        "surge/drop vs the same month last year: {value}, last year {reference}",
+    ),
+    "tou_sum": (
+        "分时不平：尖峰平谷之和 {value} 与总电量 {reference} 不符",
+        "TOU registers sum {value} differs from the total {reference}",
+    ),
+    "demand_over_capacity": (
+        "需量超容：最大需量 {value} 超过容量允许的 {reference}",
+        "maximum demand {value} above what the capacity allows {reference}",
+    ),
+    "energy_over_capacity": (
+        "电量超容：{value} 超过容量×小时 {reference}",
+        "consumption {value} above capacity × hours {reference}",
+    ),
+    "multiplier_change": (
+        "倍率变更：本期 {value}，上期 {reference}",
+        "multiplier changed: {value}, previous {reference}",
+    ),
+    "outside_window": (
+        "超期抄表：偏离抄表例日 {value} 天",
+        "read outside the reading window: {value} days from the reading day",
+    ),
+    "estimated_new_remote": (
+        "远程采集前 {reference} 期不得估抄",
+        "estimated read on a route switched to remote reading {value} cycles ago",
+    ),
 }
 _PLAIN_VALUES = frozenset({"multiplier_change", "outside_window", "estimated_new_remote", "zero_consumption"})
 
@@ -200,7 +236,9 @@ def message(rule: str, value: int | None = None, reference: int | None = None) -
     return f"{zh.format(**fields)} ({en.format(**fields)})"
 
 
-def _conform(frame: pl.DataFrame, columns: Mapping[str, tuple[type[pl.DataType], object]], what: str) -> pl.DataFrame:
+def _conform(
+    frame: pl.DataFrame, columns: Mapping[str, tuple[type[pl.DataType], object]], what: str
+) -> pl.DataFrame:
     unknown = sorted(set(frame.columns) - set(columns))
     missing = [name for name, (_, default) in columns.items() if default is ... and name not in frame.columns]
     if unknown or missing:
@@ -236,7 +274,11 @@ def _rule_map(rules: Iterable[Rule]) -> dict[str, Rule]:
 def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.DataFrame:
     """The batch (conformed to :data:`BATCH_COLUMNS`) with ``row``, ``quantity``, ``rolled_over``, ``reverse``
     and ``invalid`` (a reading outside its register: rejected, no quantity) — the one consumption path."""
-    frame = _conform(batch, BATCH_COLUMNS, "batch").with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    frame = (
+        _conform(batch, BATCH_COLUMNS, "batch")
+        .with_row_index("row")
+        .with_columns(pl.col("row").cast(pl.Int64))
+    )
     size = frame.height
     current = frame.get_column("current").fill_null(0).to_numpy()
     previous = frame.get_column("previous").fill_null(0).to_numpy()
@@ -249,15 +291,26 @@ def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.
     bad_params = (digits < 1) | (digits > 10) | (frame.get_column("multiplier").to_numpy() < 1)
     safe_digits = np.where(bad_params, 1, digits)
     invalid = bad_params | (has_current & reads_out_of_range(current, safe_digits))
-    invalid |= has_previous & ~demand & reads_out_of_range(previous, np.where(exchanged, np.clip(old_digits, 1, 10), safe_digits))
+    invalid |= (
+        has_previous
+        & ~demand
+        & reads_out_of_range(previous, np.where(exchanged, np.clip(old_digits, 1, 10), safe_digits))
+    )
     if exchanged.any():
-        exch_incomplete = exchanged & (frame.get_column("old_final").is_null() | frame.get_column("new_initial").is_null()).to_numpy()
+        exch_incomplete = (
+            exchanged
+            & (frame.get_column("old_final").is_null() | frame.get_column("new_initial").is_null()).to_numpy()
+        )
         final = frame.get_column("old_final").fill_null(0).to_numpy()
         initial = frame.get_column("new_initial").fill_null(0).to_numpy()
         old_bad = (old_digits < 1) | (old_digits > 10)
         invalid |= exch_incomplete | (
             exchanged
-            & (old_bad | reads_out_of_range(final, np.clip(old_digits, 1, 10)) | reads_out_of_range(initial, safe_digits))
+            & (
+                old_bad
+                | reads_out_of_range(final, np.clip(old_digits, 1, 10))
+                | reads_out_of_range(initial, safe_digits)
+            )
         )
         old_mult = frame.get_column("old_multiplier").fill_null(frame.get_column("multiplier")).to_numpy()
         invalid |= exchanged & (old_mult < 1)
@@ -277,7 +330,9 @@ def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.
                 old_final=frame.get_column("old_final").fill_null(0).to_numpy()[take],
                 new_initial=frame.get_column("new_initial").fill_null(0).to_numpy()[take],
                 old_digits=old_digits[take],
-                old_multiplier=frame.get_column("old_multiplier").fill_null(frame.get_column("multiplier")).to_numpy()[take],
+                old_multiplier=frame.get_column("old_multiplier")
+                .fill_null(frame.get_column("multiplier"))
+                .to_numpy()[take],
                 rollover_fraction=Fraction(rollover_drop_pct, 100),
             )
         except ConsumptionError as exc:  # overflow of an absurd multiplier: the batch is refused whole
@@ -349,7 +404,9 @@ def _surge(reference: str) -> Check:
         q, ref = pl.col("quantity"), pl.col(reference)
         floor = rule.param("floor_kwh") * _QTY
         changed = (q - ref).abs() * 100 > ref.abs() * rule.param("pct")
-        mask = _is_total() & q.is_not_null() & ref.is_not_null() & changed & (pl.max_horizontal(q, ref) >= floor)
+        mask = (
+            _is_total() & q.is_not_null() & ref.is_not_null() & changed & (pl.max_horizontal(q, ref) >= floor)
+        )
         return mask, q, ref
 
     return check
@@ -473,11 +530,17 @@ def estimate(
     if method not in ESTIMATION_METHODS:
         raise VeeError(f"未知估算方法 (unknown estimation method): {method}")
     key_cols = ["account", "register", "period"]
-    target = _conform(keys, {"account": (pl.Int64, ...), "register": (pl.String, ...), "period": (pl.Date, ...)}, "keys")
+    target = _conform(
+        keys, {"account": (pl.Int64, ...), "register": (pl.String, ...), "period": (pl.Date, ...)}, "keys"
+    )
     if method == "interval":
         if interval_totals is None:
             raise VeeError("interval 估算须提供 interval_totals (interval estimation needs interval_totals)")
-        source = _conform(interval_totals, {**{k: (v, ...) for k, v in HISTORY_COLUMNS.items() if k != "multiplier"}}, "interval_totals")
+        source = _conform(
+            interval_totals,
+            {**{k: (v, ...) for k, v in HISTORY_COLUMNS.items() if k != "multiplier"}},
+            "interval_totals",
+        )
         result = target.join(source.unique(key_cols, keep="last"), on=key_cols, how="left")
     else:
         hist = _conform(history, {k: (v, ...) for k, v in HISTORY_COLUMNS.items()}, "history")
@@ -492,10 +555,19 @@ def estimate(
                 .filter(pl.col("past") < pl.col("period"))
                 .sort("past")
                 .group_by(key_cols)
-                .agg(pl.col("quantity").tail(periods).sum().alias("total"), pl.col("quantity").tail(periods).len().alias("n"))
+                .agg(
+                    pl.col("quantity").tail(periods).sum().alias("total"),
+                    pl.col("quantity").tail(periods).len().alias("n"),
+                )
             )
-            average = div_round_half_up_array(recent.get_column("total").to_numpy(), recent.get_column("n").to_numpy())
+            average = div_round_half_up_array(
+                recent.get_column("total").to_numpy(), recent.get_column("n").to_numpy()
+            )
             result = target.join(
-                recent.select(*key_cols, pl.Series("quantity", average, dtype=pl.Int64)), on=key_cols, how="left"
+                recent.select(*key_cols, pl.Series("quantity", average, dtype=pl.Int64)),
+                on=key_cols,
+                how="left",
             )
-    return result.select(*key_cols, "quantity", pl.lit(True).alias("estimated"), pl.lit(method).alias("method"))
+    return result.select(
+        *key_cols, "quantity", pl.lit(True).alias("estimated"), pl.lit(method).alias("method")
+    )
