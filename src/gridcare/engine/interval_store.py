@@ -226,9 +226,7 @@ def _normalise(raw: pl.DataFrame, now_ms: int) -> tuple[pl.DataFrame, pl.DataFra
         empty = pl.DataFrame(schema={"row": pl.Int64, "meter": pl.Int64, "ts": pl.Int64, "reason": pl.String})
         return frame.select("meter", "ts", *scaled), empty
     flagged = frame.filter(bad)
-    reason = pl.when(tests[0][0]).then(pl.lit(tests[0][1]))
-    for test, text in tests[1:]:
-        reason = reason.when(test).then(pl.lit(text))
+    reason = pl.coalesce(pl.when(test).then(pl.lit(text)) for test, text in tests)  # the first test failed
     rejected = flagged.select("row", "meter", "ts", reason.alias("reason"))
     return frame.filter(~bad).select("meter", "ts", *scaled), rejected
 
