@@ -157,7 +157,11 @@ def test_consumption_with_rollover_is_never_negative_unless_reverse(
         assert (previous + int(result.advance[0])) % span == current
 
 
-@given(st.lists(st.tuples(st.integers(0, 99_999_999), st.integers(0, 99_999_999), st.integers(1, 500)), min_size=1))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 99_999_999), st.integers(0, 99_999_999), st.integers(1, 500)), min_size=1
+    )
+)
 def test_batch_equals_row_by_row(rows: list[tuple[int, int, int]]) -> None:
     previous, current, multiplier = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
     batch = consumption(previous, current, 5, multiplier)

@@ -250,11 +250,18 @@ def _conform(
         raise VeeError(f"{what}: " + "; ".join(parts))
     try:
         return frame.select(
-            (pl.col(name) if name in frame.columns else pl.lit(default)).cast(dtype, strict=True).alias(name)
-            for name, (dtype, default) in columns.items()
+            _column(frame, name, dtype, default) for name, (dtype, default) in columns.items()
         )
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
         raise VeeError(f"{what}: 列类型无效 (column of the wrong type): {exc}") from exc
+
+
+def _column(frame: pl.DataFrame, name: str, dtype: type[pl.DataType], default: object) -> pl.Expr:
+    """A batch column cast to its type; absent or null cells take the column's default (when it has one)."""
+    if name not in frame.columns:
+        return pl.lit(default, dtype).alias(name)
+    column = pl.col(name).cast(dtype, strict=True)
+    return column if default is None or default is ... else column.fill_null(default)
 
 
 def _rule_map(rules: Iterable[Rule]) -> dict[str, Rule]:
@@ -404,9 +411,9 @@ def _surge(reference: str) -> Check:
         q, ref = pl.col("quantity"), pl.col(reference)
         floor = rule.param("floor_kwh") * _QTY
         changed = (q - ref).abs() * 100 > ref.abs() * rule.param("pct")
-        mask = (
-            _is_total() & q.is_not_null() & ref.is_not_null() & changed & (pl.max_horizontal(q, ref) >= floor)
-        )
+        # a reverse-running read is the reverse rule's exception, not also a surge
+        usable = _is_total() & q.is_not_null() & ref.is_not_null() & ~pl.col("reverse")
+        mask = usable & changed & (pl.max_horizontal(q, ref) >= floor)
         return mask, q, ref
 
     return check
