@@ -156,7 +156,9 @@ def test_messages_are_bilingual_and_show_the_numbers(
     reads, hist = worked_example
     result = validate(reads, hist)
     keys = result.frame.select("rule", "account").rows()
-    texts = {rule: text for (rule, account), text in zip(keys, result.messages(), strict=True) if account != 12}
+    texts = {
+        rule: text for (rule, account), text in zip(keys, result.messages(), strict=True) if account != 12
+    }
     assert (
         texts["reverse_running"]
         == "倒走：本次示数低于上次 -10 (reverse running: reading below the previous one -10)"
