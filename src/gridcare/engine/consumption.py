@@ -37,6 +37,7 @@ __all__ = [
 #: Registers have at most this many integer digits (10**12 kWh would not fit int64 after the multiplier).
 MAX_DIGITS = 10
 _INT64_MAX = int(np.iinfo(np.int64).max)
+_POWERS_OF_TEN = np.array([10**k for k in range(MAX_DIGITS + QTY_DEC + 1)], dtype=np.int64)
 _SHOWN_ROWS = 5
 
 
@@ -56,9 +57,10 @@ class Consumption:
 
 
 def register_range(digits: np.ndarray | int) -> Int64Array:
-    """``10**digits`` in 0.001 units: the value at which a register with ``digits`` integer digits wraps."""
+    """``10**digits`` in 0.001 units: the value at which a register with ``digits`` integer digits wraps
+    (``digits`` outside 0–:data:`MAX_DIGITS` are clipped: callers refuse them first)."""
     digits_array = np.asarray(digits, dtype=np.int64)
-    result: Int64Array = np.power(np.int64(10), digits_array + QTY_DEC)
+    result: Int64Array = _POWERS_OF_TEN[np.clip(digits_array, 0, MAX_DIGITS) + QTY_DEC]
     return result
 
 

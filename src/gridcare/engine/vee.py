@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from gridcare.engine.arrays import BoolArray, Int64Array
 from gridcare.engine.consumption import ConsumptionError, consumption, reads_out_of_range
 from gridcare.engine.money import QTY_DEC, div_round_half_up_array, scaled_to_decimal
 from gridcare.engine.tariff import PERIODS
@@ -248,6 +249,13 @@ def _conform(
         if missing:
             parts.append(f"缺少列 (missing columns): {', '.join(missing)}")
         raise VeeError(f"{what}: " + "; ".join(parts))
+    if "register" in frame.columns:
+        strange = set(frame.get_column("register").drop_nulls().unique().to_list()) - set(REGISTERS)
+        if strange or frame.get_column("register").null_count():
+            shown = ", ".join(sorted(strange)) or "null"
+            raise VeeError(
+                f"{what}: 未知寄存器 (unknown registers): {shown}; expected {', '.join(REGISTERS)}"
+            )
     try:
         return frame.select(
             _column(frame, name, dtype, default) for name, (dtype, default) in columns.items()
@@ -358,39 +366,112 @@ def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.
     )
 
 
-def _history_features(history: pl.DataFrame) -> pl.DataFrame:
-    """History sorted by period with ``zero_run``: how many periods in a row ended with zero consumption."""
-    hist = _conform(history, {k: (v, ...) for k, v in HISTORY_COLUMNS.items()}, "history")
-    keys = ["account", "register"]
-    hist = hist.sort([*keys, "period"])
-    nonzero_run = (pl.col("quantity") != 0).cum_sum().over(keys)
-    position = pl.int_range(pl.len()).over([*keys, nonzero_run])
-    zero_run = (
-        pl.when(pl.col("quantity") == 0)
-        .then(position + pl.when(nonzero_run == 0).then(1).otherwise(0))
-        .otherwise(0)
+_MONTH = (pl.col("period").dt.year().cast(pl.Int64) * 12 + pl.col("period").dt.month() - 1).cast(pl.Int64)
+
+
+def _register_code() -> pl.Expr:
+    return pl.col("register").replace_strict(REGISTERS, range(len(REGISTERS)), return_dtype=pl.Int64)
+
+
+@dataclass(frozen=True)
+class _PackedKeys:
+    """(account, register, month) packed into one sortable int64: ``key // months`` is the series, ``key % months``
+    the month — so "the previous period" is a binary search instead of a join on a million groups."""
+
+    account_base: int
+    month_base: int
+    months: int
+
+    @classmethod
+    def covering(cls, *frames: pl.DataFrame) -> _PackedKeys:
+        spans = [
+            f.select(
+                pl.col("account").min().alias("lo_account"),
+                pl.col("account").max().alias("hi_account"),
+                _MONTH.min().alias("lo_month"),
+                _MONTH.max().alias("hi_month"),
+            ).row(0)
+            for f in frames
+            if f.height
+        ]
+        if not spans:
+            return cls(0, 0, 13)
+        lo_account, hi_account = min(s[0] for s in spans), max(s[1] for s in spans)
+        lo_month, hi_month = min(s[2] for s in spans), max(s[3] for s in spans)
+        months = hi_month - lo_month + 13  # room for "12 months earlier"
+        if (hi_account - lo_account + 1) * len(REGISTERS) * months >= 2**62:
+            raise VeeError("账户编号跨度过大 (account ids span too wide for one batch: split it)")
+        return cls(lo_account, lo_month - 12, months)
+
+    def of(self, frame: pl.DataFrame) -> Int64Array:
+        packed: Int64Array = (
+            frame.select(
+                ((pl.col("account") - self.account_base) * len(REGISTERS) + _register_code()) * self.months
+                + _MONTH
+                - self.month_base
+            )
+            .to_series()
+            .to_numpy()
+        )
+        return packed
+
+
+def _history_arrays(history: pl.DataFrame, keys: _PackedKeys) -> tuple[Int64Array, pl.DataFrame]:
+    """History sorted by packed key (one row per account-register-month, the last given wins) with ``zero_run``:
+    how many periods in a row, up to and including that one, had zero consumption."""
+    packed = keys.of(history)
+    order = np.argsort(packed, kind="stable")
+    packed = packed[order]
+    last_of_key = np.ones(packed.size, dtype=np.bool_)
+    last_of_key[:-1] = packed[1:] != packed[:-1]
+    order, packed = order[last_of_key], packed[last_of_key]
+    hist = history[order]
+    quantity = hist.get_column("quantity").to_numpy()
+    series = packed // keys.months
+    starts = np.ones(packed.size, dtype=np.bool_)
+    starts[1:] = series[1:] != series[:-1]
+    index = np.arange(packed.size)
+    nonzero = quantity != 0
+    breaks = np.where(nonzero, index, np.where(starts, index - 1, -1))
+    last_break = np.maximum.accumulate(breaks) if breaks.size else breaks
+    zero_run = np.where(nonzero, 0, index - last_break)
+    return packed, hist.select("quantity", "multiplier").with_columns(
+        zero_run=pl.Series(zero_run, dtype=pl.Int64)
     )
-    return hist.with_columns(zero_run=zero_run.cast(pl.Int64)).sort("period")
+
+
+def _lookup(found: BoolArray, position: Int64Array, column: pl.Series, name: str) -> pl.Series:
+    values = (
+        column.to_numpy()[np.where(found, position, 0)] if column.len() else np.zeros(found.size, np.int64)
+    )
+    return pl.Series(name, values, dtype=pl.Int64).scatter(np.flatnonzero(~found), None)
 
 
 def _enrich(frame: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
-    """Join the previous validated period, the same month last year and the account's TOU sum onto each row."""
-    hist = _history_features(history)
-    keys = ["account", "register"]
-    previous = hist.select(
-        *keys,
-        "period",
-        pl.col("quantity").alias("prev_quantity"),
-        pl.col("multiplier").alias("prev_multiplier"),
-        pl.col("zero_run").alias("prev_zero_run"),
+    """Attach the previous validated period, the same month last year and the account's TOU sum to each row."""
+    hist = _conform(history, {k: (v, ...) for k, v in HISTORY_COLUMNS.items()}, "history")
+    keys = _PackedKeys.covering(frame, hist)
+    hist_keys, past = _history_arrays(hist, keys)
+    batch_keys = keys.of(frame)
+    # previous period: the last history key below this one within the same series
+    before = np.searchsorted(hist_keys, batch_keys, side="left") - 1
+    safe = np.maximum(before, 0)
+    has_previous = (
+        (before >= 0) & (hist_keys[safe] // keys.months == batch_keys // keys.months)
+        if hist_keys.size
+        else np.zeros(batch_keys.size, np.bool_)
     )
-    enriched = frame.sort("period").join_asof(
-        previous, on="period", by=keys, strategy="backward", allow_exact_matches=False, check_sortedness=False
+    year_ago = np.searchsorted(hist_keys, batch_keys - 12, side="left")
+    safe_year = np.minimum(year_ago, max(hist_keys.size - 1, 0))
+    has_year = (
+        (hist_keys[safe_year] == batch_keys - 12) if hist_keys.size else np.zeros(batch_keys.size, np.bool_)
     )
-    last_year = hist.select(
-        *keys, pl.col("period").dt.offset_by("1y").alias("period"), pl.col("quantity").alias("yoy_quantity")
-    ).unique(subset=[*keys, "period"], keep="last")
-    enriched = enriched.join(last_year, on=[*keys, "period"], how="left")
+    enriched = frame.with_columns(
+        _lookup(has_previous, safe, past.get_column("quantity"), "prev_quantity"),
+        _lookup(has_previous, safe, past.get_column("multiplier"), "prev_multiplier"),
+        _lookup(has_previous, safe, past.get_column("zero_run"), "prev_zero_run"),
+        _lookup(has_year, safe_year, past.get_column("quantity"), "yoy_quantity"),
+    )
     tou = (
         frame.filter(pl.col("register").is_in(PERIODS))
         .group_by("account", "period")
@@ -400,7 +481,7 @@ def _enrich(frame: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(register=pl.lit(TOTAL))
     )
-    return enriched.join(tou, on=["account", "register", "period"], how="left").sort("row")
+    return enriched.join(tou, on=["account", "register", "period"], how="left", maintain_order="left")
 
 
 Check = Callable[[Rule], tuple[pl.Expr, pl.Expr, pl.Expr]]
