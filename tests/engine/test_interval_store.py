@@ -242,7 +242,7 @@ def test_unreadable_files_are_refused(store: IntervalStore, tmp_path: Path) -> N
 def test_checks_per_meter_day_gaps_and_spikes(store: IntervalStore) -> None:
     ts = quarter_hours(NOV_START, 1)
     kwh = [0.5] * 96
-    kwh[40] = 9.0  # 18 × the median: a spike
+    kwh[40] = 9.0  # 18 × the median: a spike with any baseline
     reads = pl.DataFrame({"meter": [4] * 96, "ts": ts, "kwh": kwh}).filter(
         pl.int_range(96) % 10 != 3
     )  # 10 gaps
@@ -275,4 +275,24 @@ def test_collection_rate_counts_days_without_data(store: IntervalStore) -> None:
 
 def test_queries_on_an_empty_store(store: IntervalStore) -> None:
     assert store.monthly_totals().height == 0
+    assert store.months() == []
+
+
+def test_a_working_day_is_not_a_spike_but_a_meter_error_is(store: IntervalStore) -> None:
+    # an office: 0.1 kWh a quarter at night, 2.0 during 10 working hours — 20 × its median
+    ts = quarter_hours(NOV_START, 1)
+    office = [2.0 if 32 <= i < 72 else 0.1 for i in range(96)]
+    office[50] = 40.0  # a register glitch
+    reads = pl.DataFrame({"meter": [12] * 96, "ts": ts, "kwh": office})
+    assert store.ingest(reads, now=NOW).checks.get_column("spikes").to_list() == [1]
+    median_based = IntervalStore(store.root.parent / "median").ingest(
+        reads, now=NOW, spike_percentile=50, spike_factor=10
+    )
+    assert median_based.checks.get_column("spikes").to_list() == [40]  # the whole working day
+
+
+def test_spike_parameters_are_checked_before_anything_is_written(store: IntervalStore) -> None:
+    reads = pl.DataFrame({"meter": [1], "ts": [NOV_START], "kwh": [1.0]})
+    with pytest.raises(IntervalError, match="spike parameters"):
+        store.ingest(reads, now=NOW, spike_percentile=0)
     assert store.months() == []
