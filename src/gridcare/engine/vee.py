@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from gridcare.engine.arrays import BoolArray, Int64Array
-from gridcare.engine.consumption import ConsumptionError, consumption, reads_out_of_range
+from gridcare.engine.consumption import MAX_DIGITS, ConsumptionError, consumption, reads_out_of_range
 from gridcare.engine.money import QTY_DEC, div_round_half_up_array, scaled_to_decimal
 from gridcare.engine.tariff import PERIODS
 
@@ -286,6 +286,47 @@ def _rule_map(rules: Iterable[Rule]) -> dict[str, Rule]:
     return chosen
 
 
+def _reads(frame: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The batch's numeric columns as NumPy arrays; nulls become 0 and their presence ``has_<name>`` masks,
+    the old meter's digits and multiplier default to the new one's."""
+    arrays: dict[str, np.ndarray] = {
+        name: frame.get_column(name).fill_null(0).to_numpy()
+        for name in ("previous", "current", "digits", "multiplier", "old_final", "new_initial")
+    }
+    for name in ("previous", "current", "old_final", "new_initial"):
+        arrays[f"has_{name}"] = frame.get_column(name).is_not_null().to_numpy()
+    for name in ("digits", "multiplier"):
+        arrays[f"old_{name}"] = frame.get_column(f"old_{name}").fill_null(frame.get_column(name)).to_numpy()
+    arrays["exchanged"] = frame.get_column("exchanged").to_numpy()
+    arrays["demand"] = (frame.get_column("register") == DEMAND).to_numpy()
+    return arrays
+
+
+def _invalid(reads: dict[str, np.ndarray]) -> BoolArray:
+    """Rows :func:`consumption` would refuse: impossible digits or multipliers, readings outside the register,
+    an exchange without its two readings — rejected per row (``read_out_of_range``) instead."""
+
+    def impossible(digits: np.ndarray, multiplier: np.ndarray) -> BoolArray:
+        bad: BoolArray = (digits < 1) | (digits > MAX_DIGITS) | (multiplier < 1)
+        return bad
+
+    exchanged = reads["exchanged"]
+    invalid = impossible(reads["digits"], reads["multiplier"])
+    invalid |= exchanged & impossible(reads["old_digits"], reads["old_multiplier"])
+    digits = np.clip(reads["digits"], 1, MAX_DIGITS)
+    old_digits = np.clip(reads["old_digits"], 1, MAX_DIGITS)
+    invalid |= reads["has_current"] & reads_out_of_range(reads["current"], digits)
+    previous_digits = np.where(exchanged, old_digits, digits)
+    invalid |= (
+        reads["has_previous"] & ~reads["demand"] & reads_out_of_range(reads["previous"], previous_digits)
+    )
+    invalid |= exchanged & ~(reads["has_old_final"] & reads["has_new_initial"])
+    invalid |= exchanged & (
+        reads_out_of_range(reads["old_final"], old_digits) | reads_out_of_range(reads["new_initial"], digits)
+    )
+    return invalid
+
+
 def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.DataFrame:
     """The batch (conformed to :data:`BATCH_COLUMNS`) with ``row``, ``quantity``, ``rolled_over``, ``reverse``
     and ``invalid`` (a reading outside its register: rejected, no quantity) — the one consumption path."""
@@ -294,72 +335,39 @@ def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.
         .with_row_index("row")
         .with_columns(pl.col("row").cast(pl.Int64))
     )
-    size = frame.height
-    current = frame.get_column("current").fill_null(0).to_numpy()
-    previous = frame.get_column("previous").fill_null(0).to_numpy()
-    digits = frame.get_column("digits").to_numpy()
-    exchanged = frame.get_column("exchanged").to_numpy()
-    demand = (frame.get_column("register") == DEMAND).to_numpy()
-    old_digits = frame.get_column("old_digits").fill_null(frame.get_column("digits")).to_numpy()
-    has_current = frame.get_column("current").is_not_null().to_numpy()
-    has_previous = frame.get_column("previous").is_not_null().to_numpy()
-    bad_params = (digits < 1) | (digits > 10) | (frame.get_column("multiplier").to_numpy() < 1)
-    safe_digits = np.where(bad_params, 1, digits)
-    invalid = bad_params | (has_current & reads_out_of_range(current, safe_digits))
-    invalid |= (
-        has_previous
-        & ~demand
-        & reads_out_of_range(previous, np.where(exchanged, np.clip(old_digits, 1, 10), safe_digits))
-    )
-    if exchanged.any():
-        exch_incomplete = (
-            exchanged
-            & (frame.get_column("old_final").is_null() | frame.get_column("new_initial").is_null()).to_numpy()
-        )
-        final = frame.get_column("old_final").fill_null(0).to_numpy()
-        initial = frame.get_column("new_initial").fill_null(0).to_numpy()
-        old_bad = (old_digits < 1) | (old_digits > 10)
-        invalid |= exch_incomplete | (
-            exchanged
-            & (
-                old_bad
-                | reads_out_of_range(final, np.clip(old_digits, 1, 10))
-                | reads_out_of_range(initial, safe_digits)
-            )
-        )
-        old_mult = frame.get_column("old_multiplier").fill_null(frame.get_column("multiplier")).to_numpy()
-        invalid |= exchanged & (old_mult < 1)
-    computable = has_current & has_previous & ~invalid & ~demand
-    quantity = np.zeros(size, dtype=np.int64)
-    rolled = np.zeros(size, dtype=np.bool_)
-    reverse = np.zeros(size, dtype=np.bool_)
-    take = np.flatnonzero(computable)
-    if take.size:
-        try:
+    reads = _reads(frame)
+    invalid = _invalid(reads)
+    usable = reads["has_current"] & ~invalid
+    cumulative = np.flatnonzero(usable & reads["has_previous"] & ~reads["demand"])
+    demand = np.flatnonzero(usable & reads["demand"])
+    quantity = np.zeros(frame.height, dtype=np.int64)
+    rolled = np.zeros(frame.height, dtype=np.bool_)
+    reverse = np.zeros(frame.height, dtype=np.bool_)
+    try:
+        if cumulative.size:
             result = consumption(
-                previous[take],
-                current[take],
-                digits[take],
-                frame.get_column("multiplier").to_numpy()[take],
-                exchanged=exchanged[take],
-                old_final=frame.get_column("old_final").fill_null(0).to_numpy()[take],
-                new_initial=frame.get_column("new_initial").fill_null(0).to_numpy()[take],
-                old_digits=old_digits[take],
-                old_multiplier=frame.get_column("old_multiplier")
-                .fill_null(frame.get_column("multiplier"))
-                .to_numpy()[take],
+                **{name: reads[name][cumulative] for name in ("previous", "current", "digits", "multiplier")},
+                **{
+                    name: reads[name][cumulative]
+                    for name in ("exchanged", "old_final", "new_initial", "old_digits", "old_multiplier")
+                },
                 rollover_fraction=Fraction(rollover_drop_pct, 100),
             )
-        except ConsumptionError as exc:  # overflow of an absurd multiplier: the batch is refused whole
-            raise VeeError(str(exc)) from exc
-        quantity[take] = result.quantity
-        rolled[take] = result.rolled_over
-        reverse[take] = result.reverse
-    demand_rows = demand & has_current & ~invalid
-    quantity[demand_rows] = current[demand_rows] * frame.get_column("multiplier").to_numpy()[demand_rows]
-    known = computable | demand_rows
+            quantity[cumulative] = result.quantity
+            rolled[cumulative] = result.rolled_over
+            reverse[cumulative] = result.reverse
+        if demand.size:  # 最大需量 is reset each period: the reading itself × the multiplier
+            quantity[demand] = consumption(
+                np.zeros(demand.size, np.int64),
+                reads["current"][demand],
+                reads["digits"][demand],
+                reads["multiplier"][demand],
+            ).quantity
+    except ConsumptionError as exc:  # only an int64 overflow is left: an absurd multiplier refuses the batch
+        raise VeeError(str(exc)) from exc
+    missing = np.setdiff1d(np.arange(frame.height), np.concatenate([cumulative, demand]))
     return frame.with_columns(
-        pl.Series("quantity", quantity).scatter(np.flatnonzero(~known), None),
+        pl.Series("quantity", quantity).scatter(missing, None),
         pl.Series("rolled_over", rolled),
         pl.Series("reverse", reverse),
         pl.Series("invalid", invalid),
