@@ -296,3 +296,14 @@ def test_spike_parameters_are_checked_before_anything_is_written(store: Interval
     with pytest.raises(IntervalError, match="spike parameters"):
         store.ingest(reads, now=NOW, spike_percentile=0)
     assert store.months() == []
+
+
+def test_meter_ids_far_apart_take_the_general_sort(store: IntervalStore) -> None:
+    ts = quarter_hours(NOV_START, 1)[:3]
+    far = 2**60 + 5  # the packed sort key would not fit: the four-key sort runs
+    reads = pl.DataFrame(
+        {"meter": [far, 1, far, 1, far], "ts": [ts[2], ts[0], ts[0], ts[0], ts[1]], "kwh": 1.0}
+    )
+    result = store.ingest(reads, now=NOW)
+    assert (result.written, result.duplicates) == (4, 1)
+    assert store.monthly_totals().rows() == [(1, "2026-11", 1000), (far, "2026-11", 3000)]

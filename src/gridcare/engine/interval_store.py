@@ -51,6 +51,7 @@ import pyarrow as pa  # type: ignore[import-untyped]  # no stubs published
 import pyarrow.dataset as ds  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from gridcare.engine.arrays import Int64Array
 from gridcare.engine.interval import default_day_type
 from gridcare.engine.money import QTY_DEC
 from gridcare.engine.tariff import DAY_TYPES, PERIODS, TouSchedule
@@ -278,8 +279,7 @@ class IntervalStore:
             )
         now_ms = int((now or datetime.now().astimezone()).timestamp() * 1000)
         good, rejected = _normalise(_read_input(source), now_ms)
-        frame = _sorted_for_partitions(good, self.buckets)
-        frame, duplicates, conflict_rows = _drop_batch_duplicates(frame)
+        frame, duplicates, conflict_rows = _sorted_without_duplicates(good, self.buckets)
         frame, old_duplicates, old_conflicts = self._drop_stored(frame)
         duplicates += old_duplicates
         conflicts = pl.concat([conflict_rows, old_conflicts]).with_columns(
@@ -621,44 +621,81 @@ class IntervalStore:
         )
 
 
-def _sorted_for_partitions(frame: pl.DataFrame, buckets: int) -> pl.DataFrame:
-    """Add ``month`` (yyyymm, local), ``bucket`` and local ``day`` (days since 1970) and sort by
-    (month, bucket, meter, ts): partitions become contiguous slices and duplicates adjacent rows.
+def _partition_order(
+    meter: Int64Array, ts: Int64Array, buckets: int
+) -> tuple[Int64Array, Int64Array, Int64Array]:
+    """(order, month index, bucket): the permutation sorting reads by (local month, bucket, meter, ts), so each
+    partition is a contiguous slice and repeated (meter, ts) keys are neighbours.
 
-    Why a packed key: one int64 sort key is several times faster than a four-column sort; it is used
-    whenever the batch's ranges fit in 62 bits (always for real batches), else the plain sort runs."""
-    local = pl.col("ts") + UTC_OFFSET_MS
-    stamp = local.cast(pl.Datetime("ms"))
-    frame = frame.with_columns(
-        month=(stamp.dt.year() * 100 + stamp.dt.month()).cast(pl.Int32),
-        bucket=(pl.col("meter") % buckets).cast(pl.Int32),
-        day=(local // _DAY_MS).cast(pl.Int32),
+    Why a packed key: a stable sort of one int64 is several times faster than a four-key sort, and it is
+    nearly free on the long sorted runs head-end files already have; it is used whenever the batch's ranges
+    fit in 62 bits (always for real batches), else ``np.lexsort`` runs."""
+    bucket: Int64Array = meter % buckets
+    if meter.size == 0:
+        return np.arange(0), np.zeros(0, np.int64), bucket
+    day = (ts + UTC_OFFSET_MS) // _DAY_MS
+    first_day = int(day.min())
+    # months since 1970 of each day in the batch's span (a few hundred), then one lookup per read
+    months_of_days = (
+        np.arange(first_day, int(day.max()) + 1)
+        .astype("datetime64[D]")
+        .astype("datetime64[M]")
+        .astype(np.int64)
     )
-    if frame.height < 2:
-        return frame
+    month: Int64Array = months_of_days[day - first_day]
+    if meter.size < 2:
+        return np.arange(meter.size), month, bucket
     step_ms = STEP_MINUTES * 60_000
-    lo_meter, hi_meter, lo_ts, hi_ts, lo_month, hi_month = frame.select(
-        pl.col("meter").min().alias("lo_meter"),
-        pl.col("meter").max().alias("hi_meter"),
-        pl.col("ts").min().alias("lo_ts"),
-        pl.col("ts").max().alias("hi_ts"),
-        pl.col("month").min().alias("lo_month"),
-        pl.col("month").max().alias("hi_month"),
-    ).row(0)
-    month_index = (pl.col("month") // 100 * 12 + pl.col("month") % 100) - (
-        lo_month // 100 * 12 + lo_month % 100
-    )
-    months = (hi_month // 100 * 12 + hi_month % 100) - (lo_month // 100 * 12 + lo_month % 100) + 1
-    meters = hi_meter - lo_meter + 1
-    slots = (hi_ts - lo_ts) // step_ms + 1
+    months = int(month.max() - month.min()) + 1
+    meters = int(meter.max() - meter.min()) + 1
+    slots = int(ts.max() - ts.min()) // step_ms + 1
     if months * buckets * meters * slots >= 2**62:
-        return frame.sort(["month", "bucket", "meter", "ts"], multithreaded=True)
-    packed = (
-        (month_index.cast(pl.Int64) * buckets + pl.col("bucket")) * meters + (pl.col("meter") - lo_meter)
-    ) * slots + (pl.col("ts") - lo_ts) // step_ms
-    # a stable merge sort on one int64 is fast on the long sorted runs head-end files already have
-    order = np.argsort(frame.select(packed).to_series().to_numpy(), kind="stable")
-    return frame[order]
+        return np.lexsort((ts, meter, bucket, month)), month, bucket
+    packed = (((month - month.min()) * buckets + bucket) * meters + (meter - meter.min())) * slots + (
+        ts - ts.min()
+    ) // step_ms
+    order: Int64Array = np.argsort(packed, kind="stable")
+    return order, month, bucket
+
+
+def _sorted_without_duplicates(frame: pl.DataFrame, buckets: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """The batch sorted for partitions (with ``month`` yyyymm, ``bucket`` and local ``day`` columns), each
+    repeated (meter, ts) resolved: identical kWh → one kept (harmless, counted); different kWh → a conflict,
+    reported, and none of its rows kept.  One gather of the whole frame, whatever the duplicates."""
+    empty = pl.DataFrame(schema={"meter": pl.Int64, "ts": pl.Int64, "kwh": pl.Int64, "other_kwh": pl.Int64})
+    meter = frame.get_column("meter").to_numpy()
+    ts = frame.get_column("ts").to_numpy()
+    order, month, bucket = _partition_order(meter, ts, buckets)
+    sorted_meter, sorted_ts = meter[order], ts[order]
+    repeat = np.zeros(order.size, dtype=np.bool_)
+    repeat[1:] = (sorted_meter[1:] == sorted_meter[:-1]) & (sorted_ts[1:] == sorted_ts[:-1])
+    duplicates, conflicts = 0, empty
+    if repeat.any():
+        in_run = repeat.copy()
+        in_run[:-1] |= repeat[1:]
+        position = np.flatnonzero(in_run)
+        runs = pl.DataFrame(
+            {
+                "meter": sorted_meter[position],
+                "ts": sorted_ts[position],
+                "kwh": frame.get_column("kwh").to_numpy()[order[position]],
+                "position": position,
+            }
+        ).with_columns(values=pl.col("kwh").n_unique().over("meter", "ts"))
+        conflicted = runs.filter(pl.col("values") > 1)
+        conflicts = conflicted.group_by("meter", "ts", maintain_order=True).agg(
+            pl.col("kwh").first(), pl.col("kwh").unique(maintain_order=True).get(1).alias("other_kwh")
+        )
+        duplicates = int(repeat.sum()) - (conflicted.height - conflicts.height)
+        repeat[conflicted.get_column("position").to_numpy()] = True
+        order = order[~repeat]
+    local_month = month[order]
+    result = frame[order].with_columns(
+        month=pl.Series((local_month // 12 + 1970) * 100 + local_month % 12 + 1, dtype=pl.Int32),
+        bucket=pl.Series(bucket[order], dtype=pl.Int32),
+        day=((pl.col("ts") + UTC_OFFSET_MS) // _DAY_MS).cast(pl.Int32),
+    )
+    return result, duplicates, conflicts
 
 
 def _partition_slices(frame: pl.DataFrame) -> list[tuple[int, int, int, int]]:
@@ -670,40 +707,6 @@ def _partition_slices(frame: pl.DataFrame) -> list[tuple[int, int, int, int]]:
     starts = np.flatnonzero((np.diff(month) != 0) | (np.diff(bucket) != 0)) + 1
     bounds = [0, *starts.tolist(), frame.height]
     return [(int(month[a]), int(bucket[a]), a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def _drop_batch_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame]:
-    """Same (meter, ts) more than once in the sorted batch: identical kWh → keep one (harmless); different
-    kWh → a conflict: reported, and none of its rows is written."""
-    empty = pl.DataFrame(schema={"meter": pl.Int64, "ts": pl.Int64, "kwh": pl.Int64, "other_kwh": pl.Int64})
-    repeat = (
-        frame.select(
-            (
-                (pl.col("meter") == pl.col("meter").shift(1)) & (pl.col("ts") == pl.col("ts").shift(1))
-            ).fill_null(False)
-        )
-        .to_series()
-        .to_numpy()
-    )
-    if not repeat.any():
-        return frame, 0, empty
-    in_run = repeat.copy()
-    in_run[:-1] |= repeat[1:]
-    index = np.flatnonzero(in_run)
-    runs = (
-        frame[index]
-        .select("meter", "ts", "kwh")
-        .with_columns(position=pl.Series(index))
-        .with_columns(values=pl.col("kwh").n_unique().over("meter", "ts"))
-    )
-    conflicted = runs.filter(pl.col("values") > 1)
-    drop = repeat.copy()
-    drop[conflicted.get_column("position").to_numpy()] = True
-    conflicts = conflicted.group_by("meter", "ts", maintain_order=True).agg(
-        pl.col("kwh").first(), pl.col("kwh").unique(maintain_order=True).get(1).alias("other_kwh")
-    )
-    harmless = int(repeat.sum()) - (conflicted.height - conflicts.height)
-    return frame.filter(pl.Series(~drop)), harmless, conflicts
 
 
 def _month_days(month: str) -> list[date]:
