@@ -241,6 +241,37 @@ def _decimal(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 
 @dataclass(frozen=True)
+class _SpikeTest:
+    """A read is a spike above ``factor`` × its meter's ``percentile`` in the batch and above ``floor_kwh``, or
+    above the meter's capacity × the interval length: one threshold per meter, ``min(max(p·k, floor), cap)``."""
+
+    factor: int
+    percentile: int
+    floor_kwh: int
+    capacity_kva: Mapping[int, int]
+    steps_per_hour: int
+
+    def flags(self, frame: pl.DataFrame) -> np.ndarray:
+        baseline = (
+            frame.group_by("meter")
+            .agg(pl.col("kwh").quantile(self.percentile / 100, interpolation="nearest").alias("baseline"))
+            .sort("meter")
+        )
+        meters = baseline.get_column("meter").to_numpy()
+        threshold = np.maximum(
+            baseline.get_column("baseline").to_numpy() * self.factor, self.floor_kwh * _QTY
+        )
+        if self.capacity_kva:
+            capacity = np.array([self.capacity_kva.get(int(m), -1) for m in meters], dtype=np.int64)
+            limit = np.where(capacity >= 0, capacity * _QTY // self.steps_per_hour, np.iinfo(np.int64).max)
+            threshold = np.minimum(threshold, limit)
+        kwh = frame.get_column("kwh").to_numpy()
+        row_meter = frame.get_column("meter").to_numpy()
+        flagged: np.ndarray = kwh > threshold[np.searchsorted(meters, row_meter)]
+        return flagged
+
+
+@dataclass(frozen=True)
 class IntervalStore:
     """A dataset root with its bucket count; ``ingest`` appends, the query methods read with DuckDB."""
 
@@ -285,9 +316,10 @@ class IntervalStore:
         conflicts = pl.concat([conflict_rows, old_conflicts]).with_columns(
             pl.col("ts").cast(pl.Datetime("ms", "UTC"))
         )
-        baseline = pl.col("kwh").quantile(spike_percentile / 100, interpolation="nearest").over("meter")
-        spike = (pl.col("kwh") > baseline * spike_factor) & (pl.col("kwh") > spike_floor_kwh * _QTY)
-        checks = self._checks(frame, rejected, conflicts, spike, capacity_kva or {})
+        spikes = _SpikeTest(
+            spike_factor, spike_percentile, spike_floor_kwh, capacity_kva or {}, self.steps_per_hour
+        )
+        checks = self._checks(frame, rejected, conflicts, spikes)
         files = self._write(frame, threads)
         return IngestResult(
             written=frame.height,
@@ -329,26 +361,30 @@ class IntervalStore:
         frame: pl.DataFrame,
         rejected: pl.DataFrame,
         conflicts: pl.DataFrame,
-        spike: pl.Expr,
-        capacity_kva: Mapping[int, int],
+        spikes: _SpikeTest,
     ) -> pl.DataFrame:
-        """Per meter-day: received, expected, gaps, duplicates-free conflicts, rejected, spikes, collection rate."""
+        """Per meter-day: received, expected, gaps, conflicts, rejected, spikes, collection rate.
+
+        The frame is sorted for partitions, so each meter-day is one contiguous run of rows: counted with
+        ``np.add.reduceat`` instead of a group-by over millions of rows."""
         expected = 24 * self.steps_per_hour
-        if capacity_kva:
-            cap = pl.DataFrame(
+        meter = frame.get_column("meter").to_numpy()
+        day = frame.get_column("day").to_numpy()
+        if meter.size:
+            starts = np.flatnonzero(np.r_[True, (meter[1:] != meter[:-1]) | (day[1:] != day[:-1])])
+            per_day = pl.DataFrame(
                 {
-                    "meter": list(capacity_kva),
-                    "cap": [kva * _QTY // self.steps_per_hour for kva in capacity_kva.values()],
+                    "meter": meter[starts],
+                    "day": day[starts],
+                    "received": np.diff(np.r_[starts, meter.size]),
+                    "spikes": np.add.reduceat(spikes.flags(frame).astype(np.int64), starts),
                 },
-                schema={"meter": pl.Int64, "cap": pl.Int64},
+                schema={"meter": pl.Int64, "day": pl.Int32, "received": pl.Int64, "spikes": pl.Int64},
             )
-            frame = frame.join(cap, on="meter", how="left", maintain_order="left")
-            spike = spike | (pl.col("kwh") > pl.col("cap")).fill_null(False)
-        per_day = (
-            frame.select("meter", "day", spike.alias("spike"))
-            .group_by("meter", "day")
-            .agg(pl.len().alias("received"), pl.col("spike").sum().alias("spikes"))
-        )
+        else:
+            per_day = pl.DataFrame(
+                schema={"meter": pl.Int64, "day": pl.Int32, "received": pl.Int64, "spikes": pl.Int64}
+            )
         day_of = ((pl.col("ts").cast(pl.Int64) + UTC_OFFSET_MS) // _DAY_MS).cast(pl.Int32).alias("day")
         others = [
             rejected.filter(pl.col("meter").is_not_null() & pl.col("ts").is_not_null())
