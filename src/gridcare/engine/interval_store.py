@@ -657,41 +657,51 @@ class IntervalStore:
         )
 
 
-def _partition_order(
-    meter: Int64Array, ts: Int64Array, buckets: int
-) -> tuple[Int64Array, Int64Array, Int64Array]:
-    """(order, month index, bucket): the permutation sorting reads by (local month, bucket, meter, ts), so each
-    partition is a contiguous slice and repeated (meter, ts) keys are neighbours.
-
-    Why a packed key: a stable sort of one int64 is several times faster than a four-key sort, and it is
-    nearly free on the long sorted runs head-end files already have; it is used whenever the batch's ranges
-    fit in 62 bits (always for real batches), else ``np.lexsort`` runs."""
-    bucket: Int64Array = meter % buckets
-    if meter.size == 0:
-        return np.arange(0), np.zeros(0, np.int64), bucket
-    day = (ts + UTC_OFFSET_MS) // _DAY_MS
-    first_day = int(day.min())
-    # months since 1970 of each day in the batch's span (a few hundred), then one lookup per read
-    months_of_days = (
-        np.arange(first_day, int(day.max()) + 1)
-        .astype("datetime64[D]")
-        .astype("datetime64[M]")
-        .astype(np.int64)
+def _with_partition_keys(frame: pl.DataFrame, buckets: int) -> pl.DataFrame:
+    """``month`` (months since 1970-01, local), ``bucket`` and local ``day`` (days since 1970) of each read."""
+    day = (pl.col("ts") + UTC_OFFSET_MS) // _DAY_MS
+    keyed = frame.select("meter", "ts", day.alias("day"))
+    if keyed.height == 0:
+        return keyed.with_columns(month=pl.lit(0, pl.Int64), bucket=pl.lit(0, pl.Int64))
+    first_day, last_day = keyed.select(pl.col("day").min().alias("lo"), pl.col("day").max().alias("hi")).row(
+        0
     )
-    month: Int64Array = months_of_days[day - first_day]
-    if meter.size < 2:
-        return np.arange(meter.size), month, bucket
+    # the month of each day in the batch's span (a few hundred days), then one lookup per read
+    months_of_days = pl.Series(
+        np.arange(first_day, last_day + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    )
+    return keyed.with_columns(
+        month=pl.lit(months_of_days).gather(pl.col("day") - first_day), bucket=pl.col("meter") % buckets
+    )
+
+
+def _partition_order(keyed: pl.DataFrame, buckets: int) -> Int64Array:
+    """The permutation sorting reads by (local month, bucket, meter, ts): each partition becomes a contiguous
+    slice and repeated (meter, ts) keys neighbours.
+
+    Why a packed key: a stable sort of one int64 is several times faster than a four-key sort, and nearly
+    free on the long sorted runs head-end files already have; it is used whenever the batch's ranges fit in
+    62 bits (always for real batches), else the four-key sort runs.  The arithmetic runs in Polars (threads,
+    a reusing allocator): NumPy temporaries of this size cost more in page faults than in arithmetic."""
+    if keyed.height < 2:
+        return np.arange(keyed.height)
     step_ms = STEP_MINUTES * 60_000
-    months = int(month.max() - month.min()) + 1
-    meters = int(meter.max() - meter.min()) + 1
-    slots = int(ts.max() - ts.min()) // step_ms + 1
+    lo = keyed.select(pl.all().min()).row(0, named=True)
+    hi = keyed.select(pl.all().max()).row(0, named=True)
+    months = hi["month"] - lo["month"] + 1
+    meters = hi["meter"] - lo["meter"] + 1
+    slots = (hi["ts"] - lo["ts"]) // step_ms + 1
     if months * buckets * meters * slots >= 2**62:
-        return np.lexsort((ts, meter, bucket, month)), month, bucket
-    packed = (((month - month.min()) * buckets + bucket) * meters + (meter - meter.min())) * slots + (
-        ts - ts.min()
-    ) // step_ms
-    order: Int64Array = np.argsort(packed, kind="stable")
-    return order, month, bucket
+        general: Int64Array = (
+            keyed.select(pl.arg_sort_by("month", "bucket", "meter", "ts")).to_series().to_numpy()
+        )
+        return general
+    packed = (
+        ((pl.col("month") - lo["month"]) * buckets + pl.col("bucket")) * meters
+        + (pl.col("meter") - lo["meter"])
+    ) * slots + (pl.col("ts") - lo["ts"]) // step_ms
+    order: Int64Array = np.argsort(keyed.select(packed).to_series().to_numpy(), kind="stable")
+    return order
 
 
 def _sorted_without_duplicates(frame: pl.DataFrame, buckets: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
@@ -699,25 +709,21 @@ def _sorted_without_duplicates(frame: pl.DataFrame, buckets: int) -> tuple[pl.Da
     repeated (meter, ts) resolved: identical kWh → one kept (harmless, counted); different kWh → a conflict,
     reported, and none of its rows kept.  One gather of the whole frame, whatever the duplicates."""
     empty = pl.DataFrame(schema={"meter": pl.Int64, "ts": pl.Int64, "kwh": pl.Int64, "other_kwh": pl.Int64})
-    meter = frame.get_column("meter").to_numpy()
-    ts = frame.get_column("ts").to_numpy()
-    order, month, bucket = _partition_order(meter, ts, buckets)
-    sorted_meter, sorted_ts = meter[order], ts[order]
-    repeat = np.zeros(order.size, dtype=np.bool_)
-    repeat[1:] = (sorted_meter[1:] == sorted_meter[:-1]) & (sorted_ts[1:] == sorted_ts[:-1])
+    keyed = _with_partition_keys(frame, buckets)
+    order = _partition_order(keyed, buckets)
+    ordered = keyed.select("meter", "ts")[order]
+    same = (pl.col("meter") == pl.col("meter").shift(1)) & (pl.col("ts") == pl.col("ts").shift(1))
+    repeat = ordered.select(same.fill_null(False)).to_series().to_numpy().copy()
     duplicates, conflicts = 0, empty
     if repeat.any():
         in_run = repeat.copy()
         in_run[:-1] |= repeat[1:]
         position = np.flatnonzero(in_run)
-        runs = pl.DataFrame(
-            {
-                "meter": sorted_meter[position],
-                "ts": sorted_ts[position],
-                "kwh": frame.get_column("kwh").to_numpy()[order[position]],
-                "position": position,
-            }
-        ).with_columns(values=pl.col("kwh").n_unique().over("meter", "ts"))
+        runs = ordered[position].with_columns(
+            kwh=frame.get_column("kwh").gather(order[position]),
+            position=pl.Series(position),
+        )
+        runs = runs.with_columns(values=pl.col("kwh").n_unique().over("meter", "ts"))
         conflicted = runs.filter(pl.col("values") > 1)
         conflicts = conflicted.group_by("meter", "ts", maintain_order=True).agg(
             pl.col("kwh").first(), pl.col("kwh").unique(maintain_order=True).get(1).alias("other_kwh")
@@ -725,13 +731,13 @@ def _sorted_without_duplicates(frame: pl.DataFrame, buckets: int) -> tuple[pl.Da
         duplicates = int(repeat.sum()) - (conflicted.height - conflicts.height)
         repeat[conflicted.get_column("position").to_numpy()] = True
         order = order[~repeat]
-    local_month = month[order]
-    result = frame[order].with_columns(
-        month=pl.Series((local_month // 12 + 1970) * 100 + local_month % 12 + 1, dtype=pl.Int32),
-        bucket=pl.Series(bucket[order], dtype=pl.Int32),
-        day=((pl.col("ts") + UTC_OFFSET_MS) // _DAY_MS).cast(pl.Int32),
+    month = pl.col("month")
+    keys = pl.concat([frame, keyed.select("day", "month", "bucket")], how="horizontal")[order].with_columns(
+        month=((month // 12 + 1970) * 100 + month % 12 + 1).cast(pl.Int32),
+        bucket=pl.col("bucket").cast(pl.Int32),
+        day=pl.col("day").cast(pl.Int32),
     )
-    return result, duplicates, conflicts
+    return keys, duplicates, conflicts
 
 
 def _partition_slices(frame: pl.DataFrame) -> list[tuple[int, int, int, int]]:
