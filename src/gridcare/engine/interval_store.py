@@ -345,8 +345,9 @@ class IntervalStore:
         ]
         if not files:
             return frame, 0, empty
-        stored = _read_stored(files, frame.get_column("meter").unique())
-        matched = frame.join(stored, on=["meter", "ts"], how="left")
+        ts = frame.get_column("ts")
+        stored = _read_stored(files, frame.get_column("meter").unique(), int(ts.min()), int(ts.max()))  # type: ignore[arg-type]
+        matched = frame.join(stored, on=["meter", "ts"], how="left", maintain_order="left")
         known = matched.get_column("stored_kwh").is_not_null()
         if not known.any():
             return frame, 0, empty
@@ -763,12 +764,17 @@ def _days(first_day: date, last_day: date) -> Iterable[date]:
         yield first_day + timedelta(days=offset)
 
 
-def _read_stored(files: list[str], meters: pl.Series) -> pl.DataFrame:
-    """(meter, ts ms, stored_kwh 0.001 kWh) of the stored reads of ``meters`` in ``files``."""
+def _read_stored(files: list[str], meters: pl.Series, first_ms: int, last_ms: int) -> pl.DataFrame:
+    """(meter, ts ms, stored_kwh 0.001 kWh) of the stored reads of ``meters`` between two instants in ``files``
+    (row-group statistics skip most of a sorted file)."""
     dataset = ds.dataset(files, format="parquet", schema=SCHEMA)
-    table = dataset.to_table(
-        columns=["meter", "ts", "kwh"], filter=ds.field("meter").isin(pa.array(meters.to_numpy()))
+    ts_type = SCHEMA.field("ts").type
+    wanted = (
+        ds.field("meter").isin(pa.array(meters.to_numpy()))
+        & (ds.field("ts") >= pa.scalar(first_ms, ts_type))
+        & (ds.field("ts") <= pa.scalar(last_ms, ts_type))
     )
+    table = dataset.to_table(columns=["meter", "ts", "kwh"], filter=wanted)
     kwh = table.column("kwh").combine_chunks()
     as_int = pa.Array.from_buffers(pa.int64(), len(kwh), kwh.buffers(), offset=kwh.offset)
     return pl.DataFrame(
