@@ -365,7 +365,10 @@ def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.
             ).quantity
     except ConsumptionError as exc:  # only an int64 overflow is left: an absurd multiplier refuses the batch
         raise VeeError(str(exc)) from exc
-    missing = np.setdiff1d(np.arange(frame.height), np.concatenate([cumulative, demand]))
+    known = np.zeros(frame.height, dtype=np.bool_)
+    known[cumulative] = True
+    known[demand] = True
+    missing = np.flatnonzero(~known)
     return frame.with_columns(
         pl.Series("quantity", quantity).scatter(missing, None),
         pl.Series("rolled_over", rolled),
@@ -433,7 +436,7 @@ def _history_arrays(history: pl.DataFrame, keys: _PackedKeys) -> tuple[Int64Arra
     last_of_key = np.ones(packed.size, dtype=np.bool_)
     last_of_key[:-1] = packed[1:] != packed[:-1]
     order, packed = order[last_of_key], packed[last_of_key]
-    hist = history[order]
+    hist = history.select("quantity", "multiplier")[order]
     quantity = hist.get_column("quantity").to_numpy()
     series = packed // keys.months
     starts = np.ones(packed.size, dtype=np.bool_)
@@ -443,9 +446,7 @@ def _history_arrays(history: pl.DataFrame, keys: _PackedKeys) -> tuple[Int64Arra
     breaks = np.where(nonzero, index, np.where(starts, index - 1, -1))
     last_break = np.maximum.accumulate(breaks) if breaks.size else breaks
     zero_run = np.where(nonzero, 0, index - last_break)
-    return packed, hist.select("quantity", "multiplier").with_columns(
-        zero_run=pl.Series(zero_run, dtype=pl.Int64)
-    )
+    return packed, hist.with_columns(zero_run=pl.Series(zero_run, dtype=pl.Int64))
 
 
 def _lookup(found: BoolArray, position: Int64Array, column: pl.Series, name: str) -> pl.Series:
