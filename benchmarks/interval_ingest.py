@@ -115,7 +115,8 @@ def main() -> None:
     table = generate(args.reads, args.days, args.seed)
     generated = time.perf_counter() - started
     print(
-        f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, {platform.python_version()}"
+        f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"generated {table.num_rows:,} reads for {table.num_rows // (args.days * STEPS):,} meters in {generated:.1f} s"
