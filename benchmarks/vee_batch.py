@@ -143,7 +143,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(
-        f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, polars {pl.__version__}"
+        f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"polars {pl.__version__}, load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
     batch, history = generate(args.accounts, args.seed)
