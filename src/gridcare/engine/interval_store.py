@@ -176,11 +176,7 @@ def _normalise(raw: pl.DataFrame, now_ms: int) -> tuple[pl.DataFrame, pl.DataFra
         meter = meter.str.strip_chars().cast(pl.Int64, strict=False)
     elif not meter.dtype.is_integer():
         raise IntervalError(f"meter 须为整数 (must be an integer id, not {meter.dtype})")
-    columns = [
-        pl.int_range(raw.height, dtype=pl.Int64, eager=True).alias("row"),
-        meter.cast(pl.Int64).alias("meter"),
-    ]
-    columns.append(_parse_ts(raw.get_column("ts")))
+    columns = [meter.cast(pl.Int64).alias("meter"), _parse_ts(raw.get_column("ts"))]
     values = {name: _number(raw, name) for name in ("kwh", *_OPTIONAL) if name in raw.columns}
     frame = pl.DataFrame(columns).with_columns(**values)
     frame = frame.drop(
@@ -226,7 +222,7 @@ def _normalise(raw: pl.DataFrame, now_ms: int) -> tuple[pl.DataFrame, pl.DataFra
     if not bad.any():
         empty = pl.DataFrame(schema={"row": pl.Int64, "meter": pl.Int64, "ts": pl.Int64, "reason": pl.String})
         return frame.select("meter", "ts", *scaled), empty
-    flagged = frame.filter(bad)
+    flagged = frame.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64)).filter(bad)
     reason = pl.coalesce(pl.when(test).then(pl.lit(text)) for test, text in tests)  # the first test failed
     rejected = flagged.select("row", "meter", "ts", reason.alias("reason"))
     return frame.filter(~bad).select("meter", "ts", *scaled), rejected
