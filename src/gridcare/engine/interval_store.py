@@ -261,9 +261,13 @@ class _SpikeTest:
             capacity = np.array([self.capacity_kva.get(int(m), -1) for m in meters], dtype=np.int64)
             limit = np.where(capacity >= 0, capacity * _QTY // self.steps_per_hour, np.iinfo(np.int64).max)
             threshold = np.minimum(threshold, limit)
-        kwh = frame.get_column("kwh").to_numpy()
+        # the frame is sorted for partitions: one lookup per run of a meter's rows, not per row
         row_meter = frame.get_column("meter").to_numpy()
-        flagged: np.ndarray = kwh > threshold[np.searchsorted(meters, row_meter)]
+        starts = np.flatnonzero(np.r_[True, row_meter[1:] != row_meter[:-1]])
+        per_run = threshold[np.searchsorted(meters, row_meter[starts])]
+        flagged: np.ndarray = frame.get_column("kwh").to_numpy() > np.repeat(
+            per_run, np.diff(np.r_[starts, row_meter.size])
+        )
         return flagged
 
 
