@@ -307,3 +307,29 @@ def test_meter_ids_far_apart_take_the_general_sort(store: IntervalStore) -> None
     result = store.ingest(reads, now=NOW)
     assert (result.written, result.duplicates) == (4, 1)
     assert store.monthly_totals().rows() == [(1, "2026-11", 1000), (far, "2026-11", 3000)]
+
+
+def test_a_batch_cut_into_chunks_gives_the_same_result(tmp_path: Path) -> None:
+    ts = quarter_hours(NOV_START, 2)
+    reads = pl.concat(
+        [
+            pl.DataFrame(
+                {"meter": [m] * len(ts), "ts": ts, "kwh": [0.1 * m + 0.001 * i for i in range(len(ts))]}
+            )
+            for m in range(1, 12)
+        ]
+        + [
+            pl.DataFrame(
+                {"meter": [3, 5, 5], "ts": [ts[7], ts[9], ts[40]], "kwh": [0.3 + 0.007, 0.5 + 0.009, 9.0]}
+            ),
+        ]
+    )
+    whole = IntervalStore(tmp_path / "whole").ingest(reads, now=NOW)
+    chunked_store = IntervalStore(tmp_path / "chunked")
+    chunked = chunked_store.ingest(reads, now=NOW, chunk_rows=500)
+    assert chunked.written == whole.written == 11 * len(ts) - 1
+    assert chunked.duplicates == whole.duplicates == 2
+    assert chunked.conflicts.height == 1
+    assert chunked.conflicts.sort("meter", "ts").equals(whole.conflicts.sort("meter", "ts"))
+    assert chunked.checks.equals(whole.checks)
+    assert chunked_store.daily_totals().equals(IntervalStore(tmp_path / "whole").daily_totals())

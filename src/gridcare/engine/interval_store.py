@@ -295,6 +295,7 @@ class IntervalStore:
         spike_floor_kwh: int = 1,
         capacity_kva: Mapping[int, int] | None = None,
         threads: int | None = None,
+        chunk_rows: int = 10_000_000,
     ) -> IngestResult:
         """Check a batch of interval reads and append the good ones to the dataset (see the module doc).
 
@@ -310,24 +311,40 @@ class IntervalStore:
             )
         now_ms = int((now or datetime.now().astimezone()).timestamp() * 1000)
         good, rejected = _normalise(_read_input(source), now_ms)
-        frame, duplicates, conflict_rows = _sorted_without_duplicates(good, self.buckets)
-        frame, old_duplicates, old_conflicts = self._drop_stored(frame)
-        duplicates += old_duplicates
-        conflicts = pl.concat([conflict_rows, old_conflicts]).with_columns(
-            pl.col("ts").cast(pl.Datetime("ms", "UTC"))
-        )
         spikes = _SpikeTest(
             spike_factor, spike_percentile, spike_floor_kwh, capacity_kva or {}, self.steps_per_hour
         )
-        checks = self._checks(frame, rejected, conflicts, spikes)
-        files = self._write(frame, threads)
+        written, duplicates, conflict_parts, per_day, files = 0, 0, [], [], []
+        chunks = self._chunks(good, chunk_rows)
+        del good  # each chunk is released once written
+        while chunks:
+            frame, repeated, batch_conflicts = _sorted_without_duplicates(chunks.pop(), self.buckets)
+            frame, stored_repeats, stored_conflicts = self._drop_stored(frame)
+            per_day.append(_received_and_spikes(frame, spikes))
+            files += self._write(frame, threads)
+            written += frame.height
+            duplicates += repeated + stored_repeats
+            conflict_parts += [batch_conflicts, stored_conflicts]
+            del frame
+        conflicts = pl.concat(conflict_parts).with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
         return IngestResult(
-            written=frame.height,
+            written=written,
             duplicates=duplicates,
             rejected=rejected.with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC"))),
             conflicts=conflicts,
-            checks=checks,
+            checks=self._checks(pl.concat(per_day), rejected, conflicts),
             files=files,
+        )
+
+    def _chunks(self, frame: pl.DataFrame, chunk_rows: int) -> list[pl.DataFrame]:
+        """The batch cut into groups of whole buckets of about ``chunk_rows`` reads: a meter's reads (and so
+        its duplicates, its spike baseline and its partitions) stay in one chunk, while the working memory
+        of a very large batch is bounded."""
+        pieces = max(1, min(self.buckets, -(-frame.height // max(chunk_rows, 1))))
+        if pieces == 1:
+            return [frame]
+        return frame.with_columns(chunk=pl.col("meter") % self.buckets % pieces).partition_by(
+            "chunk", include_key=False, maintain_order=False
         )
 
     def _partition_dir(self, month: int, bucket: int) -> Path:
@@ -357,35 +374,9 @@ class IntervalStore:
         )
         return matched.filter(~known).drop("stored_kwh"), int(same.sum()), conflicts
 
-    def _checks(
-        self,
-        frame: pl.DataFrame,
-        rejected: pl.DataFrame,
-        conflicts: pl.DataFrame,
-        spikes: _SpikeTest,
-    ) -> pl.DataFrame:
-        """Per meter-day: received, expected, gaps, conflicts, rejected, spikes, collection rate.
-
-        The frame is sorted for partitions, so each meter-day is one contiguous run of rows: counted with
-        ``np.add.reduceat`` instead of a group-by over millions of rows."""
+    def _checks(self, per_day: pl.DataFrame, rejected: pl.DataFrame, conflicts: pl.DataFrame) -> pl.DataFrame:
+        """Per meter-day: received, expected, gaps, conflicts, rejected, spikes, collection rate."""
         expected = 24 * self.steps_per_hour
-        meter = frame.get_column("meter").to_numpy()
-        day = frame.get_column("day").to_numpy()
-        if meter.size:
-            starts = np.flatnonzero(np.r_[True, (meter[1:] != meter[:-1]) | (day[1:] != day[:-1])])
-            per_day = pl.DataFrame(
-                {
-                    "meter": meter[starts],
-                    "day": day[starts],
-                    "received": np.diff(np.r_[starts, meter.size]),
-                    "spikes": np.add.reduceat(spikes.flags(frame).astype(np.int64), starts),
-                },
-                schema={"meter": pl.Int64, "day": pl.Int32, "received": pl.Int64, "spikes": pl.Int64},
-            )
-        else:
-            per_day = pl.DataFrame(
-                schema={"meter": pl.Int64, "day": pl.Int32, "received": pl.Int64, "spikes": pl.Int64}
-            )
         day_of = ((pl.col("ts").cast(pl.Int64) + UTC_OFFSET_MS) // _DAY_MS).cast(pl.Int32).alias("day")
         others = [
             rejected.filter(pl.col("meter").is_not_null() & pl.col("ts").is_not_null())
@@ -739,6 +730,28 @@ def _sorted_without_duplicates(frame: pl.DataFrame, buckets: int) -> tuple[pl.Da
         day=pl.col("day").cast(pl.Int32),
     )
     return keys, duplicates, conflicts
+
+
+_PER_DAY_SCHEMA = {"meter": pl.Int64, "day": pl.Int32, "received": pl.Int64, "spikes": pl.Int64}
+
+
+def _received_and_spikes(frame: pl.DataFrame, spikes: _SpikeTest) -> pl.DataFrame:
+    """Reads received and spikes per meter-day of a frame sorted for partitions: each meter-day is one
+    contiguous run of rows, counted with ``np.add.reduceat`` instead of a group-by over millions of rows."""
+    meter = frame.get_column("meter").to_numpy()
+    day = frame.get_column("day").to_numpy()
+    if not meter.size:
+        return pl.DataFrame(schema=_PER_DAY_SCHEMA)
+    starts = np.flatnonzero(np.r_[True, (meter[1:] != meter[:-1]) | (day[1:] != day[:-1])])
+    return pl.DataFrame(
+        {
+            "meter": meter[starts],
+            "day": day[starts],
+            "received": np.diff(np.r_[starts, meter.size]),
+            "spikes": np.add.reduceat(spikes.flags(frame).astype(np.int64), starts),
+        },
+        schema=_PER_DAY_SCHEMA,
+    )
 
 
 def _partition_slices(frame: pl.DataFrame) -> list[tuple[int, int, int, int]]:
