@@ -6,8 +6,9 @@ and province (RULES.md §5), so each check is a :class:`Rule` ``(code, severity,
 out of the list switches the check off.
 
 The batch is a Polars frame with **one row per account × register × period** (columns in
-:data:`BATCH_COLUMNS`); :func:`validate` joins it once to the account's history and evaluates every rule
-as a column expression, so a million accounts cost a few joins, not a million loops.  Quantities are
+:data:`BATCH_COLUMNS`); :func:`validate` finds each row's previous period and the same month last year in
+the accounts' history by binary search on one packed key, and evaluates every rule as a column
+expression, so a million accounts cost a few vector passes, not a million loops.  Quantities are
 scaled ``int64`` in 0.001 units (:mod:`gridcare.engine.money`), thresholds in kWh / percent integers.
 
 Registers: ``total`` (有功总), the TOU registers of :data:`~gridcare.engine.tariff.PERIODS` (尖峰/高峰/平段/
@@ -33,6 +34,7 @@ from gridcare.engine.tariff import PERIODS
 
 __all__ = [
     "BATCH_COLUMNS",
+    "DEFAULT_PARAMS",
     "DEFAULT_RULES",
     "ESTIMATION_METHODS",
     "EXCEPTION_SCHEMA",
@@ -638,12 +640,16 @@ def estimate(
             {**{k: (v, ...) for k, v in HISTORY_COLUMNS.items() if k != "multiplier"}},
             "interval_totals",
         )
-        result = target.join(source.unique(key_cols, keep="last"), on=key_cols, how="left")
+        result = target.join(
+            source.unique(key_cols, keep="last"), on=key_cols, how="left", maintain_order="left"
+        )
     else:
         hist = _conform(history, {k: (v, ...) for k, v in HISTORY_COLUMNS.items()}, "history")
         if method == "same_period_last_year":
             shifted = hist.select("account", "register", pl.col("period").dt.offset_by("1y"), "quantity")
-            result = target.join(shifted.unique(key_cols, keep="last"), on=key_cols, how="left")
+            result = target.join(
+                shifted.unique(key_cols, keep="last"), on=key_cols, how="left", maintain_order="left"
+            )
         else:
             if periods < 1:
                 raise VeeError("periods 须为正 (periods must be positive)")
@@ -664,6 +670,7 @@ def estimate(
                 recent.select(*key_cols, pl.Series("quantity", average, dtype=pl.Int64)),
                 on=key_cols,
                 how="left",
+                maintain_order="left",
             )
     return result.select(
         *key_cols, "quantity", pl.lit(True).alias("estimated"), pl.lit(method).alias("method")
