@@ -333,3 +333,31 @@ def test_a_batch_cut_into_chunks_gives_the_same_result(tmp_path: Path) -> None:
     assert chunked.conflicts.sort("meter", "ts").equals(whole.conflicts.sort("meter", "ts"))
     assert chunked.checks.equals(whole.checks)
     assert chunked_store.daily_totals().equals(IntervalStore(tmp_path / "whole").daily_totals())
+
+
+def test_time_zones_decimals_and_empty_columns_are_understood(tmp_path: Path) -> None:
+    store = IntervalStore(tmp_path / "o'brien")  # a quote in the path must not break the SQL
+    with_offset = pl.DataFrame(
+        {"meter": [1, 1], "ts": ["2026-11-01T00:15:00+08:00", "2026-10-31T16:30:00Z"], "kwh": ["1.5", "2"]}
+    )
+    assert store.ingest(with_offset, now=NOW).written == 2
+    local_arrow = pa.table(
+        {
+            "meter": [2],
+            "ts": pa.array([datetime(2026, 11, 1, 0, 45)], pa.timestamp("us", tz="Asia/Shanghai")),
+            "kwh": pa.array([Decimal("1.250")], pa.decimal128(10, 3)),
+            "kw": pa.nulls(1, pa.float64()),
+        }
+    )
+    assert store.ingest(local_arrow, now=NOW).written == 1
+    empty_kw = pl.DataFrame({"meter": [3], "ts": [NOV_START], "kwh": [1.0], "kw": [None]})
+    assert store.ingest(empty_kw, now=NOW).written == 1
+    assert store.daily_totals().rows() == [
+        (1, date(2026, 11, 1), 3500),
+        (2, date(2026, 11, 1), 1250),
+        (3, date(2026, 11, 1), 1000),
+    ]
+    with pytest.raises(IntervalError, match="at most 3 decimals"):
+        store.ingest(local_arrow.set_column(2, "kwh", pa.array([Decimal("1.2505")], pa.decimal128(10, 4))))
+    with pytest.raises(IntervalError, match="timestamp or text"):
+        store.ingest(pl.DataFrame({"meter": [4], "ts": [date(2026, 11, 1)], "kwh": [1.0]}), now=NOW)

@@ -157,7 +157,7 @@ def _number(frame: pl.DataFrame, name: str) -> pl.Series:
         column = column.cast(pl.Float64)
     elif column.dtype == pl.String:
         column = column.str.strip_chars().cast(pl.Float64, strict=False)
-    elif not column.dtype.is_numeric():
+    elif not column.dtype.is_numeric() and column.dtype != pl.Null:  # Null: a column of empty cells
         raise IntervalError(f"{name} 须为数值 (must be numeric, not {column.dtype})")
     return column.cast(pl.Float64).alias(name)
 
@@ -463,7 +463,9 @@ class IntervalStore:
         con.execute(f"SET TimeZone = '{LOCAL_TIME_ZONE}'")
         local_ms = f"(epoch_ms(ts) + {UTC_OFFSET_MS})"
         if any(self.root.glob("month=*/bucket=*/*.parquet")):
-            pattern = str(self.root / "month=*" / "bucket=*" / "*.parquet")
+            pattern = str(self.root / "month=*" / "bucket=*" / "*.parquet").replace(
+                "'", "''"
+            )  # a SQL literal
             con.execute(
                 f"CREATE VIEW reads AS SELECT meter, ts, kwh, kw, kvarh, month, "
                 f"DATE '1970-01-01' + CAST({local_ms} // {_DAY_MS} AS INTEGER) AS day, "
