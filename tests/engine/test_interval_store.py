@@ -361,3 +361,25 @@ def test_time_zones_decimals_and_empty_columns_are_understood(tmp_path: Path) ->
         store.ingest(local_arrow.set_column(2, "kwh", pa.array([Decimal("1.2505")], pa.decimal128(10, 4))))
     with pytest.raises(IntervalError, match="timestamp or text"):
         store.ingest(pl.DataFrame({"meter": [4], "ts": [date(2026, 11, 1)], "kwh": [1.0]}), now=NOW)
+
+
+def test_hourly_data_uses_its_own_grid(tmp_path: Path) -> None:
+    hourly = IntervalStore(tmp_path / "hourly", steps_per_hour=1)
+    ts = [NOV_START + timedelta(hours=h) for h in range(24)]
+    reads = pl.DataFrame({"meter": [1] * 25, "ts": [*ts, NOV_START + timedelta(minutes=15)], "kwh": 2.0})
+    result = hourly.ingest(reads, now=NOW)
+    assert result.written == 24
+    assert "60-minute grid" in result.rejected.get_column("reason")[0]
+    assert result.checks.select("received", "expected", "collection_rate").row(0) == (24, 24, 1.0)
+    assert hourly.max_demand().get_column("kw").to_list() == [2000]
+    assert hourly.typical_curve().get_column("slot").max() == 23
+    with pytest.raises(IntervalError, match="steps_per_hour"):
+        IntervalStore(tmp_path / "odd", steps_per_hour=3)
+
+
+def test_minute_data_duplicates_are_found_within_a_quarter_hour(tmp_path: Path) -> None:
+    minutes = IntervalStore(tmp_path / "minutes", steps_per_hour=60)
+    ts = [NOV_START + timedelta(minutes=m) for m in (3, 1, 2, 1)]  # out of order, minute 1 twice
+    result = minutes.ingest(pl.DataFrame({"meter": [1] * 4, "ts": ts, "kwh": [0.1, 0.2, 0.3, 0.25]}), now=NOW)
+    assert result.written == 2
+    assert result.conflicts.select("kwh", "other_kwh").rows() == [(200, 250)]

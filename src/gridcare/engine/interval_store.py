@@ -162,7 +162,7 @@ def _number(frame: pl.DataFrame, name: str) -> pl.Series:
     return column.cast(pl.Float64).alias(name)
 
 
-def _normalise(raw: pl.DataFrame, now_ms: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _normalise(raw: pl.DataFrame, now_ms: int, step_minutes: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed frame (row, meter, ts ms, kwh/kw/kvarh as 0.001 units) and the records rejected, with reasons."""
     unknown = sorted(set(raw.columns) - set(INPUT_COLUMNS))
     missing = [c for c in ("meter", "ts", "kwh") if c not in raw.columns]
@@ -187,7 +187,7 @@ def _normalise(raw: pl.DataFrame, now_ms: int) -> tuple[pl.DataFrame, pl.DataFra
         ]
     )
     present = [name for name in ("kwh", *_OPTIONAL) if name in frame.columns]
-    step_ms = STEP_MINUTES * 60_000
+    step_ms = step_minutes * 60_000
     extra = [name for name in present if name != "kwh"]
     tests: list[tuple[pl.Expr, str]] = [
         (
@@ -197,7 +197,7 @@ def _normalise(raw: pl.DataFrame, now_ms: int) -> tuple[pl.DataFrame, pl.DataFra
         (pl.col("ts").is_null(), "时间无效 (timestamp missing or unreadable)"),
         (
             pl.col("ts") % step_ms != 0,
-            f"时间不在 {STEP_MINUTES} 分钟整点 (timestamp not on the {STEP_MINUTES}-minute grid)",
+            f"时间不在 {step_minutes} 分钟整点 (timestamp not on the {step_minutes}-minute grid)",
         ),
         (pl.col("ts") + step_ms > now_ms, "未来时间 (interval not yet complete: future timestamp)"),
         (
@@ -273,7 +273,8 @@ class _SpikeTest:
 
 @dataclass(frozen=True)
 class IntervalStore:
-    """A dataset root with its bucket count; ``ingest`` appends, the query methods read with DuckDB."""
+    """A dataset root with its bucket count and interval length (``steps_per_hour`` = 4: 15-minute data, the
+    AMI standard); ``ingest`` appends, the query methods read with DuckDB."""
 
     root: Path
     buckets: int = DEFAULT_BUCKETS
@@ -282,6 +283,8 @@ class IntervalStore:
     def __post_init__(self) -> None:
         if not 1 <= self.buckets <= 100:
             raise IntervalError("buckets 须在 1–100 之间 (buckets must be 1–100)")
+        if self.steps_per_hour not in (1, 2, 4, 12, 60):
+            raise IntervalError("steps_per_hour 须为 1、2、4、12 或 60 (hourly, 30, 15, 5 or 1-minute data)")
 
     # ------------------------------------------------------------------ ingest
 
@@ -310,7 +313,7 @@ class IntervalStore:
                 "spike_percentile 须在 1–100，spike_factor ≥ 1 (spike parameters out of range)"
             )
         now_ms = int((now or datetime.now().astimezone()).timestamp() * 1000)
-        good, rejected = _normalise(_read_input(source), now_ms)
+        good, rejected = _normalise(_read_input(source), now_ms, 60 // self.steps_per_hour)
         spikes = _SpikeTest(
             spike_factor, spike_percentile, spike_floor_kwh, capacity_kva or {}, self.steps_per_hour
         )
@@ -318,7 +321,9 @@ class IntervalStore:
         chunks = self._chunks(good, chunk_rows)
         del good  # each chunk is released once written
         while chunks:
-            frame, repeated, batch_conflicts = _sorted_without_duplicates(chunks.pop(), self.buckets)
+            frame, repeated, batch_conflicts = _sorted_without_duplicates(
+                chunks.pop(), self.buckets, 3_600_000 // self.steps_per_hour
+            )
             frame, stored_repeats, stored_conflicts = self._drop_stored(frame)
             per_day.append(_received_and_spikes(frame, spikes))
             files += self._write(frame, threads)
@@ -470,7 +475,7 @@ class IntervalStore:
                 f"CREATE VIEW reads AS SELECT meter, ts, kwh, kw, kvarh, month, "
                 f"DATE '1970-01-01' + CAST({local_ms} // {_DAY_MS} AS INTEGER) AS day, "
                 f"CAST(({local_ms} % {_DAY_MS}) // 3600000 AS INTEGER) AS hour, "
-                f"CAST(({local_ms} % {_DAY_MS}) // {STEP_MINUTES * 60_000} AS INTEGER) AS slot "
+                f"CAST(({local_ms} % {_DAY_MS}) // {3_600_000 // self.steps_per_hour} AS INTEGER) AS slot "
                 f"FROM read_parquet('{pattern}', hive_partitioning = true, "
                 "hive_types = {'month': VARCHAR, 'bucket': INTEGER})"
             )
@@ -575,7 +580,8 @@ class IntervalStore:
         months: Sequence[str] | None = None,
         holidays: Collection[date] = (),
     ) -> pl.DataFrame:
-        """Typical day (典型日负荷曲线): mean kW of each of the 96 slots on weekdays and on weekends/holidays."""
+        """Typical day (典型日负荷曲线): mean kW of each interval slot of the day (96 for 15-minute
+        data) on weekdays and on weekends/holidays."""
         return self._query(
             "SELECT meter, CASE WHEN isodow(day) >= 6 OR day IN (SELECT day FROM holidays) "
             "THEN 'weekend' ELSE 'weekday' END AS day_kind, "
@@ -669,7 +675,7 @@ def _with_partition_keys(frame: pl.DataFrame, buckets: int) -> pl.DataFrame:
     )
 
 
-def _partition_order(keyed: pl.DataFrame, buckets: int) -> Int64Array:
+def _partition_order(keyed: pl.DataFrame, buckets: int, step_ms: int) -> Int64Array:
     """The permutation sorting reads by (local month, bucket, meter, ts): each partition becomes a contiguous
     slice and repeated (meter, ts) keys neighbours.
 
@@ -679,7 +685,6 @@ def _partition_order(keyed: pl.DataFrame, buckets: int) -> Int64Array:
     a reusing allocator): NumPy temporaries of this size cost more in page faults than in arithmetic."""
     if keyed.height < 2:
         return np.arange(keyed.height)
-    step_ms = STEP_MINUTES * 60_000
     lo = keyed.select(pl.all().min()).row(0, named=True)
     hi = keyed.select(pl.all().max()).row(0, named=True)
     months = hi["month"] - lo["month"] + 1
@@ -698,13 +703,15 @@ def _partition_order(keyed: pl.DataFrame, buckets: int) -> Int64Array:
     return order
 
 
-def _sorted_without_duplicates(frame: pl.DataFrame, buckets: int) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+def _sorted_without_duplicates(
+    frame: pl.DataFrame, buckets: int, step_ms: int
+) -> tuple[pl.DataFrame, int, pl.DataFrame]:
     """The batch sorted for partitions (with ``month`` yyyymm, ``bucket`` and local ``day`` columns), each
     repeated (meter, ts) resolved: identical kWh → one kept (harmless, counted); different kWh → a conflict,
     reported, and none of its rows kept.  One gather of the whole frame, whatever the duplicates."""
     empty = pl.DataFrame(schema={"meter": pl.Int64, "ts": pl.Int64, "kwh": pl.Int64, "other_kwh": pl.Int64})
     keyed = _with_partition_keys(frame, buckets)
-    order = _partition_order(keyed, buckets)
+    order = _partition_order(keyed, buckets, step_ms)
     ordered = keyed.select("meter", "ts")[order]
     same = (pl.col("meter") == pl.col("meter").shift(1)) & (pl.col("ts") == pl.col("ts").shift(1))
     repeat = ordered.select(same.fill_null(False)).to_series().to_numpy().copy()
