@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridcare.engine.interval import tou_registers
 from gridcare.engine.interval_store import IntervalError, IntervalStore
@@ -383,3 +386,37 @@ def test_minute_data_duplicates_are_found_within_a_quarter_hour(tmp_path: Path) 
     result = minutes.ingest(pl.DataFrame({"meter": [1] * 4, "ts": ts, "kwh": [0.1, 0.2, 0.3, 0.25]}), now=NOW)
     assert result.written == 2
     assert result.conflicts.select("kwh", "other_kwh").rows() == [(200, 250)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 40), st.integers(0, 3 * 96 - 1)),  # (meter, quarter-hour over three days)
+        st.integers(0, 5_000_000),  # Wh, i.e. kWh with three decimals
+        min_size=1,
+        max_size=300,
+    ),
+    st.integers(0, 5),
+)
+def test_stored_totals_equal_the_input_exactly(reads: dict[tuple[int, int], int], repeats: int) -> None:
+    keys = list(reads)
+    resent = keys[:repeats]  # a head-end resends some reads unchanged
+    frame = pl.DataFrame(
+        {
+            "meter": [m for m, _ in keys + resent],
+            "ts": [NOV_START + timedelta(minutes=15 * q) for _, q in keys + resent],
+            "kwh": [reads[k] / 1000 for k in keys + resent],
+        }
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        store = IntervalStore(Path(folder))
+        result = store.ingest(frame, now=NOW)
+        assert (result.written, result.duplicates, result.conflicts.height) == (len(keys), len(resent), 0)
+        expected: dict[tuple[int, date], int] = {}
+        for (meter, quarter), wh in reads.items():
+            day = (NOV_START + timedelta(minutes=15 * quarter)).date()
+            expected[(meter, day)] = expected.get((meter, day), 0) + wh
+        assert {(m, d): q for m, d, q in store.daily_totals().iter_rows()} == expected
+        monthly = {m: q for m, _, q in store.monthly_totals().iter_rows()}
+        assert monthly == {m: sum(wh for (mm, _), wh in reads.items() if mm == m) for m in monthly}
+        assert set(monthly) == {m for m, _ in keys}
