@@ -52,6 +52,7 @@ import pyarrow.dataset as ds  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from gridcare.engine.arrays import Int64Array
+from gridcare.engine.columns import column_problem
 from gridcare.engine.interval import default_day_type
 from gridcare.engine.money import QTY_DEC
 from gridcare.engine.tariff import DAY_TYPES, PERIODS, TouSchedule
@@ -164,13 +165,9 @@ def _number(frame: pl.DataFrame, name: str) -> pl.Series:
 
 def _normalise(raw: pl.DataFrame, now_ms: int, step_minutes: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed frame (row, meter, ts ms, kwh/kw/kvarh as 0.001 units) and the records rejected, with reasons."""
-    unknown = sorted(set(raw.columns) - set(INPUT_COLUMNS))
-    missing = [c for c in ("meter", "ts", "kwh") if c not in raw.columns]
-    if unknown or missing:
-        parts = ([f"未知列 (unknown columns): {', '.join(unknown)}"] if unknown else []) + (
-            [f"缺少列 (missing columns): {', '.join(missing)}"] if missing else []
-        )
-        raise IntervalError("; ".join(parts))
+    problem = column_problem(raw.columns, INPUT_COLUMNS, ("meter", "ts", "kwh"))
+    if problem:
+        raise IntervalError(problem)
     meter = raw.get_column("meter")
     if meter.dtype == pl.String:
         meter = meter.str.strip_chars().cast(pl.Int64, strict=False)

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from gridcare.engine.arrays import BoolArray, Int64Array
+from gridcare.engine.columns import column_problem
 from gridcare.engine.consumption import MAX_DIGITS, ConsumptionError, consumption, reads_out_of_range
 from gridcare.engine.money import QTY_DEC, div_round_half_up_array, scaled_to_decimal
 from gridcare.engine.tariff import PERIODS
@@ -242,15 +243,11 @@ def message(rule: str, value: int | None = None, reference: int | None = None) -
 def _conform(
     frame: pl.DataFrame, columns: Mapping[str, tuple[type[pl.DataType], object]], what: str
 ) -> pl.DataFrame:
-    unknown = sorted(set(frame.columns) - set(columns))
-    missing = [name for name, (_, default) in columns.items() if default is ... and name not in frame.columns]
-    if unknown or missing:
-        parts = []
-        if unknown:
-            parts.append(f"未知列 (unknown columns): {', '.join(unknown)}")
-        if missing:
-            parts.append(f"缺少列 (missing columns): {', '.join(missing)}")
-        raise VeeError(f"{what}: " + "; ".join(parts))
+    problem = column_problem(
+        frame.columns, columns, [name for name, (_, default) in columns.items() if default is ...]
+    )
+    if problem:
+        raise VeeError(f"{what}: {problem}")
     if "register" in frame.columns:
         strange = set(frame.get_column("register").drop_nulls().unique().to_list()) - set(REGISTERS)
         if strange or frame.get_column("register").null_count():
