@@ -420,3 +420,12 @@ def test_stored_totals_equal_the_input_exactly(reads: dict[tuple[int, int], int]
         monthly = {m: q for m, _, q in store.monthly_totals().iter_rows()}
         assert monthly == {m: sum(wh for (mm, _), wh in reads.items() if mm == m) for m in monthly}
         assert set(monthly) == {m for m, _ in keys}
+
+
+def test_a_retried_batch_after_a_partial_write_completes_it(store: IntervalStore) -> None:
+    reads = pl.concat([profile_reads(m, ("Chicago", "FlatLoad"), days=1) for m in (1, 2, 3)])
+    store.ingest(reads.filter(pl.col("meter") == 2), now=NOW)  # as if only bucket 02 had been written
+    retried = store.ingest(reads, now=NOW)
+    assert (retried.written, retried.duplicates, retried.conflicts.height) == (2 * 96, 96, 0)
+    assert not list(store.root.rglob(".*.partial"))
+    assert store.monthly_totals().height == 3

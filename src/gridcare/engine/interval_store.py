@@ -414,7 +414,10 @@ class IntervalStore:
         )
 
     def _write(self, frame: pl.DataFrame, threads: int | None) -> list[str]:
-        """One new ``part-<uuid>.parquet`` per touched (month, bucket); slices of the sorted frame, in threads."""
+        """One new ``part-<uuid>.parquet`` per touched (month, bucket); slices of the sorted frame, in threads.
+
+        If the process dies half-way, the files already renamed stay: re-sending the batch then finds their
+        reads as harmless duplicates and writes the rest, so a retry is always safe."""
         if frame.height == 0:
             return []
         meter = frame.get_column("meter").to_numpy()
@@ -438,7 +441,10 @@ class IntervalStore:
                 arrays.append(_decimal(part.fill_null(0).to_numpy(), valid))
             table = pa.Table.from_arrays(arrays, schema=SCHEMA)
             path = directory / f"part-{token}-{start}.parquet"
-            pq.write_table(table, path, store_decimal_as_integer=True, compression="snappy")
+            # written under a name no reader globs, then renamed: a query never sees half a file
+            partial = directory / f".{path.name}.partial"
+            pq.write_table(table, partial, store_decimal_as_integer=True, compression="snappy")
+            partial.replace(path)
             return str(path)
 
         with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
