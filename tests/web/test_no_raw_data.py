@@ -1,0 +1,143 @@
+"""Issue #10 point 3: no raw data on any screen.
+
+Every demo position opens its workbench, every menu page and the first detail page behind every list, in the
+zh-hans UI; none may show a 5xx, a Python dict/list, ``None``/``nan`` or a choice *code* where its label belongs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.apps import apps
+from django.db import models, transaction
+from django.test import Client
+
+from gridcare.core.discovery import app_modules
+from gridcare.org.demo import STAFF
+from gridcare.org.models import User
+from gridcare.org.selectors import system_actor
+from gridcare.web.menu import menu_for
+
+pytestmark = pytest.mark.django_db
+
+#: Raw Python/JSON renderings that never belong on a screen.
+RAW_PATTERNS = [
+    re.compile(r"\{'"),
+    re.compile(r"\[\{"),
+    re.compile(r"'\}"),
+    re.compile(r"(?<![\w.])None(?![\w.])"),
+    re.compile(r"(?<![\w.])nan(?![\w.])"),
+]
+
+#: Choice codes that are also the words (or units) a Chinese screen legitimately shows.
+ALLOWED_CODES: set[str] = {
+    "kwh",  # the unit kWh printed after a quantity
+    "kvar",  # the unit kvar (reactive energy)
+    "api",  # "API" is how staff call the interface in Chinese too (API 令牌)
+    "excel",  # the product name in "导出 Excel"
+    "tou",  # never shown alone, but part of TOU in tariff names as the grid company prints them
+}
+
+SCALES = {"customers": 60, "metering": 10, "service": 40}
+
+
+def choice_codes() -> set[str]:
+    """Every stored code of a choice field in gridcare, lower-cased, that could pass for a word on the screen."""
+    codes: set[str] = set()
+    for model in apps.get_models():
+        if not model.__module__.startswith("gridcare."):
+            continue
+        for field in model._meta.get_fields():
+            for value, _label in getattr(field, "flatchoices", None) or ():
+                if isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]{2,}", value):
+                    codes.add(value)
+    return codes - ALLOWED_CODES
+
+
+CODES = choice_codes()
+CODE_PATTERN = re.compile(r"(?<![\w./-])(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")(?![\w/-])")
+
+
+def visible_text(page: str) -> str:
+    """What a person reads: the page without scripts, styles, tags and attributes, entities decoded."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
+    page = re.sub(r"<[^>]+>", " ", page)
+    return html.unescape(page)
+
+
+def problems(text: str) -> list[str]:
+    """The raw patterns and choice codes found in ``text``, each with the words around its first occurrence."""
+    matches = [match for pattern in RAW_PATTERNS if (match := pattern.search(text))]
+    codes: dict[str, re.Match[str]] = {}
+    for match in CODE_PATTERN.finditer(text):
+        codes.setdefault(match.group(1), match)
+    return [f"{match.group(0)!r} in {context(text, match)!r}" for match in [*matches, *codes.values()]]
+
+
+def context(text: str, match: re.Match[str]) -> str:
+    return " ".join(text[max(match.start() - 30, 0) : match.end() + 30].split())
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    """The demo utility (org already present) with small customers, meters and orders, rolled back afterwards."""
+    from gridcare.customers import demo as customers_demo
+    from gridcare.metering import demo as metering_demo
+    from gridcare.service import demo as service_demo
+
+    customers_demo.SCALES["crawl"] = SCALES["customers"]
+    metering_demo.STOCK["crawl"] = SCALES["metering"]
+    service_demo.SIZES["crawl"] = SCALES["service"]
+    try:
+        with django_db_blocker.unblock(), transaction.atomic():  # type: ignore[attr-defined]
+            actor = system_actor()
+            for _config, module in app_modules("demo"):
+                for _line in module.build(actor, "crawl"):
+                    pass
+            yield
+            transaction.set_rollback(True)
+    finally:
+        del customers_demo.SCALES["crawl"], metering_demo.STOCK["crawl"], service_demo.SIZES["crawl"]
+
+
+def pages_of(client: Client, user: User) -> Iterator[tuple[str, str | None]]:
+    """(url, html) of the workbench, every menu page and the first detail page behind each list."""
+    urls = ["/"] + [item.url for _group, items in menu_for(user) for item in items]
+    for url in urls:
+        response = client.get(url)
+        yield url, response.content.decode() if response.status_code < 500 else None
+        rows = (response.context or {}).get("rows") if response.status_code == 200 else None
+        objects = (row[0] if isinstance(row, (tuple, list)) else row for row in rows or ())
+        detail = next((obj.get_absolute_url() for obj in objects if hasattr(obj, "get_absolute_url")), None)
+        if detail:
+            answer = client.get(detail)
+            yield detail, answer.content.decode() if answer.status_code < 500 else None
+
+
+@pytest.mark.parametrize("username", [row[0] for row in STAFF if row[0] != "customer"])
+def test_no_raw_data_on_any_screen(demo: None, username: str) -> None:
+    user = User.objects.get(username=username)
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(user)
+    failures = []
+    for url, page in pages_of(client, user):
+        if page is None:
+            failures.append(f"{url}: server error")
+            continue
+        found = problems(visible_text(page))
+        if found:
+            failures.append(f"{url}: {', '.join(found)}")
+    assert not failures, f"{username} sees raw data:\n" + "\n".join(failures)
+
+
+def test_the_crawl_catches_raw_values() -> None:
+    found = problems(visible_text("<td>{'status': 'accepted'}</td>"))
+    assert [item.split(" in ")[0] for item in found] == ["\"{'\"", "\"'}\"", "'accepted'"]
+    found = problems(visible_text("<td>None</td><td>[{1}]</td>"))
+    assert [item.split(" in ")[0] for item in found] == ["'[{'", "'None'"]
+    assert problems(visible_text('<a title="accepted" href="/x/?status=accepted">已受理</a>')) == []
+    assert problems(visible_text("<script>var x = {'a': None};</script> 24 小时")) == []
