@@ -76,6 +76,8 @@ class Meter(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    display_choices = {"registers": Register}  # gridcare.web.display: the codes of the list as labels
+
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "org_unit__path"
     scope_owner = "service_point__account__account_manager"

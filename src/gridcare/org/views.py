@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.errors import GridcareError, NotFound, PermissionRefused
 from gridcare.core.ownership import count_owned
+from gridcare.web.display import localized_name
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
@@ -129,8 +130,7 @@ class PositionListView(ScopedListView):
     title = _("Positions")
     export_name = "positions"
     columns = [
-        Column(_("Name"), "name"),
-        Column(_("English name"), "name_en"),
+        Column(_("Name"), localized_name),
         Column(_("Level"), "get_level_display"),
         Column(_("Superior position"), "superior.name"),
         Column(_("Data scope"), "get_data_scope_display"),

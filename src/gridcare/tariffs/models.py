@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.customers.models import ServicePoint
+
 
 class Tariff(models.Model):
     class Kind(models.TextChoices):
@@ -26,6 +28,8 @@ class Tariff(models.Model):
     description = models.TextField(_("description"), blank=True)
     urdb_document = models.JSONField(_("URDB document"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    display_choices = {"customer_class": ServicePoint.CustomerClass}  # the classes of gridcare.web.display
 
     scope_public = True
 

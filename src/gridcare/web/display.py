@@ -4,7 +4,8 @@ A choice code becomes its label, ``None`` a dash, money ``1,234.56 元``, a quan
 reads "24 小时" or "3 个工作日", a ratio "80.0 %", a datetime is shown in local time (Asia/Shanghai), and dicts or
 lists become readable text — never ``{'…'}`` or ``None``.
 
-A model declares the units of its numeric fields in ``display_units`` (``{field name: unit}``); a unit is
+A model declares the choices of a JSON list of codes in ``display_choices`` (``{field name: TextChoices}``) and
+the units of its numeric fields in ``display_units`` (``{field name: unit}``); a unit is
 :data:`MONEY`, :data:`MINUTES`, :data:`WORKING_DAYS`, :data:`RATIO` (a share, 0.8), :data:`PERMILLE` (800),
 :data:`PERCENT` (already in percent), any physical unit printed after the number (``"kWh"``, ``"kVA"``), or a
 function of the object answering one of those (a limit in minutes or working days depending on its clock).
@@ -26,7 +27,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import ngettext
 
 MONEY = "元"
@@ -93,9 +94,18 @@ def with_unit(value: int | float | Decimal, unit: str, obj: Any = None) -> str:
     return f"{number(value)} {unit}"
 
 
+def choices_of(field: Any) -> Any:
+    """The field's choices, or those the model declares in ``display_choices`` for a JSON list of codes."""
+    if getattr(field, "flatchoices", None):
+        return field.flatchoices
+    declared = getattr(getattr(field, "model", None), "display_choices", {})
+    choices = declared.get(getattr(field, "name", ""))
+    return choices.choices if choices is not None else ()
+
+
 def choice_label(field: Any, value: Any) -> str | None:
     """The label of ``value`` among the field's choices (``get_FOO_display``), or None if it has none."""
-    for code, label in getattr(field, "flatchoices", None) or ():
+    for code, label in choices_of(field):
         if code == value:
             return str(label)
     return None
@@ -104,7 +114,9 @@ def choice_label(field: Any, value: Any) -> str | None:
 def display(value: Any, field: Any = None, obj: Any = None) -> str:
     """What a person reads for ``value`` of model field ``field`` (of ``obj``, when its unit depends on it)."""
     if field is not None and value not in (None, ""):
-        label = choice_label(field, value)
+        if isinstance(value, list) and choices_of(field):
+            return display([choice_label(field, item) or item for item in value])
+        label = choice_label(field, value) if isinstance(value, (str, int)) else None
         if label is not None:
             return label
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
@@ -247,3 +259,10 @@ def audit_changes(entry: Any) -> list[FieldChange]:
             )
         )
     return rows
+
+
+def localized_name(obj: Any) -> str:
+    """A catalogue row's name in the UI language: ``name_en`` in the English UI when it has one, else ``name``."""
+    if get_language().startswith("en") and getattr(obj, "name_en", ""):
+        return str(obj.name_en)
+    return str(obj.name)
