@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pytest
 from django.apps import apps
-from django.db import models, transaction
+from django.db import transaction
 from django.test import Client
 
 from gridcare.core.discovery import app_modules
@@ -32,14 +32,14 @@ RAW_PATTERNS = [
     re.compile(r"(?<![\w.])nan(?![\w.])"),
 ]
 
-#: Choice codes that are also the words (or units) a Chinese screen legitimately shows.
-ALLOWED_CODES: set[str] = {
-    "kwh",  # the unit kWh printed after a quantity
-    "kvar",  # the unit kvar (reactive energy)
-    "api",  # "API" is how staff call the interface in Chinese too (API 令牌)
-    "excel",  # the product name in "导出 Excel"
-    "tou",  # never shown alone, but part of TOU in tariff names as the grid company prints them
-}
+#: Choice codes that may appear as words on a screen. Empty: every code found so far was a real leak and is fixed;
+#: add an entry only with the reason it is a normal word where it shows.
+ALLOWED_CODES: frozenset[str] = frozenset()
+
+#: Pages that show login names, which a person types and the demo chose equal to some codes ("billing",
+#: "repair", "metering"): there those words are names, not codes.
+LOGIN_NAME_PAGES = ("/org/staff/", "/org/logins/", "/system/audit/")
+LOGIN_NAMES = {row[0] for row in STAFF}
 
 SCALES = {"customers": 60, "metering": 10, "service": 40}
 
@@ -58,7 +58,9 @@ def choice_codes() -> set[str]:
 
 
 CODES = choice_codes()
-CODE_PATTERN = re.compile(r"(?<![\w./-])(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")(?![\w/-])")
+CODE_PATTERN = re.compile(
+    r"(?<![\w./-])(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")(?![\w/-])"
+)
 
 
 def visible_text(page: str) -> str:
@@ -69,12 +71,13 @@ def visible_text(page: str) -> str:
     return html.unescape(page)
 
 
-def problems(text: str) -> list[str]:
+def problems(text: str, allowed: Collection[str] = ()) -> list[str]:
     """The raw patterns and choice codes found in ``text``, each with the words around its first occurrence."""
     matches = [match for pattern in RAW_PATTERNS if (match := pattern.search(text))]
     codes: dict[str, re.Match[str]] = {}
     for match in CODE_PATTERN.finditer(text):
-        codes.setdefault(match.group(1), match)
+        if match.group(1) not in allowed:
+            codes.setdefault(match.group(1), match)
     return [f"{match.group(0)!r} in {context(text, match)!r}" for match in [*matches, *codes.values()]]
 
 
@@ -128,7 +131,7 @@ def test_no_raw_data_on_any_screen(demo: None, username: str) -> None:
         if page is None:
             failures.append(f"{url}: server error")
             continue
-        found = problems(visible_text(page))
+        found = problems(visible_text(page), LOGIN_NAMES if url.startswith(LOGIN_NAME_PAGES) else ())
         if found:
             failures.append(f"{url}: {', '.join(found)}")
     assert not failures, f"{username} sees raw data:\n" + "\n".join(failures)
@@ -136,7 +139,7 @@ def test_no_raw_data_on_any_screen(demo: None, username: str) -> None:
 
 def test_the_crawl_catches_raw_values() -> None:
     found = problems(visible_text("<td>{'status': 'accepted'}</td>"))
-    assert [item.split(" in ")[0] for item in found] == ["\"{'\"", "\"'}\"", "'accepted'"]
+    assert [item.split(" in ")[0] for item in found] == ['"{\'"', '"\'}"', "'accepted'"]
     found = problems(visible_text("<td>None</td><td>[{1}]</td>"))
     assert [item.split(" in ")[0] for item in found] == ["'[{'", "'None'"]
     assert problems(visible_text('<a title="accepted" href="/x/?status=accepted">已受理</a>')) == []

@@ -27,6 +27,9 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableRecordError("Audit entries are never deleted.")
 
+    def get_absolute_url(self) -> str:
+        return reverse("core:audit-detail", args=[self.pk])
+
     def bulk_update(self, objs: object, fields: object, batch_size: int | None = None) -> int:
         raise ImmutableRecordError("Audit entries are never changed.")
 
@@ -83,9 +86,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("core:audit-detail", args=[self.pk])
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -68,7 +68,9 @@ def object_type_name(object_type: str) -> str:
 
 def summary(changes: list[FieldChange]) -> str:
     """Changes on one line for a list cell and Excel: "状态：已受理 → 已派工；处理人：— → 张三"."""
-    return "；".join(f"{c.label}：{c.before} → {c.after}" if c.label else f"{c.before} → {c.after}" for c in changes)
+    return "；".join(
+        f"{c.label}：{c.before} → {c.after}" if c.label else f"{c.before} → {c.after}" for c in changes
+    )
 
 
 class CalendarView(StaffMixin, TemplateView):

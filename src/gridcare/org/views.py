@@ -17,7 +17,6 @@ from django.views.generic import TemplateView
 from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.errors import GridcareError, NotFound, PermissionRefused
 from gridcare.core.ownership import count_owned
-from gridcare.web.display import localized_name
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
@@ -32,6 +31,7 @@ from gridcare.org.forms import (
 )
 from gridcare.org.models import OrgUnit, Position, PositionChangeRequest, User
 from gridcare.org.selectors import grantable_positions
+from gridcare.web.display import localized_name
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 PROPOSED = _(

@@ -26,9 +26,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import get_language, gettext_lazy
-from django.utils.translation import ngettext
 
 MONEY = "元"
 MINUTES = "minutes"
