@@ -93,6 +93,14 @@ PAUSED_STATUSES = (Status.SUSPENDED, Status.WAITING)
 ACTIVE_STATUSES = (Status.ACCEPTED, Status.DISPATCHED, Status.TAKEN, Status.PROCESSING, *PAUSED_STATUSES)
 
 
+class SLAState(models.TextChoices):
+    """How an open order stands against its service commitments (kept on the order for lists and filters)."""
+
+    OK = "ok", _("On time")
+    WARNING = "warning", _("Near breach")
+    BREACHED = "breached", _("Overdue")
+
+
 class Milestone(models.TextChoices):
     FIRST_RESPONSE = "first_response", _("First contact")  # 首次联系客户
     ARRIVAL = "arrival", _("Arrival on site")  # 到达现场

@@ -21,6 +21,7 @@ from gridcare.service.choices import (
     ClockKind,
     Milestone,
     OrderType,
+    SLAState,
     Status,
     SubType,
     Transition,
@@ -142,6 +143,8 @@ class WorkOrder(models.Model):
     result = models.TextField(_("result"), blank=True)
     first_contact_resolution = models.BooleanField(_("resolved at first contact"), default=False)
 
+    display_choices = {"sla_state": SLAState}  # gridcare.web.display: labels of a field kept without choices
+
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = ("unit__path", "intake_unit__path", "queue_unit__path")
     scope_owner = "assignee"
@@ -235,6 +238,12 @@ class SLAPolicy(models.Model):
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=120, blank=True)
 
+    #: gridcare.web.display: the limit reads "24 小时" or "3 个工作日" by its clock, the warning as a percentage
+    display_units = {
+        "amount": lambda policy: "minutes" if policy.clock == ClockKind.ELAPSED else "working_days",
+        "warn_ratio": "ratio",
+    }
+
     scope_public = True
 
     class Meta:
@@ -274,6 +283,11 @@ class SLAClock(models.Model):
     breached = models.BooleanField(_("breached"), null=True)
     warned_at = models.DateTimeField(_("warning sent at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    display_units = {
+        "amount": lambda clock: "minutes" if clock.clock == ClockKind.ELAPSED else "working_days",
+        "warn_permille": "permille",
+    }
 
     class Meta:
         verbose_name = _("SLA clock")

@@ -49,9 +49,6 @@ QUEUE_TITLES = {
 
 
 #: How the SLA state stored on an order reads on screen and in exports.
-SLA_STATE_LABELS = {"ok": _("On time"), "warning": _("Near breach"), "breached": _("Overdue")}
-
-
 class DeskMixin(StaffMixin):
     """Open to the positions that read work orders (``workorder.view``); each step checks its own code."""
 
@@ -80,7 +77,7 @@ class DeskView(DeskMixin, ScopedListView):
         Column(_("Assignee"), "assignee.display_name"),
         Column(_("Accepted at"), "created_at"),
         Column(_("Next deadline"), "due_at"),
-        Column(_("SLA"), lambda order: SLA_STATE_LABELS.get(order.sla_state, order.sla_state)),
+        Column(_("SLA"), "sla_state"),
     ]
 
     @property

@@ -12,13 +12,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.customers.models import ServicePoint
-
 
 class Tariff(models.Model):
     class Kind(models.TextChoices):
         CHINESE = "cn", _("Chinese tariff")
         URDB = "urdb", _("OpenEI URDB tariff")
+
+    class CustomerClass(models.TextChoices):
+        """用电类别 as the shipped definitions name it (free text in the field: URDB documents have others)."""
+
+        RESIDENTIAL = "residential", _("Residential (居民生活)")
+        GENERAL = "general_industry_commerce", _("General industry & commerce (一般工商业)")
+        COMMERCIAL = "commercial", _("General industry & commerce (一般工商业)")
+        LARGE_INDUSTRY = "large_industry", _("Large industry (大工业)")
+        AGRICULTURE = "agriculture", _("Agricultural production (农业生产)")
 
     code = models.CharField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -29,7 +36,7 @@ class Tariff(models.Model):
     urdb_document = models.JSONField(_("URDB document"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    display_choices = {"customer_class": ServicePoint.CustomerClass}  # the classes of gridcare.web.display
+    display_choices = {"customer_class": CustomerClass}  # the classes of gridcare.web.display
 
     scope_public = True
 
