@@ -288,6 +288,14 @@ class SLAClock(models.Model):
         "amount": lambda clock: "minutes" if clock.clock == ClockKind.ELAPSED else "working_days",
         "warn_permille": "permille",
     }
+    #: gridcare.web.display: the keys of the SLA sweep's audit row
+    audit_labels = {
+        "clocks": _("clocks checked"),
+        "warnings": _("warnings sent"),
+        "escalations": _("escalations"),
+        "refreshed": _("deadlines refreshed"),
+        "held_back": _("held back outside working hours"),
+    }
 
     class Meta:
         verbose_name = _("SLA clock")

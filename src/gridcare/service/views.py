@@ -358,7 +358,7 @@ class PolicyListView(ScopedListView):
         Column(_("Area class"), "get_area_class_display"),
         Column(_("Milestone"), "get_milestone_display"),
         Column(_("Clock"), "get_clock_display"),
-        Column(_("Amount"), "amount"),
+        Column(_("Time limit"), "amount"),
         Column(_("Warning at"), "warn_ratio"),
         Column(_("Valid from"), "valid_from"),
         Column(_("Source"), "source"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -219,19 +219,39 @@ def stored_value(raw: Any, field: Any) -> Any:
 
 
 def field_label(model: Any, key: str) -> str:
+    """A before/after key in words: the field's verbose name, else the model's ``audit_labels`` (keys that are not
+    fields, such as counts of a batch), else the shared :data:`AUDIT_KEYS`."""
     field = model_field(model, key)
     if field is not None and getattr(field, "verbose_name", None):
         return capfirst(str(field.verbose_name))
-    return capfirst(str(AUDIT_KEYS.get(key, key.replace("_", " "))))
+    label = getattr(model, "audit_labels", {}).get(key) or AUDIT_KEYS.get(key)
+    return capfirst(str(label)) if label is not None else key
 
 
-#: Names of audit keys that are not fields of the audited model (counts, reasons, moves).
+#: Words for the audit keys several actions write that are not fields of the audited model.
 AUDIT_KEYS: dict[str, Any] = {
-    "moved": gettext_lazy("moved"),
+    "moved": gettext_lazy("records moved"),
+    "on": gettext_lazy("date"),
     "note": gettext_lazy("note"),
     "reason": gettext_lazy("reason"),
     "count": gettext_lazy("count"),
-    "on": gettext_lazy("date"),
+    "limit": gettext_lazy("limit"),
+    "username": gettext_lazy("login name"),
+    "attempts_removed": gettext_lazy("failed attempts cleared"),
+    "meters_installed": gettext_lazy("meters installed"),
+    "meters_in_stock": gettext_lazy("meters in stock"),
+    "customer_id": gettext_lazy("customer"),
+    "mobile": gettext_lazy("mobile"),
+    "fields": gettext_lazy("fields"),
+    "rows": gettext_lazy("rows"),
+    "accounts": gettext_lazy("accounts"),
+    "service_points": gettext_lazy("service points"),
+    "contracts": gettext_lazy("contracts"),
+    "on_hand": gettext_lazy("on hand"),
+    "order": gettext_lazy("work order"),
+    "quantity": gettext_lazy("quantity"),
+    "versions": gettext_lazy("versions"),
+    "parsed": gettext_lazy("definition type"),
 }
 
 
@@ -265,3 +285,11 @@ def localized_name(obj: Any) -> str:
     if get_language().startswith("en") and getattr(obj, "name_en", ""):
         return str(obj.name_en)
     return str(obj.name)
+
+
+def permission_names(codes: Iterable[str]) -> list[str]:
+    """The names of permission codes in the UI language (the 403 page names what is missing, not its code)."""
+    codes = list(codes)
+    catalogue = apps.get_model("org", "PermissionCode")
+    names = {row.code: localized_name(row) for row in catalogue.objects.filter(code__in=codes)}
+    return [names.get(code, code) for code in codes]

@@ -30,7 +30,7 @@ from gridcare.core.models import AuditEntry
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.core.scoped import ScopedForm
 from gridcare.web import workbench
-from gridcare.web.display import display, export_value, model_field, with_unit
+from gridcare.web.display import display, export_value, model_field, permission_names, with_unit
 from gridcare.web.excel import workbook_response
 
 if TYPE_CHECKING:
@@ -86,7 +86,8 @@ class StaffMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         codes = (self.permission,) if isinstance(self.permission, str) else self.permission
         if codes is not None and not any(has_perm(request.user, code) for code in codes):
-            raise PermissionDenied(f"需要权限 {' / '.join(codes)} (permission required)")
+            names = " / ".join(permission_names(codes))
+            raise PermissionDenied(_("This screen needs the permission: %(names)s.") % {"names": names})
         return super().dispatch(request, *args, **kwargs)
 
 
