@@ -27,9 +27,6 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableRecordError("Audit entries are never deleted.")
 
-    def get_absolute_url(self) -> str:
-        return reverse("core:audit-detail", args=[self.pk])
-
     def bulk_update(self, objs: object, fields: object, batch_size: int | None = None) -> int:
         raise ImmutableRecordError("Audit entries are never changed.")
 
@@ -94,6 +91,9 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRecordError("Audit entries are never deleted.")
+
+    def get_absolute_url(self) -> str:
+        return reverse("core:audit-detail", args=[self.pk])
 
 
 class CalendarOverride(models.Model):

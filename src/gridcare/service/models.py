@@ -13,6 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.service.choices import (
     OPEN_STATUSES,
@@ -140,7 +141,7 @@ class WorkOrder(models.Model):
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
     cause = models.CharField(_("cause"), max_length=20, choices=Cause.choices, blank=True)
-    result = models.TextField(_("result"), blank=True)
+    result = models.TextField(pgettext_lazy("work order", "result"), blank=True)
     first_contact_resolution = models.BooleanField(_("resolved at first contact"), default=False)
 
     display_choices = {"sla_state": SLAState}  # gridcare.web.display: labels of a field kept without choices
@@ -272,7 +273,7 @@ class SLAClock(models.Model):
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="clocks")
     milestone = models.CharField(_("milestone"), max_length=16, choices=Milestone.choices)
     clock = models.CharField(_("clock"), max_length=8, choices=ClockKind.choices)
-    amount = models.PositiveIntegerField(_("amount"))
+    amount = models.PositiveIntegerField(_("time limit"))
     warn_permille = models.PositiveSmallIntegerField(_("warning at (‰)"), default=800)
     start_at = models.DateTimeField(_("started at"))
     paused_seconds = models.BigIntegerField(_("paused seconds"), default=0)

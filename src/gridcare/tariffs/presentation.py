@@ -38,8 +38,8 @@ HOURS = tuple(range(24))
 def price(scaled: int) -> str:
     """A unit price held in 1e-6 元, with the decimals it was published with (at least two)."""
     value = Decimal(scaled).scaleb(-PRICE_DEC).normalize()
-    places = max(2, -value.as_tuple().exponent) if isinstance(value.as_tuple().exponent, int) else 2
-    return number(value, places)
+    exponent = value.as_tuple().exponent
+    return number(value, max(2, -exponent) if isinstance(exponent, int) else 2)
 
 
 def quantity(scaled: int) -> str:
@@ -168,7 +168,10 @@ def component_view(component: Component) -> ComponentView:
             )
         )
         view.lines.append(
-            Line(_("Minimum contracted demand"), f"{component.min_contract_pct} % {_('of the capacity')}")
+            Line(
+                _("Minimum contracted demand"),
+                _("%(pct)s %% of the capacity") % {"pct": component.min_contract_pct},
+            )
         )
     elif isinstance(component, PowerFactor):
         standard = f"{Decimal(component.standard).scaleb(-2):.2f}"

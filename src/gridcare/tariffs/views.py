@@ -63,7 +63,9 @@ class TariffDetailView(ScopedDetailView):
             parsed = {v.valid_from: version_view(v) for v in engine_tariff(tariff).versions}
         except InvalidInput:  # a URDB tariff, or a stored version that no longer validates
             parsed = {}
-        context["versions"] = [{"version": v, "view": parsed.get(v.valid_from)} for v in tariff.versions.all()]
+        context["versions"] = [
+            {"version": v, "view": parsed.get(v.valid_from)} for v in tariff.versions.all()
+        ]
         context["hours"] = HOURS
         context["can_manage"] = has_perm(self.request.user, "tariff.manage")
         context["is_two_part"] = any(

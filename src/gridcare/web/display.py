@@ -282,9 +282,8 @@ def audit_changes(entry: Any) -> list[FieldChange]:
 
 def localized_name(obj: Any) -> str:
     """A catalogue row's name in the UI language: ``name_en`` in the English UI when it has one, else ``name``."""
-    if get_language().startswith("en") and getattr(obj, "name_en", ""):
-        return str(obj.name_en)
-    return str(obj.name)
+    english = getattr(obj, "name_en", "") if (get_language() or "").startswith("en") else ""
+    return str(english or obj.name)
 
 
 def permission_names(codes: Iterable[str]) -> list[str]:
