@@ -89,11 +89,11 @@ class AuditEntry(models.Model):
             raise ImmutableRecordError("Audit entries are never changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ImmutableRecordError("Audit entries are never deleted.")
-
     def get_absolute_url(self) -> str:
         return reverse("core:audit-detail", args=[self.pk])
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableRecordError("Audit entries are never deleted.")
 
 
 class CalendarOverride(models.Model):
