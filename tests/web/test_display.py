@@ -149,3 +149,17 @@ def test_an_audit_row_of_no_model_still_reads_without_python_syntax() -> None:
         action="org.load_catalogue", object_type="org.position", object_id="*", after={"count": 3}
     )
     assert [(c.label, c.before, c.after) for c in audit_changes(entry)] == [("数量", "—", "3")]
+
+
+@pytest.mark.django_db
+def test_a_proposed_position_change_reads_with_names_not_codes(org) -> None:
+    from gridcare.org.models import PermissionCode, Position
+    from gridcare.web.display import field_changes
+
+    permission = PermissionCode.objects.get(code="audit.view")
+    changes = field_changes(
+        Position, {"data_scope": "own"}, {"data_scope": "subtree", "permissions": ["audit.view"]}
+    )
+    text = " ".join(f"{c.label} {c.before} {c.after}" for c in changes)
+    assert "own" not in text and "subtree" not in text and "audit.view" not in text
+    assert permission.name in text

@@ -202,9 +202,13 @@ def audited_model(object_type: str) -> type[models.Model] | None:
 
 def stored_value(raw: Any, field: Any) -> Any:
     """A value as the audit writer stored it in JSON, back in the field's type (dates, Decimals, related rows)."""
-    if raw is None or field is None or isinstance(raw, (dict, list)):
+    if raw is None or field is None:
         return raw
     try:
+        if field.is_relation and field.many_to_many and isinstance(raw, list):
+            return related_names(field.related_model, raw)
+        if isinstance(raw, (dict, list)):
+            return raw
         if field.is_relation and field.many_to_one:
             return field.related_model._default_manager.filter(pk=raw).first() or raw
         if isinstance(field, models.DateTimeField) and isinstance(raw, str):
@@ -216,6 +220,18 @@ def stored_value(raw: Any, field: Any) -> Any:
     except (ValueError, ArithmeticError):
         return raw
     return raw
+
+
+def related_names(model: Any, keys: list[Any]) -> list[str]:
+    """Rows of a many-to-many list, stored as ids or codes, by name (codes nobody knows stay as they are)."""
+    lookup = "pk" if all(isinstance(key, int) for key in keys) else "code"
+    if lookup == "code" and model_field(model, "code") is None:
+        return [str(key) for key in keys]
+    rows = {getattr(row, lookup): row for row in model._default_manager.filter(**{f"{lookup}__in": keys})}
+    return [
+        localized_name(rows[key]) if key in rows and hasattr(rows[key], "name") else str(rows.get(key, key))
+        for key in keys
+    ]
 
 
 def field_label(model: Any, key: str) -> str:
@@ -236,6 +252,7 @@ AUDIT_KEYS: dict[str, Any] = {
     "reason": gettext_lazy("reason"),
     "count": gettext_lazy("count"),
     "limit": gettext_lazy("limit"),
+    "amount": gettext_lazy("amount"),
     "username": gettext_lazy("login name"),
     "attempts_removed": gettext_lazy("failed attempts cleared"),
     "meters_installed": gettext_lazy("meters installed"),
@@ -257,18 +274,19 @@ AUDIT_KEYS: dict[str, Any] = {
 
 def audit_changes(entry: Any) -> list[FieldChange]:
     """An audit row's before/after, field by field, through :func:`display` (verbose names, labels, local time)."""
-    model = audited_model(entry.object_type)
     before, after = entry.before, entry.after
-    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
-        if before in (None, {}) and after in (None, {}):
-            return []
-        if not isinstance(before, (Mapping, type(None))) or not isinstance(after, (Mapping, type(None))):
-            return [FieldChange("", display(before), display(after))]
-    before = before or {}
-    after = after or {}
-    keys = list(dict.fromkeys([*before, *after]))
+    if not isinstance(before, Mapping | None) or not isinstance(after, Mapping | None):
+        return [FieldChange("", display(before), display(after))]
+    return field_changes(audited_model(entry.object_type), before, after)
+
+
+def field_changes(
+    model: Any, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[FieldChange]:
+    """Old and new values of ``model``'s fields (as the audit writer stores them), one line per key."""
+    before, after = before or {}, after or {}
     rows = []
-    for key in keys:
+    for key in dict.fromkeys([*before, *after]):
         field = model_field(model, key)
         rows.append(
             FieldChange(

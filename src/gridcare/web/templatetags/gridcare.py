@@ -6,7 +6,15 @@ from typing import Any
 
 from django import template
 
-from gridcare.web.display import FieldChange, audit_changes, display, duration, field_display, ratio
+from gridcare.web.display import (
+    FieldChange,
+    audit_changes,
+    display,
+    duration,
+    field_changes,
+    field_display,
+    ratio,
+)
 from gridcare.web.workbench import describe_action
 
 register = template.Library()
@@ -55,6 +63,12 @@ def percent(value: Any) -> str:
 def changes(entry: Any) -> list[FieldChange]:
     """An audit row's before/after as a field-by-field list (verbose name, old, new)."""
     return audit_changes(entry)
+
+
+@register.filter
+def proposed_changes(change: Any) -> list[FieldChange]:
+    """A proposed change of a position (before → proposed), field by field."""
+    return field_changes(type(change.position), change.before, change.changes)
 
 
 @register.filter
