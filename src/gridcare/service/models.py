@@ -476,6 +476,9 @@ class StockItem(models.Model):
         "org.OrgUnit", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
     )
 
+    #: gridcare.web.display: the units shown after these values
+    display_units = {"unit_price": "元"}
+
     scope_unit_path = "org_unit__path"
     scope_owner = None
 
@@ -565,6 +568,9 @@ class Compensation(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
     credited = models.BooleanField(_("credited"), default=False)
+
+    #: gridcare.web.display: the units shown after these values
+    display_units = {"amount": "元"}
 
     scope_unit_path = ("order__unit__path", "order__intake_unit__path", "order__queue_unit__path")
 
