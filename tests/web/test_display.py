@@ -163,3 +163,15 @@ def test_a_proposed_position_change_reads_with_names_not_codes(org) -> None:
     text = " ".join(f"{c.label} {c.before} {c.after}" for c in changes)
     assert "own" not in text and "subtree" not in text and "audit.view" not in text
     assert permission.name in text
+
+
+@pytest.mark.django_db
+def test_the_403_page_names_the_permission_in_words(client, staff) -> None:
+    from gridcare.org.models import PermissionCode
+
+    client.force_login(staff("cs_rep"))
+    page = client.get("/system/audit/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 403
+    text = page.content.decode()
+    assert PermissionCode.objects.get(code="audit.view").name in text
+    assert "audit.view" not in text and "permission required" not in text
