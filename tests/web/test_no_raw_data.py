@@ -108,7 +108,8 @@ def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Ite
 
 
 def pages_of(client: Client, user: User) -> Iterator[tuple[str, str | None]]:
-    """(url, html) of the workbench, every menu page and the first detail page behind each list."""
+    """(url, html) of the workbench, every menu page, the first detail page behind each list and the tabs that
+    detail page loads (``hx-get``)."""
     urls = ["/"] + [item.url for _group, items in menu_for(user) for item in items]
     for url in urls:
         response = client.get(url)
@@ -118,7 +119,11 @@ def pages_of(client: Client, user: User) -> Iterator[tuple[str, str | None]]:
         detail = next((obj.get_absolute_url() for obj in objects if hasattr(obj, "get_absolute_url")), None)
         if detail:
             answer = client.get(detail)
-            yield detail, answer.content.decode() if answer.status_code < 500 else None
+            page = answer.content.decode() if answer.status_code < 500 else None
+            yield detail, page
+            for tab in sorted(set(re.findall(r'hx-get="(/[^"?]+/[^"?]*)"', page or ""))):
+                fragment = client.get(html.unescape(tab))
+                yield tab, fragment.content.decode() if fragment.status_code < 500 else None
 
 
 @pytest.mark.parametrize("username", [row[0] for row in STAFF if row[0] != "customer"])
