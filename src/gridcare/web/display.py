@@ -138,7 +138,7 @@ def display(value: Any, field: Any = None, obj: Any = None) -> str:
     if isinstance(value, Mapping):
         if not value:
             return EMPTY
-        return "；".join(f"{display(key)}：{display(item)}" for key, item in value.items())
+        return "；".join(f"{key_label(key)}：{display(item)}" for key, item in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
         if not value:
             return EMPTY
@@ -148,6 +148,12 @@ def display(value: Any, field: Any = None, obj: Any = None) -> str:
     if isinstance(value, Promise):
         return str(value)
     return str(value)
+
+
+def key_label(key: Any) -> str:
+    """A key of a stored dict in words where the shared audit keys know it."""
+    label = AUDIT_KEYS.get(key) if isinstance(key, str) else None
+    return capfirst(str(label)) if label is not None else display(key)
 
 
 def export_value(value: Any, field: Any = None, obj: Any = None) -> Any:
@@ -259,6 +265,7 @@ AUDIT_KEYS: dict[str, Any] = {
     "meters_in_stock": gettext_lazy("meters in stock"),
     "customer_id": gettext_lazy("customer"),
     "mobile": gettext_lazy("mobile"),
+    "name": gettext_lazy("name"),
     "fields": gettext_lazy("fields"),
     "rows": gettext_lazy("rows"),
     "accounts": gettext_lazy("accounts"),
