@@ -12,7 +12,7 @@ FUZZ_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/version
 	$(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null))
 FUZZ_VENV := .venv-fuzz
 
-.PHONY: demo test setup system-packages serve clean fuzz-env fuzz
+.PHONY: demo test setup system-packages serve clean fuzz-env fuzz screenshots
 
 setup: $(VENV)/.installed node_modules/.installed
 	@$(BIN)/gridcare compile_translations --verbosity 0
@@ -49,6 +49,10 @@ demo: setup
 
 serve: setup
 	$(BIN)/gridcare serve
+
+# each position's day through the real UI on a throwaway demo: docs/img/*.png for docs/days.md (not a test)
+screenshots: setup
+	$(BIN)/python docs/screenshots.py
 
 test: setup system-packages fuzz-env
 	$(BIN)/ruff check src tests benchmarks

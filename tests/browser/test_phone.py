@@ -107,7 +107,8 @@ def test_customer_360_is_usable(phone: Page, point) -> None:  # noqa: F811
     assert_fits(phone, "customer-360")
     second_tab = phone.locator("#customer-tabs a").nth(1)
     second_tab.click()
-    # on a loaded machine the click can land before htmx has started, and the link then loads the whole page:
-    # wait until the tab is shown before measuring
+    # htmx loads the tab (or, when the click lands before htmx has started, the link loads the whole page):
+    # measure once the tab is marked and htmx has finished its request, swap and settle
     expect(second_tab).to_have_class(re.compile(r"\bactive\b"))
+    expect(phone.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     assert_fits(phone, "customer-360-tab")

@@ -47,7 +47,9 @@ def test_list_filters_and_paginates(client, staff) -> None:
 
 
 def test_list_is_scoped(client, staff) -> None:
-    page = login(client, staff("cg_head")).get("/org/units/")
+    page = login(client, staff("cg_head")).get(
+        "/org/units/", {"view": "list"}
+    )  # the flat list; the tree: test_lists
     assert [obj.code for obj, _values in page.context["rows"]] == ["CG"]
 
 

@@ -15,8 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as drf_filters
+from django_filters.conf import settings as filter_settings
 
 from gridcare.core.access import restrict
 
@@ -63,14 +67,73 @@ else:
     _FilterSetBase = object
 
 
+#: The empty choice of every single-choice filter: "全部" rather than Django's "---------".
+ALL = _("All")
+#: A yes/no filter reads 全部/是/否 (not NullBooleanSelect's 未知); values NullBooleanField understands.
+YES_NO_CHOICES = (("", ALL), ("true", _("Yes")), ("false", _("No")))
+
+
+class AutocompleteSelect(forms.Select):
+    """A select that renders only its chosen option and names the JSON endpoint (``data-autocomplete``) the
+    page's script searches, so a list of thousands of customers never reaches the page."""
+
+    def __init__(self, url_name: str, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.url_name = url_name
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        attrs = {**(attrs or {}), "data-autocomplete": reverse(self.url_name)}
+        return super().get_context(name, value, attrs)
+
+    def optgroups(self, name: str, value: list[Any], attrs: dict[str, Any] | None = None) -> list[Any]:
+        iterator: Any = self.choices  # a ModelChoiceIterator: only the chosen rows are looked up
+        field = iterator.field
+        chosen = [v for v in value if v not in ("", None)]
+        options = [self.create_option(name, "", str(field.empty_label or ALL), not chosen, 0)]
+        try:
+            rows = list(field.queryset.filter(pk__in=chosen)) if chosen else []
+        except (ValueError, TypeError, ValidationError):  # a malformed id: the form says so, nothing to show
+            rows = []
+        for index, row in enumerate(rows, start=1):
+            options.append(self.create_option(name, str(row.pk), field.label_from_instance(row), True, index))
+        return [(None, options, 0)]
+
+
+class AutocompleteFilter(django_filters.ModelChoiceFilter):
+    """Pick one row of a long list by searching it (``url_name`` answers the search, scoped); the chosen id is
+    resolved again through the user's scope like every other model choice, so an id outside it matches
+    nothing."""
+
+    def __init__(self, *args: Any, url_name: str, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", AutocompleteSelect(url_name))
+        super().__init__(*args, **kwargs)
+
+
+def _list_defaults(filter_: django_filters.Filter) -> None:
+    """The defaults users expect of a list's filter: 全部 as the empty choice, yes/no as 全部/是/否, dates
+    picked in a date input."""
+    widget = filter_.extra.get("widget")
+    if isinstance(filter_, django_filters.BooleanFilter) and widget is None:
+        filter_.extra["widget"] = forms.Select(choices=YES_NO_CHOICES)
+    elif isinstance(filter_, django_filters.ChoiceFilter):  # ModelChoiceFilter too
+        if (
+            filter_.extra.get("empty_label", filter_settings.EMPTY_CHOICE_LABEL)
+            == filter_settings.EMPTY_CHOICE_LABEL
+        ):
+            filter_.extra["empty_label"] = ALL
+    elif isinstance(filter_, django_filters.DateFilter) and widget is None:
+        filter_.extra["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class _ScopedFilterMixin(_FilterSetBase):
-    """Restrict every model choice filter to the request's user; the filtered queryset itself is the caller's
-    (lists restrict it before filtering)."""
+    """Restrict every model choice filter to the request's user (the filtered queryset itself is the caller's:
+    lists restrict it before filtering) and give every filter the list defaults (:func:`_list_defaults`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         user = getattr(self.request, "user", None)
         for filter_ in self.filters.values():
+            _list_defaults(filter_)
             if not isinstance(filter_, CHOICE_FILTERS):
                 continue
             queryset = filter_.get_queryset(self.request)

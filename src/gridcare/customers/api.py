@@ -330,6 +330,7 @@ class ContractSerializer(ScopedModelSerializer):
     supplier_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     customer_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     account_number = serializers.CharField(source="account.number", read_only=True)
+    state = serializers.ChoiceField(choices=SupplyContract.State.choices, read_only=True)
 
     class Meta:
         model = SupplyContract
@@ -346,6 +347,7 @@ class ContractSerializer(ScopedModelSerializer):
             "capacity_kva",
             "contracted_demand_kw",
             "status",
+            "state",
         ]
         read_only_fields = ["status"]
 

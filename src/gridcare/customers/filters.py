@@ -10,28 +10,57 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.api.fields import MAX_DAYS_AHEAD
-from gridcare.core.scoped import ScopedFilterSet
+from gridcare.core.scoped import AutocompleteFilter, ScopedFilterSet
 from gridcare.customers.models import Account, Customer, ServicePoint, SupplyContract
+from gridcare.org.filters import UnitSubtreeFilter, staff_filter
+
+
+def customer_filter(field_name: str = "customer") -> AutocompleteFilter:
+    """A customer picked by searching number or name (never a select of every customer)."""
+    return AutocompleteFilter(
+        label=_("Customer"),
+        field_name=field_name,
+        queryset=Customer.objects.all(),
+        url_name="customers:customer-autocomplete",
+    )
+
+
+def account_filter(field_name: str = "account") -> AutocompleteFilter:
+    """An account (户号) picked by searching number or name."""
+    return AutocompleteFilter(
+        label=_("Account"),
+        field_name=field_name,
+        queryset=Account.objects.all(),
+        url_name="customers:account-autocomplete",
+    )
+
+
+def service_point_filter(field_name: str = "service_point") -> AutocompleteFilter:
+    """A service point (用电地址) picked by searching number or address."""
+    return AutocompleteFilter(
+        label=_("Service point"),
+        field_name=field_name,
+        queryset=ServicePoint.objects.all(),
+        url_name="customers:servicepoint-autocomplete",
+    )
 
 
 class CustomerFilter(ScopedFilterSet):
     number = django_filters.CharFilter(label=_("Customer number"), lookup_expr="startswith")
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
-    under = django_filters.CharFilter(
-        label=_("Unit path prefix"), field_name="org_unit__path", lookup_expr="startswith"
-    )
+    under = UnitSubtreeFilter(label=_("Managing unit (and below)"))
 
     class Meta:
         model = Customer
-        fields = ["number", "name", "kind", "id_type", "org_unit", "under"]
+        fields = ["number", "name", "kind", "id_type", "under"]
 
 
 class AccountFilter(ScopedFilterSet):
     number = django_filters.CharFilter(label=_("Account number"), lookup_expr="startswith")
     name = django_filters.CharFilter(label=_("Account name"), lookup_expr="icontains")
-    under = django_filters.CharFilter(
-        label=_("Unit path prefix"), field_name="org_unit__path", lookup_expr="startswith"
-    )
+    customer = customer_filter()
+    under = UnitSubtreeFilter()
+    account_manager = staff_filter(_("Account manager"), "account_manager")
 
     class Meta:
         model = Account
@@ -39,7 +68,6 @@ class AccountFilter(ScopedFilterSet):
             "number",
             "name",
             "customer",
-            "org_unit",
             "under",
             "is_key_account",
             "account_manager",
@@ -62,6 +90,8 @@ class ServicePointFilter(ScopedFilterSet):
     capacity_max = django_filters.NumberFilter(
         label=_("Capacity to (kVA)"), field_name="capacity_kva", lookup_expr="lte"
     )
+    account = account_filter()
+    under = UnitSubtreeFilter()
 
     class Meta:
         model = ServicePoint
@@ -70,7 +100,7 @@ class ServicePointFilter(ScopedFilterSet):
             "address",
             "account",
             "account_number",
-            "org_unit",
+            "under",
             "voltage_level",
             "customer_class",
             "metering_class",
@@ -94,10 +124,18 @@ class ContractFilter(ScopedFilterSet):
     valid_to_before = django_filters.DateFilter(
         label=_("Term to before"), field_name="valid_to", lookup_expr="lte"
     )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=SupplyContract.State.choices, method="by_state"
+    )
+    account = account_filter()
 
     class Meta:
         model = SupplyContract
         fields = ["number", "account", "status", "expiring_within", "valid_to_before"]
+
+    def by_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Filter by the state staff read (已到期 included), not the stored status."""
+        return queryset.filter(SupplyContract.state_q(value, timezone.localdate()))
 
     def expiring(self, queryset: QuerySet, name: str, value: float) -> QuerySet:
         today = timezone.localdate()

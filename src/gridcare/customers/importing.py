@@ -22,13 +22,14 @@ from typing import IO, Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import translation
+from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from gridcare.core.collector import gc_paused
-from gridcare.web.excel import XLSX_CONTENT_TYPE, build_workbook
+from gridcare.web.excel import XLSX_CONTENT_TYPE, attachment, build_workbook
 
 MAX_ERRORS = 100_000
 
@@ -402,7 +403,12 @@ def template_workbook(importer: Importer, *more: Importer) -> bytes:
 def template_response(kind: str) -> HttpResponse:
     importer = importer_for(kind, None)
     response = HttpResponse(template_workbook(importer), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="import-template-{kind}.xlsx"'
+    response["Content-Disposition"] = attachment(
+        gettext("%(title)s template") % {"title": importer.title} + ".xlsx"
+        if importer.title
+        else f"import-template-{kind}.xlsx",
+        f"import-template-{kind}.xlsx",
+    )
     return response
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -397,6 +399,14 @@ class SupplyContract(models.Model):
         ACTIVE = "active", _("In force")
         TERMINATED = "terminated", _("Terminated")
 
+    class State(models.TextChoices):
+        """What staff read: the stored status with the term applied — a contract in force past its end date
+        has expired (已到期), it is no longer 履行中."""
+
+        ACTIVE = "active", _("In force")
+        EXPIRED = "expired", _("Expired")
+        TERMINATED = "terminated", _("Terminated")
+
     number = models.CharField(_("contract number"), max_length=32, unique=True)
     account = models.ForeignKey(
         Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contracts"
@@ -435,6 +445,31 @@ class SupplyContract(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:customer-detail", args=[self.account.customer_id])
+
+    def state_on(self, day: dt.date) -> str:
+        """The :class:`State` on ``day``: terminated, expired (in force but ``valid_to`` is before ``day``) or
+        in force."""
+        if self.status == self.Status.TERMINATED:
+            return self.State.TERMINATED
+        return self.State.EXPIRED if self.valid_to < day else self.State.ACTIVE
+
+    @property
+    def state(self) -> str:
+        """The state today (local date) — shown by the list, the customer page and the export."""
+        return self.state_on(timezone.localdate())
+
+    def get_state_display(self) -> str:
+        return str(self.State(self.state).label)
+
+    @classmethod
+    def state_q(cls, state: str, day: dt.date) -> models.Q:
+        """The rows in ``state`` on ``day`` — the same rule as :meth:`state_on`, for filters."""
+        if state == cls.State.TERMINATED:
+            return models.Q(status=cls.Status.TERMINATED)
+        in_force = models.Q(status=cls.Status.ACTIVE)
+        if state == cls.State.EXPIRED:
+            return in_force & models.Q(valid_to__lt=day)
+        return in_force & models.Q(valid_to__gte=day)
 
 
 # Sub-classes of each customer class (用电类别细分), as the class tables of the tariff catalogues name them.

@@ -8,6 +8,13 @@ urlpatterns = [
     path("", views.CustomerListView.as_view(), name="customer-list"),
     path("new/", views.CustomerCreateView.as_view(), name="customer-create"),
     path("search/", views.SearchView.as_view(), name="search"),
+    path("autocomplete/", views.CustomerAutocompleteView.as_view(), name="customer-autocomplete"),
+    path("accounts/autocomplete/", views.AccountAutocompleteView.as_view(), name="account-autocomplete"),
+    path(
+        "service-points/autocomplete/",
+        views.ServicePointAutocompleteView.as_view(),
+        name="servicepoint-autocomplete",
+    ),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="customer-detail"),
     path("<int:pk>/edit/", views.CustomerEditView.as_view(), name="customer-edit"),
     path("<int:pk>/unmask/", views.CustomerUnmaskView.as_view(), name="customer-unmask"),

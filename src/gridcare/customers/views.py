@@ -39,7 +39,14 @@ from gridcare.customers.models import Account, Customer, ServicePoint, SupplyCon
 from gridcare.customers.selectors import expiring_contracts, search_accounts
 from gridcare.customers.tabs import customer_tabs
 from gridcare.web.excel import XLSX_CONTENT_TYPE
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
+from gridcare.web.views import (
+    ActionFormView,
+    AutocompleteView,
+    Column,
+    ScopedDetailView,
+    ScopedListView,
+    StaffMixin,
+)
 
 
 def _in_scope(request: HttpRequest, model: type[models.Model], pk: Any, *, write: bool = False) -> Any:
@@ -132,7 +139,7 @@ class ContractListView(ScopedListView):
         Column(_("Term to"), "valid_to"),
         Column(_("Contracted capacity (kVA)"), "capacity_kva"),
         Column(_("Contracted demand (kW)"), "contracted_demand_kw"),
-        Column(_("Status"), "get_status_display"),
+        Column(_("Status"), "get_state_display"),
     ]
 
     def base_queryset(self):
@@ -147,6 +154,31 @@ class ExpiringContractListView(ContractListView):
 
     def base_queryset(self):
         return expiring_contracts(self.request.user)
+
+
+# ---------------------------------------------------------------------------------------------- searchable selects
+class CustomerAutocompleteView(AutocompleteView):
+    """客户 by number or name, for the searchable customer filters."""
+
+    model = Customer
+    permission = "customer.view"
+    search_fields = ("number__startswith", "name__icontains")
+
+
+class AccountAutocompleteView(AutocompleteView):
+    """户号 by number or name."""
+
+    model = Account
+    permission = "customer.view"
+    search_fields = ("number__startswith", "name__icontains")
+
+
+class ServicePointAutocompleteView(AutocompleteView):
+    """用电地址 by number or address."""
+
+    model = ServicePoint
+    permission = "customer.view"
+    search_fields = ("number__startswith", "address__icontains")
 
 
 # ---------------------------------------------------------------------------------------------- 360 page

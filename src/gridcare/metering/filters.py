@@ -7,9 +7,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.core.scoped import ScopedFilterSet
+from gridcare.core.scoped import AutocompleteFilter, ScopedFilterSet
+from gridcare.customers.filters import service_point_filter
 from gridcare.metering.models import Installation, Meter
 from gridcare.metering.selectors import overdue_q
+from gridcare.org.filters import UnitSubtreeFilter
 
 
 class MeterFilter(ScopedFilterSet):
@@ -26,6 +28,8 @@ class MeterFilter(ScopedFilterSet):
     due_before = django_filters.DateFilter(
         label=_("Test due before"), field_name="next_test_due", lookup_expr="lte"
     )
+    under = UnitSubtreeFilter()
+    service_point = service_point_filter()
 
     class Meta:
         model = Meter
@@ -37,7 +41,7 @@ class MeterFilter(ScopedFilterSet):
             "kind",
             "phases",
             "accuracy_class",
-            "org_unit",
+            "under",
             "service_point",
             "account_number",
             "metering_class",
@@ -66,6 +70,10 @@ class InstallationFilter(ScopedFilterSet):
         label=_("Installed to"), field_name="installed_on", lookup_expr="lte"
     )
     open = django_filters.BooleanFilter(label=_("In service"), field_name="removed_on", lookup_expr="isnull")
+    meter = AutocompleteFilter(
+        label=_("Meter"), queryset=Meter.objects.all(), url_name="metering:meter-autocomplete"
+    )
+    service_point = service_point_filter()
 
     class Meta:
         model = Installation

@@ -6,6 +6,7 @@ app_name = "metering"
 
 urlpatterns = [
     path("meters/", views.MeterListView.as_view(), name="meter-list"),
+    path("meters/autocomplete/", views.MeterAutocompleteView.as_view(), name="meter-autocomplete"),
     path("meters/new/", views.MeterCreateView.as_view(), name="meter-create"),
     path("meters/<int:pk>/", views.MeterDetailView.as_view(), name="meter-detail"),
     path("meters/<int:pk>/install/", views.InstallView.as_view(), name="meter-install"),

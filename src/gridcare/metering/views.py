@@ -25,7 +25,8 @@ from gridcare.metering.forms import (
 from gridcare.metering.models import Installation, Meter
 from gridcare.metering.rules import add_months
 from gridcare.metering.selectors import due_q, overdue_q
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView
+from gridcare.web.flags import Flag, days_left, days_overdue
+from gridcare.web.views import ActionFormView, AutocompleteView, Column, ScopedDetailView, ScopedListView
 
 METER_COLUMNS = [
     Column(_("Asset number"), "asset_no"),
@@ -42,6 +43,19 @@ METER_COLUMNS = [
     Column(_("Rotation due"), "rotation_due"),
     Column(_("Replacement due (out of tolerance)"), "replace_due"),
 ]
+
+
+def overdue_flag(meter: Meter) -> Flag | None:
+    """How many days the most overdue of the meter's test, rotation and replacement is late (red)."""
+    today = timezone.localdate()
+    due = [d for d in (meter.next_test_due, meter.rotation_due, meter.replace_due) if d is not None]
+    return days_overdue(min(due), today) if due else None
+
+
+def due_flag(meter: Meter) -> Flag | None:
+    """When the meter's nearest test, rotation or replacement falls (the plan: 12 天后到期)."""
+    due = [d for d in (meter.next_test_due, meter.rotation_due, meter.replace_due) if d is not None]
+    return days_left(min(due), timezone.localdate()) if due else None
 
 
 def _meter(request: HttpRequest, pk: Any) -> Meter:
@@ -71,6 +85,7 @@ class PlanView(MeterListView):
     title = _("Verification & rotation plan (next 3 months)")
     export_name = "meter-plan"
     create_url_name = None
+    columns = [METER_COLUMNS[0], Column(_("Due"), due_flag), *METER_COLUMNS[1:]]
 
     def base_queryset(self):
         today = timezone.localdate()
@@ -88,6 +103,7 @@ class OverdueView(MeterListView):
     title = _("Overdue tests and rotations")
     export_name = "meters-overdue"
     create_url_name = None
+    columns = [METER_COLUMNS[0], Column(_("Days overdue"), overdue_flag), *METER_COLUMNS[1:]]
 
     def base_queryset(self):
         return (
@@ -116,6 +132,14 @@ class InstallationListView(ScopedListView):
 
     def base_queryset(self):
         return Installation.objects.select_related("meter", "service_point")
+
+
+class MeterAutocompleteView(AutocompleteView):
+    """电能表 by asset number or barcode, for the searchable meter filters."""
+
+    model = Meter
+    permission = "meter.view"
+    search_fields = ("asset_no__startswith", "barcode__startswith")
 
 
 class MeterDetailView(ScopedDetailView):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from django.db.models import Count, Q, QuerySet
 
-from gridcare.core.access import permission_codes
-from gridcare.org.models import PermissionCode, Position, User
+from gridcare.core.access import permission_codes, restrict
+from gridcare.org.models import OrgUnit, PermissionCode, Position, User
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "catalogue.yaml"
 SYSTEM_USERNAME = "system"
@@ -58,3 +59,30 @@ def grantable_positions(user: Any) -> QuerySet[Position]:
     """Positions whose every permission ``user`` holds: the ones they may hand out (choices of staff forms)."""
     lacking = PermissionCode.objects.exclude(code__in=permission_codes(user))
     return Position.objects.exclude(permissions__in=lacking)
+
+
+@dataclass
+class UnitNode:
+    """One unit of the org chart with its active staff count and the units under it."""
+
+    unit: OrgUnit
+    staff_count: int
+    children: list[UnitNode] = field(default_factory=list)
+
+
+def unit_tree(user: Any) -> list[UnitNode]:
+    """The org chart (组织机构树) the user may see, as trees: company → department → centre / branch / station →
+    team. One query; a unit whose parent is outside the scope is a root of its own."""
+    units = (
+        restrict(OrgUnit.objects.select_related("head"), user)
+        .annotate(staff_count=Count("staff", filter=Q(staff__is_active=True)))
+        .order_by("path")
+    )
+    nodes: dict[int, UnitNode] = {}
+    roots: list[UnitNode] = []
+    for unit in units:
+        node = UnitNode(unit, unit.staff_count)
+        nodes[unit.pk] = node
+        parent = nodes.get(unit.parent_id) if unit.parent_id else None
+        (parent.children if parent else roots).append(node)
+    return roots

@@ -27,6 +27,7 @@ urlpatterns = [
     path("logins/", views.LoginLogView.as_view(), name="login-log"),
     path("logins/unlock/", views.LoginUnlockView.as_view(), name="login-unlock"),
     path("staff/", views.StaffListView.as_view(), name="staff-list"),
+    path("staff/autocomplete/", views.StaffAutocompleteView.as_view(), name="staff-autocomplete"),
     path("staff/new/", views.StaffCreateView.as_view(), name="staff-create"),
     path("staff/<int:pk>/", views.StaffDetailView.as_view(), name="staff-detail"),
     path("staff/<int:pk>/edit/", views.StaffEditView.as_view(), name="staff-edit"),

@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -31,9 +31,16 @@ from gridcare.org.forms import (
     StaffForm,
 )
 from gridcare.org.models import OrgUnit, Position, PositionChangeRequest, User
-from gridcare.org.selectors import grantable_positions
+from gridcare.org.selectors import grantable_positions, unit_tree
 from gridcare.web.display import localized_name
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
+from gridcare.web.views import (
+    ActionFormView,
+    AutocompleteView,
+    Column,
+    ScopedDetailView,
+    ScopedListView,
+    StaffMixin,
+)
 
 PROPOSED = _(
     "Proposed: a change to an administrator position applies once a second administrator approves it."
@@ -83,6 +90,21 @@ class UnitListView(ScopedListView):
 
     def base_queryset(self):
         return OrgUnit.objects.select_related("parent", "head")
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The org chart as a tree (组织机构树); the flat list when asked (``?view=list``), filtered or
+        exported."""
+        if set(request.GET) - {"view"} or request.GET.get("view") == "list":
+            return super().get(request, *args, **kwargs)
+        return render(
+            request,
+            "org/unit_tree.html",
+            {
+                "title": self.title,
+                "roots": unit_tree(self.request.user),
+                "can_create": has_perm(request.user, self.create_permission),
+            },
+        )
 
 
 class UnitDetailView(ScopedDetailView):
@@ -273,6 +295,21 @@ def owned_label(entry: OwnedField) -> str:
     meta = entry.model._meta
     field = meta.get_field(entry.field)
     return f"{capfirst(str(meta.verbose_name_plural))}（{getattr(field, 'verbose_name', entry.field)}）"
+
+
+class StaffAutocompleteView(AutocompleteView):
+    """员工 by name, username or employee number — for the staff filters of the staff, account (客户经理) and
+    audit lists, hence open to any of their permissions."""
+
+    model = User
+    permission = ("org.view", "customer.view", "audit.view", "workorder.view")
+    search_fields = ("full_name__icontains", "username__startswith", "employee_no__startswith")
+
+    def base_queryset(self):
+        return User.objects.filter(position__isnull=False).select_related("position")
+
+    def label(self, obj: Any) -> str:
+        return f"{obj.display_name} · {obj.position.name}" if obj.position else obj.display_name
 
 
 class StaffDetailView(ScopedDetailView):

@@ -20,17 +20,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridcare.core import audit
-from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm, row_in_scope
+from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm, restrict, row_in_scope
 from gridcare.core.actions import action, after_commit
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, PermissionRefused
 from gridcare.core.locks import job_lock
 from gridcare.core.rows import TableRef, fetch_one
-from gridcare.customers.models import Account, Customer, ServicePoint
+from gridcare.customers.models import Account, Contact, Customer, ServicePoint
 from gridcare.engine.money import decimal_exponent
 from gridcare.org.models import OrgUnit, User
 from gridcare.service import rules
 from gridcare.service import sla as clocks
 from gridcare.service.choices import (
+    ACTIVE_STATUSES,
     ANONYMOUS_ALLOWED,
     INITIAL_STATUS,
     OPEN_STATUSES,
@@ -313,6 +314,41 @@ def _lookup(
     return found
 
 
+def _open_master(actor: User, master_id: int | None, errors: dict[str, str]) -> WorkOrder | None:
+    """The order a call is linked to by hand: one the actor sees, still being handled (not yet returned,
+    called back or archived); a linked call's own master when it was itself a repeat call."""
+    orders = restrict(
+        WorkOrder.objects.only(
+            "id", "number", "order_type", "sub_type", "status", "master_id", "queue_unit_id", "assignee_id"
+        ),
+        actor,
+    )
+    found = orders.filter(pk=master_id).first() if master_id is not None else None
+    if found is not None and found.master_id is not None:
+        found = orders.filter(pk=found.master_id).first()
+    if found is None:
+        errors["master"] = "未找到要并入的工单，或不在您的数据范围内。 (Order to link to not found.)"
+        return None
+    if found.status not in ACTIVE_STATUSES:
+        errors["master"] = (
+            f"工单 {found.number} 已回单或归档，不能再并入来电，请另行受理。"
+            f" (Order {found.number} is closed; register a new order instead.)"
+        )
+        return None
+    return found
+
+
+def _primary_contact(customer_id: int) -> tuple[str, str]:
+    """(name, mobile) of the customer's primary contact, else its first contact, else blanks."""
+    row = (
+        Contact.objects.filter(customer_id=customer_id)
+        .order_by("-is_primary", "pk")
+        .values_list("name", "mobile")
+        .first()
+    )
+    return (row[0], row[1]) if row else ("", "")
+
+
 def _root_unit_id() -> int:
     return OrgUnit.objects.filter(parent__isnull=True).order_by("id").values_list("id", flat=True)[0]
 
@@ -379,14 +415,26 @@ def do_create_order(
     area_class: str = "",
     title: str = "",
     description: str = "",
+    master: Any = None,
+    contact_from_customer: bool = False,
     auto_dispatch: bool = True,
     at: dt.datetime | None = None,
 ) -> WorkOrder:
     """受理 — register a call: look up the customer, number it, start its SLA clocks, link repeated outage calls
-    to their master order (重复来电并单) and dispatch it by the rules."""
+    to their master order (重复来电并单) and dispatch it by the rules.
+
+    ``master`` links the call by hand to an open order the desk sees (并入此单): the call is registered as a
+    repeat call of it, takes its type when none is given, and starts neither clocks nor a dispatch of its own.
+    ``contact_from_customer`` fills a missing caller name and number from the customer's primary contact, so a
+    desk that sees phone numbers masked never has to type the clear number back."""
     at = _now(at)
     errors: dict[str, str] = {}
-    if order_type not in ORDER_TYPES:
+    chosen_master = _open_master(actor, _pk(master), errors) if master not in (None, "") else None
+    if chosen_master is not None and not order_type:
+        order_type, sub_type = chosen_master.order_type, chosen_master.sub_type
+    if not order_type:
+        errors["order_type"] = "请选择工单类型。 (Choose the work-order type.)"
+    elif order_type not in ORDER_TYPES:
         errors["order_type"] = f"未知的工单类型「{order_type}」。 (Unknown work-order type.)"
     allowed_sub = SUB_TYPES.get(order_type, ())
     if allowed_sub and sub_type not in allowed_sub:
@@ -404,6 +452,10 @@ def do_create_order(
         errors["customer"] = (
             "此类工单需要客户、户号或用电地址。 (This type needs a customer, account or service point.)"
         )
+    if contact_from_customer and found.get("customer_id") and not (contact_name and contact_phone):
+        primary = _primary_contact(found["customer_id"])
+        contact_name = contact_name or primary[0]
+        contact_phone = contact_phone or primary[1]
     area_text = normalise_area(area_text)
     address = (address or found.get("address") or "").strip()[:200]
     if order_type == OrderType.REPAIR and not (found.get("service_point_id") or address or area_text):
@@ -441,7 +493,7 @@ def do_create_order(
     )
     steps = [Transition.CREATE]
     new_clocks: list[SLAClock] = []
-    master = _find_master(order_type, unit_id, area_text, order.service_point_id, at)
+    master = chosen_master or _find_master(order_type, unit_id, area_text, order.service_point_id, at)
     if master is not None:
         order.master = master
         order.queue_unit_id = master.queue_unit_id

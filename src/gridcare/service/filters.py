@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.scoped import ScopedFilterSet
+from gridcare.customers.filters import customer_filter
+from gridcare.org.filters import UnitSubtreeFilter
 from gridcare.service.choices import Channel, OrderType, Status, SubType
 from gridcare.service.models import SLAPolicy, StockItem, WorkOrder
 from gridcare.service.sla import near_breach_q, overdue_q
@@ -37,7 +39,7 @@ class WorkOrderFilter(ScopedFilterSet):
         lookup_expr="date__lte",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    customer = django_filters.NumberFilter(label=_("Customer id"), field_name="customer_id")
+    customer = customer_filter()
 
     class Meta:
         model = WorkOrder
@@ -80,7 +82,8 @@ class SLAPolicyFilter(ScopedFilterSet):
 
 class StockItemFilter(ScopedFilterSet):
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
+    under = UnitSubtreeFilter()
 
     class Meta:
         model = StockItem
-        fields = ["name", "kind", "org_unit"]
+        fields = ["name", "kind", "under"]

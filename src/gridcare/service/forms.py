@@ -2,28 +2,69 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from gridcare.core.scoped import ScopedForm
+from gridcare.customers.models import Account, ServicePoint
 from gridcare.org.models import OrgUnit, User
-from gridcare.service.choices import Cause, Channel, ClockKind, OrderType, SubType
-from gridcare.service.models import AREA_CLASSES, StockItem
+from gridcare.service.choices import SUB_TYPES, Cause, Channel, ClockKind, OrderType, SubType
+from gridcare.service.models import AREA_CLASSES, StockItem, WorkOrder
+
+#: The intake's type list: empty first (the rep chooses), then the types the hotline registers most often.
+INTAKE_TYPE_ORDER = (
+    OrderType.REPAIR,
+    OrderType.ENQUIRY,
+    OrderType.COMPLAINT,
+    OrderType.APPLICATION,
+    OrderType.OPINION,
+    OrderType.SUGGESTION,
+    OrderType.REPORT,
+    OrderType.PRAISE,
+)
+NOT_FOUND = _("Not found or outside your data scope.")
+
+
+def _picked(queryset: Any) -> forms.ModelChoiceField:
+    """A hidden id picked from the live suggestions; resolved through the caller's scope (ScopedForm), so an id
+    outside it is "not found" like one that does not exist."""
+    return forms.ModelChoiceField(
+        queryset=queryset,
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": NOT_FOUND},
+    )
 
 
 class IntakeForm(ScopedForm):
-    """受理 — phone or counter intake: the caller is found by account number (户号) or service point number."""
+    """受理 — phone or counter intake: the caller is picked from live suggestions (phone, 户号, meter number, name,
+    address) or typed as an account or service point number; sub-types follow the type."""
 
-    order_type = forms.ChoiceField(label=_("Type"), choices=OrderType.choices)
+    lookup = forms.CharField(
+        label=_("Phone, account, meter number, name or address"),
+        max_length=60,
+        required=False,
+        help_text=_(
+            "Pick the caller from the suggestions, or type an account or service point number. "
+            "Leave empty for an anonymous enquiry or report."
+        ),
+    )
+    account = _picked(Account.objects.all())
+    service_point = _picked(ServicePoint.objects.all())
+    contact_from_customer = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    master = _picked(WorkOrder.objects.all())
+    order_type = forms.ChoiceField(
+        label=_("Type"),
+        choices=[("", "—"), *((t.value, t.label) for t in INTAKE_TYPE_ORDER)],
+        required=False,
+    )
     sub_type = forms.ChoiceField(label=_("Sub-type"), choices=[("", "—"), *SubType.choices], required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
-    lookup = forms.CharField(
-        label=_("Account or service point number"),
-        max_length=24,
-        required=False,
-        help_text=_("Leave empty for an anonymous enquiry or report."),
-    )
     contact_name = forms.CharField(label=_("Caller"), max_length=60, required=False)
     contact_phone = forms.CharField(label=_("Call-back number"), max_length=20, required=False)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
@@ -33,6 +74,28 @@ class IntakeForm(ScopedForm):
     description = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+
+    #: Fields shown only for these types (the rest of the time hidden by intake.js; the action decides anyway).
+    only_for = {"area_text": (OrderType.REPAIR,), "area_class": (OrderType.REPAIR,)}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the sub-types each type takes, for intake.js to filter the list (do_create_order checks them again)
+        self.fields["sub_type"].widget.attrs["data-sub-types"] = json.dumps(
+            {str(kind): [str(sub) for sub in subs] for kind, subs in SUB_TYPES.items()}
+        )
+        self.fields["lookup"].widget.attrs.update(
+            {
+                "autofocus": True,
+                "autocomplete": "off",
+                "hx-get": reverse("service:intake-suggest"),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#intake-suggestions",
+                "hx-sync": "this:replace",
+            }
+        )
+        for name, kinds in self.only_for.items():
+            self.fields[name].widget.attrs["data-only-for"] = " ".join(kinds)
 
 
 class TargetForm(ScopedForm):

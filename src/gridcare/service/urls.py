@@ -12,6 +12,8 @@ urlpatterns = [
     path("overdue/", views.DeskView.as_view(queue_name="overdue"), name="overdue-queue"),
     path("orders/", views.DeskView.as_view(queue_name="all"), name="all-queue"),
     path("orders/new/", views.IntakeView.as_view(), name="order-create"),
+    path("intake/suggest/", views.IntakeSuggestView.as_view(), name="intake-suggest"),
+    path("intake/caller/", views.IntakeCallerView.as_view(), name="intake-caller"),
     path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:pk>/<slug:step>/", views.StepView.as_view(), name="order-step"),
     path(

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,10 +16,10 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from gridcare.core.access import has_perm, restrict
-from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.errors import GridcareError, InvalidInput, NotFound
 from gridcare.customers.masking import can_unmask, mask_mobile
-from gridcare.service import actions, reports
-from gridcare.service.choices import Transition, allowed_transitions
+from gridcare.service import actions, intake, reports
+from gridcare.service.choices import PAUSED_STATUSES, Transition, allowed_transitions
 from gridcare.service.filters import SLAPolicyFilter, StockItemFilter, WorkOrderFilter
 from gridcare.service.forms import (
     CallbackForm,
@@ -37,6 +37,8 @@ from gridcare.service.forms import (
 )
 from gridcare.service.models import Compensation, ServiceNotice, SLAPolicy, StockItem, WorkOrder
 from gridcare.service.selectors import REPORTS, dashboard, previous_month, queue, queues_for
+from gridcare.web.excel import attachment
+from gridcare.web.flags import Flag, duration_words
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 QUEUE_TITLES = {
@@ -49,6 +51,27 @@ QUEUE_TITLES = {
 
 
 #: How the SLA state stored on an order reads on screen and in exports.
+SLA_STATE_LABELS = {"ok": _("On time"), "warning": _("Near breach"), "breached": _("Overdue")}
+
+
+def sla_reading(order: WorkOrder, now: Any = None) -> Flag | Any:
+    """The SLA column, by the same rules as the near-breach and overdue queues (``service.sla``): an open,
+    running order past its deadline is overdue by so long (red), past its warning moment has so long left
+    (amber), otherwise so long left; a paused clock says so; a closed order keeps its final state."""
+    now = now or timezone.now()
+    if not order.is_open or order.due_at is None:
+        return SLA_STATE_LABELS.get(order.sla_state, order.sla_state)
+    if order.status in PAUSED_STATUSES:
+        return Flag(str(_("Clock paused")), "secondary")
+    if order.due_at <= now:
+        return Flag(
+            str(_("Overdue by %(duration)s")) % {"duration": duration_words(now - order.due_at)}, "danger"
+        )
+    left = str(_("%(duration)s left")) % {"duration": duration_words(order.due_at - now)}
+    near = order.warn_at is not None and order.warn_at <= now
+    return Flag(left, "warning" if near else "success")
+
+
 class DeskMixin(StaffMixin):
     """Open to the positions that read work orders (``workorder.view``); each step checks its own code."""
 
@@ -77,7 +100,7 @@ class DeskView(DeskMixin, ScopedListView):
         Column(_("Assignee"), "assignee.display_name"),
         Column(_("Accepted at"), "created_at"),
         Column(_("Next deadline"), "due_at"),
-        Column(_("SLA"), "sla_state"),
+        Column(_("SLA"), sla_reading),
     ]
 
     @property
@@ -272,18 +295,28 @@ class CompensationDecisionView(DeskMixin, View):
 
 
 class IntakeView(ActionFormView):
-    """受理 — phone or counter intake by the desk."""
+    """受理 — phone or counter intake by the desk: the form on the left, the caller panel (来电客户) on the right."""
 
     permission = "workorder.create"
     form_class = IntakeForm
+    template_name = "service/intake.html"
     title = _("Register a work order")
     success_message = _("Work order registered.")
+
+    def context(self, form: Any) -> dict[str, Any]:
+        context = super().context(form)
+        picked = form["account"].value() if form.is_bound else None
+        context["panel"] = (
+            intake.caller_panel(self.request.user, picked, form["service_point"].value()) if picked else None
+        )
+        return context
 
     def perform(self, data: dict[str, Any]) -> WorkOrder:
         from gridcare.customers.models import Account, ServicePoint
 
         lookup = (data.pop("lookup") or "").strip()
-        if lookup:
+        typed = lookup and not (data["account"] or data["service_point"])  # not picked from the suggestions
+        if typed:
             user = self.request.user  # a number outside the desk's scope is "not found", like an unknown one
             point = (
                 restrict(ServicePoint.objects.filter(number=lookup), user)
@@ -294,13 +327,38 @@ class IntakeView(ActionFormView):
                 restrict(Account.objects.filter(number=lookup), user).values_list("pk", flat=True).first()
             )
             if point is None and account is None:
-                from gridcare.core.errors import InvalidInput
-
                 raise InvalidInput(
                     {"lookup": "未找到该户号或用电地址编号。 (No such account or service point.)"}
                 )
             data["service_point"], data["account"] = point, account if point is None else None
         return actions.do_create_order(self.request.user, **data)
+
+
+class IntakeSuggestView(StaffMixin, View):
+    """The live suggestions under the intake search box (htmx): at most 10 callers in the desk's scope."""
+
+    permission = "workorder.create"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        query = request.GET.get("lookup", "")[:60]
+        found, only = intake.suggestions(request.user, query)
+        return render(
+            request,
+            "service/intake_suggestions.html",
+            {"suggestions": found, "only": only, "query": query.strip()},
+        )
+
+
+class IntakeCallerView(StaffMixin, View):
+    """The caller panel beside the intake form (htmx): customer card, open orders, recent calls."""
+
+    permission = "workorder.create"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        panel = intake.caller_panel(
+            request.user, request.GET.get("account"), request.GET.get("service_point")
+        )
+        return render(request, "service/intake_panel.html", {"panel": panel})
 
 
 class DashboardView(StaffMixin, TemplateView):
@@ -341,8 +399,12 @@ class ReportDownloadView(StaffMixin, View):
             if fmt == "pdf"
             else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        response = HttpResponse(reports.render(code, month, fmt), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{reports.filename(code, month, fmt)}"'
+        report = reports.build(code, month)
+        content = reports.to_xlsx(report) if fmt == "xlsx" else reports.to_pdf(report)
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = attachment(
+            f"{report.title}_{month}.{fmt}", reports.filename(code, month, fmt)
+        )
         return response
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -52,10 +54,23 @@ def build_workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[A
     return buffer.getvalue()
 
 
+def attachment(filename: str, fallback: str) -> str:
+    """A ``Content-Disposition`` that keeps a Chinese file name: ``filename*`` (RFC 5987, UTF-8) for browsers,
+    ``filename`` with an ASCII ``fallback`` for the few clients that ignore it."""
+    safe = re.sub(r'[\\/:*?"<>|\r\n]+', "-", filename).strip() or fallback
+    ascii_fallback = re.sub(r"[^A-Za-z0-9._-]+", "-", fallback) or "export"
+    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(safe, safe='')}"
+
+
+def export_filename(title: str, extension: str = "xlsx") -> str:
+    """``客户_20261203.xlsx``: the list's title and the local date."""
+    return f"{title}_{timezone.localdate():%Y%m%d}.{extension}"
+
+
 def workbook_response(
     filename: str, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> HttpResponse:
+    """The list as an Excel file named after its ``title`` (``filename`` is the ASCII fallback name)."""
     response = HttpResponse(build_workbook(title, headers, rows), content_type=XLSX_CONTENT_TYPE)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.xlsx"'
+    response["Content-Disposition"] = attachment(export_filename(title), export_filename(filename))
     return response

@@ -15,9 +15,16 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +39,7 @@ from gridcare.core.scoped import ScopedForm
 from gridcare.web import workbench
 from gridcare.web.display import display, export_value, model_field, permission_names, with_unit
 from gridcare.web.excel import workbook_response
+from gridcare.web.flags import Flag
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -63,8 +71,10 @@ class Column:
                 value = value()
         return value, field, owner
 
-    def value(self, obj: Any) -> str:
+    def value(self, obj: Any) -> str | Flag:
         value, field, owner = self.resolve(obj)
+        if isinstance(value, Flag):  # a badge (list.html): its words are already what a person reads
+            return value
         if self.unit and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             return with_unit(value, self.unit, owner)
         return display(value, field, owner)
@@ -89,6 +99,38 @@ class StaffMixin(LoginRequiredMixin):
             names = " / ".join(permission_names(codes))
             raise PermissionDenied(_("This screen needs the permission: %(names)s.") % {"names": names})
         return super().dispatch(request, *args, **kwargs)
+
+
+#: The page sizes a list offers (``?size=``); anything else falls back to the list's own size.
+PAGE_SIZES = (25, 50, 100)
+
+
+def page_size(raw: str | None, default: int) -> int:
+    """The requested page size if it is one of :data:`PAGE_SIZES`, the list's default otherwise."""
+    try:
+        size = int(raw or "")
+    except ValueError:
+        return default
+    return size if size in PAGE_SIZES else default
+
+
+def page_numbers(page: Page, around: int = 2) -> list[int | None]:
+    """The page links to show: first, last and ``around`` pages either side of the current one; ``None``
+    where pages are left out (an ellipsis)."""
+    last = page.paginator.num_pages
+    shown = sorted({1, last, *range(max(1, page.number - around), min(last, page.number + around) + 1)})
+    numbers: list[int | None] = []
+    for number in shown:
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
+def carried_params(query: Any, *drop: str) -> list[tuple[str, str]]:
+    """The query's parameters (the filters) as hidden-field pairs, without ``drop`` — so the jump box and the
+    page-size choice keep the filters without JavaScript."""
+    return [(key, value) for key, values in query.lists() if key not in drop for value in values]
 
 
 class ScopedListView(StaffMixin, TemplateView):
@@ -126,13 +168,19 @@ class ScopedListView(StaffMixin, TemplateView):
             headers = [str(c.label) for c in self.columns]
             rows = ([c.export(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
             return workbook_response(self.export_name, str(self.title), headers, rows)
-        paginator = Paginator(queryset, self.paginate_by)
+        size = page_size(request.GET.get("size"), self.paginate_by)
+        paginator = Paginator(queryset, size)
         page = paginator.get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
         context = self.get_context_data(
             filterset=filterset,
             page=page,
+            page_numbers=page_numbers(page),
+            page_size=size,
+            page_sizes=PAGE_SIZES,
+            jump_params=carried_params(query),
+            size_params=carried_params(query, "size"),
             rows=[(obj, [c.value(obj) for c in self.columns]) for obj in page.object_list],
             columns=self.columns,
             title=self.title,
@@ -142,6 +190,38 @@ class ScopedListView(StaffMixin, TemplateView):
             else None,
         )
         return self.render_to_response(context)
+
+
+class AutocompleteView(StaffMixin, View):
+    """The search behind a searchable select (``data-autocomplete``): at most :attr:`limit` rows of the user's
+    data scope whose ``search_fields`` start with (numbers) or contain (names) the typed text, as
+    ``{"results": [{"value": id, "text": label}]}``."""
+
+    request: StaffHttpRequest  # signed in: StaffMixin refused everyone else
+
+    model: type[models.Model]
+    #: lookups matched against the typed text, e.g. ``("number__startswith", "name__icontains")``
+    search_fields: tuple[str, ...] = ()
+    limit = 20
+
+    def base_queryset(self) -> models.QuerySet:
+        return self.model._default_manager.all()
+
+    def label(self, obj: Any) -> str:
+        return str(obj)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        queryset = restrict(self.base_queryset(), self.request.user)
+        text = request.GET.get("q", "").strip()[:100]
+        if text:
+            condition = models.Q()
+            for lookup in self.search_fields:
+                condition |= models.Q(**{lookup: text})
+            queryset = queryset.filter(condition)
+        if not queryset.ordered:
+            queryset = queryset.order_by(*(self.model._meta.ordering or ["pk"]))
+        results = [{"value": str(obj.pk), "text": self.label(obj)} for obj in queryset[: self.limit]]
+        return JsonResponse({"results": results})
 
 
 class ScopedDetailView(StaffMixin, TemplateView):

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('service', '0006_counter_moves_to_core'),
+        ("service", "0006_counter_moves_to_core"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='slaclock',
-            name='amount',
-            field=models.PositiveIntegerField(verbose_name='time limit'),
+            model_name="slaclock",
+            name="amount",
+            field=models.PositiveIntegerField(verbose_name="time limit"),
         ),
     ]

@@ -50,10 +50,13 @@
     wrapTables(document);
     foldFilters();
   });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target instanceof Element) {
-      wrapTables(event.target);
-    }
+  // wrapped in the same task as htmx's swap (afterSwap), so a swapped-in table is never laid out unwrapped
+  ["htmx:afterSwap", "htmx:afterSettle"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (event.target instanceof Element) {
+        wrapTables(event.target);
+      }
+    });
   });
   document.addEventListener("click", function (event) {
     if (!(event.target instanceof Element)) {
