@@ -128,6 +128,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_user_key")]
 
     def __str__(self) -> str:
@@ -139,6 +141,10 @@ class NumberCounter(models.Model):
 
     name = models.CharField(max_length=32, primary_key=True)
     value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("number counter")
+        verbose_name_plural = _("number counters")
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"

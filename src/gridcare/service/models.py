@@ -592,5 +592,9 @@ class NumberDay(models.Model):
     day = models.DateField(primary_key=True)
     base = models.BigIntegerField()
 
+    class Meta:
+        verbose_name = _("work-order number day")
+        verbose_name_plural = _("work-order number days")
+
     def __str__(self) -> str:
         return f"{self.day} {self.base}"
