@@ -532,6 +532,8 @@ class ServiceFee(models.Model):
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     billed = models.BooleanField(_("billed"), default=False)
 
+    display_units = {"amount": "元"}  # gridcare.web.display
+
     class Meta:
         verbose_name = _("service fee")
         verbose_name_plural = _("service fees")

@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_number_counter'),
+        ("core", "0005_number_counter"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='idempotencyrecord',
-            options={'verbose_name': 'idempotency record', 'verbose_name_plural': 'idempotency records'},
+            name="idempotencyrecord",
+            options={"verbose_name": "idempotency record", "verbose_name_plural": "idempotency records"},
         ),
         migrations.AlterModelOptions(
-            name='numbercounter',
-            options={'verbose_name': 'number counter', 'verbose_name_plural': 'number counters'},
+            name="numbercounter",
+            options={"verbose_name": "number counter", "verbose_name_plural": "number counters"},
         ),
     ]

@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('service', '0007_slaclock_time_limit_label'),
+        ("service", "0007_slaclock_time_limit_label"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='numberday',
-            options={'verbose_name': 'work-order number day', 'verbose_name_plural': 'work-order number days'},
+            name="numberday",
+            options={
+                "verbose_name": "work-order number day",
+                "verbose_name_plural": "work-order number days",
+            },
         ),
     ]
