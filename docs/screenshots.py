@@ -451,7 +451,7 @@ def admin(day: Day) -> None:
     day.login("admin")
     day.shot("workbench")
     day.doing("units").menu("org:unit-list")
-    day.see("#result-table tbody a")
+    day.see("#org-tree a")
     day.shot("units")
     day.doing("positions").menu("org:position-list")
     day.see("#result-table tbody a")

@@ -99,3 +99,16 @@ def test_dashboard_reports_policies_and_customer_tab(staff, place) -> None:
     assert order.number in render_orders(request, point.account.customer)
     request.user = staff("hx_rep")
     assert order.number not in render_orders(request, point.account.customer)
+
+
+def test_order_page_reads_statuses_and_limits_in_words(staff, place) -> None:
+    point = place("CG")
+    order = actions.do_create_order(
+        staff("cg_rep"), order_type="complaint", sub_type="service", account=point.account_id
+    )
+    html = login(staff("cg_rep")).get(f"/service/orders/{order.pk}/").content.decode()
+    transitions = html[html.index('id="transitions"') : html.index("</table>", html.index('id="transitions"'))]
+    assert order.get_status_display() in transitions and f">{order.status}<" not in transitions
+    clocks = html[html.index('id="clocks"') : html.index("</table>", html.index('id="clocks"'))]
+    assert "<td>" in clocks and "小时" in clocks and "分钟" not in clocks
+

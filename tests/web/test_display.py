@@ -144,11 +144,22 @@ def test_an_audit_row_reads_field_by_field_with_verbose_names_and_labels() -> No
     ]
 
 
+def test_a_creation_lists_what_was_filled_in_without_arrows() -> None:
+    entry = AuditEntry(
+        action="service.create_order",
+        object_type="service.workorder",
+        object_id="1",
+        before=None,
+        after={"status": "dispatched", "assignee": None, "area_text": ""},
+    )
+    assert [(c.label, c.before, c.after) for c in audit_changes(entry)] == [("状态", "", "已派发")]
+
+
 def test_an_audit_row_of_no_model_still_reads_without_python_syntax() -> None:
     entry = AuditEntry(
         action="org.load_catalogue", object_type="org.position", object_id="*", after={"count": 3}
     )
-    assert [(c.label, c.before, c.after) for c in audit_changes(entry)] == [("数量", "—", "3")]
+    assert [(c.label, c.before, c.after) for c in audit_changes(entry)] == [("数量", "", "3")]
 
 
 @pytest.mark.django_db

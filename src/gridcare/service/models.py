@@ -207,6 +207,8 @@ class WorkOrderTransition(models.Model):
     at = models.DateTimeField(_("time"), default=timezone.now)
     note = models.CharField(_("note"), max_length=500, blank=True)
 
+    display_choices = {"from_status": Status, "to_status": Status}  # gridcare.web.display: statuses as labels
+
     class Meta:
         verbose_name = _("work order transition")
         verbose_name_plural = _("work order transitions")

@@ -290,18 +290,20 @@ def audit_changes(entry: Any) -> list[FieldChange]:
 def field_changes(
     model: Any, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
 ) -> list[FieldChange]:
-    """Old and new values of ``model``'s fields (as the audit writer stores them), one line per key."""
+    """Old and new values of ``model``'s fields (as the audit writer stores them), one line per key.
+
+    A record's creation has no old values: its lines carry an empty ``before`` (shown without an arrow) and leave
+    out the fields created empty, so a new order lists what was filled in rather than a column of "— → —"."""
+    created = not before
     before, after = before or {}, after or {}
     rows = []
     for key in dict.fromkeys([*before, *after]):
         field = model_field(model, key)
-        rows.append(
-            FieldChange(
-                field_label(model, key),
-                display(stored_value(before.get(key), field), field) if key in before else EMPTY,
-                display(stored_value(after.get(key), field), field) if key in after else EMPTY,
-            )
-        )
+        new = display(stored_value(after.get(key), field), field) if key in after else EMPTY
+        if created and new == EMPTY:
+            continue
+        old = "" if created else display(stored_value(before.get(key), field), field) if key in before else EMPTY
+        rows.append(FieldChange(field_label(model, key), old, new))
     return rows
 
 
