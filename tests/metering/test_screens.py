@@ -71,7 +71,9 @@ def test_meter_and_installation_lists_show_the_address_under_用电地址(
 
     point = make_point("CG")
     meter = make_meter()
-    do_install_meter(system, meter, point, installed_on=timezone.localdate(), initial_reads={"active_total": 0})
+    do_install_meter(
+        system, meter, point, installed_on=timezone.localdate(), initial_reads={"active_total": 0}
+    )
     client.force_login(staff("metering"))
     for url in ("/metering/meters/", "/metering/installations/"):
         page = client.get(url)
