@@ -25,10 +25,10 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views import View
-from django.templatetags.static import static
 from django.views.generic import RedirectView, TemplateView
 
 from gridcare.core.access import has_perm, restrict
