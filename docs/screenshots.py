@@ -41,8 +41,9 @@ FLAGS = [
     "--disable-component-update",
     "--lang=zh-CN",  # the browser's own language: date inputs read yyyy/mm/dd as on a Chinese user's machine
 ]
-#: What a Chinese user's browser sends and reports (the context's locale alone leaves the UI language English).
-LANGUAGE = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0.9"}}
+#: What a Chinese user's browser reports and sends (the context's locale alone leaves the UI language English).
+LOCALE = "zh-CN"
+ACCEPT_LANGUAGE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 PASSWORD = "gridcare2026"
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -514,7 +515,8 @@ def walk_all(browser: Browser, demo: Demo, names: list[str], out: Path, evidence
         spec = WALKS[name]
         print(name)
         context = browser.new_context(
-            **LANGUAGE,  # type: ignore[arg-type]
+            locale=LOCALE,
+            extra_http_headers=ACCEPT_LANGUAGE,
             timezone_id="Asia/Shanghai",
             viewport=PHONE if spec.phone else DESKTOP,
             device_scale_factor=1,
