@@ -225,4 +225,4 @@ def test_caller_panel_names_the_tariff_with_the_code_only_as_secondary_text(staf
     )
     tariff_cell = page.split('id="caller-tariff">', 1)[1].split("</dd>", 1)[0]
     assert tariff_cell.startswith("居民测试阶梯电价")
-    assert '<span class="text-muted">T-PANEL</span>' in tariff_cell
+    assert '<span class="text-muted small">T-PANEL</span>' in tariff_cell
