@@ -37,7 +37,10 @@ def test_customer_360_page_renders_every_tab(client, staff, make_point, make_met
     for key, needle in [
         ("service_points", point.number),
         ("meters", meter.asset_no),
-        ("history", "customers.create_service_point"),
+        (
+            "history",
+            "新建用电地址",
+        ),  # the audit action in words (issue #10), never customers.create_service_point
         ("accounts", point.account.number),
         ("contracts", "tab-contracts"),
     ]:

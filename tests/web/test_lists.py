@@ -52,6 +52,19 @@ def test_choice_filters_offer_all_and_yes_no_filters_read_all_yes_no(staff) -> N
     assert options_of(html, "under")[0] == "全部"
 
 
+def test_list_defaults_hold_after_the_api_built_the_class_fields(staff) -> None:
+    """The API schema and filter backend build form fields on the class's filters; a later list page must still
+    read 全部 / 是 / 否 (the copied field was kept with Django's defaults once, depending on test order)."""
+    from gridcare.customers.filters import AccountFilter
+
+    for name in ("billing_cycle", "status", "is_key_account"):
+        assert AccountFilter.base_filters[name].field is not None  # built and cached on the class's filter
+    html = signed_in(staff("manager")).get("/customers/accounts/").content.decode()
+    assert "---------" not in html and "未知" not in html
+    assert options_of(html, "billing_cycle")[0] == "全部"
+    assert options_of(html, "is_key_account") == ["全部", "是", "否"]
+
+
 def test_yes_no_filter_filters(staff, make_point) -> None:
     key = make_point("CG", kind="organisation", customer_class="commercial", manager=staff("key_account"))
     plain = make_point("CG")

@@ -122,8 +122,10 @@ def test_form_creates_staff_and_shows_history(client, staff) -> None:
     )
     assert response.status_code == 302
     created = User.objects.get(username="lisi")
-    detail = client.get(created.get_absolute_url())
-    assert "org.create_staff" in detail.content.decode()
+    detail = client.get(created.get_absolute_url()).content.decode()
+    history = detail[detail.index('id="history"') :]
+    assert "新建员工账号" in history and "org.create_staff" not in history  # the action in words (issue #10)
+    assert "李四" in history  # field by field: the new full name
 
 
 def test_leave_screen_hands_over(client, staff) -> None:

@@ -113,18 +113,26 @@ class AutocompleteFilter(django_filters.ModelChoiceFilter):
 
 def _list_defaults(filter_: django_filters.Filter) -> None:
     """The defaults users expect of a list's filter: 全部 as the empty choice, yes/no as 全部/是/否, dates
-    picked in a date input."""
+    picked in a date input.
+
+    A form field built earlier from the class's filter (the API schema and the filter backend build them) is
+    copied with the filter set and would keep Django's defaults: it is dropped whenever a default is applied, so
+    the field is built again from the new settings."""
     widget = filter_.extra.get("widget")
     if isinstance(filter_, django_filters.BooleanFilter) and widget is None:
         filter_.extra["widget"] = forms.Select(choices=YES_NO_CHOICES)
     elif isinstance(filter_, django_filters.ChoiceFilter):  # ModelChoiceFilter too
         if (
             filter_.extra.get("empty_label", filter_settings.EMPTY_CHOICE_LABEL)
-            == filter_settings.EMPTY_CHOICE_LABEL
+            != filter_settings.EMPTY_CHOICE_LABEL
         ):
-            filter_.extra["empty_label"] = ALL
+            return
+        filter_.extra["empty_label"] = ALL
     elif isinstance(filter_, django_filters.DateFilter) and widget is None:
         filter_.extra["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    else:
+        return
+    filter_.__dict__.pop("_field", None)
 
 
 class _ScopedFilterMixin(_FilterSetBase):

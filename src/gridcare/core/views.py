@@ -7,6 +7,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
@@ -16,7 +17,9 @@ from gridcare.core.actions import do_set_calendar_override
 from gridcare.core.filters import AuditEntryFilter
 from gridcare.core.forms import CalendarOverrideForm, DeadlineForm
 from gridcare.core.models import AuditEntry, CalendarOverride
-from gridcare.web.views import ActionFormView, Column, ScopedListView, StaffMixin
+from gridcare.web.display import FieldChange, audit_changes, audited_model
+from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
+from gridcare.web.workbench import describe_action
 
 
 class AuditLogView(ScopedListView):
@@ -29,15 +32,45 @@ class AuditLogView(ScopedListView):
     columns = [
         Column(_("Time"), "at"),
         Column(_("Person"), "actor_name"),
-        Column(_("Action"), "action"),
-        Column(_("Object type"), "object_type"),
-        Column(_("Object id"), "object_id"),
+        Column(_("Action"), lambda entry: describe_action(entry.action)),
+        Column(_("Object type"), lambda entry: object_type_name(entry.object_type)),
         Column(_("Object"), "object_repr"),
-        Column(_("Before"), "before"),
-        Column(_("After"), "after"),
+        Column(_("Changes"), lambda entry: summary(audit_changes(entry))),
         Column(_("Request id"), "request_id"),
         Column(_("Job id"), "job_id"),
     ]
+
+
+class AuditEntryDetailView(ScopedDetailView):
+    """One audit row: who, when, what, and its changes field by field."""
+
+    model = AuditEntry
+    permission = "audit.view"
+    template_name = "core/audit_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        entry = context["object"]
+        context.update(
+            history=None,
+            words=describe_action(entry.action, entry.object_repr),
+            object_type=object_type_name(entry.object_type),
+            changes=audit_changes(entry),
+        )
+        return context
+
+
+def object_type_name(object_type: str) -> str:
+    """The audited model's verbose name ("工单" for ``service.workorder``)."""
+    model = audited_model(object_type)
+    return capfirst(str(model._meta.verbose_name)) if model is not None else object_type
+
+
+def summary(changes: list[FieldChange]) -> str:
+    """Changes on one line for a list cell and Excel: "状态：已受理 → 已派工；处理人：— → 张三"."""
+    return "；".join(
+        f"{c.label}：{c.before} → {c.after}" if c.label else f"{c.before} → {c.after}" for c in changes
+    )
 
 
 class CalendarView(StaffMixin, TemplateView):

@@ -241,6 +241,9 @@ class ServicePoint(models.Model):
     metering_class = models.CharField(_("metering class"), max_length=4, blank=True)
 
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
+    #: gridcare.web.display: the units shown after these values
+    display_units = {"capacity_kva": "kVA", "contracted_demand_kw": "kW", "expected_monthly_kwh": "kWh"}
+
     scope_unit_path = "org_unit__path"
     scope_owner = "account__account_manager"
 
@@ -420,6 +423,9 @@ class SupplyContract(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
 
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
+    #: gridcare.web.display: the units shown after these values
+    display_units = {"capacity_kva": "kVA", "contracted_demand_kw": "kW"}
+
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
 

@@ -65,4 +65,5 @@ VERBS = {
     "customers.terminate_contract": _("Terminated contract"),
     "customers.import": _("Imported customers"),
     "customers.demo_chunk": _("Loaded demo customers"),
+    "customers.import_account": _("Imported account"),
 }

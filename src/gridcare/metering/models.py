@@ -76,6 +76,8 @@ class Meter(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    display_choices = {"registers": Register}  # gridcare.web.display: the codes of the list as labels
+
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "org_unit__path"
     scope_owner = "service_point__account__account_manager"
@@ -228,6 +230,9 @@ class OnSiteTest(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
+    #: gridcare.web.display: the units shown after these values
+    display_units = {"error_percent": "%"}
+
     scope_unit_path = "service_point__org_unit__path"
     scope_owner = "service_point__account__account_manager"
 

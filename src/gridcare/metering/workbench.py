@@ -57,4 +57,5 @@ VERBS = {
     "metering.change_status": _("Changed the status of meter"),
     "metering.demo_chunk": _("Loaded demo meters"),
     "metering.demo_stock": _("Loaded demo meter stock"),
+    "metering.import_meter": _("Imported meter"),
 }

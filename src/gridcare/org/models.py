@@ -179,6 +179,8 @@ class AuthorityLimit(models.Model):
     limit_type = models.ForeignKey(LimitType, on_delete=models.PROTECT, related_name="limits")
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
 
+    display_units = {"amount": lambda limit: limit.limit_type.unit}  # gridcare.web.display: "5,000.00 元"
+
     class Meta:
         verbose_name = _("authority limit")
         verbose_name_plural = _("authority limits")

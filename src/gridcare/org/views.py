@@ -10,13 +10,14 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
 from gridcare.core.access import get_in_scope, has_perm
 from gridcare.core.errors import GridcareError, NotFound, PermissionRefused
-from gridcare.core.ownership import count_owned
+from gridcare.core.ownership import OwnedField, count_owned, owned_fields
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.org import actions
 from gridcare.org.filters import OrgUnitFilter, PositionFilter, StaffFilter
@@ -31,6 +32,7 @@ from gridcare.org.forms import (
 )
 from gridcare.org.models import OrgUnit, Position, PositionChangeRequest, User
 from gridcare.org.selectors import grantable_positions, unit_tree
+from gridcare.web.display import localized_name
 from gridcare.web.views import (
     ActionFormView,
     AutocompleteView,
@@ -151,8 +153,7 @@ class PositionListView(ScopedListView):
     title = _("Positions")
     export_name = "positions"
     columns = [
-        Column(_("Name"), "name"),
-        Column(_("English name"), "name_en"),
+        Column(_("Name"), localized_name),
         Column(_("Level"), "get_level_display"),
         Column(_("Superior position"), "superior.name"),
         Column(_("Data scope"), "get_data_scope_display"),
@@ -289,6 +290,13 @@ class StaffListView(ScopedListView):
         return User.objects.filter(position__isnull=False).select_related("position", "org_unit")
 
 
+def owned_label(entry: OwnedField) -> str:
+    """What kind of record a person owns, in the UI language ("户号（客户经理）"), not its registry key."""
+    meta = entry.model._meta
+    field = meta.get_field(entry.field)
+    return f"{capfirst(str(meta.verbose_name_plural))}（{getattr(field, 'verbose_name', entry.field)}）"
+
+
 class StaffAutocompleteView(AutocompleteView):
     """员工 by name, username or employee number — for the staff filters of the staff, account (客户经理) and
     audit lists, hence open to any of their permissions."""
@@ -311,7 +319,12 @@ class StaffDetailView(ScopedDetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["owned"] = {k: v for k, v in count_owned(context["object"]).items() if v}
+        entries = {entry.key: entry for entry in owned_fields()}
+        context["owned"] = [
+            (owned_label(entries[key]), count)
+            for key, count in count_owned(context["object"]).items()
+            if count
+        ]
         context["can_manage"] = has_perm(self.request.user, "org.manage_staff")
         return context
 

@@ -14,4 +14,8 @@ VERBS = {
     "org.staff_leave": _("Recorded the departure of"),
     "org.unlock_login": _("Unlocked the login of"),
     "org.load_catalogue": _("Loaded the position catalogue"),
+    "org.propose_position_change": _("Proposed a position change for"),
+    "org.transfer_owned": _("Handed over the records of"),
+    "org.approve_position_change": _("Approved the position change of"),
+    "org.reject_position_change": _("Rejected the position change of"),
 }

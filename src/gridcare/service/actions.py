@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridcare.core import audit
 from gridcare.core.access import check_limit, get_in_scope, has_perm, require_perm, restrict, row_in_scope
@@ -1364,6 +1365,7 @@ def do_sla_sweep(actor: User, *, now: dt.datetime | None = None) -> clocks.Sweep
             object_type="service.slaclock",
             object_id="*",
             after=result.as_dict(),
-            note=f"timings {result.timings}",
+            note=_("Durations in seconds: %(timings)s")
+            % {"timings": "、".join(f"{stage} {seconds:.3f}" for stage, seconds in result.timings.items())},
         )
     return result

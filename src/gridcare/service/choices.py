@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OrderType(models.TextChoices):
@@ -69,7 +70,7 @@ ANONYMOUS_ALLOWED = {
 
 class Channel(models.TextChoices):
     PHONE = "phone", _("Phone (95598)")
-    COUNTER = "counter", _("Counter")
+    COUNTER = "counter", pgettext_lazy("service channel", "Counter")  # 营业厅, not the payment desk
     API = "api", _("API")
     PORTAL = "portal", _("Customer portal")
     ONSITE = "onsite", _("Reported on site")
@@ -80,7 +81,7 @@ class Status(models.TextChoices):
     DISPATCHED = "dispatched", _("Dispatched")  # 派发
     TAKEN = "taken", _("Taken")  # 接单
     PROCESSING = "processing", _("Processing")  # 处理中
-    SUSPENDED = "suspended", _("Suspended")  # 挂起
+    SUSPENDED = "suspended", pgettext_lazy("work order", "Suspended")  # 挂起, not an account's 暂停
     WAITING = "waiting", _("Waiting for customer")  # 待客户
     RETURNED = "returned", _("Returned")  # 回单
     CALLED_BACK = "called_back", _("Called back")  # 回访
@@ -91,6 +92,14 @@ OPEN_STATUSES = tuple(s for s in Status.values if s != Status.ARCHIVED)
 PAUSED_STATUSES = (Status.SUSPENDED, Status.WAITING)
 #: Statuses in which an order is with a handler (for "in hand" and backlog counts).
 ACTIVE_STATUSES = (Status.ACCEPTED, Status.DISPATCHED, Status.TAKEN, Status.PROCESSING, *PAUSED_STATUSES)
+
+
+class SLAState(models.TextChoices):
+    """How an open order stands against its service commitments (kept on the order for lists and filters)."""
+
+    OK = "ok", _("On time")
+    WARNING = "warning", _("Near breach")
+    BREACHED = "breached", _("Overdue")
 
 
 class Milestone(models.TextChoices):
@@ -125,7 +134,7 @@ class Cause(models.TextChoices):
     OUTAGE = "outage", _("Outage")  # 停电
     POWER_QUALITY = "power_quality", _("Voltage / power quality")  # 电压质量
     CONSTRUCTION = "construction", _("Grid construction")  # 工程建设
-    METERING = "metering", _("Metering")  # 计量
+    METERING = "metering", pgettext_lazy("order sub-type", "Metering")  # 计量, not the 计量管理 menu
     LINE_FAULT = "line_fault", _("Line fault")  # 线路故障
     EQUIPMENT_FAULT = "equipment_fault", _("Equipment fault")  # 设备故障
     CUSTOMER_SIDE = "customer_side", _("Customer-side fault")  # 客户内部故障

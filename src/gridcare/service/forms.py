@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.core.scoped import CHOOSE, ScopedForm
 from gridcare.customers.models import Account, ServicePoint
@@ -119,7 +120,9 @@ class ReasonForm(ScopedForm):
 
 
 class ReplyForm(ScopedForm):
-    result = forms.CharField(label=_("Result"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    result = forms.CharField(
+        label=pgettext_lazy("work order", "Result"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
     cause = forms.ChoiceField(label=_("Cause"), choices=[("", "—"), *Cause.choices], required=False)
 
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.service.choices import (
     OPEN_STATUSES,
@@ -21,6 +22,7 @@ from gridcare.service.choices import (
     ClockKind,
     Milestone,
     OrderType,
+    SLAState,
     Status,
     SubType,
     Transition,
@@ -139,8 +141,10 @@ class WorkOrder(models.Model):
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
     cause = models.CharField(_("cause"), max_length=20, choices=Cause.choices, blank=True)
-    result = models.TextField(_("result"), blank=True)
+    result = models.TextField(pgettext_lazy("work order", "result"), blank=True)
     first_contact_resolution = models.BooleanField(_("resolved at first contact"), default=False)
+
+    display_choices = {"sla_state": SLAState}  # gridcare.web.display: labels of a field kept without choices
 
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = ("unit__path", "intake_unit__path", "queue_unit__path")
@@ -235,6 +239,12 @@ class SLAPolicy(models.Model):
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=120, blank=True)
 
+    #: gridcare.web.display: the limit reads "24 小时" or "3 个工作日" by its clock, the warning as a percentage
+    display_units = {
+        "amount": lambda policy: "minutes" if policy.clock == ClockKind.ELAPSED else "working_days",
+        "warn_ratio": "ratio",
+    }
+
     scope_public = True
 
     class Meta:
@@ -263,7 +273,7 @@ class SLAClock(models.Model):
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="clocks")
     milestone = models.CharField(_("milestone"), max_length=16, choices=Milestone.choices)
     clock = models.CharField(_("clock"), max_length=8, choices=ClockKind.choices)
-    amount = models.PositiveIntegerField(_("amount"))
+    amount = models.PositiveIntegerField(_("time limit"))
     warn_permille = models.PositiveSmallIntegerField(_("warning at (‰)"), default=800)
     start_at = models.DateTimeField(_("started at"))
     paused_seconds = models.BigIntegerField(_("paused seconds"), default=0)
@@ -274,6 +284,19 @@ class SLAClock(models.Model):
     breached = models.BooleanField(_("breached"), null=True)
     warned_at = models.DateTimeField(_("warning sent at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    display_units = {
+        "amount": lambda clock: "minutes" if clock.clock == ClockKind.ELAPSED else "working_days",
+        "warn_permille": "permille",
+    }
+    #: gridcare.web.display: the keys of the SLA sweep's audit row
+    audit_labels = {
+        "clocks": _("clocks checked"),
+        "warnings": _("warnings sent"),
+        "escalations": _("escalations"),
+        "refreshed": _("deadlines refreshed"),
+        "held_back": _("held back outside working hours"),
+    }
 
     class Meta:
         verbose_name = _("SLA clock")
@@ -453,6 +476,9 @@ class StockItem(models.Model):
         "org.OrgUnit", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
     )
 
+    #: gridcare.web.display: the units shown after these values
+    display_units = {"unit_price": "元"}
+
     scope_unit_path = "org_unit__path"
     scope_owner = None
 
@@ -506,6 +532,8 @@ class ServiceFee(models.Model):
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     billed = models.BooleanField(_("billed"), default=False)
 
+    display_units = {"amount": "元"}  # gridcare.web.display
+
     class Meta:
         verbose_name = _("service fee")
         verbose_name_plural = _("service fees")
@@ -543,6 +571,9 @@ class Compensation(models.Model):
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
     credited = models.BooleanField(_("credited"), default=False)
 
+    #: gridcare.web.display: the units shown after these values
+    display_units = {"amount": "元"}
+
     scope_unit_path = ("order__unit__path", "order__intake_unit__path", "order__queue_unit__path")
 
     class Meta:
@@ -562,6 +593,10 @@ class NumberDay(models.Model):
 
     day = models.DateField(primary_key=True)
     base = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("work-order number day")
+        verbose_name_plural = _("work-order number days")
 
     def __str__(self) -> str:
         return f"{self.day} {self.base}"

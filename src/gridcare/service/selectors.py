@@ -23,6 +23,7 @@ from gridcare.service.choices import (
     OPEN_STATUSES,
     SUB_TYPES,
     Cause,
+    Milestone,
     OrderType,
     Status,
     SubType,
@@ -364,7 +365,7 @@ def work_report(month: str) -> MonthlyReport:
         .annotate(n=Count("id"), met=Count("id", filter=Q(breached=False)))
         .order_by("milestone")
     ):
-        sla_rows.append([milestone, count, met, count - met, _pct(met, count)])
+        sla_rows.append([str(Milestone(milestone).label), count, met, count - met, _pct(met, count)])
     report.sections.append(
         Section(
             _("Service commitments (SLA)"),

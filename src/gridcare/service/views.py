@@ -37,6 +37,7 @@ from gridcare.service.forms import (
 )
 from gridcare.service.models import Compensation, SLAPolicy, StockItem, WorkOrder
 from gridcare.service.selectors import REPORTS, dashboard, previous_month, queue, queues_for, unread_notices
+from gridcare.web.display import field_display
 from gridcare.web.excel import attachment
 from gridcare.web.flags import Flag, duration_words
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
@@ -51,16 +52,13 @@ QUEUE_TITLES = {
 
 
 #: How the SLA state stored on an order reads on screen and in exports.
-SLA_STATE_LABELS = {"ok": _("On time"), "warning": _("Near breach"), "breached": _("Overdue")}
-
-
 def sla_reading(order: WorkOrder, now: Any = None) -> Flag | Any:
     """The SLA column, by the same rules as the near-breach and overdue queues (``service.sla``): an open,
     running order past its deadline is overdue by so long (red), past its warning moment has so long left
     (amber), otherwise so long left; a paused clock says so; a closed order keeps its final state."""
     now = now or timezone.now()
     if not order.is_open or order.due_at is None:
-        return SLA_STATE_LABELS.get(order.sla_state, order.sla_state)
+        return field_display(order, "sla_state")  # the SLAState label, or a dash
     if order.status in PAUSED_STATUSES:
         return Flag(str(_("Clock paused")), "secondary")
     if order.due_at <= now:
@@ -418,7 +416,7 @@ class PolicyListView(ScopedListView):
         Column(_("Area class"), "get_area_class_display"),
         Column(_("Milestone"), "get_milestone_display"),
         Column(_("Clock"), "get_clock_display"),
-        Column(_("Amount"), "amount"),
+        Column(_("Time limit"), "amount"),
         Column(_("Warning at"), "warn_ratio"),
         Column(_("Valid from"), "valid_from"),
         Column(_("Source"), "source"),

@@ -265,4 +265,5 @@ VERBS = {
     "service.update_policy": _("Changed SLA policy"),
     "service.load_defaults": _("Loaded the service defaults"),
     "service.sla_sweep": _("Checked service deadlines"),
+    "service.close_duplicate": _("Closed as a duplicate: work order"),
 }

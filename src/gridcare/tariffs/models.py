@@ -18,6 +18,15 @@ class Tariff(models.Model):
         CHINESE = "cn", _("Chinese tariff")
         URDB = "urdb", _("OpenEI URDB tariff")
 
+    class CustomerClass(models.TextChoices):
+        """用电类别 as the shipped definitions name it (free text in the field: URDB documents have others)."""
+
+        RESIDENTIAL = "residential", _("Residential (居民生活)")
+        GENERAL = "general_industry_commerce", _("General industry & commerce (一般工商业)")
+        COMMERCIAL = "commercial", _("General industry & commerce (一般工商业)")
+        LARGE_INDUSTRY = "large_industry", _("Large industry (大工业)")
+        AGRICULTURE = "agriculture", _("Agricultural production (农业生产)")
+
     code = models.CharField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.CHINESE)
@@ -26,6 +35,8 @@ class Tariff(models.Model):
     description = models.TextField(_("description"), blank=True)
     urdb_document = models.JSONField(_("URDB document"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    display_choices = {"customer_class": CustomerClass}  # the classes of gridcare.web.display
 
     scope_public = True
 

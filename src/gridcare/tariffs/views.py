@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import Count
@@ -12,13 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from gridcare.core.access import has_perm
-from gridcare.core.errors import GridcareError
+from gridcare.core.errors import GridcareError, InvalidInput
 from gridcare.engine.rating import Usage
 from gridcare.tariffs import actions, selectors
 from gridcare.tariffs.filters import TariffFilter
 from gridcare.tariffs.forms import CompareBasicForm, QuoteForm, TariffUploadForm, VersionUploadForm
 from gridcare.tariffs.models import Tariff
 from gridcare.tariffs.parsing import read_definition
+from gridcare.tariffs.presentation import HOURS, version_view
+from gridcare.tariffs.selectors import engine_tariff
 from gridcare.web.views import (
     ActionFormView,
     Column,
@@ -58,14 +59,14 @@ class TariffDetailView(ScopedDetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         tariff = context["object"]
+        try:
+            parsed = {v.valid_from: version_view(v) for v in engine_tariff(tariff).versions}
+        except InvalidInput:  # a URDB tariff, or a stored version that no longer validates
+            parsed = {}
         context["versions"] = [
-            {
-                "version": v,
-                "components": v.body.get("components", []),
-                "tou": json.dumps(v.body.get("tou"), ensure_ascii=False),
-            }
-            for v in tariff.versions.all()
+            {"version": v, "view": parsed.get(v.valid_from)} for v in tariff.versions.all()
         ]
+        context["hours"] = HOURS
         context["can_manage"] = has_perm(self.request.user, "tariff.manage")
         context["is_two_part"] = any(
             c.get("kind") == "basic" for v in tariff.versions.all() for c in v.body.get("components", [])

@@ -6,4 +6,5 @@ VERBS = {
     "tariffs.import_tariff": _("Imported tariff"),
     "tariffs.add_version": _("Added a version of tariff"),
     "tariffs.import_urdb": _("Imported tariffs from URDB"),
+    "tariffs.close_version": _("Closed the current version of tariff"),
 }

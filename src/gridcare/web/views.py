@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -37,7 +38,9 @@ from gridcare.core.models import AuditEntry
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.core.scoped import ScopedForm
 from gridcare.web import workbench
+from gridcare.web.display import display, export_value, model_field, permission_names, with_unit
 from gridcare.web.excel import workbook_response
+from gridcare.web.flags import Flag
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -45,21 +48,42 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a list: a label and an attribute path (``org_unit.name``) or a function of the row."""
+    """One column of a list: a label and an attribute path (``org_unit.name``) or a function of the row.
+
+    Cells go through :func:`gridcare.web.display.display` (choice labels, units, local time, no ``None``);
+    ``unit`` gives the unit of a computed column (a model field declares its own in ``display_units``)."""
 
     label: str | Promise
     accessor: str | Callable[[Any], Any]
     link: bool = False
+    unit: str | None = None
 
-    def value(self, obj: Any) -> Any:
+    def resolve(self, obj: Any) -> tuple[Any, Any, Any]:
+        """(raw value, the model field it comes from or None, the object holding that field)."""
         if callable(self.accessor):
-            return self.accessor(obj)
+            return self.accessor(obj), None, obj
         value: Any = obj
+        owner: Any = obj
+        field: Any = None
         for part in self.accessor.split("."):
+            owner, field = value, model_field(value, part)
             value = getattr(value, part, None) if value is not None else None
             if callable(value) and not isinstance(value, models.Manager):
                 value = value()
-        return value
+        return value, field, owner
+
+    def value(self, obj: Any) -> str | Flag:
+        value, field, owner = self.resolve(obj)
+        if isinstance(value, Flag):  # a badge (list.html): its words are already what a person reads
+            return value
+        if self.unit and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            return with_unit(value, self.unit, owner)
+        return display(value, field, owner)
+
+    def export(self, obj: Any) -> Any:
+        """The Excel cell: numbers stay numbers (see :func:`gridcare.web.display.export_value`)."""
+        value, field, owner = self.resolve(obj)
+        return export_value(value, field, owner)
 
 
 class StaffMixin(LoginRequiredMixin):
@@ -73,7 +97,8 @@ class StaffMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         codes = (self.permission,) if isinstance(self.permission, str) else self.permission
         if codes is not None and not any(has_perm(request.user, code) for code in codes):
-            raise PermissionDenied(f"需要权限 {' / '.join(codes)} (permission required)")
+            names = " / ".join(permission_names(codes))
+            raise PermissionDenied(_("This screen needs the permission: %(names)s.") % {"names": names})
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -142,7 +167,7 @@ class ScopedListView(StaffMixin, TemplateView):
             queryset = queryset.order_by(*(self.model._meta.ordering or ["pk"]))
         if request.GET.get("export") == "xlsx":
             headers = [str(c.label) for c in self.columns]
-            rows = ([c.value(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
+            rows = ([c.export(obj) for c in self.columns] for obj in queryset.iterator(chunk_size=2000))
             return workbook_response(self.export_name, str(self.title), headers, rows)
         size = page_size(request.GET.get("size"), self.paginate_by)
         paginator = Paginator(queryset, size)

@@ -1,14 +1,21 @@
-"""Template helpers: form widgets with CSS classes, and table cells formatted as Chinese users expect."""
+"""Template helpers: form widgets with CSS classes, and values shown through the one display layer."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils import timezone
-from django.utils.translation import gettext as _
+
+from gridcare.web.display import (
+    FieldChange,
+    audit_changes,
+    display,
+    duration,
+    field_changes,
+    field_display,
+    ratio,
+)
+from gridcare.web.workbench import describe_action
 
 register = template.Library()
 
@@ -29,16 +36,42 @@ def with_class(field: Any, css: str) -> Any:
 
 
 @register.filter
-def cell(value: Any) -> Any:
-    """Booleans as 是/否, datetimes in Asia/Shanghai, Decimals with 2 places, None as a dash."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, Decimal):
-        return f"{value:,.2f}"
-    return value
+def cell(value: Any) -> str:
+    """A table cell as a person reads it (:func:`gridcare.web.display.display`)."""
+    return display(value)
+
+
+@register.filter
+def show(obj: Any, name: str) -> str:
+    """A field of a model instance with its choice label, unit and local time: ``{{ order|show:"status" }}``."""
+    return field_display(obj, name)
+
+
+@register.filter
+def minutes(value: Any) -> str:
+    """A number of minutes as "24 小时"."""
+    return display(value) if value in (None, "") else duration(int(value))
+
+
+@register.filter
+def percent(value: Any) -> str:
+    """A share (0.8) as "80.0 %"."""
+    return display(value) if value in (None, "") else ratio(value)
+
+
+@register.filter
+def changes(entry: Any) -> list[FieldChange]:
+    """An audit row's before/after as a field-by-field list (verbose name, old, new)."""
+    return audit_changes(entry)
+
+
+@register.filter
+def proposed_changes(change: Any) -> list[FieldChange]:
+    """A proposed change of a position (before → proposed), field by field."""
+    return field_changes(type(change.position), change.before, change.changes)
+
+
+@register.filter
+def verb(action: str) -> str:
+    """An audit action code in words ("受理工单" for ``service.create_order``)."""
+    return describe_action(action)
