@@ -39,7 +39,14 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-gpu",
     "--disable-component-update",
+    "--lang=zh-CN",  # the browser's own language (Windows, macOS); on Linux it comes from LANGUAGE below
 ]
+#: On Linux Chromium takes its own language from the environment (and needs Debian's chromium-l10n): date inputs
+#: then read 年/月/日 (yyyy/mm/dd) as on a Chinese user's machine, not mm/dd/yyyy.
+BROWSER_ENV = {**os.environ, "LANGUAGE": "zh_CN:zh"}
+#: What a Chinese user's browser reports and sends (the context's locale alone leaves the UI language English).
+LOCALE = "zh-CN"
+ACCEPT_LANGUAGE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 PASSWORD = "gridcare2026"
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -511,7 +518,8 @@ def walk_all(browser: Browser, demo: Demo, names: list[str], out: Path, evidence
         spec = WALKS[name]
         print(name)
         context = browser.new_context(
-            locale="zh-CN",
+            locale=LOCALE,
+            extra_http_headers=ACCEPT_LANGUAGE,
             timezone_id="Asia/Shanghai",
             viewport=PHONE if spec.phone else DESKTOP,
             device_scale_factor=1,
@@ -570,7 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     gridcare(env, "demo", "--scale", options.scale)
     facts = look_up(env)
     with served(env, var_dir / "serve.log") as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=FLAGS, env=BROWSER_ENV, headless=True
+        )
         try:
             broken = walk_all(browser, Demo(url, facts), names, options.out, var_dir)
         finally:

@@ -84,3 +84,23 @@ def test_the_auditor_picks_a_person_by_typing(page: Page) -> None:
     page.click("#filters button[type=submit]")
     page.wait_for_url(f"**actor={hotline.pk}**")
     expect(page.locator("#id_actor + .ts-wrapper .ts-control")).to_contain_text(hotline.display_name)
+
+
+def test_the_desk_status_filter_is_a_chinese_multi_select(page: Page) -> None:
+    """The status multi-select shows chips and a Chinese placeholder, never the browser's "0 selected"."""
+    login(page, "cs_rep")
+    expect(page.locator("#current-user")).to_be_visible()
+    page.goto(f"{page.base_url}/service/orders/")  # type: ignore[attr-defined]
+    expect(page.locator("select[name=status].tomselected")).to_have_count(1)
+    control = page.locator("select[name=status] + .ts-wrapper .ts-control")
+    expect(control.locator("input")).to_have_attribute("placeholder", "全部状态")
+    control.click()
+    for status in ("已派发", "处理中"):
+        page.keyboard.type(status)
+        expect(page.locator(".ts-dropdown .option.active", has_text=status)).to_have_count(1)
+        page.keyboard.press("Enter")
+    expect(control.locator(".item")).to_have_count(2)
+    page.keyboard.press("Escape")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**status=**")
+    assert page.url.count("status=") == 2

@@ -101,3 +101,23 @@ def test_supervisor_dashboard_draws_charts(page: Page, point) -> None:
     expect(page.locator("#dashboard-figures")).to_have_attribute("data-charts-ready", "1")
     expect(page.locator("#chart-compliance canvas")).to_have_count(1)
     expect(page.locator("#fig-open")).to_have_text("1")
+
+
+def test_compensation_buttons_keep_their_label_on_one_line(page: Page, point) -> None:
+    """At 1440 px the 批准/驳回 buttons beside the note field are one line high, not one character per line."""
+    from gridcare.org.models import User
+    from gridcare.service import actions
+
+    rep = User.objects.get(username="cg_rep")
+    order = actions.do_create_order(
+        rep, order_type="complaint", sub_type="outage", service_point=point.pk, title="停电太久"
+    )
+    proposed = actions.do_propose_compensation(rep, order, amount="100.00", reason="抢修超时 2 小时")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    login(page, "cg_head")
+    expect(page.locator("#current-user")).to_be_visible()
+    page.goto(f"{page.base_url}{order.get_absolute_url()}")  # type: ignore[attr-defined]
+    for button in (f"#approve-{proposed.pk}", f"#reject-{proposed.pk}"):
+        box = page.locator(button).bounding_box()
+        assert box is not None
+        assert box["width"] > box["height"], (button, box)

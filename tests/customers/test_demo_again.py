@@ -22,3 +22,22 @@ def test_second_demo_run_says_what_it_kept(system, staff) -> None:
     assert len(again) == 1 and "0 meters installed" not in again[0]
     assert again[0].startswith("metering: demo meters already present")
     assert f"kept {installed:,} installed, 3 in stock" in again[0]
+
+
+def test_demo_service_points_are_on_tariffs_of_the_catalogue(system) -> None:
+    """Demo service points name tariffs the catalogue holds, so screens can show their names (居民生活用电…).
+    Agriculture (``AGR``) is the exception until an agricultural tariff is shipped with a sourced price."""
+    from gridcare.customers import demo as customers_demo
+    from gridcare.customers.models import ServicePoint
+    from gridcare.tariffs import demo as tariffs_demo
+    from gridcare.tariffs.models import Tariff
+
+    customers_demo.SCALES["tiny"] = 200
+    try:
+        list(tariffs_demo.build(system, "tiny"))
+        list(customers_demo.build(system, "tiny"))
+    finally:
+        del customers_demo.SCALES["tiny"]
+    used = set(ServicePoint.objects.values_list("tariff_code", flat=True)) - {"AGR"}
+    assert {"CN-ZJ-RES-TIERED", "CN-SH-GIC-TOU", "CN-LI-2PART-TOU"} <= used
+    assert used <= set(Tariff.objects.values_list("code", flat=True))

@@ -61,3 +61,24 @@ def test_overdue_screen_and_export(client, staff, make_point, make_meter, system
     assert client.get("/metering/meters/new/").status_code == 200
     client.force_login(staff("cg_rep"))
     assert client.get("/metering/meters/new/").status_code == 403
+
+
+def test_meter_and_installation_lists_show_the_address_under_用电地址(
+    client, staff, make_point, make_meter, system
+) -> None:
+    """The column headed 用电地址 holds the address; the number has its own column, 用电地址编号."""
+    from gridcare.metering.actions import do_install_meter
+
+    point = make_point("CG")
+    meter = make_meter()
+    do_install_meter(
+        system, meter, point, installed_on=timezone.localdate(), initial_reads={"active_total": 0}
+    )
+    client.force_login(staff("metering"))
+    for url in ("/metering/meters/", "/metering/installations/"):
+        page = client.get(url)
+        headers = [str(column.label) for column in page.context["columns"]]
+        [row] = [cells for _obj, cells in page.context["rows"]]
+        values = dict(zip(headers, row, strict=True))
+        assert values["用电地址"] == point.address, url
+        assert values["用电地址编号"] == point.number, url

@@ -86,6 +86,24 @@ def test_repair_record_and_fees(api, staff, field_order) -> None:
     assert ServiceFee.objects.filter(order=field_order).count() == 1
 
 
+def test_the_repair_record_form_starts_with_no_cause_and_requires_one(staff, field_order) -> None:
+    """The cause select opens on 请选择 (nothing preselected); posting it empty records nothing."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff("repair"))
+    page = client.get(field_order.get_absolute_url()).content.decode()
+    repair_form = page.split('data-step="repair"', 1)[1].split("</form>", 1)[0]
+    cause = repair_form.split('name="cause"', 1)[1].split("</select>", 1)[0]
+    assert "required" in cause
+    assert '<option value="" selected>请选择</option>' in cause
+    assert cause.count("selected") == 1
+    client.post(
+        f"/service/orders/{field_order.pk}/repair/", {"cause": "", "fault": "漏电", "work_done": "更换漏保"}
+    )
+    assert not RepairRecord.objects.filter(order=field_order).exists()
+
+
 def test_field_work_on_a_closed_order_is_refused(staff, field_order, fuse) -> None:
     from gridcare.core.errors import InvalidTransition
 

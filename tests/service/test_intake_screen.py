@@ -208,3 +208,21 @@ def test_linking_to_an_order_outside_the_scope_is_not_found(staff, place) -> Non
         actions.do_create_order(staff("cg_rep"), order_type="", service_point=point.pk, master=theirs.pk)
     assert "未找到" in refused.value.errors["master"][0]
     assert WorkOrder.objects.filter(master=theirs).count() == 0
+
+
+def test_caller_panel_names_the_tariff_with_the_code_only_as_secondary_text(staff, place) -> None:
+    """Given a caller's service point on tariff ``T-PANEL``, the panel shows its catalogue name first."""
+    from gridcare.tariffs.models import Tariff
+
+    Tariff.objects.create(code="T-PANEL", name="居民测试阶梯电价")
+    point = caller(place, "CG", "13900000008")
+    point.tariff_code = "T-PANEL"
+    point.save(update_fields=["tariff_code"])
+    page = (
+        login(staff("cg_rep"))
+        .get("/service/intake/caller/", {"account": point.account.pk, "service_point": point.pk})
+        .content.decode()
+    )
+    tariff_cell = page.split('id="caller-tariff">', 1)[1].split("</dd>", 1)[0]
+    assert tariff_cell.startswith("居民测试阶梯电价")
+    assert '<span class="text-muted small">T-PANEL</span>' in tariff_cell

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from django.utils import translation
+
+from gridcare.core.errors import NotFound
 from gridcare.core.ownership import count_owned
 from gridcare.org import actions as org_actions
 from gridcare.service import actions
@@ -61,3 +65,15 @@ def test_orphan_transfer_moves_open_orders_only(staff, place) -> None:
     assert open_order.assignee == staff("cs_supervisor")  # the head of the centre above 售后维修班
     assert done.assignee == leaver  # history keeps who handled it
     assert WorkOrder.objects.filter(assignee=leaver, status="dispatched").count() == 0
+
+
+def test_an_order_out_of_scope_is_refused_in_one_language_per_half(staff, place) -> None:
+    """Whatever language is active (the CLI's English, the web's Chinese), the refusal is Chinese with the
+    English in brackets — never 未找到该work order."""
+    order = actions.do_create_order(staff("cg_rep"), order_type="repair", service_point=place("CG").pk)
+    for language in ("en", "zh-hans"):
+        with translation.override(language), pytest.raises(NotFound) as refused:
+            actions.do_take(staff("hx_rep"), order)
+        assert refused.value.message == (
+            "未找到该工单，或不在您的数据范围内。 (Work order not found or outside your data scope.)"
+        ), language

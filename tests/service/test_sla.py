@@ -144,6 +144,34 @@ def test_sweep_warns_and_escalates_repairs_at_night(staff, place) -> None:
     assert AuditEntry.objects.filter(action="service.sla_sweep").count() == 4
 
 
+def test_the_notices_bar_lists_an_escalated_order_once(staff, place) -> None:
+    """Given an order warned, escalated by the sweep and escalated by hand, and another only warned, the head's
+    notices bar lists each order once: the first by its escalation."""
+    from django.test import Client
+
+    from gridcare.service.selectors import unread_notices
+
+    head = staff("cg_head")
+    escalated, warned = (
+        actions.do_create_order(
+            staff("cg_rep"), order_type="repair", service_point=place("CG").pk, at=sh(2026, 10, 3, 2, minute)
+        )
+        for minute in (0, 5)
+    )
+    sweep(sh(2026, 10, 3, 2, 40))
+    sweep(sh(2026, 10, 3, 2, 46))
+    actions.do_escalate(staff("manager"), escalated, reason="客户再次来电", to=head.pk)
+    assert ServiceNotice.objects.filter(order=escalated, recipient=head).count() == 3
+    notices = unread_notices(head)
+    assert sorted((n.order_id, n.kind) for n in notices) == sorted(
+        [(escalated.pk, "escalation"), (warned.pk, "warning")]
+    )
+    client = Client()
+    client.force_login(head)
+    bar = client.get("/service/").content.decode().split('id="notices"', 1)[1].split("</div>", 1)[0]
+    assert bar.count(escalated.number) == 1 and bar.count(warned.number) == 1
+
+
 def test_sweep_holds_working_day_notices_until_working_hours(staff, place) -> None:
     order = actions.do_create_order(
         staff("cg_rep"),

@@ -277,3 +277,29 @@ def test_demo_workbenches_show_values(client, staff, place) -> None:
         cells = re.findall(r"data-kpi-cell>(?:<a [^>]+>)?([^<]+)<", html)
         assert cells and "None" not in html
         assert any(re.fullmatch(r"[\d,.]+ ?\S*", cell) for cell in cells), (username, cells)
+
+
+def test_overdue_orders_are_to_dos_only_for_positions_that_handle_orders(staff, place) -> None:
+    """Given an overdue repair at 城关, it is a to-do of the heads who work the queue; the metering engineer
+    (who processes only orders assigned to them) and the auditor (who only reads orders) do not get the
+    company's overdue orders as their to-dos."""
+    from django.utils import timezone
+
+    late = actions.do_create_order(
+        staff("cg_rep"),
+        order_type="repair",
+        service_point=place("CG").pk,
+        at=timezone.now() - dt.timedelta(hours=6),
+    )
+    assert WorkOrder.objects.get(pk=late.pk).due_at < timezone.now()
+
+    def todos(username: str) -> dict[str, Any]:
+        return {todo.code: todo for todo in todos_for(staff(username)) if todo.code.startswith("service.")}
+
+    for head in ("cg_head", "manager"):  # the station head and the department manager reassign
+        overdue = todos(head)["service.overdue"]
+        assert overdue.count == 1 and overdue.items[0][0] == str(late), head
+    metering = todos("metering")
+    assert set(metering) == {"service.my"} and metering["service.my"].count == 0
+    assert todos("auditor") == {}
+    assert todos("vp") == {}

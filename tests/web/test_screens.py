@@ -24,6 +24,17 @@ def test_login_page_and_redirect_for_anonymous(client) -> None:
     assert "登录" in page.content.decode()
 
 
+def test_the_favicon_is_linked_and_served_at_favicon_ico(client) -> None:
+    """Pages link the SVG icon; a browser asking ``/favicon.ico`` on its own is sent to it, signed in or not."""
+    page = client.get("/login/").content.decode()
+    assert '<link rel="icon" href="/static/web/favicon.svg" type="image/svg+xml">' in page
+    asked = client.get("/favicon.ico")
+    assert (asked.status_code, asked["Location"]) == (301, "/static/web/favicon.svg")
+    icon = client.get("/static/web/favicon.svg")
+    assert icon.status_code == 200 and icon["Content-Type"].startswith("image/svg+xml")
+    assert b"<svg" in b"".join(icon.streaming_content)
+
+
 def test_workbench_menu_follows_position(client, staff) -> None:
     admin_page = login(client, staff("admin")).get("/").content.decode()
     assert 'data-menu="org:unit-list"' in admin_page and 'data-menu="core:audit-log"' in admin_page

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
+from django.utils import translation
 
 from gridcare.core.errors import LimitExceeded, NotFound, PermissionRefused
 
@@ -244,7 +245,15 @@ def get_in_scope(queryset: models.QuerySet[M], user: Any, *, write: bool = False
     try:
         return restrict(queryset, user, write=write).get(**lookup)
     except (ObjectDoesNotExist, ValueError, TypeError):
-        raise NotFound(
-            f"未找到该{queryset.model._meta.verbose_name}，或不在您的数据范围内。"
-            f" ({queryset.model.__name__} not found or outside your data scope.)"
-        ) from None
+        raise NotFound(not_found_message(queryset.model)) from None
+
+
+def not_found_message(model: type[models.Model]) -> str:
+    """未找到该工单… (Work order not found…): each half names the model in its own language, whatever language is
+    active (a CLI runs in English, the web in Chinese), so no line mixes the two."""
+    with translation.override("zh-hans"):
+        chinese = str(model._meta.verbose_name)
+    with translation.override("en"):
+        english = str(model._meta.verbose_name)
+    english = english[:1].upper() + english[1:]
+    return f"未找到该{chinese}，或不在您的数据范围内。 ({english} not found or outside your data scope.)"

@@ -69,6 +69,8 @@ else:
 
 #: The empty choice of every single-choice filter: "全部" rather than Django's "---------".
 ALL = _("All")
+#: The empty choice of a required select in a form: 请选择, so nothing is preselected and the user must pick.
+CHOOSE = _("Please choose")
 #: A yes/no filter reads 全部/是/否 (not NullBooleanSelect's 未知); values NullBooleanField understands.
 YES_NO_CHOICES = (("", ALL), ("true", _("Yes")), ("false", _("No")))
 

@@ -28,6 +28,12 @@ from gridcare.metering.selectors import due_q, overdue_q
 from gridcare.web.flags import Flag, days_left, days_overdue
 from gridcare.web.views import ActionFormView, AutocompleteView, Column, ScopedDetailView, ScopedListView
 
+#: Where a meter is: the service point's address (what 用电地址 means to staff) beside its number.
+SERVICE_POINT_COLUMNS = [
+    Column(_("Service point number"), "service_point.number"),
+    Column(_("Address"), "service_point.address"),
+]
+
 METER_COLUMNS = [
     Column(_("Asset number"), "asset_no"),
     Column(_("Barcode"), "barcode"),
@@ -35,7 +41,7 @@ METER_COLUMNS = [
     Column(_("Model"), "model_code"),
     Column(_("Phases"), "phases"),
     Column(_("Status"), "get_status_display"),
-    Column(_("Service point"), "service_point.number"),
+    *SERVICE_POINT_COLUMNS,
     Column(_("Metering class"), "service_point.metering_class"),
     Column(_("Verified on"), "verified_on"),
     Column(_("Installed on"), "installed_on"),
@@ -122,8 +128,7 @@ class InstallationListView(ScopedListView):
     export_name = "installations"
     columns = [
         Column(_("Asset number"), "meter.asset_no"),
-        Column(_("Service point"), "service_point.number"),
-        Column(_("Address"), "service_point.address"),
+        *SERVICE_POINT_COLUMNS,
         Column(_("Installed on"), "installed_on"),
         Column(_("Removed on"), "removed_on"),
         Column(_("Reason"), "get_reason_display"),

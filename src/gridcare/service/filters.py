@@ -23,7 +23,9 @@ class WorkOrderFilter(ScopedFilterSet):
     order_type = django_filters.ChoiceFilter(label=_("Type"), choices=OrderType.choices)
     sub_type = django_filters.ChoiceFilter(label=_("Sub-type"), choices=SubType.choices)
     status = django_filters.MultipleChoiceFilter(
-        label=_("Status"), choices=Status.choices, widget=forms.SelectMultiple(attrs={"size": 1})
+        label=_("Status"),
+        choices=Status.choices,
+        widget=forms.SelectMultiple(attrs={"size": 1, "data-placeholder": _("Any status")}),
     )
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
     sla = django_filters.ChoiceFilter(label=_("SLA"), choices=SLA_CHOICES, method="by_sla")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from gridcare.core.scoped import ScopedForm
+from gridcare.core.scoped import CHOOSE, ScopedForm
 from gridcare.customers.models import Account, ServicePoint
 from gridcare.org.models import OrgUnit, User
 from gridcare.service.choices import SUB_TYPES, Cause, Channel, ClockKind, OrderType, SubType
@@ -144,7 +144,7 @@ class CallbackForm(ScopedForm):
 
 
 class RepairRecordForm(ScopedForm):
-    cause = forms.ChoiceField(label=_("Fault cause"), choices=Cause.choices)
+    cause = forms.ChoiceField(label=_("Fault cause"), choices=[("", CHOOSE), *Cause.choices])
     fault = forms.CharField(label=_("Fault found"), widget=forms.Textarea(attrs={"rows": 2}))
     work_done = forms.CharField(label=_("Work done"), widget=forms.Textarea(attrs={"rows": 2}))
     is_paid_service = forms.BooleanField(label=_("Paid service"), required=False)

@@ -19,6 +19,7 @@ from gridcare.customers.models import Account, Contact, ServicePoint
 from gridcare.customers.selectors import search_accounts
 from gridcare.service.choices import ACTIVE_STATUSES
 from gridcare.service.models import WorkOrder
+from gridcare.tariffs.models import Tariff
 
 #: At most this many suggestions under the search box.
 SUGGESTION_LIMIT = 10
@@ -112,6 +113,7 @@ class CallerPanel:
 
     account: Account
     point: ServicePoint | None
+    tariff_name: str
     contact_name: str
     phone_shown: str
     open_orders: list[WorkOrder]
@@ -150,6 +152,7 @@ def caller_panel(
     return CallerPanel(
         account=account,
         point=point,
+        tariff_name=_tariff_name(user, point.tariff_code) if point else "",
         contact_name=contact.name if contact else "",
         phone_shown=mobile if can_unmask(user) else mask_mobile(mobile),
         open_orders=list(
@@ -164,3 +167,12 @@ def caller_panel(
         ),
         now=now,
     )
+
+
+def _tariff_name(user: Any, code: str) -> str:
+    """The catalogue name of the tariff ``code`` (staff know 居民阶梯电价, not ``RES-TIER``); the bare code when the
+    catalogue does not hold it."""
+    if not code:
+        return ""
+    name = restrict(Tariff.objects.filter(code=code), user).values_list("name", flat=True).first()
+    return name or code

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Avg, Case, Count, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,6 +83,27 @@ def queue(user: Any, name: str, now: dt.datetime | None = None) -> QuerySet[Work
     if name == "overdue":
         return open_orders.filter(overdue_q(now)).order_by("due_at")
     return orders
+
+
+#: The notices bar of the desk lists at most this many orders.
+NOTICES_SHOWN = 10
+
+
+def unread_notices(user: Any, limit: int = NOTICES_SHOWN) -> list[ServiceNotice]:
+    """The person's unread warnings and escalations (预警/升级), one per order — an order whose two clocks (or a
+    sweep and a hand escalation) each sent a notice is listed once: its escalation over its warning, then the
+    latest — newest first."""
+    unread = ServiceNotice.objects.filter(recipient=user, read_at__isnull=True)
+    severity = Case(When(kind=ServiceNotice.Kind.ESCALATION, then=Value(0)), default=Value(1))
+    first_of_order = (
+        unread.filter(order=OuterRef("order"))
+        .annotate(severity=severity)
+        .order_by("severity", "-sent_at", "-id")
+        .values("pk")[:1]
+    )
+    return list(
+        unread.filter(pk=Subquery(first_of_order)).select_related("order").order_by("-sent_at", "-id")[:limit]
+    )
 
 
 # ------------------------------------------------------------------------------------------------ months

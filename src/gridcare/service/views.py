@@ -35,8 +35,8 @@ from gridcare.service.forms import (
     StockForm,
     TargetForm,
 )
-from gridcare.service.models import Compensation, ServiceNotice, SLAPolicy, StockItem, WorkOrder
-from gridcare.service.selectors import REPORTS, dashboard, previous_month, queue, queues_for
+from gridcare.service.models import Compensation, SLAPolicy, StockItem, WorkOrder
+from gridcare.service.selectors import REPORTS, dashboard, previous_month, queue, queues_for, unread_notices
 from gridcare.web.display import field_display
 from gridcare.web.excel import attachment
 from gridcare.web.flags import Flag, duration_words
@@ -120,9 +120,7 @@ class DeskView(DeskMixin, ScopedListView):
         user = self.request.user
         context["tabs"] = [(name, QUEUE_TITLES[name], f"service:{name}-queue") for name in queues_for(user)]
         context["current"] = self.queue_name
-        context["notices"] = ServiceNotice.objects.filter(
-            recipient=user, read_at__isnull=True
-        ).select_related("order")[:10]
+        context["notices"] = unread_notices(user)
         context["now"] = timezone.now()
         return context
 

@@ -206,16 +206,26 @@ def compensations_to_decide(user: Any) -> list[Approval]:
     ]
 
 
+#: Who works the scope's queue (the desk dispatches, supervisors reassign): its near-breach and overdue orders are
+#: their to-dos.
+QUEUE_WORKERS = ("workorder.dispatch", "workorder.reassign")
+#: Who handles orders at all: the orders assigned to them are their to-dos. Readers of orders (the auditor, the
+#: managers) have none — they see the orders on the desk and dashboard, not as work of their own.
+HANDLERS = (*QUEUE_WORKERS, "workorder.create", "workorder.process", "workorder.close")
+
+
 def my_queue(user: Any) -> list[Todo]:
-    """My orders, and of my scope those near breach and overdue (the desk tabs of the same names)."""
-    if not has_perm(user, "workorder.view"):
+    """My orders, and for those who work the queue, of my scope those near breach and overdue (the desk tabs of
+    the same names)."""
+    if not any(has_perm(user, code) for code in HANDLERS):
         return []
     now = timezone.now()
-    tabs = [
-        ("my", _("Work orders assigned to me"), "service:my-queue", "primary"),
-        ("near", _("Work orders near breach"), "service:near-queue", "warning"),
-        ("overdue", _("Overdue work orders"), "service:overdue-queue", "danger"),
-    ]
+    tabs = [("my", _("Work orders assigned to me"), "service:my-queue", "primary")]
+    if any(has_perm(user, code) for code in QUEUE_WORKERS):
+        tabs += [
+            ("near", _("Work orders near breach"), "service:near-queue", "warning"),
+            ("overdue", _("Overdue work orders"), "service:overdue-queue", "danger"),
+        ]
     todos = []
     for name, label, url_name, tone in tabs:
         rows = queue(user, name, now)

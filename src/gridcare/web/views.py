@@ -26,10 +26,11 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views import View
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, InvalidInput, NotFound, PermissionRefused
@@ -332,3 +333,13 @@ class WorkbenchView(StaffMixin, TemplateView):
             ],
             **kwargs,
         )
+
+
+class FaviconView(RedirectView):
+    """``/favicon.ico``, asked for by browsers on their own (and by every page before it names its icon): sent to
+    the SVG icon that base.html links, instead of a 404 in every log."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args: Any, **kwargs: Any) -> str:
+        return static("web/favicon.svg")

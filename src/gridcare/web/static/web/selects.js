@@ -1,6 +1,8 @@
 // Searchable selects (Tom Select from npm): every <select> of more than LONG options, and every
 // <select data-autocomplete="<url>"> whose options are searched on the server (scoped JSON, at most 20 rows),
-// so a long list is typed into rather than scrolled. Without JavaScript the plain select still works.
+// so a long list is typed into rather than scrolled, and every <select multiple> (chips with a remove button and the
+// select's data-placeholder, instead of the browser's "0 selected" in the browser's own language).
+// Without JavaScript the plain select still works.
 (function () {
   "use strict";
   var LONG = 15;
@@ -9,7 +11,7 @@
     if (select.tomselect || select.hasAttribute("data-autosubmit") || select.hasAttribute("data-plain")) {
       return false;
     }
-    return select.hasAttribute("data-autocomplete") || select.options.length > LONG;
+    return select.hasAttribute("data-autocomplete") || select.multiple || select.options.length > LONG;
   }
 
   function settings(select) {
@@ -23,6 +25,14 @@
         }
       }
     };
+    if (select.multiple) {
+      options.plugins = ["remove_button"];
+      // a picked status clears the typed text, so the next one is typed afresh
+      options.onItemAdd = function () {
+        this.setTextboxValue("");
+        this.refreshOptions(false);
+      };
+    }
     var url = select.getAttribute("data-autocomplete");
     if (url) {
       options.valueField = "value";
