@@ -44,6 +44,7 @@ UI_PUBLIC = {
     "set_language": "language switch",
     "workbench": "each person's own home page (their position's duties, KPIs and own latest actions)",
     "calendar": "the business calendar is every signed-in user's reference (editing needs calendar.manage)",
+    "favicon": "the site icon browsers fetch on their own, before signing in; a redirect to a static file, no data",
 }
 #: API routes outside the router, public with the reason.
 API_PUBLIC = {
