@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "gridcare.org",
     "gridcare.customers",
     "gridcare.metering",
+    "gridcare.readings",
     "gridcare.tariffs",
     "gridcare.service",
     "gridcare.web",
