@@ -215,22 +215,25 @@ class RouteViewSet(ActionViewSet):
     @route(detail=True, methods=["post"])
     def reorder(self, request: StaffRequest, pk: str | None = None) -> Response:
         """调整抄表顺序."""
+        target = self.get_object()
         data = _input(request, ReorderSerializer)
-        return self._answer(actions.do_reorder_route(request.user, self.get_object(), **data))
+        return self._answer(actions.do_reorder_route(request.user, target, **data))
 
     @extend_schema(request=SplitSerializer, responses=RouteSerializer)
     @route(detail=True, methods=["post"])
     def split(self, request: StaffRequest, pk: str | None = None) -> Response:
         """拆分抄表段: the chosen service points move to a new route (answered)."""
+        target = self.get_object()
         data = _input(request, SplitSerializer)
-        return self._answer(actions.do_split_route(request.user, self.get_object(), **data))
+        return self._answer(actions.do_split_route(request.user, target, **data))
 
     @extend_schema(request=MergeSerializer, responses=RouteSerializer)
     @route(detail=True, methods=["post"])
     def merge(self, request: StaffRequest, pk: str | None = None) -> Response:
         """合并抄表段: ``merged_route``'s service points are appended to this route, which stays."""
+        target = self.get_object()
         data = _input(request, MergeSerializer)
-        return self._answer(actions.do_merge_routes(request.user, self.get_object(), data["merged_route"]))
+        return self._answer(actions.do_merge_routes(request.user, target, data["merged_route"]))
 
     @extend_schema(request=PlanSerializer, responses={200: serializers.DictField()})
     @route(detail=False, methods=["post"])
@@ -310,15 +313,16 @@ class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     @route(detail=True, methods=["post"])
     def accept(self, request: StaffRequest, pk: str | None = None) -> Response:
         """确认 — the read stands."""
+        target = self.get_object()
         data = _input(request, ReasonSerializer)
-        return self._answer(actions.do_accept_exception(request.user, self.get_object(), **data))
+        return self._answer(actions.do_accept_exception(request.user, target, **data))
 
     @extend_schema(request=CorrectSerializer, responses=ExceptionSerializer)
     @route(detail=True, methods=["post"])
     def correct(self, request: StaffRequest, pk: str | None = None) -> Response:
         """修正 — a new read replaces the questioned one."""
-        data = _input(request, CorrectSerializer)
         exception = self.get_object()
+        data = _input(request, CorrectSerializer)
         actions.do_correct_exception(request.user, exception, **data)
         return self._answer(exception)
 
@@ -326,15 +330,16 @@ class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     @route(detail=True, methods=["post"])
     def reread(self, request: StaffRequest, pk: str | None = None) -> Response:
         """补抄 — the task goes back to the reader."""
+        target = self.get_object()
         data = _input(request, ReasonSerializer)
-        return self._answer(actions.do_order_reread(request.user, self.get_object(), **data))
+        return self._answer(actions.do_order_reread(request.user, target, **data))
 
     @extend_schema(request=EstimateSerializer, responses=ExceptionSerializer)
     @route(detail=True, methods=["post"])
     def estimate(self, request: StaffRequest, pk: str | None = None) -> Response:
         """估抄 — flagged, billable only once another person approves it."""
-        data = _input(request, EstimateSerializer)
         exception = self.get_object()
+        data = _input(request, EstimateSerializer)
         actions.do_estimate(request.user, exception, **data)
         return self._answer(exception)
 
@@ -342,8 +347,8 @@ class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     @route(detail=True, methods=["post"])
     def approve(self, request: StaffRequest, pk: str | None = None) -> Response:
         """审批估抄 — by another person than the one who estimated."""
-        data = _input(request, ApproveSerializer)
         exception = self.get_object()
+        data = _input(request, ApproveSerializer)
         actions.do_approve_estimate(request.user, exception, **data)
         return self._answer(exception)
 
