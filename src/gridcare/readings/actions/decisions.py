@@ -42,7 +42,9 @@ def _reason(reason: str) -> str:
 def _open(actor: User, exception: ReadException) -> ReadException:
     get_in_scope(ReadException.objects.all(), actor, write=True, pk=exception.pk)
     locked = (
-        ReadException.objects.select_for_update().select_related("read__meter", "task").get(pk=exception.pk)
+        ReadException.objects.select_for_update(of=("self",))
+        .select_related("read__meter", "task")
+        .get(pk=exception.pk)
     )
     if locked.status != ReadException.Status.OPEN:
         raise InvalidTransition(locked.get_status_display(), "decide", [])
