@@ -265,7 +265,7 @@ def reads_in(route: Route, start: dt.date) -> bool:
 @action("readings.generate_plan", permission="reading.manage_routes")
 def do_generate_plan(actor: User, *, period: str, routes: Sequence[Route] | None = None) -> int:
     """生成抄表计划 — one task per register of every meter installed at a route's service point during the
-    period (also meters installed, exchanged or removed in it). Set-based; a second run creates nothing, and
+    period (also meters installed, exchanged or removed in it; a removed meter's task is done by its final read). Set-based; a second run creates nothing, and
     two runs at once are kept apart by the job lock and the unique (period, meter, register) constraint."""
     start = parse_period(period)
     end = next_month(start)
@@ -282,6 +282,7 @@ def do_generate_plan(actor: User, *, period: str, routes: Sequence[Route] | None
             .filter(Q(removed_on__isnull=True) | Q(removed_on__gte=start))
             .values_list(
                 "meter_id",
+                "removed_on",
                 "meter__registers",
                 "service_point_id",
                 "service_point__route_stop__route_id",
@@ -294,7 +295,7 @@ def do_generate_plan(actor: User, *, period: str, routes: Sequence[Route] | None
             )
         )
         tasks = []
-        for meter, registers, point, route_id, sequence in rows:
+        for meter, removed_on, registers, point, route_id, sequence in rows:
             route = by_id[route_id]
             for register in registers or []:
                 if (meter, register) in existing:
@@ -310,6 +311,10 @@ def do_generate_plan(actor: User, *, period: str, routes: Sequence[Route] | None
                         sequence=sequence,
                         due_date=start.replace(day=route.reading_day),
                         reader=route.reader,
+                        # a meter removed in the period was read at its removal (拆表止度): nothing left to read
+                        status=ReadingTask.Status.PENDING
+                        if removed_on is None
+                        else ReadingTask.Status.VALIDATED,
                     )
                 )
         created = ReadingTask.objects.bulk_create(tasks, batch_size=2000, ignore_conflicts=True)
