@@ -143,7 +143,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(
-        f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, polars {pl.__version__}"
+        f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"polars {pl.__version__}, load average {os.getloadavg()[0]:.1f}"
     )
     started = time.perf_counter()
     batch, history = generate(args.accounts, args.seed)
@@ -151,17 +152,18 @@ def main() -> None:
         f"generated {batch.height:,} register reads of {args.accounts:,} accounts "
         f"and {history.height:,} history rows in {time.perf_counter() - started:.1f} s"
     )
-    timings = []
+    timings, cpu = [], []
     for _ in range(max(1, args.rounds)):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = validate(batch, history)
         timings.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     elapsed, median = min(timings), sorted(timings)[len(timings) // 2]
     frame = result.frame
     flagged = frame.get_column("account").n_unique()
     print(
         f"consumption + validate: best {elapsed:.2f} s, median {median:.2f} s of {len(timings)} "
-        f"({batch.height / elapsed:,.0f} reads/s); "
+        f"({batch.height / elapsed:,.0f} reads/s; CPU {min(cpu):.2f} s, all threads); "
         f"{frame.height:,} exceptions on {flagged:,} accounts ({flagged / args.accounts:.1%}), "
         f"{result.blocked_rows().len():,} reads blocked"
     )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +173,15 @@ def test_batch_equals_row_by_row(rows: list[tuple[int, int, int]]) -> None:
         single = consumption(np.array([p]), np.array([c]), 5, m)
         assert batch.quantity[i] == single.quantity[0]
         assert batch.reverse[i] == single.reverse[0]
+
+
+def test_reading_engine_imports_no_django() -> None:
+    # the readings app and distributed workers call these modules; they must stay pure
+    code = (
+        "import sys, gridcare.engine.consumption, gridcare.engine.vee, gridcare.engine.interval_store; "
+        "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert output.stdout.strip() == "[]"

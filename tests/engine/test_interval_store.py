@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridcare.engine.interval import tou_registers
 from gridcare.engine.interval_store import IntervalError, IntervalStore
@@ -307,3 +310,122 @@ def test_meter_ids_far_apart_take_the_general_sort(store: IntervalStore) -> None
     result = store.ingest(reads, now=NOW)
     assert (result.written, result.duplicates) == (4, 1)
     assert store.monthly_totals().rows() == [(1, "2026-11", 1000), (far, "2026-11", 3000)]
+
+
+def test_a_batch_cut_into_chunks_gives_the_same_result(tmp_path: Path) -> None:
+    ts = quarter_hours(NOV_START, 2)
+    reads = pl.concat(
+        [
+            pl.DataFrame(
+                {"meter": [m] * len(ts), "ts": ts, "kwh": [0.1 * m + 0.001 * i for i in range(len(ts))]}
+            )
+            for m in range(1, 12)
+        ]
+        + [
+            pl.DataFrame(
+                {"meter": [3, 5, 5], "ts": [ts[7], ts[9], ts[40]], "kwh": [0.3 + 0.007, 0.5 + 0.009, 9.0]}
+            ),
+        ]
+    )
+    whole = IntervalStore(tmp_path / "whole").ingest(reads, now=NOW)
+    chunked_store = IntervalStore(tmp_path / "chunked")
+    chunked = chunked_store.ingest(reads, now=NOW, chunk_rows=500)
+    assert chunked.written == whole.written == 11 * len(ts) - 1
+    assert chunked.duplicates == whole.duplicates == 2
+    assert chunked.conflicts.height == 1
+    assert chunked.conflicts.sort("meter", "ts").equals(whole.conflicts.sort("meter", "ts"))
+    assert chunked.checks.equals(whole.checks)
+    assert chunked_store.daily_totals().equals(IntervalStore(tmp_path / "whole").daily_totals())
+
+
+def test_time_zones_decimals_and_empty_columns_are_understood(tmp_path: Path) -> None:
+    store = IntervalStore(tmp_path / "o'brien")  # a quote in the path must not break the SQL
+    with_offset = pl.DataFrame(
+        {"meter": [1, 1], "ts": ["2026-11-01T00:15:00+08:00", "2026-10-31T16:30:00Z"], "kwh": ["1.5", "2"]}
+    )
+    assert store.ingest(with_offset, now=NOW).written == 2
+    local_arrow = pa.table(
+        {
+            "meter": [2],
+            "ts": pa.array([datetime(2026, 11, 1, 0, 45)], pa.timestamp("us", tz="Asia/Shanghai")),
+            "kwh": pa.array([Decimal("1.250")], pa.decimal128(10, 3)),
+            "kw": pa.nulls(1, pa.float64()),
+        }
+    )
+    assert store.ingest(local_arrow, now=NOW).written == 1
+    empty_kw = pl.DataFrame({"meter": [3], "ts": [NOV_START], "kwh": [1.0], "kw": [None]})
+    assert store.ingest(empty_kw, now=NOW).written == 1
+    assert store.daily_totals().rows() == [
+        (1, date(2026, 11, 1), 3500),
+        (2, date(2026, 11, 1), 1250),
+        (3, date(2026, 11, 1), 1000),
+    ]
+    with pytest.raises(IntervalError, match="at most 3 decimals"):
+        store.ingest(local_arrow.set_column(2, "kwh", pa.array([Decimal("1.2505")], pa.decimal128(10, 4))))
+    with pytest.raises(IntervalError, match="timestamp or text"):
+        store.ingest(pl.DataFrame({"meter": [4], "ts": [date(2026, 11, 1)], "kwh": [1.0]}), now=NOW)
+
+
+def test_hourly_data_uses_its_own_grid(tmp_path: Path) -> None:
+    hourly = IntervalStore(tmp_path / "hourly", steps_per_hour=1)
+    ts = [NOV_START + timedelta(hours=h) for h in range(24)]
+    reads = pl.DataFrame({"meter": [1] * 25, "ts": [*ts, NOV_START + timedelta(minutes=15)], "kwh": 2.0})
+    result = hourly.ingest(reads, now=NOW)
+    assert result.written == 24
+    assert "60-minute grid" in result.rejected.get_column("reason")[0]
+    assert result.checks.select("received", "expected", "collection_rate").row(0) == (24, 24, 1.0)
+    assert hourly.max_demand().get_column("kw").to_list() == [2000]
+    assert hourly.typical_curve().get_column("slot").max() == 23
+    with pytest.raises(IntervalError, match="steps_per_hour"):
+        IntervalStore(tmp_path / "odd", steps_per_hour=3)
+
+
+def test_minute_data_duplicates_are_found_within_a_quarter_hour(tmp_path: Path) -> None:
+    minutes = IntervalStore(tmp_path / "minutes", steps_per_hour=60)
+    ts = [NOV_START + timedelta(minutes=m) for m in (3, 1, 2, 1)]  # out of order, minute 1 twice
+    result = minutes.ingest(pl.DataFrame({"meter": [1] * 4, "ts": ts, "kwh": [0.1, 0.2, 0.3, 0.25]}), now=NOW)
+    assert result.written == 2
+    assert result.conflicts.select("kwh", "other_kwh").rows() == [(200, 250)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 40), st.integers(0, 3 * 96 - 1)),  # (meter, quarter-hour over three days)
+        st.integers(0, 5_000_000),  # Wh, i.e. kWh with three decimals
+        min_size=1,
+        max_size=300,
+    ),
+    st.integers(0, 5),
+)
+def test_stored_totals_equal_the_input_exactly(reads: dict[tuple[int, int], int], repeats: int) -> None:
+    keys = list(reads)
+    resent = keys[:repeats]  # a head-end resends some reads unchanged
+    frame = pl.DataFrame(
+        {
+            "meter": [m for m, _ in keys + resent],
+            "ts": [NOV_START + timedelta(minutes=15 * q) for _, q in keys + resent],
+            "kwh": [reads[k] / 1000 for k in keys + resent],
+        }
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        store = IntervalStore(Path(folder))
+        result = store.ingest(frame, now=NOW)
+        assert (result.written, result.duplicates, result.conflicts.height) == (len(keys), len(resent), 0)
+        expected: dict[tuple[int, date], int] = {}
+        for (meter, quarter), wh in reads.items():
+            day = (NOV_START + timedelta(minutes=15 * quarter)).date()
+            expected[(meter, day)] = expected.get((meter, day), 0) + wh
+        assert {(m, d): q for m, d, q in store.daily_totals().iter_rows()} == expected
+        monthly = {m: q for m, _, q in store.monthly_totals().iter_rows()}
+        assert monthly == {m: sum(wh for (mm, _), wh in reads.items() if mm == m) for m in monthly}
+        assert set(monthly) == {m for m, _ in keys}
+
+
+def test_a_retried_batch_after_a_partial_write_completes_it(store: IntervalStore) -> None:
+    reads = pl.concat([profile_reads(m, ("Chicago", "FlatLoad"), days=1) for m in (1, 2, 3)])
+    store.ingest(reads.filter(pl.col("meter") == 2), now=NOW)  # as if only bucket 02 had been written
+    retried = store.ingest(reads, now=NOW)
+    assert (retried.written, retried.duplicates, retried.conflicts.height) == (2 * 96, 96, 0)
+    assert not list(store.root.rglob(".*.partial"))
+    assert store.monthly_totals().height == 3

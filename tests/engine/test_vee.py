@@ -312,3 +312,13 @@ def test_estimates_are_flagged_and_use_the_history() -> None:
     assert from_interval.get_column("method").unique().to_list() == ["interval"]
     with pytest.raises(VeeError, match="unknown estimation method"):
         estimate(keys, hist, "guess")
+
+
+def test_empty_batch_gives_no_exceptions() -> None:
+    result = validate(batch([read(1)]).clear())
+    assert result.frame.height == 0 and result.consumption.height == 0
+
+
+def test_unknown_register_is_refused() -> None:
+    with pytest.raises(VeeError, match=r"unknown registers\): apparent"):
+        validate(batch([read(1, "apparent")]))

@@ -6,8 +6,9 @@ and province (RULES.md §5), so each check is a :class:`Rule` ``(code, severity,
 out of the list switches the check off.
 
 The batch is a Polars frame with **one row per account × register × period** (columns in
-:data:`BATCH_COLUMNS`); :func:`validate` joins it once to the account's history and evaluates every rule
-as a column expression, so a million accounts cost a few joins, not a million loops.  Quantities are
+:data:`BATCH_COLUMNS`); :func:`validate` finds each row's previous period and the same month last year in
+the accounts' history by binary search on one packed key, and evaluates every rule as a column
+expression, so a million accounts cost a few vector passes, not a million loops.  Quantities are
 scaled ``int64`` in 0.001 units (:mod:`gridcare.engine.money`), thresholds in kWh / percent integers.
 
 Registers: ``total`` (有功总), the TOU registers of :data:`~gridcare.engine.tariff.PERIODS` (尖峰/高峰/平段/
@@ -27,12 +28,14 @@ import numpy as np
 import polars as pl
 
 from gridcare.engine.arrays import BoolArray, Int64Array
+from gridcare.engine.columns import column_problem
 from gridcare.engine.consumption import MAX_DIGITS, ConsumptionError, consumption, reads_out_of_range
 from gridcare.engine.money import QTY_DEC, div_round_half_up_array, scaled_to_decimal
 from gridcare.engine.tariff import PERIODS
 
 __all__ = [
     "BATCH_COLUMNS",
+    "DEFAULT_PARAMS",
     "DEFAULT_RULES",
     "ESTIMATION_METHODS",
     "EXCEPTION_SCHEMA",
@@ -240,15 +243,11 @@ def message(rule: str, value: int | None = None, reference: int | None = None) -
 def _conform(
     frame: pl.DataFrame, columns: Mapping[str, tuple[type[pl.DataType], object]], what: str
 ) -> pl.DataFrame:
-    unknown = sorted(set(frame.columns) - set(columns))
-    missing = [name for name, (_, default) in columns.items() if default is ... and name not in frame.columns]
-    if unknown or missing:
-        parts = []
-        if unknown:
-            parts.append(f"未知列 (unknown columns): {', '.join(unknown)}")
-        if missing:
-            parts.append(f"缺少列 (missing columns): {', '.join(missing)}")
-        raise VeeError(f"{what}: " + "; ".join(parts))
+    problem = column_problem(
+        frame.columns, columns, [name for name, (_, default) in columns.items() if default is ...]
+    )
+    if problem:
+        raise VeeError(f"{what}: {problem}")
     if "register" in frame.columns:
         strange = set(frame.get_column("register").drop_nulls().unique().to_list()) - set(REGISTERS)
         if strange or frame.get_column("register").null_count():
@@ -365,7 +364,10 @@ def with_consumption(batch: pl.DataFrame, *, rollover_drop_pct: int = 50) -> pl.
             ).quantity
     except ConsumptionError as exc:  # only an int64 overflow is left: an absurd multiplier refuses the batch
         raise VeeError(str(exc)) from exc
-    missing = np.setdiff1d(np.arange(frame.height), np.concatenate([cumulative, demand]))
+    known = np.zeros(frame.height, dtype=np.bool_)
+    known[cumulative] = True
+    known[demand] = True
+    missing = np.flatnonzero(~known)
     return frame.with_columns(
         pl.Series("quantity", quantity).scatter(missing, None),
         pl.Series("rolled_over", rolled),
@@ -433,7 +435,7 @@ def _history_arrays(history: pl.DataFrame, keys: _PackedKeys) -> tuple[Int64Arra
     last_of_key = np.ones(packed.size, dtype=np.bool_)
     last_of_key[:-1] = packed[1:] != packed[:-1]
     order, packed = order[last_of_key], packed[last_of_key]
-    hist = history[order]
+    hist = history.select("quantity", "multiplier")[order]
     quantity = hist.get_column("quantity").to_numpy()
     series = packed // keys.months
     starts = np.ones(packed.size, dtype=np.bool_)
@@ -443,9 +445,7 @@ def _history_arrays(history: pl.DataFrame, keys: _PackedKeys) -> tuple[Int64Arra
     breaks = np.where(nonzero, index, np.where(starts, index - 1, -1))
     last_break = np.maximum.accumulate(breaks) if breaks.size else breaks
     zero_run = np.where(nonzero, 0, index - last_break)
-    return packed, hist.select("quantity", "multiplier").with_columns(
-        zero_run=pl.Series(zero_run, dtype=pl.Int64)
-    )
+    return packed, hist.with_columns(zero_run=pl.Series(zero_run, dtype=pl.Int64))
 
 
 def _lookup(found: BoolArray, position: Int64Array, column: pl.Series, name: str) -> pl.Series:
@@ -637,12 +637,16 @@ def estimate(
             {**{k: (v, ...) for k, v in HISTORY_COLUMNS.items() if k != "multiplier"}},
             "interval_totals",
         )
-        result = target.join(source.unique(key_cols, keep="last"), on=key_cols, how="left")
+        result = target.join(
+            source.unique(key_cols, keep="last"), on=key_cols, how="left", maintain_order="left"
+        )
     else:
         hist = _conform(history, {k: (v, ...) for k, v in HISTORY_COLUMNS.items()}, "history")
         if method == "same_period_last_year":
             shifted = hist.select("account", "register", pl.col("period").dt.offset_by("1y"), "quantity")
-            result = target.join(shifted.unique(key_cols, keep="last"), on=key_cols, how="left")
+            result = target.join(
+                shifted.unique(key_cols, keep="last"), on=key_cols, how="left", maintain_order="left"
+            )
         else:
             if periods < 1:
                 raise VeeError("periods 须为正 (periods must be positive)")
@@ -663,6 +667,7 @@ def estimate(
                 recent.select(*key_cols, pl.Series("quantity", average, dtype=pl.Int64)),
                 on=key_cols,
                 how="left",
+                maintain_order="left",
             )
     return result.select(
         *key_cols, "quantity", pl.lit(True).alias("estimated"), pl.lit(method).alias("method")
