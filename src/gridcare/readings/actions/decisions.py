@@ -16,14 +16,8 @@ from gridcare.core.errors import InvalidInput, InvalidTransition, PermissionRefu
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC, scaled_to_decimal
 from gridcare.org.models import User
-from gridcare.readings.actions.capture import (
-    CleanRecord,
-    _parse_value,
-    history_frame,
-    open_blocking,
-    store_reads,
-    validate_reads,
-)
+from gridcare.readings.actions.capture import CleanRecord, parse_value, store_reads
+from gridcare.readings.actions.validation import history_frame, open_blocking, validate_reads
 from gridcare.readings.conf import ENGINE_REGISTERS
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask
 from gridcare.readings.periods import parse_period
@@ -115,7 +109,7 @@ def do_correct_exception(actor: User, exception: ReadException, *, value: Any, r
         raise InvalidInput(
             {"read": "该异常没有示数可修正，请安排补抄。 (No read to correct: order a re-read.)"}
         )
-    clean, problem = _parse_value(value, old.meter.register_digits)
+    clean, problem = parse_value(value, old.meter.register_digits)
     if clean is None:
         raise InvalidInput({"value": problem})
     _supersede(old, exception, ReadException.Status.CORRECTED, reason, actor)
