@@ -1,0 +1,11 @@
+from django.urls import path
+
+from gridcare.readings import views
+
+app_name = "readings"
+
+urlpatterns = [
+    path("routes/", views.RouteListView.as_view(), name="route-list"),
+    path("tasks/", views.TaskListView.as_view(), name="task-list"),
+    path("exceptions/", views.ExceptionListView.as_view(), name="exception-list"),
+]
