@@ -40,3 +40,34 @@ def test_exception_queue_and_routes_screens(installed, route_for, capture, staff
     assert queue.status_code == 200 and "倒走" in queue.content.decode()
     assert billing.get("/readings/routes/").status_code == 200
     assert client_for(staff("cs_rep")).get("/readings/exceptions/").status_code == 403
+
+
+def test_reader_route_screen_in_walking_order_with_feedback_per_entry(
+    installed, route_for, capture, staff, system
+):
+    """Given cg_reader's route with two meters (the second read last month at 100 after 100 kWh), when the
+    reader opens the route, then the tasks come in walking order with the previous reading and the expected
+    range; when they enter a good and a bad value, the good one is saved and the bad one answered with its
+    reason, and the progress counts the saved one."""
+    from gridcare.readings.models import MeterRead, ReadingTask
+
+    first, second = installed(), installed(initial={"active_total": "0"})
+    capture(
+        [{"meter": second.asset_no, "register": "active_total", "read_at": at("2026-10-15"), "value": "100"}]
+    )
+    route = route_for(first, second)
+    do_generate_plan(system, period="2026-11")
+    reader = client_for(staff("cg_reader"))
+    url = f"/readings/routes/{route.pk}/read/?period=2026-11"
+    text = reader.get(url).content.decode()
+    assert text.index(first.asset_no) < text.index(second.asset_no)
+    assert "170–230" in text and "0 / 2" in text
+    one = ReadingTask.objects.get(meter=first)
+    two = ReadingTask.objects.get(meter=second)
+    page = reader.post(url, {"period": "2026-11", f"value-{one.pk}": "abc", f"value-{two.pk}": "205.5"})
+    assert page.status_code == 400
+    body = page.content.decode()
+    assert "not a number" in body and "1 / 2" in body
+    assert MeterRead.objects.get(meter=second, period="2026-11").value == 205.5
+    assert client_for(staff("reader")).get(url).status_code == 404
+    assert client_for(staff("cs_rep")).get(url).status_code == 403

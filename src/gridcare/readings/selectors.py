@@ -91,3 +91,42 @@ def reader_tasks(user: Any, *, period: str, route: Route | None = None) -> Query
     if route is not None:
         tasks = tasks.filter(route=route)
     return tasks.order_by("route__number", "sequence", "meter__asset_no", "register")
+
+
+#: tasks still waiting for a reader
+OPEN_TASKS = (ReadingTask.Status.PENDING, ReadingTask.Status.REREAD)
+
+
+@dataclass
+class LastRead:
+    """The previous valid reading of a register and the consumption it recorded (what the reader compares)."""
+
+    value: Decimal
+    quantity: Decimal | None
+    multiplier: int
+
+    @property
+    def expected(self) -> tuple[Decimal, Decimal] | None:
+        """The range the next reading is expected in: the last advance again, ±30 %."""
+        if self.quantity is None or self.quantity <= 0:
+            return None
+        advance = self.quantity / self.multiplier
+        return (self.value + advance * Decimal("0.7")).quantize(Decimal("1")), (
+            self.value + advance * Decimal("1.3")
+        ).quantize(Decimal("1"))
+
+
+def last_reads(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], LastRead]:
+    """The latest valid read per (meter, register) — one query for a whole route."""
+    wanted = set(keys)
+    found: dict[tuple[int, str], LastRead] = {}
+    rows = (
+        MeterRead.objects.filter(meter_id__in={m for m, _ in wanted}, status=MeterRead.Status.VALID)
+        .order_by("meter_id", "register", "-read_at")
+        .values_list("meter_id", "register", "value", "quantity", "multiplier")
+    )
+    for meter, register, value, quantity, multiplier in rows:
+        key = (meter, register)
+        if key in wanted and key not in found:
+            found[key] = LastRead(value, quantity, multiplier)
+    return found

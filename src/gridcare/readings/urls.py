@@ -6,6 +6,7 @@ app_name = "readings"
 
 urlpatterns = [
     path("routes/", views.RouteListView.as_view(), name="route-list"),
+    path("routes/<int:pk>/read/", views.RouteReadingView.as_view(), name="route-read"),
     path("tasks/", views.TaskListView.as_view(), name="task-list"),
     path("exceptions/", views.ExceptionListView.as_view(), name="exception-list"),
 ]
