@@ -71,3 +71,38 @@ def test_reader_route_screen_in_walking_order_with_feedback_per_entry(
     assert MeterRead.objects.get(meter=second, period="2026-11").value == 205.5
     assert client_for(staff("reader")).get(url).status_code == 404
     assert client_for(staff("cs_rep")).get(url).status_code == 403
+
+
+def test_exception_decided_on_screen_and_estimate_approved_by_another(installed, capture, staff, system):
+    """Given a reverse-running read with three months of history, when the manager estimates it on the screen,
+    then the queue links it to the approval; the manager's own approval is refused, the system's goes through."""
+    from gridcare.readings.models import MeterRead, ReadException
+
+    meter = installed(initial={"active_total": "0"})
+    for day, value in (
+        ("2026-08-15", "100"),
+        ("2026-09-15", "200"),
+        ("2026-10-15", "300"),
+        ("2026-11-15", "250"),
+    ):
+        capture([{"meter": meter.asset_no, "register": "active_total", "read_at": at(day), "value": value}])
+    exception = ReadException.objects.get(rule="reverse_running")
+    manager = client_for(staff("manager"))
+    assert manager.get(f"/readings/exceptions/{exception.pk}/decide/").status_code == 200
+    missing_reason = manager.post(f"/readings/exceptions/{exception.pk}/decide/", {"decision": "accept"})
+    assert missing_reason.status_code == 400
+    done = manager.post(
+        f"/readings/exceptions/{exception.pk}/decide/",
+        {"decision": "estimate", "method": "average_last_three", "reason": "倒走，估抄"},
+    )
+    assert done.status_code == 302
+    exception.refresh_from_db()
+    assert exception.status == "estimated" and exception.get_absolute_url().endswith("/approve/")
+    refused = manager.post(f"/readings/exceptions/{exception.pk}/approve/", {"reason": ""})
+    assert refused.status_code == 403 and "another person" in refused.content.decode()
+    assert (
+        client_for(staff("cg_reader")).get(f"/readings/exceptions/{exception.pk}/approve/").status_code == 403
+    )
+    approved = client_for(system).post(f"/readings/exceptions/{exception.pk}/approve/", {"reason": "同意"})
+    assert approved.status_code == 302
+    assert MeterRead.objects.get(source="estimate").status == MeterRead.Status.VALID

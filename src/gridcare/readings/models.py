@@ -299,6 +299,14 @@ class ReadException(models.Model):
     def __str__(self) -> str:
         return f"{self.rule} {self.period} {self.service_point_id}"
 
+    def get_absolute_url(self) -> str:
+        name = (
+            "readings:exception-approve"
+            if self.status == self.Status.ESTIMATED
+            else "readings:exception-decide"
+        )
+        return reverse(name, args=[self.pk])
+
 
 class VeeRuleSetting(models.Model):
     """One VEE rule as the utility runs it: severity and parameters (defaults from the engine, editable)."""

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -14,12 +15,14 @@ from django.views import View
 from gridcare.core.access import get_in_scope
 from gridcare.core.errors import InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
+from gridcare.readings import actions
 from gridcare.readings.actions import capture_reads
 from gridcare.readings.filters import ExceptionFilter, RouteFilter, TaskFilter
+from gridcare.readings.forms import ApprovalForm, DecisionForm
 from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import OPEN_TASKS, last_reads
-from gridcare.web.views import Column, ScopedListView, StaffMixin
+from gridcare.web.views import ActionFormView, Column, ScopedListView, StaffMixin
 
 
 class RouteListView(ScopedListView):
@@ -171,3 +174,56 @@ class RouteReadingView(StaffMixin, View):
         accepted = sum(1 for r in results if r.status == "accepted")
         messages.success(request, _("%(count)d readings saved.") % {"count": accepted})
         return self._page(request, route, period, by_task)
+
+
+class _ExceptionAction(ActionFormView):
+    def exception(self) -> ReadException:
+        try:
+            return get_in_scope(
+                ReadException.objects.all(), self.request.user, write=True, pk=self.kwargs["pk"]
+            )
+        except NotFound:
+            raise Http404 from None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        self.kwargs = kwargs
+        return super().dispatch(request, *args, **kwargs)
+
+    def context(self, form: Any) -> dict[str, Any]:
+        exception = self.exception()
+        return {**super().context(form), "title": f"{self.title} · {exception.message}"}
+
+    def success_url(self, result: Any) -> str:
+        return str(reverse("readings:exception-list"))
+
+
+class ExceptionDecisionView(_ExceptionAction):
+    """异常处理 — accept, correct, order a re-read or estimate (the engine's history), with a reason."""
+
+    permission = "reading.review"
+    form_class = DecisionForm
+    title = _("Decide on the exception")
+
+    def perform(self, data: dict[str, Any]) -> Any:
+        exception, user, reason = self.exception(), self.request.user, data["reason"]
+        decision = data["decision"]
+        if decision == "accept":
+            return actions.do_accept_exception(user, exception, reason=reason)
+        if decision == "correct":
+            return actions.do_correct_exception(user, exception, value=data["value"], reason=reason)
+        if decision == "reread":
+            return actions.do_order_reread(user, exception, reason=reason)
+        return actions.do_estimate(
+            user, exception, method=data["method"] or "average_last_three", reason=reason
+        )
+
+
+class EstimateApprovalView(_ExceptionAction):
+    """审批估抄 — by another person than the one who estimated."""
+
+    permission = "reading.approve_estimate"
+    form_class = ApprovalForm
+    title = _("Approve the estimate")
+
+    def perform(self, data: dict[str, Any]) -> Any:
+        return actions.do_approve_estimate(self.request.user, self.exception(), reason=data["reason"])
