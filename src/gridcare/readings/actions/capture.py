@@ -5,7 +5,7 @@ Per record, bad input is rejected with its reason (unknown or removed meter, a r
 future time, a value that is not a number, negative or wider than the register). A replay of the same
 (meter, register, read time, source) with the same value is a harmless duplicate; with another value it is a
 conflict for review, never an overwrite. Accepted reads get their consumption and VEE from the engine in one
-batch (:func:`validate_reads`), exceptions are written in bulk, and meter conditions that need field work raise
+batch (:func:`~gridcare.readings.actions.validation.assess`) before they are inserted, exceptions are written in bulk, and meter conditions that need field work raise
 a service work order.
 """
 
@@ -27,7 +27,7 @@ from gridcare.core.actions import action
 from gridcare.core.errors import InvalidInput
 from gridcare.metering.models import Meter
 from gridcare.org.models import User
-from gridcare.readings.actions.validation import validate_reads
+from gridcare.readings.actions.validation import assess, record_outcome
 from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route
 from gridcare.readings.periods import period_of
 
@@ -226,8 +226,7 @@ def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: 
     results += [RecordResult(c.index, NO_ACCESS, str(Condition.NO_ACCESS.label)) for c in no_access]
     fresh, replays = _split_replays([c for c in clean if c.value is not None])
     results += replays
-    reads = store_reads(actor, fresh, source)
-    found = validate_reads(reads)
+    reads, found = store_reads(actor, fresh, source)
     for item, read in zip(fresh, reads, strict=True):
         results.append(RecordResult(item.index, ACCEPTED, read=read.pk, exceptions=found.get(read.pk, [])))
     _raise_field_orders(actor, [c for c in clean if c.condition in FIELD_WORK])
@@ -320,10 +319,11 @@ def store_reads(
     source: str,
     *,
     supersedes: Mapping[int, MeterRead] | None = None,
-) -> list[MeterRead]:
-    """Insert the reads (linked to their period's task and the meter's service point) and audit each one."""
+) -> tuple[list[MeterRead], dict[int, list[str]]]:
+    """Insert the reads (linked to their period's task and the meter's service point) with their consumption and
+    VEE outcome, audit each one, write their exceptions; answers the reads and the rule codes per read id."""
     if not items:
-        return []
+        return [], {}
     periods = {i.task.period if i.task else period_of(i.read_at) for i in items}
     tasks = {
         (t.period, t.meter_id, t.register): t
@@ -351,6 +351,7 @@ def store_reads(
                 entered_by=actor if actor.pk else None,
             )
         )
+    exceptions = assess(reads)
     MeterRead.objects.bulk_create(reads, batch_size=2000)
     audit.bulk_record(
         actor,
@@ -367,13 +368,15 @@ def store_reads(
                     "value": read.value,
                     "source": read.source,
                     "condition": read.condition,
+                    "quantity": read.quantity,
+                    "status": read.status,
                     "supersedes": read.supersedes_id,
                 },
             }
             for read in reads
         ),
     )
-    return reads
+    return reads, record_outcome(reads, exceptions)
 
 
 def _raise_field_orders(actor: User, items: Sequence[CleanRecord]) -> None:

@@ -17,7 +17,7 @@ from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC, scaled_to_decimal
 from gridcare.org.models import User
 from gridcare.readings.actions.capture import CleanRecord, parse_value, store_reads
-from gridcare.readings.actions.validation import history_frame, open_blocking, validate_reads
+from gridcare.readings.actions.validation import history_frame, open_blocking
 from gridcare.readings.conf import ENGINE_REGISTERS
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask
 from gridcare.readings.periods import parse_period
@@ -116,8 +116,7 @@ def do_correct_exception(actor: User, exception: ReadException, *, value: Any, r
     item = CleanRecord(
         0, old.meter, old.register, old.read_at, clean, old.condition, old.task, old.service_point_id
     )
-    (new,) = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old})
-    validate_reads([new])
+    (new,), _ = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old})
     _close(
         actor,
         exception,

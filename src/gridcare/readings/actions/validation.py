@@ -45,7 +45,6 @@ def _legs(reads: Sequence[MeterRead]) -> dict[int, _Leg]:
     previous: dict[tuple[int, str], list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
     for meter, register, at, value in (
         MeterRead.objects.filter(meter_id__in=meter_ids, status=MeterRead.Status.VALID, read_at__gte=earliest)
-        .exclude(pk__in=[r.pk for r in reads])
         .order_by("read_at")
         .values_list("meter_id", "register", "read_at", "value")
     ):
@@ -82,7 +81,7 @@ def _legs(reads: Sequence[MeterRead]) -> dict[int, _Leg]:
         before = [v for at, v in previous[(read.meter_id, read.register)] if at < read.read_at]
         installation = installs.get(read.meter_id)
         if before or installation is None:
-            legs[read.pk] = _Leg(before[-1] if before else None)
+            legs[id(read)] = _Leg(before[-1] if before else None)
             continue
         initial = install_reads.get((installation.pk, InstallationRead.Event.INSTALL, read.register))
         old = replaced.get((installation.service_point_id, installation.installed_on))
@@ -92,7 +91,7 @@ def _legs(reads: Sequence[MeterRead]) -> dict[int, _Leg]:
             else None
         )
         if old is None or old_final is None:
-            legs[read.pk] = _Leg(initial)
+            legs[id(read)] = _Leg(initial)
             continue
         old_before = [v for _, v in old_reads[(old.meter_id, read.register)]]
         old_start = (
@@ -100,7 +99,7 @@ def _legs(reads: Sequence[MeterRead]) -> dict[int, _Leg]:
             if old_before
             else install_reads.get((old.pk, InstallationRead.Event.INSTALL, read.register))
         )
-        legs[read.pk] = _Leg(
+        legs[id(read)] = _Leg(
             old_start,
             exchanged=True,
             old_final=old_final,
@@ -141,17 +140,18 @@ def history_frame(points: set[int], registers: set[str] | None = None) -> pl.Dat
     )
 
 
-def validate_reads(reads: Sequence[MeterRead]) -> dict[int, list[str]]:
-    """Consumption (exchange, rollover, multiplier) and VEE for new reads, in one engine batch; sets each read's
-    quantity and status, writes the exceptions in bulk and moves the tasks. Returns rule codes per read id."""
+def assess(reads: Sequence[MeterRead]) -> list[ReadException]:
+    """Consumption (exchange, rollover, multiplier) and VEE for new reads not saved yet, in one engine batch: sets
+    each read's quantity and status (held when a blocking rule failed) and answers their exceptions, unsaved —
+    so the reads are inserted once, complete, and never updated row by row."""
     reads = [r for r in reads if r.register in ENGINE_REGISTERS]
     if not reads:
-        return {}
+        return []
     legs = _legs(reads)
     routes = _routes_of({r.service_point_id for r in reads})
     rows = []
     for read in reads:
-        leg = legs[read.pk]
+        leg = legs[id(read)]
         route = routes.get(read.service_point_id)
         start = parse_period(read.period)
         remote_cycle = (
@@ -182,16 +182,14 @@ def validate_reads(reads: Sequence[MeterRead]) -> dict[int, list[str]]:
     batch = pl.DataFrame(rows, schema={name: dtype for name, (dtype, _) in vee.BATCH_COLUMNS.items()})
     result = vee.validate(batch, history_frame({r.service_point_id for r in reads}), vee_rules())
     quantities = result.consumption.get_column("quantity").to_list()
-    found: dict[int, list[str]] = defaultdict(list)
     blocked: set[int] = set()
     exceptions = []
     for row, rule, severity, value, reference in result.frame.select(
         "row", "rule", "severity", "value", "reference"
     ).iter_rows():
         read = reads[row]
-        found[read.pk].append(rule)
         if severity == ReadException.Severity.BLOCK:
-            blocked.add(read.pk)
+            blocked.add(id(read))
         exceptions.append(
             ReadException(
                 read=read,
@@ -203,17 +201,25 @@ def validate_reads(reads: Sequence[MeterRead]) -> dict[int, list[str]]:
                 message=vee.message(rule, value, reference)[:300],
             )
         )
-    ReadException.objects.bulk_create(exceptions, batch_size=2000)
     for read, quantity in zip(reads, quantities, strict=True):
         read.quantity = None if quantity is None else scaled_to_decimal(quantity, QTY_DEC)
         if read.status != MeterRead.Status.ESTIMATED:
-            read.status = MeterRead.Status.HELD if read.pk in blocked else MeterRead.Status.VALID
-    MeterRead.objects.bulk_update(reads, ["quantity", "status"], batch_size=2000)
-    _move_tasks(reads, found, blocked)
+            read.status = MeterRead.Status.HELD if id(read) in blocked else MeterRead.Status.VALID
+    return exceptions
+
+
+def record_outcome(reads: Sequence[MeterRead], exceptions: Sequence[ReadException]) -> dict[int, list[str]]:
+    """Once the reads are saved: their exceptions in bulk and their tasks moved. Rule codes per read id."""
+    ReadException.objects.bulk_create(exceptions, batch_size=2000)
+    found: dict[int, list[str]] = defaultdict(list)
+    for exception in exceptions:
+        assert exception.read is not None
+        found[exception.read.pk].append(exception.rule)
+    _move_tasks(reads, found)
     return dict(found)
 
 
-def _move_tasks(reads: Sequence[MeterRead], found: Mapping[int, list[str]], blocked: set[int]) -> None:
+def _move_tasks(reads: Sequence[MeterRead], found: Mapping[int, list[str]]) -> None:
     by_status: dict[str, list[int]] = defaultdict(list)
     for read in reads:
         if read.task_id is None:
@@ -221,7 +227,7 @@ def _move_tasks(reads: Sequence[MeterRead], found: Mapping[int, list[str]], bloc
         status: str
         if read.status == MeterRead.Status.ESTIMATED:
             status = ReadingTask.Status.ESTIMATED
-        elif read.pk in blocked:
+        elif read.status == MeterRead.Status.HELD:
             status = ReadingTask.Status.EXCEPTION
         elif found.get(read.pk):
             status = ReadingTask.Status.READ
