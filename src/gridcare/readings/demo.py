@@ -21,10 +21,10 @@ from gridcare.core.errors import GridcareError
 from gridcare.metering.models import InstallationRead, Meter
 from gridcare.org.models import User
 from gridcare.readings import actions
-from gridcare.readings.models import ReadException, Route
+from gridcare.readings.models import ReadException, Route, RouteStop
 from gridcare.readings.periods import next_month
 
-MAX_POINTS = 1500
+MAX_POINTS = 1000
 ROUTE_SIZE = 60
 MONTHS = 12
 #: share of each register's advance (尖, 峰, 平, 谷); the total is their sum
@@ -67,7 +67,7 @@ def _advances(
     rng: random.Random, monthly: Decimal, multiplier: int, registers: list[str]
 ) -> dict[str, Decimal]:
     """One month's register advances (in register units: kWh ÷ multiplier), the TOU ones summing to the total."""
-    total = max(Decimal("1"), monthly * Decimal(rng.uniform(0.85, 1.15)) / multiplier).quantize(
+    total = max(Decimal("1"), monthly * Decimal(rng.uniform(0.92, 1.08)) / multiplier).quantize(
         Decimal("0.01")
     )
     tou = [r for r in registers if r in TOU_SHARES]
@@ -111,10 +111,16 @@ def build(actor: User, scale: str) -> Iterator[str]:
     }
     zero_meter = meters[len(meters) // 3].pk
     captured = rejected = 0
+    reading_days = dict(
+        RouteStop.objects.filter(route__in=Route.objects.all()).values_list(
+            "service_point_id", "route__reading_day"
+        )
+    )
     for index, month in enumerate(months):
         records = []
         for meter in meters:
-            read_at = timezone.make_aware(dt.datetime(month.year, month.month, 15, 10))
+            day = reading_days.get(meter.service_point_id or 0, 15)
+            read_at = timezone.make_aware(dt.datetime(month.year, month.month, day, 10))
             if meter.installed_on is None or meter.installed_on >= read_at.date() or read_at > timezone.now():
                 continue
             luck = rng.random()
