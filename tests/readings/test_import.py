@@ -73,3 +73,33 @@ def test_import_needs_the_reading_permission(staff, installed):
 
     with pytest.raises(PermissionRefused):
         run_import(staff("cs_rep"), "readings", xlsx([]))
+
+
+def test_import_screen_takes_a_reading_csv_from_a_reader(installed, route_for, staff):
+    """Given cg_reader's route, when cg_reader uploads a CSV of the route's readings on the import screen, then
+    the reads are captured (source import); a meter outside the reader's routes makes the whole file refused."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    mine, other = installed(), installed()
+    route_for(mine)
+    client = Client()
+    client.force_login(staff("cg_reader"))
+    assert client.get("/customers/import/").status_code == 200
+    bad = "\n".join(
+        [
+            ",".join(HEADER),
+            f"{mine.asset_no},active_total,2026-11-15 10:00,5,",
+            f"{other.asset_no},active_total,2026-11-15 10:00,5,",
+        ]
+    )
+    page = client.post(
+        "/customers/import/", {"kind": "readings", "file": SimpleUploadedFile("r.csv", bad.encode())}
+    )
+    assert page.status_code == 400 and not MeterRead.objects.exists()
+    good = "\n".join([",".join(HEADER), f"{mine.asset_no},active_total,2026-11-15 10:00,5,"])
+    page = client.post(
+        "/customers/import/", {"kind": "readings", "file": SimpleUploadedFile("r.csv", good.encode())}
+    )
+    assert page.status_code == 200
+    assert MeterRead.objects.get().source == "import"
