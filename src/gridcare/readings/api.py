@@ -23,7 +23,7 @@ from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Rout
 from gridcare.readings.selectors import billing_determinants
 
 
-class RouteSerializer(ScopedModelSerializer):
+class ReadingRouteSerializer(ScopedModelSerializer):
     service_points = serializers.ListField(child=serializers.IntegerField(), write_only=True, required=False)
     stops = serializers.SerializerMethodField()
 
@@ -49,26 +49,31 @@ class RouteSerializer(ScopedModelSerializer):
         return [s.service_point_id for s in obj.stops.all()]
 
 
-class ReorderSerializer(serializers.Serializer):
+class RouteReorderSerializer(serializers.Serializer):
     service_points = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
 
 
-class SplitSerializer(serializers.Serializer):
+class RouteSplitSerializer(serializers.Serializer):
     service_points = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     number = serializers.CharField(max_length=24)
     name = serializers.CharField(max_length=80)
     reader = ScopedPrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
 
 
-class MergeSerializer(serializers.Serializer):
+class RouteMergeSerializer(serializers.Serializer):
     merged_route = ScopedPrimaryKeyRelatedField(queryset=Route.objects.all())
 
 
-class PlanSerializer(serializers.Serializer):
+class ReadingPlanSerializer(serializers.Serializer):
     period = serializers.CharField(max_length=7)
 
 
-class TaskSerializer(ScopedModelSerializer):
+class PlanResultSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    created = serializers.IntegerField()
+
+
+class ReadingTaskSerializer(ScopedModelSerializer):
     meter_asset_no = serializers.CharField(source="meter.asset_no", read_only=True)
     service_point_number = serializers.CharField(source="service_point.number", read_only=True)
 
@@ -90,7 +95,7 @@ class TaskSerializer(ScopedModelSerializer):
         ]
 
 
-class ReadSerializer(ScopedModelSerializer):
+class MeterReadSerializer(ScopedModelSerializer):
     meter_asset_no = serializers.CharField(source="meter.asset_no", read_only=True)
 
     class Meta:
@@ -116,7 +121,7 @@ class ReadSerializer(ScopedModelSerializer):
         ]
 
 
-class ExceptionSerializer(ScopedModelSerializer):
+class ReadExceptionSerializer(ScopedModelSerializer):
     class Meta:
         model = ReadException
         fields = [
@@ -137,23 +142,36 @@ class ExceptionSerializer(ScopedModelSerializer):
         ]
 
 
-class ReasonSerializer(serializers.Serializer):
+class RegisterQuantitySerializer(serializers.Serializer):
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=3)
+    reads = serializers.ListField(child=serializers.IntegerField())
+    estimated = serializers.BooleanField()
+
+
+class DeterminantsSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    period = serializers.CharField()
+    service_points = serializers.ListField(child=serializers.IntegerField())
+    registers = serializers.DictField(child=RegisterQuantitySerializer())
+
+
+class ExceptionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class CorrectSerializer(ReasonSerializer):
+class ExceptionCorrectSerializer(ExceptionReasonSerializer):
     value = serializers.CharField(max_length=20)
 
 
-class EstimateSerializer(ReasonSerializer):
+class ExceptionEstimateSerializer(ExceptionReasonSerializer):
     method = serializers.ChoiceField(choices=actions.decisions.ESTIMATION_METHODS)
 
 
-class ApproveSerializer(serializers.Serializer):
+class EstimateApprovalSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class RecordSerializer(serializers.Serializer):
+class HeadEndRecordSerializer(serializers.Serializer):
     """One register read of a batch; the values are checked by the capture path, record by record."""
 
     meter = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -164,11 +182,11 @@ class RecordSerializer(serializers.Serializer):
     condition = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
-class BatchSerializer(serializers.Serializer):
+class HeadEndBatchSerializer(serializers.Serializer):
     records = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_BATCH)
 
 
-class RecordResultSerializer(serializers.Serializer):
+class HeadEndRecordResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected", "no_access"])
     reason = serializers.CharField()
@@ -176,8 +194,8 @@ class RecordResultSerializer(serializers.Serializer):
     exceptions = serializers.ListField(child=serializers.CharField())
 
 
-class BatchResultSerializer(serializers.Serializer):
-    results = RecordResultSerializer(many=True)
+class HeadEndBatchResultSerializer(serializers.Serializer):
+    results = HeadEndRecordResultSerializer(many=True)
 
 
 def _input(request: Request, input_class: type[serializers.Serializer]) -> dict[str, Any]:
@@ -190,7 +208,7 @@ class RouteViewSet(ActionViewSet):
     """抄表段 — routes in walking order; re-order, split, merge; ``plan`` generates a period's reading tasks."""
 
     queryset = Route.objects.select_related("org_unit", "reader").prefetch_related("stops")
-    serializer_class = RouteSerializer
+    serializer_class = ReadingRouteSerializer
     filterset_class = RouteFilter
     view_permission = "reading.view"
     action_permissions = {
@@ -209,37 +227,37 @@ class RouteViewSet(ActionViewSet):
         )
 
     def _answer(self, route_obj: Route) -> Response:
-        return Response(RouteSerializer(self.get_queryset().model.objects.get(pk=route_obj.pk)).data)
+        return Response(ReadingRouteSerializer(self.get_queryset().model.objects.get(pk=route_obj.pk)).data)
 
-    @extend_schema(request=ReorderSerializer, responses=RouteSerializer)
+    @extend_schema(request=RouteReorderSerializer, responses=ReadingRouteSerializer)
     @route(detail=True, methods=["post"])
     def reorder(self, request: StaffRequest, pk: str | None = None) -> Response:
         """调整抄表顺序."""
         target = self.get_object()
-        data = _input(request, ReorderSerializer)
+        data = _input(request, RouteReorderSerializer)
         return self._answer(actions.do_reorder_route(request.user, target, **data))
 
-    @extend_schema(request=SplitSerializer, responses=RouteSerializer)
+    @extend_schema(request=RouteSplitSerializer, responses=ReadingRouteSerializer)
     @route(detail=True, methods=["post"])
     def split(self, request: StaffRequest, pk: str | None = None) -> Response:
         """拆分抄表段: the chosen service points move to a new route (answered)."""
         target = self.get_object()
-        data = _input(request, SplitSerializer)
+        data = _input(request, RouteSplitSerializer)
         return self._answer(actions.do_split_route(request.user, target, **data))
 
-    @extend_schema(request=MergeSerializer, responses=RouteSerializer)
+    @extend_schema(request=RouteMergeSerializer, responses=ReadingRouteSerializer)
     @route(detail=True, methods=["post"])
     def merge(self, request: StaffRequest, pk: str | None = None) -> Response:
         """合并抄表段: ``merged_route``'s service points are appended to this route, which stays."""
         target = self.get_object()
-        data = _input(request, MergeSerializer)
+        data = _input(request, RouteMergeSerializer)
         return self._answer(actions.do_merge_routes(request.user, target, data["merged_route"]))
 
-    @extend_schema(request=PlanSerializer, responses={200: serializers.DictField()})
+    @extend_schema(request=ReadingPlanSerializer, responses=PlanResultSerializer)
     @route(detail=False, methods=["post"])
     def plan(self, request: StaffRequest) -> Response:
         """生成抄表计划 for a period (YYYY-MM); a second run creates nothing."""
-        data = _input(request, PlanSerializer)
+        data = _input(request, ReadingPlanSerializer)
         created = actions.do_generate_plan(request.user, period=data["period"])
         return Response({"period": data["period"], "created": created})
 
@@ -250,7 +268,7 @@ class TaskViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = ReadingTask.objects.select_related("meter", "service_point").order_by(
         "route", "period", "sequence", "meter", "register"
     )
-    serializer_class = TaskSerializer
+    serializer_class = ReadingTaskSerializer
     filterset_class = TaskFilter
     view_permission = "reading.view"
 
@@ -259,12 +277,13 @@ class ReadViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """抄见示数 — register reads; ``determinants`` lists what billing may use for a period."""
 
     queryset = MeterRead.objects.select_related("meter")
-    serializer_class = ReadSerializer
+    serializer_class = MeterReadSerializer
     filterset_class = ReadFilter
     view_permission = "reading.view"
 
     @extend_schema(
-        parameters=[OpenApiParameter("period", str, required=True)], responses={200: serializers.ListField()}
+        parameters=[OpenApiParameter("period", str, required=True)],
+        responses=DeterminantsSerializer(many=True),
     )
     @route(detail=False, methods=["get"])
     def determinants(self, request: Request) -> Response:
@@ -295,7 +314,7 @@ class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """抄表异常 — the VEE exception queue (by route, reader, rule) and its decisions."""
 
     queryset = ReadException.objects.all()
-    serializer_class = ExceptionSerializer
+    serializer_class = ReadExceptionSerializer
     filterset_class = ExceptionFilter
     view_permission = "reading.view"
     action_permissions = {
@@ -307,48 +326,48 @@ class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     }
 
     def _answer(self, exception: ReadException) -> Response:
-        return Response(ExceptionSerializer(ReadException.objects.get(pk=exception.pk)).data)
+        return Response(ReadExceptionSerializer(ReadException.objects.get(pk=exception.pk)).data)
 
-    @extend_schema(request=ReasonSerializer, responses=ExceptionSerializer)
+    @extend_schema(request=ExceptionReasonSerializer, responses=ReadExceptionSerializer)
     @route(detail=True, methods=["post"])
     def accept(self, request: StaffRequest, pk: str | None = None) -> Response:
         """确认 — the read stands."""
         target = self.get_object()
-        data = _input(request, ReasonSerializer)
+        data = _input(request, ExceptionReasonSerializer)
         return self._answer(actions.do_accept_exception(request.user, target, **data))
 
-    @extend_schema(request=CorrectSerializer, responses=ExceptionSerializer)
+    @extend_schema(request=ExceptionCorrectSerializer, responses=ReadExceptionSerializer)
     @route(detail=True, methods=["post"])
     def correct(self, request: StaffRequest, pk: str | None = None) -> Response:
         """修正 — a new read replaces the questioned one."""
         exception = self.get_object()
-        data = _input(request, CorrectSerializer)
+        data = _input(request, ExceptionCorrectSerializer)
         actions.do_correct_exception(request.user, exception, **data)
         return self._answer(exception)
 
-    @extend_schema(request=ReasonSerializer, responses=ExceptionSerializer)
+    @extend_schema(request=ExceptionReasonSerializer, responses=ReadExceptionSerializer)
     @route(detail=True, methods=["post"])
     def reread(self, request: StaffRequest, pk: str | None = None) -> Response:
         """补抄 — the task goes back to the reader."""
         target = self.get_object()
-        data = _input(request, ReasonSerializer)
+        data = _input(request, ExceptionReasonSerializer)
         return self._answer(actions.do_order_reread(request.user, target, **data))
 
-    @extend_schema(request=EstimateSerializer, responses=ExceptionSerializer)
+    @extend_schema(request=ExceptionEstimateSerializer, responses=ReadExceptionSerializer)
     @route(detail=True, methods=["post"])
     def estimate(self, request: StaffRequest, pk: str | None = None) -> Response:
         """估抄 — flagged, billable only once another person approves it."""
         exception = self.get_object()
-        data = _input(request, EstimateSerializer)
+        data = _input(request, ExceptionEstimateSerializer)
         actions.do_estimate(request.user, exception, **data)
         return self._answer(exception)
 
-    @extend_schema(request=ApproveSerializer, responses=ExceptionSerializer)
+    @extend_schema(request=EstimateApprovalSerializer, responses=ReadExceptionSerializer)
     @route(detail=True, methods=["post"])
     def approve(self, request: StaffRequest, pk: str | None = None) -> Response:
         """审批估抄 — by another person than the one who estimated."""
         exception = self.get_object()
-        data = _input(request, ApproveSerializer)
+        data = _input(request, EstimateApprovalSerializer)
         actions.do_approve_estimate(request.user, exception, **data)
         return self._answer(exception)
 
@@ -359,16 +378,16 @@ class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     the ``Idempotency-Key`` header."""
 
     queryset = MeterRead.objects.none()
-    serializer_class = BatchSerializer
+    serializer_class = HeadEndBatchSerializer
     action_permissions = {"create": "reading.enter"}
 
-    @extend_schema(request=BatchSerializer, responses=BatchResultSerializer)
+    @extend_schema(request=HeadEndBatchSerializer, responses=HeadEndBatchResultSerializer)
     def create(self, request: StaffRequest) -> Response:
-        batch = _input(request, BatchSerializer)
+        batch = _input(request, HeadEndBatchSerializer)
         records = []
         errors: dict[str, list[str]] = {}
         for index, raw in enumerate(batch["records"]):
-            record = RecordSerializer(data=raw)
+            record = HeadEndRecordSerializer(data=raw)
             if record.is_valid():
                 records.append(dict(record.validated_data))
             else:
