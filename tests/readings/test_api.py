@@ -112,6 +112,6 @@ def test_route_plan_and_exception_decision_through_the_api(installed, route_for,
     )
     assert decided.status_code == 200 and decided.json()["status"] == "accepted"
     account = meter.service_point.account_id
-    found = manager.get("/api/readings/reads/determinants/?period=2026-11").json()
+    found = manager.get("/api/readings/reads/determinants/?period=2026-11").json()["results"]
     assert [d["account"] for d in found] == [account]
     assert found[0]["registers"]["active_total"]["quantity"] == "-100.000"

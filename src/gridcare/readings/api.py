@@ -287,27 +287,11 @@ class ReadViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     )
     @route(detail=False, methods=["get"])
     def determinants(self, request: Request) -> Response:
-        """计费电量 — per account, validated quantities per register with their read ids."""
+        """计费电量 — per account (paginated), validated quantities per register with their read ids."""
         period = request.query_params.get("period", "")
         found = billing_determinants(request.user, period=period)
-        return Response(
-            [
-                {
-                    "account": d.account,
-                    "period": d.period,
-                    "service_points": d.service_points,
-                    "registers": {
-                        code: {
-                            "quantity": str(line.quantity),
-                            "reads": line.reads,
-                            "estimated": line.estimated,
-                        }
-                        for code, line in d.registers.items()
-                    },
-                }
-                for d in found
-            ]
-        )
+        page = self.paginate_queryset(found)  # a list pages like a queryset
+        return self.get_paginated_response(DeterminantsSerializer(page, many=True).data)
 
 
 class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
