@@ -179,6 +179,7 @@ def world(staff, place, make_meter, system):  # noqa: F811
     from gridcare.customers.models import Contact, SupplyContract
     from gridcare.metering.actions import do_install_meter
     from gridcare.org.actions import do_update_position
+    from gridcare.readings import actions as readings
     from gridcare.service import actions as service
     from gridcare.service.models import StockItem
     from gridcare.tariffs.models import Tariff
@@ -186,9 +187,36 @@ def world(staff, place, make_meter, system):  # noqa: F811
     cg = place("CG", key_manager=None)
     place("HX")
     Contact.objects.create(customer=cg.account.customer, name="联系人", mobile="13800000000")
-    do_install_meter(
+    installation = do_install_meter(
         system, make_meter(), cg, installed_on=dt.date(2026, 2, 1), initial_reads={"active_total": 0}
     )
+    readings.do_create_route(
+        system,
+        number="CG-M1",
+        name="城关抄表段",
+        org_unit=cg.org_unit,
+        reader=staff("cg_reader"),
+        reading_day=15,
+        service_points=[cg.pk],
+    )
+    readings.do_generate_plan(system, period="2026-11")
+    asset_no = installation.meter.asset_no
+    for day, value in (
+        ("2026-10-15", "100"),
+        ("2026-11-15", "50"),
+    ):  # the second runs backwards: an exception
+        readings.capture_reads(
+            system,
+            [
+                {
+                    "meter": asset_no,
+                    "register": "active_total",
+                    "read_at": f"{day}T10:00:00+08:00",
+                    "value": value,
+                }
+            ],
+            source="headend",
+        )
     order = service.do_create_order(
         staff("cg_rep"),
         order_type="complaint",

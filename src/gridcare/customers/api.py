@@ -424,11 +424,16 @@ class SearchViewSet(ScopedViewSetMixin, viewsets.ViewSet):
 
 
 class ImportViewSet(IdempotentWritesMixin, viewsets.ViewSet):
-    """Excel import: ``GET …/template/?kind=customers|meters``; ``POST`` a file (all rows valid, or nothing)."""
+    """Excel import: ``GET …/template/?kind=customers|meters|readings``; ``POST`` a file (all rows valid, or
+    nothing)."""
 
     permission_classes = [HasViewPermission]
-    view_permission = ("customer.manage", "meter.manage")  # which one: by ``kind``, checked by the import
-    action_permissions = {"create": ("customer.manage", "meter.manage")}
+    view_permission = (
+        "customer.manage",
+        "meter.manage",
+        "reading.enter",
+    )  # by ``kind``, checked by the import
+    action_permissions = {"create": ("customer.manage", "meter.manage", "reading.enter")}
     parser_classes = [CheckedMultiPartParser, CheckedFormParser]
 
     @extend_schema(parameters=[OpenApiParameter("kind", str)], responses={(200, XLSX_CONTENT_TYPE): bytes})

@@ -137,6 +137,10 @@ class ContractForm(ScopedForm):
 class ImportForm(ScopedForm):
     kind = forms.ChoiceField(
         label=_("What to import"),
-        choices=[("customers", _("Customers, accounts and service points")), ("meters", _("Meter stock"))],
+        choices=[
+            ("customers", _("Customers, accounts and service points")),
+            ("meters", _("Meter stock")),
+            ("readings", _("Meter readings")),
+        ],
     )
-    file = forms.FileField(label=_("Excel file (.xlsx)"))
+    file = forms.FileField(label=_("Excel file (.xlsx) or CSV"))

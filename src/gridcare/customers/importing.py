@@ -10,6 +10,7 @@ rows with the same 客户编号 (or the same ID number) share the customer. See 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import uuid
@@ -183,8 +184,13 @@ class Importer:
 def importer_for(kind: str, actor: Any) -> Importer:
     from gridcare.customers.importers import CustomerImporter
     from gridcare.metering.importing import MeterImporter
+    from gridcare.readings.importing import ReadingImporter
 
-    kinds: dict[str, Callable[[Any], Importer]] = {"customers": CustomerImporter, "meters": MeterImporter}
+    kinds: dict[str, Callable[[Any], Importer]] = {
+        "customers": CustomerImporter,
+        "meters": MeterImporter,
+        "readings": ReadingImporter,
+    }
     if kind not in kinds:
         from gridcare.core.errors import InvalidInput
 
@@ -199,8 +205,12 @@ def sheet_lines(data: bytes, sheet: int = 0) -> list[list[Any]]:
     """Every row of the first (or ``sheet``-th) sheet from row 1 and column A, read by python-calamine (Rust ``calamine``).
 
     Empty cells are ``""``; numbers arrive as ``float`` (or ``int``), date cells as ``date``/``datetime``,
-    booleans as ``bool``; formulas give their cached value. .xlsx, .xlsm, .xlsb, .xls and .ods are read.
+    booleans as ``bool``; formulas give their cached value. .xlsx, .xlsm, .xlsb, .xls and .ods are read, and a
+    UTF-8 CSV file (every cell a string) as its one sheet.
     """
+    if not data.startswith((b"PK", b"\xd0\xcf")):  # neither a zip (xlsx, ods) nor an OLE file (xls)
+        text = data.decode("utf-8-sig")  # anything else that is not UTF-8 text is refused as unreadable
+        return [list(row) for row in csv.reader(io.StringIO(text))]
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
         return workbook.get_sheet_by_index(sheet).to_python(skip_empty_area=False)

@@ -440,8 +440,8 @@ class SearchView(StaffMixin, TemplateView):
 class ImportView(StaffMixin, View):
     """批量导入 — download a template, upload a sheet; errors come back as a list and an Excel sheet."""
 
-    # customers need customer.manage, meter stock meter.manage (which one: checked by the import)
-    permission = ("customer.manage", "meter.manage")
+    # customers need customer.manage, meter stock meter.manage, readings reading.enter (checked by the import)
+    permission = ("customer.manage", "meter.manage", "reading.enter")
     template_name = "customers/import.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -485,7 +485,7 @@ class ImportTemplateView(StaffMixin, View):
 class ImportErrorsView(StaffMixin, View):
     """The error sheet of the person's own failed import."""
 
-    permission = ("customer.manage", "meter.manage")  # and the token names its owner
+    permission = ("customer.manage", "meter.manage", "reading.enter")  # and the token names its owner
 
     def get(self, request: HttpRequest, token: str) -> FileResponse:
         path = error_sheet_path(request.user, token)

@@ -1,0 +1,404 @@
+"""The one capture path (抄表数据采集): the reader's screen, the file import and the head-end API all hand their
+records to :func:`capture_reads`.
+
+Per record, bad input is rejected with its reason (unknown or removed meter, a register the meter lacks, a
+future time, a value that is not a number, negative or wider than the register). A replay of the same
+(meter, register, read time, source) with the same value is a harmless duplicate; with another value it is a
+conflict for review, never an overwrite. Accepted reads get their consumption and VEE from the engine in one
+batch (:func:`~gridcare.readings.actions.validation.assess`) before they are inserted, exceptions are written in bulk, and meter conditions that need field work raise
+a service work order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from gridcare.core import audit
+from gridcare.core.access import restrict
+from gridcare.core.actions import action
+from gridcare.core.errors import InvalidInput
+from gridcare.metering.models import Meter
+from gridcare.org.models import User
+from gridcare.readings.actions.validation import assess, record_outcome
+from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route
+from gridcare.readings.periods import period_of
+
+MAX_BATCH = 5000
+#: a clock a little ahead of ours is not a read from the future
+CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+#: meter conditions that need field work: they raise a meter-fault service order (计量故障)
+FIELD_WORK = frozenset(
+    {Condition.STOPPED, Condition.REVERSE, Condition.BURNT, Condition.SEAL, Condition.FAULT}
+)
+CONDITION_NAMES: dict[str, str] = {
+    **{value: value for value in Condition.values},
+    "正常": Condition.NORMAL,
+    "停走": Condition.STOPPED,
+    "倒走": Condition.REVERSE,
+    "烧表": Condition.BURNT,
+    "封印异常": Condition.SEAL,
+    "门闭无法抄表": Condition.NO_ACCESS,
+    "表计故障": Condition.FAULT,
+}
+CONFLICT_RULE = "conflicting_replay"
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+CONFLICT = "conflict"
+REJECTED = "rejected"
+NO_ACCESS = "no_access"
+
+
+@dataclass
+class RecordResult:
+    """What happened to one record of a batch (``index`` = its position in the batch)."""
+
+    index: int
+    status: str
+    reason: str = ""
+    read: int | None = None
+    exceptions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "status": self.status,
+            "reason": self.reason,
+            "read": self.read,
+            "exceptions": self.exceptions,
+        }
+
+
+@dataclass
+class CleanRecord:
+    index: int
+    meter: Meter
+    register: str
+    read_at: dt.datetime
+    value: Decimal | None
+    condition: str
+    task: ReadingTask | None
+    point: int = 0  # the service point the meter is installed at
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def capturable_meters(actor: User, meter_ids: Iterable[int]) -> set[int]:
+    """Meters the actor may read for: in their write scope, or installed on a route they hold."""
+    ids = list(set(meter_ids))
+    direct = restrict(Meter.objects.filter(pk__in=ids), actor, write=True).values_list("pk", flat=True)
+    routes = restrict(Route.objects.all(), actor, write=True).values("pk")
+    routed = Meter.objects.filter(pk__in=ids, service_point__route_stop__route__in=routes).values_list(
+        "pk", flat=True
+    )
+    return set(direct) | set(routed)
+
+
+def _parse_time(raw: Any) -> dt.datetime | None:
+    if isinstance(raw, dt.datetime):
+        moment = raw
+    elif isinstance(raw, str):
+        try:
+            moment = parse_datetime(raw.strip()) or dt.datetime.fromisoformat(raw.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def parse_value(raw: Any, digits: int) -> tuple[Decimal | None, str]:
+    if isinstance(raw, bool) or raw is None or raw == "":
+        return None, "缺少示数。 (The read value is missing.)"
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        return None, f"示数「{raw}」不是数值。 (The read is not a number.)"
+    if not value.is_finite():
+        return None, f"示数「{raw}」不是数值。 (The read is not a number.)"
+    if value < 0:
+        return None, "示数不能为负。 (The read cannot be negative.)"
+    if value >= Decimal(10) ** digits:
+        return None, f"示数超过计度器的 {digits} 位整数。 (More digits than the register has.)"
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        return None, "示数最多两位小数。 (At most two decimals.)"
+    return value.quantize(Decimal("0.01")), ""
+
+
+def check_records(
+    actor: User, records: Sequence[Mapping[str, Any]], *, now: dt.datetime | None = None
+) -> tuple[list[CleanRecord], list[RecordResult]]:
+    """Validate every record without writing: the clean ones, and a rejection (with its reason) for the rest.
+    Records name a meter by asset number (``meter``) and/or a reading task (``task``)."""
+    now = now or timezone.now()
+    task_ids = {int(r["task"]) for r in records if str(r.get("task") or "").isdigit()}
+    tasks = {
+        t.pk: t
+        for t in restrict(ReadingTask.objects.filter(pk__in=task_ids), actor, write=True).select_related(
+            "meter"
+        )
+    }
+    numbers = {str(r.get("meter") or "").strip() for r in records} - {""}
+    meters = {m.asset_no: m for m in Meter.objects.filter(asset_no__in=numbers)}
+    allowed = capturable_meters(actor, [m.pk for m in meters.values()])
+    clean: list[CleanRecord] = []
+    rejected: list[RecordResult] = []
+    for index, record in enumerate(records):
+        problem, item = _check_one(index, record, tasks, meters, allowed, now)
+        if item is not None:
+            clean.append(item)
+        else:
+            rejected.append(RecordResult(index, REJECTED, problem))
+    return clean, rejected
+
+
+def _check_one(
+    index: int,
+    record: Mapping[str, Any],
+    tasks: dict[int, ReadingTask],
+    meters: dict[str, Meter],
+    allowed: set[int],
+    now: dt.datetime,
+) -> tuple[str, CleanRecord | None]:
+    task = None
+    raw_task = record.get("task")
+    if raw_task not in (None, ""):
+        task = tasks.get(int(raw_task)) if str(raw_task).isdigit() else None
+        if task is None:
+            return (
+                "未找到抄表任务或不在您的数据范围内。 (Reading task not found or outside your scope.)",
+                None,
+            )
+    number = str(record.get("meter") or "").strip()
+    meter = meters.get(number) if number else (task.meter if task is not None else None)
+    if meter is None or meter.pk not in allowed and task is None:
+        return f"未知电能表「{number}」。 (Unknown meter, or outside your scope.)", None
+    if task is not None and task.meter_id != meter.pk:
+        return "电能表与抄表任务不符。 (The meter does not match the reading task.)", None
+    if meter.status != Meter.Status.INSTALLED:
+        return (
+            f"电能表 {meter.asset_no} 未在运行（{meter.get_status_display()}）。 (The meter is not installed.)",
+            None,
+        )
+    register = str(record.get("register") or (task.register if task is not None else "")).strip()
+    if register not in (meter.registers or []):
+        return f"电能表没有计度器「{register}」。 (The meter has no such register.)", None
+    if task is not None and task.register != register:
+        return "计度器与抄表任务不符。 (The register does not match the reading task.)", None
+    condition = CONDITION_NAMES.get(str(record.get("condition") or Condition.NORMAL).strip())
+    if condition is None:
+        return f"未知表况「{record.get('condition')}」。 (Unknown meter condition.)", None
+    read_at = _parse_time(record.get("read_at"))
+    if read_at is None:
+        return f"抄表时间「{record.get('read_at')}」无效。 (Invalid read time.)", None
+    if read_at > now + CLOCK_TOLERANCE:
+        return "抄表时间晚于当前时间。 (The read time is in the future.)", None
+    if meter.installed_on and timezone.localtime(read_at).date() < meter.installed_on:
+        return "抄表时间早于装表日期。 (Read before the meter was installed.)", None
+    point = meter.service_point_id or 0  # an installed meter has its service point
+    if condition == Condition.NO_ACCESS and record.get("value") in (None, ""):
+        return "", CleanRecord(index, meter, register, read_at, None, condition, task, point)
+    value, problem = parse_value(record.get("value"), meter.register_digits)
+    if value is None:
+        return problem, None
+    return "", CleanRecord(index, meter, register, read_at, value, condition, task, point)
+
+
+# ---------------------------------------------------------------------------------------------- capture
+@action("readings.capture", permission="reading.enter")
+def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: str) -> list[RecordResult]:
+    """抄表数据采集 — validate, store and check a batch of register reads; one result per record."""
+    if source not in (MeterRead.Source.MANUAL, MeterRead.Source.IMPORT, MeterRead.Source.HEADEND):
+        raise InvalidInput({"source": f"未知的数据来源「{source}」。 (Unknown source.)"})
+    if len(records) > MAX_BATCH:
+        raise InvalidInput({"records": f"每批最多 {MAX_BATCH} 条。 (At most {MAX_BATCH} records per batch.)"})
+    clean, results = check_records(actor, records)
+    no_access = [c for c in clean if c.value is None]
+    results += [RecordResult(c.index, NO_ACCESS, str(Condition.NO_ACCESS.label)) for c in no_access]
+    fresh, replays = _split_replays([c for c in clean if c.value is not None])
+    results += replays
+    reads, found = store_reads(actor, fresh, source)
+    for item, read in zip(fresh, reads, strict=True):
+        results.append(RecordResult(item.index, ACCEPTED, read=read.pk, exceptions=found.get(read.pk, [])))
+    _raise_field_orders(actor, [c for c in clean if c.condition in FIELD_WORK])
+    counts: dict[str, int] = defaultdict(int)
+    for result in results:
+        counts[result.status] += 1
+    audit.record(
+        actor,
+        "readings.capture",
+        object_type="readings.batch",
+        object_id=source,
+        object_repr=f"抄表数据 {source}",
+        after={"records": len(records), **counts},
+    )
+    return sorted(results, key=lambda r: r.index)
+
+
+def _key(item: CleanRecord) -> tuple[int, str, dt.datetime]:
+    return (item.meter.pk, item.register, item.read_at)
+
+
+def _split_replays(items: list[CleanRecord]) -> tuple[list[CleanRecord], list[RecordResult]]:
+    """New reads, and the results of replays: a key seen before (in the database or earlier in the batch)
+    with the same value is a duplicate; with another value a conflict, queued as an exception."""
+    if not items:
+        return [], []
+    existing: dict[tuple[int, str, dt.datetime], list[MeterRead]] = defaultdict(list)
+    for read in MeterRead.objects.filter(
+        meter_id__in={i.meter.pk for i in items}, read_at__in={i.read_at for i in items}
+    ):
+        existing[(read.meter_id, read.register, read.read_at)].append(read)
+    fresh: list[CleanRecord] = []
+    results: list[RecordResult] = []
+    conflicts: list[tuple[CleanRecord, MeterRead | None]] = []
+    in_batch: dict[tuple[int, str, dt.datetime], CleanRecord] = {}
+    for item in items:
+        known = existing.get(_key(item), [])
+        earlier = in_batch.get(_key(item))
+        if any(r.value == item.value for r in known) or (earlier is not None and earlier.value == item.value):
+            results.append(RecordResult(item.index, DUPLICATE, "重复上送，已忽略。 (Already received.)"))
+        elif known or earlier is not None:
+            live = next((r for r in known if r.status != MeterRead.Status.SUPERSEDED), None)
+            conflicts.append((item, live))
+        else:
+            in_batch[_key(item)] = item
+            fresh.append(item)
+    results += _record_conflicts(conflicts)
+    return fresh, results
+
+
+def _record_conflicts(conflicts: list[tuple[CleanRecord, MeterRead | None]]) -> list[RecordResult]:
+    """A different value for a key already received: the stored read is held and the new value queued."""
+    if not conflicts:
+        return []
+    held = [read.pk for _, read in conflicts if read is not None]
+    MeterRead.objects.filter(pk__in=held, status=MeterRead.Status.VALID).update(status=MeterRead.Status.HELD)
+    ReadingTask.objects.filter(reads__pk__in=held).update(status=ReadingTask.Status.EXCEPTION)
+    exceptions = [
+        ReadException(
+            read=read,
+            task=read.task if read is not None else item.task,
+            service_point_id=read.service_point_id if read is not None else item.point,
+            period=read.period if read is not None else period_of(item.read_at),
+            rule=CONFLICT_RULE,
+            severity=ReadException.Severity.BLOCK,
+            message=(
+                f"同一时刻重复上送不同示数：已有 {read.value if read else '—'}，新值 {item.value}。"
+                f" (A different value for a read already received: {read.value if read else '—'} vs {item.value}.)"
+            ),
+            proposed_value=item.value,
+        )
+        for item, read in conflicts
+    ]
+    ReadException.objects.bulk_create(exceptions)
+    return [
+        RecordResult(
+            item.index,
+            CONFLICT,
+            "与已收示数不同，已转异常待审核。 (Differs from the read already received: queued for review.)",
+            read=read.pk if read is not None else None,
+            exceptions=[CONFLICT_RULE],
+        )
+        for item, read in conflicts
+    ]
+
+
+def store_reads(
+    actor: User,
+    items: Sequence[CleanRecord],
+    source: str,
+    *,
+    supersedes: Mapping[int, MeterRead] | None = None,
+) -> tuple[list[MeterRead], dict[int, list[str]]]:
+    """Insert the reads (linked to their period's task and the meter's service point) with their consumption and
+    VEE outcome, audit each one, write their exceptions; answers the reads and the rule codes per read id."""
+    if not items:
+        return [], {}
+    periods = {i.task.period if i.task else period_of(i.read_at) for i in items}
+    tasks = {
+        (t.period, t.meter_id, t.register): t
+        for t in ReadingTask.objects.filter(meter_id__in={i.meter.pk for i in items}, period__in=periods)
+    }
+    reads = []
+    for item in items:
+        period = item.task.period if item.task else period_of(item.read_at)
+        task = item.task or tasks.get((period, item.meter.pk, item.register))
+        previous = (supersedes or {}).get(item.index)
+        assert item.value is not None  # records without a value (门闭) are never stored
+        reads.append(
+            MeterRead(
+                meter=item.meter,
+                register=item.register,
+                read_at=item.read_at,
+                value=item.value,
+                source=source,
+                condition=item.condition,
+                service_point_id=item.point,
+                period=period,
+                task=task,
+                multiplier=item.meter.multiplier,
+                supersedes=previous,
+                entered_by=actor if actor.pk else None,
+            )
+        )
+    exceptions = assess(reads)
+    MeterRead.objects.bulk_create(reads, batch_size=2000)
+    audit.bulk_record(
+        actor,
+        "readings.capture_read",
+        (
+            {
+                "object_type": "readings.meterread",
+                "object_id": read.pk,
+                "object_repr": str(read),
+                "after": {
+                    "meter": read.meter.asset_no,
+                    "register": read.register,
+                    "read_at": read.read_at,
+                    "value": read.value,
+                    "source": read.source,
+                    "condition": read.condition,
+                    "quantity": read.quantity,
+                    "status": read.status,
+                    "supersedes": read.supersedes_id,
+                },
+            }
+            for read in reads
+        ),
+    )
+    return reads, record_outcome(reads, exceptions)
+
+
+def _raise_field_orders(actor: User, items: Sequence[CleanRecord]) -> None:
+    """One meter-fault work order (计量故障) per service point whose meter the reader found faulty."""
+    if not items:
+        return
+    from gridcare.org.selectors import system_actor
+    from gridcare.service.actions import do_create_order
+    from gridcare.service.choices import Channel, OrderType, SubType
+
+    by_point: dict[int, list[CleanRecord]] = defaultdict(list)
+    for item in items:
+        by_point[item.point].append(item)
+    reporter = getattr(actor, "display_name", None) or actor.username
+    for point, found in by_point.items():
+        conditions = "、".join(sorted({str(Condition(i.condition).label) for i in found}))
+        do_create_order(
+            system_actor(),
+            order_type=OrderType.APPLICATION,
+            sub_type=SubType.METER_FAULT,
+            channel=Channel.ONSITE,
+            service_point=point,
+            title=f"抄表发现表计异常：{conditions}"[:120],
+            description=f"抄表员 {reporter} 在电能表 {found[0].meter.asset_no} 发现：{conditions}。",
+        )

@@ -1,0 +1,398 @@
+"""REST API of the readings app: routes (with re-order / split / merge and the plan), reading tasks, reads,
+the exception queue with its decisions, billing determinants and the head-end endpoint (采集系统接口)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action as route
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
+from gridcare.api.fields import ScopedModelSerializer, ScopedPrimaryKeyRelatedField
+from gridcare.core.errors import InvalidInput
+from gridcare.core.requests import StaffRequest
+from gridcare.org.models import OrgUnit, User
+from gridcare.readings import actions
+from gridcare.readings.actions.capture import MAX_BATCH
+from gridcare.readings.filters import ExceptionFilter, ReadFilter, RouteFilter, TaskFilter
+from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route
+from gridcare.readings.selectors import billing_determinants
+
+
+class ReadingRouteSerializer(ScopedModelSerializer):
+    service_points = serializers.ListField(child=serializers.IntegerField(), write_only=True, required=False)
+    stops = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Route
+        fields = [
+            "id",
+            "number",
+            "name",
+            "org_unit",
+            "reader",
+            "reading_day",
+            "frequency",
+            "mode",
+            "remote_since",
+            "active",
+            "service_points",
+            "stops",
+        ]
+        read_only_fields = ["active"]
+
+    def get_stops(self, obj: Route) -> list[int]:
+        return [s.service_point_id for s in obj.stops.all()]
+
+
+class RouteReorderSerializer(serializers.Serializer):
+    service_points = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+
+
+class RouteSplitSerializer(serializers.Serializer):
+    service_points = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    number = serializers.CharField(max_length=24)
+    name = serializers.CharField(max_length=80)
+    reader = ScopedPrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
+
+
+class RouteMergeSerializer(serializers.Serializer):
+    merged_route = ScopedPrimaryKeyRelatedField(queryset=Route.objects.all())
+
+
+class ReadingPlanSerializer(serializers.Serializer):
+    period = serializers.CharField(max_length=7)
+
+
+class PlanResultSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    created = serializers.IntegerField()
+
+
+class ReadingTaskSerializer(ScopedModelSerializer):
+    meter_asset_no = serializers.CharField(source="meter.asset_no", read_only=True)
+    service_point_number = serializers.CharField(source="service_point.number", read_only=True)
+
+    class Meta:
+        model = ReadingTask
+        fields = [
+            "id",
+            "route",
+            "period",
+            "meter",
+            "meter_asset_no",
+            "register",
+            "service_point",
+            "service_point_number",
+            "sequence",
+            "due_date",
+            "status",
+            "reader",
+        ]
+
+
+class MeterReadSerializer(ScopedModelSerializer):
+    meter_asset_no = serializers.CharField(source="meter.asset_no", read_only=True)
+
+    class Meta:
+        model = MeterRead
+        fields = [
+            "id",
+            "meter",
+            "meter_asset_no",
+            "register",
+            "read_at",
+            "value",
+            "source",
+            "condition",
+            "service_point",
+            "period",
+            "task",
+            "multiplier",
+            "quantity",
+            "status",
+            "supersedes",
+            "entered_by",
+            "approved_by",
+        ]
+
+
+class ReadExceptionSerializer(ScopedModelSerializer):
+    class Meta:
+        model = ReadException
+        fields = [
+            "id",
+            "read",
+            "task",
+            "service_point",
+            "period",
+            "rule",
+            "severity",
+            "message",
+            "proposed_value",
+            "status",
+            "reason",
+            "estimate",
+            "decided_by",
+            "decided_at",
+        ]
+
+
+class RegisterQuantitySerializer(serializers.Serializer):
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=3)
+    reads = serializers.ListField(child=serializers.IntegerField())
+    estimated = serializers.BooleanField()
+
+
+class DeterminantsSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    period = serializers.CharField()
+    service_points = serializers.ListField(child=serializers.IntegerField())
+    registers = serializers.DictField(child=RegisterQuantitySerializer())
+
+
+class ExceptionReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class ExceptionCorrectSerializer(ExceptionReasonSerializer):
+    value = serializers.CharField(max_length=20)
+
+
+class ExceptionEstimateSerializer(ExceptionReasonSerializer):
+    method = serializers.ChoiceField(choices=actions.decisions.ESTIMATION_METHODS)
+
+
+class EstimateApprovalSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class HeadEndRecordSerializer(serializers.Serializer):
+    """One register read of a batch; the values are checked by the capture path, record by record."""
+
+    meter = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    task = serializers.IntegerField(required=False)
+    register = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    read_at = serializers.CharField(max_length=40)
+    value = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
+    condition = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class HeadEndBatchSerializer(serializers.Serializer):
+    records = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_BATCH)
+
+
+class HeadEndRecordResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected", "no_access"])
+    reason = serializers.CharField()
+    read = serializers.IntegerField(allow_null=True)
+    exceptions = serializers.ListField(child=serializers.CharField())
+
+
+class HeadEndBatchResultSerializer(serializers.Serializer):
+    results = HeadEndRecordResultSerializer(many=True)
+
+
+def _input(request: Request, input_class: type[serializers.Serializer]) -> dict[str, Any]:
+    data = input_class(data=request.data, context={"request": request})
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+class RouteViewSet(ActionViewSet):
+    """抄表段 — routes in walking order; re-order, split, merge; ``plan`` generates a period's reading tasks."""
+
+    queryset = Route.objects.select_related("org_unit", "reader").prefetch_related("stops")
+    serializer_class = ReadingRouteSerializer
+    filterset_class = RouteFilter
+    view_permission = "reading.view"
+    action_permissions = {
+        name: "reading.manage_routes" for name in ("create", "reorder", "split", "merge", "plan")
+    }
+    http_method_names = ["get", "post", "head", "options"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = dict(serializer.validated_data)
+        org_unit: OrgUnit = data.pop("org_unit")
+        serializer.instance = actions.do_create_route(
+            self.request.user,
+            org_unit=org_unit,
+            service_points=data.pop("service_points", []),
+            **data,
+        )
+
+    def _answer(self, route_obj: Route) -> Response:
+        return Response(ReadingRouteSerializer(self.get_queryset().model.objects.get(pk=route_obj.pk)).data)
+
+    @extend_schema(request=RouteReorderSerializer, responses=ReadingRouteSerializer)
+    @route(detail=True, methods=["post"])
+    def reorder(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """调整抄表顺序."""
+        target = self.get_object()
+        data = _input(request, RouteReorderSerializer)
+        return self._answer(actions.do_reorder_route(request.user, target, **data))
+
+    @extend_schema(request=RouteSplitSerializer, responses=ReadingRouteSerializer)
+    @route(detail=True, methods=["post"])
+    def split(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """拆分抄表段: the chosen service points move to a new route (answered)."""
+        target = self.get_object()
+        data = _input(request, RouteSplitSerializer)
+        return self._answer(actions.do_split_route(request.user, target, **data))
+
+    @extend_schema(request=RouteMergeSerializer, responses=ReadingRouteSerializer)
+    @route(detail=True, methods=["post"])
+    def merge(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """合并抄表段: ``merged_route``'s service points are appended to this route, which stays."""
+        target = self.get_object()
+        data = _input(request, RouteMergeSerializer)
+        return self._answer(actions.do_merge_routes(request.user, target, data["merged_route"]))
+
+    @extend_schema(request=ReadingPlanSerializer, responses=PlanResultSerializer)
+    @route(detail=False, methods=["post"])
+    def plan(self, request: StaffRequest) -> Response:
+        """生成抄表计划 for a period (YYYY-MM); a second run creates nothing."""
+        data = _input(request, ReadingPlanSerializer)
+        created = actions.do_generate_plan(request.user, period=data["period"])
+        return Response({"period": data["period"], "created": created})
+
+
+class TaskViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """抄表任务 — a period's tasks in walking order (a reader sees their own routes)."""
+
+    queryset = ReadingTask.objects.select_related("meter", "service_point").order_by(
+        "route", "period", "sequence", "meter", "register"
+    )
+    serializer_class = ReadingTaskSerializer
+    filterset_class = TaskFilter
+    view_permission = "reading.view"
+
+
+class ReadViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """抄见示数 — register reads; ``determinants`` lists what billing may use for a period."""
+
+    queryset = MeterRead.objects.select_related("meter")
+    serializer_class = MeterReadSerializer
+    filterset_class = ReadFilter
+    view_permission = "reading.view"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, required=True)],
+        responses=DeterminantsSerializer(many=True),
+    )
+    @route(detail=False, methods=["get"])
+    def determinants(self, request: Request) -> Response:
+        """计费电量 — per account (paginated), validated quantities per register with their read ids."""
+        period = request.query_params.get("period", "")
+        found = billing_determinants(request.user, period=period)
+        page = self.paginate_queryset(found)  # a list pages like a queryset
+        return self.get_paginated_response(DeterminantsSerializer(page, many=True).data)
+
+
+class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """抄表异常 — the VEE exception queue (by route, reader, rule) and its decisions."""
+
+    queryset = ReadException.objects.all()
+    serializer_class = ReadExceptionSerializer
+    filterset_class = ExceptionFilter
+    view_permission = "reading.view"
+    action_permissions = {
+        "accept": "reading.review",
+        "correct": "reading.review",
+        "reread": "reading.review",
+        "estimate": "reading.review",
+        "approve": "reading.approve_estimate",
+    }
+
+    def _answer(self, exception: ReadException) -> Response:
+        return Response(ReadExceptionSerializer(ReadException.objects.get(pk=exception.pk)).data)
+
+    @extend_schema(request=ExceptionReasonSerializer, responses=ReadExceptionSerializer)
+    @route(detail=True, methods=["post"])
+    def accept(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """确认 — the read stands."""
+        target = self.get_object()
+        data = _input(request, ExceptionReasonSerializer)
+        return self._answer(actions.do_accept_exception(request.user, target, **data))
+
+    @extend_schema(request=ExceptionCorrectSerializer, responses=ReadExceptionSerializer)
+    @route(detail=True, methods=["post"])
+    def correct(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """修正 — a new read replaces the questioned one."""
+        exception = self.get_object()
+        data = _input(request, ExceptionCorrectSerializer)
+        actions.do_correct_exception(request.user, exception, **data)
+        return self._answer(exception)
+
+    @extend_schema(request=ExceptionReasonSerializer, responses=ReadExceptionSerializer)
+    @route(detail=True, methods=["post"])
+    def reread(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """补抄 — the task goes back to the reader."""
+        target = self.get_object()
+        data = _input(request, ExceptionReasonSerializer)
+        return self._answer(actions.do_order_reread(request.user, target, **data))
+
+    @extend_schema(request=ExceptionEstimateSerializer, responses=ReadExceptionSerializer)
+    @route(detail=True, methods=["post"])
+    def estimate(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """估抄 — flagged, billable only once another person approves it."""
+        exception = self.get_object()
+        data = _input(request, ExceptionEstimateSerializer)
+        actions.do_estimate(request.user, exception, **data)
+        return self._answer(exception)
+
+    @extend_schema(request=EstimateApprovalSerializer, responses=ReadExceptionSerializer)
+    @route(detail=True, methods=["post"])
+    def approve(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """审批估抄 — by another person than the one who estimated."""
+        exception = self.get_object()
+        data = _input(request, EstimateApprovalSerializer)
+        actions.do_approve_estimate(request.user, exception, **data)
+        return self._answer(exception)
+
+
+class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    """采集系统接口 — batches of up to 5,000 register reads; one result per record (accepted / duplicate /
+    conflict / rejected with the reason / no_access). Replays are harmless: per record by its key, per request by
+    the ``Idempotency-Key`` header."""
+
+    queryset = MeterRead.objects.none()
+    serializer_class = HeadEndBatchSerializer
+    action_permissions = {"create": "reading.enter"}
+
+    @extend_schema(request=HeadEndBatchSerializer, responses=HeadEndBatchResultSerializer)
+    def create(self, request: StaffRequest) -> Response:
+        batch = _input(request, HeadEndBatchSerializer)
+        records = []
+        errors: dict[str, list[str]] = {}
+        for index, raw in enumerate(batch["records"]):
+            record = HeadEndRecordSerializer(data=raw)
+            if record.is_valid():
+                records.append(dict(record.validated_data))
+            else:
+                errors[f"records.{index}"] = [
+                    f"{k}: {' '.join(map(str, v))}" for k, v in record.errors.items()
+                ]
+                records.append({})
+        if errors and len(errors) == len(records):
+            raise InvalidInput(errors)
+        results = actions.capture_reads(request.user, records, source=MeterRead.Source.HEADEND)
+        for result in results:
+            key = f"records.{result.index}"
+            if key in errors:
+                result.reason = "; ".join(errors[key])
+        return Response({"results": [r.as_dict() for r in results]})
+
+
+ROUTES = [
+    ("readings/routes", RouteViewSet, "reading-route"),
+    ("readings/tasks", TaskViewSet, "reading-task"),
+    ("readings/reads", ReadViewSet, "meter-read"),
+    ("readings/exceptions", ExceptionViewSet, "reading-exception"),
+    ("readings/headend", HeadEndViewSet, "reading-headend"),
+]

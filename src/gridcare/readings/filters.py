@@ -1,0 +1,40 @@
+"""FilterSets shared by the readings screens and the REST API."""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.core.scoped import ScopedFilterSet
+from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route
+
+
+class RouteFilter(ScopedFilterSet):
+    number = django_filters.CharFilter(label=_("Route number"), lookup_expr="startswith")
+
+    class Meta:
+        model = Route
+        fields = ["number", "org_unit", "reader", "mode", "frequency", "active"]
+
+
+class TaskFilter(ScopedFilterSet):
+    class Meta:
+        model = ReadingTask
+        fields = ["period", "route", "status", "register"]
+
+
+class ReadFilter(ScopedFilterSet):
+    meter_asset_no = django_filters.CharFilter(label=_("Meter asset number"), field_name="meter__asset_no")
+
+    class Meta:
+        model = MeterRead
+        fields = ["period", "meter_asset_no", "register", "source", "status", "service_point"]
+
+
+class ExceptionFilter(ScopedFilterSet):
+    route = django_filters.NumberFilter(label=_("Route"), field_name="task__route")
+    reader = django_filters.NumberFilter(label=_("Reader"), field_name="task__route__reader")
+
+    class Meta:
+        model = ReadException
+        fields = ["period", "rule", "severity", "status", "route", "reader"]

@@ -1,0 +1,327 @@
+"""Meter reading (抄表): routes and their stops, monthly reading tasks, register reads, VEE exceptions and the
+editable VEE rule settings. Calculations live in :mod:`gridcare.engine.consumption` and :mod:`gridcare.engine.vee`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.metering.models import Register
+
+
+class Route(models.Model):
+    """抄表段 — service points read by one reader on a fixed reading day (抄表例日), in walking order."""
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", _("Monthly")
+        BIMONTHLY = "bimonthly", _("Every two months")
+
+    class Mode(models.TextChoices):
+        MANUAL = "manual", _("Read on site")
+        REMOTE = "remote", _("Remote reading")
+
+    number = models.CharField(_("route number"), max_length=24, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    org_unit = models.ForeignKey(
+        "org.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="reading_routes"
+    )
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reader"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reading_routes",
+    )
+    reading_day = models.PositiveSmallIntegerField(_("reading day"))
+    frequency = models.CharField(
+        _("frequency"), max_length=10, choices=Frequency.choices, default=Frequency.MONTHLY
+    )
+    mode = models.CharField(_("reading mode"), max_length=8, choices=Mode.choices, default=Mode.MANUAL)
+    remote_since = models.DateField(_("remote reading since"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    scope_unit_path = "org_unit__path"
+    scope_owner = "reader"
+
+    class Meta:
+        verbose_name = _("reading route")
+        verbose_name_plural = _("reading routes")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reading_day__gte=1, reading_day__lte=28), name="route_reading_day_1_28"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("readings:route-read", args=[self.pk])
+
+
+class RouteStop(models.Model):
+    """A service point on a route; ``sequence`` is the walking order. A service point is on one route only."""
+
+    route = models.ForeignKey(Route, verbose_name=_("route"), on_delete=models.CASCADE, related_name="stops")
+    service_point = models.OneToOneField(
+        "customers.ServicePoint",
+        verbose_name=_("service point"),
+        on_delete=models.PROTECT,
+        related_name="route_stop",
+    )
+    sequence = models.PositiveIntegerField(_("sequence"))
+
+    scope_unit_path = "route__org_unit__path"
+    scope_owner = "route__reader"
+
+    class Meta:
+        verbose_name = _("route stop")
+        verbose_name_plural = _("route stops")
+        ordering = ["route", "sequence"]
+        indexes = [models.Index(fields=["route", "sequence"], name="routestop_route_sequence")]
+
+    def __str__(self) -> str:
+        return f"{self.route_id}#{self.sequence} {self.service_point_id}"
+
+
+class ReadingTask(models.Model):
+    """抄表任务 — one register of one meter to be read in a period ("YYYY-MM") on a route."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To read")
+        READ = "read", _("Read, under review")
+        EXCEPTION = "exception", _("Exception")
+        VALIDATED = "validated", _("Validated")
+        ESTIMATED = "estimated", _("Estimated")
+        REREAD = "reread", _("Re-read ordered")
+
+    route = models.ForeignKey(Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="tasks")
+    period = models.CharField(_("period"), max_length=7)
+    meter = models.ForeignKey(
+        "metering.Meter", verbose_name=_("meter"), on_delete=models.PROTECT, related_name="reading_tasks"
+    )
+    register = models.CharField(_("register"), max_length=16, choices=Register.choices)
+    service_point = models.ForeignKey(
+        "customers.ServicePoint", verbose_name=_("service point"), on_delete=models.PROTECT, related_name="+"
+    )
+    sequence = models.PositiveIntegerField(_("sequence"), default=0)
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned reader"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
+    scope_unit_path = "route__org_unit__path"
+    scope_owner = "route__reader"
+
+    class Meta:
+        verbose_name = _("reading task")
+        verbose_name_plural = _("reading tasks")
+        ordering = ["route", "period", "sequence", "meter", "register"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "meter", "register"], name="one_task_per_register_period"
+            ),
+        ]
+        indexes = [models.Index(fields=["route", "period", "status"], name="task_route_period_status")]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.meter_id} {self.register}"
+
+
+class Condition(models.TextChoices):
+    """表况 — what the reader found at the meter."""
+
+    NORMAL = "normal", _("Normal (正常)")
+    STOPPED = "stopped", _("Stopped (停走)")
+    REVERSE = "reverse", _("Running backwards (倒走)")
+    BURNT = "burnt", _("Burnt (烧表)")
+    SEAL = "seal", _("Seal anomaly (封印异常)")
+    NO_ACCESS = "no_access", _("Door closed, not read (门闭无法抄表)")
+    FAULT = "fault", _("Meter fault (表计故障)")
+
+
+class MeterRead(models.Model):
+    """一次抄见示数 — one register read from a reader, an import, a head-end system or an estimate.
+
+    Never overwritten: a correction is a new read and the old one is ``superseded``. ``quantity`` is the
+    consumption since the previous read (multiplier applied, kWh), set by the one consumption path.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Entered by a reader")
+        IMPORT = "import", _("File import")
+        HEADEND = "headend", _("Head-end system")
+        ESTIMATE = "estimate", _("Estimate")
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        HELD = "held", _("Held by an exception")
+        ESTIMATED = "estimated", _("Estimate awaiting approval")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    meter = models.ForeignKey(
+        "metering.Meter", verbose_name=_("meter"), on_delete=models.PROTECT, related_name="reads"
+    )
+    register = models.CharField(_("register"), max_length=16, choices=Register.choices)
+    read_at = models.DateTimeField(_("read at"))
+    value = models.DecimalField(_("read"), max_digits=16, decimal_places=2)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    condition = models.CharField(
+        _("meter condition"), max_length=10, choices=Condition.choices, default=Condition.NORMAL
+    )
+    service_point = models.ForeignKey(
+        "customers.ServicePoint", verbose_name=_("service point"), on_delete=models.PROTECT, related_name="+"
+    )
+    period = models.CharField(_("period"), max_length=7, db_index=True)
+    task = models.ForeignKey(
+        ReadingTask,
+        verbose_name=_("task"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reads",
+    )
+    multiplier = models.PositiveIntegerField(_("multiplier"), default=1)
+    quantity = models.DecimalField(_("consumption"), max_digits=18, decimal_places=3, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.VALID)
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
+    scope_unit_path = "service_point__org_unit__path"
+    scope_owner = "task__route__reader"
+
+    class Meta:
+        verbose_name = _("meter read")
+        verbose_name_plural = _("meter reads")
+        ordering = ["-read_at", "meter", "register"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meter", "register", "read_at", "source"],
+                condition=~models.Q(status="superseded"),
+                name="one_live_read_per_key",
+            ),
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="meter_read_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["meter", "register", "read_at"], name="read_meter_register_at"),
+            models.Index(fields=["service_point", "period"], name="read_point_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.register} {self.read_at:%Y-%m-%d %H:%M} {self.value}"
+
+
+class ReadException(models.Model):
+    """VEE 异常 — a failed rule (or a conflicting replay) waiting for a decision."""
+
+    class Severity(models.TextChoices):
+        BLOCK = "block", _("Blocks billing")
+        WARN = "warn", _("Warning")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        CORRECTED = "corrected", _("Corrected")
+        REREAD_ORDERED = "reread_ordered", _("Re-read ordered")
+        ESTIMATED = "estimated", _("Estimated, awaiting approval")
+        APPROVED = "approved", _("Estimate approved")
+
+    read = models.ForeignKey(
+        MeterRead,
+        verbose_name=_("read"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exceptions",
+    )
+    task = models.ForeignKey(
+        ReadingTask,
+        verbose_name=_("task"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exceptions",
+    )
+    service_point = models.ForeignKey(
+        "customers.ServicePoint", verbose_name=_("service point"), on_delete=models.PROTECT, related_name="+"
+    )
+    period = models.CharField(_("period"), max_length=7)
+    rule = models.CharField(_("rule"), max_length=32)
+    severity = models.CharField(_("severity"), max_length=5, choices=Severity.choices)
+    message = models.CharField(_("message"), max_length=300)
+    proposed_value = models.DecimalField(
+        _("conflicting value"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    estimate = models.ForeignKey(
+        MeterRead, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
+    scope_unit_path = "service_point__org_unit__path"
+    scope_owner = "task__route__reader"
+
+    class Meta:
+        verbose_name = _("reading exception")
+        verbose_name_plural = _("reading exceptions")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "period"], name="exception_status_period")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.period} {self.service_point_id}"
+
+    def get_absolute_url(self) -> str:
+        name = (
+            "readings:exception-approve"
+            if self.status == self.Status.ESTIMATED
+            else "readings:exception-decide"
+        )
+        return reverse(name, args=[self.pk])
+
+
+class VeeRuleSetting(models.Model):
+    """One VEE rule as the utility runs it: severity and parameters (defaults from the engine, editable)."""
+
+    code = models.CharField(_("rule"), max_length=32, unique=True)
+    severity = models.CharField(_("severity"), max_length=5, choices=ReadException.Severity.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    scope_public = True  # the rules are a catalogue every signed-in user may read
+
+    class Meta:
+        verbose_name = _("VEE rule")
+        verbose_name_plural = _("VEE rules")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.severity})"
