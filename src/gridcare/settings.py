@@ -66,10 +66,11 @@ INSTALLED_APPS = [
     "gridcare.org",
     "gridcare.customers",
     "gridcare.metering",
-    "gridcare.readings",
     "gridcare.tariffs",
     "gridcare.service",
     "gridcare.web",
+    # after the older apps: where an English text is translated differently, theirs keeps precedence
+    "gridcare.readings",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.metering.models import Register
 
@@ -139,7 +140,7 @@ class ReadingTask(models.Model):
         indexes = [models.Index(fields=["route", "period", "status"], name="task_route_period_status")]
 
     def __str__(self) -> str:
-        return f"{self.period} {self.meter_id} {self.register}"
+        return f"{self.period} {self.get_register_display()}"
 
 
 class Condition(models.TextChoices):
@@ -177,9 +178,9 @@ class MeterRead(models.Model):
         "metering.Meter", verbose_name=_("meter"), on_delete=models.PROTECT, related_name="reads"
     )
     register = models.CharField(_("register"), max_length=16, choices=Register.choices)
-    read_at = models.DateTimeField(_("read at"))
+    read_at = models.DateTimeField(pgettext_lazy("meter reading", "read at"))
     value = models.DecimalField(_("read"), max_digits=16, decimal_places=2)
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    source = models.CharField(pgettext_lazy("meter reading", "source"), max_length=10, choices=Source.choices)
     condition = models.CharField(
         _("meter condition"), max_length=10, choices=Condition.choices, default=Condition.NORMAL
     )
@@ -231,7 +232,7 @@ class MeterRead(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.meter_id} {self.register} {self.read_at:%Y-%m-%d %H:%M} {self.value}"
+        return f"{self.get_register_display()} {timezone.localtime(self.read_at):%Y-%m-%d %H:%M} {self.value}"
 
 
 class ReadException(models.Model):
@@ -243,7 +244,7 @@ class ReadException(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
-        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED = "accepted", pgettext_lazy("meter reading", "Accepted")
         CORRECTED = "corrected", _("Corrected")
         REREAD_ORDERED = "reread_ordered", _("Re-read ordered")
         ESTIMATED = "estimated", _("Estimated, awaiting approval")

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views import View
 
 from gridcare.core.access import get_in_scope
@@ -63,7 +64,7 @@ class TaskListView(ScopedListView):
         Column(_("Sequence"), "sequence"),
         Column(_("Service point"), "service_point.number"),
         Column(_("Meter"), "meter.asset_no"),
-        Column(_("Register"), "get_register_display"),
+        Column(pgettext_lazy("meter reading", "Register"), "get_register_display"),
         Column(_("Due date"), "due_date"),
         Column(_("Status"), "get_status_display"),
     ]
@@ -85,7 +86,7 @@ class ExceptionListView(ScopedListView):
     columns = [
         Column(_("Period"), "period"),
         Column(_("Service point"), "service_point.number"),
-        Column(_("Rule"), "rule"),
+        Column(pgettext_lazy("meter reading", "Rule"), "rule"),
         Column(_("Severity"), "get_severity_display"),
         Column(_("Message"), "message"),
         Column(_("Status"), "get_status_display"),

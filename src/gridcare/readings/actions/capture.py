@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from gridcare.core import audit
@@ -232,13 +232,15 @@ def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: 
     _raise_field_orders(actor, [c for c in clean if c.condition in FIELD_WORK])
     counts: dict[str, int] = defaultdict(int)
     for result in results:
-        counts[result.status] += 1
+        counts[f"records_{result.status}"] += 1  # keys in words on screens: gridcare.web.display.AUDIT_KEYS
+    with translation.override("zh-hans"):  # the stored text reads like every other record's
+        source_name = str(MeterRead.Source(source).label)
     audit.record(
         actor,
         "readings.capture",
         object_type="readings.batch",
         object_id=source,
-        object_repr=f"抄表数据 {source}",
+        object_repr=f"抄表数据（{source_name}）",
         after={"records": len(records), **counts},
     )
     return sorted(results, key=lambda r: r.index)
