@@ -56,6 +56,7 @@ STAFF: list[tuple[str, str, str, str, bool]] = [
     ("hx_rep", "罗兰", "station_rep", "HX", False),
     ("sn_rep", "梁珊", "station_rep", "SNS", False),
     ("customer", "张大山", "customer", "CG", False),
+    ("headend", "采集主站", "headend_integration", "FH", False),
 ]
 
 

@@ -3,8 +3,14 @@ or the engine's defaults where nothing is stored yet."""
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from gridcare.engine.vee import DEFAULT_RULES, Rule
 from gridcare.readings.models import VeeRuleSetting
+
+#: months of validated history the capture path hands to VEE (the previous period, the same month last year and
+#: a zero-consumption run need 13; a longer gap than this compares with nothing)
+HISTORY_MONTHS: int = getattr(settings, "GRIDCARE_READINGS_HISTORY_MONTHS", 25)
 
 #: metering register code → engine register name (:data:`gridcare.engine.vee.REGISTERS`)
 ENGINE_REGISTERS: dict[str, str] = {

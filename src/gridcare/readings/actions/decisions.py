@@ -16,7 +16,7 @@ from gridcare.core.errors import InvalidInput, InvalidTransition, PermissionRefu
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC, scaled_to_decimal
 from gridcare.org.models import User
-from gridcare.readings.actions.capture import CleanRecord, parse_value, store_reads
+from gridcare.readings.actions.capture import CleanRecord, MeterInfo, TaskInfo, parse_value, store_reads
 from gridcare.readings.actions.validation import history_frame, open_blocking
 from gridcare.readings.conf import ENGINE_REGISTERS
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask
@@ -113,10 +113,14 @@ def do_correct_exception(actor: User, exception: ReadException, *, value: Any, r
     if clean is None:
         raise InvalidInput({"value": problem})
     _supersede(old, exception, ReadException.Status.CORRECTED, reason, actor)
-    item = CleanRecord(
-        0, old.meter, old.register, old.read_at, clean, old.condition, old.task, old.service_point_id
+    task = (
+        TaskInfo(old.task.pk, old.task.meter_id, old.task.register, old.task.period) if old.task else None
     )
-    (new,), _ = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old})
+    item = CleanRecord(
+        0, MeterInfo.of(old.meter), old.register, old.read_at, clean, old.condition, task, old.service_point_id
+    )
+    (stored,) = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old.pk})
+    new = MeterRead.objects.get(pk=stored.pk)
     _close(
         actor,
         exception,

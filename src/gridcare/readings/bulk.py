@@ -1,0 +1,102 @@
+"""Set-based SQL of the capture path: a batch's keys as one parameter, rows written with COPY.
+
+The ORM binds a list as one placeholder per value and compiles its SQL on every call; for a batch of a thousand
+reads that alone costs more than the work. Here a list is **one** parameter — an array on PostgreSQL
+(``= ANY(%s)``, ``unnest``), a JSON text on SQLite (``json_each``) — so each statement is the same SQL text for
+every batch, and new rows go in with ``COPY`` on PostgreSQL (ids reserved from the table's sequence first) and
+``bulk_create`` on SQLite. Columns come from the models (:class:`~gridcare.core.rows.TableRef`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from gridcare.core.rows import TableRef, column_of, database
+
+#: key column types: name in PostgreSQL's ``unnest`` cast
+KEY_TYPES = {"int": "bigint", "text": "text", "time": "timestamptz"}
+
+
+def is_postgres() -> bool:
+    return database().vendor == "postgresql"
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return database().ops.adapt_datetimefield_value(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def in_list(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column`` is one of ``values``: SQL and its single parameter."""
+    if is_postgres():
+        return f"{column} = ANY(%s)", [list(values)]
+    return (
+        f"{column} IN (SELECT value FROM json_each(%s))",
+        [json.dumps([_sqlite_value(v) for v in values])],
+    )
+
+
+def keys(alias: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """A derived table ``alias(name, …)`` of ``rows`` (columns: (name, type in :data:`KEY_TYPES`)) for joins."""
+    names = ", ".join(name for name, _ in columns)
+    if is_postgres():
+        casts = ", ".join(f"%s::{KEY_TYPES[kind]}[]" for _, kind in columns)
+        return f"unnest({casts}) AS {alias}({names})", [[row[i] for row in rows] for i in range(len(columns))]
+    picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns))
+    payload = json.dumps([[_sqlite_value(v) for v in row] for row in rows])
+    return f"(SELECT {picks} FROM json_each(%s)) AS {alias}", [payload]
+
+
+def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with database().cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def execute(sql: str, params: Sequence[Any]) -> int:
+    with database().cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def update_in(model: type[models.Model], ids: Sequence[int], **values: Any) -> int:
+    """``UPDATE … SET field = value … WHERE id IN ids`` as one statement."""
+    if not ids:
+        return 0
+    ref = TableRef(model)
+    sets = ", ".join(f"{getattr(ref, name)} = %s" for name in values)
+    where, params = in_list(ref.id, ids)
+    return execute(f"UPDATE {ref} SET {sets} WHERE {where}", [*values.values(), *params])
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` primary keys from the table's own sequence (PostgreSQL)."""
+    table = model._meta.db_table
+    column = column_of(model._meta.pk)  # type: ignore[arg-type]
+    return [
+        row[0]
+        for row in fetch(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+        )
+    ]
+
+
+def copy_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Stream ``rows`` (values of ``fields``, by attname) into the model's table with COPY (PostgreSQL)."""
+    if not rows:
+        return 0
+    ref = TableRef(model)
+    columns = ", ".join(getattr(ref, name) for name in fields)
+    with database().cursor() as cursor, cursor.cursor.copy(f"COPY {ref} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return len(rows)
