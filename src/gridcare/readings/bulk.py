@@ -35,10 +35,20 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def in_list(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """``column`` is one of ``values``: SQL and its single parameter."""
+def _pg_array(values: Sequence[Any], kind: str) -> tuple[str, Any]:
+    """An array parameter as one text value: ints and times as an array literal (their text has no character
+    an array literal would need to escape), any text through JSON."""
+    if kind == "text":
+        return "ARRAY(SELECT json_array_elements_text(%s::json))", json.dumps(list(values), ensure_ascii=False)
+    text = ",".join(v.isoformat() if isinstance(v, dt.datetime) else str(int(v)) for v in values)
+    return f"%s::{KEY_TYPES[kind]}[]", "{" + text + "}"
+
+
+def in_list(column: str, values: Sequence[Any], kind: str) -> tuple[str, list[Any]]:
+    """``column`` is one of ``values`` (of ``kind`` in :data:`KEY_TYPES`): SQL and its single parameter."""
     if is_postgres():
-        return f"{column} = ANY(%s)", [list(values)]
+        array, param = _pg_array(values, kind)
+        return f"{column} = ANY({array})", [param]
     return (
         f"{column} IN (SELECT value FROM json_each(%s))",
         [json.dumps([_sqlite_value(v) for v in values])],
@@ -49,8 +59,8 @@ def keys(alias: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence
     """A derived table ``alias(name, …)`` of ``rows`` (columns: (name, type in :data:`KEY_TYPES`)) for joins."""
     names = ", ".join(name for name, _ in columns)
     if is_postgres():
-        casts = ", ".join(f"%s::{KEY_TYPES[kind]}[]" for _, kind in columns)
-        return f"unnest({casts}) AS {alias}({names})", [[row[i] for row in rows] for i in range(len(columns))]
+        arrays = [_pg_array([row[i] for row in rows], kind) for i, (_, kind) in enumerate(columns)]
+        return f"unnest({', '.join(a for a, _ in arrays)}) AS {alias}({names})", [p for _, p in arrays]
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns))
     payload = json.dumps([[_sqlite_value(v) for v in row] for row in rows])
     return f"(SELECT {picks} FROM json_each(%s)) AS {alias}", [payload]
@@ -74,7 +84,7 @@ def update_in(model: type[models.Model], ids: Sequence[int], **values: Any) -> i
         return 0
     ref = TableRef(model)
     sets = ", ".join(f"{getattr(ref, name)} = %s" for name in values)
-    where, params = in_list(ref.id, ids)
+    where, params = in_list(ref.id, ids, "int")
     return execute(f"UPDATE {ref} SET {sets} WHERE {where}", [*values.values(), *params])
 
 

@@ -144,8 +144,8 @@ def capturable_meters(actor: User, meter_ids: Iterable[int]) -> set[int]:
 def _meters(numbers: Iterable[str] = (), ids: Iterable[int] = ()) -> list[MeterInfo]:
     """Meters by asset number or id, in one query."""
     m = TableRef(Meter)
-    by_number, number_params = bulk.in_list(m.asset_no, sorted(numbers))
-    by_id, id_params = bulk.in_list(m.id, sorted(ids))
+    by_number, number_params = bulk.in_list(m.asset_no, sorted(numbers), "text")
+    by_id, id_params = bulk.in_list(m.id, sorted(ids), "int")
     rows = bulk.fetch(
         f"SELECT {m.id}, {m.asset_no}, {m.status}, {m.registers}, {m.register_digits}, {m.ct_ratio}, "
         f"{m.pt_ratio}, {m.installed_on}, {m.service_point_id} FROM {m} WHERE {by_number} OR {by_id}",
@@ -225,8 +225,9 @@ def check_records(
     allowed = capturable_meters(actor, [m.pk for m in meters.values()])
     clean: list[CleanRecord] = []
     rejected: list[RecordResult] = []
+    zone = timezone.get_current_timezone()
     for index, record in enumerate(records):
-        problem, item = _check_one(index, record, tasks, meters, by_id, allowed, now)
+        problem, item = _check_one(index, record, tasks, meters, by_id, allowed, now, zone)
         if item is not None:
             clean.append(item)
         else:
@@ -242,6 +243,7 @@ def _check_one(
     by_id: dict[int, MeterInfo],
     allowed: set[int],
     now: dt.datetime,
+    zone: dt.tzinfo,
 ) -> tuple[str, CleanRecord | None]:
     task = None
     raw_task = record.get("task")
@@ -276,7 +278,7 @@ def _check_one(
         return f"抄表时间「{record.get('read_at')}」无效。 (Invalid read time.)", None
     if read_at > now + CLOCK_TOLERANCE:
         return "抄表时间晚于当前时间。 (The read time is in the future.)", None
-    if meter.installed_on and timezone.localtime(read_at).date() < meter.installed_on:
+    if meter.installed_on and read_at.astimezone(zone).date() < meter.installed_on:
         return "抄表时间早于装表日期。 (Read before the meter was installed.)", None
     point = meter.service_point_id or 0  # an installed meter has its service point
     if condition == Condition.NO_ACCESS and record.get("value") in (None, ""):
@@ -460,7 +462,8 @@ def store_reads(
     COPY on PostgreSQL."""
     if not items:
         return []
-    periods = [i.task.period if i.task else period_of(i.read_at) for i in items]
+    zone = timezone.get_current_timezone()
+    periods = [i.task.period if i.task else period_of(i.read_at, zone) for i in items]
     missing = [(p, i.meter.pk, i.register) for p, i in zip(periods, items, strict=True) if i.task is None]
     tasks = _tasks_of(missing) if missing else {}
     entered_by = actor.pk if actor.pk else None

@@ -62,7 +62,7 @@ class NewException:
     proposed_value: Decimal | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Leg:
     """Where a read's consumption starts: the previous reading, and for a first read after an exchange the
     old meter's leg (old final read, its digits and multiplier) and the new meter's initial read."""
@@ -179,7 +179,7 @@ def _exchange_legs(reads: Sequence[NewRead]) -> dict[int, _Leg]:
 def _routes_of(points: set[int]) -> dict[int, tuple[str, dt.date | None, int]]:
     """(mode, remote since, reading day) of the route of each service point — one query."""
     s, r = TableRef(RouteStop, "s"), TableRef(Route, "r")
-    where, params = bulk.in_list(s.service_point_id, sorted(points))
+    where, params = bulk.in_list(s.service_point_id, sorted(points), "int")
     rows = bulk.fetch(
         f"SELECT {s.service_point_id}, {r.mode}, {r.remote_since}, {r.reading_day} FROM {s} "
         f"JOIN {r} ON {r.id} = {s.route_id} WHERE {where}",
@@ -198,8 +198,8 @@ def history_frame(
     database; ``since`` (YYYY-MM) bounds the periods."""
     r = TableRef(MeterRead)
     wanted = sorted(set(ENGINE_REGISTERS) & registers if registers is not None else set(ENGINE_REGISTERS))
-    where_points, point_params = bulk.in_list(r.service_point_id, sorted(points))
-    where_registers, register_params = bulk.in_list(r.register, wanted)
+    where_points, point_params = bulk.in_list(r.service_point_id, sorted(points), "int")
+    where_registers, register_params = bulk.in_list(r.register, wanted, "text")
     sql = (
         f"SELECT {r.service_point_id}, {r.register}, {r.period}, SUM({r.quantity}), MIN({r.multiplier}) "
         f"FROM {r} WHERE {where_points} AND {where_registers} AND {r.status} = %s "
@@ -237,6 +237,7 @@ def assess(reads: Sequence[NewRead]) -> list[NewException]:
     points = {r.service_point_id for r in reads}
     routes = _routes_of(points)
     columns: dict[str, list[object]] = defaultdict(list)
+    zone = timezone.get_current_timezone()
     for read, leg in zip(reads, legs, strict=True):
         route = routes.get(read.service_point_id)
         start = parse_period(read.period)
@@ -253,7 +254,7 @@ def assess(reads: Sequence[NewRead]) -> list[NewException]:
             ("current", _scaled(read.value)),
             ("digits", read.digits),
             ("multiplier", read.multiplier),
-            ("read_day", timezone.localtime(read.read_at).date()),
+            ("read_day", read.read_at.astimezone(zone).date()),
             ("reading_day", start.replace(day=route[2]) if route is not None else None),
             ("estimated", read.source == MeterRead.Source.ESTIMATE),
             ("remote_cycle", remote_cycle if remote_cycle is not None and remote_cycle >= 1 else None),
