@@ -211,6 +211,8 @@ def check_records(
     """Validate every record without writing: the clean ones, and a rejection (with its reason) for the rest.
     Records name a meter by asset number (``meter``) and/or a reading task (``task``)."""
     now = now or timezone.now()
+    shapes = [_shape_problem(r) for r in records]
+    records = [r if not problem else {} for r, problem in zip(records, shapes, strict=True)]
     task_ids = {int(r["task"]) for r in records if str(r.get("task") or "").isdigit()}
     tasks = {
         pk: TaskInfo(pk, meter, register, period)
@@ -227,12 +229,32 @@ def check_records(
     rejected: list[RecordResult] = []
     zone = timezone.get_current_timezone()
     for index, record in enumerate(records):
+        if shapes[index]:
+            rejected.append(RecordResult(index, REJECTED, shapes[index]))
+            continue
         problem, item = _check_one(index, record, tasks, meters, by_id, allowed, now, zone)
         if item is not None:
             clean.append(item)
         else:
             rejected.append(RecordResult(index, REJECTED, problem))
     return clean, rejected
+
+
+_SCALARS = (str, int, float, Decimal, dt.datetime)
+
+
+def _shape_problem(record: Any) -> str:
+    """What is wrong with a record's shape (not an object, a field of the wrong type, no read time), or ""."""
+    if not isinstance(record, Mapping):
+        return "每条记录须为对象。 (Each record must be an object.)"
+    problems = [
+        f"{name}: 须为文本或数值。 (must be text or a number.)"
+        for name in ("meter", "task", "register", "read_at", "value", "condition")
+        if record.get(name) is not None and (isinstance(record[name], bool) or not isinstance(record[name], _SCALARS))
+    ]
+    if record.get("read_at") in (None, ""):
+        problems.append("read_at: 缺少抄表时间。 (The read time is missing.)")
+    return "; ".join(problems)
 
 
 def _check_one(
