@@ -87,11 +87,14 @@ def serve(database_url: str, *, server: str = "granian", workers: int = 3, threa
         ]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 90  # a busy machine takes a while to import Django in every worker
+        while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{server} did not start on port {port}") from None
                 time.sleep(0.2)
         print(f"{server} on 127.0.0.1:{port}: {workers} workers × {threads} threads")
         yield port

@@ -66,6 +66,25 @@ def keys(alias: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence
     return f"(SELECT {picks} FROM json_each(%s)) AS {alias}", [payload]
 
 
+#: first key of the (int, int) advisory locks on meters (a key space apart from ``core.locks``' bigint keys)
+METER_LOCK_CLASS = 0x4D52  # "MR"
+
+
+def lock_meters(ids: Sequence[int]) -> None:
+    """Hold each meter until the transaction ends, in id order (no deadlock): two batches reading the same
+    meters at once are taken one after the other, so the second sees the first's reads (a replay is a duplicate,
+    not a unique-key violation, and consumption starts from the right previous read). SQLite writes one
+    transaction at a time anyway."""
+    if not ids or not is_postgres():
+        return
+    array, param = _pg_array(sorted(set(ids)), "int")
+    fetch(
+        f"SELECT count(pg_advisory_xact_lock(%s, (m %% 2147483647)::int)) FROM "
+        f"(SELECT m FROM unnest({array}) AS m ORDER BY m) AS ordered",
+        [METER_LOCK_CLASS, param],
+    )
+
+
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with database().cursor() as cursor:
         cursor.execute(sql, params)

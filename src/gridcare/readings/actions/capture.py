@@ -325,6 +325,7 @@ def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: 
     clean, results = check_records(actor, records)
     no_access = [c for c in clean if c.value is None]
     results += [RecordResult(c.index, NO_ACCESS, str(Condition.NO_ACCESS.label)) for c in no_access]
+    bulk.lock_meters([c.meter.pk for c in clean if c.value is not None])
     fresh, replays = _split_replays([c for c in clean if c.value is not None])
     results += replays
     reads = store_reads(actor, fresh, source)
