@@ -199,7 +199,13 @@ async def _load(
         await queue.put(-1.0)
     await asyncio.wait(tasks, timeout=30)
     out.put(
-        {"latencies": latencies, "statuses": statuses, "elapsed": elapsed, "dropped": dropped, "counted": counted}
+        {
+            "latencies": latencies,
+            "statuses": statuses,
+            "elapsed": elapsed,
+            "dropped": dropped,
+            "counted": counted,
+        }
     )
 
 

@@ -39,7 +39,9 @@ FIRST_MONTH = dt.date(2025, 1, 1)
 
 
 def _month(index: int) -> dt.date:
-    return dt.date(FIRST_MONTH.year + (FIRST_MONTH.month - 1 + index) // 12, (FIRST_MONTH.month - 1 + index) % 12 + 1, 1)
+    return dt.date(
+        FIRST_MONTH.year + (FIRST_MONTH.month - 1 + index) // 12, (FIRST_MONTH.month - 1 + index) % 12 + 1, 1
+    )
 
 
 def prepare(meters: int, months: int) -> dict[str, Any]:
@@ -159,7 +161,14 @@ def batches(meters: list[str], months: int, size: int, seed: int = 1) -> list[li
         read_at = dt.datetime.combine(_month(m), dt.time(0, 15), dt.timezone(dt.timedelta(hours=8)))
         for n, meter in enumerate(meters):
             value = (m + 1) * (100 + n % 400) + (n % 7)
-            records.append({"meter": meter, "register": "active_total", "read_at": read_at.isoformat(), "value": f"{value}.00"})
+            records.append(
+                {
+                    "meter": meter,
+                    "register": "active_total",
+                    "read_at": read_at.isoformat(),
+                    "value": f"{value}.00",
+                }
+            )
             roll = rng.random()
             if roll < 0.012 and len(records) > size:
                 earlier = records[rng.randrange(len(records) - size)]
@@ -191,7 +200,9 @@ def in_process(groups: list[list[dict[str, str]]]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--meters", type=int, default=50_000)
     parser.add_argument("--months", type=int, default=2, help="months posted over HTTP (one more in-process)")
     parser.add_argument("--batch", type=int, default=1000)
@@ -205,14 +216,30 @@ def main() -> int:
     django_setup(database_url)
     started = time.perf_counter()
     data = prepare(args.meters, args.months + 1)
-    print(f"prepared {database_url} in {time.perf_counter() - started:.1f} s: {len(data['meters'])} installed meters")
+    print(
+        f"prepared {database_url} in {time.perf_counter() - started:.1f} s: {len(data['meters'])} installed meters"
+    )
     print(f"load: {os.popen('uptime').read().strip()}")
     groups = batches(data["meters"], args.months + 1, args.batch)
     per_month = len(groups) // (args.months + 1)
     http_groups, reference = groups[:-per_month], groups[-per_month:][: args.reference_batches]
     load = split_streams(data["token"], http_groups, args.connections)
     with serve(database_url, workers=args.workers, threads=args.threads) as port:
-        warm = split_streams(data["token"], [[{"meter": "WARM-UP", "register": "active_total", "read_at": "2025-01-01T00:00:00+08:00", "value": "1"}]] * 20, 1)
+        warm = split_streams(
+            data["token"],
+            [
+                [
+                    {
+                        "meter": "WARM-UP",
+                        "register": "active_total",
+                        "read_at": "2025-01-01T00:00:00+08:00",
+                        "value": "1",
+                    }
+                ]
+            ]
+            * 20,
+            1,
+        )
         run_load(port, warm, 0, 10, 2, True)  # imports, connections, caches
         result = run_load(port, load, 0, args.seconds, args.connections, True, STATUSES)
     lat = result["latencies"]

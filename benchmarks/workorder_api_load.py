@@ -141,7 +141,12 @@ def payloads(data: dict, seed: int) -> list[bytes]:
 def streams(data: dict) -> list[dict]:
     """One stream per desk: its token and its pre-built bodies, sent round-robin."""
     return [
-        {"token": desk["token"], "path": "/api/service/orders/", "bodies": payloads(desk, 7 + i), "cycle": True}
+        {
+            "token": desk["token"],
+            "path": "/api/service/orders/",
+            "bodies": payloads(desk, 7 + i),
+            "cycle": True,
+        }
         for i, desk in enumerate(data["desks"])
     ]
 

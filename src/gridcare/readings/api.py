@@ -178,7 +178,9 @@ class HeadEndRecordSerializer(serializers.Serializer):
     meter = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="电能表资产编号")
     task = serializers.IntegerField(required=False, help_text="抄表任务 id（可代替 meter）")
     register = serializers.CharField(max_length=16, required=False, allow_blank=True, help_text="计度器")
-    read_at = serializers.CharField(max_length=40, help_text="抄表时间 ISO 8601, e.g. 2026-11-15T00:15:00+08:00")
+    read_at = serializers.CharField(
+        max_length=40, help_text="抄表时间 ISO 8601, e.g. 2026-11-15T00:15:00+08:00"
+    )
     value = serializers.CharField(
         max_length=40, required=False, allow_blank=True, allow_null=True, help_text="示数 (kWh), ≤ 2 decimals"
     )
@@ -377,9 +379,7 @@ class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
         data = request.data
         records = data.get("records") if isinstance(data, dict) else None
         if not isinstance(records, list) or not records:
-            raise InvalidInput(
-                {"records": "须为非空的记录列表。 (A non-empty list of records is required.)"}
-            )
+            raise InvalidInput({"records": "须为非空的记录列表。 (A non-empty list of records is required.)"})
         if len(records) > MAX_BATCH:
             raise InvalidInput(
                 {"records": f"每批最多 {MAX_BATCH} 条。 (At most {MAX_BATCH} records per batch.)"}

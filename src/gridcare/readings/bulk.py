@@ -39,7 +39,9 @@ def _pg_array(values: Sequence[Any], kind: str) -> tuple[str, Any]:
     """An array parameter as one text value: ints and times as an array literal (their text has no character
     an array literal would need to escape), any text through JSON."""
     if kind == "text":
-        return "ARRAY(SELECT json_array_elements_text(%s::json))", json.dumps(list(values), ensure_ascii=False)
+        return "ARRAY(SELECT json_array_elements_text(%s::json))", json.dumps(
+            list(values), ensure_ascii=False
+        )
     text = ",".join(v.isoformat() if isinstance(v, dt.datetime) else str(int(v)) for v in values)
     return f"%s::{KEY_TYPES[kind]}[]", "{" + text + "}"
 
@@ -55,7 +57,9 @@ def in_list(column: str, values: Sequence[Any], kind: str) -> tuple[str, list[An
     )
 
 
-def keys(alias: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+def keys(
+    alias: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+) -> tuple[str, list[Any]]:
     """A derived table ``alias(name, …)`` of ``rows`` (columns: (name, type in :data:`KEY_TYPES`)) for joins."""
     names = ", ".join(name for name, _ in columns)
     if is_postgres():
@@ -114,7 +118,8 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     return [
         row[0]
         for row in fetch(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, column, count],
         )
     ]
 

@@ -131,7 +131,11 @@ class CleanRecord:
 def capturable_meters(actor: User, meter_ids: Iterable[int]) -> set[int]:
     """Meters the actor may read for: in their write scope, or installed on a route they hold."""
     ids = list(set(meter_ids))
-    if getattr(actor, "is_authenticated", False) and actor.is_active and scope_for(actor, Meter, write=True) == SCOPE_COMPANY:
+    if (
+        getattr(actor, "is_authenticated", False)
+        and actor.is_active
+        and scope_for(actor, Meter, write=True) == SCOPE_COMPANY
+    ):
         return set(ids)  # the whole company (e.g. a head-end integration account): nothing to look up
     direct = restrict(Meter.objects.filter(pk__in=ids), actor, write=True).values_list("pk", flat=True)
     routes = restrict(Route.objects.all(), actor, write=True).values("pk")
@@ -214,12 +218,16 @@ def check_records(
     shapes = [_shape_problem(r) for r in records]
     records = [r if not problem else {} for r, problem in zip(records, shapes, strict=True)]
     task_ids = {int(r["task"]) for r in records if str(r.get("task") or "").isdigit()}
-    tasks = {
-        pk: TaskInfo(pk, meter, register, period)
-        for pk, meter, register, period in restrict(
-            ReadingTask.objects.filter(pk__in=task_ids), actor, write=True
-        ).values_list("pk", "meter_id", "register", "period")
-    } if task_ids else {}
+    tasks = (
+        {
+            pk: TaskInfo(pk, meter, register, period)
+            for pk, meter, register, period in restrict(
+                ReadingTask.objects.filter(pk__in=task_ids), actor, write=True
+            ).values_list("pk", "meter_id", "register", "period")
+        }
+        if task_ids
+        else {}
+    )
     numbers = {str(r.get("meter") or "").strip() for r in records} - {""}
     found = _meters(numbers, {t.meter_id for t in tasks.values()})
     meters = {m.asset_no: m for m in found}
@@ -250,7 +258,8 @@ def _shape_problem(record: Any) -> str:
     problems = [
         f"{name}: 须为文本或数值。 (must be text or a number.)"
         for name in ("meter", "task", "register", "read_at", "value", "condition")
-        if record.get(name) is not None and (isinstance(record[name], bool) or not isinstance(record[name], _SCALARS))
+        if record.get(name) is not None
+        and (isinstance(record[name], bool) or not isinstance(record[name], _SCALARS))
     ]
     if record.get("read_at") in (None, ""):
         problems.append("read_at: 缺少抄表时间。 (The read time is missing.)")
@@ -385,7 +394,9 @@ def _known_reads(items: Sequence[CleanRecord]) -> dict[int, list[_Known]]:
     )
     known: dict[int, list[_Known]] = defaultdict(list)
     for n, pk, value, status, task, point, period in rows:
-        known[int(n)].append(_Known(pk, Decimal(str(value)).quantize(Decimal("0.01")), status, task, point, period))
+        known[int(n)].append(
+            _Known(pk, Decimal(str(value)).quantize(Decimal("0.01")), status, task, point, period)
+        )
     return known
 
 

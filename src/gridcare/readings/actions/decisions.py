@@ -113,11 +113,16 @@ def do_correct_exception(actor: User, exception: ReadException, *, value: Any, r
     if clean is None:
         raise InvalidInput({"value": problem})
     _supersede(old, exception, ReadException.Status.CORRECTED, reason, actor)
-    task = (
-        TaskInfo(old.task.pk, old.task.meter_id, old.task.register, old.task.period) if old.task else None
-    )
+    task = TaskInfo(old.task.pk, old.task.meter_id, old.task.register, old.task.period) if old.task else None
     item = CleanRecord(
-        0, MeterInfo.of(old.meter), old.register, old.read_at, clean, old.condition, task, old.service_point_id
+        0,
+        MeterInfo.of(old.meter),
+        old.register,
+        old.read_at,
+        clean,
+        old.condition,
+        task,
+        old.service_point_id,
     )
     (stored,) = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old.pk})
     new = MeterRead.objects.get(pk=stored.pk)
