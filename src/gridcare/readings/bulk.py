@@ -114,7 +114,7 @@ def update_in(model: type[models.Model], ids: Sequence[int], **values: Any) -> i
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     """``count`` primary keys from the table's own sequence (PostgreSQL)."""
     table = model._meta.db_table
-    column = column_of(model._meta.pk)  # type: ignore[arg-type]
+    column = column_of(model._meta.pk)
     return [
         row[0]
         for row in fetch(

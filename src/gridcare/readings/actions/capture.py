@@ -26,9 +26,9 @@ from gridcare.core import audit
 from gridcare.core.access import SCOPE_COMPANY, restrict, scope_for
 from gridcare.core.actions import action
 from gridcare.core.errors import InvalidInput
+from gridcare.core.rows import TableRef
 from gridcare.metering.models import Meter
 from gridcare.org.models import User
-from gridcare.core.rows import TableRef
 from gridcare.readings import bulk
 from gridcare.readings.actions.validation import NewException, NewRead, assess, insert_exceptions, move_tasks
 from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route

@@ -125,6 +125,7 @@ def do_correct_exception(actor: User, exception: ReadException, *, value: Any, r
         old.service_point_id,
     )
     (stored,) = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old.pk})
+    assert stored.pk is not None  # inserted
     new = MeterRead.objects.get(pk=stored.pk)
     _close(
         actor,
