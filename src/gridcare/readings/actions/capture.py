@@ -386,14 +386,17 @@ def _known_reads(items: Sequence[CleanRecord]) -> dict[int, list[_Known]]:
         [("i", "int"), ("m", "int"), ("g", "text"), ("t", "time")],
         [(n, i.meter.pk, i.register, i.read_at) for n, i in enumerate(items)],
     )
-    rows = bulk.fetch(
-        f"SELECT k.i, {r.id}, {r.value}, {r.status}, {r.task_id}, {r.service_point_id}, {r.period} "
-        f"FROM {table} JOIN {r} ON {r.meter_id} = k.m AND {r.register} = k.g AND {r.read_at} = k.t "
-        f"ORDER BY {r.id}",
-        params,
+    columns = f"{r.id}, {r.value}, {r.status}, {r.task_id}, {r.service_point_id}, {r.period}"
+    match = f"{r.meter_id} = k.m AND {r.register} = k.g AND {r.read_at} = k.t"
+    sql = (  # PostgreSQL: LATERAL … OFFSET 0, one index probe per key whatever the planner makes of the list
+        f"SELECT k.i, {columns} FROM {table} CROSS JOIN LATERAL (SELECT {columns} FROM {r} WHERE {match} "
+        f"OFFSET 0) AS r"
+        if bulk.is_postgres()
+        else f"SELECT k.i, {columns} FROM {table} JOIN {r} ON {match}"
     )
+    rows = bulk.fetch(sql, params)
     known: dict[int, list[_Known]] = defaultdict(list)
-    for n, pk, value, status, task, point, period in rows:
+    for n, pk, value, status, task, point, period in sorted(rows, key=lambda row: row[1]):
         known[int(n)].append(
             _Known(pk, Decimal(str(value)).quantize(Decimal("0.01")), status, task, point, period)
         )
@@ -468,11 +471,14 @@ def _tasks_of(keys: Sequence[tuple[str, int, str]]) -> dict[tuple[str, int, str]
     """The reading task of each (period, meter, register), one query."""
     t = TableRef(ReadingTask, "t")
     table, params = bulk.keys("k", [("p", "text"), ("m", "int"), ("g", "text")], keys)
-    rows = bulk.fetch(
-        f"SELECT {t.period}, {t.meter_id}, {t.register}, {t.id} FROM {table} "
-        f"JOIN {t} ON {t.period} = k.p AND {t.meter_id} = k.m AND {t.register} = k.g",
-        params,
+    match = f"{t.period} = k.p AND {t.meter_id} = k.m AND {t.register} = k.g"
+    sql = (  # PostgreSQL: LATERAL … LIMIT 1 (the key is unique), an index probe per key
+        f"SELECT k.p, k.m, k.g, t.id FROM {table} CROSS JOIN LATERAL (SELECT {t.id} FROM {t} WHERE {match} "
+        f"LIMIT 1) AS t"
+        if bulk.is_postgres()
+        else f"SELECT k.p, k.m, k.g, {t.id} FROM {table} JOIN {t} ON {match}"
     )
+    rows = bulk.fetch(sql, params)
     return {(period, meter, register): pk for period, meter, register, pk in rows}
 
 
