@@ -241,3 +241,29 @@ def test_the_same_http_batch_retried_with_its_idempotency_key_runs_once(installe
         URL, {"records": body["records"][:1]}, format="json", HTTP_IDEMPOTENCY_KEY="he-2026-11-15-001"
     )
     assert other.status_code == 409
+
+
+def test_an_administrator_rotates_the_integration_token(installed, staff):
+    """The demo integration account has a token from the start; `gridcare rotate_token headend` issues a new one,
+    the old one stops working at once, and the rotation is audited without the key."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    account = staff("headend")
+    old = Token.objects.get(user=account).key
+    out = StringIO()
+    call_command("rotate_token", "headend", stdout=out)
+    new = out.getvalue().strip()
+    assert new and new != old and Token.objects.get(user=account).key == new
+    meter = installed()
+    body = {"records": [_record(meter, "2026-11-15", "3")]}
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert client.post(URL, body, format="json").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {new}")
+    assert client.post(URL, body, format="json").json()["results"][0]["status"] == "accepted"
+    entry = AuditEntry.objects.filter(action="org.rotate_token", object_id=str(account.pk)).latest("id")
+    assert entry.after == {"replaced": True} and new not in str(entry.after)

@@ -253,6 +253,7 @@ def field_label(model: Any, key: str) -> str:
 #: Words for the audit keys several actions write that are not fields of the audited model.
 AUDIT_KEYS: dict[str, Any] = {
     "moved": gettext_lazy("records moved"),
+    "replaced": gettext_lazy("previous token revoked"),
     "on": gettext_lazy("date"),
     "note": gettext_lazy("note"),
     "reason": gettext_lazy("reason"),
