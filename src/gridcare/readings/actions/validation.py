@@ -236,35 +236,37 @@ def assess(reads: Sequence[NewRead]) -> list[NewException]:
     legs = _legs(reads)
     points = {r.service_point_id for r in reads}
     routes = _routes_of(points)
-    columns: dict[str, list[object]] = defaultdict(list)
     zone = timezone.get_current_timezone()
-    for read, leg in zip(reads, legs, strict=True):
-        route = routes.get(read.service_point_id)
-        start = parse_period(read.period)
-        remote_cycle = (
-            months_between(route[1], start) + 1
-            if route is not None and route[0] == Route.Mode.REMOTE and route[1]
-            else None
-        )
-        for name, value in (
-            ("account", read.service_point_id),
-            ("register", ENGINE_REGISTERS[read.register]),
-            ("period", start),
-            ("previous", _scaled(leg.previous)),
-            ("current", _scaled(read.value)),
-            ("digits", read.digits),
-            ("multiplier", read.multiplier),
-            ("read_day", read.read_at.astimezone(zone).date()),
-            ("reading_day", start.replace(day=route[2]) if route is not None else None),
-            ("estimated", read.source == MeterRead.Source.ESTIMATE),
-            ("remote_cycle", remote_cycle if remote_cycle is not None and remote_cycle >= 1 else None),
-            ("exchanged", leg.exchanged),
-            ("old_final", _scaled(leg.old_final)),
-            ("new_initial", _scaled(leg.new_initial)),
-            ("old_digits", leg.old_digits),
-            ("old_multiplier", leg.old_multiplier),
-        ):
-            columns[name].append(value)
+    starts = {period: parse_period(period) for period in {r.period for r in reads}}
+    routed = [routes.get(r.service_point_id) for r in reads]
+    begins = [starts[r.period] for r in reads]
+    cycles = [
+        months_between(route[1], start) + 1
+        if route is not None and route[0] == Route.Mode.REMOTE and route[1]
+        else None
+        for route, start in zip(routed, begins, strict=True)
+    ]
+    columns: dict[str, list[object]] = {  # column by column: one comprehension each, no per-read dict
+        "account": [r.service_point_id for r in reads],
+        "register": [ENGINE_REGISTERS[r.register] for r in reads],
+        "period": list(begins),
+        "previous": [_scaled(leg.previous) for leg in legs],
+        "current": [_scaled(r.value) for r in reads],
+        "digits": [r.digits for r in reads],
+        "multiplier": [r.multiplier for r in reads],
+        "read_day": [r.read_at.astimezone(zone).date() for r in reads],
+        "reading_day": [
+            start.replace(day=route[2]) if route is not None else None
+            for route, start in zip(routed, begins, strict=True)
+        ],
+        "estimated": [r.source == MeterRead.Source.ESTIMATE for r in reads],
+        "remote_cycle": [c if c is not None and c >= 1 else None for c in cycles],
+        "exchanged": [leg.exchanged for leg in legs],
+        "old_final": [_scaled(leg.old_final) for leg in legs],
+        "new_initial": [_scaled(leg.new_initial) for leg in legs],
+        "old_digits": [leg.old_digits for leg in legs],
+        "old_multiplier": [leg.old_multiplier for leg in legs],
+    }
     batch = pl.DataFrame(
         columns, schema={name: dtype for name, (dtype, _) in vee.BATCH_COLUMNS.items() if name in columns}
     )
