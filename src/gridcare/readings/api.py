@@ -188,9 +188,11 @@ class HeadEndRecordSerializer(serializers.Serializer):
 
 
 class HeadEndBatchSerializer(serializers.Serializer):
-    """The envelope: up to :data:`MAX_BATCH` records (the schema; the view checks only the envelope)."""
+    """The envelope: 1 to 5,000 records (the schema; the view checks only the envelope)."""
 
-    records = HeadEndRecordSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)  # type: ignore[call-arg]
+    records = serializers.ListField(
+        child=HeadEndRecordSerializer(), allow_empty=False, min_length=1, max_length=MAX_BATCH
+    )
 
 
 class HeadEndRecordResultSerializer(serializers.Serializer):
