@@ -267,3 +267,19 @@ def test_an_administrator_rotates_the_integration_token(installed, staff):
     assert client.post(URL, body, format="json").json()["results"][0]["status"] == "accepted"
     entry = AuditEntry.objects.filter(action="org.rotate_token", object_id=str(account.pk)).latest("id")
     assert entry.after == {"replaced": True} and new not in str(entry.after)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_with_the_same_reads_at_the_same_time(installed, system):
+    """Given two head-end batches carrying the same reads, sent at the same moment (PostgreSQL: two connections
+    really overlapping), then one stores each read and the other answers duplicate — no unique-key error."""
+    from gridcare.readings.actions import capture_reads
+    from tests.concurrency import run_together
+
+    meters = [installed() for _ in range(5)]
+    batch = [_record(m, "2026-11-15", "42") for m in meters]
+    results = run_together([lambda: capture_reads(system, batch, source="headend")] * 2)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    statuses = sorted(tuple(r.status for r in result) for result in results)
+    assert statuses == [("accepted",) * 5, ("duplicate",) * 5]
+    assert MeterRead.objects.count() == 5
