@@ -12,6 +12,7 @@ a service work order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -155,12 +156,22 @@ def _meters(numbers: Iterable[str] = (), ids: Iterable[int] = ()) -> list[MeterI
         f"{m.pt_ratio}, {m.installed_on}, {m.service_point_id} FROM {m} WHERE {by_number} OR {by_id}",
         [*number_params, *id_params],
     )
+    parsed: dict[str, tuple[str, ...]] = {}  # most meters share their register list: parse each text once
+
+    def registers_of(raw: Any) -> tuple[str, ...]:
+        if not isinstance(raw, str):
+            return tuple(raw or ())
+        found = parsed.get(raw)
+        if found is None:
+            found = parsed[raw] = tuple(json.loads(raw) or ())
+        return found
+
     return [
         MeterInfo(
             pk,
             number,
             status,
-            tuple(json.loads(registers) if isinstance(registers, str) else registers or ()),
+            registers_of(registers),
             digits,
             ct * pt,
             dt.date.fromisoformat(installed) if isinstance(installed, str) else installed,
@@ -191,6 +202,14 @@ def _parse_time(raw: Any) -> dt.datetime | None:
     return moment
 
 
+@functools.cache
+def _register_limit(digits: int) -> Decimal:
+    return Decimal(10) ** digits
+
+
+_CENT = Decimal("0.01")
+
+
 def parse_value(raw: Any, digits: int) -> tuple[Decimal | None, str]:
     if isinstance(raw, bool) or raw is None or raw == "":
         return None, "缺少示数。 (The read value is missing.)"
@@ -202,11 +221,11 @@ def parse_value(raw: Any, digits: int) -> tuple[Decimal | None, str]:
         return None, f"示数「{raw}」不是数值。 (The read is not a number.)"
     if value < 0:
         return None, "示数不能为负。 (The read cannot be negative.)"
-    if value >= Decimal(10) ** digits:
+    if value >= _register_limit(digits):
         return None, f"示数超过计度器的 {digits} 位整数。 (More digits than the register has.)"
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         return None, "示数最多两位小数。 (At most two decimals.)"
-    return value.quantize(Decimal("0.01")), ""
+    return value.quantize(_CENT), ""
 
 
 def check_records(
@@ -249,18 +268,23 @@ def check_records(
 
 
 _SCALARS = (str, int, float, Decimal, dt.datetime)
+_FIELDS = ("meter", "task", "register", "read_at", "value", "condition")
+_INSTALLED = str(Meter.Status.INSTALLED.value)
+_NORMAL = str(Condition.NORMAL.value)
+_NO_ACCESS = str(Condition.NO_ACCESS.value)
 
 
 def _shape_problem(record: Any) -> str:
     """What is wrong with a record's shape (not an object, a field of the wrong type, no read time), or ""."""
     if not isinstance(record, Mapping):
         return "每条记录须为对象。 (Each record must be an object.)"
-    problems = [
-        f"{name}: 须为文本或数值。 (must be text or a number.)"
-        for name in ("meter", "task", "register", "read_at", "value", "condition")
-        if record.get(name) is not None
-        and (isinstance(record[name], bool) or not isinstance(record[name], _SCALARS))
-    ]
+    problems = []
+    for name in _FIELDS:
+        value = record.get(name)
+        if value is None or type(value) is str:  # the usual case first
+            continue
+        if isinstance(value, bool) or not isinstance(value, _SCALARS):
+            problems.append(f"{name}: 须为文本或数值。 (must be text or a number.)")
     if record.get("read_at") in (None, ""):
         problems.append("read_at: 缺少抄表时间。 (The read time is missing.)")
     return "; ".join(problems)
@@ -291,7 +315,7 @@ def _check_one(
         return f"未知电能表「{number}」。 (Unknown meter, or outside your scope.)", None
     if task is not None and task.meter_id != meter.pk:
         return "电能表与抄表任务不符。 (The meter does not match the reading task.)", None
-    if meter.status != Meter.Status.INSTALLED:
+    if meter.status != _INSTALLED:
         return (
             f"电能表 {meter.asset_no} 未在运行（{Meter.Status(meter.status).label}）。 (The meter is not installed.)",
             None,
@@ -301,7 +325,7 @@ def _check_one(
         return f"电能表没有计度器「{register}」。 (The meter has no such register.)", None
     if task is not None and task.register != register:
         return "计度器与抄表任务不符。 (The register does not match the reading task.)", None
-    condition = CONDITION_NAMES.get(str(record.get("condition") or Condition.NORMAL).strip())
+    condition = CONDITION_NAMES.get(str(record.get("condition") or _NORMAL).strip())
     if condition is None:
         return f"未知表况「{record.get('condition')}」。 (Unknown meter condition.)", None
     read_at = _parse_time(record.get("read_at"))
@@ -312,7 +336,7 @@ def _check_one(
     if meter.installed_on and read_at.astimezone(zone).date() < meter.installed_on:
         return "抄表时间早于装表日期。 (Read before the meter was installed.)", None
     point = meter.service_point_id or 0  # an installed meter has its service point
-    if condition == Condition.NO_ACCESS and record.get("value") in (None, ""):
+    if condition == _NO_ACCESS and record.get("value") in (None, ""):
         return "", CleanRecord(index, meter, register, read_at, None, condition, task, point)
     value, problem = parse_value(record.get("value"), meter.register_digits)
     if value is None:
