@@ -227,6 +227,8 @@ def build(actor: User, scale: str) -> Iterator[str]:
             )
             captured += sum(1 for r in results if r.status == "accepted")
             rejected += sum(1 for r in results if r.status == "rejected")
+    # this month's plan is out: the readers' tasks wait for their routes' reading days
+    actions.do_generate_plan(actor, period=f"{today:%Y-%m}")
     estimated = _one_estimate(actor)
     open_exceptions = ReadException.objects.filter(status=ReadException.Status.OPEN).count()
     yield (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.core.scoped import ScopedFilterSet
-from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route
+from gridcare.readings.models import RULE_LABELS, MeterRead, ReadException, ReadingTask, Route
 
 
 class RouteFilter(ScopedFilterSet):
@@ -32,6 +33,9 @@ class ReadFilter(ScopedFilterSet):
 
 
 class ExceptionFilter(ScopedFilterSet):
+    rule = django_filters.ChoiceFilter(
+        label=pgettext_lazy("meter reading", "Rule"), choices=list(RULE_LABELS.items())
+    )
     route = django_filters.NumberFilter(label=_("Route"), field_name="task__route")
     reader = django_filters.NumberFilter(label=_("Reader"), field_name="task__route__reader")
 

@@ -16,11 +16,12 @@ from django.views import View
 from gridcare.core.access import get_in_scope
 from gridcare.core.errors import InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
+from gridcare.engine.vee import DEFAULT_PARAMS
 from gridcare.readings import actions
 from gridcare.readings.actions import capture_reads
 from gridcare.readings.filters import ExceptionFilter, RouteFilter, TaskFilter
 from gridcare.readings.forms import ApprovalForm, DecisionForm
-from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route
+from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route, VeeRuleSetting
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import OPEN_TASKS, last_reads
 from gridcare.web.views import ActionFormView, Column, ScopedListView, StaffMixin
@@ -86,7 +87,7 @@ class ExceptionListView(ScopedListView):
     columns = [
         Column(_("Period"), "period"),
         Column(_("Service point"), "service_point.number"),
-        Column(pgettext_lazy("meter reading", "Rule"), "rule"),
+        Column(pgettext_lazy("meter reading", "Rule"), "get_rule_display"),
         Column(_("Severity"), "get_severity_display"),
         Column(_("Message"), "message"),
         Column(_("Status"), "get_status_display"),
@@ -95,6 +96,47 @@ class ExceptionListView(ScopedListView):
 
     def base_queryset(self) -> Any:
         return ReadException.objects.select_related("service_point")
+
+
+#: parameter of a VEE rule → (what it is, its unit)
+PARAM_LABELS = {
+    "days": (_("days either side"), "天"),
+    "pct": (_("change above"), "%"),
+    "floor_kwh": (_("only above"), "kWh"),
+    "cycles": (_("cycles"), "期"),
+    "rollover_drop_pct": (_("a drop above this share of the register range is a rollover"), "%"),
+    "tolerance_kwh": (_("tolerance"), "kWh"),
+    "tolerance_permille": (_("tolerance"), "‰"),
+    "factor_pct": (_("of the capacity"), "%"),
+}
+
+
+def describe_params(rule: VeeRuleSetting) -> str:
+    """A rule's parameters in words with their units ("change above 30 %, only above 100 kWh")."""
+    params = {**DEFAULT_PARAMS.get(rule.code, {}), **(rule.params or {})}
+    parts = []
+    for key, value in params.items():
+        label, unit = PARAM_LABELS.get(key, (key, ""))
+        parts.append(f"{label} {value} {unit}".strip())
+    return "，".join(parts) or "—"
+
+
+class VeeRuleListView(ScopedListView):
+    """校核规则 — the VEE rules as the utility runs them: severity and parameters in words."""
+
+    model = VeeRuleSetting
+    permission = "reading.view"
+    title = _("Validation rules")
+    export_name = "vee-rules"
+    columns = [
+        Column(pgettext_lazy("meter reading", "Rule"), "get_code_display"),
+        Column(_("Severity"), "get_severity_display"),
+        Column(_("Parameters"), describe_params),
+        Column(_("Enabled"), "enabled"),
+    ]
+
+    def base_queryset(self) -> Any:
+        return VeeRuleSetting.objects.all()
 
 
 class RouteReadingView(StaffMixin, View):
