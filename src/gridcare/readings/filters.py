@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from gridcare.core.scoped import ScopedFilterSet
+from gridcare.org.models import User
 from gridcare.readings.models import RULE_LABELS, MeterRead, ReadException, ReadingTask, Route
 
 
@@ -36,8 +37,14 @@ class ExceptionFilter(ScopedFilterSet):
     rule = django_filters.ChoiceFilter(
         label=pgettext_lazy("meter reading", "Rule"), choices=list(RULE_LABELS.items())
     )
-    route = django_filters.NumberFilter(label=_("Route"), field_name="task__route")
-    reader = django_filters.NumberFilter(label=_("Reader"), field_name="task__route__reader")
+    route = django_filters.ModelChoiceFilter(
+        label=_("Route"), field_name="task__route", queryset=Route.objects.all()
+    )
+    reader = django_filters.ModelChoiceFilter(
+        label=_("Reader"),
+        field_name="task__route__reader",
+        queryset=User.objects.filter(reading_routes__isnull=False).distinct(),
+    )
 
     class Meta:
         model = ReadException

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from gridcare.metering.models import Register
 
@@ -310,6 +310,13 @@ class ReadException(models.Model):
 
     def get_rule_display(self) -> str:
         return rule_label(self.rule)
+
+    def get_message_display(self) -> str:
+        """The message in the reader's language: messages are stored "中文 (English)" (engine ``vee.message``)."""
+        chinese, bracket, english = self.message.partition(" (")
+        if bracket and english.endswith(")") and get_language() == "en":
+            return english[:-1]
+        return chinese if bracket else self.message
 
 
 #: VEE rule code → what staff call it (the exception queue, the rule settings); the engine's codes

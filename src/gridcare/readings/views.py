@@ -21,7 +21,15 @@ from gridcare.readings import actions
 from gridcare.readings.actions import capture_reads
 from gridcare.readings.filters import ExceptionFilter, RouteFilter, TaskFilter
 from gridcare.readings.forms import ApprovalForm, DecisionForm
-from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route, VeeRuleSetting
+from gridcare.readings.models import (
+    Condition,
+    MeterRead,
+    ReadException,
+    ReadingTask,
+    Route,
+    VeeRuleSetting,
+    rule_label,
+)
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import OPEN_TASKS, last_reads
 from gridcare.web.views import ActionFormView, Column, ScopedListView, StaffMixin
@@ -89,7 +97,7 @@ class ExceptionListView(ScopedListView):
         Column(_("Service point"), "service_point.number"),
         Column(pgettext_lazy("meter reading", "Rule"), "get_rule_display"),
         Column(_("Severity"), "get_severity_display"),
-        Column(_("Message"), "message"),
+        Column(_("Message"), "get_message_display"),
         Column(_("Status"), "get_status_display"),
         Column(_("Reason"), "reason"),
     ]
@@ -97,6 +105,9 @@ class ExceptionListView(ScopedListView):
     def base_queryset(self) -> Any:
         return ReadException.objects.select_related("service_point")
 
+
+#: the unit a register's reading is in (the dial's unit): energy kWh, reactive kvarh, maximum demand kW
+REGISTER_UNITS = {"reactive_total": "kvarh", "max_demand": "kW"}
 
 #: parameter of a VEE rule → (what it is, its unit)
 PARAM_LABELS = {
@@ -163,7 +174,15 @@ class RouteReadingView(StaffMixin, View):
         last = last_reads([(t.meter_id, t.register) for t in tasks])
         done = sum(1 for t in tasks if t.status not in OPEN_TASKS)
         rows = [
-            (t, last.get((t.meter_id, t.register)), results.get(t.pk), t.status in OPEN_TASKS) for t in tasks
+            (
+                t,
+                last.get((t.meter_id, t.register)),
+                results.get(t.pk),
+                t.status in OPEN_TASKS,
+                REGISTER_UNITS.get(t.register, "kWh"),
+                [rule_label(code) for code in getattr(results.get(t.pk), "exceptions", [])],
+            )
+            for t in tasks
         ]
         context = {
             "route": route,
@@ -234,7 +253,7 @@ class _ExceptionAction(ActionFormView):
 
     def context(self, form: Any) -> dict[str, Any]:
         exception = self.exception()
-        return {**super().context(form), "title": f"{self.title} · {exception.message}"}
+        return {**super().context(form), "title": f"{self.title} · {exception.get_message_display()}"}
 
     def success_url(self, result: Any) -> str:
         return str(reverse("readings:exception-list"))

@@ -282,7 +282,7 @@ def before_billing(user: Any) -> list[Todo]:
         }
         items = tuple(
             (
-                f"{shown[pk].period} {shown[pk].service_point.number} {shown[pk].message}",
+                f"{shown[pk].period} {shown[pk].service_point.number} {shown[pk].get_message_display()}",
                 shown[pk].get_absolute_url(),
                 _local_start(day),
             )
@@ -318,7 +318,11 @@ def before_billing(user: Any) -> list[Todo]:
                 _link("readings:exception-list", status=ReadException.Status.ESTIMATED),
                 "warning",
                 tuple(
-                    (f"{e.period} {e.service_point.number} {e.message}", e.get_absolute_url(), None)
+                    (
+                        f"{e.period} {e.service_point.number} {e.get_message_display()}",
+                        e.get_absolute_url(),
+                        None,
+                    )
                     for e in waiting[:5]
                 ),
             )
