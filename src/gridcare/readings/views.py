@@ -71,11 +71,11 @@ class TaskListView(ScopedListView):
         Column(_("Period"), "period"),
         Column(_("Route"), "route.number"),
         Column(_("Sequence"), "sequence"),
+        Column(_("Status"), "get_status_display"),  # before the numbers: what a reader looks for on a phone
         Column(_("Service point"), "service_point.number"),
         Column(_("Meter"), "meter.asset_no"),
         Column(pgettext_lazy("meter reading", "Register"), "get_register_display"),
         Column(_("Due date"), "due_date"),
-        Column(_("Status"), "get_status_display"),
     ]
 
     def base_queryset(self) -> Any:
@@ -238,6 +238,37 @@ class RouteReadingView(StaffMixin, View):
         return self._page(request, route, period, by_task)
 
 
+def exception_facts(exception: ReadException) -> list[tuple[Any, str]]:
+    """What the person deciding needs beside the form: where, which meter and register, the read and the one
+    before it, the consumption, and what the rule found."""
+    point = exception.service_point
+    facts: list[tuple[Any, str]] = [
+        (_("Service point"), f"{point.number} {point.address}"),
+        (_("Period"), exception.period),
+        (_("Severity"), str(exception.get_severity_display())),
+        (_("Message"), exception.get_message_display()),
+    ]
+    read = exception.read
+    if read is not None:
+        unit = REGISTER_UNITS.get(read.register, "kWh")
+        previous = last_reads([(read.meter_id, read.register)]).get((read.meter_id, read.register))
+        facts += [
+            (_("Meter"), f"{read.meter.asset_no} · {read.get_register_display()}"),
+            (
+                _("Reading"),
+                f"{read.value} {unit} · {timezone.localtime(read.read_at):%Y-%m-%d %H:%M} · "
+                f"{read.get_source_display()} · {read.get_condition_display()}",
+            ),
+            (
+                _("Previous reading"),
+                f"{previous.value} {unit}" if previous is not None else str(_("none yet")),
+            ),
+        ]
+        if read.quantity is not None:
+            facts.append((_("Consumption"), f"{read.quantity.normalize():f} kWh"))
+    return facts
+
+
 class _ExceptionAction(ActionFormView):
     def exception(self) -> ReadException:
         try:
@@ -253,7 +284,11 @@ class _ExceptionAction(ActionFormView):
 
     def context(self, form: Any) -> dict[str, Any]:
         exception = self.exception()
-        return {**super().context(form), "title": f"{self.title} · {exception.get_message_display()}"}
+        return {
+            **super().context(form),
+            "title": f"{self.title} · {exception.get_rule_display()}",
+            "facts": exception_facts(exception),
+        }
 
     def success_url(self, result: Any) -> str:
         return str(reverse("readings:exception-list"))
