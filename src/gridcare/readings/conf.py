@@ -33,3 +33,23 @@ def vee_rules() -> list[Rule]:
         for s in stored
         if s.enabled
     ]
+
+
+def on_time_days() -> int:
+    """抄表及时 — a read counts as on time within this many days either side of the route's reading day: the
+    ``days`` of the stored ``outside_window`` rule (RULES.md §5: 2), the one setting the VEE check also uses."""
+    stored = VeeRuleSetting.objects.filter(code="outside_window").values_list("params", flat=True).first()
+    rule = Rule("outside_window", "warn", {k: int(v) for k, v in (stored or {}).items()})
+    return rule.param("days")
+
+
+def follow_up_days() -> int:
+    """异常处理及时 — an exception is followed up on time when decided within this many days of being raised
+    (``settings.GRIDCARE_READINGS["follow_up_days"]``)."""
+    return int(settings.GRIDCARE_READINGS["follow_up_days"])
+
+
+def billing_lead_days() -> int:
+    """The billing day of a route in a period: its reading day plus this many days
+    (``settings.GRIDCARE_READINGS["billing_lead_days"]``); exceptions must be decided by then."""
+    return int(settings.GRIDCARE_READINGS["billing_lead_days"])

@@ -42,7 +42,9 @@ def billing_determinants(
 
     Nothing unvalidated reaches billing: a register of an account is left out entirely while any of its reads
     in the period is held by an exception, is an estimate awaiting approval, or has an open blocking exception
-    — billing then reports the account as not ready rather than bill part of its consumption.
+    — billing then reports the account as not ready rather than bill part of its consumption. A negative
+    quantity is never returned: a read whose consumption is negative withholds its register the same way
+    (accepting a reverse-running read makes it a zero-consumption baseline, see ``do_accept_exception``).
     """
     parse_period(period)
     reads = restrict(MeterRead.objects.filter(period=period), user).exclude(
@@ -62,7 +64,8 @@ def billing_determinants(
     lines: dict[tuple[int, str], RegisterQuantity] = {}
     points: dict[int, set[int]] = defaultdict(set)
     for pk, account, point, register, status, quantity, source in rows:
-        if status != MeterRead.Status.VALID or pk in blocked_reads:
+        if status != MeterRead.Status.VALID or pk in blocked_reads or (quantity is not None and quantity < 0):
+            # a negative consumption is a metering fault (倒走), never a credit: the register waits for a decision
             withheld.add((account, register))
             continue
         if quantity is None:
