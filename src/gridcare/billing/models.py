@@ -38,8 +38,20 @@ class BillingRun(models.Model):
 
     period = models.CharField(_("period"), max_length=7, db_index=True)
     scope = models.CharField(_("run scope"), max_length=10, choices=Scope.choices)
+    #: the unit of the team that started the run (whose data scope the run is in)
     org_unit = models.ForeignKey(
-        "org.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="billing_runs"
+        "org.OrgUnit",
+        verbose_name=_("started at unit"),
+        on_delete=models.PROTECT,
+        related_name="billing_runs",
+    )
+    billed_unit = models.ForeignKey(
+        "org.OrgUnit",
+        verbose_name=_("billed unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     route = models.ForeignKey(
         "readings.Route",
