@@ -11,7 +11,6 @@ A run is executed under the lock of its period (two runs of one period at once: 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,7 +18,7 @@ from typing import Any
 
 from django.db import connection
 
-from gridcare.billing import actions
+from gridcare.billing import actions, pool
 from gridcare.billing.conf import conf
 from gridcare.billing.models import BillingRun, RunChunk
 from gridcare.core.context import origin
@@ -41,17 +40,6 @@ def rate_one_chunk(chunk_id: int) -> str:
             actions.do_record_chunk_failure(actor, chunk_id, message)
             return f"failed: {message}"
     return f"done: {done.bills} bills"
-
-
-def _worker_init(database_name: str) -> None:
-    """A pool worker (spawned, not forked: no inherited connection) joins the parent's database."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
-    from django.conf import settings
-
-    settings.DATABASES["default"]["NAME"] = database_name
-    import django
-
-    django.setup()
 
 
 def _pending(run: BillingRun) -> list[int]:
@@ -96,9 +84,9 @@ def _process_pool(run: BillingRun, pending: list[int], progress: Progress | None
     name = str(connection.settings_dict["NAME"])
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=max(1, run.workers), mp_context=context, initializer=_worker_init, initargs=(name,)
-    ) as pool:
-        futures = [pool.submit(rate_one_chunk, chunk_id) for chunk_id in pending]
+        max_workers=max(1, run.workers), mp_context=context, initializer=pool.worker_init, initargs=(name,)
+    ) as executor:
+        futures = [executor.submit(pool.work, chunk_id) for chunk_id in pending]
         for future in as_completed(futures):
             future.result()
             _refresh(run, progress)
