@@ -218,3 +218,19 @@ def test_bad_input_is_refused_and_changes_nothing(staff, customer, counts) -> No
         from gridcare.readings.models import Route
 
         start_run(staff("billing"), period=PERIOD, route=Route(pk=999_999))
+
+
+def test_the_command_runs_a_period_and_resumes_a_run(staff, customer, capsys) -> None:
+    from django.core.management import call_command
+
+    customer()
+    call_command("billing", "run", "--period", PERIOD, "--as", "billing")
+    out = capsys.readouterr().out
+    run = BillingRun.objects.get()
+    assert "1/1 chunks" in out and "bills/s" in out and f"run {run.pk} {PERIOD}" in out
+    call_command("billing", "run", "--resume", str(run.pk), "--quiet")
+    assert Bill.objects.count() == 1
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command("billing", "run", "--period", "11/2026")
