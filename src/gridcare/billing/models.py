@@ -129,7 +129,7 @@ class RunChunk(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    display_units = {"load_ms": "ms", "rate_ms": "ms", "write_ms": "ms"}
+    display_units = {"load_ms": "毫秒", "rate_ms": "毫秒", "write_ms": "毫秒"}
     scope_unit_path = "run__org_unit__path"
     scope_owner = "run__created_by"
 
@@ -241,7 +241,11 @@ class BillLine(models.Model):
         related_name="bill_line",
     )
 
-    display_units = {"amount": "元", "unit_price": "元"}
+    display_units = {
+        "amount": "元",
+        "quantity": lambda line: line.unit or "",
+        "unit_price": lambda line: f"元/{line.unit}" if line.unit else "元",
+    }
     scope_customer_data = True
     scope_unit_path = "bill__account__org_unit__path"
     scope_owner = "bill__account__account_manager"

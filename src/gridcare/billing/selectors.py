@@ -238,3 +238,40 @@ def runs_for(user: Any) -> QuerySet[BillingRun]:
 
 def bills_for(user: Any) -> QuerySet[Bill]:
     return restrict(Bill.objects.select_related("account", "run"), user)
+
+
+@dataclass
+class Explanation:
+    """电费明细说明 — a bill re-rated line by line in the engine's explain mode from the inputs it was billed from:
+    quantity × unit price × proration = amount per line, with the tariff version, the TOU split, the tier year
+    before and after, and the power factor; ``matches`` says the stored lines are these, to the fen."""
+
+    parts: list[tuple[str, Any, Any]]  # (tariff code, engine usage, engine bill)
+    tier_before: Decimal
+    tier_after: Decimal
+    matches: bool
+
+
+def explain(bill: Bill) -> Explanation:
+    from gridcare.billing.rating import COMPENSATION, usage_from_dict
+    from gridcare.engine.rating import rate
+
+    parts: list[tuple[str, Any, Any]] = []
+    by_code: dict[str, Decimal] = {}
+    catalogue = {
+        t.code: t
+        for t in Tariff.objects.filter(
+            code__in=[u["tariff"] for u in bill.inputs.get("usages", [])]
+        ).prefetch_related("versions")
+    }
+    for raw in bill.inputs.get("usages", []):
+        data = dict(raw)
+        code = data.pop("tariff")
+        usage = usage_from_dict(data)
+        rated = rate(engine_tariff(catalogue[code]), usage)
+        parts.append((code, usage, rated))
+        for line_code, amount in rated.by_code().items():
+            by_code[line_code] = by_code.get(line_code, Decimal("0.00")) + amount
+    stored = {ln.code: ln.amount for ln in bill.lines.all() if ln.code != COMPENSATION}
+    matches = stored == {k: v for k, v in by_code.items() if v}
+    return Explanation(parts, bill.tier_ytd_kwh, bill.tier_ytd_kwh + bill.energy_kwh, matches)

@@ -66,9 +66,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = system_actor()
         if options["username"]:
-            actor = User.objects.filter(username=options["username"]).first()
-            if actor is None:
+            named = User.objects.filter(username=options["username"]).first()
+            if named is None:
                 raise CommandError(f"no user {options['username']}")
+            actor = named
 
         def show(run: BillingRun) -> None:
             if not options["quiet"]:
