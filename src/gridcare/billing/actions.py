@@ -108,12 +108,13 @@ def do_start_run(
             {"chunk_size": "分块大小与并行数须为正整数。 (Chunk size and workers must be positive.)"}
         )
     scope, unit, route_obj, ids = _scope_of(actor, org_unit, route, accounts)
-    if actor.org_unit is None:
-        raise InvalidInput({"scope": "您没有所属单位。 (You belong to no unit.)"})
+    home = actor.org_unit or OrgUnit.objects.filter(parent__isnull=True).order_by("path").first()
+    if home is None:  # the system account (CLI, demo) files its runs under the company
+        raise InvalidInput({"scope": "没有组织机构。 (No organisation.)"})
     run = BillingRun.objects.create(
         period=period,
         scope=scope,
-        org_unit=actor.org_unit,
+        org_unit=home,
         billed_unit=unit,
         route=route_obj,
         account_ids=ids,
