@@ -234,3 +234,28 @@ def test_the_command_runs_a_period_and_resumes_a_run(staff, customer, capsys) ->
 
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("billing", "run", "--period", "11/2026")
+
+
+def test_what_a_tariff_needs_besides_energy_is_named(staff, customer) -> None:
+    # a two-part customer billed by demand (contracted demand) while no monthly maximum demand reaches billing
+    by_demand = customer(
+        "CN-LI-2PART-TOU",
+        {"active_peak": "400", "active_flat": "300", "active_valley": "200", "reactive_total": "100"},
+        capacity="400",
+        demand="200",
+        voltage="10kV",
+        customer_class="large_industry",
+    )
+    # a PF-assessed tariff without reactive energy
+    no_reactive = customer(
+        "CN-LI-2PART-TOU",
+        {"active_peak": "400", "active_flat": "300", "active_valley": "200"},
+        capacity="400",
+        voltage="10kV",
+        customer_class="large_industry",
+    )
+    run = start_run(staff("billing"), period=PERIOD)
+    reasons = {n.account_id: n for n in NotBilled.objects.filter(run=run)}
+    assert reasons[by_demand.pk].reason == NotBilled.Reason.MISSING_DEMAND
+    assert reasons[no_reactive.pk].reason == NotBilled.Reason.MISSING_REGISTERS
+    assert "无功" in reasons[no_reactive.pk].detail

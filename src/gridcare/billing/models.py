@@ -268,6 +268,7 @@ class NotBilled(models.Model):
         NO_TARIFF = "no_tariff", _("No tariff assigned")
         TARIFF_ERROR = "tariff_error", _("Tariff cannot rate the account")
         MISSING_REGISTERS = "missing_registers", _("Registers the tariff needs are missing")
+        MISSING_DEMAND = "missing_demand", _("Maximum demand not available")
         ALREADY_BILLED = "already_billed", _("Already billed for the period")
         SEVERAL_TARIFFS = "several_tariffs", _("Service points on different tariffs")
 

@@ -8,6 +8,7 @@ year so far, the basic-charge basis — and names every account it cannot bill w
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -126,6 +127,25 @@ def _basis(version: TariffVersion, entry: AccountInput) -> str | None:
     return None
 
 
+def _needs(version: TariffVersion, entry: AccountInput) -> None:
+    """Refuse, with the reason in words, an account lacking what its tariff version needs besides energy."""
+    R = NotBilled.Reason
+    pf = version.component("power_factor")
+    if isinstance(pf, PowerFactor) and REACTIVE not in entry.registers:
+        capacity = entry.capacity_kva if entry.capacity_kva is not None else Decimal(0)
+        if pf.min_capacity_kva == 0 or capacity * 1000 >= pf.min_capacity_kva:
+            raise Refusal(
+                R.MISSING_REGISTERS,
+                "功率因数调整需要本期无功电量。 (The power factor adjustment needs the reactive energy.)",
+            )
+    if _basis(version, entry) == "demand":
+        raise Refusal(
+            R.MISSING_DEMAND,
+            "按需量计收基本电费需要本月最大需量（需量数据尚未接入计费）。"
+            " (The demand-based basic charge needs the month's maximum demand.)",
+        )
+
+
 def usages_for(entry: AccountInput, data: ChunkData) -> list[tuple[EngineTariff, Usage]]:
     """The usages (one per tariff segment) an account is rated from, or a :class:`Refusal` with the reason."""
     R = NotBilled.Reason
@@ -167,6 +187,7 @@ def usages_for(entry: AccountInput, data: ChunkData) -> list[tuple[EngineTariff,
             version = tariff.version_on(segment.start)
         except TariffError as exc:
             raise Refusal(R.TARIFF_ERROR, str(exc)[:250]) from None
+        _needs(version, entry)
         if version.is_tou:
             if not tou:
                 raise Refusal(
@@ -266,6 +287,12 @@ def _meta(
     return quantity, unit, None if price is None else scaled_to_decimal(price, PRICE_DEC)
 
 
+def _engine_reason(error: TariffError) -> str:
+    """The engine's refusal for one account, without the batch's row numbers."""
+    text = re.sub(r"^rows? [0-9, ]+(and \d+ more)?: ", "", str(error))
+    return f"电价引擎拒绝计费：{text}"[:300]
+
+
 def _units(
     entries: list[tuple[int, list[tuple[EngineTariff, Usage]]]],
 ) -> tuple[list[tuple[str, RatingUnit]], list[int], dict[int, str]]:
@@ -278,7 +305,7 @@ def _units(
         try:
             mine = [(t.code, u) for t, usage in usages for u in split_usage(t, usage)]
         except TariffError as exc:
-            failed[index] = str(exc)[:250]
+            failed[index] = _engine_reason(exc)
             continue
         units += mine
         owner += [index] * len(mine)
@@ -314,7 +341,7 @@ def _rate(
         try:
             result = rate_batch(catalog, BatchInput.from_units(catalog, [units[i] for i in rows]))
         except TariffError as exc:
-            failed[account] = str(exc)[:250]
+            failed[account] = _engine_reason(exc)
             continue
         amounts[account] = result.amounts.sum(axis=1)
         pf[account] = int(result.power_factor.max())
