@@ -251,12 +251,11 @@ def _label(code: str, version: TariffVersion) -> str:
 
 
 def _meta(
-    code: str, version: TariffVersion, usages: list[Usage]
+    code: str, version: TariffVersion, usages: list[Usage], energy_total: Decimal
 ) -> tuple[Decimal | None, str, Decimal | None]:
     """(quantity, unit, unit price) of a line where they follow directly from the inputs; the explanation
     (explain mode) gives every line's quantity and price, tier splits included."""
     e = version.energy
-    energy_total = sum((Decimal(str(v)) for u in usages for v in u.energy_kwh.values()), Decimal(0))
     price: int | None = None
     quantity: Decimal | None = None
     unit = ""
@@ -383,12 +382,13 @@ def _bill_row(
     plain = [u for _, u in usages]
     lines: list[LineRow] = []
     charges = funds = Decimal("0.00")
+    energy = sum((Decimal(str(v)) for u in plain for v in u.energy_kwh.values()), Decimal(0))
     for j, code in enumerate(catalog.codes):
         value = int(fen[j])
         if value == 0:
             continue
         amount = scaled_to_decimal(value, FEN_DEC)
-        quantity, unit, price = _meta(code, version, plain)
+        quantity, unit, price = _meta(code, version, plain, energy)
         lines.append(LineRow(code, _label(code, version), amount, quantity, unit, price))
         if code.startswith("fund:"):
             funds += amount
@@ -402,7 +402,6 @@ def _bill_row(
             )
         )
         credits += amount
-    energy = sum((Decimal(str(v)) for u in plain for v in u.energy_kwh.values()), Decimal(0))
     return BillRow(
         account=entry.account,
         period_start=entry.period_start,
