@@ -146,8 +146,11 @@ def _needs(version: TariffVersion, entry: AccountInput) -> None:
         )
 
 
-def usages_for(entry: AccountInput, data: ChunkData) -> list[tuple[EngineTariff, Usage]]:
-    """The usages (one per tariff segment) an account is rated from, or a :class:`Refusal` with the reason."""
+def usages_for(
+    entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None
+) -> list[tuple[EngineTariff, Usage]]:
+    """The usages (one per tariff segment) an account is rated from, or a :class:`Refusal` with the reason;
+    ``year`` is the tier year of the period (computed once per chunk by the caller)."""
     R = NotBilled.Reason
     if entry.already_billed is not None:
         raise Refusal(
@@ -176,7 +179,7 @@ def usages_for(entry: AccountInput, data: ChunkData) -> list[tuple[EngineTariff,
     whole = len(entry.segments) == 1 and days[0] == period_days
     tou_split = {p: _split(q, days) for p, q in tou.items()}
     total_split = _split(total, days)
-    year_start, year_end = tier_year(data.period)
+    year_start, year_end = year or tier_year(data.period)
     partial_year = entry.supply_from > year_start
     month = parse_period(data.period).month
     out: list[tuple[EngineTariff, Usage]] = []
@@ -250,25 +253,25 @@ def _label(code: str, version: TariffVersion) -> str:
     return code
 
 
-def _meta(
-    code: str, version: TariffVersion, usages: list[Usage], energy_total: Decimal
-) -> tuple[Decimal | None, str, Decimal | None]:
-    """(quantity, unit, unit price) of a line where they follow directly from the inputs; the explanation
-    (explain mode) gives every line's quantity and price, tier splits included."""
+#: what a line's quantity is: the bill's energy, one TOU period's energy, the capacity — or none (the
+#: explanation gives it)
+Static = tuple[str, str, Decimal | None, str | None]
+
+
+def _static(code: str, version: TariffVersion) -> Static:
+    """(label, unit, unit price, quantity kind) of a line code under a version — the same for every bill."""
     e = version.energy
     price: int | None = None
-    quantity: Decimal | None = None
     unit = ""
+    kind: str | None = None
     if code.startswith("fund:"):
         price = next((f.price for f in version.funds if f"fund:{f.code}" == code), None)
-        quantity, unit = energy_total, "kWh"
+        unit, kind = "kWh", "energy"
     elif code == "energy" and isinstance(e, FlatEnergy):
-        price, quantity, unit = e.price, energy_total, "kWh"
+        price, unit, kind = e.price, "kWh", "energy"
     elif code.startswith("energy_") and isinstance(e, TouEnergy | TouTieredEnergy):
-        period = code.removeprefix("energy_")
-        price = e.prices.get(period)
-        quantity = sum((Decimal(str(u.energy_kwh.get(period, 0))) for u in usages), Decimal(0))
-        unit = "kWh"
+        kind = code.removeprefix("energy_")
+        price, unit = e.prices.get(kind), "kWh"
     elif code.startswith("energy_tier") and isinstance(e, TieredEnergy):
         price, unit = e.tiers[int(code.removeprefix("energy_tier")) - 1].price, "kWh"
     elif code.startswith("tier_surcharge") and isinstance(e, TouTieredEnergy):
@@ -276,14 +279,19 @@ def _meta(
     elif code == "basic_capacity":
         basic = version.component("basic")
         if isinstance(basic, BasicCharge):
-            price, quantity, unit = (
-                basic.capacity_price,
-                None if usages[-1].capacity_kva is None else Decimal(str(usages[-1].capacity_kva)),
-                "kVA",
-            )
-    if len({u.period_start for u in usages}) > 1:
-        price = None  # several segments: each part's price is in the explanation
-    return quantity, unit, None if price is None else scaled_to_decimal(price, PRICE_DEC)
+            price, unit, kind = basic.capacity_price, "kVA", "capacity"
+    return _label(code, version), unit, None if price is None else scaled_to_decimal(price, PRICE_DEC), kind
+
+
+def _quantity(kind: str | None, usages: list[Usage], energy_total: Decimal) -> Decimal | None:
+    if kind is None:
+        return None
+    if kind == "energy":
+        return energy_total
+    if kind == "capacity":
+        capacity = usages[-1].capacity_kva
+        return None if capacity is None else Decimal(str(capacity))
+    return sum((Decimal(str(u.energy_kwh.get(kind, 0))) for u in usages), Decimal(0))
 
 
 def _engine_reason(error: TariffError) -> str:
@@ -351,9 +359,10 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
     """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating."""
     not_billed: list[tuple[int, str, str]] = []
     planned: list[tuple[int, list[tuple[EngineTariff, Usage]]]] = []
+    year = tier_year(data.period)
     for index, entry in enumerate(data.accounts):
         try:
-            planned.append((index, usages_for(entry, data)))
+            planned.append((index, usages_for(entry, data, year)))
         except Refusal as refusal:
             not_billed.append((entry.account, refusal.reason, refusal.detail))
     catalog = compile_catalog(list(data.tariffs.values()))
@@ -361,12 +370,13 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
     amounts, pf, rate_failed = _rate(catalog, units, owner)
     failed.update(rate_failed)
     bills: list[BillRow] = []
+    statics: dict[tuple[int, str], Static] = {}
     for index, usages in planned:
         entry = data.accounts[index]
         if index in failed:
             not_billed.append((entry.account, NotBilled.Reason.TARIFF_ERROR, failed[index]))
             continue
-        bills.append(_bill_row(entry, usages, catalog, amounts[index], pf[index]))
+        bills.append(_bill_row(entry, usages, catalog, amounts[index], pf[index], statics))
     return RatedChunk(bills, not_billed)
 
 
@@ -376,6 +386,7 @@ def _bill_row(
     catalog: Catalog,
     fen: np.ndarray,
     pf: int,
+    statics: dict[tuple[int, str], Static],
 ) -> BillRow:
     tariff, last = usages[-1]
     version = tariff.version_on(last.period_end - dt.timedelta(days=1))
@@ -383,13 +394,20 @@ def _bill_row(
     lines: list[LineRow] = []
     charges = funds = Decimal("0.00")
     energy = sum((Decimal(str(v)) for u in plain for v in u.energy_kwh.values()), Decimal(0))
+    several = len(plain) > 1 or any(len(list(t.parts(u.period_start, u.period_end))) > 1 for t, u in usages)
     for j, code in enumerate(catalog.codes):
         value = int(fen[j])
         if value == 0:
             continue
         amount = scaled_to_decimal(value, FEN_DEC)
-        quantity, unit, price = _meta(code, version, plain, energy)
-        lines.append(LineRow(code, _label(code, version), amount, quantity, unit, price))
+        key = (id(version), code)  # the chunk's versions live as long as the chunk: ids stay theirs
+        static = statics.get(key)
+        if static is None:
+            static = statics[key] = _static(code, version)
+        label, unit, price, kind = static
+        if several:
+            price = None  # several segments: each part's price is in the explanation
+        lines.append(LineRow(code, label, amount, _quantity(kind, plain, energy), unit, price))
         if code.startswith("fund:"):
             funds += amount
         else:
