@@ -100,7 +100,9 @@ def test_a_tariff_version_change_in_the_period_splits_by_days(staff, system, cus
     }
     assert stored(bill) == explained(bill)
     assert bill.total == Decimal("184.48")
-    assert all(ln.unit_price is None for ln in bill.lines.all())  # two prices: each part's is in the explanation
+    assert all(
+        ln.unit_price is None for ln in bill.lines.all()
+    )  # two prices: each part's is in the explanation
     assert [u["period_end"] for u in bill.inputs["usages"]] == ["2026-11-01"]
 
 
