@@ -36,6 +36,7 @@ from gridcare.engine.tariff import (
     TouTieredEnergy,
 )
 from gridcare.engine.tariff import Tariff as EngineTariff
+from gridcare.metering.models import Register
 from gridcare.readings.periods import parse_period
 
 #: metering register → the engine's TOU period
@@ -157,7 +158,9 @@ def usages_for(
             R.ALREADY_BILLED, f"本期已有账单（{entry.already_billed}）。 (A bill exists for the period.)"
         )
     if entry.withheld:
-        names = "、".join(sorted(entry.withheld))
+        names = "、".join(
+            sorted(str(Register(r).label) if r in Register.values else r for r in entry.withheld)
+        )
         raise Refusal(R.OPEN_EXCEPTIONS, f"示数待处理：{names}。 (Reads held by exceptions: {names}.)")
     if not any(r.startswith("active") for r in entry.registers):
         raise Refusal(R.MISSING_READS, "本期没有已校核的有功示数。 (No validated active reads.)")
@@ -355,6 +358,12 @@ def _rate(
     return amounts, pf, failed
 
 
+def words(detail: str) -> str:
+    """The Chinese half of a bilingual message ("中文。 (English.)"): what the screens show of a reason."""
+    cut = detail.find("。 (")
+    return detail if cut < 0 else detail[: cut + 1]
+
+
 def rate_chunk(data: ChunkData) -> RatedChunk:
     """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating."""
     not_billed: list[tuple[int, str, str]] = []
@@ -364,7 +373,7 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
         try:
             planned.append((index, usages_for(entry, data, year)))
         except Refusal as refusal:
-            not_billed.append((entry.account, refusal.reason, refusal.detail))
+            not_billed.append((entry.account, refusal.reason, words(refusal.detail)))
     catalog = compile_catalog(list(data.tariffs.values()))
     units, owner, failed = _units(planned)
     amounts, pf, rate_failed = _rate(catalog, units, owner)
