@@ -213,6 +213,9 @@ def test_bad_input_is_refused_and_changes_nothing(staff, customer, counts) -> No
     with pytest.raises(InvalidInput) as bad:
         start_run(staff("billing"), period=PERIOD, executor="threads")
     assert "executor" in bad.value.errors
+    with pytest.raises(InvalidInput) as bad:
+        start_run(staff("billing"), period=PERIOD, executor="process", workers=500)
+    assert "workers" in bad.value.errors
     with pytest.raises(InvalidInput) as bad:  # an account that does not exist (or is outside the scope)
         start_run(staff("billing"), period=PERIOD, accounts=[known.pk, known.pk + 10_000])
     assert str(known.pk + 10_000) in bad.value.errors["accounts"][0]

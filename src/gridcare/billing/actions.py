@@ -103,7 +103,13 @@ def do_start_run(
         raise InvalidInput({"executor": f"执行方式须为 {names}。 (Executor must be one of {names}.)"})
     size = int(chunk_size or conf("CHUNK_SIZE"))
     count = int(workers or conf("WORKERS"))
-    if size < 1 or count < 1:
+    if not 1 <= count <= int(conf("MAX_WORKERS")):
+        raise InvalidInput(
+            {
+                "workers": f"并行数须在 1 到 {conf('MAX_WORKERS')} 之间。 (Workers must be 1–{conf('MAX_WORKERS')}.)"
+            }
+        )
+    if size < 1:
         raise InvalidInput(
             {"chunk_size": "分块大小与并行数须为正整数。 (Chunk size and workers must be positive.)"}
         )

@@ -91,7 +91,7 @@ class StartRunSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), required=False, max_length=100_000
     )
     executor = serializers.ChoiceField(choices=BillingRun.Executor.choices, default="inline")
-    workers = serializers.IntegerField(required=False, min_value=1, max_value=64)
+    workers = serializers.IntegerField(required=False, min_value=1)
     chunk_size = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
 

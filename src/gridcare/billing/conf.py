@@ -11,8 +11,9 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     # accounts per chunk (an account-id range loaded with a few queries, rated and written in one transaction)
     "CHUNK_SIZE": 5000,
-    # worker processes of the process-pool executor
+    # worker processes of the process-pool executor, and the most a run may ask for
     "WORKERS": 2,
+    "MAX_WORKERS": 8,
     # the tier year (阶梯年度) starts on the first day of this month
     "TIER_YEAR_START_MONTH": 1,
     # reading day of accounts that are on no route: the bill period is the calendar month

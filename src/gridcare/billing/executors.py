@@ -81,10 +81,15 @@ def execute(run: BillingRun, *, progress: Progress | None = None, wait: bool = T
 
 
 def _process_pool(run: BillingRun, pending: list[int], progress: Progress | None) -> None:
+    if not pending:
+        return
     name = str(connection.settings_dict["NAME"])
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=max(1, run.workers), mp_context=context, initializer=pool.worker_init, initargs=(name,)
+        max_workers=max(1, min(run.workers, len(pending))),
+        mp_context=context,
+        initializer=pool.worker_init,
+        initargs=(name,),
     ) as executor:
         futures = [executor.submit(pool.work, chunk_id) for chunk_id in pending]
         for future in as_completed(futures):
