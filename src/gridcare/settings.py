@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "gridcare.web",
     # after the older apps: where an English text is translated differently, theirs keeps precedence
     "gridcare.readings",
+    "gridcare.billing",
 ]
 
 MIDDLEWARE = [
