@@ -534,6 +534,22 @@ class IntervalStore:
         finally:
             con.close()
 
+    def reads(
+        self,
+        *,
+        meters: Sequence[int] | None = None,
+        months: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """The stored reads themselves: ``meter``, ``ts`` (UTC instant), local ``month``, ``day`` and ``slot``
+        (interval of the day, 0–95 for 15-minute data) and ``kwh`` in 0.001 kWh (exact), sorted by meter and time
+        — for curves and sums over any span (an estimate between two register reads)."""
+        return self._query(
+            "SELECT meter, ts, month, day, slot, CAST(kwh * 1000 AS BIGINT) AS kwh FROM reads{where} "
+            "ORDER BY meter, ts",
+            meters,
+            months,
+        )
+
     def daily_totals(
         self, *, meters: Sequence[int] | None = None, months: Sequence[str] | None = None
     ) -> pl.DataFrame:
