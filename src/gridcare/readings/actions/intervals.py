@@ -22,6 +22,7 @@ from gridcare.core import audit
 from gridcare.core.actions import action
 from gridcare.core.errors import InvalidInput
 from gridcare.engine.interval_store import IngestResult, IntervalError, IntervalStore
+from gridcare.engine.money import QTY_DEC, scaled_to_decimal
 from gridcare.metering.models import Meter
 from gridcare.org.models import User
 from gridcare.readings.actions.capture import capturable_meters
@@ -155,8 +156,8 @@ def do_ingest_intervals(
             {
                 "meter": numbers_by_id.get(c["meter"], ""),
                 "ts": _local(c["ts"]),
-                "kwh": str(c["kwh"] / 1000),
-                "other_kwh": str(c["other_kwh"] / 1000),
+                "kwh": str(scaled_to_decimal(c["kwh"], QTY_DEC)),
+                "other_kwh": str(scaled_to_decimal(c["other_kwh"], QTY_DEC)),
             }
             for c in result.conflicts.iter_rows(named=True)
         ],
