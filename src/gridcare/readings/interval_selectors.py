@@ -168,30 +168,43 @@ def _tou_split(frame: pl.DataFrame, schedule: TouSchedule, month: str) -> dict[s
     return {p: kwh(v) for p, v in totals.items()}
 
 
+def _month_summary(account: int, month: str, reads: pl.DataFrame) -> IntervalMonth:
+    values = reads.get_column("kwh")
+    maximum = int(values.max() or 0)  # type: ignore[arg-type]
+    total = int(values.sum() or 0)
+    schedule = tou_schedule(account, month)
+    return IntervalMonth(
+        account=account,
+        month=month,
+        kwh=kwh(total),
+        tou_kwh=_tou_split(reads, schedule, month) if schedule is not None else {},
+        max_demand_kw=kwh(maximum * STEPS_PER_HOUR),
+        max_demand_at=reads.row(int(values.arg_max() or 0), named=True)["ts"] if reads.height else None,
+        load_factor=(Decimal(total) * 100 / Decimal(reads.height) / maximum).quantize(Decimal("0.1"))
+        if maximum
+        else None,
+        received=reads.height,
+        expected=len(month_days(month)) * SLOTS_PER_DAY,
+    )
+
+
 def account_month_quantities(accounts: Iterable[int], month: str) -> dict[int, IntervalMonth]:
     """计费用负荷曲线电量 — per account with interval data in ``month`` (YYYY-MM): see :class:`IntervalMonth`."""
-    meters_of = interval_meters(accounts)
-    frame = _account_reads(meters_of, [month])
-    expected = len(month_days(month)) * SLOTS_PER_DAY
-    result: dict[int, IntervalMonth] = {}
-    for (account,), reads in frame.partition_by("account", as_dict=True).items():
-        values = reads.get_column("kwh")
-        peak_row = reads.row(int(values.arg_max() or 0), named=True)
-        maximum = int(values.max() or 0)  # type: ignore[arg-type]
-        mean = Decimal(int(values.sum())) / Decimal(max(reads.height, 1))
-        schedule = tou_schedule(int(account), month)  # type: ignore[arg-type]
-        result[int(account)] = IntervalMonth(  # type: ignore[arg-type]
-            account=int(account),  # type: ignore[arg-type]
-            month=month,
-            kwh=kwh(int(values.sum())),
-            tou_kwh=_tou_split(reads, schedule, month) if schedule is not None else {},
-            max_demand_kw=kwh(maximum * STEPS_PER_HOUR),
-            max_demand_at=peak_row["ts"],
-            load_factor=(mean * 100 / maximum).quantize(Decimal("0.1")) if maximum else None,
-            received=reads.height,
-            expected=expected,
-        )
-    return result
+    frame = _account_reads(interval_meters(accounts), [month])
+    return {
+        int(account): _month_summary(int(account), month, reads)  # type: ignore[call-overload]
+        for (account,), reads in frame.partition_by("account", as_dict=True).items()
+    }
+
+
+def monthly_overview(account: int, months: Sequence[str]) -> list[IntervalMonth]:
+    """One account's months (newest first): kWh, TOU split, maximum demand, load factor — one read of the store."""
+    frame = _account_reads(interval_meters([account]), months)
+    by_month = frame.partition_by("month", as_dict=True)
+    return [
+        _month_summary(account, str(month), reads)
+        for (month,), reads in sorted(by_month.items(), key=lambda item: str(item[0][0]), reverse=True)
+    ]
 
 
 def monthly_kwh(accounts: Iterable[int], months: Sequence[str]) -> dict[tuple[int, str], Decimal]:

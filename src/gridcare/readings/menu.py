@@ -27,4 +27,20 @@ ITEMS = [
         icon="exclamation-diamond",
         order=270,
     ),
+    MenuItem(
+        _("Load management"),
+        _("Data collection"),
+        "readings:interval-quality",
+        "interval.view",
+        icon="activity",
+        order=280,
+    ),
+    MenuItem(
+        _("Load management"),
+        _("Collection problems"),
+        "readings:interval-days",
+        "interval.view",
+        icon="exclamation-triangle",
+        order=290,
+    ),
 ]

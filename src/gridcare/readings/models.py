@@ -370,6 +370,12 @@ class IntervalDay(models.Model):
     def __str__(self) -> str:
         return f"{self.meter_id} {self.day:%Y-%m-%d}"
 
+    def get_absolute_url(self) -> str:
+        """The customer's load curve of that day (the 用电曲线 tab of the 360 page)."""
+        account = self.service_point.account
+        url = reverse("customers:customer-detail", args=[account.customer_id])
+        return f"{url}?tab=intervals&account={account.pk}&day={self.day:%Y-%m-%d}"
+
     @property
     def collection_rate(self) -> Decimal | None:
         """采集成功率 of the day in percent (one decimal)."""

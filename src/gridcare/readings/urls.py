@@ -11,4 +11,6 @@ urlpatterns = [
     path("exceptions/", views.ExceptionListView.as_view(), name="exception-list"),
     path("exceptions/<int:pk>/decide/", views.ExceptionDecisionView.as_view(), name="exception-decide"),
     path("exceptions/<int:pk>/approve/", views.EstimateApprovalView.as_view(), name="exception-approve"),
+    path("intervals/", views.IntervalQualityView.as_view(), name="interval-quality"),
+    path("intervals/days/", views.IntervalDayListView.as_view(), name="interval-days"),
 ]

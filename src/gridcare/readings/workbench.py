@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from gridcare.core.access import has_perm
+from gridcare.readings.interval_selectors import collection_rate, problem_days
+from gridcare.readings.store import interval_conf
+from gridcare.web.workbench import KPI, Month, Todo, Value
 
 VERBS = {
     "readings.create_route": _("Created reading route"),
@@ -18,4 +29,62 @@ VERBS = {
     "readings.approve_estimate": _("Approved the estimate of"),
     "readings.capture": _("Received"),
     "readings.capture_read": _("Entered reading"),
+    "readings.ingest_intervals": _("Received interval data"),
 }
+
+#: who follows up data collection (负荷管理专责): failing meter-days are their to-do
+COLLECTION_FOLLOW_UP = "loadcontrol.notice"
+
+
+def _month_span(month: Month) -> tuple[dt.date, dt.date]:
+    """The month's days up to yesterday (today's data are still arriving)."""
+    return month.first_day, min(month.last_day, timezone.localdate() - dt.timedelta(days=1))
+
+
+def data_collection_rate(user: Any, unit: Any, month: Month) -> Value:
+    """采集成功率 — 15-minute intervals received ÷ expected from the interval meters of the unit, in the month."""
+    first, last = _month_span(month)
+    if last < first:
+        return None
+    return collection_rate(user, first, last, unit=unit)
+
+
+def collection_link(user: Any, unit: Any, month: Month) -> str:
+    first, last = _month_span(month)
+    query = {"day_from": first.isoformat(), "day_to": max(first, last).isoformat()}
+    return f"{reverse('readings:interval-quality')}?{urlencode(query)}"
+
+
+KPIS = [KPI("data_collection_rate", data_collection_rate, collection_link, per_person=False)]
+
+
+def failing_meter_days(user: Any) -> list[Todo]:
+    """采集异常 — meter-days with gaps, spikes, conflicting or rejected values in the last days."""
+    if not has_perm(user, COLLECTION_FOLLOW_UP) or not has_perm(user, "interval.view"):
+        return []
+    since = timezone.localdate() - dt.timedelta(days=int(interval_conf("LOOKBACK_DAYS")))
+    rows = problem_days(user).filter(day__gte=since).select_related("meter")
+    first = [
+        (
+            f"{d.meter.asset_no} {d.day:%Y-%m-%d}",
+            f"{reverse('readings:interval-days')}?meter_asset_no={d.meter.asset_no}",
+            None,
+        )
+        for d in rows[:5]
+    ]
+    url = (
+        f"{reverse('readings:interval-days')}?{urlencode({'problem': 'any', 'day_from': since.isoformat()})}"
+    )
+    return [
+        Todo(
+            "readings.interval_problems",
+            _("Meter-days with collection problems"),
+            rows.count(),
+            url,
+            "warning",
+            tuple(first),
+        )
+    ]
+
+
+TODOS = [failing_meter_days]
