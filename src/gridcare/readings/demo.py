@@ -21,6 +21,7 @@ from gridcare.core.errors import GridcareError
 from gridcare.metering.models import InstallationRead, Meter
 from gridcare.org.models import User
 from gridcare.readings import actions
+from gridcare.readings.interval_demo import load_interval_demo
 from gridcare.readings.models import ReadException, Route, RouteStop
 from gridcare.readings.periods import next_month
 
@@ -149,6 +150,7 @@ def build(actor: User, scale: str) -> Iterator[str]:
             captured += sum(1 for r in results if r.status == "accepted")
             rejected += sum(1 for r in results if r.status == "rejected")
     estimated = _one_estimate(actor)
+    yield load_interval_demo(actor)  # 15-minute data of the large customers (readings/interval_demo.py)
     open_exceptions = ReadException.objects.filter(status=ReadException.Status.OPEN).count()
     yield (
         f"readings: {routes} routes, {captured:,} reads over {MONTHS} months ({rejected} rejected), "

@@ -181,12 +181,36 @@ def _refusal(row: dict[str, Any], refused: dict[str, str]) -> str:
     return refused.get(number) or "缺少电能表资产号。 (The meter asset number is missing.)"
 
 
+def _with_silent_days(checks: pl.DataFrame) -> pl.DataFrame:
+    """The engine's checks plus a row for each day inside a meter's span in the batch on which nothing arrived
+    (a concentrator offline for a day): received 0, every interval a gap — so the day is a problem to follow
+    up, not just a dent in the collection rate."""
+    if checks.height == 0:
+        return checks
+    spans = checks.group_by("meter").agg(pl.col("day").min().alias("lo"), pl.col("day").max().alias("hi"))
+    every = spans.select("meter", pl.date_ranges("lo", "hi").alias("day")).explode("day")
+    silent = every.join(checks.select("meter", "day"), on=["meter", "day"], how="anti")
+    if silent.height == 0:
+        return checks
+    expected = int(checks.get_column("expected").max() or 0)  # type: ignore[arg-type]
+    filler = silent.with_columns(
+        received=pl.lit(0, pl.Int64),
+        expected=pl.lit(expected, pl.Int64),
+        gaps=pl.lit(expected, pl.Int64),
+        conflicts=pl.lit(0, pl.Int64),
+        rejected=pl.lit(0, pl.Int64),
+        spikes=pl.lit(0, pl.Int64),
+        collection_rate=pl.lit(0.0),
+    )
+    return pl.concat([checks, filler.select(checks.columns).cast(checks.schema)]).sort("meter", "day")
+
+
 def _record_days(
     store: IntervalStore, result: IngestResult, meters: dict[str, Meter]
 ) -> list[dict[str, Any]]:
     """Write the batch's meter-day checks: ``received`` recounted from the store (distinct intervals, so a
     retried batch counts right), the problem counters added to those of the day's earlier batches."""
-    checks = result.checks
+    checks = _with_silent_days(result.checks)
     if checks.height == 0:
         return []
     points = {m.pk: m.service_point_id for m in meters.values()}
