@@ -26,6 +26,7 @@ from gridcare.readings.interval_selectors import (
     monthly_overview,
     typical_curves,
 )
+from gridcare.web.display import with_unit
 
 #: months of the overview table
 OVERVIEW_MONTHS = 12
@@ -87,7 +88,24 @@ def render_intervals(request: HttpRequest, customer: Customer) -> str:
             "kw": "kW",
         },
     }
+    percent = lambda v: with_unit(v, "%") if v is not None else "—"  # noqa: E731
+    figures = {
+        "kwh": with_unit(current.kwh, "kWh"),
+        "max_demand": with_unit(current.max_demand_kw, "kW"),
+        "load_factor": percent(current.load_factor),
+        "coverage": percent(
+            (Decimal(current.received * 100) / Decimal(current.expected)).quantize(Decimal("0.1"))
+            if current.expected
+            else None
+        ),
+    }
+    rows = [
+        (m.month, with_unit(m.kwh, "kWh"), with_unit(m.max_demand_kw, "kW"), percent(m.load_factor))
+        for m in overview
+    ]
     context.update(
+        figures=figures,
+        rows=rows,
         account=account,
         months=months,
         month=month,

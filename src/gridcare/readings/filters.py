@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.core.scoped import ScopedFilterSet
 from gridcare.org.models import OrgUnit
@@ -53,11 +54,17 @@ class IntervalDayFilter(ScopedFilterSet):
         ("rejected", _("Rejected values")),
     )
 
-    day_from = django_filters.DateFilter(label=_("From"), field_name="day", lookup_expr="gte")
-    day_to = django_filters.DateFilter(label=_("To"), field_name="day", lookup_expr="lte")
+    day_from = django_filters.DateFilter(
+        label=pgettext_lazy("interval data", "From"), field_name="day", lookup_expr="gte"
+    )
+    day_to = django_filters.DateFilter(
+        label=pgettext_lazy("interval data", "To"), field_name="day", lookup_expr="lte"
+    )
     unit = django_filters.ModelChoiceFilter(label=_("Unit"), queryset=OrgUnit.objects.all(), method="in_unit")
     meter_asset_no = django_filters.CharFilter(label=_("Meter asset number"), field_name="meter__asset_no")
-    problem = django_filters.ChoiceFilter(label=_("Problem"), choices=PROBLEMS, method="with_problem")
+    problem = django_filters.ChoiceFilter(
+        label=pgettext_lazy("interval data", "Problem"), choices=PROBLEMS, method="with_problem"
+    )
 
     class Meta:
         model = IntervalDay

@@ -32,6 +32,7 @@ from gridcare.readings.models import Condition, IntervalDay, MeterRead, ReadExce
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import OPEN_TASKS, last_reads
 from gridcare.readings.store import interval_conf
+from gridcare.web.display import with_unit
 from gridcare.web.flags import Flag
 from gridcare.web.views import ActionFormView, Column, ScopedListView, StaffMixin
 
@@ -242,8 +243,12 @@ class EstimateApprovalView(_ExceptionAction):
 
 # ---------------------------------------------------------------------------------------------- interval data
 class IntervalQualityForm(forms.Form):
-    day_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    day_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    day_from = forms.DateField(
+        label=pgettext_lazy("interval data", "From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    day_to = forms.DateField(
+        label=pgettext_lazy("interval data", "To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     unit = forms.ModelChoiceField(
         label=_("Unit"), queryset=OrgUnit.objects.none(), required=False, empty_label=_("All")
     )
@@ -284,11 +289,13 @@ class IntervalQualityView(StaffMixin, TemplateView):
         for unit_id, cells in by_unit.items():
             received = sum(c.received for c in cells.values())
             expected = sum(c.expected for c in cells.values())
+            rate = UnitDay(units[unit_id], last, 0, received, expected).rate
             table.append(
                 {
                     "unit": units[unit_id],
                     "cells": [cells.get(d) for d in days],
-                    "rate": UnitDay(units[unit_id], last, 0, received, expected).rate,
+                    "texts": [_percent_cell(cells.get(d), target) for d in days],
+                    "rate": _percent_cell(UnitDay(units[unit_id], last, 0, received, expected), target),
                     "meters": max((c.meters for c in cells.values()), default=0),
                 }
             )
@@ -305,7 +312,7 @@ class IntervalQualityView(StaffMixin, TemplateView):
             ],
             "target": float(target),
             "label": str(_("Collection rate")),
-            "target_label": str(_("Target")),
+            "target_label": str(pgettext_lazy("interval data", "Target")),
         }
         problem_query = urlencode(
             {
@@ -321,12 +328,21 @@ class IntervalQualityView(StaffMixin, TemplateView):
             days=days,
             table=table,
             target=target,
-            overall=overall,
+            overall=with_unit(overall, "%") if overall is not None else "—",
+            failing=overall is not None and overall < target,
+            target_text=with_unit(target, "%"),
             problem_count=problems.count(),
             problem_url=f"{reverse('readings:interval-days')}?{problem_query}",
             chart=chart,
             **kwargs,
         )
+
+
+def _percent_cell(cell: UnitDay | None, target: Decimal) -> tuple[str, bool]:
+    """(the rate as words, below target?) of a unit-day."""
+    if cell is None or cell.rate is None:
+        return "—", False
+    return with_unit(cell.rate, "%"), cell.rate < target
 
 
 def collection_rate_of(rows: list[UnitDay]) -> Decimal | None:
@@ -343,7 +359,7 @@ MAX_SPAN_DAYS = 62
 def _rate(day: IntervalDay) -> Flag:
     target = Decimal(int(interval_conf("TARGET_RATE_PERCENT")))
     rate = day.collection_rate
-    text = f"{rate}%" if rate is not None else "—"
+    text = with_unit(rate, "%") if rate is not None else "—"
     return Flag(text, "success" if rate is not None and rate >= target else "danger")
 
 
@@ -358,7 +374,7 @@ class IntervalDayListView(ScopedListView):
     export_name = "interval-days"
     paginate_by = 50
     columns = [
-        Column(_("Day"), "day"),
+        Column(pgettext_lazy("interval data", "Day"), "day"),
         Column(_("Meter"), "meter.asset_no"),
         Column(_("Account"), "service_point.account.name"),
         Column(_("Unit"), "service_point.org_unit.name"),

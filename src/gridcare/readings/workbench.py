@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.access import has_perm
+from gridcare.customers.models import ServicePoint
 from gridcare.readings.interval_selectors import collection_rate, problem_days
 from gridcare.readings.store import interval_conf
 from gridcare.web.workbench import KPI, Month, Todo, Value
@@ -46,6 +47,8 @@ def data_collection_rate(user: Any, unit: Any, month: Month) -> Value:
     first, last = _month_span(month)
     if last < first:
         return None
+    if unit is not None and not ServicePoint.objects.filter(org_unit__path__startswith=unit.path).exists():
+        unit = None  # a team holding no service points (负荷管理班) follows every metering point it reads
     return collection_rate(user, first, last, unit=unit)
 
 

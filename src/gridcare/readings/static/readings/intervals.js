@@ -27,7 +27,7 @@
       return {name: s.name, type: "line", data: s.data, connectNulls: false, symbolSize: 6};
     });
     if (series.length) {
-      series[0].markLine = {silent: true, symbol: "none", label: {formatter: d.target_label + " {c}%"},
+      series[0].markLine = {silent: true, symbol: "none", label: {position: "insideEndTop", formatter: d.target_label + " {c}%"},
         lineStyle: {type: "dashed", color: "#dc3545"}, data: [{yAxis: d.target}]};
     }
     draw(node, {
@@ -52,7 +52,7 @@
                  {name: d.labels.weekend, type: "line", data: d.weekend, showSymbol: false}]});
     } else if (kind === "tou") {
       draw(node, {tooltip: {trigger: "item", valueFormatter: function (v) { return v + " kWh"; }},
-        series: [{type: "pie", radius: ["35%", "65%"], data: d.tou, label: {formatter: "{b} {d}%"}}]});
+        series: [{type: "pie", radius: ["30%", "55%"], data: d.tou, label: {formatter: "{b}\n{d}%"}}]});
     } else if (kind === "demand") {
       draw(node, {tooltip: {trigger: "axis", valueFormatter: kw}, grid: grid(),
         xAxis: {type: "category", data: d.months}, yAxis: {type: "value", name: "kW"},
