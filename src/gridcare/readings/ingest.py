@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs published
 
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.importing import run_import

@@ -80,7 +80,7 @@ def accounts_with_intervals(user: Any, customer_id: int) -> list[Account]:
 def _account_reads(meters_of: dict[int, list[int]], months: Sequence[str]) -> pl.DataFrame:
     """(account, ts, month, day, slot, kwh) summed over each account's meters per interval."""
     meters = sorted({m for ms in meters_of.values() for m in ms})
-    schema = {
+    schema: dict[str, Any] = {
         "account": pl.Int64,
         "ts": pl.Datetime("ms", "UTC"),
         "month": pl.String,
@@ -192,7 +192,7 @@ def account_month_quantities(accounts: Iterable[int], month: str) -> dict[int, I
     """计费用负荷曲线电量 — per account with interval data in ``month`` (YYYY-MM): see :class:`IntervalMonth`."""
     frame = _account_reads(interval_meters(accounts), [month])
     return {
-        int(account): _month_summary(int(account), month, reads)  # type: ignore[call-overload]
+        int(account): _month_summary(int(account), month, reads)
         for (account,), reads in frame.partition_by("account", as_dict=True).items()
     }
 

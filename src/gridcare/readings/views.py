@@ -270,14 +270,16 @@ class IntervalQualityView(StaffMixin, TemplateView):
             {**{k: v.isoformat() for k, v in initial.items()}, **self.request.GET.dict()}
         )
         form.fields["unit"].queryset = scoped_choices(OrgUnit.objects.order_by("path"), self.request.user)  # type: ignore[attr-defined]
-        data = form.cleaned_data if form.is_valid() else {**initial, "unit": None}
-        first, last = data["day_from"], data["day_to"]
+        data: dict[str, Any] = form.cleaned_data if form.is_valid() else {**initial, "unit": None}
+        first: dt.date = data["day_from"]
+        last: dt.date = data["day_to"]
+        chosen: OrgUnit | None = data["unit"]
         if last < first or (last - first).days > MAX_SPAN_DAYS:
             form.add_error(
                 "day_to", _("Choose at most %(days)s days, ending after the start.") % {"days": MAX_SPAN_DAYS}
             )
             first, last = initial["day_from"], initial["day_to"]
-        rows = collection_rates(self.request.user, first, last, unit=data["unit"])
+        rows = collection_rates(self.request.user, first, last, unit=chosen)
         days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
         target = Decimal(int(interval_conf("TARGET_RATE_PERCENT")))
         by_unit: dict[int, dict[dt.date, UnitDay]] = {}
@@ -285,11 +287,10 @@ class IntervalQualityView(StaffMixin, TemplateView):
         for row in rows:
             by_unit.setdefault(row.unit.pk, {})[row.day] = row
             units[row.unit.pk] = row.unit
-        table = []
+        table: list[dict[str, Any]] = []
         for unit_id, cells in by_unit.items():
             received = sum(c.received for c in cells.values())
             expected = sum(c.expected for c in cells.values())
-            rate = UnitDay(units[unit_id], last, 0, received, expected).rate
             table.append(
                 {
                     "unit": units[unit_id],
@@ -300,7 +301,7 @@ class IntervalQualityView(StaffMixin, TemplateView):
                 }
             )
         overall = collection_rate_of(rows)
-        problems = problem_days(self.request.user, data["unit"]).filter(day__range=(first, last))
+        problems = problem_days(self.request.user, chosen).filter(day__range=(first, last))
         chart = {
             "days": [f"{d:%m-%d}" for d in days],
             "series": [
@@ -319,7 +320,7 @@ class IntervalQualityView(StaffMixin, TemplateView):
                 "problem": "any",
                 "day_from": first.isoformat(),
                 "day_to": last.isoformat(),
-                **({"unit": data["unit"].pk} if data["unit"] else {}),
+                **({"unit": chosen.pk} if chosen else {}),
             }
         )
         return super().get_context_data(

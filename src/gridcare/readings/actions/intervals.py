@@ -213,7 +213,7 @@ def _record_days(
     checks = _with_silent_days(result.checks)
     if checks.height == 0:
         return []
-    points = {m.pk: m.service_point_id for m in meters.values()}
+    points = {m.pk: int(m.service_point_id or 0) for m in meters.values()}  # installed: never 0
     first, last = checks.get_column("day").min(), checks.get_column("day").max()
     assert isinstance(first, dt.date) and isinstance(last, dt.date)
     touched = sorted(set(checks.get_column("meter").to_list()))

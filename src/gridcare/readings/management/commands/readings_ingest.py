@@ -26,9 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = system_actor()
         if options.get("user"):
-            actor = User.objects.filter(username=options["user"], is_active=True).first()
-            if actor is None:
+            named = User.objects.filter(username=options["user"], is_active=True).first()
+            if named is None:
                 raise CommandError(f"no active user {options['user']!r}")
+            actor = named
         summaries = ingest_files(actor, options["files"], progress=not options["no_progress"])
         for summary in summaries:
             for line in summary.lines():
