@@ -115,15 +115,12 @@ def render_intervals(request: HttpRequest, customer: Customer) -> str:
         tou_rows=[
             (
                 PERIOD_LABELS[p],
-                current.tou_kwh[p],
-                (current.tou_kwh[p] * 100 / current.kwh).quantize(Decimal("0.1")),
+                with_unit(current.tou_kwh[p], "kWh"),
+                percent((current.tou_kwh[p] * 100 / current.kwh).quantize(Decimal("0.1"))),
             )
             for p in PERIODS
             if p in current.tou_kwh and current.kwh
         ],
-        coverage=(Decimal(current.received * 100) / Decimal(current.expected)).quantize(Decimal("0.1"))
-        if current.expected
-        else None,
         chart=chart,
     )
     return render_to_string("readings/customer_intervals.html", context, request=request)
