@@ -116,6 +116,8 @@ def load_interval_demo(actor: User, today: dt.date | None = None) -> str:
     meters = _large_meters()
     if not meters:
         return "readings: no large customers with meters — no interval data"
+    if not loads_dir().is_dir():
+        return f"readings: no load shapes at {loads_dir()} (set GRIDCARE_LOADS_DIR) — no interval data"
     moved = _stale_store()
     today = today or timezone.localdate()
     last = today - dt.timedelta(days=1)
