@@ -359,6 +359,13 @@ class IntervalDay(models.Model):
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "service_point__org_unit__path"
     scope_owner = "service_point__account__account_manager"
+    #: the counts an ingest batch writes to its audit row (gridcare.web.display)
+    audit_labels = {
+        "written": _("intervals written"),
+        "duplicates": _("intervals repeated (harmless)"),
+        "meter_days": _("meter-days checked"),
+        "meter_days_with_problems": _("meter-days with problems"),
+    }
 
     class Meta:
         verbose_name = _("interval data day")

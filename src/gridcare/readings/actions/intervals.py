@@ -168,7 +168,7 @@ def do_ingest_intervals(
     audit.record(
         actor,
         "readings.ingest_intervals",
-        object_type="readings.interval_batch",
+        object_type="readings.intervalday",  # the checks table the batch wrote; counts in words: its audit_labels
         object_id=source,
         object_repr=f"负荷曲线数据（{label}）",
         after=outcome.counts(),
