@@ -24,6 +24,7 @@ from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from gridcare.core.access import restrict
 from gridcare.core.calendar import get_calendar
+from gridcare.core.errors import InvalidInput
 from gridcare.customers.models import Account, ServicePoint
 from gridcare.engine.tariff import PERIODS, TariffError, TouSchedule
 from gridcare.metering.models import Installation
@@ -145,7 +146,7 @@ def tou_schedule(account: int, month: str) -> TouSchedule | None:
             continue
         try:
             version = engine_tariff(tariff).version_on(month_days(month)[0])
-        except (TariffError, Exception):  # noqa: BLE001  a broken tariff shows no TOU split, billing reports it
+        except (TariffError, InvalidInput):  # a broken tariff shows no TOU split; billing reports it
             continue
         if version.tou is not None:
             return version.tou
