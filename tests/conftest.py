@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -17,6 +19,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # interval data written by any test (the demo in the screen crawl, API calls) stays out of the var directory
+    settings.GRIDCARE_INTERVAL_STORE = Path(tempfile.mkdtemp(prefix="gridcare-test-intervals-"))
     # the translation catalogues are compiled earlier, before Django is set up: gridcare.core.pytest_plugin
 
 

@@ -10,6 +10,8 @@ Configuration comes from environment variables only:
   checkout (or a per-user data directory when installed) — never the current directory (:mod:`gridcare.paths`).
 - ``GRIDCARE_DB_PREPARED``: ``1`` (default) prepares the hot-path statements on PostgreSQL; ``0`` behind a
   connection pooler in transaction mode.
+- ``GRIDCARE_INTERVAL_STORE``: the root of the 15-minute interval dataset (hive-partitioned Parquet, see
+  docs/readings.md); default ``intervals/`` of the var directory, next to the SQLite file.
 - Security (docs/security.md): ``GRIDCARE_HTTPS=1`` declares that the site is served over HTTPS (Secure cookies,
   HSTS, redirect to HTTPS, ``X-Forwarded-Proto`` from the proxy); ``GRIDCARE_HSTS_SECONDS``,
   ``GRIDCARE_CSRF_TRUSTED_ORIGINS``; ``GRIDCARE_SESSION_HOURS`` (8), ``GRIDCARE_SESSION_EXPIRE_AT_BROWSER_CLOSE``
@@ -35,6 +37,10 @@ from gridcare import paths
 PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = paths.var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+#: the interval data store (负荷曲线数据): a directory of Parquet files (gridcare.readings.store)
+GRIDCARE_INTERVAL_STORE = Path(
+    os.environ.get("GRIDCARE_INTERVAL_STORE") or VAR_DIR / "intervals"
+).expanduser()
 
 
 def _env_bool(name: str, default: bool) -> bool:

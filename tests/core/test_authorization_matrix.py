@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 import pytest
 from django.db import transaction
 from django.test import Client
@@ -217,6 +218,11 @@ def world(staff, place, make_meter, system):  # noqa: F811
             ],
             source="headend",
         )
+    readings.do_ingest_intervals(  # a meter-day of 15-minute data (two quarter-hours: a day with gaps)
+        system,
+        pl.DataFrame({"meter": [asset_no] * 2, "ts": ["2026-11-15 00:00", "2026-11-15 00:15"], "kwh": ["1", "1"]}),
+        source="api",
+    )
     order = service.do_create_order(
         staff("cg_rep"),
         order_type="complaint",

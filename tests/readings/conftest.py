@@ -74,3 +74,10 @@ def capture(system) -> Callable[..., Any]:  # noqa: F811
         return [r.as_dict() for r in capture_reads(actor or system, records, source=source)]
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def interval_store_dir(settings, tmp_path) -> Any:
+    """Every readings test writes interval data to its own empty store."""
+    settings.GRIDCARE_INTERVAL_STORE = tmp_path / "intervals"
+    return settings.GRIDCARE_INTERVAL_STORE

@@ -51,7 +51,7 @@ def test_each_position_sees_its_kpis_with_values_or_a_pending_note(
 
 
 def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
-    """The service desk, metering, customer and meter-reading KPIs are computed; the others wait for their
+    """The service desk, metering, customer, meter-reading and data-collection KPIs are computed; the others wait for their
     modules."""
     computed = {
         "sla_compliance",
@@ -76,6 +76,7 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "anomaly_follow_up",
         "exceptions_before_billing",
         "estimates_awaiting_approval",
+        "data_collection_rate",  # readings: the interval data's meter-day checks
     }
     catalogue = set(KPIDefinition.objects.values_list("code", flat=True))
     assert computed <= catalogue

@@ -534,6 +534,23 @@ class IntervalStore:
         finally:
             con.close()
 
+    def reads(
+        self,
+        *,
+        meters: Sequence[int] | None = None,
+        months: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """The stored reads themselves: ``meter``, ``ts`` (UTC instant), local ``month``, ``day`` and ``slot``
+        (interval of the day, 0–95 for 15-minute data) and ``kwh`` in 0.001 kWh (exact), sorted by meter and time
+        — for curves and sums over any span (an estimate between two register reads)."""
+        found = self._query(
+            "SELECT meter, ts, month, day, slot, CAST(kwh * 1000 AS BIGINT) AS kwh FROM reads{where} "
+            "ORDER BY meter, ts",
+            meters,
+            months,
+        )
+        return found.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.cast_time_unit("ms"))
+
     def daily_totals(
         self, *, meters: Sequence[int] | None = None, months: Sequence[str] | None = None
     ) -> pl.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action as route
@@ -18,9 +19,11 @@ from gridcare.core.requests import StaffRequest
 from gridcare.org.models import OrgUnit, User
 from gridcare.readings import actions
 from gridcare.readings.actions.capture import MAX_BATCH
-from gridcare.readings.filters import ExceptionFilter, ReadFilter, RouteFilter, TaskFilter
-from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route
+from gridcare.readings.actions.intervals import do_ingest_intervals
+from gridcare.readings.filters import ExceptionFilter, IntervalDayFilter, ReadFilter, RouteFilter, TaskFilter
+from gridcare.readings.models import IntervalDay, MeterRead, ReadException, ReadingTask, Route
 from gridcare.readings.selectors import billing_determinants
+from gridcare.readings.store import interval_conf
 
 
 class ReadingRouteSerializer(ScopedModelSerializer):
@@ -390,10 +393,143 @@ class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
         return Response({"results": [r.as_dict() for r in results]})
 
 
+class IntervalSeriesSerializer(serializers.Serializer):
+    """One meter's 15-minute values: ``reads`` = [{ts, kwh, kw?, kvarh?}] (values as text or numbers)."""
+
+    meter = serializers.CharField(max_length=32)
+    reads = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+
+
+class IntervalBatchSerializer(serializers.Serializer):
+    series = IntervalSeriesSerializer(many=True, allow_empty=False)
+
+
+class IntervalRejectedSerializer(serializers.Serializer):
+    series = serializers.IntegerField()
+    read = serializers.IntegerField()
+    meter = serializers.CharField()
+    ts = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class IntervalConflictSerializer(serializers.Serializer):
+    meter = serializers.CharField()
+    ts = serializers.CharField()
+    kwh = serializers.CharField()
+    other_kwh = serializers.CharField()
+
+
+class IntervalDayResultSerializer(serializers.Serializer):
+    meter = serializers.CharField()
+    day = serializers.DateField()
+    expected = serializers.IntegerField()
+    received = serializers.IntegerField()
+    gaps = serializers.IntegerField()
+    conflicts = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    spikes = serializers.IntegerField()
+    collection_rate = serializers.CharField()
+
+
+class IntervalBatchResultSerializer(serializers.Serializer):
+    records = serializers.IntegerField()
+    written = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = IntervalRejectedSerializer(many=True)
+    conflicts = IntervalConflictSerializer(many=True)
+    days = IntervalDayResultSerializer(many=True)
+
+
+_INTERVAL_VALUES = ("ts", "kwh", "kw", "kvarh")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None if value is None else "invalid"
+    return str(value)
+
+
+class IntervalViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    """负荷曲线采集接口 — batches of 15-minute values per meter asset number. Meters resolve through the caller's
+    write scope like register reads; bad records are rejected one by one with the reason (``series``/``read`` =
+    their position), the rest is stored; the answer has the counts and each meter-day's checks. One audit row per
+    batch; a replay under the same ``Idempotency-Key`` gets the first answer."""
+
+    queryset = IntervalDay.objects.none()
+    serializer_class = IntervalBatchSerializer
+    action_permissions = {"create": "reading.enter"}
+
+    @extend_schema(request=IntervalBatchSerializer, responses=IntervalBatchResultSerializer)
+    def create(self, request: StaffRequest) -> Response:
+        batch = _input(request, IntervalBatchSerializer)
+        limit = int(interval_conf("MAX_API_READS"))
+        positions: list[tuple[int, int]] = []
+        columns: dict[str, list[str | None]] = {name: [] for name in ("meter", *_INTERVAL_VALUES)}
+        for i, series in enumerate(batch["series"]):
+            for j, read in enumerate(series["reads"]):
+                positions.append((i, j))
+                columns["meter"].append(series["meter"])
+                for name in _INTERVAL_VALUES:
+                    columns[name].append(_text(read.get(name)))
+        if len(positions) > limit:
+            raise InvalidInput({"series": f"每批最多 {limit} 个数据点。 (At most {limit} reads per batch.)"})
+        frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})
+        frame = frame.drop([n for n in ("kw", "kvarh") if frame.get_column(n).null_count() == frame.height])
+        result = do_ingest_intervals(request.user, frame, source="api")
+        rejected = [
+            {"series": positions[r["row"]][0], "read": positions[r["row"]][1], **r} for r in result.rejected
+        ]
+        for item in rejected:
+            item.pop("row", None)
+        return Response(
+            {
+                "records": result.records,
+                "written": result.written,
+                "duplicates": result.duplicates,
+                "rejected": rejected,
+                "conflicts": result.conflicts,
+                "days": result.days,
+            }
+        )
+
+
+class IntervalDaySerializer(ScopedModelSerializer):
+    meter_asset_no = serializers.CharField(source="meter.asset_no", read_only=True)
+    collection_rate = serializers.DecimalField(max_digits=5, decimal_places=1, read_only=True)
+
+    class Meta:
+        model = IntervalDay
+        fields = [
+            "id",
+            "meter",
+            "meter_asset_no",
+            "service_point",
+            "day",
+            "expected",
+            "received",
+            "gaps",
+            "conflicts",
+            "rejected",
+            "spikes",
+            "collection_rate",
+        ]
+
+
+class IntervalDayViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """采集日结果 — the checks of each meter-day of interval data (filter by day, unit, problem)."""
+
+    queryset = IntervalDay.objects.select_related("meter").order_by("-day", "meter__asset_no")
+    serializer_class = IntervalDaySerializer
+    filterset_class = IntervalDayFilter
+    view_permission = "interval.view"
+
+
 ROUTES = [
     ("readings/routes", RouteViewSet, "reading-route"),
     ("readings/tasks", TaskViewSet, "reading-task"),
     ("readings/reads", ReadViewSet, "meter-read"),
     ("readings/exceptions", ExceptionViewSet, "reading-exception"),
     ("readings/headend", HeadEndViewSet, "reading-headend"),
+    ("readings/intervals", IntervalViewSet, "reading-intervals"),
+    ("readings/interval-days", IntervalDayViewSet, "reading-interval-day"),
 ]

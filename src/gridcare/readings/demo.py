@@ -25,6 +25,7 @@ from gridcare.metering.actions import do_replace_meter
 from gridcare.metering.models import InstallationRead, Meter
 from gridcare.org.models import User
 from gridcare.readings import actions
+from gridcare.readings.interval_demo import load_interval_demo
 from gridcare.readings.models import ReadException, Route, RouteStop
 from gridcare.readings.periods import next_month
 
@@ -230,6 +231,7 @@ def build(actor: User, scale: str) -> Iterator[str]:
     # this month's plan is out: the readers' tasks wait for their routes' reading days
     actions.do_generate_plan(actor, period=f"{today:%Y-%m}")
     estimated = _one_estimate(actor)
+    yield load_interval_demo(actor)  # 15-minute data of the large customers (readings/interval_demo.py)
     open_exceptions = ReadException.objects.filter(status=ReadException.Status.OPEN).count()
     yield (
         f"readings: {routes} routes, {captured:,} reads over {MONTHS} months ({rejected} rejected), "

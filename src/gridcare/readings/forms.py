@@ -11,6 +11,7 @@ from gridcare.readings.actions.decisions import ESTIMATION_METHODS
 METHOD_LABELS = {
     "same_period_last_year": _("Same period last year"),
     "average_last_three": _("Average of the last three periods"),
+    "interval_data": _("From the interval data of the period"),
 }
 
 

@@ -35,4 +35,20 @@ ITEMS = [
         icon="sliders",
         order=280,
     ),
+    MenuItem(
+        _("Load management"),
+        _("Data collection"),
+        "readings:interval-quality",
+        "interval.view",
+        icon="activity",
+        order=290,
+    ),
+    MenuItem(
+        _("Load management"),
+        _("Collection problems"),
+        "readings:interval-days",
+        "interval.view",
+        icon="exclamation-triangle",
+        order=300,
+    ),
 ]

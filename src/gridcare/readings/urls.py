@@ -12,4 +12,6 @@ urlpatterns = [
     path("exceptions/<int:pk>/decide/", views.ExceptionDecisionView.as_view(), name="exception-decide"),
     path("exceptions/<int:pk>/approve/", views.EstimateApprovalView.as_view(), name="exception-approve"),
     path("rules/", views.VeeRuleListView.as_view(), name="rule-list"),
+    path("intervals/", views.IntervalQualityView.as_view(), name="interval-quality"),
+    path("intervals/days/", views.IntervalDayListView.as_view(), name="interval-days"),
 ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,17 +16,22 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views import View
+from django.views.generic import TemplateView
 
 from gridcare.core.access import get_in_scope
 from gridcare.core.errors import InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
+from gridcare.core.scoped import scoped_choices
 from gridcare.engine.vee import DEFAULT_PARAMS
+from gridcare.org.models import OrgUnit
 from gridcare.readings import actions
 from gridcare.readings.actions import capture_reads
-from gridcare.readings.filters import ExceptionFilter, RouteFilter, TaskFilter
+from gridcare.readings.filters import ExceptionFilter, IntervalDayFilter, RouteFilter, TaskFilter
 from gridcare.readings.forms import ApprovalForm, DecisionForm
+from gridcare.readings.interval_selectors import UnitDay, collection_rates, problem_days
 from gridcare.readings.models import (
     Condition,
+    IntervalDay,
     MeterRead,
     ReadException,
     ReadingTask,
@@ -32,6 +41,9 @@ from gridcare.readings.models import (
 )
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import OPEN_TASKS, last_reads
+from gridcare.readings.store import interval_conf
+from gridcare.web.display import with_unit
+from gridcare.web.flags import Flag
 from gridcare.web.views import ActionFormView, Column, ScopedListView, StaffMixin
 
 
@@ -324,3 +336,155 @@ class EstimateApprovalView(_ExceptionAction):
 
     def perform(self, data: dict[str, Any]) -> Any:
         return actions.do_approve_estimate(self.request.user, self.exception(), reason=data["reason"])
+
+
+# ---------------------------------------------------------------------------------------------- interval data
+class IntervalQualityForm(forms.Form):
+    day_from = forms.DateField(
+        label=pgettext_lazy("interval data", "From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    day_to = forms.DateField(
+        label=pgettext_lazy("interval data", "To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    unit = forms.ModelChoiceField(
+        label=_("Unit"), queryset=OrgUnit.objects.none(), required=False, empty_label=_("All")
+    )
+
+
+class IntervalQualityView(StaffMixin, TemplateView):
+    """采集监测 — the load manager's screen: data collection rate (采集成功率) per unit and day as a table and a
+    chart, with the meter-days that have problems a click away."""
+
+    permission = "interval.view"
+    template_name = "readings/interval_quality.html"
+    request: StaffHttpRequest
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        today = timezone.localdate()
+        lookback = int(interval_conf("LOOKBACK_DAYS"))
+        initial = {"day_from": today - dt.timedelta(days=lookback), "day_to": today - dt.timedelta(days=1)}
+        form = IntervalQualityForm(
+            {**{k: v.isoformat() for k, v in initial.items()}, **self.request.GET.dict()}
+        )
+        form.fields["unit"].queryset = scoped_choices(OrgUnit.objects.order_by("path"), self.request.user)  # type: ignore[attr-defined]
+        data: dict[str, Any] = form.cleaned_data if form.is_valid() else {**initial, "unit": None}
+        first: dt.date = data["day_from"]
+        last: dt.date = data["day_to"]
+        chosen: OrgUnit | None = data["unit"]
+        if last < first or (last - first).days > MAX_SPAN_DAYS:
+            form.add_error(
+                "day_to", _("Choose at most %(days)s days, ending after the start.") % {"days": MAX_SPAN_DAYS}
+            )
+            first, last = initial["day_from"], initial["day_to"]
+        rows = collection_rates(self.request.user, first, last, unit=chosen)
+        days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+        target = Decimal(int(interval_conf("TARGET_RATE_PERCENT")))
+        by_unit: dict[int, dict[dt.date, UnitDay]] = {}
+        units: dict[int, OrgUnit] = {}
+        for row in rows:
+            by_unit.setdefault(row.unit.pk, {})[row.day] = row
+            units[row.unit.pk] = row.unit
+        table: list[dict[str, Any]] = []
+        for unit_id, cells in by_unit.items():
+            received = sum(c.received for c in cells.values())
+            expected = sum(c.expected for c in cells.values())
+            table.append(
+                {
+                    "unit": units[unit_id],
+                    "cells": [cells.get(d) for d in days],
+                    "texts": [_percent_cell(cells.get(d), target) for d in days],
+                    "rate": _percent_cell(UnitDay(units[unit_id], last, 0, received, expected), target),
+                    "meters": max((c.meters for c in cells.values()), default=0),
+                }
+            )
+        overall = collection_rate_of(rows)
+        problems = problem_days(self.request.user, chosen).filter(day__range=(first, last))
+        chart = {
+            "days": [f"{d:%m-%d}" for d in days],
+            "series": [
+                {
+                    "name": row["unit"].name,
+                    "data": [float(c.rate) if c and c.rate is not None else None for c in row["cells"]],
+                }
+                for row in table
+            ],
+            "target": float(target),
+            "label": str(_("Collection rate")),
+            "target_label": str(pgettext_lazy("interval data", "Target")),
+        }
+        problem_query = urlencode(
+            {
+                "problem": "any",
+                "day_from": first.isoformat(),
+                "day_to": last.isoformat(),
+                **({"unit": chosen.pk} if chosen else {}),
+            }
+        )
+        return super().get_context_data(
+            title=_("Data collection"),
+            form=form,
+            days=days,
+            table=table,
+            target=target,
+            overall=with_unit(overall, "%") if overall is not None else "—",
+            failing=overall is not None and overall < target,
+            target_text=with_unit(target, "%"),
+            problem_count=problems.count(),
+            problem_url=f"{reverse('readings:interval-days')}?{problem_query}",
+            chart=chart,
+            **kwargs,
+        )
+
+
+def _percent_cell(cell: UnitDay | None, target: Decimal) -> tuple[str, bool]:
+    """(the rate as words, below target?) of a unit-day."""
+    if cell is None or cell.rate is None:
+        return "—", False
+    return with_unit(cell.rate, "%"), cell.rate < target
+
+
+def collection_rate_of(rows: list[UnitDay]) -> Decimal | None:
+    expected = sum(r.expected for r in rows)
+    if not expected:
+        return None
+    return (Decimal(sum(r.received for r in rows) * 100) / Decimal(expected)).quantize(Decimal("0.1"))
+
+
+#: the longest span the collection screen shows at once (days)
+MAX_SPAN_DAYS = 62
+
+
+def _rate(day: IntervalDay) -> Flag:
+    target = Decimal(int(interval_conf("TARGET_RATE_PERCENT")))
+    rate = day.collection_rate
+    text = with_unit(rate, "%") if rate is not None else "—"
+    return Flag(text, "success" if rate is not None and rate >= target else "danger")
+
+
+class IntervalDayListView(ScopedListView):
+    """采集异常 — meter-days with their checks (filter by problem, unit, day); each links to the customer's load
+    curve of that day."""
+
+    model = IntervalDay
+    permission = "interval.view"
+    filterset_class = IntervalDayFilter
+    title = _("Collection problems by meter-day")
+    export_name = "interval-days"
+    paginate_by = 50
+    columns = [
+        Column(pgettext_lazy("interval data", "Day"), "day"),
+        Column(_("Meter"), "meter.asset_no"),
+        Column(_("Account"), "service_point.account.name"),
+        Column(_("Unit"), "service_point.org_unit.name"),
+        Column(_("Collection rate"), _rate),
+        Column(_("Intervals received"), lambda d: f"{d.received} / {d.expected}"),
+        Column(_("Missing intervals"), "gaps"),
+        Column(_("Spikes"), "spikes"),
+        Column(_("Conflicting values"), "conflicts"),
+        Column(_("Rejected values"), "rejected"),
+    ]
+
+    def base_queryset(self) -> Any:
+        return IntervalDay.objects.select_related(
+            "meter", "service_point__account", "service_point__org_unit"
+        ).order_by("-day", "meter__asset_no")

@@ -16,6 +16,7 @@ Definitions (docs/readings.md, "KPIs"):
 - 计费前未处理异常 ``exceptions_before_billing``: blocking exceptions of the month's period open at their
   billing day (reading day + :func:`gridcare.readings.conf.billing_lead_days`), or open now while it is ahead.
 - 待审批估抄 ``estimates_awaiting_approval``: estimates made in the month still waiting for approval.
+- 采集成功率 ``data_collection_rate`` (load manager): 15-minute intervals received ÷ expected in the month.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.access import has_perm, restrict
+from gridcare.customers.models import ServicePoint
 from gridcare.engine.calendar import SHANGHAI
 from gridcare.readings.conf import billing_lead_days, follow_up_days, on_time_days
+from gridcare.readings.interval_selectors import collection_rate, problem_days
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import OPEN_TASKS
+from gridcare.readings.store import interval_conf
 from gridcare.web.workbench import KPI, Month, Todo, Value, ratio, scoped
 
 #: a task, exception or read counts for the reader of its route
@@ -190,7 +194,64 @@ def _estimates_link(user: Any, unit: Any, month: Month) -> str:
     return _link("readings:exception-list", status=ReadException.Status.ESTIMATED)
 
 
+#: who follows up data collection (负荷管理专责): failing meter-days are their to-do
+COLLECTION_FOLLOW_UP = "loadcontrol.notice"
+
+
+def _month_span(month: Month) -> tuple[dt.date, dt.date]:
+    """The month's days up to yesterday (today's data are still arriving)."""
+    return month.first_day, min(month.last_day, timezone.localdate() - dt.timedelta(days=1))
+
+
+def data_collection_rate(user: Any, unit: Any, month: Month) -> Value:
+    """采集成功率 — 15-minute intervals received ÷ expected from the interval meters of the unit, in the month."""
+    first, last = _month_span(month)
+    if last < first:
+        return None
+    if unit is not None and not ServicePoint.objects.filter(org_unit__path__startswith=unit.path).exists():
+        unit = None  # a team holding no service points (负荷管理班) follows every metering point it reads
+    return collection_rate(user, first, last, unit=unit)
+
+
+def collection_link(user: Any, unit: Any, month: Month) -> str:
+    first, last = _month_span(month)
+    query = {"day_from": first.isoformat(), "day_to": max(first, last).isoformat()}
+    return f"{reverse('readings:interval-quality')}?{urlencode(query)}"
+
+
+
+
+def failing_meter_days(user: Any) -> list[Todo]:
+    """采集异常 — meter-days with gaps, spikes, conflicting or rejected values in the last days."""
+    if not has_perm(user, COLLECTION_FOLLOW_UP) or not has_perm(user, "interval.view"):
+        return []
+    since = timezone.localdate() - dt.timedelta(days=int(interval_conf("LOOKBACK_DAYS")))
+    rows = problem_days(user).filter(day__gte=since).select_related("meter")
+    first = [
+        (
+            f"{d.meter.asset_no} {d.day:%Y-%m-%d}",
+            f"{reverse('readings:interval-days')}?meter_asset_no={d.meter.asset_no}",
+            None,
+        )
+        for d in rows[:5]
+    ]
+    url = (
+        f"{reverse('readings:interval-days')}?{urlencode({'problem': 'any', 'day_from': since.isoformat()})}"
+    )
+    return [
+        Todo(
+            "readings.interval_problems",
+            _("Meter-days with collection problems"),
+            rows.count(),
+            url,
+            "warning",
+            tuple(first),
+        )
+    ]
+
+
 KPIS = [
+    KPI("data_collection_rate", data_collection_rate, collection_link, per_person=False),
     KPI("on_time_reading", on_time_reading, _tasks_link),
     KPI("actual_read_rate", actual_read_rate, _tasks_link),
     KPI("reading_accuracy", reading_accuracy, _exceptions_link),
@@ -330,7 +391,7 @@ def before_billing(user: Any) -> list[Todo]:
     return todos
 
 
-TODOS = [todays_routes, before_billing]
+TODOS = [todays_routes, before_billing, failing_meter_days]
 
 VERBS = {
     "readings.create_route": _("Created reading route"),
@@ -346,4 +407,5 @@ VERBS = {
     "readings.approve_estimate": _("Approved the estimate of"),
     "readings.capture": _("Received"),
     "readings.capture_read": _("Entered reading"),
+    "readings.ingest_intervals": _("Received interval data"),
 }

@@ -8,6 +8,7 @@ from gridcare.readings.actions.decisions import (
     do_estimate,
     do_order_reread,
 )
+from gridcare.readings.actions.intervals import do_ingest_intervals
 from gridcare.readings.actions.routes import (
     do_create_route,
     do_generate_plan,
@@ -28,6 +29,7 @@ __all__ = [
     "do_create_route",
     "do_estimate",
     "do_generate_plan",
+    "do_ingest_intervals",
     "do_load_vee_defaults",
     "do_merge_routes",
     "do_order_reread",

@@ -19,11 +19,14 @@ from gridcare.org.models import User
 from gridcare.readings.actions.capture import CleanRecord, MeterInfo, TaskInfo, parse_value, store_reads
 from gridcare.readings.actions.validation import history_frame, open_blocking
 from gridcare.readings.conf import ENGINE_REGISTERS
+from gridcare.readings.interval_selectors import interval_total
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask
 from gridcare.readings.periods import parse_period
+from gridcare.readings.store import interval_conf
 
-#: what an estimate may be based on here (interval-based estimates need the interval store's totals)
-ESTIMATION_METHODS = ("same_period_last_year", "average_last_three")
+#: what an estimate may be based on: the register history (engine), or the period's 15-minute intervals
+ESTIMATION_METHODS = ("same_period_last_year", "average_last_three", "interval_data")
+INTERVAL_METHOD = "interval_data"
 EXCEPTION_FIELDS = ["status", "reason", "decided_by_id"]
 
 
@@ -223,8 +226,8 @@ def do_order_reread(actor: User, exception: ReadException, *, reason: str) -> Re
 
 @action("readings.estimate", permission="reading.review")
 def do_estimate(actor: User, exception: ReadException, *, method: str, reason: str) -> MeterRead:
-    """估抄 — an estimated read from the history (same period last year / average of the last three), flagged
-    and held until another person with ``reading.approve_estimate`` approves it."""
+    """估抄 — an estimated read from the history (same period last year / average of the last three) or from the
+    period's interval data, flagged and held until another person with ``reading.approve_estimate`` approves it."""
     reason = _reason(reason)
     if method not in ESTIMATION_METHODS:
         raise InvalidInput({"method": f"未知估算方法「{method}」。 (Unknown estimation method.)"})
@@ -232,34 +235,10 @@ def do_estimate(actor: User, exception: ReadException, *, method: str, reason: s
     old = exception.read
     if old is None or old.register not in ENGINE_REGISTERS:
         raise InvalidInput({"read": "没有可估算的示数，请安排补抄。 (Nothing to estimate: order a re-read.)"})
-    keys = pl.DataFrame(
-        {
-            "account": [old.service_point_id],
-            "register": [ENGINE_REGISTERS[old.register]],
-            "period": [parse_period(old.period)],
-        }
-    )
-    estimated = vee.estimate(keys, history_frame({old.service_point_id}), method).get_column("quantity")[0]
-    if estimated is None:
-        raise InvalidInput(
-            {
-                "method": "历史数据不足，无法估算，请安排补抄。 (Not enough history to estimate: order a re-read.)"
-            }
-        )
-    quantity = scaled_to_decimal(int(estimated), QTY_DEC)
+    quantity = _interval_quantity(old) if method == INTERVAL_METHOD else _history_quantity(old, method)
     start = old.value - (old.quantity or Decimal(0)) / old.multiplier if old.quantity is not None else None
-    previous = (
-        MeterRead.objects.filter(
-            meter_id=old.meter_id,
-            register=old.register,
-            status=MeterRead.Status.VALID,
-            read_at__lt=old.read_at,
-        )
-        .order_by("-read_at")
-        .values_list("value", flat=True)
-        .first()
-    )
-    base = previous if previous is not None else start
+    previous = _previous_read(old)
+    base = previous.value if previous is not None else start
     if base is None:
         raise InvalidInput({"method": "没有上次示数，无法估算。 (No previous read to estimate from.)"})
     span = Decimal(10) ** old.meter.register_digits
@@ -295,6 +274,62 @@ def do_estimate(actor: User, exception: ReadException, *, method: str, reason: s
         estimate=new.pk,
     )
     return new
+
+
+def _previous_read(read: MeterRead) -> MeterRead | None:
+    """The last valid read of the same register before ``read`` (where its period starts)."""
+    return (
+        MeterRead.objects.filter(
+            meter_id=read.meter_id,
+            register=read.register,
+            status=MeterRead.Status.VALID,
+            read_at__lt=read.read_at,
+        )
+        .order_by("-read_at")
+        .first()
+    )
+
+
+def _history_quantity(old: MeterRead, method: str) -> Decimal:
+    """The engine's estimate from the register history (same period last year / average of the last three)."""
+    keys = pl.DataFrame(
+        {
+            "account": [old.service_point_id],
+            "register": [ENGINE_REGISTERS[old.register]],
+            "period": [parse_period(old.period)],
+        }
+    )
+    estimated = vee.estimate(keys, history_frame({old.service_point_id}), method).get_column("quantity")[0]
+    if estimated is None:
+        raise InvalidInput(
+            {
+                "method": "历史数据不足，无法估算，请安排补抄。 (Not enough history to estimate: order a re-read.)"
+            }
+        )
+    return scaled_to_decimal(int(estimated), QTY_DEC)
+
+
+def _interval_quantity(old: MeterRead) -> Decimal:
+    """按负荷曲线估算 — the sum of the meter's 15-minute kWh from the previous valid read to this one (the
+    consumption itself: interval data are primary kWh, the multiplier already applied). Only the active total
+    is metered as intervals; at least ``ESTIMATE_MIN_COVERAGE_PERCENT`` of the period's intervals must be there."""
+    if old.register != "active_total":
+        raise InvalidInput(
+            {"method": "负荷曲线只能估算有功总电量。 (Interval data estimate the active total only.)"}
+        )
+    previous = _previous_read(old)
+    if previous is None:
+        raise InvalidInput({"method": "没有上次示数，无法估算。 (No previous read to estimate from.)"})
+    found = interval_total(old.meter_id, previous.read_at, old.read_at)
+    needed = Decimal(int(interval_conf("ESTIMATE_MIN_COVERAGE_PERCENT")))
+    if not found.received or found.coverage < needed:
+        raise InvalidInput(
+            {
+                "method": f"本期负荷曲线只有 {found.received}/{found.expected} 个点（需 {needed}%），无法估算。 "
+                "(Not enough interval data in the period.)"
+            }
+        )
+    return found.kwh
 
 
 @action("readings.approve_estimate", permission="reading.approve_estimate")
