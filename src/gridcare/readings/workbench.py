@@ -18,4 +18,5 @@ VERBS = {
     "readings.approve_estimate": _("Approved the estimate of"),
     "readings.capture": _("Received"),
     "readings.capture_read": _("Entered reading"),
+    "readings.run_period_vee": _("Validated the reading period"),
 }

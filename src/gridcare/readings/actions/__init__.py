@@ -8,6 +8,7 @@ from gridcare.readings.actions.decisions import (
     do_estimate,
     do_order_reread,
 )
+from gridcare.readings.actions.period import PeriodVeeResult, do_run_period_vee
 from gridcare.readings.actions.routes import (
     do_create_route,
     do_generate_plan,
@@ -19,6 +20,7 @@ from gridcare.readings.actions.routes import (
 
 __all__ = [
     "MAX_BATCH",
+    "PeriodVeeResult",
     "RecordResult",
     "capture_reads",
     "check_records",
@@ -32,5 +34,6 @@ __all__ = [
     "do_merge_routes",
     "do_order_reread",
     "do_reorder_route",
+    "do_run_period_vee",
     "do_split_route",
 ]
