@@ -12,9 +12,16 @@ from django.core.management import call_command
 from gridcare.core.errors import PermissionRefused
 from gridcare.core.locks import JobBusy, job_lock
 from gridcare.core.models import AuditEntry
-from gridcare.readings.actions import do_correct_exception, do_generate_plan, do_run_period_vee
+from gridcare.readings.actions import (
+    PeriodVeeResult,
+    do_correct_exception,
+    do_generate_plan,
+    do_run_period_vee,
+)
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask
+from tests.concurrency import run_together, truly_concurrent
 from tests.readings.conftest import at
+from tests.service.test_concurrent_sweeps import in_other_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -132,13 +139,32 @@ def test_exceptions_raised_by_the_period_run_land_in_the_queue(installed, route_
     assert total.status == MeterRead.Status.HELD and total.task.status == ReadingTask.Status.EXCEPTION
 
 
-def test_two_runs_at_once_one_does_the_work(november, system):
+@pytest.mark.django_db(transaction=True)
+def test_a_run_while_another_holds_the_lock_is_refused(november, system):
     """Given a run of the period holding its job lock, a second run is refused at once and writes nothing."""
     before = ReadException.objects.count()
-    with job_lock("readings.period_vee.2026-11"), pytest.raises(JobBusy):
-        do_run_period_vee(system, "2026-11", today=AFTER_WINDOW)
+
+    def second() -> object:
+        try:
+            return do_run_period_vee(system, "2026-11", today=AFTER_WINDOW)
+        except JobBusy as busy:
+            return busy
+
+    with job_lock("readings.period_vee.2026-11"):
+        outcome = in_other_connection(second) if truly_concurrent() else second()
+    assert isinstance(outcome, JobBusy)
     assert ReadException.objects.count() == before
     assert not AuditEntry.objects.filter(action="readings.run_period_vee").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_one_does_the_work(november, system):
+    """Given two runs of the period started together, then the missing read is raised once: one run does the
+    work, the other is refused by the lock (or, run after it, finds nothing to do)."""
+    results = run_together([lambda: do_run_period_vee(system, "2026-11", today=AFTER_WINDOW)] * 2)
+    assert all(isinstance(r, (PeriodVeeResult, JobBusy)) for r in results), results
+    assert sum(r.total_raised for r in results if isinstance(r, PeriodVeeResult)) == 1
+    assert ReadException.objects.filter(rule="missing_read").count() == 1
 
 
 def test_scope_and_permission(november, system, staff, unit):
