@@ -200,3 +200,25 @@ def test_cli_refuses_a_bad_period_and_an_unknown_unit():
         call_command("readings", "vee", "--period", "2026-13")
     with pytest.raises(CommandError, match="NOPE"):
         call_command("readings", "vee", "--period", "2026-11", "--unit", "NOPE")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nightly_job_validates_the_routes_whose_window_closed_yesterday(november, system):
+    """Given a route read on the 15th and a tolerance of 2 days, the window closes on the 17th: the job of the
+    18th validates that route's November (the missing read lands), the job of the 17th does nothing, and a copy
+    started while another holds the lock is skipped."""
+    from celery import current_app
+
+    from gridcare.readings.tasks import PERIOD_VEE, beat_schedule, closed_yesterday, run_closed_windows
+
+    route, _meters = november
+    assert beat_schedule()["readings-period-vee"]["task"] == PERIOD_VEE
+    assert "readings-period-vee" in current_app.conf.beat_schedule
+    assert closed_yesterday(dt.date(2026, 11, 18)) == ("2026-11", [route])
+    assert run_closed_windows(dt.date(2026, 11, 17)) is None
+    with job_lock("readings.period_vee.2026-11"):
+        copy = lambda: run_closed_windows(dt.date(2026, 11, 18))  # noqa: E731
+        assert (in_other_connection(copy) if truly_concurrent() else copy()) is None
+    assert not ReadException.objects.filter(rule="missing_read").exists()
+    result = run_closed_windows(dt.date(2026, 11, 18))
+    assert result is not None and result.raised == {"missing_read": 1} and result.routes == 1
