@@ -112,8 +112,12 @@ def generate(accounts: int, seed: int) -> dict[str, pl.DataFrame]:
     for m in (11, 12):  # TOU registers of the TOU accounts: 30 / 40 / 30 % of the total
         period = MONTHS[m]
         t = np.flatnonzero(tou & (~flag["missing"] if period == PERIOD else True))
-        total = monthly[t, :m + 1]
-        for register, share, offset in (("active_peak", 30, 0), ("active_flat", 40, 1), ("active_valley", 30, 2)):
+        total = monthly[t, : m + 1]
+        for register, share, offset in (
+            ("active_peak", 30, 0),
+            ("active_flat", 40, 1),
+            ("active_valley", 30, 2),
+        ):
             part = total * share // 100
             if register == "active_valley":
                 part = total - total * 30 // 100 - total * 40 // 100
@@ -134,11 +138,15 @@ def generate(accounts: int, seed: int) -> dict[str, pl.DataFrame]:
                 )
             )
     reads = pl.concat(frames, how="vertical_relaxed")
-    tasks = reads.filter(pl.col("period") == PERIOD).select("account", "register").vstack(
-        pl.DataFrame({"account": ids[flag["missing"]], "register": "active_total"})
+    tasks = (
+        reads.filter(pl.col("period") == PERIOD)
+        .select("account", "register")
+        .vstack(pl.DataFrame({"account": ids[flag["missing"]], "register": "active_total"}))
     )
-    print(f"  generated {reads.height:,} reads, {tasks.height:,} tasks; anomalies "
-          + ", ".join(f"{name} {int(flag[name].sum()):,}" for name in ANOMALIES))
+    print(
+        f"  generated {reads.height:,} reads, {tasks.height:,} tasks; anomalies "
+        + ", ".join(f"{name} {int(flag[name].sum()):,}" for name in ANOMALIES)
+    )
     return {"reads": reads, "tasks": tasks, "tou": pl.DataFrame({"account": ids[tou]})}
 
 
@@ -175,69 +183,186 @@ def seed(accounts: int, seed_value: int) -> None:
         for name, _definition in dropped:
             cursor.execute(f'DROP INDEX "{name}"')
         now = "2026-10-01 00:00:00+00"
-        registers = pl.when(ids.is_in(data["tou"].get_column("account").implode())).then(
-            pl.lit('["active_total", "active_peak", "active_flat", "active_valley"]')
-        ).otherwise(pl.lit('["active_total"]'))
-        copy_csv(cursor, Meter._meta.db_table,
-                 ["id", "asset_no", "barcode", "manufacturer", "model_code", "kind", "accuracy_class", "phases",
-                  "rated_current", "register_digits", "registers", "ct_ratio", "pt_ratio", "status", "org_unit_id",
-                  "service_point_id", "created_at"],
-                 pl.DataFrame({"id": ids}).with_columns(
-                     asset_no="B" + ids.cast(pl.String).str.zfill(9), barcode="C" + ids.cast(pl.String).str.zfill(9),
-                     manufacturer=pl.lit("基准"), model_code=pl.lit("DDZY"), kind=pl.lit("electronic"),
-                     accuracy_class=pl.lit("2.0"), phases=pl.lit(1), rated_current=pl.lit("5(60)A"),
-                     register_digits=pl.lit(6),
-                     registers=registers,
-                     ct_ratio=pl.lit(1), pt_ratio=pl.lit(1), status=pl.lit("installed"), org_unit_id=pl.lit(unit.pk),
-                     service_point_id=ids, created_at=pl.lit(now)))
-        routes = pl.int_range(1, int(route_of.max()) + 1, eager=True, dtype=pl.Int64)
-        copy_csv(cursor, Route._meta.db_table,
-                 ["id", "number", "name", "org_unit_id", "reading_day", "frequency", "mode", "active", "created_at"],
-                 pl.DataFrame({"id": routes}).with_columns(
-                     number="R" + routes.cast(pl.String).str.zfill(6), name="基准段" + routes.cast(pl.String),
-                     org_unit_id=pl.lit(unit.pk), reading_day=pl.lit(READING_DAY), frequency=pl.lit("monthly"),
-                     mode=pl.lit("manual"), active=pl.lit("t"), created_at=pl.lit(now)))
-        copy_csv(cursor, RouteStop._meta.db_table, ["id", "route_id", "service_point_id", "sequence"],
-                 pl.DataFrame({"id": ids, "route_id": route_of, "service_point_id": ids,
-                               "sequence": (ids - 1) % STOPS + 1}))
-        reads_in_period = data["reads"].filter(pl.col("period") == PERIOD).select("account", "register")
-        tasks = data["tasks"].with_row_index("id", offset=1).with_columns(
-            pl.col("id").cast(pl.Int64),
-            read=pl.col("account").is_in(reads_in_period.filter(pl.col("register") == "active_total")
-                                         .get_column("account").implode()) | (pl.col("register") != "active_total"),
+        registers = (
+            pl.when(ids.is_in(data["tou"].get_column("account").implode()))
+            .then(pl.lit('["active_total", "active_peak", "active_flat", "active_valley"]'))
+            .otherwise(pl.lit('["active_total"]'))
         )
-        copy_csv(cursor, ReadingTask._meta.db_table,
-                 ["id", "route_id", "period", "meter_id", "register", "service_point_id", "sequence", "due_date",
-                  "status"],
-                 tasks.select("id", ((pl.col("account") - 1) // STOPS + 1).alias("route_id"),
-                              pl.lit(PERIOD).alias("period"), "account", "register",
-                              pl.col("account").alias("point"), ((pl.col("account") - 1) % STOPS + 1).alias("seq"),
-                              pl.lit(f"{PERIOD}-{READING_DAY:02d}").alias("due"),
-                              pl.when("read").then(pl.lit("validated")).otherwise(pl.lit("pending")).alias("st")))
-        task_ids = tasks.select("account", "register", pl.col("id").alias("task"), pl.lit(PERIOD).alias("period"))
-        reads = data["reads"].join(task_ids, on=["account", "register", "period"], how="left").with_row_index(
-            "id", offset=1)
-        copy_csv(cursor, MeterRead._meta.db_table,
-                 ["id", "meter_id", "register", "read_at", "value", "source", "condition", "service_point_id",
-                  "period", "task_id", "multiplier", "quantity", "status", "created_at"],
-                 reads.select(
-                     pl.col("id").cast(pl.Int64), "account", "register",
-                     (pl.col("period") + "-" + pl.col("day").cast(pl.String).str.zfill(2) + " 02:00:00+00").alias("at"),
-                     (pl.col("value").cast(pl.Float64) / 100).round(2).cast(pl.String).alias("v"),
-                     pl.lit("headend").alias("source"), pl.lit("normal").alias("condition"),
-                     pl.col("account").alias("point"), "period", "task", "multiplier",
-                     (pl.col("quantity").cast(pl.Float64) / 1000).cast(pl.String).alias("q"),
-                     pl.lit("valid").alias("status"), pl.lit(now).alias("created")))
+        copy_csv(
+            cursor,
+            Meter._meta.db_table,
+            [
+                "id",
+                "asset_no",
+                "barcode",
+                "manufacturer",
+                "model_code",
+                "kind",
+                "accuracy_class",
+                "phases",
+                "rated_current",
+                "register_digits",
+                "registers",
+                "ct_ratio",
+                "pt_ratio",
+                "status",
+                "org_unit_id",
+                "service_point_id",
+                "created_at",
+            ],
+            pl.DataFrame({"id": ids}).with_columns(
+                asset_no="B" + ids.cast(pl.String).str.zfill(9),
+                barcode="C" + ids.cast(pl.String).str.zfill(9),
+                manufacturer=pl.lit("基准"),
+                model_code=pl.lit("DDZY"),
+                kind=pl.lit("electronic"),
+                accuracy_class=pl.lit("2.0"),
+                phases=pl.lit(1),
+                rated_current=pl.lit("5(60)A"),
+                register_digits=pl.lit(6),
+                registers=registers,
+                ct_ratio=pl.lit(1),
+                pt_ratio=pl.lit(1),
+                status=pl.lit("installed"),
+                org_unit_id=pl.lit(unit.pk),
+                service_point_id=ids,
+                created_at=pl.lit(now),
+            ),
+        )
+        routes = pl.int_range(1, int(route_of.max()) + 1, eager=True, dtype=pl.Int64)
+        copy_csv(
+            cursor,
+            Route._meta.db_table,
+            [
+                "id",
+                "number",
+                "name",
+                "org_unit_id",
+                "reading_day",
+                "frequency",
+                "mode",
+                "active",
+                "created_at",
+            ],
+            pl.DataFrame({"id": routes}).with_columns(
+                number="R" + routes.cast(pl.String).str.zfill(6),
+                name="基准段" + routes.cast(pl.String),
+                org_unit_id=pl.lit(unit.pk),
+                reading_day=pl.lit(READING_DAY),
+                frequency=pl.lit("monthly"),
+                mode=pl.lit("manual"),
+                active=pl.lit("t"),
+                created_at=pl.lit(now),
+            ),
+        )
+        copy_csv(
+            cursor,
+            RouteStop._meta.db_table,
+            ["id", "route_id", "service_point_id", "sequence"],
+            pl.DataFrame(
+                {"id": ids, "route_id": route_of, "service_point_id": ids, "sequence": (ids - 1) % STOPS + 1}
+            ),
+        )
+        reads_in_period = data["reads"].filter(pl.col("period") == PERIOD).select("account", "register")
+        tasks = (
+            data["tasks"]
+            .with_row_index("id", offset=1)
+            .with_columns(
+                pl.col("id").cast(pl.Int64),
+                read=pl.col("account").is_in(
+                    reads_in_period.filter(pl.col("register") == "active_total")
+                    .get_column("account")
+                    .implode()
+                )
+                | (pl.col("register") != "active_total"),
+            )
+        )
+        copy_csv(
+            cursor,
+            ReadingTask._meta.db_table,
+            [
+                "id",
+                "route_id",
+                "period",
+                "meter_id",
+                "register",
+                "service_point_id",
+                "sequence",
+                "due_date",
+                "status",
+            ],
+            tasks.select(
+                "id",
+                ((pl.col("account") - 1) // STOPS + 1).alias("route_id"),
+                pl.lit(PERIOD).alias("period"),
+                "account",
+                "register",
+                pl.col("account").alias("point"),
+                ((pl.col("account") - 1) % STOPS + 1).alias("seq"),
+                pl.lit(f"{PERIOD}-{READING_DAY:02d}").alias("due"),
+                pl.when("read").then(pl.lit("validated")).otherwise(pl.lit("pending")).alias("st"),
+            ),
+        )
+        task_ids = tasks.select(
+            "account", "register", pl.col("id").alias("task"), pl.lit(PERIOD).alias("period")
+        )
+        reads = (
+            data["reads"]
+            .join(task_ids, on=["account", "register", "period"], how="left")
+            .with_row_index("id", offset=1)
+        )
+        copy_csv(
+            cursor,
+            MeterRead._meta.db_table,
+            [
+                "id",
+                "meter_id",
+                "register",
+                "read_at",
+                "value",
+                "source",
+                "condition",
+                "service_point_id",
+                "period",
+                "task_id",
+                "multiplier",
+                "quantity",
+                "status",
+                "created_at",
+            ],
+            reads.select(
+                pl.col("id").cast(pl.Int64),
+                "account",
+                "register",
+                (pl.col("period") + "-" + pl.col("day").cast(pl.String).str.zfill(2) + " 02:00:00+00").alias(
+                    "at"
+                ),
+                (pl.col("value").cast(pl.Float64) / 100).round(2).cast(pl.String).alias("v"),
+                pl.lit("headend").alias("source"),
+                pl.lit("normal").alias("condition"),
+                pl.col("account").alias("point"),
+                "period",
+                "task",
+                "multiplier",
+                (pl.col("quantity").cast(pl.Float64) / 1000).cast(pl.String).alias("q"),
+                pl.lit("valid").alias("status"),
+                pl.lit(now).alias("created"),
+            ),
+        )
         loaded = time.perf_counter()
-        for name, definition in dropped:
+        for _name, definition in dropped:
             cursor.execute(definition)
         for table in tables:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM \"{table}\"))"
+            )
     with connection.cursor() as django_cursor:
         for table in tables:
             django_cursor.execute(f'VACUUM ANALYZE "{table}"')
-    print(f"  seeded in {time.perf_counter() - started:.1f} s (COPY {loaded - started:.1f} s, "
-          f"{len(dropped)} indexes rebuilt and analysed after)")
+    print(
+        f"  seeded in {time.perf_counter() - started:.1f} s (COPY {loaded - started:.1f} s, "
+        f"{len(dropped)} indexes rebuilt and analysed after)"
+    )
 
 
 def measure(rounds: int) -> None:
@@ -263,18 +388,22 @@ def measure(rounds: int) -> None:
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
         s = result.seconds
-        print(f"round {index + 1}: {wall:.2f} s wall ({cpu:.2f} s CPU) — load {s['load']:.2f} / engine "
-              f"{s['engine']:.2f} / write {s['write']:.2f}; {result.reads + result.missing:,} rows checked "
-              f"({result.reads:,} reads + {result.missing:,} missing) → {(result.reads + result.missing) / wall:,.0f}"
-              f" reads/s; {result.total_raised:,} exceptions raised, {result.reads_updated:,} reads and "
-              f"{result.tasks_updated:,} tasks updated")
+        print(
+            f"round {index + 1}: {wall:.2f} s wall ({cpu:.2f} s CPU) — load {s['load']:.2f} / engine "
+            f"{s['engine']:.2f} / write {s['write']:.2f}; {result.reads + result.missing:,} rows checked "
+            f"({result.reads:,} reads + {result.missing:,} missing) → {(result.reads + result.missing) / wall:,.0f}"
+            f" reads/s; {result.total_raised:,} exceptions raised, {result.reads_updated:,} reads and "
+            f"{result.tasks_updated:,} tasks updated"
+        )
         print("  by rule: " + ", ".join(f"{rule} {count:,}" for rule, count in result.raised.items()))
     routes = Route.objects.all()
     data = periodvee.load(PERIOD, routes, missing_before=__import__("datetime").date(2026, 11, 18))
     batch, _meta, history = periodvee.batch(data, {r.pk: r for r in routes})
     best = min(_timed(lambda: vee.validate(batch, history, vee_rules())) for _ in range(rounds))
-    print(f"engine alone (vee.validate on the same {batch.height:,} rows and {history.height:,} history rows): "
-          f"{best:.2f} s best of {rounds}; end to end / engine = {wall / best:.1f}×")
+    print(
+        f"engine alone (vee.validate on the same {batch.height:,} rows and {history.height:,} history rows): "
+        f"{best:.2f} s best of {rounds}; end to end / engine = {wall / best:.1f}×"
+    )
 
 
 def _timed(fn: object) -> float:

@@ -97,7 +97,12 @@ def test_revalidation_after_a_previous_period_correction(installed, route_for, c
     meter = installed(initial={"active_total": "0"})
     route_for(meter)
     do_generate_plan(system, period="2026-11")
-    for day, value in (("2026-08-15", "100"), ("2026-09-15", "200"), ("2026-10-15", "900"), ("2026-11-15", "400")):
+    for day, value in (
+        ("2026-08-15", "100"),
+        ("2026-09-15", "200"),
+        ("2026-10-15", "900"),
+        ("2026-11-15", "400"),
+    ):
         read(capture, meter, day, value)
     november = MeterRead.objects.get(period="2026-11")
     assert november.status == MeterRead.Status.HELD
@@ -120,8 +125,10 @@ def test_exceptions_raised_by_the_period_run_land_in_the_queue(installed, route_
     """Given November's TOU registers that do not add up to the total — sent in two batches, so capture could
     not compare them — when the period is validated, then one TOU-sum exception is raised on the total read,
     the read is held and its task moves to exception."""
-    meter = installed(initial={"active_total": "0", "active_peak": "0", "active_valley": "0"},
-                      registers=["active_total", "active_peak", "active_valley"])
+    meter = installed(
+        initial={"active_total": "0", "active_peak": "0", "active_valley": "0"},
+        registers=["active_total", "active_peak", "active_valley"],
+    )
     route_for(meter)
     do_generate_plan(system, period="2026-11")
     read(capture, meter, "2026-10-15", "100")
@@ -171,8 +178,11 @@ def test_scope_and_permission(november, system, staff, unit):
     """A reader may not run it; a run limited to another station's unit checks nothing of CG."""
     with pytest.raises(PermissionRefused):
         do_run_period_vee(staff("cg_reader"), "2026-11", today=AFTER_WINDOW)
-    elsewhere = [u for u in unit("CG").__class__.objects.exclude(path__startswith=unit("CG").path)
-                 if u.code != unit("CG").code]
+    elsewhere = [
+        u
+        for u in unit("CG").__class__.objects.exclude(path__startswith=unit("CG").path)
+        if u.code != unit("CG").code
+    ]
     other = next(u for u in elsewhere if not unit("CG").path.startswith(u.path))
     result = do_run_period_vee(system, "2026-11", org_unit=other, today=AFTER_WINDOW)
     assert result.reads == 0 and result.missing == 0 and result.raised == {}

@@ -57,22 +57,25 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
     PostgreSQL: COPY into a temporary table dropped at commit, then one ``UPDATE … FROM`` it; SQLite: one
     ``executemany``. Values go in as the database takes them (Decimal, str, datetime, None)."""
-    prepared = [field.get_db_prep_save for field in (model._meta.get_field(name) for name in fields)]
+    concrete = [model._meta.get_field(name) for name in fields]
+    prepared = [field.get_db_prep_save for field in concrete if isinstance(field, models.Field)]
     rows = [
-        (row[0], *(prep(value, connection) for prep, value in zip(prepared, row[1:], strict=True)))  # type: ignore[operator]
+        (row[0], *(prep(value, connection) for prep, value in zip(prepared, row[1:], strict=True)))
         for row in rows
     ]
     if not rows:
         return 0
     table = model._meta.db_table
-    pk = column_of(model._meta.pk)  # type: ignore[arg-type]
+    pk = column_of(model._meta.pk)
     columns = [column_of(model._meta.get_field(name)) for name in fields]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             temp = f"_update_{table}"
             types = [model._meta.get_field(name).db_type(connection) for name in fields]
             definition = ", ".join(f'"{c}" {t}' for c, t in zip(columns, types, strict=True))
-            cursor.execute(f'CREATE TEMPORARY TABLE "{temp}" (id bigint PRIMARY KEY, {definition}) ON COMMIT DROP')
+            cursor.execute(
+                f'CREATE TEMPORARY TABLE "{temp}" (id bigint PRIMARY KEY, {definition}) ON COMMIT DROP'
+            )
             names = ", ".join(f'"{c}"' for c in columns)
             with cursor.cursor.copy(f'COPY "{temp}" (id, {names}) FROM STDIN') as copy:
                 for row in rows:

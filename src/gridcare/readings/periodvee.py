@@ -167,7 +167,9 @@ def _route_frame(routes: Mapping[int, Route], start: dt.date) -> pl.DataFrame:
             if route.mode == Route.Mode.REMOTE and route.remote_since
             else None
         )
-        rows.append((pk, start.replace(day=route.reading_day), cycle if cycle is not None and cycle >= 1 else None))
+        rows.append(
+            (pk, start.replace(day=route.reading_day), cycle if cycle is not None and cycle >= 1 else None)
+        )
     return pl.DataFrame(
         rows, schema={"route": pl.Int64, "reading_day": pl.Date, "remote_cycle": pl.Int64}, orient="row"
     )
@@ -179,8 +181,12 @@ def _previous(data: PeriodData) -> pl.DataFrame:
     window = {shift_period(data.period, -n) for n in range(1, RECENT_PERIODS + 1)}
     candidates = pl.concat(
         [
-            data.recent.filter(pl.col("period").is_in(list(window))).select("meter", "register", "at", "value"),
-            data.reads.filter(pl.col("status") == MeterRead.Status.VALID).select("meter", "register", "at", "value"),
+            data.recent.filter(pl.col("period").is_in(list(window))).select(
+                "meter", "register", "at", "value"
+            ),
+            data.reads.filter(pl.col("status") == MeterRead.Status.VALID).select(
+                "meter", "register", "at", "value"
+            ),
         ]
     ).rename({"value": "previous"})
     return (
@@ -226,26 +232,42 @@ def batch(data: PeriodData, routes: Mapping[int, Route]) -> tuple[pl.DataFrame, 
     if legs:
         patch = pl.DataFrame(
             [
-                (pk, _scaled(leg.previous), leg.exchanged, _scaled(leg.old_final), _scaled(leg.new_initial),
-                 leg.old_digits, leg.old_multiplier)
+                (
+                    pk,
+                    _scaled(leg.previous),
+                    leg.exchanged,
+                    _scaled(leg.old_final),
+                    _scaled(leg.new_initial),
+                    leg.old_digits,
+                    leg.old_multiplier,
+                )
                 for pk, leg in legs.items()
             ],
             schema={"read": pl.Int64, **{c: BATCH_SCHEMA[c] for c in LEG_COLUMNS}},
             orient="row",
         )
         reads = (
-            reads.join(patch.rename({"previous": "leg_previous"}), on="read", how="left", maintain_order="left")
+            reads.join(
+                patch.rename({"previous": "leg_previous"}), on="read", how="left", maintain_order="left"
+            )
             .with_columns(pl.coalesce("previous", "leg_previous").alias("previous"))
             .drop("leg_previous")
         )
     else:
         reads = reads.with_columns(
             pl.lit(False).alias("exchanged"),
-            *(pl.lit(None, pl.Int64).alias(c) for c in ("old_final", "new_initial", "old_digits", "old_multiplier")),
+            *(
+                pl.lit(None, pl.Int64).alias(c)
+                for c in ("old_final", "new_initial", "old_digits", "old_multiplier")
+            ),
         )
     timezone = str(settings.TIME_ZONE)
     read_rows = reads.join(route_info, on="route", how="left", maintain_order="left").select(
-        "read", "task", "task_status", "status", "quantity",
+        "read",
+        "task",
+        "task_status",
+        "status",
+        "quantity",
         pl.col("account"),
         pl.col("register").replace_strict(ENGINE_REGISTERS, return_dtype=pl.String),
         pl.lit(start).alias("period"),
@@ -260,7 +282,10 @@ def batch(data: PeriodData, routes: Mapping[int, Route]) -> tuple[pl.DataFrame, 
         pl.col("capacity"),
         pl.lit(days * 24, pl.Int64).alias("hours"),
         pl.col("exchanged").fill_null(False),
-        "old_final", "new_initial", "old_digits", "old_multiplier",
+        "old_final",
+        "new_initial",
+        "old_digits",
+        "old_multiplier",
     )
     missing_rows = data.missing.join(route_info, on="route", how="left", maintain_order="left").select(
         pl.lit(None, pl.Int64).alias("read"),
@@ -282,9 +307,12 @@ def batch(data: PeriodData, routes: Mapping[int, Route]) -> tuple[pl.DataFrame, 
         pl.lit(None, pl.Int64).alias("capacity"),
         pl.lit(None, pl.Int64).alias("hours"),
         pl.lit(False).alias("exchanged"),
-        *(pl.lit(None, pl.Int64).alias(c) for c in ("old_final", "new_initial", "old_digits", "old_multiplier")),
+        *(
+            pl.lit(None, pl.Int64).alias(c)
+            for c in ("old_final", "new_initial", "old_digits", "old_multiplier")
+        ),
     )
-    rows = pl.concat([read_rows, missing_rows.cast(dict(read_rows.schema))], how="vertical")
+    rows = pl.concat([read_rows, missing_rows.cast(read_rows.schema)], how="vertical")
     meta = rows.select("read", "task", "task_status", "status", "quantity", "account", "estimated")
     engine_batch = rows.select(list(BATCH_SCHEMA))
     history = (

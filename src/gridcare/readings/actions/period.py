@@ -97,8 +97,12 @@ def _decide(
     new = fired.join(known.select(keys), on=keys, how="anti")
     checked = pl.concat(
         [
-            meta.filter(pl.col("read").is_not_null()).select(pl.lit("r").alias("kind"), pl.col("read").alias("key")),
-            meta.filter(pl.col("task").is_not_null()).select(pl.lit("t").alias("kind"), pl.col("task").alias("key")),
+            meta.filter(pl.col("read").is_not_null()).select(
+                pl.lit("r").alias("kind"), pl.col("read").alias("key")
+            ),
+            meta.filter(pl.col("task").is_not_null()).select(
+                pl.lit("t").alias("kind"), pl.col("task").alias("key")
+            ),
         ]
     ).unique()
     engine_rules = list(vee.MESSAGES)
@@ -114,7 +118,9 @@ def _decide(
             new.select("read", "severity"),
         ]
     ).filter(pl.col("read").is_not_null())
-    blocking = still_open.filter(pl.col("severity") == ReadException.Severity.BLOCK).get_column("read").unique()
+    blocking = (
+        still_open.filter(pl.col("severity") == ReadException.Severity.BLOCK).get_column("read").unique()
+    )
     queued = still_open.get_column("read").unique()
     quantities = result.consumption.get_column("quantity")
     reads = (
@@ -130,9 +136,7 @@ def _decide(
         )
     )
     tasks = (
-        reads.filter(
-            pl.col("task").is_not_null() & (pl.col("task_status") != ReadingTask.Status.REREAD)
-        )
+        reads.filter(pl.col("task").is_not_null() & (pl.col("task_status") != ReadingTask.Status.REREAD))
         .with_columns(
             pl.when(pl.col("new_status") == MeterRead.Status.ESTIMATED)
             .then(pl.lit(ReadingTask.Status.ESTIMATED))
@@ -162,8 +166,18 @@ def _write(
 ) -> None:
     now = timezone.now()
     rows = [
-        (read, task, account, period, rule, severity, vee.message(rule, value, reference)[:300],
-         ReadException.Status.OPEN, "", now)
+        (
+            read,
+            task,
+            account,
+            period,
+            rule,
+            severity,
+            vee.message(rule, value, reference)[:300],
+            ReadException.Status.OPEN,
+            "",
+            now,
+        )
         for read, task, account, rule, severity, value, reference in new.select(
             "read", "task", "account", "rule", "severity", "value", "reference"
         ).iter_rows()
@@ -198,7 +212,11 @@ def _write(
             ).iter_rows()
         ]
         + [
-            {"object_type": "readings.readexception", "object_id": pk, "after": {"status": "cleared", "rule": rule}}
+            {
+                "object_type": "readings.readexception",
+                "object_id": pk,
+                "after": {"status": "cleared", "rule": rule},
+            }
             for pk, rule in stale.iter_rows()
         ],
     )

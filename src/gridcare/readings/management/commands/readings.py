@@ -93,7 +93,9 @@ class Command(BaseCommand):
     help = "Meter reading (抄表) commands: " + ", ".join(SUBCOMMANDS)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        commands = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
+        commands = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}"
+        )
         for name, (help_text, arguments, _run) in SUBCOMMANDS.items():
             arguments(commands.add_parser(name, help=help_text))
 
