@@ -374,6 +374,7 @@ def measure(rounds: int) -> None:
     from gridcare.readings.actions import do_run_period_vee
     from gridcare.readings.conf import vee_rules
     from gridcare.readings.models import Route
+    from gridcare.readings.periods import parse_period
 
     actor = system_actor()
     for index in range(rounds):
@@ -398,7 +399,7 @@ def measure(rounds: int) -> None:
         print("  by rule: " + ", ".join(f"{rule} {count:,}" for rule, count in result.raised.items()))
     routes = Route.objects.all()
     data = periodvee.load(PERIOD, routes, missing_before=__import__("datetime").date(2026, 11, 18))
-    batch, _meta, history = periodvee.batch(data, {r.pk: r for r in routes})
+    batch, _meta, history = periodvee.batch(data, periodvee.route_frame(routes, parse_period(PERIOD)))
     best = min(_timed(lambda: vee.validate(batch, history, vee_rules())) for _ in range(rounds))
     print(
         f"engine alone (vee.validate on the same {batch.height:,} rows and {history.height:,} history rows): "

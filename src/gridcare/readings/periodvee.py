@@ -18,12 +18,14 @@ data scope.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 
 from gridcare.core.frames import epoch_sql, query_frame, scaled_sql
@@ -40,6 +42,8 @@ LIVE = (MeterRead.Status.VALID, MeterRead.Status.HELD, MeterRead.Status.ESTIMATE
 #: how many periods back the previous reading is looked for in the set-based load (older: read by read)
 RECENT_PERIODS = 3
 TOTAL = ENGINE_REGISTERS["active_total"]
+#: PostgreSQL work_mem of the load's transaction (``GRIDCARE_VEE_WORK_MEM`` overrides it)
+WORK_MEM = "256MB"
 
 READ_SCHEMA: dict[str, type[pl.DataType]] = {
     "read": pl.Int64,
@@ -116,6 +120,12 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
     exceptions for the service points on ``routes`` (a restricted queryset)."""
     route_sql, route_params = routes.values("pk").query.sql_with_params()
     registers = list(ENGINE_REGISTERS)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:  # hash joins over a million service points stay in memory
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true)",
+                [str(getattr(settings, "GRIDCARE_VEE_WORK_MEM", WORK_MEM))],
+            )
     reads = query_frame(
         f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
         f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
@@ -158,51 +168,57 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
     return PeriodData(period, reads, recent, missing, exceptions)
 
 
-def _route_frame(routes: Mapping[int, Route], start: dt.date) -> pl.DataFrame:
-    """Per route: its reading day (抄表例日) in the period and the remote-reading cycle (1 = first)."""
+def route_frame(routes: QuerySet[Route], start: dt.date) -> pl.DataFrame:
+    """Per route in scope: its reading day (抄表例日) in the period and the remote-reading cycle (1 = first)."""
     rows = []
-    for pk, route in routes.items():
+    for pk, reading_day, mode, remote_since in routes.values_list(
+        "pk", "reading_day", "mode", "remote_since"
+    ):
         cycle = (
-            months_between(route.remote_since, start) + 1
-            if route.mode == Route.Mode.REMOTE and route.remote_since
-            else None
+            months_between(remote_since, start) + 1 if mode == Route.Mode.REMOTE and remote_since else None
         )
-        rows.append(
-            (pk, start.replace(day=route.reading_day), cycle if cycle is not None and cycle >= 1 else None)
-        )
+        rows.append((pk, start.replace(day=reading_day), cycle if cycle is not None and cycle >= 1 else None))
     return pl.DataFrame(
         rows, schema={"route": pl.Int64, "reading_day": pl.Date, "remote_cycle": pl.Int64}, orient="row"
     )
 
 
 def _previous(data: PeriodData) -> pl.DataFrame:
-    """Each live read with the register's last valid reading before it (``previous``), found with one as-of
-    join over the recent periods and the period's own valid reads; null where none is that recent."""
-    window = {shift_period(data.period, -n) for n in range(1, RECENT_PERIODS + 1)}
+    """Each live read with the register's last valid reading before it (``previous``), null where none is in
+    the recent periods or the period's own valid reads. One sort and one binary search over a packed
+    (meter, register, time) int64 key — no join on a million groups."""
+    window = [shift_period(data.period, -n) for n in range(1, RECENT_PERIODS + 1)]
     candidates = pl.concat(
         [
-            data.recent.filter(pl.col("period").is_in(list(window))).select(
-                "meter", "register", "at", "value"
-            ),
+            data.recent.filter(pl.col("period").is_in(window)).select("meter", "register", "at", "value"),
             data.reads.filter(pl.col("status") == MeterRead.Status.VALID).select(
                 "meter", "register", "at", "value"
             ),
         ]
-    ).rename({"value": "previous"})
-    return (
-        data.reads.with_row_index("order")
-        .sort("at")
-        .join_asof(
-            candidates.sort("at"),
-            on="at",
-            by=["meter", "register"],
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,  # both sides are sorted by "at" just above
-        )
-        .sort("order")
-        .drop("order")
     )
+    if candidates.height == 0 or data.reads.height == 0:
+        return data.reads.with_columns(pl.lit(None, pl.Int64).alias("previous"))
+    codes = {name: index for index, name in enumerate(ENGINE_REGISTERS)}
+    both = pl.concat([candidates.get_column("at"), data.reads.get_column("at")])
+    lo, hi = int(both.min() or 0), int(both.max() or 0)  # type: ignore[arg-type]
+    span = hi - lo + 1
+
+    def packed(frame: pl.DataFrame) -> np.ndarray:
+        series = pl.col("meter") * len(codes) + pl.col("register").replace_strict(
+            codes, return_dtype=pl.Int64
+        )
+        return frame.select(series * span + pl.col("at") - lo).to_series().to_numpy()
+
+    keys = packed(candidates)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    values = candidates.get_column("value").to_numpy()[order]
+    wanted = packed(data.reads)
+    found = np.searchsorted(keys, wanted, side="left") - 1  # the last candidate strictly before the read
+    safe = np.maximum(found, 0)
+    same = (found >= 0) & (keys[safe] // span == wanted // span)
+    previous = pl.Series("previous", values[safe], dtype=pl.Int64).scatter(np.flatnonzero(~same), None)
+    return data.reads.with_columns(previous)
 
 
 def _fallback_legs(read_ids: list[int]) -> dict[int, _Leg]:
@@ -219,13 +235,12 @@ BATCH_SCHEMA = {name: dtype for name, (dtype, _) in vee.BATCH_COLUMNS.items()}
 LEG_COLUMNS = ("previous", "exchanged", "old_final", "new_initial", "old_digits", "old_multiplier")
 
 
-def batch(data: PeriodData, routes: Mapping[int, Route]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def batch(data: PeriodData, route_info: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """``(batch, meta, history)``: the engine batch (reads first, then one row per missing read), the app's ids
     of each batch row (``read``, ``task``, ``account``, loaded ``quantity``/``status``, ``task_status``,
     ``estimated``) and the engine history (validated ``active_total`` quantities per service point and period)."""
     start = parse_period(data.period)
     days = (parse_period(shift_period(data.period, 1)) - start).days
-    route_info = _route_frame(routes, start)
     reads = _previous(data)
     unknown = reads.filter(pl.col("previous").is_null()).get_column("read").to_list()
     legs = _fallback_legs(unknown)

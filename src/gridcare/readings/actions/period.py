@@ -84,7 +84,7 @@ def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _decide(
-    result: vee.Exceptions, meta: pl.DataFrame, existing: pl.DataFrame
+    result: vee.Exceptions, meta: pl.DataFrame, existing: pl.DataFrame, rules: list[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """``(new exceptions, stale exception ids, read updates, task updates)`` from the engine's result."""
     keys = ["kind", "key", "rule"]
@@ -105,10 +105,9 @@ def _decide(
             ),
         ]
     ).unique()
-    engine_rules = list(vee.MESSAGES)
     open_known = known.filter(pl.col("status") == ReadException.Status.OPEN)
     stale = (
-        open_known.filter(pl.col("rule").is_in(engine_rules))
+        open_known.filter(pl.col("rule").is_in(rules))  # only rules this run evaluated
         .join(checked, on=["kind", "key"], how="semi")
         .join(fired.select(keys), on=keys, how="anti")
     )
@@ -243,17 +242,18 @@ def do_run_period_vee(
             chosen = chosen.filter(org_unit__path__startswith=org_unit.path)
         if routes is not None:
             chosen = chosen.filter(pk__in=[r.pk for r in routes])
-        by_id = {r.pk: r for r in chosen}
+        route_info = periodvee.route_frame(chosen, parse_period(period))
         data = periodvee.load(period, chosen, missing_before=today - dt.timedelta(days=on_time_days()))
-        batch, meta, history = periodvee.batch(data, by_id)
+        batch, meta, history = periodvee.batch(data, route_info)
         marks.append(time.perf_counter())
-        result = vee.validate(batch, history, vee_rules())
+        rules = vee_rules()
+        result = vee.validate(batch, history, rules)
         marks.append(time.perf_counter())
-        new, stale, reads, tasks = _decide(result, meta, data.exceptions)
+        new, stale, reads, tasks = _decide(result, meta, data.exceptions, [r.code for r in rules])
         _write(actor, period, new, stale, reads, tasks)
         outcome = PeriodVeeResult(
             period=period,
-            routes=len(by_id),
+            routes=route_info.height,
             reads=data.reads.height,
             missing=data.missing.height,
             raised=dict(Counter(new.get_column("rule").to_list()).most_common()),
