@@ -57,11 +57,11 @@ READ_SCHEMA: dict[str, type[pl.DataType]] = {
     "status": pl.String,
     "source": pl.String,
     "task": pl.Int64,
-    "task_status": pl.String,
     "digits": pl.Int64,
     "route": pl.Int64,
     "capacity": pl.Int64,
 }
+TASK_SCHEMA: dict[str, type[pl.DataType]] = {"task": pl.Int64, "task_status": pl.String}
 RECENT_SCHEMA: dict[str, type[pl.DataType]] = {
     "account": pl.Int64,
     "meter": pl.Int64,
@@ -113,12 +113,17 @@ class PeriodData:
     recent: pl.DataFrame
     missing: pl.DataFrame
     exceptions: pl.DataFrame
+    tasks: pl.DataFrame  # the period's tasks not validated yet (a task absent from it is validated)
 
 
 def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> PeriodData:
-    """The period's reads, recent history, missing reads (tasks of a reading day before ``missing_before``) and
-    exceptions for the service points on ``routes`` (a restricted queryset)."""
+    """The period's reads, recent history, missing reads (tasks of a reading day before ``missing_before``),
+    exceptions and unvalidated tasks for the service points on ``routes`` (a restricted queryset).
+
+    When ``routes`` is every route (company scope, no unit chosen) the history is read without the join to the
+    route stops: the reads of a service point on no route are loaded too, and simply match nothing."""
     route_sql, route_params = routes.values("pk").query.sql_with_params()
+    everything = not routes.query.where
     registers = list(ENGINE_REGISTERS)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:  # hash joins over a million service points stay in memory
@@ -129,11 +134,10 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
     reads = query_frame(
         f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
         f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
-        f"r.source, r.task_id, t.status, m.register_digits, s.route_id, {scaled_sql('p.capacity_kva', QTY_DEC)} "
+        f"r.source, r.task_id, m.register_digits, s.route_id, {scaled_sql('p.capacity_kva', QTY_DEC)} "
         f"FROM {_table(MeterRead)} r "
         f"JOIN {_table(Meter)} m ON m.id = r.meter_id "
         f"JOIN {_table(RouteStop)} s ON s.service_point_id = r.service_point_id "
-        f"LEFT JOIN {_table(ReadingTask)} t ON t.id = r.task_id "
         f"LEFT JOIN {_table(ServicePoint)} p ON p.id = r.service_point_id "
         f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
         f"AND s.route_id IN ({route_sql})",
@@ -141,14 +145,26 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         READ_SCHEMA,
     )
     periods = [shift_period(period, -n) for n in range(1, RECENT_PERIODS + 1)] + [shift_period(period, -12)]
+    on_routes = (
+        ""
+        if everything
+        else f"AND r.service_point_id IN (SELECT s.service_point_id FROM {_table(RouteStop)} s "
+        f"WHERE s.route_id IN ({route_sql}))"
+    )
     recent = query_frame(
         f"SELECT r.service_point_id, r.meter_id, r.register, r.period, {epoch_sql('r.read_at')}, "
         f"{scaled_sql('r.value', QTY_DEC)}, {scaled_sql('r.quantity', QTY_DEC)}, r.multiplier "
-        f"FROM {_table(MeterRead)} r JOIN {_table(RouteStop)} s ON s.service_point_id = r.service_point_id "
+        f"FROM {_table(MeterRead)} r "
         f"WHERE r.period IN ({_marks(periods)}) AND r.status = %s AND r.register IN ({_marks(registers)}) "
-        f"AND s.route_id IN ({route_sql})",
-        [*periods, MeterRead.Status.VALID, *registers, *route_params],
+        f"{on_routes}",
+        [*periods, MeterRead.Status.VALID, *registers, *([] if everything else route_params)],
         RECENT_SCHEMA,
+    )
+    tasks = query_frame(
+        f"SELECT t.id, t.status FROM {_table(ReadingTask)} t "
+        f"WHERE t.period = %s AND t.status <> %s AND t.route_id IN ({route_sql})",
+        [period, ReadingTask.Status.VALIDATED, *route_params],
+        TASK_SCHEMA,
     )
     missing = query_frame(
         f"SELECT t.id, t.service_point_id, t.meter_id, t.register, t.route_id, m.register_digits "
@@ -165,7 +181,7 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         [period, ReadException.Status.CLEARED, *route_params],
         EXCEPTION_SCHEMA,
     )
-    return PeriodData(period, reads, recent, missing, exceptions)
+    return PeriodData(period, reads, recent, missing, exceptions, tasks)
 
 
 def route_frame(routes: QuerySet[Route], start: dt.date) -> pl.DataFrame:
@@ -241,7 +257,12 @@ def batch(data: PeriodData, route_info: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     ``estimated``) and the engine history (validated ``active_total`` quantities per service point and period)."""
     start = parse_period(data.period)
     days = (parse_period(shift_period(data.period, 1)) - start).days
-    reads = _previous(data)
+    reads = _previous(data).join(data.tasks, on="task", how="left", maintain_order="left")
+    reads = reads.with_columns(
+        pl.when(pl.col("task").is_not_null())
+        .then(pl.col("task_status").fill_null(pl.lit(ReadingTask.Status.VALIDATED)))
+        .alias("task_status")
+    )
     unknown = reads.filter(pl.col("previous").is_null()).get_column("read").to_list()
     legs = _fallback_legs(unknown)
     if legs:
