@@ -21,13 +21,16 @@ from gridcare.core.rows import column_of
 def epoch_sql(column: str) -> str:
     """SQL for a timestamp column as whole seconds since 1970 (UTC) — a plain integer on both databases. For
     :func:`query_frame` (a query run with parameters: SQLite's ``%s`` format is written ``%%s``)."""
-    if connection.vendor == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+    if connection.vendor == "postgresql":  # date_part is float8: much cheaper than EXTRACT's numeric
+        return f"CAST(floor(date_part('epoch', {column})) AS BIGINT)"
     return f"CAST(strftime('%%s', {column}) AS INTEGER)"
 
 
 def scaled_sql(column: str, places: int) -> str:
-    """SQL for a decimal column as an integer in 10**-places units (exact: the decimals are at most ``places``)."""
+    """SQL for a decimal column as an integer in 10**-places units (exact: the decimals are at most ``places``).
+    PostgreSQL multiplies the NUMERIC exactly; SQLite holds a REAL, so it is rounded to the nearest unit."""
+    if connection.vendor == "postgresql":
+        return f"CAST({column} * {10**places} AS BIGINT)"
     return f"CAST(ROUND({column} * {10**places}) AS BIGINT)"
 
 

@@ -1,14 +1,16 @@
 """The period VEE's data (抄表期校核数据): set-based loads of one period into Polars and the engine batch built
 from them. The writes are :func:`gridcare.readings.actions.period.do_run_period_vee`'s.
 
-Four queries, whatever the number of accounts (COPY … TO STDOUT on PostgreSQL, plain queries on SQLite):
+A handful of queries, whatever the number of accounts (COPY … TO STDOUT on PostgreSQL, plain queries on
+SQLite), each selecting only the columns it needs (formatting columns is most of a COPY's cost):
 
-* the period's **live reads** (valid, held, estimated) of the routes in scope, with the meter's digits, the
-  task's status and the service point's capacity;
-* the **recent valid reads** — the previous three periods (the previous reading of each register; bi-monthly
-  routes read every other month) and the same month last year — whose ``active_total`` quantities are the
-  engine's history;
+* the period's **live reads** (valid, held, estimated) of the routes in scope, with the meter's digits and the
+  service point's capacity;
+* the **previous readings**: the valid reads of the period before (two before for bi-monthly routes); a read
+  without one there (a new meter, an exchange, a gap) takes the capture path's own rule, read by read;
+* the **history**: validated 有功总 quantities of the three periods before and the same month last year;
 * the **tasks still pending after the reading window** (reading day + the on-time tolerance): missing reads;
+  and the period's tasks not validated yet (their statuses);
 * the exceptions already raised in the period (so a second run raises nothing twice).
 
 The routes in scope come from :func:`gridcare.core.access.restrict` as a subquery, so the SQL never skips the
@@ -40,7 +42,7 @@ from gridcare.readings.periods import months_between, parse_period
 
 LIVE = (MeterRead.Status.VALID, MeterRead.Status.HELD, MeterRead.Status.ESTIMATED)
 #: how many periods back the previous reading is looked for in the set-based load (older: read by read)
-RECENT_PERIODS = 3
+HISTORY_PERIODS = 3
 TOTAL = ENGINE_REGISTERS["active_total"]
 #: PostgreSQL work_mem of the load's transaction (``GRIDCARE_VEE_WORK_MEM`` overrides it)
 WORK_MEM = "256MB"
@@ -62,13 +64,15 @@ READ_SCHEMA: dict[str, type[pl.DataType]] = {
     "capacity": pl.Int64,
 }
 TASK_SCHEMA: dict[str, type[pl.DataType]] = {"task": pl.Int64, "task_status": pl.String}
-RECENT_SCHEMA: dict[str, type[pl.DataType]] = {
-    "account": pl.Int64,
+EARLIER_SCHEMA: dict[str, type[pl.DataType]] = {
     "meter": pl.Int64,
     "register": pl.String,
-    "period": pl.String,
     "at": pl.Int64,
     "value": pl.Int64,
+}
+HISTORY_SCHEMA: dict[str, type[pl.DataType]] = {
+    "account": pl.Int64,
+    "period": pl.String,
     "quantity": pl.Int64,
     "multiplier": pl.Int64,
 }
@@ -110,7 +114,10 @@ class PeriodData:
 
     period: str
     reads: pl.DataFrame
-    recent: pl.DataFrame
+    earlier: (
+        pl.DataFrame
+    )  # valid reads of the period before (two before on bi-monthly routes): previous readings
+    history: pl.DataFrame  # valid active-total quantities of the three periods before and a year before
     missing: pl.DataFrame
     exceptions: pl.DataFrame
     tasks: pl.DataFrame  # the period's tasks not validated yet (a task absent from it is validated)
@@ -144,21 +151,49 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         [period, *LIVE, *registers, *route_params],
         READ_SCHEMA,
     )
-    periods = [shift_period(period, -n) for n in range(1, RECENT_PERIODS + 1)] + [shift_period(period, -12)]
     on_routes = (
         ""
         if everything
         else f"AND r.service_point_id IN (SELECT s.service_point_id FROM {_table(RouteStop)} s "
         f"WHERE s.route_id IN ({route_sql}))"
     )
-    recent = query_frame(
-        f"SELECT r.service_point_id, r.meter_id, r.register, r.period, {epoch_sql('r.read_at')}, "
-        f"{scaled_sql('r.value', QTY_DEC)}, {scaled_sql('r.quantity', QTY_DEC)}, r.multiplier "
+    scope_params = [] if everything else route_params
+    bimonthly = (
+        f"SELECT s.service_point_id FROM {_table(RouteStop)} s JOIN {_table(Route)} ro ON ro.id = s.route_id "
+        f"WHERE ro.frequency = %s AND ro.id IN ({route_sql})"
+    )
+    earlier = pl.concat(
+        [
+            query_frame(
+                f"SELECT r.meter_id, r.register, {epoch_sql('r.read_at')}, {scaled_sql('r.value', QTY_DEC)} "
+                f"FROM {_table(MeterRead)} r WHERE r.period = %s AND r.status = %s "
+                f"AND r.register IN ({_marks(registers)}) {on_routes}",
+                [shift_period(period, -1), MeterRead.Status.VALID, *registers, *scope_params],
+                EARLIER_SCHEMA,
+            ),
+            query_frame(
+                f"SELECT r.meter_id, r.register, {epoch_sql('r.read_at')}, {scaled_sql('r.value', QTY_DEC)} "
+                f"FROM {_table(MeterRead)} r WHERE r.period = %s AND r.status = %s "
+                f"AND r.register IN ({_marks(registers)}) AND r.service_point_id IN ({bimonthly})",
+                [
+                    shift_period(period, -2),
+                    MeterRead.Status.VALID,
+                    *registers,
+                    Route.Frequency.BIMONTHLY,
+                    *route_params,
+                ],
+                EARLIER_SCHEMA,
+            ),
+        ]
+    )
+    periods = [shift_period(period, -n) for n in range(1, HISTORY_PERIODS + 1)] + [shift_period(period, -12)]
+    history = query_frame(
+        f"SELECT r.service_point_id, r.period, {scaled_sql('r.quantity', QTY_DEC)}, r.multiplier "
         f"FROM {_table(MeterRead)} r "
-        f"WHERE r.period IN ({_marks(periods)}) AND r.status = %s AND r.register IN ({_marks(registers)}) "
-        f"{on_routes}",
-        [*periods, MeterRead.Status.VALID, *registers, *([] if everything else route_params)],
-        RECENT_SCHEMA,
+        f"WHERE r.period IN ({_marks(periods)}) AND r.status = %s AND r.register = %s "
+        f"AND r.quantity IS NOT NULL {on_routes}",
+        [*periods, MeterRead.Status.VALID, "active_total", *scope_params],
+        HISTORY_SCHEMA,
     )
     tasks = query_frame(
         f"SELECT t.id, t.status FROM {_table(ReadingTask)} t "
@@ -181,7 +216,7 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         [period, ReadException.Status.CLEARED, *route_params],
         EXCEPTION_SCHEMA,
     )
-    return PeriodData(period, reads, recent, missing, exceptions, tasks)
+    return PeriodData(period, reads, earlier, history, missing, exceptions, tasks)
 
 
 def route_frame(routes: QuerySet[Route], start: dt.date) -> pl.DataFrame:
@@ -203,10 +238,9 @@ def _previous(data: PeriodData) -> pl.DataFrame:
     """Each live read with the register's last valid reading before it (``previous``), null where none is in
     the recent periods or the period's own valid reads. One sort and one binary search over a packed
     (meter, register, time) int64 key — no join on a million groups."""
-    window = [shift_period(data.period, -n) for n in range(1, RECENT_PERIODS + 1)]
     candidates = pl.concat(
         [
-            data.recent.filter(pl.col("period").is_in(window)).select("meter", "register", "at", "value"),
+            data.earlier,
             data.reads.filter(pl.col("status") == MeterRead.Status.VALID).select(
                 "meter", "register", "at", "value"
             ),
@@ -352,8 +386,7 @@ def batch(data: PeriodData, route_info: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     meta = rows.select("read", "task", "task_status", "status", "quantity", "account", "estimated")
     engine_batch = rows.select(list(BATCH_SCHEMA))
     history = (
-        data.recent.filter((pl.col("register") == "active_total") & pl.col("quantity").is_not_null())
-        .group_by("account", "period")
+        data.history.group_by("account", "period")
         .agg(pl.col("quantity").sum(), pl.col("multiplier").max())
         .select(
             "account",
