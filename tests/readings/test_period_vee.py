@@ -232,3 +232,25 @@ def test_nightly_job_validates_the_routes_whose_window_closed_yesterday(november
     assert not ReadException.objects.filter(rule="missing_read").exists()
     result = run_closed_windows(dt.date(2026, 11, 18))
     assert result is not None and result.raised == {"missing_read": 1} and result.routes == 1
+
+
+def test_bimonthly_route_takes_the_previous_reading_two_months_back(
+    installed, route_for, capture, system, monkeypatch
+):
+    """Given a bi-monthly route read in June, August and October (200 kWh each time), when October is
+    validated, then its previous reading is August's — found by the set-based load, not read by read — and
+    nothing is raised."""
+    from gridcare.readings import periodvee
+
+    meter = installed(initial={"active_total": "0"})
+    route_for(meter, frequency="bimonthly")
+    do_generate_plan(system, period="2026-10")
+    for day, value in (("2026-06-15", "200"), ("2026-08-15", "400"), ("2026-10-15", "600")):
+        read(capture, meter, day, value)
+    one_by_one: list[list[int]] = []
+    original = periodvee._fallback_legs
+    monkeypatch.setattr(periodvee, "_fallback_legs", lambda ids: one_by_one.append(ids) or original(ids))
+    result = do_run_period_vee(system, "2026-10", today=dt.date(2026, 11, 5))
+    assert one_by_one == [[]]
+    assert result.reads == 1 and result.raised == {} and result.reads_updated == 0
+    assert MeterRead.objects.get(period="2026-10").quantity == Decimal("200.000")
