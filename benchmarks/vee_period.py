@@ -19,7 +19,9 @@ raises every exception, holds the blocked reads and moves their tasks. Each roun
 back at the end (the seeded state stays as it is), so the commit is not in the figure.
 
 Printed: seconds per phase (load / engine / write), reads/s, exceptions by rule, and the engine alone on the same
-batch and history (``vee.validate``) as the reference, with ``uptime`` (the machine is shared).
+batch and history (``vee.validate``) as the reference, with ``uptime`` (the machine is shared). Because other jobs
+share the two cores, each round also prints the CPU time it used — this process plus the PostgreSQL backend
+serving it (from /proc): the run is one serial pipeline, so on two idle cores its wall time would be about that.
 """
 
 from __future__ import annotations
@@ -366,7 +368,7 @@ def seed(accounts: int, seed_value: int) -> None:
 
 
 def measure(rounds: int) -> None:
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from gridcare.engine import vee
     from gridcare.org.selectors import system_actor
@@ -377,7 +379,11 @@ def measure(rounds: int) -> None:
     from gridcare.readings.periods import parse_period
 
     actor = system_actor()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     for index in range(rounds):
+        server = _server_cpu(backend)
         cpu = time.process_time()
         wall = time.perf_counter()
         try:
@@ -388,9 +394,11 @@ def measure(rounds: int) -> None:
             pass
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
+        server = _server_cpu(backend) - server
         s = result.seconds
         print(
-            f"round {index + 1}: {wall:.2f} s wall ({cpu:.2f} s CPU) — load {s['load']:.2f} / engine "
+            f"round {index + 1}: {wall:.2f} s wall; CPU {cpu + server:.2f} s = {cpu:.2f} s Python + "
+            f"{server:.2f} s PostgreSQL backend — load {s['load']:.2f} / engine "
             f"{s['engine']:.2f} / write {s['write']:.2f}; {result.reads + result.missing:,} rows checked "
             f"({result.reads:,} reads + {result.missing:,} missing) → {(result.reads + result.missing) / wall:,.0f}"
             f" reads/s; {result.total_raised:,} exceptions raised, {result.reads_updated:,} reads and "
@@ -405,6 +413,12 @@ def measure(rounds: int) -> None:
         f"engine alone (vee.validate on the same {batch.height:,} rows and {history.height:,} history rows): "
         f"{best:.2f} s best of {rounds}; end to end / engine = {wall / best:.1f}×"
     )
+
+
+def _server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the PostgreSQL backend serving this connection has used (same machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(fn: object) -> float:

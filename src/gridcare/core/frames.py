@@ -83,6 +83,7 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             with cursor.cursor.copy(f'COPY "{temp}" (id, {names}) FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
+            cursor.execute(f'ANALYZE "{temp}"')  # its size, so a few rows are joined by index, not by a scan
             assignments = ", ".join(f'"{c}" = u."{c}"' for c in columns)
             cursor.execute(f'UPDATE "{table}" t SET {assignments} FROM "{temp}" u WHERE t."{pk}" = u.id')
             count = cursor.rowcount
