@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('readings', '0001_initial'),
+        ("readings", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='readexception',
-            name='status',
-            field=models.CharField(choices=[('open', 'Open'), ('accepted', 'Accepted'), ('corrected', 'Corrected'), ('reread_ordered', 'Re-read ordered'), ('estimated', 'Estimated, awaiting approval'), ('approved', 'Estimate approved'), ('cleared', 'Cleared by re-validation')], default='open', max_length=16, verbose_name='status'),
+            model_name="readexception",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("accepted", "Accepted"),
+                    ("corrected", "Corrected"),
+                    ("reread_ordered", "Re-read ordered"),
+                    ("estimated", "Estimated, awaiting approval"),
+                    ("approved", "Estimate approved"),
+                    ("cleared", "Cleared by re-validation"),
+                ],
+                default="open",
+                max_length=16,
+                verbose_name="status",
+            ),
         ),
     ]
