@@ -7,9 +7,9 @@ seeded **once** (kept between runs; ``--reseed`` rebuilds it). The set-up bypass
 into the tables the period VEE reads — meters (``metering_meter``), routes of 60 stops (``readings_route``,
 ``readings_routestop``), the period's reading tasks and 13 months of monthly register reads
 (``readings_meterread``: 有功总 of every account; 峰/平/谷 of 20 % of them in the last two months) — with the
-app's indexes rebuilt after the load. Service points, customers and installations are not seeded (foreign keys
-are not checked during the load): the period VEE does not read them except the service point's capacity, a LEFT
-JOIN here to an empty table.
+app's indexes rebuilt after the load; and the service points (8 kVA each), under one placeholder account.
+Customers, accounts and installations are not seeded (foreign keys are not checked during the load): the period
+VEE does not read them.
 
 About 2 % of the accounts carry one anomaly in the measured period (2026-11): reverse running, rollover, three
 zero months, a tripled month, a missing read (task still pending after the window), a read 10 days late, a TOU
@@ -164,6 +164,7 @@ def copy_csv(cursor: psycopg.Cursor, table: str, columns: list[str], frame: pl.D
 def seed(accounts: int, seed_value: int) -> None:
     from django.db import connection, transaction
 
+    from gridcare.customers.models import ServicePoint
     from gridcare.metering.models import Meter
     from gridcare.org.models import OrgUnit
     from gridcare.readings.models import MeterRead, ReadingTask, Route, RouteStop
@@ -171,7 +172,7 @@ def seed(accounts: int, seed_value: int) -> None:
     started = time.perf_counter()
     data = generate(accounts, seed_value)
     unit = OrgUnit.objects.create(code="BENCH", name="基准供电所", kind="station", path="/BENCH/")
-    tables = [m._meta.db_table for m in (Meter, Route, RouteStop, ReadingTask, MeterRead)]
+    tables = [m._meta.db_table for m in (ServicePoint, Meter, Route, RouteStop, ReadingTask, MeterRead)]
     ids = pl.int_range(1, accounts + 1, eager=True, dtype=pl.Int64)
     route_of = (ids - 1) // STOPS + 1
     with transaction.atomic(), connection.cursor() as django_cursor:
@@ -229,6 +230,43 @@ def seed(accounts: int, seed_value: int) -> None:
                 org_unit_id=pl.lit(unit.pk),
                 service_point_id=ids,
                 created_at=pl.lit(now),
+            ),
+        )
+        copy_csv(  # the service points the reads belong to (one placeholder account: not read by the VEE)
+            cursor,
+            ServicePoint._meta.db_table,
+            [
+                "id",
+                "number",
+                "account_id",
+                "address",
+                "org_unit_id",
+                "voltage_level",
+                "customer_class",
+                "sub_class",
+                "pf_standard",
+                "area_class",
+                "is_important",
+                "tariff_code",
+                "capacity_kva",
+                "expected_monthly_kwh",
+                "metering_class",
+            ],
+            pl.DataFrame({"id": ids}).with_columns(
+                number="P" + ids.cast(pl.String).str.zfill(9),
+                account_id=pl.lit(1),
+                address="基准路" + ids.cast(pl.String) + "号",
+                org_unit_id=pl.lit(unit.pk),
+                voltage_level=pl.lit("220V"),
+                customer_class=pl.lit("residential"),
+                sub_class=pl.lit(""),
+                pf_standard=pl.lit("none"),
+                area_class=pl.lit("urban"),
+                is_important=pl.lit("f"),
+                tariff_code=pl.lit(""),
+                capacity_kva=pl.lit("8.00"),
+                expected_monthly_kwh=pl.lit("0"),
+                metering_class=pl.lit(""),
             ),
         )
         routes = pl.int_range(1, int(route_of.max()) + 1, eager=True, dtype=pl.Int64)

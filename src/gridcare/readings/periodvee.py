@@ -5,7 +5,7 @@ A handful of queries, whatever the number of accounts (COPY … TO STDOUT on Pos
 SQLite), each selecting only the columns it needs (formatting columns is most of a COPY's cost):
 
 * the period's **live reads** (valid, held, estimated) of the routes in scope, with the meter's digits and the
-  service point's capacity;
+  service point's capacity (0 = not recorded: the capacity rules skip it);
 * the **previous readings**: the valid reads of the period before (two before for bi-monthly routes); a read
   without one there (a new meter, an exchange, a gap) takes the capture path's own rule, read by read;
 * the **history**: validated 有功总 quantities of the three periods before and the same month last year;
@@ -141,7 +141,7 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
     reads = query_frame(
         f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
         f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
-        f"r.source, r.task_id, m.register_digits, s.route_id, {scaled_sql('p.capacity_kva', QTY_DEC)} "
+        f"r.source, r.task_id, m.register_digits, s.route_id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} "
         f"FROM {_table(MeterRead)} r "
         f"JOIN {_table(Meter)} m ON m.id = r.meter_id "
         f"JOIN {_table(RouteStop)} s ON s.service_point_id = r.service_point_id "
