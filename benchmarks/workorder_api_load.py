@@ -19,21 +19,13 @@ Prints the figures; exits non-zero when the target (≥ 300/s, p99 ≤ 100 ms) i
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing as mp
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _http_load import django_setup, ensure_database, percentile, run_load, serve
+
 DB_NAME = "gridcare_bench_service"
-DEFAULT_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 #: the desks that register the calls, each with the station whose customers are in its data scope
 DESKS = {"cg_rep": "CG", "cg_head": "CG", "hx_rep": "HX", "sn_rep": "SNS"}
 
@@ -41,22 +33,11 @@ DESKS = {"cg_rep": "CG", "cg_head": "CG", "hx_rep": "HX", "sn_rep": "SNS"}
 def prepare(database_url: str, points: int) -> dict:
     """Create/migrate the benchmark database, the demo organisation, service defaults and customers; empty the
     work-order tables; return tokens and ids for the load generator."""
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
+    django_setup(database_url)
     from django.core.management import call_command
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
-    call_command("migrate", verbosity=0)
     from gridcare.customers.models import Account, Customer, ServicePoint
     from gridcare.org import demo as org_demo
     from gridcare.org.models import OrgUnit, User
@@ -157,104 +138,17 @@ def payloads(data: dict, seed: int) -> list[bytes]:
     return bodies
 
 
-async def _load(
-    port: int, data: dict, rate: float, seconds: float, connections: int, closed: bool, out
-) -> None:  # type: ignore[no-untyped-def]
-    bodies = [payloads(desk, 7 + i) for i, desk in enumerate(data["desks"])]
-    queue: asyncio.Queue[float] = asyncio.Queue()
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    counter = iter(range(10**9))
-    pid = os.getpid()
-
-    async def worker(index: int) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        desk = index % len(data["desks"])
-        token = data["desks"][desk]["token"]
-        while True:
-            scheduled = await queue.get()
-            if scheduled < 0:
-                break
-            n = next(counter)
-            body = bodies[desk][n % len(bodies[desk])]
-            head = (
-                f"POST /api/service/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {token}\r\n"
-                f"Content-Type: application/json\r\nIdempotency-Key: bench-{pid}-{n}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            writer.write(head + body)
-            await writer.drain()
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            done = time.perf_counter()
-            code = int(status_line.split()[1]) if status_line else 0
-            statuses[code] = statuses.get(code, 0) + 1
-            latencies.append(done - scheduled)
-            if closed:
-                await queue.put(time.perf_counter())
-        writer.close()
-
-    tasks = [asyncio.create_task(worker(i)) for i in range(connections)]
-    start = time.perf_counter()
-    if closed:
-        for _ in range(connections):
-            queue.put_nowait(time.perf_counter())
-        await asyncio.sleep(seconds)
-        while not queue.empty():
-            queue.get_nowait()
-    else:
-        interval = 1.0 / rate
-        n = 0
-        while True:
-            due = start + n * interval
-            if due - start >= seconds:
-                break
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            queue.put_nowait(due)
-            n += 1
-        drain_until = time.perf_counter() + 20  # in-flight work may finish; what is still queued is dropped
-        while not queue.empty() and time.perf_counter() < drain_until:
-            await asyncio.sleep(0.01)
-    dropped = 0
-    while not queue.empty():
-        queue.get_nowait()
-        dropped += 1
-    elapsed = time.perf_counter() - start
-    for _ in tasks:
-        await queue.put(-1.0)
-    await asyncio.wait(tasks, timeout=30)
-    out.put({"latencies": latencies, "statuses": statuses, "elapsed": elapsed, "dropped": dropped})
-
-
-def run_load(port: int, data: dict, rate: float, seconds: float, connections: int, closed: bool) -> dict:
-    """The load generator runs in its own process (its CPU is not the server's)."""
-    ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    process = ctx.Process(target=_entry, args=(port, data, rate, seconds, connections, closed, out))
-    process.start()
-    result = out.get(timeout=seconds + 90)
-    process.join(30)
-    return result
-
-
-def _entry(port, data, rate, seconds, connections, closed, out) -> None:  # type: ignore[no-untyped-def]
-    asyncio.run(_load(port, data, rate, seconds, connections, closed, out))
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return (
-        ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
-    )
+def streams(data: dict) -> list[dict]:
+    """One stream per desk: its token and its pre-built bodies, sent round-robin."""
+    return [
+        {
+            "token": desk["token"],
+            "path": "/api/service/orders/",
+            "bodies": payloads(desk, 7 + i),
+            "cycle": True,
+        }
+        for i, desk in enumerate(data["desks"])
+    ]
 
 
 def report(label: str, result: dict) -> tuple[float, float]:
@@ -271,12 +165,6 @@ def report(label: str, result: dict) -> tuple[float, float]:
     return throughput, p[99]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -290,68 +178,21 @@ def main() -> int:
     parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
     parser.add_argument("--no-max", action="store_true", help="skip the closed-loop maximum-rate run")
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    database_url = ensure_database(DB_NAME)
     started = time.perf_counter()
     data = prepare(database_url, args.points)
     print(
         f"prepared {database_url} in {time.perf_counter() - started:.1f} s; {sum(len(d['points']) for d in data['desks'])} service points over {len(data['desks'])} desks"
     )
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "gridcare.settings",
-        "GRIDCARE_CONN_MAX_AGE": "600",
-        "PYTHONPATH": str(ROOT / "src"),
-    }
-    if args.server == "granian":  # exactly ``gridcare serve``, without the access log
-        command = [
-            sys.executable, "-m", "gridcare.cli", "serve", "--port", str(port), "--workers", str(args.workers),
-            "--threads", str(args.threads), "--no-access-log",
-        ]  # fmt: skip
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "gridcare.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(args.threads),
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-        ]
-    server = subprocess.Popen(
-        command,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        print(f"{args.server} on 127.0.0.1:{port}: {args.workers} workers × {args.threads} threads")
-        run_load(port, data, 50, 5, 8, False)  # warm-up: imports, connections, caches
+    load = streams(data)
+    with serve(database_url, server=args.server, workers=args.workers, threads=args.threads) as port:
+        run_load(port, load, 50, 5, 8, False)  # warm-up: imports, connections, caches
         throughput, p99 = report(
             f"open loop at {args.rate:.0f}/s, {args.connections} connections",
-            run_load(port, data, args.rate, args.seconds, args.connections, False),
+            run_load(port, load, args.rate, args.seconds, args.connections, False),
         )
         if not args.no_max:
-            report("closed loop (max rate), 16 connections", run_load(port, data, 0, 15, 16, True))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+            report("closed loop (max rate), 16 connections", run_load(port, load, 0, 15, 16, True))
     from gridcare.service.models import WorkOrder
 
     print(

@@ -408,6 +408,24 @@ def billing(day: Day) -> None:
     page.click("#quote-form button")
     day.see("#bill-total")
     day.shot("quote")
+    # the reading exceptions that would hold bills: decided before each route's billing day
+    day.doing("reading-exceptions").page.goto(f"{day.demo.url}/")
+    page.click('#todos a:has-text("计费前待处理的抄表异常")')
+    day.see("#result-table tbody a")
+    day.shot("reading-exceptions")
+    day.doing("reading-decide").page.click("#result-table tbody a >> nth=0")
+    day.see("form [name=decision]")
+    day.shot("reading-decide")
+    day.doing("reading-estimates").page.goto(f"{day.demo.url}/")
+    page.click('#todos a:has-text("待审批估抄")')
+    day.see("#result-table tbody a")
+    day.shot("reading-estimates")
+    day.doing("reading-approve").page.click("#result-table tbody a >> nth=0")
+    day.see("form [name=reason]")
+    day.shot("reading-approve")
+    day.doing("reading-rules").menu("readings:rule-list")
+    day.see("#result-table tbody tr")
+    day.shot("reading-rules")
 
 
 def key_account(day: Day) -> None:
@@ -466,6 +484,9 @@ def admin(day: Day) -> None:
     day.doing("position").page.click('#result-table tbody a:has-text("客户服务代表")')
     day.see("h1", "客户服务代表")
     day.shot("position")
+    day.doing("position-edit").page.click('a[href$="/edit/"]')
+    day.see("#id_permissions")
+    day.shot("position-edit", focus="#id_permissions")
     day.doing("logins").menu("org:login-log")
     day.see("#login-log")
     day.shot("logins")
@@ -488,6 +509,32 @@ def phone(day: Day) -> None:
     day.shot("order")
 
 
+def reader(day: Day) -> None:
+    """The station reader on the phone: KPIs and to-dos, the routes, this month's route in walking order with the
+    previous reading and the expected range, and the task list."""
+    page = day.page
+    day.login("cg_reader")
+    day.see("#kpis")
+    day.shot("workbench")
+    day.shot("kpis", focus="#kpis")
+    day.doing("routes").page.click("#menu-toggle")
+    day.see('#menu a[data-menu="readings:route-list"]')
+    page.wait_for_timeout(400)  # the drawer's slide-in
+    day.menu("readings:route-list")
+    day.see("#result-table tbody a")
+    day.shot("routes")
+    day.doing("route").page.click("#result-table tbody a >> nth=0")
+    day.see("#reading-form")
+    day.shot("route")
+    day.shot("route-entry", focus="#reading-form li")
+    day.doing("tasks").page.click("#menu-toggle")
+    day.see('#menu a[data-menu="readings:task-list"]')
+    page.wait_for_timeout(400)
+    day.menu("readings:task-list")
+    day.see("#result-table")
+    day.shot("tasks")
+
+
 @dataclass(frozen=True)
 class Walk:
     walk: Callable[[Day], None]
@@ -507,6 +554,7 @@ WALKS: dict[str, Walk] = {
     "auditor": Walk(auditor, needs=("cs_rep",)),  # reads the history of the complaint the rep registered
     "admin": Walk(admin),
     "phone": Walk(phone, phone=True),
+    "reader": Walk(reader, phone=True),
 }
 
 

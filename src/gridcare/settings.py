@@ -17,6 +17,8 @@ Configuration comes from environment variables only:
   address out after that many wrong passwords; ``GRIDCARE_RATE_LOGIN`` (10/min per user name and address on
   ``/api/auth/token/``), ``GRIDCARE_RATE_USER`` (20000/min per signed-in user), ``GRIDCARE_RATE_ANON``
   (600/min per address) throttle the API.
+- Meter reading: ``GRIDCARE_READING_FOLLOW_UP_DAYS`` (3) to decide a reading exception on time,
+  ``GRIDCARE_BILLING_LEAD_DAYS`` (5) from a route's reading day to its billing day.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "gridcare.web",
     # after the older apps: where an English text is translated differently, theirs keeps precedence
     "gridcare.readings",
+    "gridcare.billing",
 ]
 
 MIDDLEWARE = [
@@ -291,6 +294,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("GRIDCARE_LOG_LEVEL", "WARNING")},
+}
+
+# Meter reading (gridcare.readings.conf): days to decide a reading exception on time (异常处理及时率), and days from a
+# route's reading day to its billing day (exceptions still open then hold the account's bill).
+GRIDCARE_READINGS = {
+    "follow_up_days": int(os.environ.get("GRIDCARE_READING_FOLLOW_UP_DAYS", "3")),
+    "billing_lead_days": int(os.environ.get("GRIDCARE_BILLING_LEAD_DAYS", "5")),
 }
 
 GRIDCARE_APP_NAME = _("gridcare electricity marketing & service")

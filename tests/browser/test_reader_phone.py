@@ -43,7 +43,7 @@ def test_reader_enters_a_route_on_the_phone(phone: Page, make_point, make_meter,
     do_generate_plan(system, period="2026-11")
     login(phone, "cg_reader")
     phone.goto(f"{phone.base_url}/readings/routes/{route.pk}/read/?period=2026-11")  # type: ignore[attr-defined]
-    expect(phone.locator(".progress-bar")).to_have_text("0 / 2")
+    expect(phone.locator("#progress-text")).to_have_text("已抄 0 / 2")
     first = phone.locator("#reading-form li.card").first
     expect(first).to_contain_text(meters[0].asset_no)
     in_view(phone, "#reading-form input[name^='value-']")
@@ -51,6 +51,7 @@ def test_reader_enters_a_route_on_the_phone(phone: Page, make_point, make_meter,
     assert_fits(phone, "reader-route")
     first.locator("input[name^='value-']").fill("123.4")
     phone.click("#reading-form button[type='submit']")
-    expect(phone.locator(".progress-bar")).to_have_text("1 / 2")
+    expect(phone.locator("#progress-text")).to_have_text("已抄 1 / 2")
+    expect(phone.locator(".progress-bar")).to_have_attribute("style", "width: 50%")
     expect(phone.locator("[data-result='accepted']")).to_have_count(1)
     assert_fits(phone, "reader-route-saved")

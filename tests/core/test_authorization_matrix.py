@@ -240,6 +240,23 @@ def world(staff, place, make_meter, system):  # noqa: F811
     )
     Tariff.objects.create(code="MATRIX-T", name="测试电价")
     CalendarOverride.objects.create(day=dt.date(2026, 10, 10), is_working_day=True, reason="调休")
+    from gridcare.billing.executors import start_run
+    from gridcare.billing.models import Bill
+
+    run = start_run(system, period="2026-11")  # the 城关 account has no tariff: listed as not billed
+    Bill.objects.create(
+        account=cg.account,
+        period="2026-10",
+        period_start=dt.date(2026, 9, 15),
+        period_end=dt.date(2026, 10, 15),
+        run=run,
+        tariff_code="MATRIX-T",
+        energy_kwh=Decimal("100"),
+        tier_ytd_kwh=Decimal("0"),
+        charges=Decimal("53.80"),
+        funds=Decimal("0"),
+        total=Decimal("53.80"),
+    )
     admin = staff("admin")
     do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes
     return cg

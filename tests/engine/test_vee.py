@@ -161,9 +161,9 @@ def test_messages_are_bilingual_and_show_the_numbers(
     }
     assert (
         texts["reverse_running"]
-        == "倒走：本次示数低于上次 -10 (reverse running: reading below the previous one -10)"
+        == "倒走：本次示数低于上次，电量 -10 kWh (reverse running: reading below the previous one, -10 kWh)"
     )
-    assert texts["surge_previous"].startswith("电量突变：400，上期 200")
+    assert texts["surge_previous"].startswith("电量突变：400 kWh，上期 200 kWh")
     assert texts["outside_window"].startswith("超期抄表：偏离抄表例日 4 天")
     assert set(MESSAGES) == {rule.code for rule in DEFAULT_RULES}
 

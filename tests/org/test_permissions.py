@@ -31,6 +31,7 @@ HOLDER = {
     "market_dept_manager": "market_manager",
     "system_admin": "admin",
     "customer": "customer",
+    "headend_integration": "headend",
 }
 
 # The rule, written out: which positions may perform each protected action.

@@ -131,3 +131,46 @@ def test_determinants_return_only_validated_quantities(installed, capture, staff
     assert [d.account for d in found] == [good.service_point.account_id]
     line = found[0].registers["active_total"]
     assert line.quantity == Decimal("150.000") and line.reads == [results[0]["read"]] and not line.estimated
+
+
+def test_accepting_reverse_running_makes_a_zero_baseline_and_a_meter_fault_order(
+    reversed_read, installed, capture, staff
+):
+    """倒走 is a metering fault, not consumption. Given October at 300 and November read at 250, when the billing
+    accountant accepts it, then the read is the register's new baseline with zero consumption (the −50 kWh is
+    withheld and recorded for back-billing), a meter-fault work order asks for a test or an exchange, billing
+    gets 0 kWh for November, and December is measured from 250."""
+    from gridcare.core.models import AuditEntry
+    from gridcare.service.models import WorkOrder
+
+    assert reversed_read.quantity == Decimal("-50.000")
+    exception = do_accept_exception(staff("billing"), exception_of(reversed_read), reason="现场核实表计倒走")
+    reversed_read.refresh_from_db()
+    assert reversed_read.status == MeterRead.Status.VALID and reversed_read.quantity == Decimal(0)
+    assert exception.reason == "倒走，按零电量确认为新起度，待退补：现场核实表计倒走"
+    entry = AuditEntry.objects.get(action="readings.accept_exception")
+    assert entry.after["baseline"] is True and Decimal(entry.after["withheld_quantity"]) == Decimal("-50")
+    (order,) = WorkOrder.objects.filter(service_point_id=reversed_read.service_point_id)
+    assert order.sub_type == "meter_fault" and reversed_read.meter.asset_no in order.title
+    account = reversed_read.service_point.account_id
+    (lines,) = billing_determinants(staff("billing"), period="2026-11", accounts=[account])
+    assert lines.registers["active_total"].quantity == Decimal(0)
+    (december,) = capture(
+        [
+            {
+                "meter": reversed_read.meter.asset_no,
+                "register": "active_total",
+                "read_at": at("2026-12-01"),
+                "value": "340",
+            }
+        ]
+    )
+    assert MeterRead.objects.get(pk=december["read"]).quantity == Decimal("90.000")
+
+
+def test_determinants_never_return_a_negative_quantity(reversed_read, staff):
+    """Even a read that is valid but carries a negative consumption (e.g. released by an older rule) keeps its
+    register out of billing instead of crediting the customer."""
+    MeterRead.objects.filter(pk=reversed_read.pk).update(status=MeterRead.Status.VALID)
+    ReadException.objects.filter(read=reversed_read).update(status=ReadException.Status.ACCEPTED)
+    assert billing_determinants(staff("billing"), period="2026-11") == []

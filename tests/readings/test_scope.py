@@ -71,3 +71,52 @@ def test_station_scope_on_reads(installed, capture, staff):
         cg.pk,
         hx.pk,
     }
+
+
+@pytest.mark.parametrize("station", ["CG", "HX", "SNS"])
+def test_the_billing_accountant_decides_exceptions_of_every_station(installed, capture, staff, station):
+    """Issue #11 / POSITIONS.md: the company's 电费核算班 decides the reading exceptions of every unit it accounts
+    for (its data scope is the company), whichever station the service point belongs to."""
+    from gridcare.core.errors import InvalidInput
+    from gridcare.readings.actions import do_accept_exception, do_order_reread
+    from gridcare.readings.models import ReadException
+
+    meter = installed(station=station, initial={"active_total": "500"})
+    capture(
+        [{"meter": meter.asset_no, "register": "active_total", "read_at": at("2026-11-15"), "value": "400"}]
+    )
+    exception = ReadException.objects.get(rule="reverse_running")
+    billing = staff("billing")
+    assert restrict(ReadException.objects.all(), billing, write=True).filter(pk=exception.pk).exists()
+    with pytest.raises(InvalidInput) as refused:  # no task: refused on its merits, not by the scope
+        do_order_reread(billing, exception, reason="请补抄")
+    assert "task" in refused.value.errors
+    decided = do_accept_exception(billing, exception, reason="核实")
+    assert decided.status == "accepted" and decided.decided_by == billing
+
+
+def test_a_station_reader_cannot_act_on_another_stations_route(installed, route_for, staff, system, client):
+    """cg_reader (城关供电所) neither opens nor posts to a route of 河西供电所, and cannot decide exceptions."""
+    from gridcare.readings.actions import do_create_route
+    from gridcare.readings.models import Route
+
+    hx = installed(station="HX")
+    route = do_create_route(
+        system,
+        number="HX-001",
+        name="河西1段",
+        org_unit=hx.service_point.org_unit,
+        reader=staff("reader"),
+        reading_day=15,
+        service_points=[hx.service_point_id],
+    )
+    do_generate_plan(system, period="2026-11")
+    client.force_login(staff("cg_reader"))
+    assert client.get("/readings/exceptions/1/decide/").status_code == 403
+    assert client.get(f"/readings/routes/{route.pk}/read/?period=2026-11").status_code == 404
+    task = ReadingTask.objects.get(meter=hx)
+    posted = client.post(
+        f"/readings/routes/{route.pk}/read/", {"period": "2026-11", f"value-{task.pk}": "10"}
+    )
+    assert posted.status_code == 404 and not MeterRead.objects.filter(meter=hx).exists()
+    assert Route.objects.filter(pk=route.pk).exists()

@@ -106,3 +106,27 @@ def test_exception_decided_on_screen_and_estimate_approved_by_another(installed,
     approved = client_for(system).post(f"/readings/exceptions/{exception.pk}/approve/", {"reason": "同意"})
     assert approved.status_code == 302
     assert MeterRead.objects.get(source="estimate").status == MeterRead.Status.VALID
+
+
+def test_rules_and_exceptions_read_in_words(installed, capture, staff, system):
+    """The validation rules screen names each rule with its parameters and units; the queue names the rule and
+    gives the message in Chinese with its unit; the decision form shows the read, the one before and the
+    consumption, and what accepting a reverse-running read does."""
+    from gridcare.readings.actions import do_load_vee_defaults
+    from gridcare.readings.models import ReadException
+
+    do_load_vee_defaults(system)
+    billing = client_for(staff("billing"))
+    rules = billing.get("/readings/rules/").content.decode()
+    assert "超出抄表窗口" in rules and "例日前后天数 2 天" in rules and "变化超过 30 %" in rules
+    assert "outside_window" not in rules
+    meter = installed(initial={"active_total": "500"})
+    capture(
+        [{"meter": meter.asset_no, "register": "active_total", "read_at": at("2026-11-15"), "value": "400"}]
+    )
+    queue = billing.get("/readings/exceptions/?rule=reverse_running").content.decode()
+    assert "倒走：本次示数低于上次，电量 -100 kWh" in queue and "reverse running" not in queue
+    exception = ReadException.objects.get(rule="reverse_running")
+    form = billing.get(f"/readings/exceptions/{exception.pk}/decide/").content.decode()
+    assert "400.00 kWh" in form and "暂无" in form  # the only earlier value is the installation's
+    assert "-100 kWh" in form and "零电量作为新起度" in form and "处理方式" in form

@@ -147,6 +147,15 @@ def test_position_edit_screen(client, staff) -> None:
     assert position.limits.get(limit_type__code="writeoff_amount").amount == 300
 
 
+def test_permission_editor_shows_names_not_codes(client, staff) -> None:
+    """The permission editor lists each permission by its name (查看抄表数据), never by its code."""
+    login(client, staff("admin"))
+    position = Position.objects.get(code="meter_reader")
+    html = client.get(f"/org/positions/{position.pk}/edit/").content.decode()
+    assert ">查看抄表数据</option>" in html
+    assert "(reading.view)" not in html and "reading.view<" not in html
+
+
 def test_audit_log_screen_searches(client, staff) -> None:
     login(client, staff("auditor"))
     page = client.get("/system/audit/", {"action": "org.create_staff"})

@@ -51,7 +51,8 @@ def test_each_position_sees_its_kpis_with_values_or_a_pending_note(
 
 
 def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
-    """The service desk, metering and customer KPIs are computed; the others wait for their modules."""
+    """The service desk, metering, customer and meter-reading KPIs are computed; the others wait for their
+    modules."""
     computed = {
         "sla_compliance",
         "complaint_handling_time",
@@ -69,6 +70,12 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "overdue_verifications",
         "new_customers",
         "new_capacity",
+        "on_time_reading",
+        "actual_read_rate",
+        "reading_accuracy",
+        "anomaly_follow_up",
+        "exceptions_before_billing",
+        "estimates_awaiting_approval",
     }
     catalogue = set(KPIDefinition.objects.values_list("code", flat=True))
     assert computed <= catalogue

@@ -155,36 +155,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "missing_read": ("缺抄：本期无示数", "missing read: no reading this period"),
     "reverse_running": (
-        "倒走：本次示数低于上次 {value}",
-        "reverse running: reading below the previous one {value}",
+        "倒走：本次示数低于上次，电量 {value} kWh",
+        "reverse running: reading below the previous one, {value} kWh",
     ),
     "rollover": (
-        "翻转：示数越过表计满量程，电量 {value}",
-        "rollover: register wrapped past its full scale, consumption {value}",
+        "翻转：示数越过表计满量程，电量 {value} kWh",
+        "rollover: register wrapped past its full scale, consumption {value} kWh",
     ),
     "zero_consumption": (
         "零电量：连续 {reference} 期为零，需现场核查",
         "zero consumption for {reference} cycles: on-site check",
     ),
     "surge_previous": (
-        "电量突变：{value}，上期 {reference}",
-        "surge/drop vs the previous period: {value}, previous {reference}",
+        "电量突变：{value} kWh，上期 {reference} kWh",
+        "surge/drop vs the previous period: {value} kWh, previous {reference} kWh",
     ),
     "surge_last_year": (
-        "电量突变：{value}，去年同期 {reference}",
-        "surge/drop vs the same month last year: {value}, last year {reference}",
+        "电量突变：{value} kWh，去年同期 {reference} kWh",
+        "surge/drop vs the same month last year: {value} kWh, last year {reference} kWh",
     ),
     "tou_sum": (
-        "分时不平：尖峰平谷之和 {value} 与总电量 {reference} 不符",
-        "TOU registers sum {value} differs from the total {reference}",
+        "分时不平：尖峰平谷之和 {value} kWh 与总电量 {reference} kWh 不符",
+        "TOU registers sum {value} kWh differs from the total {reference} kWh",
     ),
     "demand_over_capacity": (
-        "需量超容：最大需量 {value} 超过容量允许的 {reference}",
-        "maximum demand {value} above what the capacity allows {reference}",
+        "需量超容：最大需量 {value} kW 超过容量允许的 {reference} kW",
+        "maximum demand {value} kW above what the capacity allows {reference} kW",
     ),
     "energy_over_capacity": (
-        "电量超容：{value} 超过容量×小时 {reference}",
-        "consumption {value} above capacity × hours {reference}",
+        "电量超容：{value} kWh 超过容量×小时 {reference} kWh",
+        "consumption {value} kWh above capacity × hours {reference} kWh",
     ),
     "multiplier_change": (
         "倍率变更：本期 {value}，上期 {reference}",

@@ -396,8 +396,20 @@ def do_replace_meter(
         },
         note=reason,
     )
-    for meter, change in ((old, "removed"), (new, "installed")):
-        audit.record(actor, "metering.replace_meter", meter, after={change: point.number, "on": replaced_on})
+    # each meter's own history in its fields' words (用电地址, 装表日期), never a bare status code
+    audit.record(
+        actor,
+        "metering.replace_meter",
+        old,
+        before={"service_point": point.number},
+        after={"service_point": None},
+    )
+    audit.record(
+        actor,
+        "metering.replace_meter",
+        new,
+        after={"service_point": point.number, "installed_on": replaced_on},
+    )
     return installed
 
 

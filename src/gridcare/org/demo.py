@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rest_framework.authtoken.models import Token
+
 from gridcare.org import actions
 from gridcare.org.models import OrgUnit, Position, User
 
@@ -56,6 +58,7 @@ STAFF: list[tuple[str, str, str, str, bool]] = [
     ("hx_rep", "罗兰", "station_rep", "HX", False),
     ("sn_rep", "梁珊", "station_rep", "SNS", False),
     ("customer", "张大山", "customer", "CG", False),
+    ("headend", "采集主站", "headend_integration", "FH", False),
 ]
 
 
@@ -82,8 +85,13 @@ def build(actor: User, scale: str) -> Iterator[str]:
             )
             if heads:
                 actions.do_update_unit(actor, units[unit], head=staff)
+            if position == "headend_integration":  # an API-only account: its token, issued like a rotation
+                actions.do_rotate_api_token(actor, staff)
         yield f"org: {len(UNITS)} units, {len(STAFF)} staff"
     yield ""
     yield f"Demo logins (password for all: {DEMO_PASSWORD}):"
     for username, full_name, position, unit, _heads in STAFF:
         yield f"  {username:<15} {full_name}  {Position.objects.get(code=position).name} @ {OrgUnit.objects.get(code=unit).name}"
+    token = Token.objects.filter(user__username="headend").first()
+    if token is not None:
+        yield f"Head-end API token (采集系统接口, user headend): {token.key}  — `gridcare rotate_token headend` issues a new one"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -67,6 +69,14 @@ class LeaveForm(ScopedForm):
     )
 
 
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
+    """Permissions by their names (查看抄表数据), the way the position's holders and managers speak of them; the
+    codes stay internal."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
 class PositionForm(ScopedForm):
     data_scope = forms.ChoiceField(label=_("Data scope"), choices=Position.DataScope.choices)
     read_scope = forms.ChoiceField(
@@ -77,7 +87,7 @@ class PositionForm(ScopedForm):
             "How far the position reads customer data; its changes always stay within the data scope."
         ),
     )
-    permissions = forms.ModelMultipleChoiceField(
+    permissions = PermissionChoiceField(
         label=_("Permissions"),
         queryset=PermissionCode.objects.all(),
         required=False,

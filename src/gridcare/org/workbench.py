@@ -13,6 +13,7 @@ VERBS = {
     "org.update_staff": _("Updated staff account"),
     "org.staff_leave": _("Recorded the departure of"),
     "org.unlock_login": _("Unlocked the login of"),
+    "org.rotate_token": _("Issued a new API token for"),
     "org.load_catalogue": _("Loaded the position catalogue"),
     "org.propose_position_change": _("Proposed a position change for"),
     "org.transfer_owned": _("Handed over the records of"),

@@ -172,18 +172,27 @@ class EstimateApprovalSerializer(serializers.Serializer):
 
 
 class HeadEndRecordSerializer(serializers.Serializer):
-    """One register read of a batch; the values are checked by the capture path, record by record."""
+    """One register read of a batch (the schema of a record). The records are not validated by this serializer:
+    the capture path checks each one and answers its reason (:func:`gridcare.readings.actions.check_records`)."""
 
-    meter = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    task = serializers.IntegerField(required=False)
-    register = serializers.CharField(max_length=16, required=False, allow_blank=True)
-    read_at = serializers.CharField(max_length=40)
-    value = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
-    condition = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    meter = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="电能表资产编号")
+    task = serializers.IntegerField(required=False, help_text="抄表任务 id（可代替 meter）")
+    register = serializers.CharField(max_length=16, required=False, allow_blank=True, help_text="计度器")
+    read_at = serializers.CharField(
+        max_length=40, help_text="抄表时间 ISO 8601, e.g. 2026-11-15T00:15:00+08:00"
+    )
+    value = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, allow_null=True, help_text="示数 (kWh), ≤ 2 decimals"
+    )
+    condition = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="表况")
 
 
 class HeadEndBatchSerializer(serializers.Serializer):
-    records = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_BATCH)
+    """The envelope: 1 to 5,000 records (the schema; the view checks only the envelope)."""
+
+    records = serializers.ListField(
+        child=HeadEndRecordSerializer(), allow_empty=False, min_length=1, max_length=MAX_BATCH
+    )
 
 
 class HeadEndRecordResultSerializer(serializers.Serializer):
@@ -367,25 +376,17 @@ class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=HeadEndBatchSerializer, responses=HeadEndBatchResultSerializer)
     def create(self, request: StaffRequest) -> Response:
-        batch = _input(request, HeadEndBatchSerializer)
-        records = []
-        errors: dict[str, list[str]] = {}
-        for index, raw in enumerate(batch["records"]):
-            record = HeadEndRecordSerializer(data=raw)
-            if record.is_valid():
-                records.append(dict(record.validated_data))
-            else:
-                errors[f"records.{index}"] = [
-                    f"{k}: {' '.join(map(str, v))}" for k, v in record.errors.items()
-                ]
-                records.append({})
-        if errors and len(errors) == len(records):
-            raise InvalidInput(errors)
+        """The envelope is checked here; each record goes as received to the capture path, which answers its
+        reason (a DRF serializer per record would cost more than capturing it)."""
+        data = request.data
+        records = data.get("records") if isinstance(data, dict) else None
+        if not isinstance(records, list) or not records:
+            raise InvalidInput({"records": "须为非空的记录列表。 (A non-empty list of records is required.)"})
+        if len(records) > MAX_BATCH:
+            raise InvalidInput(
+                {"records": f"每批最多 {MAX_BATCH} 条。 (At most {MAX_BATCH} records per batch.)"}
+            )
         results = actions.capture_reads(request.user, records, source=MeterRead.Source.HEADEND)
-        for result in results:
-            key = f"records.{result.index}"
-            if key in errors:
-                result.reason = "; ".join(errors[key])
         return Response({"results": [r.as_dict() for r in results]})
 
 

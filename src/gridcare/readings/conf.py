@@ -3,8 +3,14 @@ or the engine's defaults where nothing is stored yet."""
 
 from __future__ import annotations
 
-from gridcare.engine.vee import DEFAULT_PARAMS, DEFAULT_RULES, Rule
+from django.conf import settings
+
+from gridcare.engine.vee import DEFAULT_RULES, Rule
 from gridcare.readings.models import VeeRuleSetting
+
+#: months of validated history the capture path hands to VEE (the previous period, the same month last year and
+#: a zero-consumption run need 13; a longer gap than this compares with nothing)
+HISTORY_MONTHS: int = getattr(settings, "GRIDCARE_READINGS_HISTORY_MONTHS", 25)
 
 #: metering register code → engine register name (:data:`gridcare.engine.vee.REGISTERS`)
 ENGINE_REGISTERS: dict[str, str] = {
@@ -30,8 +36,20 @@ def vee_rules() -> list[Rule]:
 
 
 def on_time_days() -> int:
-    """The on-time tolerance (抄表及时: within ± this many days of the reading day): the ``days`` of the stored
-    ``outside_window`` rule, the engine default if it is not stored or switched off. A task still pending this
-    many days after its reading day is a missing read."""
+    """抄表及时 — a read counts as on time within this many days either side of the route's reading day: the
+    ``days`` of the stored ``outside_window`` rule (RULES.md §5: 2), the one setting the VEE check also uses."""
     stored = VeeRuleSetting.objects.filter(code="outside_window").values_list("params", flat=True).first()
-    return int((stored or {}).get("days", DEFAULT_PARAMS["outside_window"]["days"]))
+    rule = Rule("outside_window", "warn", {k: int(v) for k, v in (stored or {}).items()})
+    return rule.param("days")
+
+
+def follow_up_days() -> int:
+    """异常处理及时 — an exception is followed up on time when decided within this many days of being raised
+    (``settings.GRIDCARE_READINGS["follow_up_days"]``)."""
+    return int(settings.GRIDCARE_READINGS["follow_up_days"])
+
+
+def billing_lead_days() -> int:
+    """The billing day of a route in a period: its reading day plus this many days
+    (``settings.GRIDCARE_READINGS["billing_lead_days"]``); exceptions must be decided by then."""
+    return int(settings.GRIDCARE_READINGS["billing_lead_days"])

@@ -1,6 +1,8 @@
 """Demo readings: routes at each station read by the demo readers, a year of monthly plans, and the monthly register
 reads of every demo meter entered through the real capture path (so VEE runs on them), with about 2 % anomalies —
-reverse running, a surge, three months of zero consumption, a missing read — and one estimate awaiting approval.
+reverse running, a surge, three months of zero consumption, a missing read, a register rollover, a meter exchanged
+mid-period through the metering app's own action (the period's consumption spans both meters) — and one estimate
+awaiting approval. Each month's plan is generated after that month's exchanges, then its reads are captured.
 
 Bounded to the first :data:`MAX_POINTS` service points (a year of reads through the full capture path is a few
 seconds per thousand meters); larger demos keep the other points without routes.
@@ -12,12 +14,14 @@ import datetime as dt
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
 from gridcare.core.errors import GridcareError
+from gridcare.metering.actions import do_replace_meter
 from gridcare.metering.models import InstallationRead, Meter
 from gridcare.org.models import User
 from gridcare.readings import actions
@@ -83,6 +87,48 @@ def _advances(
     return advances
 
 
+@dataclass
+class Anomalies:
+    """The demo meters (by position in the list) that carry one anomaly each for sure, on top of the random
+    ~2 % (reverse running, surges, missing reads): the queue always holds every kind the issue names."""
+
+    zero: int  # three and more months of zero consumption (the last four)
+    reverse: int  # running backwards two months ago (then estimated, awaiting approval)
+    surge: int  # three times its usual consumption last month
+    missing: int  # no read last month
+    exchange: int | None  # exchanged mid-period last month (换表): the consumption spans both meters
+    #: exchanged last month for a refurbished meter near the end of its register: it rolls over
+    rollover: int | None
+
+    @classmethod
+    def choose(cls, meters: list[Meter], start: dt.date) -> Anomalies:
+        """Among the meters installed before the demo year (so each has the whole year to show it)."""
+        early = [i for i, m in enumerate(meters) if m.installed_on is not None and m.installed_on < start]
+        if len(early) < 8:
+            early = list(range(len(meters)))
+        n = len(early)
+        taken = {early[n // 3], early[n // 5], early[n // 6], early[n // 7]}
+        free = [i for i in early if i not in taken and meters[i].registers == ["active_total"]]
+        exchange = free[len(free) // 2] if free else None
+        rollover = free[len(free) // 4] if len(free) > 1 and free[len(free) // 4] != exchange else None
+        return cls(early[n // 3], early[n // 5], early[n // 6], early[n // 7], exchange, rollover)
+
+
+def _exchange(
+    actor: User, meter: Meter, spare: Meter, day: dt.date, final: Decimal, initial: Decimal
+) -> Meter:
+    """换表 through the metering app's own action; the new meter continues the service point's reads."""
+    do_replace_meter(
+        actor,
+        meter,
+        spare,
+        replaced_on=day,
+        final_reads={"active_total": str(final)},
+        initial_reads={"active_total": str(initial)},
+    )
+    return Meter.objects.select_related("service_point__org_unit").get(pk=spare.pk)
+
+
 def build(actor: User, scale: str) -> Iterator[str]:
     if Route.objects.exists():
         yield "readings: demo routes already present (use --reset to rebuild)"
@@ -99,8 +145,6 @@ def build(actor: User, scale: str) -> Iterator[str]:
     routes = _routes(actor, meters)
     today = timezone.localdate()
     months = _months(today)
-    for month in months:
-        actions.do_generate_plan(actor, period=f"{month:%Y-%m}")
     current = {
         (r.installation.meter_id, r.register): r.value
         for r in InstallationRead.objects.filter(
@@ -109,34 +153,69 @@ def build(actor: User, scale: str) -> Iterator[str]:
             installation__removed_on__isnull=True,
         ).select_related("installation")
     }
-    zero_meter = meters[len(meters) // 3].pk
-    captured = rejected = 0
+    special = Anomalies.choose(meters, months[0])
+    stock = Meter.objects.filter(status=Meter.Status.IN_STOCK).order_by("asset_no")
+    spares = sorted(
+        (m for m in stock if m.registers == ["active_total"] and m.verified_on is not None),
+        key=lambda m: (m.verified_on, m.asset_no),
+    )
+    captured = rejected = exchanged = 0
     reading_days = dict(
         RouteStop.objects.filter(route__in=Route.objects.all()).values_list(
             "service_point_id", "route__reading_day"
         )
     )
     for index, month in enumerate(months):
+        for role in ("exchange", "rollover") if index == MONTHS - 1 else ():
+            position = getattr(special, role)
+            if position is None or not spares:
+                continue
+            meter = meters[position]
+            swap_day = month.replace(day=max(1, reading_days.get(meter.service_point_id or 0, 15) - 3))
+            ready = [m for m in spares if m.verified_on is not None and m.verified_on < swap_day]
+            if not ready or meter.installed_on is None or not meter.installed_on < swap_day < today:
+                continue
+            spare = ready[0]
+            spares.remove(spare)
+            monthly = (meter.service_point.expected_monthly_kwh or Decimal("200")) / meter.multiplier
+            half = (monthly / 2).quantize(Decimal("0.01"))
+            final = current.get((meter.pk, "active_total"), Decimal(0)) + half
+            # a refurbished meter whose register is a quarter month from its end rolls over in this period
+            span = Decimal(10) ** spare.register_digits
+            initial = span - (half / 2).quantize(Decimal("1")) if role == "rollover" else Decimal(0)
+            meters[position] = _exchange(actor, meter, spare, swap_day, final, initial)
+            current[(spare.pk, "active_total")] = initial
+            exchanged += 1
+        # the month's plan after the exchanges: a meter removed in the period is done by its final read
+        actions.do_generate_plan(actor, period=f"{month:%Y-%m}")
         records = []
-        for meter in meters:
+        for position, meter in enumerate(meters):
             day = reading_days.get(meter.service_point_id or 0, 15)
             read_at = timezone.make_aware(dt.datetime(month.year, month.month, day, 10))
             if meter.installed_on is None or meter.installed_on >= read_at.date() or read_at > timezone.now():
                 continue
             luck = rng.random()
-            if luck < 0.004:
+            if luck < 0.004 or (position == special.missing and index == MONTHS - 1):
                 continue  # a missing read (缺抄): the task stays open
             assert meter.service_point is not None
             monthly = meter.service_point.expected_monthly_kwh or Decimal("200")
-            advances = _advances(rng, monthly * (3 if luck > 0.994 else 1), meter.multiplier, meter.registers)
-            zero = meter.pk == zero_meter and index >= MONTHS - 4
+            surge = luck > 0.994 or (position == special.surge and index == MONTHS - 1)
+            advances = _advances(rng, monthly * (3 if surge else 1), meter.multiplier, meter.registers)
+            if (
+                position in (special.exchange, special.rollover)
+                and meter.installed_on.replace(day=1) == month
+            ):
+                advances = {
+                    r: (a / 2).quantize(Decimal("0.01")) for r, a in advances.items()
+                }  # after the swap
+            zero = position == special.zero and index >= MONTHS - 4
+            reverse = (0.004 <= luck < 0.009) or (position == special.reverse and index == MONTHS - 2)
             span = Decimal(10) ** meter.register_digits
             for register in meter.registers:
-                value = current.get((meter.pk, register), Decimal(0))
-                if not zero:
-                    value = (value + advances.get(register, Decimal(0))) % span
-                if 0.004 <= luck < 0.009 and register == "active_total" and value > 10:
-                    value = (value - Decimal(5)).quantize(Decimal("0.01"))  # reverse running (倒走)
+                previous = current.get((meter.pk, register), Decimal(0))
+                value = previous if zero else (previous + advances.get(register, Decimal(0))) % span
+                if reverse and register == "active_total" and previous > 10:
+                    value = (previous - Decimal(5)).quantize(Decimal("0.01"))  # reverse running (倒走)
                 else:
                     current[(meter.pk, register)] = value
                 records.append(
@@ -148,28 +227,32 @@ def build(actor: User, scale: str) -> Iterator[str]:
             )
             captured += sum(1 for r in results if r.status == "accepted")
             rejected += sum(1 for r in results if r.status == "rejected")
+    # this month's plan is out: the readers' tasks wait for their routes' reading days
+    actions.do_generate_plan(actor, period=f"{today:%Y-%m}")
     estimated = _one_estimate(actor)
     open_exceptions = ReadException.objects.filter(status=ReadException.Status.OPEN).count()
     yield (
         f"readings: {routes} routes, {captured:,} reads over {MONTHS} months ({rejected} rejected), "
-        f"{open_exceptions:,} open exceptions, {estimated} estimate awaiting approval"
+        f"{exchanged} meters exchanged mid-period, {open_exceptions:,} open exceptions, "
+        f"{estimated} estimate awaiting approval"
     )
 
 
 def _one_estimate(actor: User) -> int:
-    """The last reverse-running read estimated from its history by the manager, left for approval."""
+    """The latest reverse-running read that has the history for it, estimated by the manager (average of the
+    last three periods) and left for another person's approval."""
     manager = User.objects.filter(username="manager").first()
-    exception = (
-        ReadException.objects.filter(rule="reverse_running", status=ReadException.Status.OPEN)
-        .order_by("-period", "-id")
-        .first()
-    )
-    if manager is None or exception is None:
+    candidates = ReadException.objects.filter(
+        rule="reverse_running", status=ReadException.Status.OPEN
+    ).order_by("-period", "-id")[:10]
+    if manager is None:
         return 0
-    try:
-        actions.do_estimate(
-            manager, exception, method="average_last_three", reason="表计倒走，按近三期平均估抄"
-        )
-    except GridcareError:  # a demo without enough history simply has no estimate
-        return 0
-    return 1
+    for exception in candidates:
+        try:
+            actions.do_estimate(
+                manager, exception, method="average_last_three", reason="表计倒走，按近三期平均估抄"
+            )
+        except GridcareError:  # not enough history for this one: try the next
+            continue
+        return 1
+    return 0

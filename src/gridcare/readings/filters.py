@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.core.scoped import ScopedFilterSet
-from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route
+from gridcare.org.models import User
+from gridcare.readings.models import RULE_LABELS, MeterRead, ReadException, ReadingTask, Route
 
 
 class RouteFilter(ScopedFilterSet):
@@ -32,8 +34,17 @@ class ReadFilter(ScopedFilterSet):
 
 
 class ExceptionFilter(ScopedFilterSet):
-    route = django_filters.NumberFilter(label=_("Route"), field_name="task__route")
-    reader = django_filters.NumberFilter(label=_("Reader"), field_name="task__route__reader")
+    rule = django_filters.ChoiceFilter(
+        label=pgettext_lazy("meter reading", "Rule"), choices=list(RULE_LABELS.items())
+    )
+    route = django_filters.ModelChoiceFilter(
+        label=_("Route"), field_name="task__route", queryset=Route.objects.all()
+    )
+    reader = django_filters.ModelChoiceFilter(
+        label=_("Reader"),
+        field_name="task__route__reader",
+        queryset=User.objects.filter(reading_routes__isnull=False).distinct(),
+    )
 
     class Meta:
         model = ReadException

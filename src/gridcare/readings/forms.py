@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridcare.readings.actions.decisions import ESTIMATION_METHODS
 
@@ -23,13 +24,26 @@ class DecisionForm(forms.Form):
         ("estimate", _("Estimate")),
     ]
 
-    decision = forms.ChoiceField(label=_("Decision"), choices=DECISIONS)
+    decision = forms.ChoiceField(
+        label=pgettext_lazy("meter reading", "Decision"),
+        choices=DECISIONS,
+        help_text=_(
+            "A reverse-running read is not accepted as it stands: accepting it makes it the new baseline with zero "
+            "consumption, marked for back-billing, and raises a meter-fault work order."
+        ),
+    )
     reason = forms.CharField(label=_("Reason"), max_length=200)
-    value = forms.CharField(label=_("Corrected reading"), max_length=20, required=False)
+    value = forms.CharField(
+        label=_("Corrected reading"),
+        max_length=20,
+        required=False,
+        help_text=_("Only when correcting: the reading on the meter's dial."),
+    )
     method = forms.ChoiceField(
         label=_("Estimation method"),
         choices=[(m, METHOD_LABELS[m]) for m in ESTIMATION_METHODS],
         required=False,
+        help_text=_("Only when estimating: an estimate is billed once another person approves it."),
     )
 
 

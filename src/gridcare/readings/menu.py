@@ -27,4 +27,12 @@ ITEMS = [
         icon="exclamation-diamond",
         order=270,
     ),
+    MenuItem(
+        _("Meter reading"),
+        _("Validation rules"),
+        "readings:rule-list",
+        "reading.view",
+        icon="sliders",
+        order=280,
+    ),
 ]

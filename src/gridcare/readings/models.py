@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from gridcare.metering.models import Register
 
@@ -299,7 +299,7 @@ class ReadException(models.Model):
         indexes = [models.Index(fields=["status", "period"], name="exception_status_period")]
 
     def __str__(self) -> str:
-        return f"{self.rule} {self.period} {self.service_point_id}"
+        return f"{self.get_rule_display()} {self.period} {self.service_point_id}"
 
     def get_absolute_url(self) -> str:
         name = (
@@ -308,6 +308,40 @@ class ReadException(models.Model):
             else "readings:exception-decide"
         )
         return reverse(name, args=[self.pk])
+
+    def get_rule_display(self) -> str:
+        return rule_label(self.rule)
+
+    def get_message_display(self) -> str:
+        """The message in the reader's language: messages are stored "中文 (English)" (engine ``vee.message``)."""
+        chinese, bracket, english = self.message.partition(" (")
+        if bracket and english.endswith(")") and get_language() == "en":
+            return english[:-1]
+        return chinese if bracket else self.message
+
+
+#: VEE rule code → what staff call it (the exception queue, the rule settings); the engine's codes
+#: (:data:`gridcare.engine.vee.DEFAULT_RULES`) and the capture path's conflicting replay
+RULE_LABELS = {
+    "read_out_of_range": _("Read beyond the register"),
+    "missing_read": _("Missing read"),
+    "reverse_running": _("Reverse running"),
+    "rollover": _("Register rollover"),
+    "zero_consumption": _("Zero consumption"),
+    "surge_previous": _("Surge or drop vs the previous period"),
+    "surge_last_year": _("Surge or drop vs the same month last year"),
+    "tou_sum": _("Time-of-use registers do not add up to the total"),
+    "demand_over_capacity": _("Maximum demand above capacity"),
+    "energy_over_capacity": _("Energy above capacity × hours"),
+    "multiplier_change": _("Multiplier changed"),
+    "outside_window": _("Read outside the reading window"),
+    "estimated_new_remote": _("Estimate in the first remote-reading cycles"),
+    "conflicting_replay": _("Conflicting duplicate read"),
+}
+
+
+def rule_label(code: str) -> str:
+    return str(RULE_LABELS.get(code, code))
 
 
 class VeeRuleSetting(models.Model):
@@ -326,4 +360,7 @@ class VeeRuleSetting(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.code} ({self.severity})"
+        return f"{self.get_code_display()} ({self.get_severity_display()})"
+
+    def get_code_display(self) -> str:
+        return rule_label(self.code)

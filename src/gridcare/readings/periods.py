@@ -24,9 +24,11 @@ def next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def period_of(moment: dt.datetime) -> str:
-    """The period a read taken at ``moment`` belongs to (local calendar month)."""
-    return f"{timezone.localtime(moment):%Y-%m}"
+def period_of(moment: dt.datetime, zone: dt.tzinfo | None = None) -> str:
+    """The period a read taken at ``moment`` belongs to (local calendar month; ``zone`` saves looking the
+    current time zone up again, record after record of a batch)."""
+    local = moment.astimezone(zone or timezone.get_current_timezone())
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def months_between(start: dt.date, end: dt.date) -> int:

@@ -35,7 +35,7 @@ from gridcare.customers.models import ServicePoint
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC
 from gridcare.metering.models import Meter
-from gridcare.readings.actions.validation import _Leg, _legs, _scaled
+from gridcare.readings.actions.validation import NewRead, _Leg, _legs, _scaled
 from gridcare.readings.conf import ENGINE_REGISTERS
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route, RouteStop
 from gridcare.readings.periods import months_between, parse_period
@@ -277,8 +277,24 @@ def _fallback_legs(read_ids: list[int]) -> dict[int, _Leg]:
     if not read_ids:
         return {}
     reads = list(MeterRead.objects.filter(pk__in=read_ids).select_related("meter"))
-    legs = _legs(reads)
-    return {read.pk: legs[id(read)] for read in reads}
+    pending = [
+        NewRead(
+            index,
+            r.meter_id,
+            r.register,
+            r.read_at,
+            r.value,
+            r.source,
+            r.condition,
+            r.service_point_id,
+            r.period,
+            r.task_id,
+            r.multiplier,
+            r.meter.register_digits,
+        )
+        for index, r in enumerate(reads)
+    ]
+    return {read.pk: leg for read, leg in zip(reads, _legs(pending), strict=True)}
 
 
 BATCH_SCHEMA = {name: dtype for name, (dtype, _) in vee.BATCH_COLUMNS.items()}

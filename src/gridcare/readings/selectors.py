@@ -42,28 +42,57 @@ def billing_determinants(
 
     Nothing unvalidated reaches billing: a register of an account is left out entirely while any of its reads
     in the period is held by an exception, is an estimate awaiting approval, or has an open blocking exception
-    — billing then reports the account as not ready rather than bill part of its consumption.
+    — billing then reports the account as not ready rather than bill part of its consumption. A negative
+    quantity is never returned: a read whose consumption is negative withholds its register the same way
+    (accepting a reverse-running read makes it a zero-consumption baseline, see ``do_accept_exception``).
     """
     parse_period(period)
-    reads = restrict(MeterRead.objects.filter(period=period), user).exclude(
-        status=MeterRead.Status.SUPERSEDED
-    )
+    reads = restrict(MeterRead.objects.filter(period=period), user)
     if accounts is not None:
         reads = reads.filter(service_point__account_id__in=list(accounts))
-    rows = reads.values_list(
+    return list(determinants_of(reads, period).found.values())
+
+
+@dataclass
+class DeterminantSet:
+    """The determinants of many accounts and, per account, the registers withheld (held or blocked reads)."""
+
+    found: dict[int, Determinants]
+    withheld: dict[int, set[str]]
+
+
+def determinants_in_range(user: Any, *, period: str, first: int, last: int) -> DeterminantSet:
+    """:func:`billing_determinants` for the accounts with ids ``first``–``last`` (a billing run's chunk): two
+    queries whatever the number of accounts, and the withheld registers so billing can say why."""
+    parse_period(period)
+    reads = restrict(MeterRead.objects.filter(period=period), user).filter(
+        service_point__account_id__gte=first, service_point__account_id__lte=last
+    )
+    return determinants_of(reads, period, first=first, last=last)
+
+
+def determinants_of(
+    reads: QuerySet[MeterRead], period: str, *, first: int | None = None, last: int | None = None
+) -> DeterminantSet:
+    """The set-based core of the two above: one query for the reads, one for the blocking exceptions."""
+    rows = reads.exclude(status=MeterRead.Status.SUPERSEDED).values_list(
         "pk", "service_point__account_id", "service_point_id", "register", "status", "quantity", "source"
     )
-    blocked_reads = set(
-        ReadException.objects.filter(
-            period=period, status=ReadException.Status.OPEN, severity=ReadException.Severity.BLOCK
-        ).values_list("read_id", flat=True)
+    exceptions = ReadException.objects.filter(
+        period=period, status=ReadException.Status.OPEN, severity=ReadException.Severity.BLOCK
     )
-    withheld: set[tuple[int, str]] = set()
+    if first is not None and last is not None:
+        exceptions = exceptions.filter(
+            service_point__account_id__gte=first, service_point__account_id__lte=last
+        )
+    blocked_reads = set(exceptions.values_list("read_id", flat=True))
+    withheld: dict[int, set[str]] = defaultdict(set)
     lines: dict[tuple[int, str], RegisterQuantity] = {}
     points: dict[int, set[int]] = defaultdict(set)
     for pk, account, point, register, status, quantity, source in rows:
-        if status != MeterRead.Status.VALID or pk in blocked_reads:
-            withheld.add((account, register))
+        if status != MeterRead.Status.VALID or pk in blocked_reads or (quantity is not None and quantity < 0):
+            # a negative consumption is a metering fault (倒走), never a credit: the register waits for a decision
+            withheld[account].add(register)
             continue
         if quantity is None:
             continue
@@ -74,13 +103,13 @@ def billing_determinants(
         points[account].add(point)
     result: dict[int, Determinants] = {}
     for (account, register), line in sorted(lines.items()):
-        if (account, register) in withheld:
+        if register in withheld.get(account, ()):
             continue
         entry = result.setdefault(account, Determinants(account, period, {}, []))
         entry.registers[register] = line
         line.reads.sort()
         entry.service_points = sorted(points[account])
-    return list(result.values())
+    return DeterminantSet(result, dict(withheld))
 
 
 def reader_tasks(user: Any, *, period: str, route: Route | None = None) -> QuerySet[ReadingTask]:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("exceptions/", views.ExceptionListView.as_view(), name="exception-list"),
     path("exceptions/<int:pk>/decide/", views.ExceptionDecisionView.as_view(), name="exception-decide"),
     path("exceptions/<int:pk>/approve/", views.EstimateApprovalView.as_view(), name="exception-approve"),
+    path("rules/", views.VeeRuleListView.as_view(), name="rule-list"),
 ]

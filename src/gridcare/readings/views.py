@@ -16,11 +16,20 @@ from django.views import View
 from gridcare.core.access import get_in_scope
 from gridcare.core.errors import InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
+from gridcare.engine.vee import DEFAULT_PARAMS
 from gridcare.readings import actions
 from gridcare.readings.actions import capture_reads
 from gridcare.readings.filters import ExceptionFilter, RouteFilter, TaskFilter
 from gridcare.readings.forms import ApprovalForm, DecisionForm
-from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route
+from gridcare.readings.models import (
+    Condition,
+    MeterRead,
+    ReadException,
+    ReadingTask,
+    Route,
+    VeeRuleSetting,
+    rule_label,
+)
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import OPEN_TASKS, last_reads
 from gridcare.web.views import ActionFormView, Column, ScopedListView, StaffMixin
@@ -62,11 +71,11 @@ class TaskListView(ScopedListView):
         Column(_("Period"), "period"),
         Column(_("Route"), "route.number"),
         Column(_("Sequence"), "sequence"),
+        Column(_("Status"), "get_status_display"),  # before the numbers: what a reader looks for on a phone
         Column(_("Service point"), "service_point.number"),
         Column(_("Meter"), "meter.asset_no"),
         Column(pgettext_lazy("meter reading", "Register"), "get_register_display"),
         Column(_("Due date"), "due_date"),
-        Column(_("Status"), "get_status_display"),
     ]
 
     def base_queryset(self) -> Any:
@@ -86,15 +95,59 @@ class ExceptionListView(ScopedListView):
     columns = [
         Column(_("Period"), "period"),
         Column(_("Service point"), "service_point.number"),
-        Column(pgettext_lazy("meter reading", "Rule"), "rule"),
+        Column(pgettext_lazy("meter reading", "Rule"), "get_rule_display"),
         Column(_("Severity"), "get_severity_display"),
-        Column(_("Message"), "message"),
+        Column(_("Message"), "get_message_display"),
         Column(_("Status"), "get_status_display"),
         Column(_("Reason"), "reason"),
     ]
 
     def base_queryset(self) -> Any:
         return ReadException.objects.select_related("service_point")
+
+
+#: the unit a register's reading is in (the dial's unit): energy kWh, reactive kvarh, maximum demand kW
+REGISTER_UNITS = {"reactive_total": "kvarh", "max_demand": "kW"}
+
+#: parameter of a VEE rule → (what it is, its unit)
+PARAM_LABELS = {
+    "days": (_("days either side"), "天"),
+    "pct": (_("change above"), "%"),
+    "floor_kwh": (_("only above"), "kWh"),
+    "cycles": (_("cycles"), "期"),
+    "rollover_drop_pct": (_("a drop above this share of the register range is a rollover"), "%"),
+    "tolerance_kwh": (_("tolerance"), "kWh"),
+    "tolerance_permille": (_("tolerance"), "‰"),
+    "factor_pct": (_("of the capacity"), "%"),
+}
+
+
+def describe_params(rule: VeeRuleSetting) -> str:
+    """A rule's parameters in words with their units ("change above 30 %, only above 100 kWh")."""
+    params = {**DEFAULT_PARAMS.get(rule.code, {}), **(rule.params or {})}
+    parts = []
+    for key, value in params.items():
+        label, unit = PARAM_LABELS.get(key, (key, ""))
+        parts.append(f"{label} {value} {unit}".strip())
+    return "，".join(parts) or "—"
+
+
+class VeeRuleListView(ScopedListView):
+    """校核规则 — the VEE rules as the utility runs them: severity and parameters in words."""
+
+    model = VeeRuleSetting
+    permission = "reading.view"
+    title = _("Validation rules")
+    export_name = "vee-rules"
+    columns = [
+        Column(pgettext_lazy("meter reading", "Rule"), "get_code_display"),
+        Column(_("Severity"), "get_severity_display"),
+        Column(_("Parameters"), describe_params),
+        Column(_("Enabled"), "enabled"),
+    ]
+
+    def base_queryset(self) -> Any:
+        return VeeRuleSetting.objects.all()
 
 
 class RouteReadingView(StaffMixin, View):
@@ -121,7 +174,15 @@ class RouteReadingView(StaffMixin, View):
         last = last_reads([(t.meter_id, t.register) for t in tasks])
         done = sum(1 for t in tasks if t.status not in OPEN_TASKS)
         rows = [
-            (t, last.get((t.meter_id, t.register)), results.get(t.pk), t.status in OPEN_TASKS) for t in tasks
+            (
+                t,
+                last.get((t.meter_id, t.register)),
+                results.get(t.pk),
+                t.status in OPEN_TASKS,
+                REGISTER_UNITS.get(t.register, "kWh"),
+                [rule_label(code) for code in getattr(results.get(t.pk), "exceptions", [])],
+            )
+            for t in tasks
         ]
         context = {
             "route": route,
@@ -177,6 +238,37 @@ class RouteReadingView(StaffMixin, View):
         return self._page(request, route, period, by_task)
 
 
+def exception_facts(exception: ReadException) -> list[tuple[Any, str]]:
+    """What the person deciding needs beside the form: where, which meter and register, the read and the one
+    before it, the consumption, and what the rule found."""
+    point = exception.service_point
+    facts: list[tuple[Any, str]] = [
+        (_("Service point"), f"{point.number} {point.address}"),
+        (_("Period"), exception.period),
+        (_("Severity"), str(exception.get_severity_display())),
+        (_("Message"), exception.get_message_display()),
+    ]
+    read = exception.read
+    if read is not None:
+        unit = REGISTER_UNITS.get(read.register, "kWh")
+        previous = last_reads([(read.meter_id, read.register)]).get((read.meter_id, read.register))
+        facts += [
+            (_("Meter"), f"{read.meter.asset_no} · {read.get_register_display()}"),
+            (
+                _("Reading"),
+                f"{read.value} {unit} · {timezone.localtime(read.read_at):%Y-%m-%d %H:%M} · "
+                f"{read.get_source_display()} · {read.get_condition_display()}",
+            ),
+            (
+                _("Previous reading"),
+                f"{previous.value} {unit}" if previous is not None else str(_("none yet")),
+            ),
+        ]
+        if read.quantity is not None:
+            facts.append((_("Consumption"), f"{read.quantity.normalize():f} kWh"))
+    return facts
+
+
 class _ExceptionAction(ActionFormView):
     def exception(self) -> ReadException:
         try:
@@ -192,7 +284,11 @@ class _ExceptionAction(ActionFormView):
 
     def context(self, form: Any) -> dict[str, Any]:
         exception = self.exception()
-        return {**super().context(form), "title": f"{self.title} · {exception.message}"}
+        return {
+            **super().context(form),
+            "title": f"{self.title} · {exception.get_rule_display()}",
+            "facts": exception_facts(exception),
+        }
 
     def success_url(self, result: Any) -> str:
         return str(reverse("readings:exception-list"))

@@ -253,6 +253,7 @@ def field_label(model: Any, key: str) -> str:
 #: Words for the audit keys several actions write that are not fields of the audited model.
 AUDIT_KEYS: dict[str, Any] = {
     "moved": gettext_lazy("records moved"),
+    "replaced": gettext_lazy("previous token revoked"),
     "on": gettext_lazy("date"),
     "note": gettext_lazy("note"),
     "reason": gettext_lazy("reason"),
@@ -278,6 +279,9 @@ AUDIT_KEYS: dict[str, Any] = {
     "records_duplicate": gettext_lazy("records repeated (harmless)"),
     "records_conflict": gettext_lazy("records conflicting"),
     "records_rejected": gettext_lazy("records rejected"),
+    "records_no_access": gettext_lazy("records not read (door closed)"),
+    "first_read": gettext_lazy("first read number"),
+    "last_read": gettext_lazy("last read number"),
     "quantity": gettext_lazy("quantity"),
     "versions": gettext_lazy("versions"),
     "parsed": gettext_lazy("definition type"),

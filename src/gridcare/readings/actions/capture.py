@@ -12,6 +12,8 @@ a service work order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,12 +24,14 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from gridcare.core import audit
-from gridcare.core.access import restrict
+from gridcare.core.access import SCOPE_COMPANY, restrict, scope_for
 from gridcare.core.actions import action
 from gridcare.core.errors import InvalidInput
+from gridcare.core.rows import TableRef
 from gridcare.metering.models import Meter
 from gridcare.org.models import User
-from gridcare.readings.actions.validation import assess, record_outcome
+from gridcare.readings import bulk
+from gridcare.readings.actions.validation import NewException, NewRead, assess, insert_exceptions, move_tasks
 from gridcare.readings.models import Condition, MeterRead, ReadException, ReadingTask, Route
 from gridcare.readings.periods import period_of
 
@@ -77,15 +81,50 @@ class RecordResult:
         }
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class MeterInfo:
+    """What the capture path needs of a meter, read as plain values (no model instance)."""
+
+    pk: int
+    asset_no: str
+    status: str
+    registers: tuple[str, ...]
+    register_digits: int
+    multiplier: int
+    installed_on: dt.date | None
+    service_point_id: int | None
+
+    @classmethod
+    def of(cls, meter: Meter) -> MeterInfo:
+        return cls(
+            meter.pk,
+            meter.asset_no,
+            meter.status,
+            tuple(meter.registers or ()),
+            meter.register_digits,
+            meter.multiplier,
+            meter.installed_on,
+            meter.service_point_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    pk: int
+    meter_id: int
+    register: str
+    period: str
+
+
+@dataclass(slots=True)
 class CleanRecord:
     index: int
-    meter: Meter
+    meter: MeterInfo
     register: str
     read_at: dt.datetime
     value: Decimal | None
     condition: str
-    task: ReadingTask | None
+    task: TaskInfo | None
     point: int = 0  # the service point the meter is installed at
 
 
@@ -93,6 +132,12 @@ class CleanRecord:
 def capturable_meters(actor: User, meter_ids: Iterable[int]) -> set[int]:
     """Meters the actor may read for: in their write scope, or installed on a route they hold."""
     ids = list(set(meter_ids))
+    if (
+        getattr(actor, "is_authenticated", False)
+        and actor.is_active
+        and scope_for(actor, Meter, write=True) == SCOPE_COMPANY
+    ):
+        return set(ids)  # the whole company (e.g. a head-end integration account): nothing to look up
     direct = restrict(Meter.objects.filter(pk__in=ids), actor, write=True).values_list("pk", flat=True)
     routes = restrict(Route.objects.all(), actor, write=True).values("pk")
     routed = Meter.objects.filter(pk__in=ids, service_point__route_stop__route__in=routes).values_list(
@@ -101,19 +146,68 @@ def capturable_meters(actor: User, meter_ids: Iterable[int]) -> set[int]:
     return set(direct) | set(routed)
 
 
+def _meters(numbers: Iterable[str] = (), ids: Iterable[int] = ()) -> list[MeterInfo]:
+    """Meters by asset number or id, in one query."""
+    m = TableRef(Meter)
+    by_number, number_params = bulk.in_list(m.asset_no, sorted(numbers), "text")
+    by_id, id_params = bulk.in_list(m.id, sorted(ids), "int")
+    rows = bulk.fetch(
+        f"SELECT {m.id}, {m.asset_no}, {m.status}, {m.registers}, {m.register_digits}, {m.ct_ratio}, "
+        f"{m.pt_ratio}, {m.installed_on}, {m.service_point_id} FROM {m} WHERE {by_number} OR {by_id}",
+        [*number_params, *id_params],
+    )
+    parsed: dict[str, tuple[str, ...]] = {}  # most meters share their register list: parse each text once
+
+    def registers_of(raw: Any) -> tuple[str, ...]:
+        if not isinstance(raw, str):
+            return tuple(raw or ())
+        found = parsed.get(raw)
+        if found is None:
+            found = parsed[raw] = tuple(json.loads(raw) or ())
+        return found
+
+    return [
+        MeterInfo(
+            pk,
+            number,
+            status,
+            registers_of(registers),
+            digits,
+            ct * pt,
+            dt.date.fromisoformat(installed) if isinstance(installed, str) else installed,
+            point,
+        )
+        for pk, number, status, registers, digits, ct, pt, installed, point in rows
+    ]
+
+
 def _parse_time(raw: Any) -> dt.datetime | None:
     if isinstance(raw, dt.datetime):
         moment = raw
     elif isinstance(raw, str):
+        text = raw.strip()
         try:
-            moment = parse_datetime(raw.strip()) or dt.datetime.fromisoformat(raw.strip())
+            moment = dt.datetime.fromisoformat(text)
         except ValueError:
-            return None
+            try:
+                moment = parse_datetime(text)  # type: ignore[assignment]
+            except ValueError:
+                return None
+            if moment is None:
+                return None
     else:
         return None
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
+
+
+@functools.cache
+def _register_limit(digits: int) -> Decimal:
+    return Decimal(10) ** digits
+
+
+_CENT = Decimal("0.01")
 
 
 def parse_value(raw: Any, digits: int) -> tuple[Decimal | None, str]:
@@ -127,11 +221,11 @@ def parse_value(raw: Any, digits: int) -> tuple[Decimal | None, str]:
         return None, f"示数「{raw}」不是数值。 (The read is not a number.)"
     if value < 0:
         return None, "示数不能为负。 (The read cannot be negative.)"
-    if value >= Decimal(10) ** digits:
+    if value >= _register_limit(digits):
         return None, f"示数超过计度器的 {digits} 位整数。 (More digits than the register has.)"
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         return None, "示数最多两位小数。 (At most two decimals.)"
-    return value.quantize(Decimal("0.01")), ""
+    return value.quantize(_CENT), ""
 
 
 def check_records(
@@ -140,20 +234,32 @@ def check_records(
     """Validate every record without writing: the clean ones, and a rejection (with its reason) for the rest.
     Records name a meter by asset number (``meter``) and/or a reading task (``task``)."""
     now = now or timezone.now()
+    shapes = [_shape_problem(r) for r in records]
+    records = [r if not problem else {} for r, problem in zip(records, shapes, strict=True)]
     task_ids = {int(r["task"]) for r in records if str(r.get("task") or "").isdigit()}
-    tasks = {
-        t.pk: t
-        for t in restrict(ReadingTask.objects.filter(pk__in=task_ids), actor, write=True).select_related(
-            "meter"
-        )
-    }
+    tasks = (
+        {
+            pk: TaskInfo(pk, meter, register, period)
+            for pk, meter, register, period in restrict(
+                ReadingTask.objects.filter(pk__in=task_ids), actor, write=True
+            ).values_list("pk", "meter_id", "register", "period")
+        }
+        if task_ids
+        else {}
+    )
     numbers = {str(r.get("meter") or "").strip() for r in records} - {""}
-    meters = {m.asset_no: m for m in Meter.objects.filter(asset_no__in=numbers)}
+    found = _meters(numbers, {t.meter_id for t in tasks.values()})
+    meters = {m.asset_no: m for m in found}
+    by_id = {m.pk: m for m in found}
     allowed = capturable_meters(actor, [m.pk for m in meters.values()])
     clean: list[CleanRecord] = []
     rejected: list[RecordResult] = []
+    zone = timezone.get_current_timezone()
     for index, record in enumerate(records):
-        problem, item = _check_one(index, record, tasks, meters, allowed, now)
+        if shapes[index]:
+            rejected.append(RecordResult(index, REJECTED, shapes[index]))
+            continue
+        problem, item = _check_one(index, record, tasks, meters, by_id, allowed, now, zone)
         if item is not None:
             clean.append(item)
         else:
@@ -161,13 +267,38 @@ def check_records(
     return clean, rejected
 
 
+_SCALARS = (str, int, float, Decimal, dt.datetime)
+_FIELDS = ("meter", "task", "register", "read_at", "value", "condition")
+_INSTALLED = str(Meter.Status.INSTALLED.value)
+_NORMAL = str(Condition.NORMAL.value)
+_NO_ACCESS = str(Condition.NO_ACCESS.value)
+
+
+def _shape_problem(record: Any) -> str:
+    """What is wrong with a record's shape (not an object, a field of the wrong type, no read time), or ""."""
+    if not isinstance(record, Mapping):
+        return "每条记录须为对象。 (Each record must be an object.)"
+    problems = []
+    for name in _FIELDS:
+        value = record.get(name)
+        if value is None or type(value) is str:  # the usual case first
+            continue
+        if isinstance(value, bool) or not isinstance(value, _SCALARS):
+            problems.append(f"{name}: 须为文本或数值。 (must be text or a number.)")
+    if record.get("read_at") in (None, ""):
+        problems.append("read_at: 缺少抄表时间。 (The read time is missing.)")
+    return "; ".join(problems)
+
+
 def _check_one(
     index: int,
     record: Mapping[str, Any],
-    tasks: dict[int, ReadingTask],
-    meters: dict[str, Meter],
+    tasks: dict[int, TaskInfo],
+    meters: dict[str, MeterInfo],
+    by_id: dict[int, MeterInfo],
     allowed: set[int],
     now: dt.datetime,
+    zone: dt.tzinfo,
 ) -> tuple[str, CleanRecord | None]:
     task = None
     raw_task = record.get("task")
@@ -179,14 +310,14 @@ def _check_one(
                 None,
             )
     number = str(record.get("meter") or "").strip()
-    meter = meters.get(number) if number else (task.meter if task is not None else None)
+    meter = meters.get(number) if number else (by_id.get(task.meter_id) if task is not None else None)
     if meter is None or meter.pk not in allowed and task is None:
         return f"未知电能表「{number}」。 (Unknown meter, or outside your scope.)", None
     if task is not None and task.meter_id != meter.pk:
         return "电能表与抄表任务不符。 (The meter does not match the reading task.)", None
-    if meter.status != Meter.Status.INSTALLED:
+    if meter.status != _INSTALLED:
         return (
-            f"电能表 {meter.asset_no} 未在运行（{meter.get_status_display()}）。 (The meter is not installed.)",
+            f"电能表 {meter.asset_no} 未在运行（{Meter.Status(meter.status).label}）。 (The meter is not installed.)",
             None,
         )
     register = str(record.get("register") or (task.register if task is not None else "")).strip()
@@ -194,7 +325,7 @@ def _check_one(
         return f"电能表没有计度器「{register}」。 (The meter has no such register.)", None
     if task is not None and task.register != register:
         return "计度器与抄表任务不符。 (The register does not match the reading task.)", None
-    condition = CONDITION_NAMES.get(str(record.get("condition") or Condition.NORMAL).strip())
+    condition = CONDITION_NAMES.get(str(record.get("condition") or _NORMAL).strip())
     if condition is None:
         return f"未知表况「{record.get('condition')}」。 (Unknown meter condition.)", None
     read_at = _parse_time(record.get("read_at"))
@@ -202,10 +333,10 @@ def _check_one(
         return f"抄表时间「{record.get('read_at')}」无效。 (Invalid read time.)", None
     if read_at > now + CLOCK_TOLERANCE:
         return "抄表时间晚于当前时间。 (The read time is in the future.)", None
-    if meter.installed_on and timezone.localtime(read_at).date() < meter.installed_on:
+    if meter.installed_on and read_at.astimezone(zone).date() < meter.installed_on:
         return "抄表时间早于装表日期。 (Read before the meter was installed.)", None
     point = meter.service_point_id or 0  # an installed meter has its service point
-    if condition == Condition.NO_ACCESS and record.get("value") in (None, ""):
+    if condition == _NO_ACCESS and record.get("value") in (None, ""):
         return "", CleanRecord(index, meter, register, read_at, None, condition, task, point)
     value, problem = parse_value(record.get("value"), meter.register_digits)
     if value is None:
@@ -216,7 +347,10 @@ def _check_one(
 # ---------------------------------------------------------------------------------------------- capture
 @action("readings.capture", permission="reading.enter")
 def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: str) -> list[RecordResult]:
-    """抄表数据采集 — validate, store and check a batch of register reads; one result per record."""
+    """抄表数据采集 — validate, store and check a batch of register reads; one result per record.
+
+    Audited once per batch (counts, source, first and last read id): the reads are themselves immutable records
+    carrying who entered them (``entered_by``), the source and the moment (``created_at``)."""
     if source not in (MeterRead.Source.MANUAL, MeterRead.Source.IMPORT, MeterRead.Source.HEADEND):
         raise InvalidInput({"source": f"未知的数据来源「{source}」。 (Unknown source.)"})
     if len(records) > MAX_BATCH:
@@ -224,15 +358,16 @@ def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: 
     clean, results = check_records(actor, records)
     no_access = [c for c in clean if c.value is None]
     results += [RecordResult(c.index, NO_ACCESS, str(Condition.NO_ACCESS.label)) for c in no_access]
+    bulk.lock_meters([c.meter.pk for c in clean if c.value is not None])
     fresh, replays = _split_replays([c for c in clean if c.value is not None])
     results += replays
-    reads, found = store_reads(actor, fresh, source)
-    for item, read in zip(fresh, reads, strict=True):
-        results.append(RecordResult(item.index, ACCEPTED, read=read.pk, exceptions=found.get(read.pk, [])))
+    reads = store_reads(actor, fresh, source)
+    results += [RecordResult(r.index, ACCEPTED, read=r.pk, exceptions=r.exceptions) for r in reads]
     _raise_field_orders(actor, [c for c in clean if c.condition in FIELD_WORK])
     counts: dict[str, int] = defaultdict(int)
     for result in results:
         counts[f"records_{result.status}"] += 1  # keys in words on screens: gridcare.web.display.AUDIT_KEYS
+    ids = [r.pk for r in reads if r.pk is not None]
     with translation.override("zh-hans"):  # the stored text reads like every other record's
         source_name = str(MeterRead.Source(source).label)
     audit.record(
@@ -241,7 +376,12 @@ def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: 
         object_type="readings.batch",
         object_id=source,
         object_repr=f"抄表数据（{source_name}）",
-        after={"records": len(records), **counts},
+        after={
+            "records": len(records),
+            **counts,
+            "first_read": min(ids) if ids else None,
+            "last_read": max(ids) if ids else None,
+        },
     )
     return sorted(results, key=lambda r: r.index)
 
@@ -250,22 +390,55 @@ def _key(item: CleanRecord) -> tuple[int, str, dt.datetime]:
     return (item.meter.pk, item.register, item.read_at)
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A read already stored under a batch record's key."""
+
+    pk: int
+    value: Decimal
+    status: str
+    task_id: int | None
+    service_point_id: int
+    period: str
+
+
+def _known_reads(items: Sequence[CleanRecord]) -> dict[int, list[_Known]]:
+    """Reads already stored under each item's (meter, register, read time), by the item's position — one query."""
+    r = TableRef(MeterRead, "r")
+    table, params = bulk.keys(
+        "k",
+        [("i", "int"), ("m", "int"), ("g", "text"), ("t", "time")],
+        [(n, i.meter.pk, i.register, i.read_at) for n, i in enumerate(items)],
+    )
+    columns = f"{r.id}, {r.value}, {r.status}, {r.task_id}, {r.service_point_id}, {r.period}"
+    match = f"{r.meter_id} = k.m AND {r.register} = k.g AND {r.read_at} = k.t"
+    sql = (  # PostgreSQL: LATERAL … OFFSET 0, one index probe per key whatever the planner makes of the list
+        f"SELECT k.i, {columns} FROM {table} CROSS JOIN LATERAL (SELECT {columns} FROM {r} WHERE {match} "
+        f"OFFSET 0) AS r"
+        if bulk.is_postgres()
+        else f"SELECT k.i, {columns} FROM {table} JOIN {r} ON {match}"
+    )
+    rows = bulk.fetch(sql, params)
+    known: dict[int, list[_Known]] = defaultdict(list)
+    for n, pk, value, status, task, point, period in sorted(rows, key=lambda row: row[1]):
+        known[int(n)].append(
+            _Known(pk, Decimal(str(value)).quantize(Decimal("0.01")), status, task, point, period)
+        )
+    return known
+
+
 def _split_replays(items: list[CleanRecord]) -> tuple[list[CleanRecord], list[RecordResult]]:
     """New reads, and the results of replays: a key seen before (in the database or earlier in the batch)
     with the same value is a duplicate; with another value a conflict, queued as an exception."""
     if not items:
         return [], []
-    existing: dict[tuple[int, str, dt.datetime], list[MeterRead]] = defaultdict(list)
-    for read in MeterRead.objects.filter(
-        meter_id__in={i.meter.pk for i in items}, read_at__in={i.read_at for i in items}
-    ):
-        existing[(read.meter_id, read.register, read.read_at)].append(read)
+    existing = _known_reads(items)
     fresh: list[CleanRecord] = []
     results: list[RecordResult] = []
-    conflicts: list[tuple[CleanRecord, MeterRead | None]] = []
+    conflicts: list[tuple[CleanRecord, _Known | None]] = []
     in_batch: dict[tuple[int, str, dt.datetime], CleanRecord] = {}
-    for item in items:
-        known = existing.get(_key(item), [])
+    for n, item in enumerate(items):
+        known = existing.get(n, [])
         earlier = in_batch.get(_key(item))
         if any(r.value == item.value for r in known) or (earlier is not None and earlier.value == item.value):
             results.append(RecordResult(item.index, DUPLICATE, "重复上送，已忽略。 (Already received.)"))
@@ -279,30 +452,33 @@ def _split_replays(items: list[CleanRecord]) -> tuple[list[CleanRecord], list[Re
     return fresh, results
 
 
-def _record_conflicts(conflicts: list[tuple[CleanRecord, MeterRead | None]]) -> list[RecordResult]:
+def _record_conflicts(conflicts: list[tuple[CleanRecord, _Known | None]]) -> list[RecordResult]:
     """A different value for a key already received: the stored read is held and the new value queued."""
     if not conflicts:
         return []
     held = [read.pk for _, read in conflicts if read is not None]
     MeterRead.objects.filter(pk__in=held, status=MeterRead.Status.VALID).update(status=MeterRead.Status.HELD)
     ReadingTask.objects.filter(reads__pk__in=held).update(status=ReadingTask.Status.EXCEPTION)
-    exceptions = [
-        ReadException(
-            read=read,
-            task=read.task if read is not None else item.task,
-            service_point_id=read.service_point_id if read is not None else item.point,
-            period=read.period if read is not None else period_of(item.read_at),
-            rule=CONFLICT_RULE,
-            severity=ReadException.Severity.BLOCK,
-            message=(
-                f"同一时刻重复上送不同示数：已有 {read.value if read else '—'}，新值 {item.value}。"
-                f" (A different value for a read already received: {read.value if read else '—'} vs {item.value}.)"
-            ),
-            proposed_value=item.value,
-        )
-        for item, read in conflicts
-    ]
-    ReadException.objects.bulk_create(exceptions)
+    insert_exceptions(
+        [
+            NewException(
+                read=None,
+                read_id=read.pk if read is not None else None,
+                task_id=read.task_id if read is not None else (item.task.pk if item.task else None),
+                service_point_id=read.service_point_id if read is not None else item.point,
+                period=read.period if read is not None else period_of(item.read_at),
+                rule=CONFLICT_RULE,
+                severity=ReadException.Severity.BLOCK,
+                message=(
+                    f"同一时刻重复上送不同示数：已有 {read.value if read else '—'}，新值 {item.value}。"
+                    f" (A different value for a read already received: {read.value if read else '—'}"
+                    f" vs {item.value}.)"
+                ),
+                proposed_value=item.value,
+            )
+            for item, read in conflicts
+        ]
+    )
     return [
         RecordResult(
             item.index,
@@ -315,31 +491,53 @@ def _record_conflicts(conflicts: list[tuple[CleanRecord, MeterRead | None]]) -> 
     ]
 
 
+def _tasks_of(keys: Sequence[tuple[str, int, str]]) -> dict[tuple[str, int, str], int]:
+    """The reading task of each (period, meter, register), one query."""
+    t = TableRef(ReadingTask, "t")
+    table, params = bulk.keys("k", [("p", "text"), ("m", "int"), ("g", "text")], keys)
+    match = f"{t.period} = k.p AND {t.meter_id} = k.m AND {t.register} = k.g"
+    sql = (  # PostgreSQL: LATERAL … LIMIT 1 (the key is unique), an index probe per key
+        f"SELECT k.p, k.m, k.g, t.id FROM {table} CROSS JOIN LATERAL (SELECT {t.id} FROM {t} WHERE {match} "
+        f"LIMIT 1) AS t"
+        if bulk.is_postgres()
+        else f"SELECT k.p, k.m, k.g, {t.id} FROM {table} JOIN {t} ON {match}"
+    )
+    rows = bulk.fetch(sql, params)
+    return {(period, meter, register): pk for period, meter, register, pk in rows}
+
+
+READ_FIELDS = [
+    "id", "meter_id", "register", "read_at", "value", "source", "condition", "service_point_id", "period",
+    "task_id", "multiplier", "quantity", "status", "supersedes_id", "entered_by_id", "approved_by_id",
+    "created_at",
+]  # fmt: skip
+
+
 def store_reads(
     actor: User,
     items: Sequence[CleanRecord],
     source: str,
     *,
-    supersedes: Mapping[int, MeterRead] | None = None,
-) -> tuple[list[MeterRead], dict[int, list[str]]]:
+    supersedes: Mapping[int, int] | None = None,
+) -> list[NewRead]:
     """Insert the reads (linked to their period's task and the meter's service point) with their consumption and
-    VEE outcome, audit each one, write their exceptions; answers the reads and the rule codes per read id."""
+    VEE outcome, write their exceptions and move their tasks; answers the reads with their ids and rule codes.
+    ``supersedes`` maps an item's index to the id of the read it replaces. Set-based: a few queries per batch,
+    COPY on PostgreSQL."""
     if not items:
-        return [], {}
-    periods = {i.task.period if i.task else period_of(i.read_at) for i in items}
-    tasks = {
-        (t.period, t.meter_id, t.register): t
-        for t in ReadingTask.objects.filter(meter_id__in={i.meter.pk for i in items}, period__in=periods)
-    }
+        return []
+    zone = timezone.get_current_timezone()
+    periods = [i.task.period if i.task else period_of(i.read_at, zone) for i in items]
+    missing = [(p, i.meter.pk, i.register) for p, i in zip(periods, items, strict=True) if i.task is None]
+    tasks = _tasks_of(missing) if missing else {}
+    entered_by = actor.pk if actor.pk else None
     reads = []
-    for item in items:
-        period = item.task.period if item.task else period_of(item.read_at)
-        task = item.task or tasks.get((period, item.meter.pk, item.register))
-        previous = (supersedes or {}).get(item.index)
+    for item, period in zip(items, periods, strict=True):
         assert item.value is not None  # records without a value (门闭) are never stored
         reads.append(
-            MeterRead(
-                meter=item.meter,
+            NewRead(
+                index=item.index,
+                meter_id=item.meter.pk,
                 register=item.register,
                 read_at=item.read_at,
                 value=item.value,
@@ -347,38 +545,53 @@ def store_reads(
                 condition=item.condition,
                 service_point_id=item.point,
                 period=period,
-                task=task,
+                task_id=item.task.pk if item.task else tasks.get((period, item.meter.pk, item.register)),
                 multiplier=item.meter.multiplier,
-                supersedes=previous,
-                entered_by=actor if actor.pk else None,
+                digits=item.meter.register_digits,
+                supersedes_id=(supersedes or {}).get(item.index),
+                entered_by_id=entered_by,
             )
         )
     exceptions = assess(reads)
-    MeterRead.objects.bulk_create(reads, batch_size=2000)
-    audit.bulk_record(
-        actor,
-        "readings.capture_read",
-        (
-            {
-                "object_type": "readings.meterread",
-                "object_id": read.pk,
-                "object_repr": str(read),
-                "after": {
-                    "meter": read.meter.asset_no,
-                    "register": read.register,
-                    "read_at": read.read_at,
-                    "value": read.value,
-                    "source": read.source,
-                    "condition": read.condition,
-                    "quantity": read.quantity,
-                    "status": read.status,
-                    "supersedes": read.supersedes_id,
-                },
-            }
-            for read in reads
-        ),
-    )
-    return reads, record_outcome(reads, exceptions)
+    _insert_reads(reads)
+    insert_exceptions(exceptions)
+    move_tasks(reads)
+    return reads
+
+
+def _insert_reads(reads: Sequence[NewRead]) -> None:
+    """COPY with ids reserved from the sequence on PostgreSQL; ``bulk_create`` (ids returned) on SQLite."""
+    now = timezone.now()
+    if bulk.is_postgres():
+        for read, pk in zip(reads, bulk.reserve_ids(MeterRead, len(reads)), strict=True):
+            read.pk = pk
+        bulk.copy_rows(
+            MeterRead,
+            READ_FIELDS,
+            [
+                (
+                    r.pk, r.meter_id, r.register, r.read_at, r.value, r.source, r.condition, r.service_point_id,
+                    r.period, r.task_id, r.multiplier, r.quantity, r.status, r.supersedes_id, r.entered_by_id,
+                    None, now,
+                )
+                for r in reads
+            ],
+        )  # fmt: skip
+        return
+    made = MeterRead.objects.bulk_create(
+        [
+            MeterRead(
+                meter_id=r.meter_id, register=r.register, read_at=r.read_at, value=r.value, source=r.source,
+                condition=r.condition, service_point_id=r.service_point_id, period=r.period, task_id=r.task_id,
+                multiplier=r.multiplier, quantity=r.quantity, status=r.status, supersedes_id=r.supersedes_id,
+                entered_by_id=r.entered_by_id, created_at=now,
+            )
+            for r in reads
+        ],
+        batch_size=2000,
+    )  # fmt: skip
+    for read, row in zip(reads, made, strict=True):
+        read.pk = row.pk
 
 
 def _raise_field_orders(actor: User, items: Sequence[CleanRecord]) -> None:

@@ -16,7 +16,7 @@ from gridcare.core.errors import InvalidInput, InvalidTransition, PermissionRefu
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC, scaled_to_decimal
 from gridcare.org.models import User
-from gridcare.readings.actions.capture import CleanRecord, parse_value, store_reads
+from gridcare.readings.actions.capture import CleanRecord, MeterInfo, TaskInfo, parse_value, store_reads
 from gridcare.readings.actions.validation import history_frame, open_blocking
 from gridcare.readings.conf import ENGINE_REGISTERS
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask
@@ -89,14 +89,76 @@ def _supersede(
     )
 
 
+#: VEE rules whose read is a metering fault, not consumption (倒走): it is never billed as it stands
+METERING_FAULTS = ("reverse_running",)
+#: what accepting a reverse-running read means: before the decision's reason, and in full on the work order
+BASELINE_REASON = "倒走，按零电量确认为新起度，待退补："
+BASELINE_NOTE = (
+    "表计倒走：按零电量确认为新起度，本期倒走电量不计费，待计量校验或换表后核定退补。"
+    " (Reverse running: accepted as the new baseline with zero consumption; back-billing after the meter test.)"
+)
+
+
+def _is_metering_fault(exception: ReadException) -> bool:
+    read = exception.read
+    negative = read is not None and read.quantity is not None and read.quantity < 0
+    return exception.rule in METERING_FAULTS or negative
+
+
 @action("readings.accept_exception", permission="reading.review")
 def do_accept_exception(actor: User, exception: ReadException, *, reason: str) -> ReadException:
-    """确认 — the read is right as it is (e.g. a real rollover, a real surge); it is billable again."""
+    """确认 — the read is right as it is (e.g. a real rollover, a real surge); it is billable again.
+
+    A reverse-running read (倒走, or any read whose consumption came out negative) is a metering fault, never
+    consumption: accepting it makes the read the register's **new baseline with zero consumption** for the
+    period (the next read is measured from it), says so in the decision, and raises a meter-fault work order
+    (计量故障) so the meter is tested or exchanged and the period back-billed (退补) from the result. The
+    alternatives stay open on the queue: correct the value, estimate, or order a re-read."""
     reason = _reason(reason)
     exception = _open(actor, exception)
-    _close(actor, exception, ReadException.Status.ACCEPTED, reason, "readings.accept_exception")
-    _release(exception.read)
+    read = exception.read
+    if read is not None and _is_metering_fault(exception):
+        withheld = read.quantity
+        read.quantity = Decimal(0)
+        read.save(update_fields=["quantity"])
+        note = f"{BASELINE_REASON}{reason}"[:200]
+        _close(
+            actor,
+            exception,
+            ReadException.Status.ACCEPTED,
+            note,
+            "readings.accept_exception",
+            baseline=True,
+            withheld_quantity=withheld,
+        )
+        _meter_fault_order(read, reason)
+    else:
+        _close(actor, exception, ReadException.Status.ACCEPTED, reason, "readings.accept_exception")
+    _release(read)
     return exception
+
+
+def _meter_fault_order(read: MeterRead, reason: str) -> None:
+    """A meter-fault work order (计量故障) for the point unless one is already open (the reader's own report)."""
+    from gridcare.org.selectors import system_actor
+    from gridcare.service.actions import do_create_order
+    from gridcare.service.choices import OPEN_STATUSES, Channel, OrderType, SubType
+    from gridcare.service.models import WorkOrder
+
+    open_orders = WorkOrder.objects.filter(
+        service_point_id=read.service_point_id, sub_type=SubType.METER_FAULT, status__in=OPEN_STATUSES
+    )
+    if open_orders.exists():
+        return
+    do_create_order(
+        system_actor(),
+        order_type=OrderType.APPLICATION,
+        sub_type=SubType.METER_FAULT,
+        channel=Channel.ONSITE,
+        service_point=read.service_point_id,
+        title=f"表计倒走：电能表 {read.meter.asset_no} 待校验或换表"[:120],
+        description=f"{BASELINE_NOTE} 处理意见：{reason}",
+    )
 
 
 @action("readings.correct_exception", permission="reading.review")
@@ -113,10 +175,20 @@ def do_correct_exception(actor: User, exception: ReadException, *, value: Any, r
     if clean is None:
         raise InvalidInput({"value": problem})
     _supersede(old, exception, ReadException.Status.CORRECTED, reason, actor)
+    task = TaskInfo(old.task.pk, old.task.meter_id, old.task.register, old.task.period) if old.task else None
     item = CleanRecord(
-        0, old.meter, old.register, old.read_at, clean, old.condition, old.task, old.service_point_id
+        0,
+        MeterInfo.of(old.meter),
+        old.register,
+        old.read_at,
+        clean,
+        old.condition,
+        task,
+        old.service_point_id,
     )
-    (new,), _ = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old})
+    (stored,) = store_reads(actor, [item], MeterRead.Source.MANUAL, supersedes={0: old.pk})
+    assert stored.pk is not None  # inserted
+    new = MeterRead.objects.get(pk=stored.pk)
     _close(
         actor,
         exception,

@@ -1,27 +1,68 @@
-"""Consumption and VEE of stored reads (抄表数据校核), one engine batch per call: where each read's consumption
+"""Consumption and VEE of new reads (抄表数据校核), one engine batch per call: where each read's consumption
 starts (previous read, installation read, or both meters of an exchange), the validated history, the rules —
-then quantities, statuses, exceptions and task moves written back in bulk."""
+then quantities, statuses and exceptions, all with a few set-based queries (:mod:`gridcare.readings.bulk`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
 from django.utils import timezone
 
+from gridcare.core.rows import TableRef
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC, decimal_to_scaled, scaled_to_decimal
 from gridcare.metering.models import Installation, InstallationRead
-from gridcare.readings.conf import ENGINE_REGISTERS, vee_rules
+from gridcare.readings import bulk
+from gridcare.readings.conf import ENGINE_REGISTERS, HISTORY_MONTHS, vee_rules
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route, RouteStop
 from gridcare.readings.periods import months_between, parse_period
 
 
-@dataclass
+@dataclass(slots=True)
+class NewRead:
+    """A read about to be inserted: its columns, and (once assessed) its quantity and status."""
+
+    index: int
+    meter_id: int
+    register: str
+    read_at: dt.datetime
+    value: Decimal
+    source: str
+    condition: str
+    service_point_id: int
+    period: str
+    task_id: int | None
+    multiplier: int
+    digits: int
+    supersedes_id: int | None = None
+    entered_by_id: int | None = None
+    quantity: Decimal | None = None
+    status: str = MeterRead.Status.VALID
+    pk: int | None = None
+    exceptions: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NewException:
+    """A failed rule of a new read (or a conflicting replay), to be inserted with the read's id."""
+
+    read: NewRead | None
+    read_id: int | None
+    task_id: int | None
+    service_point_id: int
+    period: str
+    rule: str
+    severity: str
+    message: str
+    proposed_value: Decimal | None = None
+
+
+@dataclass(slots=True)
 class _Leg:
     """Where a read's consumption starts: the previous reading, and for a first read after an exchange the
     old meter's leg (old final read, its digits and multiplier) and the new meter's initial read."""
@@ -38,17 +79,44 @@ def _scaled(value: Decimal | None) -> int | None:
     return None if value is None else decimal_to_scaled(value, QTY_DEC)
 
 
-def _legs(reads: Sequence[MeterRead]) -> dict[int, _Leg]:
-    """The start of each read's consumption, found with a few set-based queries."""
+def _decimal(value: object) -> Decimal | None:
+    """A numeric column as read back (Decimal on PostgreSQL; int, float or text on SQLite), to 2 decimals."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def previous_values(reads: Sequence[NewRead]) -> list[Decimal | None]:
+    """The last valid read before each read of the same meter and register — one query, an index probe each."""
+    r = TableRef(MeterRead, "r")
+    table, params = bulk.keys(
+        "k",
+        [("i", "int"), ("m", "int"), ("g", "text"), ("t", "time")],
+        [(n, x.meter_id, x.register, x.read_at) for n, x in enumerate(reads)],
+    )
+    sql = (
+        f"SELECT k.i, (SELECT {r.value} FROM {r} WHERE {r.meter_id} = k.m AND {r.register} = k.g "
+        f"AND {r.status} = %s AND {r.read_at} < k.t ORDER BY {r.read_at} DESC LIMIT 1) FROM {table}"
+    )
+    found: list[Decimal | None] = [None] * len(reads)
+    for i, value in bulk.fetch(sql, [MeterRead.Status.VALID, *params]):
+        found[int(i)] = _decimal(value)
+    return found
+
+
+def _legs(reads: Sequence[NewRead]) -> list[_Leg]:
+    """The start of each read's consumption: its previous read (one query); only reads without one look at
+    the installation (initial read) and an exchange (the old meter's leg)."""
+    previous = previous_values(reads)
+    legs: list[_Leg | None] = [None if value is None else _Leg(value) for value in previous]
+    first = [read for read, leg in zip(reads, legs, strict=True) if leg is None]
+    exchange = _exchange_legs(first) if first else {}
+    return [leg or exchange.get(id(read), _Leg(None)) for read, leg in zip(reads, legs, strict=True)]
+
+
+def _exchange_legs(reads: Sequence[NewRead]) -> dict[int, _Leg]:
+    """First reads of a meter: its installation's initial read, and for an exchange the old meter's leg."""
     meter_ids = {r.meter_id for r in reads}
-    earliest = min(r.read_at for r in reads) - dt.timedelta(days=400)
-    previous: dict[tuple[int, str], list[tuple[dt.datetime, Decimal]]] = defaultdict(list)
-    for meter, register, at, value in (
-        MeterRead.objects.filter(meter_id__in=meter_ids, status=MeterRead.Status.VALID, read_at__gte=earliest)
-        .order_by("read_at")
-        .values_list("meter_id", "register", "read_at", "value")
-    ):
-        previous[(meter, register)].append((at, value))
     installs = {
         i.meter_id: i
         for i in Installation.objects.filter(meter_id__in=meter_ids, removed_on__isnull=True).select_related(
@@ -78,10 +146,8 @@ def _legs(reads: Sequence[MeterRead]) -> dict[int, _Leg]:
         old_reads[(meter, register)].append((at, value))
     legs: dict[int, _Leg] = {}
     for read in reads:
-        before = [v for at, v in previous[(read.meter_id, read.register)] if at < read.read_at]
         installation = installs.get(read.meter_id)
-        if before or installation is None:
-            legs[id(read)] = _Leg(before[-1] if before else None)
+        if installation is None:
             continue
         initial = install_reads.get((installation.pk, InstallationRead.Event.INSTALL, read.register))
         old = replaced.get((installation.service_point_id, installation.installed_on))
@@ -110,37 +176,57 @@ def _legs(reads: Sequence[MeterRead]) -> dict[int, _Leg]:
     return legs
 
 
-def _routes_of(points: set[int]) -> dict[int, Route]:
+def _routes_of(points: set[int]) -> dict[int, tuple[str, dt.date | None, int]]:
+    """(mode, remote since, reading day) of the route of each service point — one query."""
+    s, r = TableRef(RouteStop, "s"), TableRef(Route, "r")
+    where, params = bulk.in_list(s.service_point_id, sorted(points), "int")
+    rows = bulk.fetch(
+        f"SELECT {s.service_point_id}, {r.mode}, {r.remote_since}, {r.reading_day} FROM {s} "
+        f"JOIN {r} ON {r.id} = {s.route_id} WHERE {where}",
+        params,
+    )
     return {
-        s.service_point_id: s.route
-        for s in RouteStop.objects.filter(service_point_id__in=points).select_related("route")
+        point: (mode, dt.date.fromisoformat(since) if isinstance(since, str) else since, day)
+        for point, mode, since, day in rows
     }
 
 
-def history_frame(points: set[int], registers: set[str] | None = None) -> pl.DataFrame:
-    """Validated consumption per service point, register and period (the engine's history)."""
-    rows = MeterRead.objects.filter(
-        service_point_id__in=points, status=MeterRead.Status.VALID, quantity__isnull=False
-    ).values_list("service_point_id", "register", "period", "quantity", "multiplier")
-    totals: dict[tuple[int, str, str], list[int]] = {}
-    for point, register, period, quantity, multiplier in rows:
-        if register not in ENGINE_REGISTERS or quantity is None:
-            continue
-        entry = totals.setdefault((point, register, period), [0, multiplier])
-        entry[0] += decimal_to_scaled(quantity, QTY_DEC)
+def history_frame(
+    points: set[int], registers: set[str] | None = None, *, since: str | None = None
+) -> pl.DataFrame:
+    """Validated consumption per service point, register and period (the engine's history), summed in the
+    database; ``since`` (YYYY-MM) bounds the periods."""
+    r = TableRef(MeterRead)
+    wanted = sorted(set(ENGINE_REGISTERS) & registers if registers is not None else set(ENGINE_REGISTERS))
+    where_points, point_params = bulk.in_list(r.service_point_id, sorted(points), "int")
+    where_registers, register_params = bulk.in_list(r.register, wanted, "text")
+    sql = (
+        f"SELECT {r.service_point_id}, {r.register}, {r.period}, SUM({r.quantity}), MIN({r.multiplier}) "
+        f"FROM {r} WHERE {where_points} AND {where_registers} AND {r.status} = %s "
+        f"AND {r.quantity} IS NOT NULL" + (f" AND {r.period} >= %s" if since else "") + " "
+        f"GROUP BY {r.service_point_id}, {r.register}, {r.period}"
+    )
+    params = [*point_params, *register_params, MeterRead.Status.VALID, *([since] if since else [])]
+    rows = bulk.fetch(sql, params) if points and wanted else []
     return pl.DataFrame(
         {
-            "account": [k[0] for k in totals],
-            "register": [ENGINE_REGISTERS[k[1]] for k in totals],
-            "period": [parse_period(k[2]) for k in totals],
-            "quantity": [v[0] for v in totals.values()],
-            "multiplier": [v[1] for v in totals.values()],
+            "account": [row[0] for row in rows],
+            "register": [ENGINE_REGISTERS[row[1]] for row in rows],
+            "period": [parse_period(row[2]) for row in rows],
+            "quantity": [decimal_to_scaled(Decimal(str(row[3])), QTY_DEC) for row in rows],
+            "multiplier": [row[4] for row in rows],
         },
         schema=vee.HISTORY_COLUMNS,
     )
 
 
-def assess(reads: Sequence[MeterRead]) -> list[ReadException]:
+def _since(periods: Iterable[str]) -> str:
+    first = parse_period(min(periods))
+    month = first.year * 12 + first.month - 1 - HISTORY_MONTHS
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def assess(reads: Sequence[NewRead]) -> list[NewException]:
     """Consumption (exchange, rollover, multiplier) and VEE for new reads not saved yet, in one engine batch: sets
     each read's quantity and status (held when a blocking rule failed) and answers their exceptions, unsaved —
     so the reads are inserted once, complete, and never updated row by row."""
@@ -148,39 +234,44 @@ def assess(reads: Sequence[MeterRead]) -> list[ReadException]:
     if not reads:
         return []
     legs = _legs(reads)
-    routes = _routes_of({r.service_point_id for r in reads})
-    rows = []
-    for read in reads:
-        leg = legs[id(read)]
-        route = routes.get(read.service_point_id)
-        start = parse_period(read.period)
-        remote_cycle = (
-            months_between(route.remote_since, start) + 1
-            if route is not None and route.mode == Route.Mode.REMOTE and route.remote_since
-            else None
-        )
-        rows.append(
-            {
-                "account": read.service_point_id,
-                "register": ENGINE_REGISTERS[read.register],
-                "period": start,
-                "previous": _scaled(leg.previous),
-                "current": _scaled(read.value),
-                "digits": read.meter.register_digits,
-                "multiplier": read.multiplier,
-                "read_day": timezone.localtime(read.read_at).date(),
-                "reading_day": start.replace(day=route.reading_day) if route is not None else None,
-                "estimated": read.source == MeterRead.Source.ESTIMATE,
-                "remote_cycle": remote_cycle if remote_cycle is not None and remote_cycle >= 1 else None,
-                "exchanged": leg.exchanged,
-                "old_final": _scaled(leg.old_final),
-                "new_initial": _scaled(leg.new_initial),
-                "old_digits": leg.old_digits,
-                "old_multiplier": leg.old_multiplier,
-            }
-        )
-    batch = pl.DataFrame(rows, schema={name: dtype for name, (dtype, _) in vee.BATCH_COLUMNS.items()})
-    result = vee.validate(batch, history_frame({r.service_point_id for r in reads}), vee_rules())
+    points = {r.service_point_id for r in reads}
+    routes = _routes_of(points)
+    zone = timezone.get_current_timezone()
+    starts = {period: parse_period(period) for period in {r.period for r in reads}}
+    routed = [routes.get(r.service_point_id) for r in reads]
+    begins = [starts[r.period] for r in reads]
+    cycles = [
+        months_between(route[1], start) + 1
+        if route is not None and route[0] == Route.Mode.REMOTE and route[1]
+        else None
+        for route, start in zip(routed, begins, strict=True)
+    ]
+    columns: dict[str, list[object]] = {  # column by column: one comprehension each, no per-read dict
+        "account": [r.service_point_id for r in reads],
+        "register": [ENGINE_REGISTERS[r.register] for r in reads],
+        "period": list(begins),
+        "previous": [_scaled(leg.previous) for leg in legs],
+        "current": [_scaled(r.value) for r in reads],
+        "digits": [r.digits for r in reads],
+        "multiplier": [r.multiplier for r in reads],
+        "read_day": [r.read_at.astimezone(zone).date() for r in reads],
+        "reading_day": [
+            start.replace(day=route[2]) if route is not None else None
+            for route, start in zip(routed, begins, strict=True)
+        ],
+        "estimated": [r.source == MeterRead.Source.ESTIMATE for r in reads],
+        "remote_cycle": [c if c is not None and c >= 1 else None for c in cycles],
+        "exchanged": [leg.exchanged for leg in legs],
+        "old_final": [_scaled(leg.old_final) for leg in legs],
+        "new_initial": [_scaled(leg.new_initial) for leg in legs],
+        "old_digits": [leg.old_digits for leg in legs],
+        "old_multiplier": [leg.old_multiplier for leg in legs],
+    }
+    batch = pl.DataFrame(
+        columns, schema={name: dtype for name, (dtype, _) in vee.BATCH_COLUMNS.items() if name in columns}
+    )
+    history = history_frame(points, since=_since(r.period for r in reads))
+    result = vee.validate(batch, history, vee_rules())
     quantities = result.consumption.get_column("quantity").to_list()
     blocked: set[int] = set()
     exceptions = []
@@ -189,11 +280,13 @@ def assess(reads: Sequence[MeterRead]) -> list[ReadException]:
     ).iter_rows():
         read = reads[row]
         if severity == ReadException.Severity.BLOCK:
-            blocked.add(id(read))
+            blocked.add(row)
+        read.exceptions.append(rule)
         exceptions.append(
-            ReadException(
+            NewException(
                 read=read,
-                task=read.task,
+                read_id=None,
+                task_id=read.task_id,
                 service_point_id=read.service_point_id,
                 period=read.period,
                 rule=rule,
@@ -201,25 +294,50 @@ def assess(reads: Sequence[MeterRead]) -> list[ReadException]:
                 message=vee.message(rule, value, reference)[:300],
             )
         )
-    for read, quantity in zip(reads, quantities, strict=True):
+    for row, (read, quantity) in enumerate(zip(reads, quantities, strict=True)):
         read.quantity = None if quantity is None else scaled_to_decimal(quantity, QTY_DEC)
         if read.status != MeterRead.Status.ESTIMATED:
-            read.status = MeterRead.Status.HELD if id(read) in blocked else MeterRead.Status.VALID
+            read.status = MeterRead.Status.HELD if row in blocked else MeterRead.Status.VALID
     return exceptions
 
 
-def record_outcome(reads: Sequence[MeterRead], exceptions: Sequence[ReadException]) -> dict[int, list[str]]:
-    """Once the reads are saved: their exceptions in bulk and their tasks moved. Rule codes per read id."""
-    ReadException.objects.bulk_create(exceptions, batch_size=2000)
-    found: dict[int, list[str]] = defaultdict(list)
-    for exception in exceptions:
-        assert exception.read is not None
-        found[exception.read.pk].append(exception.rule)
-    _move_tasks(reads, found)
-    return dict(found)
+EXCEPTION_FIELDS = [
+    "read_id", "task_id", "service_point_id", "period", "rule", "severity", "message", "proposed_value",
+    "status", "reason", "created_at",
+]  # fmt: skip
 
 
-def _move_tasks(reads: Sequence[MeterRead], found: Mapping[int, list[str]]) -> None:
+def insert_exceptions(exceptions: Sequence[NewException]) -> None:
+    """The exceptions in one go (COPY on PostgreSQL), linked to their reads' ids."""
+    if not exceptions:
+        return
+    now = timezone.now()
+    rows = [
+        (
+            e.read.pk if e.read is not None else e.read_id,
+            e.task_id,
+            e.service_point_id,
+            e.period,
+            e.rule,
+            e.severity,
+            e.message,
+            e.proposed_value,
+            ReadException.Status.OPEN,
+            "",
+            now,
+        )
+        for e in exceptions
+    ]
+    if bulk.is_postgres():
+        bulk.copy_rows(ReadException, EXCEPTION_FIELDS, rows)
+    else:
+        ReadException.objects.bulk_create(
+            [ReadException(**dict(zip(EXCEPTION_FIELDS, row, strict=True))) for row in rows], batch_size=2000
+        )
+
+
+def move_tasks(reads: Sequence[NewRead]) -> None:
+    """Each read's task to its new status — one UPDATE per status."""
     by_status: dict[str, list[int]] = defaultdict(list)
     for read in reads:
         if read.task_id is None:
@@ -229,13 +347,13 @@ def _move_tasks(reads: Sequence[MeterRead], found: Mapping[int, list[str]]) -> N
             status = ReadingTask.Status.ESTIMATED
         elif read.status == MeterRead.Status.HELD:
             status = ReadingTask.Status.EXCEPTION
-        elif found.get(read.pk):
+        elif read.exceptions:
             status = ReadingTask.Status.READ
         else:
             status = ReadingTask.Status.VALIDATED
         by_status[status].append(read.task_id)
     for status, ids in by_status.items():
-        ReadingTask.objects.filter(pk__in=ids).update(status=status)
+        bulk.update_in(ReadingTask, ids, status=status)
 
 
 def open_blocking(read_ids: Iterable[int]) -> set[int]:

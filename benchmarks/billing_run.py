@@ -1,0 +1,302 @@
+"""Benchmark: a billing run of N accounts end to end on PostgreSQL (issue #12 target: 1,000,000 bills ≤ 60 s).
+
+    .venv/bin/python benchmarks/billing_run.py [--accounts 1000000] [--executor process] [--workers 2]
+                                              [--chunk-size 5000] [--reseed]
+
+Database ``gridcare_bench_billing`` (created if missing). Set-up bypasses the actions: N customers, accounts,
+service points (90 % Zhejiang annual tiers with one total register, 10 % Shanghai general I&C TOU with peak /
+flat / valley registers), their tariff assignments, capacities, meters and validated reads of period 2026-11 are
+generated server-side (INSERT … SELECT generate_series) and kept: a later call with the same N reuses them
+(``--reseed`` rebuilds). Each call then empties the billing tables and runs the billing of 2026-11 through the
+real path (the audited start action, chunks loaded set-based, batch-rated, written with COPY) with the chosen
+executor, and prints bills/s, the seconds per phase (load / rate / write, summed over chunks), the peak memory
+of a worker, and the engine-only rate of the same bills (``rate_batch`` on ready arrays) as reference ratio.
+The machine is shared: the load average (``uptime``) is printed with the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DB_NAME = "gridcare_bench_billing"
+DEFAULT_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+PERIOD = "2026-11"
+TOU_EVERY = 10  # every 10th account is on the TOU tariff
+
+
+def setup(database_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
+            conn.execute(f"CREATE DATABASE {DB_NAME}")
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from gridcare.org import demo as org_demo
+    from gridcare.org.models import OrgUnit
+    from gridcare.org.selectors import system_actor
+    from gridcare.tariffs.defaults import load
+
+    call_command("migrate", verbosity=0)
+    if not OrgUnit.objects.filter(code="GC").exists():
+        call_command("load_catalogue", verbosity=0)
+        list(org_demo.build(system_actor(), "small"))
+    list(load(system_actor()))
+
+
+def insert_select(model: Any, n: int, exprs: dict[str, str], params: dict[str, Any] | None = None) -> None:
+    """INSERT n rows of ``model`` generated server-side from ``g`` = 1..n; every other column takes its field's
+    Python default (a constant or a callable evaluated once)."""
+    from django.db import connection
+
+    from gridcare.core.rows import TableRef, column_of
+
+    ref = TableRef(model)
+    columns, values, args = [], [], []
+    for field in model._meta.concrete_fields:
+        name = field.name
+        if name in exprs:
+            columns.append(connection.ops.quote_name(column_of(field)))
+            values.append(exprs[name])
+            continue
+        if field.primary_key or field.null:
+            continue
+        if not field.has_default() and not (field.blank and field.empty_strings_allowed):
+            raise SystemExit(f"{model.__name__}.{name} needs a value")
+        default = field.get_default()
+        columns.append(connection.ops.quote_name(column_of(field)))
+        values.append("%s")
+        args.append(field.get_db_prep_save(default, connection))
+    sql = f"INSERT INTO {ref} ({', '.join(columns)}) SELECT {', '.join(values)} FROM generate_series(1, %s) g"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*args, n])
+
+
+def seed(n: int) -> float:
+    from django.db import connection, transaction
+
+    from gridcare.customers.models import Account, CapacityPeriod, Customer, ServicePoint, TariffAssignment
+    from gridcare.metering.models import Meter
+    from gridcare.org.models import OrgUnit
+    from gridcare.readings.models import MeterRead
+
+    started = time.perf_counter()
+    unit = OrgUnit.objects.get(code="CG").pk
+    meter_unit = OrgUnit.objects.get(code="JL").pk
+    tou = f"(g %% {TOU_EVERY} = 0)"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for model in (
+                MeterRead,
+                Meter,
+                CapacityPeriod,
+                TariffAssignment,
+                ServicePoint,
+                Account,
+                Customer,
+            ):
+                cursor.execute(f"TRUNCATE {model._meta.db_table} CASCADE")
+        insert_select(
+            Customer,
+            n,
+            {
+                "id": "g",
+                "number": "'BC' || g",
+                "kind": "'individual'",
+                "name": "'用户' || g",
+                "id_type": "'resident_id'",
+                "id_number": "'B' || lpad(g::text, 17, '0')",
+                "org_unit": str(unit),
+            },
+        )
+        insert_select(
+            Account,
+            n,
+            {"id": "g", "number": "'BA' || g", "customer": "g", "name": "'用户' || g", "org_unit": str(unit)},
+        )
+        insert_select(
+            ServicePoint,
+            n,
+            {
+                "id": "g",
+                "number": "'BP' || g",
+                "account": "g",
+                "address": "'幸福路' || g || '号'",
+                "org_unit": str(unit),
+                "voltage_level": "'220V'",
+                "customer_class": f"CASE WHEN {tou} THEN 'commercial' ELSE 'residential' END",
+                "tariff_code": f"CASE WHEN {tou} THEN 'CN-SH-GIC-TOU' ELSE 'CN-ZJ-RES-TIERED' END",
+                "capacity_kva": "8",
+            },
+        )
+        start = "DATE '2026-01-01'"
+        insert_select(
+            TariffAssignment,
+            n,
+            {
+                "service_point": "g",
+                "valid_from": start,
+                "tariff_code": f"CASE WHEN {tou} THEN 'CN-SH-GIC-TOU' ELSE 'CN-ZJ-RES-TIERED' END",
+            },
+        )
+        insert_select(CapacityPeriod, n, {"service_point": "g", "valid_from": start, "capacity_kva": "8"})
+        insert_select(
+            Meter,
+            n,
+            {
+                "id": "g",
+                "asset_no": "'BM' || g",
+                "barcode": "'BB' || g",
+                "manufacturer": "'威胜集团'",
+                "model_code": "'DDZY71'",
+                "accuracy_class": "'2'",
+                "phases": "1",
+                "rated_current": "'5(60)A'",
+                "status": "'installed'",
+                "org_unit": str(meter_unit),
+                "service_point": "g",
+            },
+        )
+        read_at = "TIMESTAMPTZ '2026-11-15 10:00:00+08'"
+        common = {
+            "meter": "g",
+            "read_at": read_at,
+            "source": "'headend'",
+            "service_point": "g",
+            "period": f"'{PERIOD}'",
+        }
+        residential = n - n // TOU_EVERY
+        insert_select(
+            MeterRead,
+            residential,
+            {
+                **common,
+                "meter": f"g + (g - 1) / {TOU_EVERY - 1}",  # skip every 10th id (the TOU accounts)
+                "service_point": f"g + (g - 1) / {TOU_EVERY - 1}",
+                "register": "'active_total'",
+                "value": "1000",
+                "quantity": "100 + (g * 37) %% 400",
+            },
+        )
+        for register, base in (("active_peak", 300), ("active_flat", 350), ("active_valley", 250)):
+            insert_select(
+                MeterRead,
+                n // TOU_EVERY,
+                {
+                    **common,
+                    "meter": f"g * {TOU_EVERY}",
+                    "service_point": f"g * {TOU_EVERY}",
+                    "register": f"'{register}'",
+                    "value": "1000",
+                    "quantity": f"{base} + (g * 13) %% 200",
+                },
+            )
+        with connection.cursor() as cursor:
+            for model in (Customer, Account, ServicePoint, Meter):
+                table = model._meta.db_table
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n})")
+            cursor.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def engine_only(n: int) -> float:
+    """Bills/s of the engine alone on the same bills (ready arrays, no database)."""
+    from gridcare.engine.batch import BatchInput, compile_catalog, rate_batch
+    from gridcare.engine.tariff import load_shipped_tariff
+
+    tiered = load_shipped_tariff("zhejiang_residential_tiered")
+    tou = load_shipped_tariff("shanghai_general_ic_tou")
+    catalog = compile_catalog([tiered, tou])
+    g = np.arange(1, n + 1, dtype=np.int64)
+    is_tou = g % TOU_EVERY == 0
+    version = np.where(
+        is_tou, catalog.index_on(tou.code, dt.date(2026, 10, 15)), catalog.index_of(tiered.code, 0)
+    )
+    energy = np.zeros((n, 5), dtype=np.int64)
+    energy[:, 4] = np.where(is_tou, 0, (100 + (g * 37) % 400) * 1000)
+    for column, base in ((1, 300), (2, 350), (3, 250)):
+        energy[:, column] = np.where(is_tou, (base + (g * 13) % 200) * 1000, 0)
+    x = BatchInput.monthly(version, energy, days=31, billing_month=11, capacity=8000)
+    started = time.perf_counter()
+    rate_batch(catalog, x)
+    return n / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--executor", default="process", choices=["inline", "process", "celery"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument("--reseed", action="store_true")
+    args = parser.parse_args()
+    setup(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    from django.db import connection
+    from django.db.models import Sum
+
+    from gridcare.billing.executors import start_run
+    from gridcare.billing.models import Bill, BillingRun, BillLine, NotBilled, RunChunk
+    from gridcare.customers.models import Account
+    from gridcare.org.selectors import system_actor
+
+    if args.reseed or Account.objects.count() != args.accounts:
+        print(f"seeded {args.accounts:,} accounts with validated reads in {seed(args.accounts):.1f} s")
+    else:
+        print(f"reusing the seeded {args.accounts:,} accounts (--reseed rebuilds them)")
+    with connection.cursor() as cursor:
+        for model in (BillLine, Bill, NotBilled, RunChunk, BillingRun):
+            cursor.execute(f"TRUNCATE {model._meta.db_table} CASCADE")
+    started = time.perf_counter()
+    run = start_run(
+        system_actor(),
+        period=PERIOD,
+        executor=args.executor,
+        workers=args.workers,
+        chunk_size=args.chunk_size,
+    )
+    elapsed = time.perf_counter() - started
+    phases = RunChunk.objects.filter(run=run).aggregate(l=Sum("load_ms"), r=Sum("rate_ms"), w=Sum("write_ms"))
+    lines = BillLine.objects.filter(bill__run=run).count()
+    engine = engine_only(args.accounts)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    print(
+        f"billing run {PERIOD}: {run.bills:,} bills ({lines:,} lines), {run.not_billed:,} not billed, "
+        f"{run.total:,} 元, executor {args.executor} × {run.workers}, chunks of {run.chunk_size:,} ({run.chunks})"
+    )
+    print(f"end to end {elapsed:.1f} s → {run.bills / elapsed:,.0f} bills/s (target: 1,000,000 in ≤ 60 s)")
+    print(
+        "phases summed over chunks: load {:.1f} s · rate {:.1f} s · write {:.1f} s".format(
+            (phases["l"] or 0) / 1000, (phases["r"] or 0) / 1000, (phases["w"] or 0) / 1000
+        )
+    )
+    print(
+        f"engine only (rate_batch on ready arrays): {engine:,.0f} bills/s → end to end is {engine * elapsed / max(run.bills, 1):.0f}× slower"
+    )
+    print(f"peak memory of a worker process: {peak_mb:,.0f} MB")
+    print(f"machine: {os.cpu_count()} cores; uptime: {uptime}")
+    assert Bill.objects.filter(run=run).count() == run.bills
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,269 @@
+"""Head-end capture (采集系统接口) through the HTTP API: register reads per second in batches of 1,000.
+
+Production-style, like ``workorder_api_load.py`` (whose machinery it shares: ``_http_load.py``): Granian as
+``gridcare serve`` on loopback, PostgreSQL database ``gridcare_bench_readings`` (created and migrated here), load
+generator processes posting pre-built batches with the integration account's token and an ``Idempotency-Key``.
+
+Data set-up (bypasses the actions, bulk inserts — it is benchmark scaffolding, not data entry): the demo
+organisation, ``--meters`` installed meters (register ``active_total``) with customers, accounts, service points,
+installations with their initial reads, routes of 1,000 stops (remote reading) and the reading tasks of the posted
+periods. Readings tables are emptied at each run.
+
+Each meter gets one read per month; batches of ``--batch`` records go month after month, meters in order, so each
+meter's reads arrive in time order (its previous read is found, consumption and VEE run). About 1 % of the records
+replay an earlier record (duplicate) and 0.2 % replay it with another value (conflict).
+
+    .venv/bin/python benchmarks/headend_api_load.py                       # 50,000 meters, closed loop
+    .venv/bin/python benchmarks/headend_api_load.py --meters 20000 --months 3 --workers 2 --connections 4
+
+Prints reads/s, batches/s, p50/p99 batch latency, the shares accepted/duplicate/conflict, and the same batches
+through the action in-process (no HTTP) as a reference; exits non-zero below the target (≥ 50,000 reads/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import time
+from typing import Any
+
+from _http_load import django_setup, ensure_database, percentile, run_load, serve
+
+DB_NAME = "gridcare_bench_readings"
+TARGET = 50_000
+STATUSES = [b'"status":"accepted"', b'"status":"duplicate"', b'"status":"conflict"', b'"status":"rejected"']
+FIRST_MONTH = dt.date(2025, 1, 1)
+
+
+def _month(index: int) -> dt.date:
+    return dt.date(
+        FIRST_MONTH.year + (FIRST_MONTH.month - 1 + index) // 12, (FIRST_MONTH.month - 1 + index) % 12 + 1, 1
+    )
+
+
+def prepare(meters: int, months: int) -> dict[str, Any]:
+    """The demo organisation, the meters and their routes and tasks; readings emptied; the integration token."""
+    from django.core.management import call_command
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from gridcare.customers.models import Account, Customer, ServicePoint
+    from gridcare.metering.models import Installation, InstallationRead, Meter
+    from gridcare.org import demo as org_demo
+    from gridcare.org.models import OrgUnit, User
+    from gridcare.org.selectors import system_actor
+    from gridcare.readings import models as readings
+
+    if not OrgUnit.objects.filter(code="GC").exists():
+        call_command("load_catalogue", verbosity=0)
+        list(org_demo.build(system_actor(), "small"))
+    with connection.cursor() as cursor:
+        tables = ", ".join(
+            connection.ops.quote_name(m._meta.db_table)
+            for m in (readings.ReadException, readings.MeterRead, readings.ReadingTask)
+        )
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        cursor.execute("DELETE FROM core_idempotencyrecord")
+    have = Meter.objects.filter(asset_no__startswith="HB").count()
+    if have < meters:
+        stations = list(OrgUnit.objects.filter(code__in=["CG", "HX", "SNS"]))
+        metering = OrgUnit.objects.get(code="JL")
+        installed_on = _month(-1)
+        todo = range(have, meters)
+        customers = Customer.objects.bulk_create(
+            [
+                Customer(
+                    number=f"CH{i:08d}", kind="individual", name=f"采集压测客户{i}", id_type="resident_id",
+                    id_number=f"HB{i:016d}", org_unit=stations[i % 3],
+                )
+                for i in todo
+            ],
+            batch_size=5000,
+        )  # fmt: skip
+        accounts = Account.objects.bulk_create(
+            [
+                Account(number=f"AH{i:08d}", customer=c, name=c.name, org_unit=c.org_unit)
+                for i, c in zip(todo, customers, strict=True)
+            ],
+            batch_size=5000,
+        )
+        points = ServicePoint.objects.bulk_create(
+            [
+                ServicePoint(
+                    number=f"PH{i:08d}", account=a, address=f"采集压测路{i}号", org_unit=a.org_unit,
+                    voltage_level="220V", customer_class="residential",
+                )
+                for i, a in zip(todo, accounts, strict=True)
+            ],
+            batch_size=5000,
+        )  # fmt: skip
+        devices = Meter.objects.bulk_create(
+            [
+                Meter(
+                    asset_no=f"HB{i:08d}", barcode=f"HBC{i:08d}", manufacturer="威胜集团", model_code="DDZY71",
+                    accuracy_class="2", phases=1, rated_current="5(60)A", register_digits=8,
+                    registers=["active_total"], status=Meter.Status.INSTALLED, installed_on=installed_on,
+                    org_unit=metering, service_point=p,
+                )
+                for i, p in zip(todo, points, strict=True)
+            ],
+            batch_size=5000,
+        )  # fmt: skip
+        installations = Installation.objects.bulk_create(
+            [Installation(meter=m, service_point=p, installed_on=installed_on) for m, p in zip(devices, points, strict=True)],
+            batch_size=5000,
+        )  # fmt: skip
+        InstallationRead.objects.bulk_create(
+            [InstallationRead(installation=i, event="install", register="active_total", value=0) for i in installations],
+            batch_size=5000,
+        )  # fmt: skip
+        for start in range(0, len(points), 1000):
+            number = have + start
+            route = readings.Route.objects.create(
+                number=f"HB-{number // 1000:04d}", name=f"采集压测段{number // 1000}",
+                org_unit=points[start].org_unit, reading_day=1, mode="remote", remote_since=installed_on,
+            )  # fmt: skip
+            readings.RouteStop.objects.bulk_create(
+                [
+                    readings.RouteStop(route=route, service_point=p, sequence=k)
+                    for k, p in enumerate(points[start : start + 1000], start=1)
+                ]
+            )
+    rows = list(
+        Meter.objects.filter(asset_no__startswith="HB")
+        .order_by("asset_no")
+        .values_list("pk", "asset_no", "service_point_id", "service_point__route_stop__route_id")[:meters]
+    )
+    tasks = [
+        readings.ReadingTask(
+            route_id=route, period=f"{_month(m):%Y-%m}", meter_id=pk, register="active_total",
+            service_point_id=point, sequence=0, due_date=_month(m),
+        )
+        for m in range(months)
+        for pk, _asset, point, route in rows
+    ]  # fmt: skip
+    readings.ReadingTask.objects.bulk_create(tasks, batch_size=10000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # planner statistics of the fresh rows
+    user = User.objects.get(username="headend")
+    token = Token.objects.get_or_create(user=user)[0].key
+    return {"token": token, "meters": [r[1] for r in rows]}
+
+
+def batches(meters: list[str], months: int, size: int, seed: int = 1) -> list[list[dict[str, str]]]:
+    """Month after month, meters in order; ~1 % duplicates and ~0.2 % conflicts replay records already sent."""
+    rng = random.Random(seed)
+    records: list[dict[str, str]] = []
+    for m in range(months):
+        read_at = dt.datetime.combine(_month(m), dt.time(0, 15), dt.timezone(dt.timedelta(hours=8)))
+        for n, meter in enumerate(meters):
+            value = (m + 1) * (100 + n % 400) + (n % 7)
+            records.append(
+                {
+                    "meter": meter,
+                    "register": "active_total",
+                    "read_at": read_at.isoformat(),
+                    "value": f"{value}.00",
+                }
+            )
+            roll = rng.random()
+            if roll < 0.012 and len(records) > size:
+                earlier = records[rng.randrange(len(records) - size)]
+                if roll < 0.002:
+                    records.append({**earlier, "value": f"{float(earlier['value']) + 1:.2f}"})
+                else:
+                    records.append(dict(earlier))
+    return [records[i : i + size] for i in range(0, len(records), size)]
+
+
+def split_streams(token: str, groups: list[list[dict[str, str]]], connections: int) -> list[dict[str, Any]]:
+    """The batches in order, shared by the connections of one stream (each sent once)."""
+    bodies = [json.dumps({"records": g}, ensure_ascii=False).encode() for g in groups]
+    return [{"token": token, "path": "/api/readings/headend/", "bodies": bodies, "cycle": False}]
+
+
+def in_process(groups: list[list[dict[str, str]]]) -> float:
+    """The same batches through the action (no HTTP, no JSON): reads per second."""
+    from gridcare.org.models import User
+    from gridcare.readings.actions import capture_reads
+
+    user = User.objects.select_related("position", "org_unit").get(username="headend")
+    started = time.perf_counter()
+    total = 0
+    for group in groups:
+        capture_reads(user, group, source="headend")
+        total += len(group)
+    return total / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--meters", type=int, default=50_000)
+    parser.add_argument("--months", type=int, default=2, help="months posted over HTTP (one more in-process)")
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=300.0, help="upper bound of the HTTP run")
+    parser.add_argument("--reference-batches", type=int, default=20, help="batches timed in-process")
+    args = parser.parse_args()
+    database_url = ensure_database(DB_NAME)
+    django_setup(database_url)
+    started = time.perf_counter()
+    data = prepare(args.meters, args.months + 1)
+    print(
+        f"prepared {database_url} in {time.perf_counter() - started:.1f} s: {len(data['meters'])} installed meters"
+    )
+    print(f"load: {os.popen('uptime').read().strip()}")
+    groups = batches(data["meters"], args.months + 1, args.batch)
+    per_month = len(groups) // (args.months + 1)
+    http_groups, reference = groups[:-per_month], groups[-per_month:][: args.reference_batches]
+    load = split_streams(data["token"], http_groups, args.connections)
+    with serve(database_url, workers=args.workers, threads=args.threads) as port:
+        warm = split_streams(
+            data["token"],
+            [
+                [
+                    {
+                        "meter": "WARM-UP",
+                        "register": "active_total",
+                        "read_at": "2025-01-01T00:00:00+08:00",
+                        "value": "1",
+                    }
+                ]
+            ]
+            * 20,
+            1,
+        )
+        run_load(port, warm, 0, 10, 2, True)  # imports, connections, caches
+        result = run_load(port, load, 0, args.seconds, args.connections, True, STATUSES)
+    lat = result["latencies"]
+    records = sum(len(g) for g in http_groups[: len(lat)])
+    elapsed = result["elapsed"]
+    rate = records / elapsed
+    counted = {k.split(":")[1].strip('"'): v for k, v in result["counted"].items()}
+    shares = ", ".join(f"{k} {100 * v / max(records, 1):.2f} %" for k, v in counted.items())
+    print(
+        f"HTTP: {len(lat)} batches of ≤{args.batch} ({records} reads) in {elapsed:.1f} s over {args.connections} "
+        f"connections → {rate:,.0f} reads/s, {len(lat) / elapsed:.1f} batches/s; batch latency p50 "
+        f"{percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms; statuses {result['statuses']}"
+    )
+    print(f"records: {shares}")
+    reference_rate = in_process(reference)
+    print(
+        f"in-process reference (capture_reads, {len(reference)} batches, one process): {reference_rate:,.0f} reads/s;"
+        f" HTTP/in-process ratio {rate / reference_rate:.2f}"
+    )
+    print(f"load after: {os.popen('uptime').read().strip()}")
+    met = rate >= TARGET and result["statuses"].get(200, 0) == len(lat)
+    print(f"target ≥ {TARGET:,} reads/s: {'met' if met else 'NOT met'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

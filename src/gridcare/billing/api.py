@@ -1,0 +1,180 @@
+"""REST API of the billing app: billing runs (start, list, detail with chunks and accounts not billed) and bills
+(list, detail with lines). Reads are scoped; a run is started through the audited action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+
+from gridcare.api.base import ScopedViewSetMixin
+from gridcare.billing.executors import start_run
+from gridcare.billing.filters import BillFilter, RunFilter
+from gridcare.billing.models import Bill, BillingRun, BillLine, NotBilled, RunChunk
+from gridcare.core.requests import StaffRequest
+from gridcare.org.models import OrgUnit
+from gridcare.readings.models import Route
+
+
+class RunChunkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunChunk
+        fields = [
+            "number",
+            "first_account",
+            "last_account",
+            "accounts",
+            "status",
+            "attempts",
+            "bills",
+            "not_billed",
+            "load_ms",
+            "rate_ms",
+            "write_ms",
+            "error",
+        ]
+
+
+class NotBilledSerializer(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+
+    class Meta:
+        model = NotBilled
+        fields = ["account", "account_number", "reason", "detail"]
+
+
+class BillingRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BillingRun
+        fields = [
+            "id",
+            "period",
+            "scope",
+            "billed_unit",
+            "route",
+            "account_ids",
+            "executor",
+            "workers",
+            "chunk_size",
+            "status",
+            "accounts",
+            "chunks",
+            "chunks_done",
+            "bills",
+            "not_billed",
+            "total",
+            "energy_kwh",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class BillingRunDetailSerializer(BillingRunSerializer):
+    parts = RunChunkSerializer(many=True, read_only=True)
+    not_billed_accounts = NotBilledSerializer(source="not_billed_set", many=True, read_only=True)
+
+    class Meta(BillingRunSerializer.Meta):
+        fields = [*BillingRunSerializer.Meta.fields, "parts", "not_billed_accounts"]
+        read_only_fields = fields
+
+
+class StartRunSerializer(serializers.Serializer):
+    period = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", error_messages={"invalid": "YYYY-MM"})
+    org_unit = serializers.IntegerField(required=False, min_value=1)
+    route = serializers.IntegerField(required=False, min_value=1)
+    accounts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100_000
+    )
+    executor = serializers.ChoiceField(choices=BillingRun.Executor.choices, default="inline")
+    workers = serializers.IntegerField(required=False, min_value=1)
+    chunk_size = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+
+class BillLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BillLine
+        fields = ["sequence", "code", "label", "quantity", "unit", "unit_price", "amount", "compensation"]
+
+
+class BillSerializer(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+    lines = BillLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Bill
+        fields = [
+            "id",
+            "account",
+            "account_number",
+            "period",
+            "period_start",
+            "period_end",
+            "kind",
+            "status",
+            "run",
+            "tariff_code",
+            "energy_kwh",
+            "tier_ytd_kwh",
+            "power_factor",
+            "charges",
+            "funds",
+            "credits",
+            "total",
+            "number",
+            "lines",
+        ]
+        read_only_fields = fields
+
+
+class BillingRunViewSet(
+    ScopedViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """电费计算批次 — ``POST`` starts a run (inline and process-pool runs answer when finished; a Celery run
+    answers at once and its progress is read here)."""
+
+    queryset = BillingRun.objects.select_related("created_by").order_by("-created_at", "-id")
+    serializer_class = BillingRunSerializer
+    filterset_class = RunFilter
+    view_permission = "billing.view"
+    action_permissions = {"create": "billing.run"}
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "retrieve":
+            return BillingRunDetailSerializer
+        return BillingRunSerializer
+
+    @extend_schema(request=StartRunSerializer, responses={201: BillingRunSerializer})
+    def create(self, request: StaffRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        data = StartRunSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        options = dict(data.validated_data)
+        if "org_unit" in options:
+            options["org_unit"] = OrgUnit(pk=options["org_unit"])
+        if "route" in options:
+            options["route"] = Route(pk=options["route"])
+        run = start_run(request.user, wait=options["executor"] != BillingRun.Executor.CELERY, **options)
+        return Response(BillingRunSerializer(run).data, status=201)
+
+
+class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """电费账单 — with their lines."""
+
+    queryset = Bill.objects.select_related("account").prefetch_related("lines").order_by("-period", "account")
+    serializer_class = BillSerializer
+    filterset_class = BillFilter
+    view_permission = "billing.view"
+
+
+ROUTES = [
+    ("billing/runs", BillingRunViewSet, "billing-run"),
+    ("billing/bills", BillViewSet, "bill"),
+]

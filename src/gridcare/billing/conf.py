@@ -1,0 +1,37 @@
+"""Settings of the billing run, overridable in Django settings (``GRIDCARE_BILLING = {...}``) or by environment
+variables ``GRIDCARE_BILLING_<NAME>`` (the pattern of :mod:`gridcare.service.conf`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # accounts per chunk (an account-id range loaded with a few queries, rated and written in one transaction)
+    "CHUNK_SIZE": 5000,
+    # worker processes of the process-pool executor, and the most a run may ask for
+    "WORKERS": 2,
+    "MAX_WORKERS": 8,
+    # the tier year (阶梯年度) starts on the first day of this month
+    "TIER_YEAR_START_MONTH": 1,
+    # reading day of accounts that are on no route: the bill period is the calendar month
+    "DEFAULT_READING_DAY": 1,
+    # seconds between two progress looks while a Celery run is waiting for its chunks
+    "POLL_SECONDS": 0.5,
+    # a chunk that failed this many times stays failed until the run is resumed
+    "MAX_ATTEMPTS": 3,
+}
+
+
+def conf(name: str) -> Any:
+    """The setting ``name``: Django settings first, then the environment, then the default."""
+    configured = getattr(settings, "GRIDCARE_BILLING", {}) or {}
+    if name in configured:
+        return configured[name]
+    env = os.environ.get(f"GRIDCARE_BILLING_{name}")
+    default = DEFAULTS[name]
+    if env is not None:
+        return type(default)(env)
+    return default

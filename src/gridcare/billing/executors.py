@@ -1,0 +1,118 @@
+"""Executors of a billing run — the same chunk function (:func:`rate_one_chunk`) everywhere:
+
+- ``inline``: the chunks one after another in this process (the default; the embedded demo);
+- ``process``: a local pool of worker processes, each with its own database connection;
+- ``celery``: one Celery task per chunk on the Redis broker (eager in tests), watched through the chunk rows.
+
+A run is executed under the lock of its period (two runs of one period at once: the second is refused with
+:class:`~gridcare.core.locks.JobBusy`), and is resumable: executing it again rates only the chunks not done.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+from django.db import connection
+
+from gridcare.billing import actions, pool
+from gridcare.billing.conf import conf
+from gridcare.billing.models import BillingRun, RunChunk
+from gridcare.core.context import origin
+from gridcare.core.errors import GridcareError
+from gridcare.core.locks import job_lock
+
+Progress = Callable[[BillingRun], None]
+
+
+def rate_one_chunk(chunk_id: int) -> str:
+    """Rate one chunk as the run's starter; a failure is recorded on the chunk (nothing of it was written)."""
+    chunk = RunChunk.objects.select_related("run__created_by").get(pk=chunk_id)
+    actor = chunk.run.created_by
+    with origin(job_id=f"billing-run-{chunk.run_id}"):
+        try:
+            done = actions.do_rate_chunk(actor, chunk_id)
+        except Exception as exc:  # noqa: BLE001 - any failure of a chunk is recorded on it, the run goes on
+            message = exc.message if isinstance(exc, GridcareError) else f"{type(exc).__name__}: {exc}"
+            actions.do_record_chunk_failure(actor, chunk_id, message)
+            return f"failed: {message}"
+    return f"done: {done.bills} bills"
+
+
+def _pending(run: BillingRun) -> list[int]:
+    return list(
+        RunChunk.objects.filter(run=run)
+        .exclude(status=RunChunk.Status.DONE)
+        .order_by("number")
+        .values_list("pk", flat=True)
+    )
+
+
+def _refresh(run: BillingRun, progress: Progress | None) -> None:
+    run.refresh_from_db()
+    if progress is not None:
+        progress(run)
+
+
+def execute(run: BillingRun, *, progress: Progress | None = None, wait: bool = True) -> BillingRun:
+    """Rate every chunk of ``run`` not done yet with the run's executor, then close the run."""
+    with job_lock(f"billing.period:{run.period}"):
+        actor = run.created_by
+        run = actions.do_begin_run(actor, run)
+        pending = _pending(run)
+        if run.executor == BillingRun.Executor.PROCESS:
+            _process_pool(run, pending, progress)
+        elif run.executor == BillingRun.Executor.CELERY:
+            from gridcare.billing.tasks import rate_chunk
+
+            for chunk_id in pending:
+                rate_chunk.delay(chunk_id)
+            if not wait:
+                return run
+            _watch(run, progress)
+        else:
+            for chunk_id in pending:
+                rate_one_chunk(chunk_id)
+                _refresh(run, progress)
+        return actions.do_finish_run(actor, run)
+
+
+def _process_pool(run: BillingRun, pending: list[int], progress: Progress | None) -> None:
+    if not pending:
+        return
+    name = str(connection.settings_dict["NAME"])
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(run.workers, len(pending))),
+        mp_context=context,
+        initializer=pool.worker_init,
+        initargs=(name,),
+    ) as executor:
+        futures = [executor.submit(pool.work, chunk_id) for chunk_id in pending]
+        for future in as_completed(futures):
+            future.result()
+            _refresh(run, progress)
+
+
+def _watch(run: BillingRun, progress: Progress | None) -> None:
+    """Wait for the Celery workers: the chunk rows say how far they are."""
+    pause = float(conf("POLL_SECONDS"))
+    while True:
+        _refresh(run, progress)
+        left = RunChunk.objects.filter(run=run).exclude(
+            status__in=[RunChunk.Status.DONE, RunChunk.Status.FAILED]
+        )
+        if not left.exists():
+            return
+        time.sleep(pause)
+
+
+def start_run(
+    actor: Any, *, progress: Progress | None = None, wait: bool = True, **options: Any
+) -> BillingRun:
+    """Start a run (the audited action) and execute it — what the screen, the API, the CLI and the demo call."""
+    run = actions.do_start_run(actor, **options)
+    return execute(run, progress=progress, wait=wait)

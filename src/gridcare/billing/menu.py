@@ -1,0 +1,10 @@
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.web.menu import MenuItem
+
+ITEMS = [
+    MenuItem(
+        _("Billing"), _("Billing runs"), "billing:run-list", "billing.view", icon="calculator", order=300
+    ),
+    MenuItem(_("Billing"), _("Bills"), "billing:bill-list", "billing.view", icon="receipt", order=310),
+]

@@ -1,0 +1,295 @@
+"""Billing (电费核算): billing runs split into resumable chunks, draft bills with their lines, and the accounts a
+run did not bill with the reason.
+
+A bill is a financial record: drafts may be recomputed, released ones never change (corrections are correcting
+bills, 退补). One regular bill per account and period while it is not cancelled — a unique constraint, so a chunk
+run twice can never bill an account twice.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class BillingRun(models.Model):
+    """电费计算批次 — one period for the whole company, a unit, a route or a list of accounts."""
+
+    class Scope(models.TextChoices):
+        COMPANY = "company", _("Whole company")
+        UNIT = "unit", _("Unit")
+        ROUTE = "route", _("Reading route")
+        ACCOUNTS = "accounts", _("List of accounts")
+
+    class Executor(models.TextChoices):
+        INLINE = "inline", _("In this process")
+        PROCESS = "process", _("Local process pool")
+        CELERY = "celery", _("Celery workers")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Finished with failed chunks")
+
+    period = models.CharField(_("period"), max_length=7, db_index=True)
+    scope = models.CharField(_("run scope"), max_length=10, choices=Scope.choices)
+    #: the unit of the team that started the run (whose data scope the run is in)
+    org_unit = models.ForeignKey(
+        "org.OrgUnit",
+        verbose_name=_("started at unit"),
+        on_delete=models.PROTECT,
+        related_name="billing_runs",
+    )
+    billed_unit = models.ForeignKey(
+        "org.OrgUnit",
+        verbose_name=_("billed unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    route = models.ForeignKey(
+        "readings.Route",
+        verbose_name=_("route"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="billing_runs",
+    )
+    account_ids = models.JSONField(_("accounts"), default=list, blank=True)
+    executor = models.CharField(_("executor"), max_length=8, choices=Executor.choices, default="inline")
+    workers = models.PositiveSmallIntegerField(_("workers"), default=1)
+    chunk_size = models.PositiveIntegerField(_("chunk size"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    accounts = models.PositiveIntegerField(_("accounts selected"), default=0)
+    chunks = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    bills = models.PositiveIntegerField(_("bills"), default=0)
+    not_billed = models.PositiveIntegerField(_("accounts not billed"), default=0)
+    total = models.DecimalField(_("total amount"), max_digits=16, decimal_places=2, default=0)
+    energy_kwh = models.DecimalField(_("energy"), max_digits=18, decimal_places=3, default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    display_units = {"total": "元", "energy_kwh": "kWh"}
+    scope_unit_path = "org_unit__path"
+    scope_owner = "created_by"
+
+    class Meta:
+        verbose_name = _("billing run")
+        verbose_name_plural = _("billing runs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.period} #{self.pk} {self.get_scope_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:run-detail", args=[self.pk])
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class RunChunk(models.Model):
+    """One account-id range of a run; done once — a chunk that is done is never rated again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    run = models.ForeignKey(
+        BillingRun, verbose_name=_("billing run"), on_delete=models.CASCADE, related_name="parts"
+    )
+    number = models.PositiveIntegerField(_("chunk number"))
+    first_account = models.BigIntegerField(_("first account id"))
+    last_account = models.BigIntegerField(_("last account id"))
+    accounts = models.PositiveIntegerField(_("accounts"), default=0)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    bills = models.PositiveIntegerField(_("bills"), default=0)
+    not_billed = models.PositiveIntegerField(_("accounts not billed"), default=0)
+    load_ms = models.PositiveIntegerField(_("load time"), default=0)
+    rate_ms = models.PositiveIntegerField(_("rating time"), default=0)
+    write_ms = models.PositiveIntegerField(_("write time"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    display_units = {"load_ms": "毫秒", "rate_ms": "毫秒", "write_ms": "毫秒"}
+    scope_unit_path = "run__org_unit__path"
+    scope_owner = "run__created_by"
+
+    class Meta:
+        verbose_name = _("run chunk")
+        verbose_name_plural = _("run chunks")
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="billing_one_chunk_number")]
+
+    def __str__(self) -> str:
+        return f"#{self.number} [{self.first_account}–{self.last_account}]"
+
+
+class Bill(models.Model):
+    """电费账单 — an account's bill for a period: draft → review → released, or cancelled; amounts in 元."""
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("Regular bill")
+        CORRECTING = "correcting", _("Correcting bill (退补)")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        REVIEW = "review", _("In review")
+        RELEASED = "released", _("Released")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    account = models.ForeignKey(
+        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="bills"
+    )
+    period = models.CharField(_("period"), max_length=7)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end (exclusive)"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.REGULAR)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    run = models.ForeignKey(
+        BillingRun,
+        verbose_name=_("billing run"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bill_set",
+    )
+    tariff_code = models.CharField(_("tariff code"), max_length=64)
+    energy_kwh = models.DecimalField(_("energy"), max_digits=16, decimal_places=3)
+    tier_ytd_kwh = models.DecimalField(
+        _("tier-year energy before this bill"), max_digits=16, decimal_places=3
+    )
+    power_factor = models.DecimalField(
+        _("power factor"), max_digits=4, decimal_places=2, null=True, blank=True
+    )
+    charges = models.DecimalField(_("charges (without funds)"), max_digits=14, decimal_places=2)
+    funds = models.DecimalField(_("government funds"), max_digits=14, decimal_places=2)
+    credits = models.DecimalField(_("compensation credited"), max_digits=14, decimal_places=2, default=0)
+    total = models.DecimalField(_("amount due"), max_digits=14, decimal_places=2)
+    #: what the bill was rated from (registers, capacity, tier year, tariff segments) — the explanation re-rates it
+    inputs = models.JSONField(_("rating inputs"), default=dict)
+    number = models.CharField(_("bill number"), max_length=24, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    display_units = {
+        "energy_kwh": "kWh",
+        "tier_ytd_kwh": "kWh",
+        "charges": "元",
+        "funds": "元",
+        "credits": "元",
+        "total": "元",
+    }
+    scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+
+    class Meta:
+        verbose_name = _("bill")
+        verbose_name_plural = _("bills")
+        ordering = ["-period", "account"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period"],
+                condition=models.Q(kind="regular") & ~models.Q(status="cancelled"),
+                name="billing_one_regular_bill_per_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "status"], name="bill_period_status")]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.account.number if self.account_id else ''} {self.total} 元"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:bill-detail", args=[self.pk])
+
+
+class BillLine(models.Model):
+    """电费明细 — one line: quantity × unit price = amount (a government fund, a compensation credit …)."""
+
+    bill = models.ForeignKey(Bill, verbose_name=_("bill"), on_delete=models.CASCADE, related_name="lines")
+    sequence = models.PositiveSmallIntegerField(_("sequence"))
+    code = models.CharField(_("line code"), max_length=40)
+    label = models.CharField(_("item"), max_length=80)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=3, null=True, blank=True)
+    unit = models.CharField(pgettext_lazy("quantity", "unit"), max_length=8, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=6, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    compensation = models.OneToOneField(
+        "service.Compensation",
+        verbose_name=_("service compensation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bill_line",
+    )
+
+    display_units = {
+        "amount": "元",
+        "quantity": lambda line: line.unit or "",
+        "unit_price": lambda line: f"元/{line.unit}" if line.unit else "元",
+    }
+    scope_customer_data = True
+    scope_unit_path = "bill__account__org_unit__path"
+    scope_owner = "bill__account__account_manager"
+
+    class Meta:
+        verbose_name = _("bill line")
+        verbose_name_plural = _("bill lines")
+        ordering = ["bill", "sequence"]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.amount} 元"
+
+
+class NotBilled(models.Model):
+    """未出账户 — an account the run selected but did not bill, with the reason (never skipped silently)."""
+
+    class Reason(models.TextChoices):
+        MISSING_READS = "missing_reads", _("No validated reads for the period")
+        OPEN_EXCEPTIONS = "open_exceptions", _("Reads held by open exceptions")
+        NO_TARIFF = "no_tariff", _("No tariff assigned")
+        TARIFF_ERROR = "tariff_error", _("Tariff cannot rate the account")
+        MISSING_REGISTERS = "missing_registers", _("Registers the tariff needs are missing")
+        MISSING_DEMAND = "missing_demand", _("Maximum demand not available")
+        ALREADY_BILLED = "already_billed", _("Already billed for the period")
+        SEVERAL_TARIFFS = "several_tariffs", _("Service points on different tariffs")
+
+    run = models.ForeignKey(
+        BillingRun, verbose_name=_("billing run"), on_delete=models.CASCADE, related_name="not_billed_set"
+    )
+    account = models.ForeignKey(
+        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    scope_customer_data = True
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+
+    class Meta:
+        verbose_name = _("account not billed")
+        verbose_name_plural = _("accounts not billed")
+        ordering = ["run", "account"]
+        constraints = [models.UniqueConstraint(fields=["run", "account"], name="billing_not_billed_once")]
+
+    def __str__(self) -> str:
+        return f"{self.account.number if self.account_id else ''} {self.get_reason_display()}"

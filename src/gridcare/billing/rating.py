@@ -1,0 +1,446 @@
+"""Rating a chunk (no database): accounts' inputs → engine usages → one batch rating → bill rows and lines.
+
+Every rule is the engine's (:mod:`gridcare.engine.batch`, proven equal to the explain mode): this module only
+decides *what* is rated — the registers a tariff needs, a tariff change in the period split by days, the tier
+year so far, the basic-charge basis — and names every account it cannot bill with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+
+from gridcare.billing.models import NotBilled
+from gridcare.billing.selectors import AccountInput, ChunkData, tier_year
+from gridcare.engine.batch import BatchInput, Catalog, compile_catalog, rate_batch
+from gridcare.engine.money import FEN_DEC, PRICE_DEC, scaled_to_decimal
+from gridcare.engine.rating import RatingUnit, Usage, split_usage
+from gridcare.engine.tariff import (
+    PERIOD_LABELS,
+    BasicCharge,
+    FixedCharge,
+    FlatEnergy,
+    Fund,
+    MinimumCharge,
+    PowerFactor,
+    TariffError,
+    TariffVersion,
+    TieredEnergy,
+    TouEnergy,
+    TouTieredEnergy,
+)
+from gridcare.engine.tariff import Tariff as EngineTariff
+from gridcare.metering.models import Register
+from gridcare.readings.periods import parse_period
+
+#: metering register → the engine's TOU period
+TOU_REGISTERS = {
+    "active_sharp": "critical",
+    "active_peak": "peak",
+    "active_flat": "flat",
+    "active_valley": "valley",
+}
+ACTIVE_TOTAL = "active_total"
+REACTIVE = "reactive_total"
+MILLI = Decimal("0.001")
+COMPENSATION = "compensation"
+
+
+@dataclass
+class LineRow:
+    code: str
+    label: str
+    amount: Decimal
+    quantity: Decimal | None = None
+    unit: str = ""
+    unit_price: Decimal | None = None
+    compensation: int | None = None
+
+
+@dataclass
+class BillRow:
+    account: int
+    period_start: dt.date
+    period_end: dt.date
+    tariff_code: str
+    energy_kwh: Decimal
+    tier_ytd_kwh: Decimal
+    power_factor: Decimal | None
+    charges: Decimal
+    funds: Decimal
+    credits: Decimal
+    total: Decimal
+    inputs: dict[str, Any]
+    lines: list[LineRow] = field(default_factory=list)
+
+
+@dataclass
+class Refusal(Exception):
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class RatedChunk:
+    bills: list[BillRow]
+    not_billed: list[tuple[int, str, str]]
+
+
+def usage_dict(usage: Usage) -> dict[str, Any]:
+    """A usage as JSON (decimal strings, ISO dates) — kept on the bill so its explanation can re-rate it."""
+    out: dict[str, Any] = {}
+    for name in Usage.__dataclass_fields__:
+        value = getattr(usage, name)
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, dict):
+            value = {k: str(v) for k, v in value.items()}
+        out[name] = value
+    return out
+
+
+def usage_from_dict(raw: dict[str, Any]) -> Usage:
+    data = dict(raw)
+    data["period_start"] = dt.date.fromisoformat(data["period_start"])
+    data["period_end"] = dt.date.fromisoformat(data["period_end"])
+    return Usage(**data)
+
+
+def _split(quantity: Decimal, days: Sequence[int]) -> list[Decimal]:
+    """``quantity`` shared by days, half-up to 0.001; the last part takes the remainder."""
+    total = sum(days)
+    parts = [(quantity * d / total).quantize(MILLI, rounding=ROUND_HALF_UP) for d in days[:-1]]
+    return [*parts, quantity - sum(parts, Decimal(0))]
+
+
+def _basis(version: TariffVersion, entry: AccountInput) -> str | None:
+    basic = version.component("basic")
+    if isinstance(basic, BasicCharge) and basic.capacity_price is not None and basic.demand_price is not None:
+        return "demand" if entry.contracted_demand_kw is not None else "capacity"
+    return None
+
+
+def _needs(version: TariffVersion, entry: AccountInput) -> None:
+    """Refuse, with the reason in words, an account lacking what its tariff version needs besides energy."""
+    R = NotBilled.Reason
+    pf = version.component("power_factor")
+    if isinstance(pf, PowerFactor) and REACTIVE not in entry.registers:
+        capacity = entry.capacity_kva if entry.capacity_kva is not None else Decimal(0)
+        if pf.min_capacity_kva == 0 or capacity * 1000 >= pf.min_capacity_kva:
+            raise Refusal(
+                R.MISSING_REGISTERS,
+                "功率因数调整需要本期无功电量。 (The power factor adjustment needs the reactive energy.)",
+            )
+    if _basis(version, entry) == "demand":
+        raise Refusal(
+            R.MISSING_DEMAND,
+            "按需量计收基本电费需要本月最大需量（需量数据尚未接入计费）。"
+            " (The demand-based basic charge needs the month's maximum demand.)",
+        )
+
+
+def usages_for(
+    entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None
+) -> list[tuple[EngineTariff, Usage]]:
+    """The usages (one per tariff segment) an account is rated from, or a :class:`Refusal` with the reason;
+    ``year`` is the tier year of the period (computed once per chunk by the caller)."""
+    R = NotBilled.Reason
+    if entry.already_billed is not None:
+        raise Refusal(
+            R.ALREADY_BILLED, f"本期已有账单（{entry.already_billed}）。 (A bill exists for the period.)"
+        )
+    if entry.withheld:
+        names = "、".join(
+            sorted(str(Register(r).label) if r in Register.values else r for r in entry.withheld)
+        )
+        raise Refusal(R.OPEN_EXCEPTIONS, f"示数待处理：{names}。 (Reads held by exceptions: {names}.)")
+    if not any(r.startswith("active") for r in entry.registers):
+        raise Refusal(R.MISSING_READS, "本期没有已校核的有功示数。 (No validated active reads.)")
+    if not entry.segments:
+        raise Refusal(R.NO_TARIFF, "本期没有执行电价。 (No tariff assigned in the period.)")
+    if entry.several_tariffs:
+        raise Refusal(
+            R.SEVERAL_TARIFFS, "同一户号的用电地址执行不同电价。 (Service points on different tariffs.)"
+        )
+    for s in entry.segments:
+        if s.tariff_code in data.tariff_errors:
+            raise Refusal(R.TARIFF_ERROR, data.tariff_errors[s.tariff_code])
+    tou = {TOU_REGISTERS[r]: q for r, q in entry.registers.items() if r in TOU_REGISTERS}
+    total = entry.registers.get(ACTIVE_TOTAL)
+    if total is None:
+        total = sum(tou.values(), Decimal(0))
+    days = [(s.end - s.start).days for s in entry.segments]
+    period_days = (entry.period_end - entry.period_start).days
+    whole = len(entry.segments) == 1 and days[0] == period_days
+    tou_split = {p: _split(q, days) for p, q in tou.items()}
+    total_split = _split(total, days)
+    year_start, year_end = year or tier_year(data.period)
+    partial_year = entry.supply_from > year_start
+    month = parse_period(data.period).month
+    out: list[tuple[EngineTariff, Usage]] = []
+    ytd = entry.tier_ytd_kwh
+    for k, segment in enumerate(entry.segments):
+        tariff = data.tariffs[segment.tariff_code]
+        try:
+            version = tariff.version_on(segment.start)
+        except TariffError as exc:
+            raise Refusal(R.TARIFF_ERROR, str(exc)[:250]) from None
+        _needs(version, entry)
+        if version.is_tou:
+            if not tou:
+                raise Refusal(
+                    R.MISSING_REGISTERS,
+                    "分时电价需要尖峰平谷示数。 (A time-of-use tariff needs the TOU registers.)",
+                )
+            energy: dict[str, Decimal | int | str] = {p: parts[k] for p, parts in tou_split.items()}
+        else:
+            energy = {"total": total_split[k]}
+        usage = Usage(
+            period_start=segment.start,
+            period_end=segment.end,
+            energy_kwh=energy,
+            reactive_kvarh=entry.registers.get(REACTIVE),
+            capacity_kva=entry.capacity_kva,
+            contracted_demand_kw=entry.contracted_demand_kw,
+            basic_basis=_basis(version, entry),
+            cycle_days=None if whole else period_days,
+            billing_month=month,
+            tier_ytd_kwh=ytd,
+            tier_year_days=(year_end - year_start).days if partial_year else None,
+            tier_active_days=(year_end - entry.supply_from).days if partial_year else None,
+        )
+        ytd += total_split[k]
+        out.append((tariff, usage))
+    return out
+
+
+def _label(code: str, version: TariffVersion) -> str:
+    """The words of a line code under ``version`` (the explain mode's labels)."""
+    e = version.energy
+    if code.startswith("fund:"):
+        for fund in version.funds:
+            if isinstance(fund, Fund) and f"fund:{fund.code}" == code:
+                return fund.label
+    if code == "energy" and isinstance(e, FlatEnergy):
+        return e.label
+    if code.startswith("energy_tier") and isinstance(e, TieredEnergy):
+        return f"{e.tiers[int(code.removeprefix('energy_tier')) - 1].label}电费"
+    if code.startswith("tier_surcharge") and isinstance(e, TouTieredEnergy):
+        return f"{e.tiers[int(code.removeprefix('tier_surcharge')) - 1].label}加价"
+    if code.startswith("energy_") and code.removeprefix("energy_") in PERIOD_LABELS:
+        return f"{PERIOD_LABELS[code.removeprefix('energy_')]}电费"
+    component = {
+        "fixed": version.component("fixed"),
+        "power_factor": version.component("power_factor"),
+        "minimum": version.component("minimum"),
+    }.get(code)
+    if isinstance(component, FixedCharge | PowerFactor | MinimumCharge):
+        return component.label
+    basic = version.component("basic")
+    if isinstance(basic, BasicCharge):
+        suffix = {
+            "basic_capacity": "（按容量）",
+            "basic_demand": "（按需量）",
+            "basic_demand_excess": f"（超{basic.overrun_pct}%需量加倍）",
+        }
+        if code in suffix:
+            return f"{basic.label}{suffix[code]}"
+    return code
+
+
+#: what a line's quantity is: the bill's energy, one TOU period's energy, the capacity — or none (the
+#: explanation gives it)
+Static = tuple[str, str, Decimal | None, str | None]
+
+
+def _static(code: str, version: TariffVersion) -> Static:
+    """(label, unit, unit price, quantity kind) of a line code under a version — the same for every bill."""
+    e = version.energy
+    price: int | None = None
+    unit = ""
+    kind: str | None = None
+    if code.startswith("fund:"):
+        price = next((f.price for f in version.funds if f"fund:{f.code}" == code), None)
+        unit, kind = "kWh", "energy"
+    elif code == "energy" and isinstance(e, FlatEnergy):
+        price, unit, kind = e.price, "kWh", "energy"
+    elif code.startswith("energy_") and isinstance(e, TouEnergy | TouTieredEnergy):
+        kind = code.removeprefix("energy_")
+        price, unit = e.prices.get(kind), "kWh"
+    elif code.startswith("energy_tier") and isinstance(e, TieredEnergy):
+        price, unit = e.tiers[int(code.removeprefix("energy_tier")) - 1].price, "kWh"
+    elif code.startswith("tier_surcharge") and isinstance(e, TouTieredEnergy):
+        price, unit = e.tiers[int(code.removeprefix("tier_surcharge")) - 1].price, "kWh"
+    elif code == "basic_capacity":
+        basic = version.component("basic")
+        if isinstance(basic, BasicCharge):
+            price, unit, kind = basic.capacity_price, "kVA", "capacity"
+    return _label(code, version), unit, None if price is None else scaled_to_decimal(price, PRICE_DEC), kind
+
+
+def _quantity(kind: str | None, usages: list[Usage], energy_total: Decimal) -> Decimal | None:
+    if kind is None:
+        return None
+    if kind == "energy":
+        return energy_total
+    if kind == "capacity":
+        capacity = usages[-1].capacity_kva
+        return None if capacity is None else Decimal(str(capacity))
+    return sum((Decimal(str(u.energy_kwh.get(kind, 0))) for u in usages), Decimal(0))
+
+
+def _engine_reason(error: TariffError) -> str:
+    """The engine's refusal for one account, without the batch's row numbers."""
+    text = re.sub(r"^rows? [0-9, ]+(and \d+ more)?: ", "", str(error))
+    return f"电价引擎拒绝计费：{text}"[:300]
+
+
+def _units(
+    entries: list[tuple[int, list[tuple[EngineTariff, Usage]]]],
+) -> tuple[list[tuple[str, RatingUnit]], list[int], dict[int, str]]:
+    """Rating units of every account (split at version changes); accounts whose usage the engine refuses are
+    returned with the engine's message."""
+    units: list[tuple[str, RatingUnit]] = []
+    owner: list[int] = []
+    failed: dict[int, str] = {}
+    for index, usages in entries:
+        try:
+            mine = [(t.code, u) for t, usage in usages for u in split_usage(t, usage)]
+        except TariffError as exc:
+            failed[index] = _engine_reason(exc)
+            continue
+        units += mine
+        owner += [index] * len(mine)
+    return units, owner, failed
+
+
+def _rate(
+    catalog: Catalog, units: list[tuple[str, RatingUnit]], owner: list[int]
+) -> tuple[dict[int, np.ndarray], dict[int, int], dict[int, str]]:
+    """Amounts per account (by catalog code) with one batch rating; if the engine refuses a group, each account
+    is rated alone so only the accounts at fault are stopped (with the engine's reason)."""
+    amounts: dict[int, np.ndarray] = {}
+    pf: dict[int, int] = {}
+    failed: dict[int, str] = {}
+    if not units:
+        return amounts, pf, failed
+    owners = np.asarray(owner, dtype=np.int64)
+    try:
+        result = rate_batch(catalog, BatchInput.from_units(catalog, units))
+    except TariffError:
+        result = None
+    if result is not None:
+        size = int(owners.max()) + 1
+        per = result.per_bill(owners, size)
+        for account in np.unique(owners).tolist():
+            amounts[account] = per.amounts[:, account]
+            pf[account] = int(per.power_factor[account])
+        return amounts, pf, failed
+    rows_of: dict[int, list[int]] = {}
+    for i, o in enumerate(owner):
+        rows_of.setdefault(o, []).append(i)
+    for account, rows in rows_of.items():
+        try:
+            result = rate_batch(catalog, BatchInput.from_units(catalog, [units[i] for i in rows]))
+        except TariffError as exc:
+            failed[account] = _engine_reason(exc)
+            continue
+        amounts[account] = result.amounts.sum(axis=1)
+        pf[account] = int(result.power_factor.max())
+    return amounts, pf, failed
+
+
+def words(detail: str) -> str:
+    """The Chinese half of a bilingual message ("中文。 (English.)"): what the screens show of a reason."""
+    cut = detail.find("。 (")
+    return detail if cut < 0 else detail[: cut + 1]
+
+
+def rate_chunk(data: ChunkData) -> RatedChunk:
+    """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating."""
+    not_billed: list[tuple[int, str, str]] = []
+    planned: list[tuple[int, list[tuple[EngineTariff, Usage]]]] = []
+    year = tier_year(data.period)
+    for index, entry in enumerate(data.accounts):
+        try:
+            planned.append((index, usages_for(entry, data, year)))
+        except Refusal as refusal:
+            not_billed.append((entry.account, refusal.reason, words(refusal.detail)))
+    catalog = compile_catalog(list(data.tariffs.values()))
+    units, owner, failed = _units(planned)
+    amounts, pf, rate_failed = _rate(catalog, units, owner)
+    failed.update(rate_failed)
+    bills: list[BillRow] = []
+    statics: dict[tuple[int, str], Static] = {}
+    for index, usages in planned:
+        entry = data.accounts[index]
+        if index in failed:
+            not_billed.append((entry.account, NotBilled.Reason.TARIFF_ERROR, failed[index]))
+            continue
+        bills.append(_bill_row(entry, usages, catalog, amounts[index], pf[index], statics))
+    return RatedChunk(bills, not_billed)
+
+
+def _bill_row(
+    entry: AccountInput,
+    usages: list[tuple[EngineTariff, Usage]],
+    catalog: Catalog,
+    fen: np.ndarray,
+    pf: int,
+    statics: dict[tuple[int, str], Static],
+) -> BillRow:
+    tariff, last = usages[-1]
+    version = tariff.version_on(last.period_end - dt.timedelta(days=1))
+    plain = [u for _, u in usages]
+    lines: list[LineRow] = []
+    charges = funds = Decimal("0.00")
+    energy = sum((Decimal(str(v)) for u in plain for v in u.energy_kwh.values()), Decimal(0))
+    several = len(plain) > 1 or any(len(list(t.parts(u.period_start, u.period_end))) > 1 for t, u in usages)
+    for j, code in enumerate(catalog.codes):
+        value = int(fen[j])
+        if value == 0:
+            continue
+        amount = scaled_to_decimal(value, FEN_DEC)
+        key = (id(version), code)  # the chunk's versions live as long as the chunk: ids stay theirs
+        static = statics.get(key)
+        if static is None:
+            static = statics[key] = _static(code, version)
+        label, unit, price, kind = static
+        if several:
+            price = None  # several segments: each part's price is in the explanation
+        lines.append(LineRow(code, label, amount, _quantity(kind, plain, energy), unit, price))
+        if code.startswith("fund:"):
+            funds += amount
+        else:
+            charges += amount
+    credits = Decimal("0.00")
+    for pk, amount, reason in entry.compensations:
+        lines.append(
+            LineRow(
+                COMPENSATION, f"服务补偿：{reason}"[:80], -amount, Decimal(1), "次", -amount, compensation=pk
+            )
+        )
+        credits += amount
+    return BillRow(
+        account=entry.account,
+        period_start=entry.period_start,
+        period_end=entry.period_end,
+        tariff_code="/".join(dict.fromkeys(t.code for t, _ in usages)),
+        energy_kwh=energy,
+        tier_ytd_kwh=entry.tier_ytd_kwh,
+        power_factor=None if pf < 0 else Decimal(pf).scaleb(-2),
+        charges=charges,
+        funds=funds,
+        credits=credits,
+        total=charges + funds - credits,
+        inputs={"usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages]},
+        lines=lines,
+    )

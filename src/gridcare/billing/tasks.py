@@ -1,0 +1,14 @@
+"""Celery task of the billing run: one chunk per task — the same chunk code as the inline and process executors."""
+
+from __future__ import annotations
+
+from gridcare.billing.executors import rate_one_chunk
+from gridcare.worker import app
+
+RATE_CHUNK = "gridcare.billing.tasks.rate_chunk"
+
+
+@app.task(name=RATE_CHUNK, acks_late=True, reject_on_worker_lost=True)
+def rate_chunk(chunk_id: int) -> str:
+    """Rate chunk ``chunk_id``; a chunk already done is left as it is (safe to deliver twice)."""
+    return rate_one_chunk(chunk_id)

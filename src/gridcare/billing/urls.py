@@ -1,0 +1,13 @@
+from django.urls import path
+
+from gridcare.billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("runs/", views.RunListView.as_view(), name="run-list"),
+    path("runs/new/", views.RunCreateView.as_view(), name="run-create"),
+    path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run-detail"),
+    path("bills/", views.BillListView.as_view(), name="bill-list"),
+    path("bills/<int:pk>/", views.BillDetailView.as_view(), name="bill-detail"),
+]

@@ -1,0 +1,148 @@
+"""Billing screens: runs (list, launch, detail with the progress of each chunk and the accounts not billed) and
+bills (list, detail with the explanation of every line)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.billing.executors import start_run
+from gridcare.billing.filters import BillFilter, RunFilter
+from gridcare.billing.forms import RunForm
+from gridcare.billing.models import Bill, BillingRun, NotBilled, RunChunk
+from gridcare.billing.selectors import explain
+from gridcare.web.display import display, money, with_unit
+from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView
+
+#: rows of the not-billed list shown on a run's page (the API lists them all)
+NOT_BILLED_SHOWN = 200
+
+
+class RunListView(ScopedListView):
+    """电费计算批次 — runs with their period, scope, progress and figures."""
+
+    model = BillingRun
+    permission = "billing.view"
+    filterset_class = RunFilter
+    title = _("Billing runs")
+    export_name = "billing-runs"
+    create_url_name = "billing:run-create"
+    create_permission = "billing.run"
+    columns = [
+        Column(_("Run"), "pk", link=True),
+        Column(_("Period"), "period"),
+        Column(_("Run scope"), "get_scope_display"),
+        Column(_("Executor"), "get_executor_display"),
+        Column(_("Status"), "get_status_display"),
+        Column(_("Chunks done"), lambda r: f"{r.chunks_done} / {r.chunks}"),
+        Column(_("Bills"), "bills"),
+        Column(_("Accounts not billed"), "not_billed"),
+        Column(_("Total amount"), "total"),
+        Column(_("Started by"), "created_by.display_name"),
+        Column(_("Started at"), "started_at"),
+    ]
+
+    def base_queryset(self) -> Any:
+        return BillingRun.objects.select_related("created_by")
+
+
+class RunCreateView(ActionFormView):
+    """发起电费计算 — a period for the whole company or a unit, with the executor."""
+
+    permission = "billing.run"
+    form_class = RunForm
+    title = _("Start a billing run")
+    success_message = _("Billing run finished.")
+
+    def perform(self, data: dict[str, Any]) -> Any:
+        return start_run(
+            self.request.user,
+            period=data["period"],
+            org_unit=data.get("org_unit"),
+            executor=data["executor"],
+            wait=data["executor"] != BillingRun.Executor.CELERY,
+        )
+
+
+class RunDetailView(ScopedDetailView):
+    """批次详情 — counts, the progress of each chunk and the accounts not billed with the reason."""
+
+    model = BillingRun
+    permission = "billing.view"
+    template_name = "billing/run_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        run = context["object"]
+        context["chunks"] = RunChunk.objects.filter(run=run).order_by("number")
+        context["not_billed"] = NotBilled.objects.filter(run=run).select_related("account")[:NOT_BILLED_SHOWN]
+        context["title"] = str(run)
+        return context
+
+
+class BillListView(ScopedListView):
+    """电费账单 — bills by period, status and run."""
+
+    model = Bill
+    permission = "billing.view"
+    filterset_class = BillFilter
+    title = _("Bills")
+    export_name = "bills"
+    paginate_by = 50
+    columns = [
+        Column(_("Period"), "period"),
+        Column(_("Account number"), "account.number", link=True),
+        Column(_("Account name"), "account.name"),
+        Column(_("Tariff code"), "tariff_code"),
+        Column(_("Energy"), "energy_kwh"),
+        Column(_("Amount due"), "total"),
+        Column(_("Kind"), "get_kind_display"),
+        Column(_("Status"), "get_status_display"),
+    ]
+
+    def base_queryset(self) -> Any:
+        return Bill.objects.select_related("account")
+
+
+def price(value: Decimal) -> Decimal:
+    """A unit price with as many decimals as it has (at least two): 0.538 元/kWh, not 0.538000."""
+    value = value.normalize()
+    return value.quantize(Decimal("0.01")) if value.as_tuple().exponent > -2 else value  # type: ignore[operator]
+
+
+def _explained_row(line: Any) -> dict[str, str]:
+    """An explain-mode line in words: quantity and price with their units, the proration, version and note."""
+    per = f"元/{line.unit}" if line.unit and line.unit != "元" else ""
+    return {
+        "label": line.label,
+        "quantity": with_unit(line.quantity, line.unit) if line.unit else display(line.quantity),
+        "unit_price": with_unit(price(line.unit_price), per) if per else f"{line.unit_price * 100:.2f} %",
+        "factor": "—" if line.factor == 1 else f"{line.factor.numerator}/{line.factor.denominator}",
+        "version_from": display(line.version_from),
+        "note": display(line.note),
+        "amount": money(line.amount),
+    }
+
+
+class BillDetailView(ScopedDetailView):
+    """账单详情 — every line, and its explanation: quantity, unit price, tier progress, TOU split, PF adjustment,
+    compensation credit."""
+
+    model = Bill
+    permission = "billing.view"
+    template_name = "billing/bill_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        bill = context["object"]
+        context["lines"] = bill.lines.all()
+        explanation = explain(bill)
+        context["explanation"] = explanation
+        context["parts"] = [
+            (code, usage, [_explained_row(ln) for ln in rated.lines])
+            for code, usage, rated in explanation.parts
+        ]
+        context["title"] = str(bill)
+        return context
