@@ -254,3 +254,16 @@ def test_bimonthly_route_takes_the_previous_reading_two_months_back(
     assert one_by_one == [[]]
     assert result.reads == 1 and result.raised == {} and result.reads_updated == 0
     assert MeterRead.objects.get(period="2026-10").quantity == Decimal("200.000")
+
+
+def test_first_read_of_a_new_meter_starts_from_its_installation_read(installed, route_for, capture, system):
+    """Given a meter installed on 1 November at 50 kWh and first read on the 15th at 170, when November is
+    validated, then its consumption is 120 kWh — the capture path's own start (the installation read), taken read
+    by read for a read with no previous reading — and nothing changes."""
+    meter = installed(on="2026-11-01", initial={"active_total": "50"})
+    route_for(meter)
+    do_generate_plan(system, period="2026-11")
+    read(capture, meter, "2026-11-15", "170")
+    result = do_run_period_vee(system, "2026-11", today=AFTER_WINDOW)
+    assert result.reads == 1 and result.reads_updated == 0 and result.raised == {}
+    assert MeterRead.objects.get(period="2026-11").quantity == Decimal("120.000")
