@@ -3,6 +3,8 @@
 gridcare demo [--scale small|medium|large] [--reset]   build the demo utility
 gridcare serve [--port 8000]                          serve the UI on 127.0.0.1
 gridcare tariff bill-urdb|quote …                     tariff tools (no database needed)
+gridcare readings vee --period 2026-11 | ingest FILE…  period validation; interval/read files into gridcare
+gridcare billing run --period 2026-11 [--executor …]  a billing run (电费核算)
 gridcare migrate | shell -c "…" | …                   any Django management command
 """
 

@@ -167,7 +167,7 @@ def test_file_ingest_csv_and_parquet_with_summary(installed, system, tmp_path, c
         (DAY, Decimal("48.000")),
         (nxt, Decimal("23.750")),
     ]
-    call_command("readings_ingest", str(csv), "--no-progress")
+    call_command("readings", "ingest", str(csv), "--no-progress")
     assert "duplicates 96" in capsys.readouterr().out
 
 

@@ -251,6 +251,7 @@ class ReadException(models.Model):
         REREAD_ORDERED = "reread_ordered", _("Re-read ordered")
         ESTIMATED = "estimated", _("Estimated, awaiting approval")
         APPROVED = "approved", _("Estimate approved")
+        CLEARED = "cleared", _("Cleared by re-validation")
 
     read = models.ForeignKey(
         MeterRead,

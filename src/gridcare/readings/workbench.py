@@ -408,4 +408,5 @@ VERBS = {
     "readings.capture": _("Received"),
     "readings.capture_read": _("Entered reading"),
     "readings.ingest_intervals": _("Received interval data"),
+    "readings.run_period_vee": _("Validated the reading period"),
 }

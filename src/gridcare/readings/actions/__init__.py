@@ -9,6 +9,7 @@ from gridcare.readings.actions.decisions import (
     do_order_reread,
 )
 from gridcare.readings.actions.intervals import do_ingest_intervals
+from gridcare.readings.actions.period import PeriodVeeResult, do_run_period_vee
 from gridcare.readings.actions.routes import (
     do_create_route,
     do_generate_plan,
@@ -20,6 +21,7 @@ from gridcare.readings.actions.routes import (
 
 __all__ = [
     "MAX_BATCH",
+    "PeriodVeeResult",
     "RecordResult",
     "capture_reads",
     "check_records",
@@ -34,5 +36,6 @@ __all__ = [
     "do_merge_routes",
     "do_order_reread",
     "do_reorder_route",
+    "do_run_period_vee",
     "do_split_route",
 ]

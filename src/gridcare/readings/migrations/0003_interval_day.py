@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0007_numbers_from_sequences_one_customer_per_id"),
         ("metering", "0003_lean_indexes"),
-        ("readings", "0001_initial"),
+        ("readings", "0002_exception_cleared"),
     ]
 
     operations = [

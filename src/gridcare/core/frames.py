@@ -1,0 +1,96 @@
+"""Set-based reads into Polars and set-based updates, the same on PostgreSQL and SQLite.
+
+PostgreSQL streams a query out with ``COPY (…) TO STDOUT`` (CSV parsed by Polars: millions of rows a second) and
+updates many rows with one ``UPDATE … FROM`` a temporary table filled by ``COPY … FROM STDIN``; SQLite (the
+embedded default) runs the plain query and ``executemany``. Core knows no app: callers pass SQL built from their
+models' ``_meta`` (never a table name typed by hand) and the columns' Polars types.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+from django.db import connection, models
+
+from gridcare.core.rows import column_of
+
+
+def epoch_sql(column: str) -> str:
+    """SQL for a timestamp column as whole seconds since 1970 (UTC) — a plain integer on both databases. For
+    :func:`query_frame` (a query run with parameters: SQLite's ``%s`` format is written ``%%s``)."""
+    if connection.vendor == "postgresql":  # date_part is float8: much cheaper than EXTRACT's numeric
+        return f"CAST(floor(date_part('epoch', {column})) AS BIGINT)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def scaled_sql(column: str, places: int) -> str:
+    """SQL for a decimal column as an integer in 10**-places units (exact: the decimals are at most ``places``).
+    PostgreSQL multiplies the NUMERIC exactly; SQLite holds a REAL, so it is rounded to the nearest unit."""
+    if connection.vendor == "postgresql":
+        return f"CAST({column} * {10**places} AS BIGINT)"
+    return f"CAST(ROUND({column} * {10**places}) AS BIGINT)"
+
+
+def query_frame(sql: str, params: Sequence[Any], schema: Mapping[str, type[pl.DataType]]) -> pl.DataFrame:
+    """The rows of ``sql`` as a Polars frame with ``schema`` (column names and types in select order)."""
+    names = list(schema)
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params or None) as copy,
+        ):
+            for block in copy:
+                buffer.write(block)
+        if buffer.tell() == 0:
+            return pl.DataFrame(schema=dict(schema))
+        buffer.seek(0)
+        return pl.read_csv(buffer, has_header=False, new_columns=names, schema=dict(schema))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        rows = cursor.fetchall()
+    return pl.DataFrame(rows, schema=dict(schema), orient="row")
+
+
+def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Set ``fields`` of many rows at once: ``rows`` are ``(pk, value, …)`` tuples in the order of ``fields``.
+
+    PostgreSQL: COPY into a temporary table dropped at commit, then one ``UPDATE … FROM`` it; SQLite: one
+    ``executemany``. Values go in as the database takes them (Decimal, str, datetime, None)."""
+    concrete = [model._meta.get_field(name) for name in fields]
+    prepared = [field.get_db_prep_save for field in concrete if isinstance(field, models.Field)]
+    rows = [
+        (row[0], *(prep(value, connection) for prep, value in zip(prepared, row[1:], strict=True)))
+        for row in rows
+    ]
+    if not rows:
+        return 0
+    table = model._meta.db_table
+    pk = column_of(model._meta.pk)
+    columns = [column_of(model._meta.get_field(name)) for name in fields]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            temp = f"_update_{table}"
+            types = [model._meta.get_field(name).db_type(connection) for name in fields]
+            definition = ", ".join(f'"{c}" {t}' for c, t in zip(columns, types, strict=True))
+            cursor.execute(
+                f'CREATE TEMPORARY TABLE "{temp}" (id bigint PRIMARY KEY, {definition}) ON COMMIT DROP'
+            )
+            names = ", ".join(f'"{c}"' for c in columns)
+            with cursor.cursor.copy(f'COPY "{temp}" (id, {names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(f'ANALYZE "{temp}"')  # its size, so a few rows are joined by index, not by a scan
+            assignments = ", ".join(f'"{c}" = u."{c}"' for c in columns)
+            cursor.execute(f'UPDATE "{table}" t SET {assignments} FROM "{temp}" u WHERE t."{pk}" = u.id')
+            count = cursor.rowcount
+            cursor.execute(f'DROP TABLE "{temp}"')
+            return int(count)
+        assignments = ", ".join(f'"{c}" = %s' for c in columns)
+        cursor.executemany(
+            f'UPDATE "{table}" SET {assignments} WHERE "{pk}" = %s', [(*row[1:], row[0]) for row in rows]
+        )
+    return len(rows)

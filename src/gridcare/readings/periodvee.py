@@ -1,0 +1,430 @@
+"""The period VEE's data (抄表期校核数据): set-based loads of one period into Polars and the engine batch built
+from them. The writes are :func:`gridcare.readings.actions.period.do_run_period_vee`'s.
+
+A handful of queries, whatever the number of accounts (COPY … TO STDOUT on PostgreSQL, plain queries on
+SQLite), each selecting only the columns it needs (formatting columns is most of a COPY's cost):
+
+* the period's **live reads** (valid, held, estimated) of the routes in scope, with the meter's digits and the
+  service point's capacity (0 = not recorded: the capacity rules skip it);
+* the **previous readings**: the valid reads of the period before (two before for bi-monthly routes); a read
+  without one there (a new meter, an exchange, a gap) takes the capture path's own rule, read by read;
+* the **history**: validated 有功总 quantities of the three periods before and the same month last year;
+* the **tasks still pending after the reading window** (reading day + the on-time tolerance): missing reads;
+  and the period's tasks not validated yet (their statuses);
+* the exceptions already raised in the period (so a second run raises nothing twice).
+
+The routes in scope come from :func:`gridcare.core.access.restrict` as a subquery, so the SQL never skips the
+data scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from gridcare.core.frames import epoch_sql, query_frame, scaled_sql
+from gridcare.customers.models import ServicePoint
+from gridcare.engine import vee
+from gridcare.engine.money import QTY_DEC
+from gridcare.metering.models import Meter
+from gridcare.readings.actions.validation import NewRead, _Leg, _legs, _scaled
+from gridcare.readings.conf import ENGINE_REGISTERS
+from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route, RouteStop
+from gridcare.readings.periods import months_between, parse_period
+
+LIVE = (MeterRead.Status.VALID, MeterRead.Status.HELD, MeterRead.Status.ESTIMATED)
+#: how many periods back the previous reading is looked for in the set-based load (older: read by read)
+HISTORY_PERIODS = 3
+TOTAL = ENGINE_REGISTERS["active_total"]
+#: PostgreSQL work_mem of the load's transaction (``GRIDCARE_VEE_WORK_MEM`` overrides it)
+WORK_MEM = "256MB"
+
+READ_SCHEMA: dict[str, type[pl.DataType]] = {
+    "read": pl.Int64,
+    "account": pl.Int64,
+    "meter": pl.Int64,
+    "register": pl.String,
+    "at": pl.Int64,
+    "value": pl.Int64,
+    "multiplier": pl.Int64,
+    "quantity": pl.Int64,
+    "status": pl.String,
+    "source": pl.String,
+    "task": pl.Int64,
+    "digits": pl.Int64,
+    "route": pl.Int64,
+    "capacity": pl.Int64,
+}
+TASK_SCHEMA: dict[str, type[pl.DataType]] = {"task": pl.Int64, "task_status": pl.String}
+EARLIER_SCHEMA: dict[str, type[pl.DataType]] = {
+    "meter": pl.Int64,
+    "register": pl.String,
+    "at": pl.Int64,
+    "value": pl.Int64,
+}
+HISTORY_SCHEMA: dict[str, type[pl.DataType]] = {
+    "account": pl.Int64,
+    "period": pl.String,
+    "quantity": pl.Int64,
+    "multiplier": pl.Int64,
+}
+MISSING_SCHEMA: dict[str, type[pl.DataType]] = {
+    "task": pl.Int64,
+    "account": pl.Int64,
+    "meter": pl.Int64,
+    "register": pl.String,
+    "route": pl.Int64,
+    "digits": pl.Int64,
+}
+EXCEPTION_SCHEMA: dict[str, type[pl.DataType]] = {
+    "id": pl.Int64,
+    "read": pl.Int64,
+    "task": pl.Int64,
+    "rule": pl.String,
+    "status": pl.String,
+    "severity": pl.String,
+}
+
+
+def shift_period(period: str, months: int) -> str:
+    start = parse_period(period)
+    index = start.year * 12 + start.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _table(model: Any) -> str:
+    return f'"{model._meta.db_table}"'
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """Everything the period VEE reads, as frames."""
+
+    period: str
+    reads: pl.DataFrame
+    earlier: (
+        pl.DataFrame
+    )  # valid reads of the period before (two before on bi-monthly routes): previous readings
+    history: pl.DataFrame  # valid active-total quantities of the three periods before and a year before
+    missing: pl.DataFrame
+    exceptions: pl.DataFrame
+    tasks: pl.DataFrame  # the period's tasks not validated yet (a task absent from it is validated)
+
+
+def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> PeriodData:
+    """The period's reads, recent history, missing reads (tasks of a reading day before ``missing_before``),
+    exceptions and unvalidated tasks for the service points on ``routes`` (a restricted queryset).
+
+    When ``routes`` is every route (company scope, no unit chosen) the history is read without the join to the
+    route stops: the reads of a service point on no route are loaded too, and simply match nothing."""
+    route_sql, route_params = routes.values("pk").query.sql_with_params()
+    everything = not routes.query.where
+    registers = list(ENGINE_REGISTERS)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:  # hash joins over a million service points stay in memory
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true)",
+                [str(getattr(settings, "GRIDCARE_VEE_WORK_MEM", WORK_MEM))],
+            )
+    reads = query_frame(
+        f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
+        f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
+        f"r.source, r.task_id, m.register_digits, s.route_id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} "
+        f"FROM {_table(MeterRead)} r "
+        f"JOIN {_table(Meter)} m ON m.id = r.meter_id "
+        f"JOIN {_table(RouteStop)} s ON s.service_point_id = r.service_point_id "
+        f"LEFT JOIN {_table(ServicePoint)} p ON p.id = r.service_point_id "
+        f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
+        f"AND s.route_id IN ({route_sql})",
+        [period, *LIVE, *registers, *route_params],
+        READ_SCHEMA,
+    )
+    on_routes = (
+        ""
+        if everything
+        else f"AND r.service_point_id IN (SELECT s.service_point_id FROM {_table(RouteStop)} s "
+        f"WHERE s.route_id IN ({route_sql}))"
+    )
+    scope_params = [] if everything else route_params
+    bimonthly = (
+        f"SELECT s.service_point_id FROM {_table(RouteStop)} s JOIN {_table(Route)} ro ON ro.id = s.route_id "
+        f"WHERE ro.frequency = %s AND ro.id IN ({route_sql})"
+    )
+    earlier = pl.concat(
+        [
+            query_frame(
+                f"SELECT r.meter_id, r.register, {epoch_sql('r.read_at')}, {scaled_sql('r.value', QTY_DEC)} "
+                f"FROM {_table(MeterRead)} r WHERE r.period = %s AND r.status = %s "
+                f"AND r.register IN ({_marks(registers)}) {on_routes}",
+                [shift_period(period, -1), MeterRead.Status.VALID, *registers, *scope_params],
+                EARLIER_SCHEMA,
+            ),
+            query_frame(
+                f"SELECT r.meter_id, r.register, {epoch_sql('r.read_at')}, {scaled_sql('r.value', QTY_DEC)} "
+                f"FROM {_table(MeterRead)} r WHERE r.period = %s AND r.status = %s "
+                f"AND r.register IN ({_marks(registers)}) AND r.service_point_id IN ({bimonthly})",
+                [
+                    shift_period(period, -2),
+                    MeterRead.Status.VALID,
+                    *registers,
+                    Route.Frequency.BIMONTHLY,
+                    *route_params,
+                ],
+                EARLIER_SCHEMA,
+            ),
+        ]
+    )
+    periods = [shift_period(period, -n) for n in range(1, HISTORY_PERIODS + 1)] + [shift_period(period, -12)]
+    history = query_frame(
+        f"SELECT r.service_point_id, r.period, {scaled_sql('r.quantity', QTY_DEC)}, r.multiplier "
+        f"FROM {_table(MeterRead)} r "
+        f"WHERE r.period IN ({_marks(periods)}) AND r.status = %s AND r.register = %s "
+        f"AND r.quantity IS NOT NULL {on_routes}",
+        [*periods, MeterRead.Status.VALID, "active_total", *scope_params],
+        HISTORY_SCHEMA,
+    )
+    tasks = query_frame(
+        f"SELECT t.id, t.status FROM {_table(ReadingTask)} t "
+        f"WHERE t.period = %s AND t.status <> %s AND t.route_id IN ({route_sql})",
+        [period, ReadingTask.Status.VALIDATED, *route_params],
+        TASK_SCHEMA,
+    )
+    missing = query_frame(
+        f"SELECT t.id, t.service_point_id, t.meter_id, t.register, t.route_id, m.register_digits "
+        f"FROM {_table(ReadingTask)} t JOIN {_table(Meter)} m ON m.id = t.meter_id "
+        f"WHERE t.period = %s AND t.status = %s AND t.due_date < %s AND t.register IN ({_marks(registers)}) "
+        f"AND t.route_id IN ({route_sql})",
+        [period, ReadingTask.Status.PENDING, missing_before, *registers, *route_params],
+        MISSING_SCHEMA,
+    )
+    exceptions = query_frame(
+        f"SELECT e.id, e.read_id, e.task_id, e.rule, e.status, e.severity FROM {_table(ReadException)} e "
+        f"JOIN {_table(RouteStop)} s ON s.service_point_id = e.service_point_id "
+        f"WHERE e.period = %s AND e.status <> %s AND s.route_id IN ({route_sql})",
+        [period, ReadException.Status.CLEARED, *route_params],
+        EXCEPTION_SCHEMA,
+    )
+    return PeriodData(period, reads, earlier, history, missing, exceptions, tasks)
+
+
+def route_frame(routes: QuerySet[Route], start: dt.date) -> pl.DataFrame:
+    """Per route in scope: its reading day (抄表例日) in the period and the remote-reading cycle (1 = first)."""
+    rows = []
+    for pk, reading_day, mode, remote_since in routes.values_list(
+        "pk", "reading_day", "mode", "remote_since"
+    ):
+        cycle = (
+            months_between(remote_since, start) + 1 if mode == Route.Mode.REMOTE and remote_since else None
+        )
+        rows.append((pk, start.replace(day=reading_day), cycle if cycle is not None and cycle >= 1 else None))
+    return pl.DataFrame(
+        rows, schema={"route": pl.Int64, "reading_day": pl.Date, "remote_cycle": pl.Int64}, orient="row"
+    )
+
+
+def _previous(data: PeriodData) -> pl.DataFrame:
+    """Each live read with the register's last valid reading before it (``previous``), null where none is in
+    the recent periods or the period's own valid reads. One sort and one binary search over a packed
+    (meter, register, time) int64 key — no join on a million groups."""
+    candidates = pl.concat(
+        [
+            data.earlier,
+            data.reads.filter(pl.col("status") == MeterRead.Status.VALID).select(
+                "meter", "register", "at", "value"
+            ),
+        ]
+    )
+    if candidates.height == 0 or data.reads.height == 0:
+        return data.reads.with_columns(pl.lit(None, pl.Int64).alias("previous"))
+    codes = {name: index for index, name in enumerate(ENGINE_REGISTERS)}
+    both = pl.concat([candidates.get_column("at"), data.reads.get_column("at")])
+    lo, hi = int(both.min() or 0), int(both.max() or 0)  # type: ignore[arg-type]
+    span = hi - lo + 1
+
+    def packed(frame: pl.DataFrame) -> np.ndarray:
+        series = pl.col("meter") * len(codes) + pl.col("register").replace_strict(
+            codes, return_dtype=pl.Int64
+        )
+        return frame.select(series * span + pl.col("at") - lo).to_series().to_numpy()
+
+    keys = packed(candidates)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    values = candidates.get_column("value").to_numpy()[order]
+    wanted = packed(data.reads)
+    found = np.searchsorted(keys, wanted, side="left") - 1  # the last candidate strictly before the read
+    safe = np.maximum(found, 0)
+    same = (found >= 0) & (keys[safe] // span == wanted // span)
+    previous = pl.Series("previous", values[safe], dtype=pl.Int64).scatter(np.flatnonzero(~same), None)
+    return data.reads.with_columns(previous)
+
+
+def _fallback_legs(read_ids: list[int]) -> dict[int, _Leg]:
+    """Reads with no valid reading in the recent periods (a new meter, an exchange, a long gap): the capture
+    path's own start-of-consumption rule, read by read (few of them)."""
+    if not read_ids:
+        return {}
+    reads = list(MeterRead.objects.filter(pk__in=read_ids).select_related("meter"))
+    pending = [
+        NewRead(
+            index,
+            r.meter_id,
+            r.register,
+            r.read_at,
+            r.value,
+            r.source,
+            r.condition,
+            r.service_point_id,
+            r.period,
+            r.task_id,
+            r.multiplier,
+            r.meter.register_digits,
+        )
+        for index, r in enumerate(reads)
+    ]
+    return {read.pk: leg for read, leg in zip(reads, _legs(pending), strict=True)}
+
+
+BATCH_SCHEMA = {name: dtype for name, (dtype, _) in vee.BATCH_COLUMNS.items()}
+LEG_COLUMNS = ("previous", "exchanged", "old_final", "new_initial", "old_digits", "old_multiplier")
+
+
+def batch(data: PeriodData, route_info: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``(batch, meta, history)``: the engine batch (reads first, then one row per missing read), the app's ids
+    of each batch row (``read``, ``task``, ``account``, loaded ``quantity``/``status``, ``task_status``,
+    ``estimated``) and the engine history (validated ``active_total`` quantities per service point and period)."""
+    start = parse_period(data.period)
+    days = (parse_period(shift_period(data.period, 1)) - start).days
+    reads = _previous(data).join(data.tasks, on="task", how="left", maintain_order="left")
+    reads = reads.with_columns(
+        pl.when(pl.col("task").is_not_null())
+        .then(pl.col("task_status").fill_null(pl.lit(ReadingTask.Status.VALIDATED)))
+        .alias("task_status")
+    )
+    unknown = reads.filter(pl.col("previous").is_null()).get_column("read").to_list()
+    legs = _fallback_legs(unknown)
+    if legs:
+        patch = pl.DataFrame(
+            [
+                (
+                    pk,
+                    _scaled(leg.previous),
+                    leg.exchanged,
+                    _scaled(leg.old_final),
+                    _scaled(leg.new_initial),
+                    leg.old_digits,
+                    leg.old_multiplier,
+                )
+                for pk, leg in legs.items()
+            ],
+            schema={"read": pl.Int64, **{c: BATCH_SCHEMA[c] for c in LEG_COLUMNS}},
+            orient="row",
+        )
+        reads = (
+            reads.join(
+                patch.rename({"previous": "leg_previous"}), on="read", how="left", maintain_order="left"
+            )
+            .with_columns(pl.coalesce("previous", "leg_previous").alias("previous"))
+            .drop("leg_previous")
+        )
+    else:
+        reads = reads.with_columns(
+            pl.lit(False).alias("exchanged"),
+            *(
+                pl.lit(None, pl.Int64).alias(c)
+                for c in ("old_final", "new_initial", "old_digits", "old_multiplier")
+            ),
+        )
+    timezone = str(settings.TIME_ZONE)
+    read_rows = reads.join(route_info, on="route", how="left", maintain_order="left").select(
+        "read",
+        "task",
+        "task_status",
+        "status",
+        "quantity",
+        pl.col("account"),
+        pl.col("register").replace_strict(ENGINE_REGISTERS, return_dtype=pl.String),
+        pl.lit(start).alias("period"),
+        "previous",
+        pl.col("value").alias("current"),
+        "digits",
+        "multiplier",
+        pl.from_epoch("at", time_unit="s").dt.convert_time_zone(timezone).dt.date().alias("read_day"),
+        "reading_day",
+        (pl.col("source") == MeterRead.Source.ESTIMATE).alias("estimated"),
+        "remote_cycle",
+        pl.col("capacity"),
+        pl.lit(days * 24, pl.Int64).alias("hours"),
+        pl.col("exchanged").fill_null(False),
+        "old_final",
+        "new_initial",
+        "old_digits",
+        "old_multiplier",
+    )
+    missing_rows = data.missing.join(route_info, on="route", how="left", maintain_order="left").select(
+        pl.lit(None, pl.Int64).alias("read"),
+        "task",
+        pl.lit(ReadingTask.Status.PENDING).alias("task_status"),
+        pl.lit(None, pl.String).alias("status"),
+        pl.lit(None, pl.Int64).alias("quantity"),
+        "account",
+        pl.col("register").replace_strict(ENGINE_REGISTERS, return_dtype=pl.String),
+        pl.lit(start).alias("period"),
+        pl.lit(None, pl.Int64).alias("previous"),
+        pl.lit(None, pl.Int64).alias("current"),
+        "digits",
+        pl.lit(1, pl.Int64).alias("multiplier"),
+        pl.lit(None, pl.Date).alias("read_day"),
+        "reading_day",
+        pl.lit(False).alias("estimated"),
+        "remote_cycle",
+        pl.lit(None, pl.Int64).alias("capacity"),
+        pl.lit(None, pl.Int64).alias("hours"),
+        pl.lit(False).alias("exchanged"),
+        *(
+            pl.lit(None, pl.Int64).alias(c)
+            for c in ("old_final", "new_initial", "old_digits", "old_multiplier")
+        ),
+    )
+    rows = pl.concat([read_rows, missing_rows.cast(read_rows.schema)], how="vertical")
+    meta = rows.select("read", "task", "task_status", "status", "quantity", "account", "estimated")
+    engine_batch = rows.select(list(BATCH_SCHEMA))
+    # one row per service point and period (the quantities of two meters in an exchange month add up), grouped
+    # on one packed int64 key: grouping on (account, period text) costs several times more on millions of rows
+    periods = sorted(set(data.history.get_column("period").unique().to_list())) or [data.period]
+    slot = {name: index for index, name in enumerate(periods)}
+    history = (
+        data.history.select(
+            (
+                pl.col("account") * len(slot) + pl.col("period").replace_strict(slot, return_dtype=pl.Int64)
+            ).alias("key"),
+            "quantity",
+            "multiplier",
+        )
+        .group_by("key")
+        .agg(pl.col("quantity").sum(), pl.col("multiplier").max())
+        .select(
+            (pl.col("key") // len(slot)).alias("account"),
+            pl.lit(TOTAL).alias("register"),
+            (pl.col("key") % len(slot))
+            .replace_strict(
+                range(len(periods)), [parse_period(name) for name in periods], return_dtype=pl.Date
+            )
+            .alias("period"),
+            "quantity",
+            "multiplier",
+        )
+    )
+    return engine_batch, meta, history

@@ -1,0 +1,67 @@
+"""Celery tasks of meter reading and their beat schedule: each night, the period VEE (抄表期校核) of the routes
+whose reading window closed yesterday (reading day + the on-time tolerance).
+
+The schedule is added to the current Celery app when Django starts (``ReadingsConfig.ready``), like the service
+desk's; the task runs the same action as ``gridcare readings vee``, and two copies at once are kept apart by the
+period's job lock (the second one is skipped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from celery import current_app, shared_task
+from celery.schedules import crontab
+from django.conf import settings
+from django.utils import timezone
+
+from gridcare.core.context import origin
+from gridcare.core.locks import JobBusy
+from gridcare.org.selectors import system_actor
+from gridcare.readings.actions import PeriodVeeResult, do_run_period_vee
+from gridcare.readings.actions.routes import reads_in
+from gridcare.readings.conf import on_time_days
+from gridcare.readings.models import Route
+
+PERIOD_VEE = "gridcare.readings.tasks.period_vee"
+#: when the nightly run starts (Asia/Shanghai), overridable with ``GRIDCARE_READINGS_VEE_AT = "HH:MM"``
+DEFAULT_VEE_AT = "01:30"
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    hour, minute = str(getattr(settings, "GRIDCARE_READINGS_VEE_AT", DEFAULT_VEE_AT)).split(":")
+    return {"readings-period-vee": {"task": PERIOD_VEE, "schedule": crontab(hour=hour, minute=minute)}}
+
+
+def register_schedule() -> None:
+    for name, entry in beat_schedule().items():
+        current_app.add_periodic_task(entry["schedule"], current_app.signature(entry["task"]), name=name)
+
+
+def closed_yesterday(today: dt.date) -> tuple[str, list[Route]]:
+    """The period and the active routes whose reading window closed yesterday: reading day + tolerance."""
+    day = today - dt.timedelta(days=1 + on_time_days())
+    period = f"{day:%Y-%m}"
+    start = day.replace(day=1)
+    routes = [r for r in Route.objects.filter(active=True, reading_day=day.day) if reads_in(r, start)]
+    return period, routes
+
+
+def run_closed_windows(today: dt.date | None = None) -> PeriodVeeResult | None:
+    """The period VEE of the routes whose window closed yesterday; None when there are none or another run of
+    the period holds its lock (the next night's run, or the CLI, takes it up)."""
+    today = today or timezone.localdate()
+    period, routes = closed_yesterday(today)
+    if not routes:
+        return None
+    with origin(job_id=f"readings-period-vee-{today:%Y%m%d}"):
+        try:
+            return do_run_period_vee(system_actor(), period, routes=routes, today=today)
+        except JobBusy:
+            return None
+
+
+@shared_task(name=PERIOD_VEE)
+def period_vee() -> None:
+    run_closed_windows()
