@@ -10,6 +10,8 @@ class ReadingsConfig(AppConfig):
     def ready(self) -> None:
         from gridcare.core.ownership import register_owned
         from gridcare.readings.models import Route
+        from gridcare.readings.tasks import register_schedule
 
         # A reader's leave hands their routes (and with them the routes' open tasks) to the successor.
         register_owned(Route, "reader", label="route reader (抄表段抄表员)")
+        register_schedule()  # the head-end settle sweep (Celery beat)

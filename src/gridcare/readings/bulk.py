@@ -42,7 +42,9 @@ def _pg_array(values: Sequence[Any], kind: str) -> tuple[str, Any]:
         return "ARRAY(SELECT json_array_elements_text(%s::json))", json.dumps(
             list(values), ensure_ascii=False
         )
-    text = ",".join(v.isoformat() if isinstance(v, dt.datetime) else str(int(v)) for v in values)
+    text = ",".join(
+        "NULL" if v is None else v.isoformat() if isinstance(v, dt.datetime) else str(int(v)) for v in values
+    )
     return f"%s::{KEY_TYPES[kind]}[]", "{" + text + "}"
 
 

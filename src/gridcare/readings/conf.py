@@ -33,3 +33,15 @@ def vee_rules() -> list[Rule]:
         for s in stored
         if s.enabled
     ]
+
+
+#: head-end receipts settled per transaction by the settle job (claimed with FOR UPDATE SKIP LOCKED)
+HEADEND_SETTLE_CHUNK: int = getattr(settings, "GRIDCARE_HEADEND_SETTLE_CHUNK", 20_000)
+#: minutes between two sweeps of the settle job (Celery beat) — it also runs after each receipt batch commits
+HEADEND_SETTLE_EVERY_MINUTES: int = getattr(settings, "GRIDCARE_HEADEND_SETTLE_EVERY_MINUTES", 1)
+
+
+def settle_after_receipt() -> bool:
+    """Start the settle job after each receipt batch commits (a Celery task; inline without a broker). Off for a
+    receipt-only measurement, where the sweep or ``gridcare readings_settle`` settles later."""
+    return bool(getattr(settings, "GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT", True))

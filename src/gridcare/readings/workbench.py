@@ -18,4 +18,6 @@ VERBS = {
     "readings.approve_estimate": _("Approved the estimate of"),
     "readings.capture": _("Received"),
     "readings.capture_read": _("Entered reading"),
+    "readings.receive": _("Received head-end reads"),
+    "readings.settle": _("Settled head-end reads"),
 }

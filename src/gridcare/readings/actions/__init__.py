@@ -8,6 +8,7 @@ from gridcare.readings.actions.decisions import (
     do_estimate,
     do_order_reread,
 )
+from gridcare.readings.actions.headend import receive_reads, settle
 from gridcare.readings.actions.routes import (
     do_create_route,
     do_generate_plan,
@@ -33,4 +34,6 @@ __all__ = [
     "do_order_reread",
     "do_reorder_route",
     "do_split_route",
+    "receive_reads",
+    "settle",
 ]
