@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import current_app, shared_task
 from celery.schedules import crontab
+from django.conf import settings
 
 from gridcare.core.locks import JobBusy
 from gridcare.readings.conf import HEADEND_SETTLE_EVERY_MINUTES, settle_after_receipt
@@ -36,5 +37,9 @@ def settle_headend() -> int:
 
 def schedule_settle() -> None:
     """After a receipt batch commits: start the settle job (unless turned off for a receipt-only run)."""
-    if settle_after_receipt():
+    if not settle_after_receipt():
+        return
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True):  # no broker configured: settle here and now
+        settle_headend()
+    else:
         settle_headend.delay()
