@@ -206,6 +206,12 @@ def _parse_time(raw: Any) -> dt.datetime | None:
     return moment
 
 
+@functools.lru_cache(maxsize=4096)
+def _day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The first moment of ``day`` in ``zone`` (a read before it was taken before that day)."""
+    return dt.datetime.combine(day, dt.time(), zone)
+
+
 @functools.cache
 def _register_limit(digits: int) -> Decimal:
     return Decimal(10) ** digits
@@ -259,11 +265,13 @@ def check_records(
     clean: list[CleanRecord] = []
     rejected: list[RecordResult] = []
     zone = timezone.get_current_timezone()
+    latest = now + CLOCK_TOLERANCE
+    times: dict[Any, dt.datetime | None] = {}  # a batch's records mostly share their read time: parse it once
     for index, record in enumerate(records):
         if shapes[index]:
             rejected.append(RecordResult(index, REJECTED, shapes[index]))
             continue
-        problem, item = _check_one(index, record, tasks, meters, by_id, allowed, now, zone)
+        problem, item = _check_one(index, record, tasks, meters, by_id, allowed, latest, zone, times)
         if item is not None:
             clean.append(item)
         else:
@@ -301,8 +309,9 @@ def _check_one(
     meters: dict[str, MeterInfo],
     by_id: dict[int, MeterInfo],
     allowed: set[int],
-    now: dt.datetime,
+    latest: dt.datetime,
     zone: dt.tzinfo,
+    times: dict[Any, dt.datetime | None],
 ) -> tuple[str, CleanRecord | None]:
     task = None
     raw_task = record.get("task")
@@ -332,12 +341,18 @@ def _check_one(
     condition = CONDITION_NAMES.get(str(record.get("condition") or _NORMAL).strip())
     if condition is None:
         return f"未知表况「{record.get('condition')}」。 (Unknown meter condition.)", None
-    read_at = _parse_time(record.get("read_at"))
+    raw_time = record.get("read_at")
+    try:
+        read_at = times[raw_time]
+    except KeyError:
+        read_at = times[raw_time] = _parse_time(raw_time)
+    except TypeError:  # not hashable: the shape check let it through only if it is a scalar
+        read_at = _parse_time(raw_time)
     if read_at is None:
-        return f"抄表时间「{record.get('read_at')}」无效。 (Invalid read time.)", None
-    if read_at > now + CLOCK_TOLERANCE:
+        return f"抄表时间「{raw_time}」无效。 (Invalid read time.)", None
+    if read_at > latest:
         return "抄表时间晚于当前时间。 (The read time is in the future.)", None
-    if meter.installed_on and read_at.astimezone(zone).date() < meter.installed_on:
+    if meter.installed_on and read_at < _day_start(meter.installed_on, zone):
         return "抄表时间早于装表日期。 (Read before the meter was installed.)", None
     point = meter.service_point_id or 0  # an installed meter has its service point
     if condition == _NO_ACCESS and record.get("value") in (None, ""):

@@ -96,8 +96,8 @@ def receive_reads(actor: User, records: Sequence[Mapping[str, Any]]) -> list[Rec
     items = [c for c in clean if c.value is not None]
     inserted = _insert_receipts(actor, items) if items else {}
     replays: list[CleanRecord] = []
-    for item in items:
-        pk = inserted.pop(_key(item), None)  # the first record of a key in the batch is the one inserted
+    for n, item in enumerate(items):
+        pk = inserted.get(n)  # the first record of a key in the batch is the one inserted
         if pk is not None:
             results.append(RecordResult(item.index, RECEIVED, receipt=pk))
         else:
@@ -125,26 +125,42 @@ def receive_reads(actor: User, records: Sequence[Mapping[str, Any]]) -> list[Rec
     return sorted(results, key=lambda r: r.index)
 
 
-def _insert_receipts(actor: User, items: Sequence[CleanRecord]) -> dict[Key, int]:
+def _insert_receipts(actor: User, items: Sequence[CleanRecord]) -> dict[int, int]:
     """Insert the items' receipts, skipping keys already received (and a key's later records in the batch):
-    the id of each key inserted. One statement, the same SQL on PostgreSQL and SQLite."""
+    item position → receipt id of each item inserted. One statement. PostgreSQL answers the positions itself
+    (the inserted rows joined back to the batch's keys: no timestamps to parse and hash in Python); SQLite,
+    which has no INSERT in a WITH, answers the keys inserted."""
     r = TableRef(HeadEndRead)
+    rows = [(n, i.meter.pk, i.register, i.read_at, str(i.value), i.condition) for n, i in enumerate(items)]
     table, params = bulk.keys(
-        "k",
-        [("i", "int"), ("m", "int"), ("g", "text"), ("t", "time"), ("v", "text"), ("c", "text")],
-        [(n, i.meter.pk, i.register, i.read_at, str(i.value), i.condition) for n, i in enumerate(items)],
+        "k", [("i", "int"), ("m", "int"), ("g", "text"), ("t", "time"), ("v", "text"), ("c", "text")], rows
     )
-    empty = "CAST('[]' AS jsonb)" if bulk.is_postgres() else "'[]'"
+    columns = (
+        f"{r.meter_id}, {r.register}, {r.read_at}, {r.value}, {r.condition}, {r.received_by_id}, {r.received_at}, "
+        f"{r.conflicts}, {r.outcome}, {r.reason}"
+    )
     now = database().ops.adapt_datetimefield_value(timezone.now())
-    rows = bulk.fetch(
-        f"INSERT INTO {r} ({r.meter_id}, {r.register}, {r.read_at}, {r.value}, {r.condition}, {r.received_by_id}, "
-        f"{r.received_at}, {r.conflicts}, {r.outcome}, {r.reason}) "
-        f"SELECT k.m, k.g, k.t, CAST(k.v AS numeric), k.c, %s, %s, {empty}, '', '' FROM {table} WHERE true "
-        f"ORDER BY k.i ON CONFLICT ({r.meter_id}, {r.register}, {r.read_at}) DO NOTHING "
+    if bulk.is_postgres():
+        found = bulk.fetch(
+            f"WITH k AS (SELECT * FROM {table}), added AS (INSERT INTO {r} ({columns}) "
+            f"SELECT k.m, k.g, k.t, CAST(k.v AS numeric), k.c, %s, %s, CAST('[]' AS jsonb), '', '' FROM k "
+            f"ORDER BY k.i ON CONFLICT ({r.meter_id}, {r.register}, {r.read_at}) DO NOTHING "
+            f"RETURNING {r.id}, {r.meter_id}, {r.register}, {r.read_at}) "
+            f"SELECT min(k.i), added.id FROM added JOIN k ON k.m = added.meter_id AND k.g = added.register "
+            f"AND k.t = added.read_at GROUP BY added.id",
+            [*params, actor.pk, now],
+        )
+        return {int(n): pk for n, pk in found}
+    found = bulk.fetch(
+        f"INSERT INTO {r} ({columns}) SELECT k.m, k.g, k.t, CAST(k.v AS numeric), k.c, %s, %s, '[]', '', '' "
+        f"FROM {table} WHERE true ORDER BY k.i ON CONFLICT ({r.meter_id}, {r.register}, {r.read_at}) DO NOTHING "
         f"RETURNING {r.id}, {r.meter_id}, {r.register}, {r.read_at}",
         [actor.pk, now, *params],
     )
-    return {(meter, register, _moment(moment)): pk for pk, meter, register, moment in rows}
+    first: dict[Key, int] = {}
+    for n, item in enumerate(items):
+        first.setdefault(_key(item), n)
+    return {first[(meter, register, _moment(moment))]: pk for pk, meter, register, moment in found}
 
 
 @dataclass(frozen=True, slots=True)
