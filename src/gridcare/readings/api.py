@@ -378,7 +378,7 @@ class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     serializer_class = HeadEndBatchSerializer
     action_permissions = {"create": "reading.enter"}
 
-    @extend_schema(request=HeadEndBatchSerializer, responses=HeadEndBatchResultSerializer)
+    @extend_schema(request=HeadEndBatchSerializer, responses={200: HeadEndBatchResultSerializer})
     def create(self, request: StaffRequest) -> Response:
         """The envelope is checked here; each record goes as received to the receipt, which answers its reason
         with the capture path's checks (a DRF serializer per record would cost more than receiving it)."""

@@ -6,6 +6,8 @@ committed (tests, the demo, a single-machine installation)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import current_app, shared_task
 from celery.schedules import crontab
 from django.conf import settings
@@ -16,12 +18,18 @@ from gridcare.readings.conf import HEADEND_SETTLE_EVERY_MINUTES, settle_after_re
 SETTLE = "gridcare.readings.tasks.settle_headend"
 
 
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        "readings-headend-settle": {
+            "task": SETTLE,
+            "schedule": crontab(minute=f"*/{int(HEADEND_SETTLE_EVERY_MINUTES)}"),
+        },
+    }
+
+
 def register_schedule() -> None:
-    current_app.add_periodic_task(
-        crontab(minute=f"*/{int(HEADEND_SETTLE_EVERY_MINUTES)}"),
-        current_app.signature(SETTLE),
-        name="readings-headend-settle",
-    )
+    for name, entry in beat_schedule().items():
+        current_app.add_periodic_task(entry["schedule"], current_app.signature(entry["task"]), name=name)
 
 
 @shared_task(name=SETTLE)

@@ -127,7 +127,8 @@ def receive_reads(actor: User, records: Sequence[Mapping[str, Any]]) -> list[Rec
 
 def _insert_receipts(actor: User, items: Sequence[CleanRecord]) -> dict[int, int]:
     """Insert the items' receipts, skipping keys already received (and a key's later records in the batch):
-    item position → receipt id of each item inserted. One statement. PostgreSQL answers the positions itself
+    item position → receipt id of each item inserted. One statement, rows in key order (two batches sharing keys
+    wait for each other in the same order: no deadlock). PostgreSQL answers the positions itself
     (the inserted rows joined back to the batch's keys: no timestamps to parse and hash in Python); SQLite,
     which has no INSERT in a WITH, answers the keys inserted."""
     r = TableRef(HeadEndRead)
@@ -144,7 +145,7 @@ def _insert_receipts(actor: User, items: Sequence[CleanRecord]) -> dict[int, int
         found = bulk.fetch(
             f"WITH k AS (SELECT * FROM {table}), added AS (INSERT INTO {r} ({columns}) "
             f"SELECT k.m, k.g, k.t, CAST(k.v AS numeric), k.c, %s, %s, CAST('[]' AS jsonb), '', '' FROM k "
-            f"ORDER BY k.i ON CONFLICT ({r.meter_id}, {r.register}, {r.read_at}) DO NOTHING "
+            f"ORDER BY k.m, k.g, k.t, k.i ON CONFLICT ({r.meter_id}, {r.register}, {r.read_at}) DO NOTHING "
             f"RETURNING {r.id}, {r.meter_id}, {r.register}, {r.read_at}) "
             f"SELECT min(k.i), added.id FROM added JOIN k ON k.m = added.meter_id AND k.g = added.register "
             f"AND k.t = added.read_at GROUP BY added.id",
