@@ -43,7 +43,7 @@ from _http_load import (
 
 DB_NAME = "gridcare_bench_readings"
 TARGET = 50_000
-STATUSES = [b'"status":"accepted"', b'"status":"duplicate"', b'"status":"conflict"', b'"status":"rejected"']
+STATUSES = [b'"status":"received"', b'"status":"duplicate"', b'"status":"conflict"', b'"status":"rejected"']
 FIRST_MONTH = dt.date(2025, 1, 1)
 
 
