@@ -1,23 +1,28 @@
-"""Head-end capture (采集系统接口) through the HTTP API: register reads per second in batches of 1,000.
+"""Head-end reads (采集系统接口) through the HTTP API in batches of 1,000: the receipt, then the settlement.
 
 Production-style, like ``workorder_api_load.py`` (whose machinery it shares: ``_http_load.py``): Granian as
 ``gridcare serve`` on loopback, PostgreSQL database ``gridcare_bench_readings`` (created and migrated here), load
 generator processes posting pre-built batches with the integration account's token and an ``Idempotency-Key``.
+Settling after each receipt is turned off in the server (``GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT=0``): the HTTP
+run measures the receipt alone, then ``gridcare readings_settle`` (``--settlers`` copies at once) settles every
+receipt through the capture path.
 
 Data set-up (bypasses the actions, bulk inserts — it is benchmark scaffolding, not data entry): the demo
 organisation, ``--meters`` installed meters (register ``active_total``) with customers, accounts, service points,
 installations with their initial reads, routes of 1,000 stops (remote reading) and the reading tasks of the posted
-periods. Readings tables are emptied at each run.
+periods. Readings tables (receipts included) are emptied at each run.
 
-Each meter gets one read per month; batches of ``--batch`` records go month after month, meters in order, so each
-meter's reads arrive in time order (its previous read is found, consumption and VEE run). About 1 % of the records
-replay an earlier record (duplicate) and 0.2 % replay it with another value (conflict).
+Each meter gets one read per month; batches of ``--batch`` records go month after month, meters in order. About
+1 % of the records replay an earlier record (duplicate) and 0.2 % replay it with another value (conflict).
 
     .venv/bin/python benchmarks/headend_api_load.py                       # 50,000 meters, closed loop
-    .venv/bin/python benchmarks/headend_api_load.py --meters 20000 --months 3 --workers 2 --connections 4
+    .venv/bin/python benchmarks/headend_api_load.py --threads 2 --settlers 1
+    .venv/bin/python benchmarks/headend_api_load.py --profile 10           # cProfile + SQL time per statement
 
-Prints reads/s, batches/s, p50/p99 batch latency, the shares accepted/duplicate/conflict, and the same batches
-through the action in-process (no HTTP) as a reference; exits non-zero below the target (≥ 50,000 reads/s).
+Prints the receipt over HTTP (reads/s, batches/s, p50/p99 batch latency, shares received/duplicate/conflict), the
+server CPU per batch (Granian process tree + PostgreSQL backends, from /proc), the receipt in-process with its
+CPU per batch, the settle rate and the time until every received read is settled; exits non-zero below the
+receipt target (≥ 50,000 reads/s).
 """
 
 from __future__ import annotations
@@ -298,7 +303,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (1 measured less CPU per batch)")
     parser.add_argument("--seconds", type=float, default=300.0, help="upper bound of the HTTP run")
     parser.add_argument("--reference-batches", type=int, default=20, help="batches timed in-process")
     parser.add_argument("--settlers", type=int, default=2, help="settle processes at once (SKIP LOCKED)")
