@@ -303,7 +303,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (1 measured less CPU per batch)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (1 measured less CPU per batch)"
+    )
     parser.add_argument("--seconds", type=float, default=300.0, help="upper bound of the HTTP run")
     parser.add_argument("--reference-batches", type=int, default=20, help="batches timed in-process")
     parser.add_argument("--settlers", type=int, default=2, help="settle processes at once (SKIP LOCKED)")
