@@ -158,6 +158,25 @@ def test_the_settle_job_starts_once_the_receipt_commits(installed, api, django_c
     assert HeadEndRead.objects.get(meter=meter).settled_read_id == MeterRead.objects.get(meter=meter).pk
 
 
+def test_a_failing_settle_after_receipt_leaves_the_batch_answered_and_pending(
+    installed, api, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The receipt has committed before the settle job starts: if settling fails, the head-end still gets its
+    answer and the receipt stays pending for the sweep."""
+    from gridcare.readings.actions import headend
+
+    def broken(**_: Any) -> list[Any]:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(headend, "settle", broken)
+    meter = installed()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api("headend").post(URL, {"records": [_record(meter, "2026-11-15", "12")]}, format="json")
+    assert answer.status_code == 200 and answer.json()["results"][0]["status"] == "received"
+    assert HeadEndRead.objects.get(meter=meter).settled_at is None
+    assert not MeterRead.objects.filter(meter=meter).exists()
+
+
 def test_settle_command_reports_what_it_settled(installed, system):
     from io import StringIO
 

@@ -6,6 +6,7 @@ committed (tests, the demo, a single-machine installation)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import current_app, shared_task
@@ -16,6 +17,7 @@ from gridcare.core.locks import JobBusy
 from gridcare.readings.conf import HEADEND_SETTLE_EVERY_MINUTES, settle_after_receipt
 
 SETTLE = "gridcare.readings.tasks.settle_headend"
+log = logging.getLogger(__name__)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -48,6 +50,9 @@ def schedule_settle() -> None:
     if not settle_after_receipt():
         return
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True):  # no broker configured: settle here and now
-        settle_headend()
+        try:
+            settle_headend()
+        except Exception:  # the receipt has committed and is answered; the sweep settles what is left
+            log.exception("head-end settle after receipt failed; the periodic sweep will retry")
     else:
         settle_headend.delay()
