@@ -5,6 +5,7 @@ the work on PostgreSQL (each receipt is settled once)."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from gridcare.readings.actions.headend import settle
 from gridcare.readings.conf import HEADEND_SETTLE_CHUNK
 
 
-def settle_arguments(parser: CommandParser) -> None:
+def settle_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk", type=int, default=HEADEND_SETTLE_CHUNK, help="receipts per transaction")
 
 
