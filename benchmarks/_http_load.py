@@ -63,6 +63,49 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: port → process id of the servers :func:`serve` runs (to read the server's CPU time)
+SERVER_PIDS: dict[int, int] = {}
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and all its descendants now alive (Linux ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        fields = stats.get(pid)
+        if fields is not None:
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        todo += children.get(pid, [])
+    return total
+
+
+def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process (those that exist)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 @contextlib.contextmanager
 def serve(database_url: str, *, server: str = "granian", workers: int = 3, threads: int = 2) -> Iterator[int]:
     """Run the application server on a free port until the block ends; yields the port."""
@@ -86,6 +129,7 @@ def serve(database_url: str, *, server: str = "granian", workers: int = 3, threa
             "--keep-alive", "30", "--log-level", "warning",
         ]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    SERVER_PIDS[port] = process.pid
     try:
         deadline = time.monotonic() + 90  # a busy machine takes a while to import Django in every worker
         while True:

@@ -1,23 +1,28 @@
-"""Head-end capture (采集系统接口) through the HTTP API: register reads per second in batches of 1,000.
+"""Head-end reads (采集系统接口) through the HTTP API in batches of 1,000: the receipt, then the settlement.
 
 Production-style, like ``workorder_api_load.py`` (whose machinery it shares: ``_http_load.py``): Granian as
 ``gridcare serve`` on loopback, PostgreSQL database ``gridcare_bench_readings`` (created and migrated here), load
 generator processes posting pre-built batches with the integration account's token and an ``Idempotency-Key``.
+Settling after each receipt is turned off in the server (``GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT=0``): the HTTP
+run measures the receipt alone, then ``gridcare readings settle`` (``--settlers`` copies at once) settles every
+receipt through the capture path.
 
 Data set-up (bypasses the actions, bulk inserts — it is benchmark scaffolding, not data entry): the demo
 organisation, ``--meters`` installed meters (register ``active_total``) with customers, accounts, service points,
 installations with their initial reads, routes of 1,000 stops (remote reading) and the reading tasks of the posted
-periods. Readings tables are emptied at each run.
+periods. Readings tables (receipts included) are emptied at each run.
 
-Each meter gets one read per month; batches of ``--batch`` records go month after month, meters in order, so each
-meter's reads arrive in time order (its previous read is found, consumption and VEE run). About 1 % of the records
-replay an earlier record (duplicate) and 0.2 % replay it with another value (conflict).
+Each meter gets one read per month; batches of ``--batch`` records go month after month, meters in order. About
+1 % of the records replay an earlier record (duplicate) and 0.2 % replay it with another value (conflict).
 
     .venv/bin/python benchmarks/headend_api_load.py                       # 50,000 meters, closed loop
-    .venv/bin/python benchmarks/headend_api_load.py --meters 20000 --months 3 --workers 2 --connections 4
+    .venv/bin/python benchmarks/headend_api_load.py --threads 2 --settlers 1
+    .venv/bin/python benchmarks/headend_api_load.py --profile 10           # cProfile + SQL time per statement
 
-Prints reads/s, batches/s, p50/p99 batch latency, the shares accepted/duplicate/conflict, and the same batches
-through the action in-process (no HTTP) as a reference; exits non-zero below the target (≥ 50,000 reads/s).
+Prints the receipt over HTTP (reads/s, batches/s, p50/p99 batch latency, shares received/duplicate/conflict), the
+server CPU per batch (Granian process tree + PostgreSQL backends, from /proc), the receipt in-process with its
+CPU per batch, the settle rate and the time until every received read is settled; exits non-zero below the
+receipt target (≥ 50,000 reads/s).
 """
 
 from __future__ import annotations
@@ -30,11 +35,20 @@ import random
 import time
 from typing import Any
 
-from _http_load import django_setup, ensure_database, percentile, run_load, serve
+from _http_load import (
+    SERVER_PIDS,
+    django_setup,
+    ensure_database,
+    percentile,
+    process_cpu_seconds,
+    run_load,
+    serve,
+    tree_cpu_seconds,
+)
 
 DB_NAME = "gridcare_bench_readings"
 TARGET = 50_000
-STATUSES = [b'"status":"accepted"', b'"status":"duplicate"', b'"status":"conflict"', b'"status":"rejected"']
+STATUSES = [b'"status":"received"', b'"status":"duplicate"', b'"status":"conflict"', b'"status":"rejected"']
 FIRST_MONTH = dt.date(2025, 1, 1)
 
 
@@ -63,7 +77,7 @@ def prepare(meters: int, months: int) -> dict[str, Any]:
     with connection.cursor() as cursor:
         tables = ", ".join(
             connection.ops.quote_name(m._meta.db_table)
-            for m in (readings.ReadException, readings.MeterRead, readings.ReadingTask)
+            for m in (readings.HeadEndRead, readings.ReadException, readings.MeterRead, readings.ReadingTask)
         )
         cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         cursor.execute("DELETE FROM core_idempotencyrecord")
@@ -185,18 +199,99 @@ def split_streams(token: str, groups: list[list[dict[str, str]]], connections: i
     return [{"token": token, "path": "/api/readings/headend/", "bodies": bodies, "cycle": False}]
 
 
-def in_process(groups: list[list[dict[str, str]]]) -> float:
-    """The same batches through the action (no HTTP, no JSON): reads per second."""
+def pg_backends(database: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving ``database`` (but this one)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def own_backend() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def in_process(groups: list[list[dict[str, str]]]) -> tuple[float, float]:
+    """The same batches through the receipt action (no HTTP, no JSON): reads per second, and the CPU per
+    batch (this process + its PostgreSQL backend) in ms."""
     from gridcare.org.models import User
-    from gridcare.readings.actions import capture_reads
+    from gridcare.readings.actions import receive_reads
 
     user = User.objects.select_related("position", "org_unit").get(username="headend")
+    backend = own_backend()
+    cpu_before = time.process_time() + process_cpu_seconds([backend]).get(backend, 0.0)
     started = time.perf_counter()
     total = 0
     for group in groups:
-        capture_reads(user, group, source="headend")
+        receive_reads(user, group)
         total += len(group)
-    return total / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() + process_cpu_seconds([backend]).get(backend, 0.0) - cpu_before
+    return total / elapsed, 1000 * cpu / max(len(groups), 1)
+
+
+def profile(groups: list[list[dict[str, str]]], top: int = 25) -> None:
+    """cProfile of the receipt in-process, and the database time per statement (wall time, summed)."""
+    import cProfile
+    import pstats
+    from collections import defaultdict
+
+    from django.db import connection
+
+    from gridcare.org.models import User
+    from gridcare.readings.actions import receive_reads
+
+    user = User.objects.select_related("position", "org_unit").get(username="headend")
+    spent: dict[str, list[float]] = defaultdict(list)
+
+    def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[" ".join(sql.split())[:110]].append(time.perf_counter() - started)
+
+    profiler = cProfile.Profile()
+    with connection.execute_wrapper(timed):
+        profiler.enable()
+        for group in groups:
+            receive_reads(user, group)
+        profiler.disable()
+    stats = pstats.Stats(profiler)
+    print(f"profile of {len(groups)} receipt batches (in-process):")
+    stats.sort_stats("tottime").print_stats(top)
+    print("SQL statements, wall ms per batch:")
+    for sql, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  {1000 * sum(times) / len(groups):7.2f} ms  ×{len(times) / len(groups):.0f}  {sql}")
+
+
+def settle_all(database_url: str, settlers: int, chunk: int) -> tuple[float, int]:
+    """``gridcare readings settle`` in ``settlers`` processes at once until every receipt is settled: seconds
+    and the receipts settled."""
+    import subprocess
+    import sys
+
+    from gridcare.readings.models import HeadEndRead
+
+    pending = HeadEndRead.objects.filter(settled_at__isnull=True).count()
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "gridcare.settings"}
+    command = [sys.executable, "-m", "gridcare.cli", "readings", "settle", "--chunk", str(chunk)]
+    started = time.perf_counter()
+    runs = [subprocess.Popen(command, env=env) for _ in range(settlers)]
+    for run in runs:
+        run.wait()
+    elapsed = time.perf_counter() - started
+    left = HeadEndRead.objects.filter(settled_at__isnull=True).count()
+    if left:
+        print(f"!! {left} receipts still pending after the settle run")
+    return elapsed, pending - left
 
 
 def main() -> int:
@@ -208,10 +303,18 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (1 measured less CPU per batch)"
+    )
     parser.add_argument("--seconds", type=float, default=300.0, help="upper bound of the HTTP run")
     parser.add_argument("--reference-batches", type=int, default=20, help="batches timed in-process")
+    parser.add_argument("--settlers", type=int, default=2, help="settle processes at once (SKIP LOCKED)")
+    parser.add_argument("--chunk", type=int, default=20_000, help="receipts per settle transaction")
+    parser.add_argument(
+        "--profile", type=int, default=0, help="instead of the run: profile N receipt batches"
+    )
     args = parser.parse_args()
+    os.environ["GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT"] = "0"  # the receipt alone; settled afterwards
     database_url = ensure_database(DB_NAME)
     django_setup(database_url)
     started = time.perf_counter()
@@ -222,8 +325,12 @@ def main() -> int:
     print(f"load: {os.popen('uptime').read().strip()}")
     groups = batches(data["meters"], args.months + 1, args.batch)
     per_month = len(groups) // (args.months + 1)
+    if args.profile:
+        profile(groups[: args.profile])
+        return 0
     http_groups, reference = groups[:-per_month], groups[-per_month:][: args.reference_batches]
     load = split_streams(data["token"], http_groups, args.connections)
+    database = database_url.rsplit("/", 1)[1]
     with serve(database_url, workers=args.workers, threads=args.threads) as port:
         warm = split_streams(
             data["token"],
@@ -241,7 +348,13 @@ def main() -> int:
             1,
         )
         run_load(port, warm, 0, 10, 2, True)  # imports, connections, caches
+        server = SERVER_PIDS[port]
+        backends_before = process_cpu_seconds(pg_backends(database))
+        server_before = tree_cpu_seconds(server)
         result = run_load(port, load, 0, args.seconds, args.connections, True, STATUSES)
+        server_cpu = tree_cpu_seconds(server) - server_before
+        backends_after = process_cpu_seconds(pg_backends(database))
+    pg_cpu = sum(v - backends_before.get(pid, 0.0) for pid, v in backends_after.items())
     lat = result["latencies"]
     records = sum(len(g) for g in http_groups[: len(lat)])
     elapsed = result["elapsed"]
@@ -249,19 +362,37 @@ def main() -> int:
     counted = {k.split(":")[1].strip('"'): v for k, v in result["counted"].items()}
     shares = ", ".join(f"{k} {100 * v / max(records, 1):.2f} %" for k, v in counted.items())
     print(
-        f"HTTP: {len(lat)} batches of ≤{args.batch} ({records} reads) in {elapsed:.1f} s over {args.connections} "
-        f"connections → {rate:,.0f} reads/s, {len(lat) / elapsed:.1f} batches/s; batch latency p50 "
-        f"{percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms; statuses {result['statuses']}"
+        f"receipt over HTTP: {len(lat)} batches of ≤{args.batch} ({records} reads) in {elapsed:.1f} s over "
+        f"{args.connections} connections → {rate:,.0f} reads/s, {len(lat) / elapsed:.1f} batches/s; batch latency "
+        f"p50 {percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms; statuses "
+        f"{result['statuses']}"
     )
     print(f"records: {shares}")
-    reference_rate = in_process(reference)
+    batches_done = max(len(lat), 1)
     print(
-        f"in-process reference (capture_reads, {len(reference)} batches, one process): {reference_rate:,.0f} reads/s;"
-        f" HTTP/in-process ratio {rate / reference_rate:.2f}"
+        f"server CPU per batch: {1000 * (server_cpu + pg_cpu) / batches_done:.1f} ms "
+        f"(Granian workers {1000 * server_cpu / batches_done:.1f} ms + PostgreSQL backends "
+        f"{1000 * pg_cpu / batches_done:.1f} ms) → at most {1000 * batches_done / max(server_cpu + pg_cpu, 1e-9) * 2:,.0f}"
+        f" reads/s on 2 idle cores"
+    )
+    reference_rate, reference_cpu = in_process(reference)
+    print(
+        f"in-process receipt (receive_reads, {len(reference)} batches, one process): {reference_rate:,.0f} reads/s,"
+        f" CPU {reference_cpu:.1f} ms per batch (process + its backend); HTTP/in-process ratio "
+        f"{rate / reference_rate:.2f}"
+    )
+    settle_seconds, settled = settle_all(database_url, args.settlers, args.chunk)
+    print(
+        f"settle ({args.settlers} × gridcare readings settle, chunks of {args.chunk}): {settled} receipts in "
+        f"{settle_seconds:.1f} s → {settled / settle_seconds:,.0f} reads/s through the capture path"
+    )
+    print(
+        f"end to end (receipt, then settle, one after the other): every read received over HTTP settled "
+        f"{elapsed + settle_seconds:.1f} s after the first batch — {records / (elapsed + settle_seconds):,.0f} reads/s"
     )
     print(f"load after: {os.popen('uptime').read().strip()}")
     met = rate >= TARGET and result["statuses"].get(200, 0) == len(lat)
-    print(f"target ≥ {TARGET:,} reads/s: {'met' if met else 'NOT met'}")
+    print(f"receipt target ≥ {TARGET:,} reads/s: {'met' if met else 'NOT met'}")
     return 0 if met else 1
 
 

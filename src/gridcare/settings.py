@@ -146,6 +146,9 @@ if REDIS_URL:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Head-end reads: settle right after each receipt batch commits (0: only the beat sweep / readings settle settle,
+# e.g. to measure the receipt alone — gridcare.readings.conf).
+GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT = _env_bool("GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT", True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

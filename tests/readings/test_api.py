@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridcare.readings.actions import do_generate_plan
+from gridcare.readings.actions import do_generate_plan, settle
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,8 @@ URL = "/api/readings/headend/"
 def test_headend_batch_answers_per_record(installed, api):
     """The head-end integration signs in as a company-wide account holding reading.enter (here: system).
     Given a batch with a good read, an unknown meter, a bad value and a replay, then the answer holds one
-    result per record (accepted / rejected with the reason / duplicate) and only the good read is stored."""
+    result per record (received / rejected with the reason / duplicate) and, once settled, only the good read is
+    stored."""
     meter = installed()
     good = {
         "meter": meter.asset_no,
@@ -38,9 +39,10 @@ def test_headend_batch_answers_per_record(installed, api):
     )
     assert response.status_code == 200, response.content
     results = response.json()["results"]
-    assert [r["status"] for r in results] == ["accepted", "rejected", "rejected", "duplicate", "rejected"]
+    assert [r["status"] for r in results] == ["received", "rejected", "rejected", "duplicate", "rejected"]
     assert "Unknown meter" in results[1]["reason"] and "not a number" in results[2]["reason"]
     assert "read_at" in results[4]["reason"]
+    settle()
     assert MeterRead.objects.count() == 1
     again = api("system").post(URL, {"records": [{**good, "value": "90"}]}, format="json").json()
     assert again["results"][0]["status"] == "conflict"
@@ -63,6 +65,7 @@ def test_headend_idempotency_key_replays_the_first_answer(installed, api):
     first = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="batch-1")
     second = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="batch-1")
     assert first.json() == second.json() and second["Idempotent-Replayed"] == "true"
+    settle()
     assert MeterRead.objects.count() == 1
 
 

@@ -16,7 +16,8 @@ from django.urls import reverse
 from gridcare.core.access import data_scope, permission_codes
 from gridcare.core.models import AuditEntry
 from gridcare.readings import bulk
-from gridcare.readings.models import MeterRead, ReadException, ReadingTask
+from gridcare.readings.actions import settle
+from gridcare.readings.models import HeadEndRead, MeterRead, ReadException, ReadingTask
 from tests.readings.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -42,13 +43,17 @@ def test_integration_account_holds_only_the_permission_to_submit_reads(staff):
 
 
 def test_integration_account_posts_reads_but_opens_no_customer_screen(installed, api, staff):
-    """Given the integration account, when it posts a batch, then the read is accepted; when it asks for customer
-    data (API lists, the customer and reading screens), then it is refused."""
+    """Given the integration account, when it posts a batch, then the read is received and, once settled, stored
+    as entered by the account; when it asks for customer data (API lists, the customer and reading screens),
+    then it is refused."""
     meter = installed(station="HX")  # another station: the account's write scope is the whole company
     client = api("headend")
     answer = client.post(URL, {"records": [_record(meter, "2026-11-15", "12.5")]}, format="json")
     assert answer.status_code == 200, answer.content
-    assert answer.json()["results"][0]["status"] == "accepted"
+    assert answer.json()["results"][0]["status"] == "received"
+    settle()
+    read = MeterRead.objects.get(meter=meter)
+    assert (read.source, read.entered_by_id, read.value) == ("headend", staff("headend").pk, Decimal("12.50"))
     for path in ("/api/customers/customers/", "/api/readings/reads/", "/api/metering/meters/"):
         assert client.get(path).status_code == 403, path
     browser = Client()
@@ -129,7 +134,7 @@ def test_copy_on_postgresql_and_bulk_insert_on_sqlite_store_the_same(
 def test_batch_with_every_kind_of_bad_input_keeps_the_good_records(installed, make_meter, api, system):
     """Given a head-end batch mixing valid reads with an unknown meter, a removed meter, a register the meter
     lacks, a future time, a non-numeric, a negative and a too-wide value, then each bad record is rejected with its
-    reason and every valid one is accepted and stored."""
+    reason and every valid one is received, then stored when settled."""
     from gridcare.metering.actions import do_remove_meter
 
     meter = installed(register_digits=5)
@@ -153,7 +158,7 @@ def test_batch_with_every_kind_of_bad_input_keeps_the_good_records(installed, ma
     assert answer.status_code == 200, answer.content
     results = answer.json()["results"]
     assert [r["index"] for r in results] == list(range(len(batch)))
-    assert [r["status"] for r in results] == ["accepted"] + ["rejected"] * 7 + ["accepted"]
+    assert [r["status"] for r in results] == ["received"] + ["rejected"] * 7 + ["received"]
     reasons = [r["reason"] for r in results[1:8]]
     for reason, expected in zip(
         reasons,
@@ -169,6 +174,8 @@ def test_batch_with_every_kind_of_bad_input_keeps_the_good_records(installed, ma
         strict=True,
     ):
         assert expected in reason, (expected, reason)
+    assert HeadEndRead.objects.count() == 2
+    settle()
     assert MeterRead.objects.count() == 2
 
 
@@ -181,7 +188,7 @@ def test_records_of_the_wrong_shape_are_rejected_one_by_one(installed, api):
         format="json",
     )
     results = answer.json()["results"]
-    assert [r["status"] for r in results] == ["accepted", "rejected", "rejected", "rejected"]
+    assert [r["status"] for r in results] == ["received", "rejected", "rejected", "rejected"]
     assert (
         "object" in results[1]["reason"]
         and "meter" in results[2]["reason"]
@@ -193,19 +200,20 @@ def test_records_of_the_wrong_shape_are_rejected_one_by_one(installed, api):
 def test_a_bad_envelope_is_refused_whole(api, body):
     answer = api("headend").post(URL, body, format="json")
     assert answer.status_code == 400 and answer.json()["code"]
-    assert MeterRead.objects.count() == 0
+    assert MeterRead.objects.count() == 0 and HeadEndRead.objects.count() == 0
 
 
 def test_replays_in_and_across_batches_are_duplicates_or_conflicts(installed, api):
-    """Given reads already received, when a later batch repeats some with the same value and others with another
-    value, then the same are duplicates (nothing written), the others conflicts queued for review, the stored
-    values unchanged."""
+    """Given reads already received (and settled), when a later batch repeats some with the same value and others
+    with another value, then the same are duplicates (nothing written), the others conflicts queued for review,
+    the stored values unchanged and held."""
     a, b = installed(), installed()
     client = api("headend")
     first = client.post(
         URL, {"records": [_record(a, "2026-11-15", "10"), _record(b, "2026-11-15", "20")]}, format="json"
     )
-    assert [r["status"] for r in first.json()["results"]] == ["accepted", "accepted"]
+    assert [r["status"] for r in first.json()["results"]] == ["received", "received"]
+    settle()
     again = client.post(
         URL,
         {
@@ -222,6 +230,8 @@ def test_replays_in_and_across_batches_are_duplicates_or_conflicts(installed, ap
     assert MeterRead.objects.get(meter=b).value == Decimal("20.00")
     exception = ReadException.objects.get(rule="conflicting_replay")
     assert exception.proposed_value == Decimal("21.00")
+    assert exception.read == MeterRead.objects.get(meter=b) and exception.read.status == "held"
+    assert again.json()["results"][1]["read"] == exception.read.pk
 
 
 def test_the_same_http_batch_retried_with_its_idempotency_key_runs_once(installed, api):
@@ -231,12 +241,15 @@ def test_the_same_http_batch_retried_with_its_idempotency_key_runs_once(installe
     body = {"records": [_record(m, "2026-11-15", "5") for m in meters]}
     client = api("headend")
     first = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="he-2026-11-15-001")
-    audited = AuditEntry.objects.filter(action="readings.capture").count()
+    audited = AuditEntry.objects.filter(action="readings.receive").count()
+    assert audited == 1
     second = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="he-2026-11-15-001")
     assert second.status_code == 200 and second["Idempotent-Replayed"] == "true"
     assert second.json() == first.json()
+    assert HeadEndRead.objects.count() == 3
+    assert AuditEntry.objects.filter(action="readings.receive").count() == audited
+    settle()
     assert MeterRead.objects.count() == 3
-    assert AuditEntry.objects.filter(action="readings.capture").count() == audited
     other = client.post(
         URL, {"records": body["records"][:1]}, format="json", HTTP_IDEMPOTENCY_KEY="he-2026-11-15-001"
     )
@@ -264,7 +277,7 @@ def test_an_administrator_rotates_the_integration_token(installed, staff):
     client.credentials(HTTP_AUTHORIZATION=f"Token {old}")
     assert client.post(URL, body, format="json").status_code == 401
     client.credentials(HTTP_AUTHORIZATION=f"Token {new}")
-    assert client.post(URL, body, format="json").json()["results"][0]["status"] == "accepted"
+    assert client.post(URL, body, format="json").json()["results"][0]["status"] == "received"
     entry = AuditEntry.objects.filter(action="org.rotate_token", object_id=str(account.pk)).latest("id")
     assert entry.after == {"replaced": True} and new not in str(entry.after)
 

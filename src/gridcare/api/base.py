@@ -61,8 +61,14 @@ def request_fingerprint(request: Request) -> str:
     """SHA-256 of what makes two requests the same request: method, path, query string and the parsed body
     in canonical form (keys sorted, uploaded files by name and content hash)."""
     query = sorted((k, v) for k in request.query_params for v in request.query_params.getlist(k))
+    data = request.data
+    plain = type(data) is dict or type(data) is list  # parsed JSON: already canonical (no files, str keys)
     body = json.dumps(
-        _canonical(request.data), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+        data if plain else _canonical(data),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
     )
     text = "\n".join([request.method or "", request.path, json.dumps(query, ensure_ascii=False), body])
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -36,6 +36,8 @@ def _invisible(ch: str) -> bool:
 
 def text_problem(value: str) -> str | None:
     """Why ``value`` is not acceptable text (a bilingual message), or ``None`` when it is."""
+    if value.isascii() and value.isprintable():  # the usual case, in C: no control, surrogate or invisible
+        return None  # character can be in it (a run of plain spaces is left to the field, as below)
     if _SURROGATE.search(value):
         return "含有无效的 Unicode 代理字符。 (Contains a lone surrogate, which is not text.)"
     bad = _CONTROL.search(value)
@@ -58,7 +60,8 @@ def safe_label(value: str) -> str:
 def iter_text_problems(doc: Any, path: str = "") -> Iterator[tuple[str, str]]:
     """``(path, message)`` for every string (keys included) in a JSON-like document that fails
     :func:`text_problem`, and for nesting deeper than :data:`MAX_DEPTH`. Iterative: a hostile document
-    cannot exhaust the stack. Paths read ``versions.0.components.1.label``."""
+    cannot exhaust the stack. Paths read ``versions.0.components.1.label``; a path is only spelled out for a
+    container or a problem (a large body of good strings builds none)."""
     stack: list[tuple[Any, str, int]] = [(doc, path, 0)]
     while stack:
         node, where, depth = stack.pop()
@@ -71,14 +74,20 @@ def iter_text_problems(doc: Any, path: str = "") -> Iterator[tuple[str, str]]:
                 yield where or "<root>", problem
         elif isinstance(node, dict):
             for key, child in node.items():
+                key_problem = text_problem(key) if isinstance(key, str) else None
+                if not key_problem and (
+                    child is None or isinstance(child, bool | int | float)  # nothing to check below
+                    or (isinstance(child, str) and text_problem(child) is None)
+                ):  # fmt: skip
+                    continue
                 name = safe_label(str(key))
                 child_where = f"{where}.{name}" if where else name
-                if isinstance(key, str):
-                    problem = text_problem(key)
-                    if problem:
-                        yield child_where, problem
-                        continue
+                if key_problem:
+                    yield child_where, key_problem
+                    continue
                 stack.append((child, child_where, depth + 1))
         elif isinstance(node, list | tuple):
             for i, child in enumerate(node):
+                if isinstance(child, str) and text_problem(child) is None:
+                    continue
                 stack.append((child, f"{where}.{i}" if where else str(i), depth + 1))

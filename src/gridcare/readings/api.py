@@ -200,10 +200,13 @@ class HeadEndBatchSerializer(serializers.Serializer):
 
 class HeadEndRecordResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected", "no_access"])
+    status = serializers.ChoiceField(choices=["received", "duplicate", "conflict", "rejected", "no_access"])
     reason = serializers.CharField()
-    read = serializers.IntegerField(allow_null=True)
+    read = serializers.IntegerField(allow_null=True, help_text="抄表示数 id（已入库的重复/冲突）")
     exceptions = serializers.ListField(child=serializers.CharField())
+    receipt = serializers.IntegerField(
+        allow_null=True, help_text="采集接收 id（received / duplicate / conflict）"
+    )
 
 
 class HeadEndBatchResultSerializer(serializers.Serializer):
@@ -369,18 +372,19 @@ class ExceptionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
-    """采集系统接口 — batches of up to 5,000 register reads; one result per record (accepted / duplicate /
-    conflict / rejected with the reason / no_access). Replays are harmless: per record by its key, per request by
-    the ``Idempotency-Key`` header."""
+    """采集系统接口 — batches of up to 5,000 register reads, received and checked in the request and settled
+    through the capture path right after (:mod:`gridcare.readings.actions.headend`); one result per record
+    (received / duplicate / conflict / rejected with the reason / no_access). Replays are harmless: per record by
+    its key, per request by the ``Idempotency-Key`` header."""
 
     queryset = MeterRead.objects.none()
     serializer_class = HeadEndBatchSerializer
     action_permissions = {"create": "reading.enter"}
 
-    @extend_schema(request=HeadEndBatchSerializer, responses=HeadEndBatchResultSerializer)
+    @extend_schema(request=HeadEndBatchSerializer, responses={200: HeadEndBatchResultSerializer})
     def create(self, request: StaffRequest) -> Response:
-        """The envelope is checked here; each record goes as received to the capture path, which answers its
-        reason (a DRF serializer per record would cost more than capturing it)."""
+        """The envelope is checked here; each record goes as received to the receipt, which answers its reason
+        with the capture path's checks (a DRF serializer per record would cost more than receiving it)."""
         data = request.data
         records = data.get("records") if isinstance(data, dict) else None
         if not isinstance(records, list) or not records:
@@ -389,7 +393,7 @@ class HeadEndViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
             raise InvalidInput(
                 {"records": f"每批最多 {MAX_BATCH} 条。 (At most {MAX_BATCH} records per batch.)"}
             )
-        results = actions.capture_reads(request.user, records, source=MeterRead.Source.HEADEND)
+        results = actions.receive_reads(request.user, records)
         return Response({"results": [r.as_dict() for r in results]})
 
 

@@ -14,4 +14,4 @@ class ReadingsConfig(AppConfig):
 
         # A reader's leave hands their routes (and with them the routes' open tasks) to the successor.
         register_owned(Route, "reader", label="route reader (抄表段抄表员)")
-        register_schedule()
+        register_schedule()  # the head-end settle sweep (Celery beat)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from gridcare.core.rows import TableRef, column_of, database
@@ -42,7 +43,9 @@ def _pg_array(values: Sequence[Any], kind: str) -> tuple[str, Any]:
         return "ARRAY(SELECT json_array_elements_text(%s::json))", json.dumps(
             list(values), ensure_ascii=False
         )
-    text = ",".join(v.isoformat() if isinstance(v, dt.datetime) else str(int(v)) for v in values)
+    text = ",".join(
+        "NULL" if v is None else v.isoformat() if isinstance(v, dt.datetime) else str(int(v)) for v in values
+    )
     return f"%s::{KEY_TYPES[kind]}[]", "{" + text + "}"
 
 
@@ -72,18 +75,22 @@ def keys(
 
 #: first key of the (int, int) advisory locks on meters (a key space apart from ``core.locks``' bigint keys)
 METER_LOCK_CLASS = 0x4D52  # "MR"
+#: meters share this many advisory locks (meter id modulo): a batch holds at most this many, whatever its size —
+#: PostgreSQL's lock table has room for ``max_locks_per_transaction`` × connections (6,400 by default)
+METER_LOCKS: int = getattr(settings, "GRIDCARE_READINGS_METER_LOCKS", 1024)
 
 
 def lock_meters(ids: Sequence[int]) -> None:
-    """Hold each meter until the transaction ends, in id order (no deadlock): two batches reading the same
-    meters at once are taken one after the other, so the second sees the first's reads (a replay is a duplicate,
-    not a unique-key violation, and consumption starts from the right previous read). SQLite writes one
-    transaction at a time anyway."""
+    """Hold each meter until the transaction ends, in order (no deadlock): two batches reading the same meters
+    at once are taken one after the other, so the second sees the first's reads (a replay is a duplicate, not a
+    unique-key violation, and consumption starts from the right previous read). A lock covers every meter of
+    the same id modulo :data:`METER_LOCKS`, so a chunk of 20,000 reads takes at most that many. SQLite writes
+    one transaction at a time anyway."""
     if not ids or not is_postgres():
         return
-    array, param = _pg_array(sorted(set(ids)), "int")
+    array, param = _pg_array(sorted({pk % METER_LOCKS for pk in ids}), "int")
     fetch(
-        f"SELECT count(pg_advisory_xact_lock(%s, (m %% 2147483647)::int)) FROM "
+        f"SELECT count(pg_advisory_xact_lock(%s, m::int)) FROM "
         f"(SELECT m FROM unnest({array}) AS m ORDER BY m) AS ordered",
         [METER_LOCK_CLASS, param],
     )

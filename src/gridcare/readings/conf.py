@@ -53,3 +53,15 @@ def billing_lead_days() -> int:
     """The billing day of a route in a period: its reading day plus this many days
     (``settings.GRIDCARE_READINGS["billing_lead_days"]``); exceptions must be decided by then."""
     return int(settings.GRIDCARE_READINGS["billing_lead_days"])
+
+
+#: head-end receipts settled per transaction by the settle job (claimed with FOR UPDATE SKIP LOCKED)
+HEADEND_SETTLE_CHUNK: int = getattr(settings, "GRIDCARE_HEADEND_SETTLE_CHUNK", 20_000)
+#: minutes between two sweeps of the settle job (Celery beat) — it also runs after each receipt batch commits
+HEADEND_SETTLE_EVERY_MINUTES: int = getattr(settings, "GRIDCARE_HEADEND_SETTLE_EVERY_MINUTES", 1)
+
+
+def settle_after_receipt() -> bool:
+    """Start the settle job after each receipt batch commits (a Celery task; inline without a broker). Off for a
+    receipt-only measurement, where the sweep or ``gridcare readings settle`` settles later."""
+    return bool(getattr(settings, "GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT", True))

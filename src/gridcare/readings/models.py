@@ -346,6 +346,56 @@ def rule_label(code: str) -> str:
     return str(RULE_LABELS.get(code, code))
 
 
+class HeadEndRead(models.Model):
+    """采集接收 — a register read as a head-end system sent it, received and checked in the request, settled later
+    through the capture path (which makes it a :class:`MeterRead`, with consumption, VEE and the task).
+
+    Lean on purpose (the receipt of 50,000 reads a second writes here): no foreign-key constraints (the ids come
+    from the lookup of the same transaction; meters, users and reads are never deleted), one unique key (meter,
+    register, read time) — a replay with the same value is a duplicate, with another value a conflict — and one
+    partial index on the receipts still to settle. ``conflicts`` holds the other values received for the key while
+    it waited (each is settled after it, as the capture path would take a conflicting replay)."""
+
+    meter = models.ForeignKey(
+        "metering.Meter", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    register = models.CharField(_("register"), max_length=16, choices=Register.choices)
+    read_at = models.DateTimeField(pgettext_lazy("meter reading", "read at"))
+    value = models.DecimalField(_("read"), max_digits=16, decimal_places=2)
+    condition = models.CharField(
+        _("meter condition"), max_length=10, choices=Condition.choices, default=Condition.NORMAL
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
+    received_at = models.DateTimeField(_("received at"))
+    conflicts = models.JSONField(_("conflicting values"), default=list, blank=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, blank=True)  # a capture result (words on screens)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    settled_read = models.ForeignKey(
+        MeterRead, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
+
+    scope_unit_path = "meter__org_unit__path"
+
+    class Meta:
+        verbose_name = _("head-end receipt")
+        verbose_name_plural = _("head-end receipts")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meter", "register", "read_at"], name="one_receipt_per_key"),
+        ]
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(settled_at__isnull=True), name="receipt_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.register} {timezone.localtime(self.read_at):%Y-%m-%d %H:%M} {self.value}"
+
+
 class VeeRuleSetting(models.Model):
     """One VEE rule as the utility runs it: severity and parameters (defaults from the engine, editable)."""
 

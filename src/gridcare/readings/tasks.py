@@ -1,14 +1,17 @@
-"""Celery tasks of meter reading and their beat schedule: each night, the period VEE (抄表期校核) of the routes
-whose reading window closed yesterday (reading day + the on-time tolerance).
+"""Celery tasks of meter reading and their beat schedule, added to the current Celery app when Django starts
+(``ReadingsConfig.ready``), like the service desk's:
 
-The schedule is added to the current Celery app when Django starts (``ReadingsConfig.ready``), like the service
-desk's; the task runs the same action as ``gridcare readings vee``, and two copies at once are kept apart by the
-period's job lock (the second one is skipped).
+- each night, the period VEE (抄表期校核) of the routes whose reading window closed yesterday (reading day + the
+  on-time tolerance); the same action as ``gridcare readings vee``, two copies kept apart by the period's job lock;
+- the head-end settle job (采集入库), started after each receipt batch commits and swept every few minutes; the
+  same function as ``gridcare readings settle``. Without a broker (``REDIS_URL`` unset) Celery runs tasks eagerly:
+  the settle job then runs inline once the receipt has committed (tests, the demo, a single machine).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from celery import current_app, shared_task
@@ -21,17 +24,25 @@ from gridcare.core.locks import JobBusy
 from gridcare.org.selectors import system_actor
 from gridcare.readings.actions import PeriodVeeResult, do_run_period_vee
 from gridcare.readings.actions.routes import reads_in
-from gridcare.readings.conf import on_time_days
+from gridcare.readings.conf import HEADEND_SETTLE_EVERY_MINUTES, on_time_days, settle_after_receipt
 from gridcare.readings.models import Route
 
 PERIOD_VEE = "gridcare.readings.tasks.period_vee"
+SETTLE = "gridcare.readings.tasks.settle_headend"
 #: when the nightly run starts (Asia/Shanghai), overridable with ``GRIDCARE_READINGS_VEE_AT = "HH:MM"``
 DEFAULT_VEE_AT = "01:30"
+log = logging.getLogger(__name__)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     hour, minute = str(getattr(settings, "GRIDCARE_READINGS_VEE_AT", DEFAULT_VEE_AT)).split(":")
-    return {"readings-period-vee": {"task": PERIOD_VEE, "schedule": crontab(hour=hour, minute=minute)}}
+    return {
+        "readings-period-vee": {"task": PERIOD_VEE, "schedule": crontab(hour=hour, minute=minute)},
+        "readings-headend-settle": {
+            "task": SETTLE,
+            "schedule": crontab(minute=f"*/{int(HEADEND_SETTLE_EVERY_MINUTES)}"),
+        },
+    }
 
 
 def register_schedule() -> None:
@@ -65,3 +76,27 @@ def run_closed_windows(today: dt.date | None = None) -> PeriodVeeResult | None:
 @shared_task(name=PERIOD_VEE)
 def period_vee() -> None:
     run_closed_windows()
+
+
+@shared_task(name=SETTLE)
+def settle_headend() -> int:
+    """Settle every pending head-end receipt; the number settled (0 when another copy holds the job)."""
+    from gridcare.readings.actions.headend import settle
+
+    try:
+        return sum(chunk.receipts for chunk in settle())
+    except JobBusy:
+        return 0
+
+
+def schedule_settle() -> None:
+    """After a receipt batch commits: start the settle job (unless turned off for a receipt-only run)."""
+    if not settle_after_receipt():
+        return
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True):  # no broker configured: settle here and now
+        try:
+            settle_headend()
+        except Exception:  # the receipt has committed and is answered; the sweep settles what is left
+            log.exception("head-end settle after receipt failed; the periodic sweep will retry")
+    else:
+        settle_headend.delay()

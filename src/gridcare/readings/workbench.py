@@ -409,4 +409,6 @@ VERBS = {
     "readings.capture_read": _("Entered reading"),
     "readings.ingest_intervals": _("Received interval data"),
     "readings.run_period_vee": _("Validated the reading period"),
+    "readings.receive": _("Received head-end reads"),
+    "readings.settle": _("Settled head-end reads"),
 }

@@ -8,6 +8,7 @@ from gridcare.readings.actions.decisions import (
     do_estimate,
     do_order_reread,
 )
+from gridcare.readings.actions.headend import receive_reads, settle
 from gridcare.readings.actions.intervals import do_ingest_intervals
 from gridcare.readings.actions.period import PeriodVeeResult, do_run_period_vee
 from gridcare.readings.actions.routes import (
@@ -38,4 +39,6 @@ __all__ = [
     "do_reorder_route",
     "do_run_period_vee",
     "do_split_route",
+    "receive_reads",
+    "settle",
 ]

@@ -55,10 +55,12 @@ CONDITION_NAMES: dict[str, str] = {
 CONFLICT_RULE = "conflicting_replay"
 
 ACCEPTED = "accepted"
+RECEIVED = "received"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 REJECTED = "rejected"
 NO_ACCESS = "no_access"
+DUPLICATE_REASON = "重复上送，已忽略。 (Already received.)"
 
 
 @dataclass
@@ -70,6 +72,7 @@ class RecordResult:
     reason: str = ""
     read: int | None = None
     exceptions: list[str] = field(default_factory=list)
+    receipt: int | None = None  # the head-end receipt (HeadEndRead) that holds the record until it is settled
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +81,7 @@ class RecordResult:
             "reason": self.reason,
             "read": self.read,
             "exceptions": self.exceptions,
+            "receipt": self.receipt,
         }
 
 
@@ -202,6 +206,12 @@ def _parse_time(raw: Any) -> dt.datetime | None:
     return moment
 
 
+@functools.lru_cache(maxsize=4096)
+def _day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The first moment of ``day`` in ``zone`` (a read before it was taken before that day)."""
+    return dt.datetime.combine(day, dt.time(), zone)
+
+
 @functools.cache
 def _register_limit(digits: int) -> Decimal:
     return Decimal(10) ** digits
@@ -255,11 +265,13 @@ def check_records(
     clean: list[CleanRecord] = []
     rejected: list[RecordResult] = []
     zone = timezone.get_current_timezone()
+    latest = now + CLOCK_TOLERANCE
+    times: dict[Any, dt.datetime | None] = {}  # a batch's records mostly share their read time: parse it once
     for index, record in enumerate(records):
         if shapes[index]:
             rejected.append(RecordResult(index, REJECTED, shapes[index]))
             continue
-        problem, item = _check_one(index, record, tasks, meters, by_id, allowed, now, zone)
+        problem, item = _check_one(index, record, tasks, meters, by_id, allowed, latest, zone, times)
         if item is not None:
             clean.append(item)
         else:
@@ -297,8 +309,9 @@ def _check_one(
     meters: dict[str, MeterInfo],
     by_id: dict[int, MeterInfo],
     allowed: set[int],
-    now: dt.datetime,
+    latest: dt.datetime,
     zone: dt.tzinfo,
+    times: dict[Any, dt.datetime | None],
 ) -> tuple[str, CleanRecord | None]:
     task = None
     raw_task = record.get("task")
@@ -328,12 +341,18 @@ def _check_one(
     condition = CONDITION_NAMES.get(str(record.get("condition") or _NORMAL).strip())
     if condition is None:
         return f"未知表况「{record.get('condition')}」。 (Unknown meter condition.)", None
-    read_at = _parse_time(record.get("read_at"))
+    raw_time = record.get("read_at")
+    try:
+        read_at = times[raw_time]
+    except KeyError:
+        read_at = times[raw_time] = _parse_time(raw_time)
+    except TypeError:  # not hashable: the shape check let it through only if it is a scalar
+        read_at = _parse_time(raw_time)
     if read_at is None:
-        return f"抄表时间「{record.get('read_at')}」无效。 (Invalid read time.)", None
-    if read_at > now + CLOCK_TOLERANCE:
+        return f"抄表时间「{raw_time}」无效。 (Invalid read time.)", None
+    if read_at > latest:
         return "抄表时间晚于当前时间。 (The read time is in the future.)", None
-    if meter.installed_on and read_at.astimezone(zone).date() < meter.installed_on:
+    if meter.installed_on and read_at < _day_start(meter.installed_on, zone):
         return "抄表时间早于装表日期。 (Read before the meter was installed.)", None
     point = meter.service_point_id or 0  # an installed meter has its service point
     if condition == _NO_ACCESS and record.get("value") in (None, ""):
@@ -355,18 +374,8 @@ def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: 
         raise InvalidInput({"source": f"未知的数据来源「{source}」。 (Unknown source.)"})
     if len(records) > MAX_BATCH:
         raise InvalidInput({"records": f"每批最多 {MAX_BATCH} 条。 (At most {MAX_BATCH} records per batch.)"})
-    clean, results = check_records(actor, records)
-    no_access = [c for c in clean if c.value is None]
-    results += [RecordResult(c.index, NO_ACCESS, str(Condition.NO_ACCESS.label)) for c in no_access]
-    bulk.lock_meters([c.meter.pk for c in clean if c.value is not None])
-    fresh, replays = _split_replays([c for c in clean if c.value is not None])
-    results += replays
-    reads = store_reads(actor, fresh, source)
-    results += [RecordResult(r.index, ACCEPTED, read=r.pk, exceptions=r.exceptions) for r in reads]
-    _raise_field_orders(actor, [c for c in clean if c.condition in FIELD_WORK])
-    counts: dict[str, int] = defaultdict(int)
-    for result in results:
-        counts[f"records_{result.status}"] += 1  # keys in words on screens: gridcare.web.display.AUDIT_KEYS
+    results, reads = capture_batch(actor, records, source)
+    counts = count_results(results)
     ids = [r.pk for r in reads if r.pk is not None]
     with translation.override("zh-hans"):  # the stored text reads like every other record's
         source_name = str(MeterRead.Source(source).label)
@@ -383,7 +392,32 @@ def capture_reads(actor: User, records: Sequence[Mapping[str, Any]], *, source: 
             "last_read": max(ids) if ids else None,
         },
     )
-    return sorted(results, key=lambda r: r.index)
+    return results
+
+
+def count_results(results: Iterable[RecordResult]) -> dict[str, int]:
+    """``records_<status>`` → count (keys in words on screens: gridcare.web.display.AUDIT_KEYS)."""
+    counts: dict[str, int] = defaultdict(int)
+    for result in results:
+        counts[f"records_{result.status}"] += 1
+    return dict(counts)
+
+
+def capture_batch(
+    actor: User, records: Sequence[Mapping[str, Any]], source: str
+) -> tuple[list[RecordResult], list[NewRead]]:
+    """The capture path itself, inside an action (its caller audits): checks, replays, consumption and VEE,
+    the reads, exceptions, tasks and field work orders. Results in record order, and the reads stored."""
+    clean, results = check_records(actor, records)
+    no_access = [c for c in clean if c.value is None]
+    results += [RecordResult(c.index, NO_ACCESS, str(Condition.NO_ACCESS.label)) for c in no_access]
+    bulk.lock_meters([c.meter.pk for c in clean if c.value is not None])
+    fresh, replays = split_replays([c for c in clean if c.value is not None])
+    results += replays
+    reads = store_reads(actor, fresh, source)
+    results += [RecordResult(r.index, ACCEPTED, read=r.pk, exceptions=r.exceptions) for r in reads]
+    _raise_field_orders(actor, [c for c in clean if c.condition in FIELD_WORK])
+    return sorted(results, key=lambda r: r.index), reads
 
 
 def _key(item: CleanRecord) -> tuple[int, str, dt.datetime]:
@@ -427,7 +461,7 @@ def _known_reads(items: Sequence[CleanRecord]) -> dict[int, list[_Known]]:
     return known
 
 
-def _split_replays(items: list[CleanRecord]) -> tuple[list[CleanRecord], list[RecordResult]]:
+def split_replays(items: list[CleanRecord]) -> tuple[list[CleanRecord], list[RecordResult]]:
     """New reads, and the results of replays: a key seen before (in the database or earlier in the batch)
     with the same value is a duplicate; with another value a conflict, queued as an exception."""
     if not items:
@@ -441,7 +475,7 @@ def _split_replays(items: list[CleanRecord]) -> tuple[list[CleanRecord], list[Re
         known = existing.get(n, [])
         earlier = in_batch.get(_key(item))
         if any(r.value == item.value for r in known) or (earlier is not None and earlier.value == item.value):
-            results.append(RecordResult(item.index, DUPLICATE, "重复上送，已忽略。 (Already received.)"))
+            results.append(RecordResult(item.index, DUPLICATE, DUPLICATE_REASON))
         elif known or earlier is not None:
             live = next((r for r in known if r.status != MeterRead.Status.SUPERSEDED), None)
             conflicts.append((item, live))

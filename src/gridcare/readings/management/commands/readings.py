@@ -3,6 +3,7 @@
     gridcare readings vee --period 2026-11 [--unit CODE]    period VEE (抄表期校核), figures in Chinese
     gridcare readings ingest FILE… [--user U] [--no-progress]  interval files (CSV/Parquet) into the store, with a
                                                            progress bar; register-read files through their import
+    gridcare readings settle [--chunk N]                   settle pending head-end receipts now (采集入库)
 
 Each sub-command is a ``(add_arguments, run)`` pair in :data:`SUBCOMMANDS`: a new one adds its pair there and
 nothing else changes.
@@ -23,6 +24,8 @@ from gridcare.core.locks import JobBusy
 from gridcare.org.models import OrgUnit, User
 from gridcare.org.selectors import system_actor
 from gridcare.readings.actions import PeriodVeeResult, do_run_period_vee
+from gridcare.readings.actions.headend import settle
+from gridcare.readings.conf import HEADEND_SETTLE_CHUNK
 from gridcare.readings.ingest import ingest_files
 from gridcare.readings.periods import parse_period
 
@@ -107,8 +110,35 @@ def _ingest(command: BaseCommand, options: dict[str, Any]) -> None:
         raise CommandError("部分文件未能导入（见上）。 (Some files were not ingested, see above.)")
 
 
+def settle_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chunk", type=int, default=HEADEND_SETTLE_CHUNK, help="receipts per transaction")
+
+
+def run_settle(command: BaseCommand, options: dict[str, Any]) -> None:
+    """Settle now and print what was settled ."""
+    started = time.perf_counter()
+    with origin(job_id=f"readings-settle-{int(time.time())}"):
+        try:
+            chunks = settle(chunk=options["chunk"])
+        except JobBusy as busy:  # another copy is settling: this run is skipped
+            command.stdout.write(busy.message)
+            return
+    seconds = time.perf_counter() - started
+    receipts = sum(c.receipts for c in chunks)
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        for key, value in {**chunk.counts, **chunk.conflicts}.items():
+            counts[key] = counts.get(key, 0) + value
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    command.stdout.write(
+        f"settled {receipts} receipts in {len(chunks)} chunks, {seconds:.2f} s"
+        f" ({receipts / seconds if seconds else 0:,.0f} reads/s){': ' + detail if detail else ''}"
+    )
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., None]]] = {
     "vee": ("抄表期校核 (period VEE)", _vee_arguments, _vee),
+    "settle": ("采集入库 (settle head-end receipts)", settle_arguments, run_settle),
     "ingest": ("导入采集/抄表文件 (ingest interval or register-read files)", _ingest_arguments, _ingest),
 }
 
