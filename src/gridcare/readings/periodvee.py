@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from gridcare.core.frames import epoch_sql, query_frame, scaled_sql
+from gridcare.core.frames import epoch_sql, query_frame, scaled, scaled_sql
 from gridcare.customers.models import ServicePoint
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC
@@ -47,36 +47,36 @@ TOTAL = ENGINE_REGISTERS["active_total"]
 #: PostgreSQL work_mem of the load's transaction (``GRIDCARE_VEE_WORK_MEM`` overrides it)
 WORK_MEM = "256MB"
 
-READ_SCHEMA: dict[str, type[pl.DataType]] = {
+READ_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "read": pl.Int64,
     "account": pl.Int64,
     "meter": pl.Int64,
     "register": pl.String,
     "at": pl.Int64,
-    "value": pl.Int64,
+    "value": scaled(QTY_DEC),
     "multiplier": pl.Int64,
-    "quantity": pl.Int64,
+    "quantity": scaled(QTY_DEC),
     "status": pl.String,
     "source": pl.String,
     "task": pl.Int64,
     "digits": pl.Int64,
     "route": pl.Int64,
-    "capacity": pl.Int64,
+    "capacity": scaled(QTY_DEC),
 }
-TASK_SCHEMA: dict[str, type[pl.DataType]] = {"task": pl.Int64, "task_status": pl.String}
-EARLIER_SCHEMA: dict[str, type[pl.DataType]] = {
+TASK_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {"task": pl.Int64, "task_status": pl.String}
+EARLIER_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "meter": pl.Int64,
     "register": pl.String,
     "at": pl.Int64,
-    "value": pl.Int64,
+    "value": scaled(QTY_DEC),
 }
-HISTORY_SCHEMA: dict[str, type[pl.DataType]] = {
+HISTORY_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "account": pl.Int64,
     "period": pl.String,
-    "quantity": pl.Int64,
+    "quantity": scaled(QTY_DEC),
     "multiplier": pl.Int64,
 }
-MISSING_SCHEMA: dict[str, type[pl.DataType]] = {
+MISSING_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "task": pl.Int64,
     "account": pl.Int64,
     "meter": pl.Int64,
@@ -84,7 +84,7 @@ MISSING_SCHEMA: dict[str, type[pl.DataType]] = {
     "route": pl.Int64,
     "digits": pl.Int64,
 }
-EXCEPTION_SCHEMA: dict[str, type[pl.DataType]] = {
+EXCEPTION_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "id": pl.Int64,
     "read": pl.Int64,
     "task": pl.Int64,
