@@ -46,6 +46,11 @@ HISTORY_PERIODS = 3
 TOTAL = ENGINE_REGISTERS["active_total"]
 #: PostgreSQL work_mem of the load's transaction (``GRIDCARE_VEE_WORK_MEM`` overrides it)
 WORK_MEM = "256MB"
+#: PostgreSQL settings of the load's transaction beyond work_mem (``GRIDCARE_VEE_PARALLEL`` sets them). Empty:
+#: the server's own — its default costs keep the million-row loads serial. ``{"parallel_setup_cost": "0",
+#: "parallel_tuple_cost": "0.0001"}`` makes the reads' joins parallel hash joins (docs/readings.md: faster
+#: alone, not shown to pay in the whole run on two busy cores, so not the default)
+PARALLEL: dict[str, str] = {}
 
 READ_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "read": pl.Int64,
@@ -133,11 +138,14 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
     everything = not routes.query.where
     registers = list(ENGINE_REGISTERS)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
-        with connection.cursor() as cursor:  # hash joins over a million service points stay in memory
-            cursor.execute(
-                "SELECT set_config('work_mem', %s, true)",
-                [str(getattr(settings, "GRIDCARE_VEE_WORK_MEM", WORK_MEM))],
-            )
+        local = {
+            # hash joins over a million service points stay in memory
+            "work_mem": str(getattr(settings, "GRIDCARE_VEE_WORK_MEM", WORK_MEM)),
+            **getattr(settings, "GRIDCARE_VEE_PARALLEL", PARALLEL),
+        }
+        with connection.cursor() as cursor:
+            for name, value in local.items():
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
     reads = query_frame(
         f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
         f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
