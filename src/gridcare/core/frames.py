@@ -26,17 +26,29 @@ def epoch_sql(column: str) -> str:
     return f"CAST(strftime('%%s', {column}) AS INTEGER)"
 
 
+def scaled(places: int) -> pl.Decimal:
+    """Schema type of a column selected with :func:`scaled_sql`: :func:`query_frame` returns it as an Int64 in
+    10**-places units."""
+    return pl.Decimal(38, places)
+
+
 def scaled_sql(column: str, places: int) -> str:
-    """SQL for a decimal column as an integer in 10**-places units (exact: the decimals are at most ``places``).
-    PostgreSQL multiplies the NUMERIC exactly; SQLite holds a REAL, so it is rounded to the nearest unit."""
+    """SQL for a decimal column read as an integer in 10**-places units (exact: the decimals are at most
+    ``places``); declare it ``scaled(places)`` in :func:`query_frame`'s schema. PostgreSQL sends the NUMERIC as
+    it is — formatting it costs half of multiplying and casting it — and Polars parses it exactly; SQLite holds a
+    REAL, so it is rounded to the nearest unit in SQL."""
     if connection.vendor == "postgresql":
-        return f"CAST({column} * {10**places} AS BIGINT)"
+        return column
     return f"CAST(ROUND({column} * {10**places}) AS BIGINT)"
 
 
-def query_frame(sql: str, params: Sequence[Any], schema: Mapping[str, type[pl.DataType]]) -> pl.DataFrame:
-    """The rows of ``sql`` as a Polars frame with ``schema`` (column names and types in select order)."""
+def query_frame(
+    sql: str, params: Sequence[Any], schema: Mapping[str, type[pl.DataType] | pl.Decimal]
+) -> pl.DataFrame:
+    """The rows of ``sql`` as a Polars frame with ``schema`` (column names and types in select order); a
+    ``scaled(places)`` column comes back as Int64 in 10**-places units."""
     names = list(schema)
+    integers = {name: pl.Int64 if isinstance(dtype, pl.Decimal) else dtype for name, dtype in schema.items()}
     if connection.vendor == "postgresql":
         buffer = io.BytesIO()
         with (
@@ -46,13 +58,15 @@ def query_frame(sql: str, params: Sequence[Any], schema: Mapping[str, type[pl.Da
             for block in copy:
                 buffer.write(block)
         if buffer.tell() == 0:
-            return pl.DataFrame(schema=dict(schema))
+            return pl.DataFrame(schema=integers)
         buffer.seek(0)
-        return pl.read_csv(buffer, has_header=False, new_columns=names, schema=dict(schema))
+        frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=dict(schema))
+        decimals = [name for name, dtype in schema.items() if isinstance(dtype, pl.Decimal)]
+        return frame.with_columns(pl.col(decimals).to_physical().cast(pl.Int64)) if decimals else frame
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         rows = cursor.fetchall()
-    return pl.DataFrame(rows, schema=dict(schema), orient="row")
+    return pl.DataFrame(rows, schema=integers, orient="row")
 
 
 def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from gridcare.core.frames import epoch_sql, query_frame, scaled_sql
+from gridcare.core.frames import epoch_sql, query_frame, scaled, scaled_sql
 from gridcare.customers.models import ServicePoint
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC
@@ -46,37 +46,42 @@ HISTORY_PERIODS = 3
 TOTAL = ENGINE_REGISTERS["active_total"]
 #: PostgreSQL work_mem of the load's transaction (``GRIDCARE_VEE_WORK_MEM`` overrides it)
 WORK_MEM = "256MB"
+#: PostgreSQL settings of the load's transaction beyond work_mem (``GRIDCARE_VEE_PARALLEL`` sets them). Empty:
+#: the server's own — its default costs keep the million-row loads serial. ``{"parallel_setup_cost": "0",
+#: "parallel_tuple_cost": "0.0001"}`` makes the reads' joins parallel hash joins (docs/readings.md: faster
+#: alone, not shown to pay in the whole run on two busy cores, so not the default)
+PARALLEL: dict[str, str] = {}
 
-READ_SCHEMA: dict[str, type[pl.DataType]] = {
+READ_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "read": pl.Int64,
     "account": pl.Int64,
     "meter": pl.Int64,
     "register": pl.String,
     "at": pl.Int64,
-    "value": pl.Int64,
+    "value": scaled(QTY_DEC),
     "multiplier": pl.Int64,
-    "quantity": pl.Int64,
+    "quantity": scaled(QTY_DEC),
     "status": pl.String,
     "source": pl.String,
     "task": pl.Int64,
     "digits": pl.Int64,
     "route": pl.Int64,
-    "capacity": pl.Int64,
+    "capacity": scaled(QTY_DEC),
 }
-TASK_SCHEMA: dict[str, type[pl.DataType]] = {"task": pl.Int64, "task_status": pl.String}
-EARLIER_SCHEMA: dict[str, type[pl.DataType]] = {
+TASK_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {"task": pl.Int64, "task_status": pl.String}
+EARLIER_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "meter": pl.Int64,
     "register": pl.String,
     "at": pl.Int64,
-    "value": pl.Int64,
+    "value": scaled(QTY_DEC),
 }
-HISTORY_SCHEMA: dict[str, type[pl.DataType]] = {
+HISTORY_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "account": pl.Int64,
     "period": pl.String,
-    "quantity": pl.Int64,
+    "quantity": scaled(QTY_DEC),
     "multiplier": pl.Int64,
 }
-MISSING_SCHEMA: dict[str, type[pl.DataType]] = {
+MISSING_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "task": pl.Int64,
     "account": pl.Int64,
     "meter": pl.Int64,
@@ -84,7 +89,7 @@ MISSING_SCHEMA: dict[str, type[pl.DataType]] = {
     "route": pl.Int64,
     "digits": pl.Int64,
 }
-EXCEPTION_SCHEMA: dict[str, type[pl.DataType]] = {
+EXCEPTION_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "id": pl.Int64,
     "read": pl.Int64,
     "task": pl.Int64,
@@ -133,11 +138,14 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
     everything = not routes.query.where
     registers = list(ENGINE_REGISTERS)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
-        with connection.cursor() as cursor:  # hash joins over a million service points stay in memory
-            cursor.execute(
-                "SELECT set_config('work_mem', %s, true)",
-                [str(getattr(settings, "GRIDCARE_VEE_WORK_MEM", WORK_MEM))],
-            )
+        local = {
+            # hash joins over a million service points stay in memory
+            "work_mem": str(getattr(settings, "GRIDCARE_VEE_WORK_MEM", WORK_MEM)),
+            **getattr(settings, "GRIDCARE_VEE_PARALLEL", PARALLEL),
+        }
+        with connection.cursor() as cursor:
+            for name, value in local.items():
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
     reads = query_frame(
         f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
         f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
