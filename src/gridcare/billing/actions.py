@@ -278,7 +278,7 @@ def do_release_bills(actor: User, bills: QuerySet[Bill], *, single: bool = False
     gets its number (core.numbering, one sequence, unique under concurrency), its due date per customer class and
     who released it when; from then on it never changes. Set-based: a few statements per batch of bills.
     ``single``: one bill asked for by id — a bill that cannot be released is refused with the reason."""
-    scoped = restrict(bills, actor)
+    scoped = restrict(bills, actor, write=True)
     if single:
         bill = scoped.first()
         if bill is None:
@@ -326,11 +326,19 @@ def do_release_bills(actor: User, bills: QuerySet[Bill], *, single: bool = False
             ),
         )
         released += len(rows)
+    audit.record(
+        actor,
+        "billing.release",
+        object_type="billing.bill",
+        object_id="*",
+        object_repr=f"电费发行 {released} 笔",
+        after={"released": released, "asked": len(ids)},
+    )
     return released
 
 
 def _open_bill(actor: User, pk: int) -> Bill:
-    bill = get_in_scope(Bill.objects.select_for_update(), actor, pk=pk)
+    bill = get_in_scope(Bill.objects.select_for_update(), actor, write=True, pk=pk)
     if bill.status not in RELEASABLE:
         raise InvalidTransition(bill.get_status_display(), str(_("re-rated or reviewed")), [])
     return bill
@@ -342,7 +350,7 @@ def do_accept_finding(actor: User, finding_id: int, reason: str) -> BillFinding:
     ready for release."""
     if not (reason or "").strip():
         raise InvalidInput({"reason": "请填写接受异常的理由。 (Give the reason for accepting the finding.)"})
-    finding = get_in_scope(BillFinding.objects.select_related("bill"), actor, pk=finding_id)
+    finding = get_in_scope(BillFinding.objects.select_related("bill"), actor, write=True, pk=finding_id)
     bill = _open_bill(actor, finding.bill_id)
     if finding.accepted:
         raise Conflict("该异常已被接受。 (The finding is accepted already.)")
