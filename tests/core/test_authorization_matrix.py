@@ -220,7 +220,9 @@ def world(staff, place, make_meter, system):  # noqa: F811
         )
     readings.do_ingest_intervals(  # a meter-day of 15-minute data (two quarter-hours: a day with gaps)
         system,
-        pl.DataFrame({"meter": [asset_no] * 2, "ts": ["2026-11-15 00:00", "2026-11-15 00:15"], "kwh": ["1", "1"]}),
+        pl.DataFrame(
+            {"meter": [asset_no] * 2, "ts": ["2026-11-15 00:00", "2026-11-15 00:15"], "kwh": ["1", "1"]}
+        ),
         source="api",
     )
     order = service.do_create_order(

@@ -11,3 +11,10 @@ VERBS = {
     "billing.chunk_failed": _("Recorded a failed chunk"),
     "billing.finish_run": _("Finished the billing run"),
 }
+VERBS.update(
+    {
+        "billing.release": _("Released bills"),
+        "billing.accept_finding": _("Accepted a finding of the bill review"),
+        "billing.rerate": _("Re-rated the bill"),
+    }
+)

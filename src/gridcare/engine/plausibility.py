@@ -67,7 +67,8 @@ def _change(total: np.ndarray, before: np.ndarray, rule: Rule) -> np.ndarray:
     base = np.where(known, before, 0)
     diff = np.abs(total - base)
     beyond = diff * PERCENT > np.abs(base) * rule.param("percent")
-    return known & beyond & (diff > rule.param("floor_yuan") * FEN_PER_YUAN)
+    mask: np.ndarray = known & beyond & (diff > rule.param("floor_yuan") * FEN_PER_YUAN)
+    return mask
 
 
 CHECKS: dict[str, Callable[[Bills, Rule], np.ndarray]] = {
