@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     # bill numbers (电费发行): prefix + period (YYYYMM) + this many digits
     "NUMBER_PREFIX": "DF",
     "NUMBER_WIDTH": 8,
+    # 电费按时发行: a bill is released on time within this many days after its period's end (the reading day)
+    "RELEASE_DAYS": 5,
     # bills released per statement of a bulk release
     "RELEASE_BATCH": 2000,
 }
