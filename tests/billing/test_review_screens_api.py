@@ -74,7 +74,9 @@ def test_bill_page_accepts_a_finding_re_rates_and_releases(staff, customer) -> N
     new.refresh_from_db()
     assert new.status == "released" and new.number
     page = billing.get(f"/billing/bills/{new.pk}/").content.decode()
-    assert new.number in page and "已发行" in page and 'id="rerate"' not in page and 'id="release"' not in page
+    assert (
+        new.number in page and "已发行" in page and 'id="rerate"' not in page and 'id="release"' not in page
+    )
     assert AuditEntry.objects.filter(action="billing.release", object_id=str(new.pk)).exists()
 
 

@@ -360,7 +360,10 @@ def do_accept_finding(actor: User, finding_id: int, reason: str) -> BillFinding:
     if not BillFinding.objects.filter(bill=bill, accepted=False).exists():
         Bill.objects.filter(pk=bill.pk).update(status=Bill.Status.DRAFT)
     audit.record(
-        actor, "billing.accept_finding", bill, after={"rule": finding.rule, "reason": finding.reason}
+        actor,
+        "billing.accept_finding",
+        bill,
+        after={"rule": finding.get_rule_display(), "reason": finding.reason},
     )
     return finding
 

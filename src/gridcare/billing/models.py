@@ -207,6 +207,12 @@ class Bill(models.Model):
         "credits": "元",
         "total": "元",
     }
+    #: audit keys of the review and release that are not fields of the bill, in words
+    audit_labels = {
+        "released": _("bills released"),
+        "asked": _("bills asked for"),
+        "replaces": _("replaces the bill"),
+    }
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
