@@ -34,9 +34,10 @@ def build(actor: User, scale: str) -> Iterator[str]:
     in_review = list(
         Bill.objects.filter(run=run, status=Bill.Status.REVIEW).order_by("pk").values_list("pk", flat=True)
     )
-    kept = set(in_review[:LEFT_IN_REVIEW])
+    left = min(LEFT_IN_REVIEW, len(in_review) // 2)  # at most half of them: the others are reviewed
+    kept = set(in_review[:left])
     accepted = 0
-    for finding in BillFinding.objects.filter(bill_id__in=in_review[LEFT_IN_REVIEW::2]).order_by("pk"):
+    for finding in BillFinding.objects.filter(bill_id__in=in_review[left::2]).order_by("pk"):
         do_accept_finding(accountant, finding.pk, ACCEPT_REASONS.get(finding.rule, "已核实，电费无误"))
         accepted += 1
     released = do_release_bills(accountant, Bill.objects.filter(run=run).exclude(pk__in=kept))
