@@ -9,7 +9,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from gridcare.billing.executors import start_run
-from gridcare.billing.models import Bill, BillFinding
+from gridcare.billing.models import Bill, BillFinding, PlausibilityRule
 from gridcare.core.models import AuditEntry
 from gridcare.web.workbench import Month
 from tests.billing.conftest import PERIOD
@@ -32,11 +32,13 @@ def api_for(user) -> APIClient:
 def test_review_queue_shows_findings_in_words_and_releases_in_bulk(staff, customer) -> None:
     zeros = [customer(registers={"active_total": "0"}) for _ in range(3)]
     plain = customer()
+    big = customer(registers={"active_total": "5000"})
+    PlausibilityRule.objects.create(code="large_amount", params={"threshold_yuan": 1000})
     run = start_run(staff("billing"), period=PERIOD)
     billing = client_for(staff("billing"))
     page = billing.get(f"/billing/review/?run={run.pk}&rule=zero_bill").content.decode()
     assert "异常电费审核" in page and "在用户头电费为零" in page and "户头电费为零" in page
-    assert all(a.number in page for a in zeros) and plain.number not in page
+    assert all(a.number in page for a in zeros) and plain.number not in page and big.number not in page
     table = page[page.index('id="result-table"') : page.index("</table>", page.index('id="result-table"'))]
     assert "zero_bill" not in table and "None" not in table  # the rule in words, not its code
     first = Bill.objects.get(account=zeros[0])
@@ -46,8 +48,10 @@ def test_review_queue_shows_findings_in_words_and_releases_in_bulk(staff, custom
     )
     assert done.status_code == 302
     assert Bill.objects.get(pk=first.pk).status == "released"
-    assert Bill.objects.filter(status="review").count() == 2
+    assert Bill.objects.filter(status="review").count() == 3  # two zero bills and the large one
     billing.post("/billing/review/release/", {"scope": "all", "filter_rule": "zero_bill"})
+    assert Bill.objects.filter(status="review").count() == 1  # the filter's bills only
+    billing.post("/billing/review/release/", {"scope": "all"})  # no filter: the whole queue
     assert not Bill.objects.filter(status="review").exists()
     assert Bill.objects.get(account=plain).status == "draft"  # not in the review filter
     reader = client_for(staff("cg_rep"))  # may view bills, may not release

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -230,14 +231,12 @@ class ReviewReleaseView(_PostView):
         params = {k.removeprefix("filter_"): v for k, v in post.items() if k.startswith("filter_")}
         queryset = restrict(Bill.objects.filter(status=Bill.Status.REVIEW), self.request.user)
         filterset = ReviewFilter(params or None, queryset=queryset, request=self.request)
-        bills = filterset.qs if filterset.is_valid() else queryset.none()
+        bills = filterset.qs if not filterset.is_bound or filterset.is_valid() else queryset.none()
         if post.get("scope") != "all":
             bills = bills.filter(pk__in=[int(x) for x in post.getlist("ids") if x.isdigit()])
         released = do_release_bills(self.request.user, bills)
-        query = "&".join(f"{k}={v}" for k, v in params.items())
-        return str(
-            _("%(count)s bills released.") % {"count": released}
-        ), f"{reverse('billing:review')}?{query}"
+        target = f"{reverse('billing:review')}?{urlencode(params)}"
+        return str(_("%(count)s bills released.") % {"count": released}), target
 
 
 class BillReleaseView(_PostView):
