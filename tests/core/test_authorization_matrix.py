@@ -220,7 +220,9 @@ def world(staff, place, make_meter, system):  # noqa: F811
         )
     readings.do_ingest_intervals(  # a meter-day of 15-minute data (two quarter-hours: a day with gaps)
         system,
-        pl.DataFrame({"meter": [asset_no] * 2, "ts": ["2026-11-15 00:00", "2026-11-15 00:15"], "kwh": ["1", "1"]}),
+        pl.DataFrame(
+            {"meter": [asset_no] * 2, "ts": ["2026-11-15 00:00", "2026-11-15 00:15"], "kwh": ["1", "1"]}
+        ),
         source="api",
     )
     order = service.do_create_order(
@@ -250,7 +252,7 @@ def world(staff, place, make_meter, system):  # noqa: F811
     from gridcare.billing.models import Bill
 
     run = start_run(system, period="2026-11")  # the 城关 account has no tariff: listed as not billed
-    Bill.objects.create(
+    bill = Bill.objects.create(
         account=cg.account,
         period="2026-10",
         period_start=dt.date(2026, 9, 15),
@@ -262,7 +264,9 @@ def world(staff, place, make_meter, system):  # noqa: F811
         charges=Decimal("53.80"),
         funds=Decimal("0"),
         total=Decimal("53.80"),
+        status=Bill.Status.REVIEW,
     )
+    bill.findings.create(rule="zero_bill", detail="在用户头电费为零")  # the review: a finding to accept
     admin = staff("admin")
     do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes
     return cg

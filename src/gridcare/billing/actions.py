@@ -7,26 +7,31 @@ done is never rated again. One regular bill per account and period is a unique c
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
-from gridcare.billing.models import BillingRun, RunChunk
+from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk
 from gridcare.billing.rating import rate_chunk
+from gridcare.billing.review import review_chunk
 from gridcare.billing.selectors import account_id_bounds, load_chunk
 from gridcare.billing.writing import write_chunk
 from gridcare.core import audit
 from gridcare.core.access import get_in_scope, not_found_message, restrict
 from gridcare.core.actions import action
-from gridcare.core.errors import InvalidInput, NotFound
+from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from gridcare.core.locks import job_lock
-from gridcare.customers.models import Account
+from gridcare.core.numbering import Counter, reserve_numbers
+from gridcare.customers.models import Account, ServicePoint
 from gridcare.org.models import OrgUnit, User
 from gridcare.readings.models import Route
 from gridcare.readings.periods import parse_period
+from gridcare.service.models import Compensation
 
 RUN_FIELDS = [
     "period",
@@ -162,6 +167,7 @@ def do_rate_chunk(actor: User, chunk_id: int) -> RunChunk:
         data = load_chunk(run, chunk.first_account, chunk.last_account)
         t1 = time.perf_counter()
         rated = rate_chunk(data)
+        review_chunk(data, rated.bills)
         t2 = time.perf_counter()
         write_chunk(run, rated.bills, rated.not_billed)
         t3 = time.perf_counter()
@@ -241,3 +247,164 @@ def do_finish_run(actor: User, run: BillingRun) -> BillingRun:
         },
     )
     return run
+
+
+# ----------------------------------------------------------------------------------- review and release (电费发行)
+
+BILL_NUMBERS = Counter("bill", "billing_bill_number_seq")
+RELEASABLE = (Bill.Status.DRAFT, Bill.Status.REVIEW)
+
+
+def _due_days(classes: dict[int, str]) -> dict[int, int]:
+    """Days from release to the due date per account, by the customer class of its first service point."""
+    days: dict[str, int] = {k: int(v) for k, v in dict(conf("DUE_DAYS")).items()}
+    return {account: days.get(cls, days["default"]) for account, cls in classes.items()}
+
+
+def _account_classes(accounts: list[int]) -> dict[int, str]:
+    classes: dict[int, str] = {}
+    for account, cls in (
+        ServicePoint.objects.filter(account_id__in=accounts)
+        .order_by("account_id", "pk")
+        .values_list("account_id", "customer_class")
+    ):
+        classes.setdefault(account, cls)
+    return {a: classes.get(a, "") for a in accounts}
+
+
+@action("billing.release", permission="billing.release")
+def do_release_bills(actor: User, bills: QuerySet[Bill], *, single: bool = False) -> int:
+    """电费发行 — release the draft and review bills of ``bills`` (as far as the releaser's scope reaches): each
+    gets its number (core.numbering, one sequence, unique under concurrency), its due date per customer class and
+    who released it when; from then on it never changes. Set-based: a few statements per batch of bills.
+    ``single``: one bill asked for by id — a bill that cannot be released is refused with the reason."""
+    scoped = restrict(bills, actor, write=True)
+    if single:
+        bill = scoped.first()
+        if bill is None:
+            raise NotFound(not_found_message(Bill))
+        if bill.status not in RELEASABLE:
+            raise InvalidTransition(bill.get_status_display(), str(Bill.Status.RELEASED.label), [])
+    now = timezone.now()
+    today = timezone.localdate(now)
+    batch = int(conf("RELEASE_BATCH"))
+    width = int(conf("NUMBER_WIDTH"))
+    released = 0
+    ids = list(scoped.filter(status__in=RELEASABLE).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        rows = list(
+            Bill.objects.select_for_update()
+            .filter(pk__in=ids[start : start + batch], status__in=RELEASABLE)
+            .order_by("pk")
+            .only("pk", "period", "account_id", "status", "total")
+        )
+        due = _due_days(_account_classes(sorted({b.account_id for b in rows})))
+        by_period: dict[str, list[Bill]] = {}
+        for bill in rows:
+            by_period.setdefault(bill.period, []).append(bill)
+        for period, group in by_period.items():
+            prefix = f"{conf('NUMBER_PREFIX')}{period.replace('-', '')}"
+            numbers = reserve_numbers(BILL_NUMBERS, Bill, prefix, width, len(group))
+            for bill, number in zip(group, numbers, strict=True):
+                bill.status = Bill.Status.RELEASED
+                bill.number = number
+                bill.due_date = today + dt.timedelta(days=due[bill.account_id])
+                bill.released_at = now
+                bill.released_by = actor if actor.pk else None
+        Bill.objects.bulk_update(rows, ["status", "number", "due_date", "released_at", "released_by"])
+        audit.bulk_record(
+            actor,
+            "billing.release",
+            (
+                {
+                    "object_type": "billing.bill",
+                    "object_id": b.pk,
+                    "object_repr": b.number,
+                    "after": {"number": b.number, "due_date": b.due_date, "total": b.total},
+                }
+                for b in rows
+            ),
+        )
+        released += len(rows)
+    audit.record(
+        actor,
+        "billing.release",
+        object_type="billing.bill",
+        object_id="*",
+        object_repr=f"电费发行 {released} 笔",
+        after={"released": released, "asked": len(ids)},
+    )
+    return released
+
+
+def _open_bill(actor: User, pk: int) -> Bill:
+    bill = get_in_scope(Bill.objects.select_for_update(), actor, write=True, pk=pk)
+    if bill.status not in RELEASABLE:
+        raise InvalidTransition(bill.get_status_display(), str(_("re-rated or reviewed")), [])
+    return bill
+
+
+@action("billing.accept_finding", permission="billing.release")
+def do_accept_finding(actor: User, finding_id: int, reason: str) -> BillFinding:
+    """接受异常 — the finding is explained (a reason is required); a bill without open findings is draft again,
+    ready for release."""
+    if not (reason or "").strip():
+        raise InvalidInput({"reason": "请填写接受异常的理由。 (Give the reason for accepting the finding.)"})
+    finding = get_in_scope(BillFinding.objects.select_related("bill"), actor, write=True, pk=finding_id)
+    bill = _open_bill(actor, finding.bill_id)
+    if finding.accepted:
+        raise Conflict("该异常已被接受。 (The finding is accepted already.)")
+    finding.accepted, finding.accepted_by, finding.accepted_at = True, actor, timezone.now()
+    finding.reason = reason.strip()[:300]
+    finding.save(update_fields=["accepted", "accepted_by", "accepted_at", "reason"])
+    if not BillFinding.objects.filter(bill=bill, accepted=False).exists():
+        Bill.objects.filter(pk=bill.pk).update(status=Bill.Status.DRAFT)
+    audit.record(
+        actor,
+        "billing.accept_finding",
+        bill,
+        after={"rule": finding.get_rule_display(), "reason": finding.reason},
+    )
+    return finding
+
+
+@action("billing.rerate", permission="billing.run")
+def do_rerate_bill(actor: User, pk: int) -> Bill:
+    """重新计费 — a draft or review bill rated again from the current determinants (after a reading correction):
+    the old bill, its lines and findings are replaced by the new one (compensations it credited are credited to
+    the new one), checked again by the plausibility rules. A released bill is never re-rated (退补)."""
+    bill = _open_bill(actor, pk)
+    run = bill.run
+    if run is None or bill.kind != Bill.Kind.REGULAR:
+        raise InvalidInput(
+            {"bill": "只有电费计算批次生成的正常账单可以重新计费。 (Only a run's regular bill.)"}
+        )
+    before = {"total": str(bill.total), "energy_kwh": str(bill.energy_kwh)}
+    credited = list(bill.lines.exclude(compensation=None).values_list("compensation_id", flat=True))
+    Compensation.objects.filter(pk__in=credited).update(credited=False)
+    old_total, old_energy = bill.total, bill.energy_kwh
+    bill.delete()
+    data = load_chunk(run, bill.account_id, bill.account_id)
+    rated = rate_chunk(data)
+    if rated.not_billed:
+        _account, _reason, detail = rated.not_billed[0]
+        label = NotBilled.Reason(_reason).label
+        raise InvalidInput(
+            {"bill": f"无法重新计费：{label}（{detail}）。 (The account cannot be billed now.)"}
+        )
+    review_chunk(data, rated.bills)
+    write_chunk(run, rated.bills, [])
+    new = Bill.objects.get(
+        account_id=bill.account_id, period=bill.period, kind=Bill.Kind.REGULAR, run=run, status__in=RELEASABLE
+    )
+    BillingRun.objects.filter(pk=run.pk).update(
+        total=F("total") + new.total - old_total, energy_kwh=F("energy_kwh") + new.energy_kwh - old_energy
+    )
+    audit.record(
+        actor,
+        "billing.rerate",
+        new,
+        before=before,
+        after={"total": str(new.total), "energy_kwh": str(new.energy_kwh), "replaces": pk},
+    )
+    return new

@@ -7,12 +7,14 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action as route
 from rest_framework.response import Response
 
 from gridcare.api.base import ScopedViewSetMixin
+from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
 from gridcare.billing.executors import start_run
-from gridcare.billing.filters import BillFilter, RunFilter
-from gridcare.billing.models import Bill, BillingRun, BillLine, NotBilled, RunChunk
+from gridcare.billing.filters import BillFilter, FindingFilter, RunFilter
+from gridcare.billing.models import Bill, BillFinding, BillingRun, BillLine, NotBilled, RunChunk
 from gridcare.core.requests import StaffRequest
 from gridcare.org.models import OrgUnit
 from gridcare.readings.models import Route
@@ -101,9 +103,29 @@ class BillLineSerializer(serializers.ModelSerializer):
         fields = ["sequence", "code", "label", "quantity", "unit", "unit_price", "amount", "compensation"]
 
 
+class BillFindingSerializer(serializers.ModelSerializer):
+    rule_label = serializers.CharField(source="get_rule_display", read_only=True)
+
+    class Meta:
+        model = BillFinding
+        fields = [
+            "id",
+            "bill",
+            "rule",
+            "rule_label",
+            "detail",
+            "accepted",
+            "accepted_by",
+            "accepted_at",
+            "reason",
+        ]
+        read_only_fields = fields
+
+
 class BillSerializer(serializers.ModelSerializer):
     account_number = serializers.CharField(source="account.number", read_only=True)
     lines = BillLineSerializer(many=True, read_only=True)
+    findings = BillFindingSerializer(many=True, read_only=True)
 
     class Meta:
         model = Bill
@@ -126,7 +148,11 @@ class BillSerializer(serializers.ModelSerializer):
             "credits",
             "total",
             "number",
+            "due_date",
+            "released_at",
+            "released_by",
             "lines",
+            "findings",
         ]
         read_only_fields = fields
 
@@ -165,16 +191,97 @@ class BillingRunViewSet(
         return Response(BillingRunSerializer(run).data, status=201)
 
 
-class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    """电费账单 — with their lines."""
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
 
-    queryset = Bill.objects.select_related("account").prefetch_related("lines").order_by("-period", "account")
+
+class BulkReleaseSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100_000
+    )
+    all = serializers.BooleanField(
+        default=False, help_text="release the whole filtered set (query parameters)"
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("ids")) == bool(attrs.get("all")):
+            raise serializers.ValidationError(
+                {"ids": "请给出账单编号清单，或 all=true 发行筛选出的全部账单。 (Give ids, or all=true.)"}
+            )
+        return attrs
+
+
+class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """电费账单 — with their lines and review findings; ``release`` (电费发行) one or in bulk, ``rerate`` a draft
+    or review bill after a reading correction."""
+
+    queryset = (
+        Bill.objects.select_related("account")
+        .prefetch_related("lines", "findings")
+        .order_by("-period", "account")
+    )
     serializer_class = BillSerializer
     filterset_class = BillFilter
     view_permission = "billing.view"
+    action_permissions = {
+        "release": "billing.release",
+        "release_bulk": "billing.release",
+        "rerate": "billing.run",
+    }
+
+    def _answer(self, pk: int) -> Response:
+        return Response(BillSerializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(request=None, responses=BillSerializer)
+    @route(detail=True, methods=["post"])
+    def release(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """电费发行 — this bill gets its number and due date and never changes again."""
+        bill = self.get_object()
+        do_release_bills(request.user, Bill.objects.filter(pk=bill.pk), single=True)
+        return self._answer(bill.pk)
+
+    @extend_schema(request=None, responses=BillSerializer)
+    @route(detail=True, methods=["post"])
+    def rerate(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """重新计费 — from the current determinants (a released bill is never re-rated)."""
+        bill = self.get_object()
+        new = do_rerate_bill(request.user, bill.pk)
+        return self._answer(new.pk)
+
+    @extend_schema(request=BulkReleaseSerializer, responses={200: dict})
+    @route(detail=False, methods=["post"], url_path="release", url_name="release-bulk")
+    def release_bulk(self, request: StaffRequest) -> Response:
+        """批量发行 — the given bill ids, or (``all``) every bill of the filtered list (query parameters)."""
+        data = BulkReleaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        bills = self.filter_queryset(self.get_queryset())
+        if data.validated_data.get("ids"):
+            bills = bills.filter(pk__in=data.validated_data["ids"])
+        released = do_release_bills(request.user, bills)
+        return Response({"released": released})
+
+
+class BillFindingViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """审核异常 — what the plausibility rules found; ``accept`` with a reason."""
+
+    queryset = BillFinding.objects.select_related("bill").order_by("bill", "pk")
+    serializer_class = BillFindingSerializer
+    filterset_class = FindingFilter
+    view_permission = "billing.view"
+    action_permissions = {"accept": "billing.release"}
+
+    @extend_schema(request=ReasonSerializer, responses=BillFindingSerializer)
+    @route(detail=True, methods=["post"])
+    def accept(self, request: StaffRequest, pk: str | None = None) -> Response:
+        finding = self.get_object()
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        accepted = do_accept_finding(request.user, finding.pk, data.validated_data["reason"])
+        return Response(BillFindingSerializer(accepted).data)
 
 
 ROUTES = [
     ("billing/runs", BillingRunViewSet, "billing-run"),
     ("billing/bills", BillViewSet, "bill"),
+    ("billing/findings", BillFindingViewSet, "bill-finding"),
 ]

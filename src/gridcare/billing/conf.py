@@ -3,6 +3,7 @@ variables ``GRIDCARE_BILLING_<NAME>`` (the pattern of :mod:`gridcare.service.con
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -22,6 +23,15 @@ DEFAULTS: dict[str, Any] = {
     "POLL_SECONDS": 0.5,
     # a chunk that failed this many times stays failed until the run is resumed
     "MAX_ATTEMPTS": 3,
+    # days from release to the due date, per customer class (电费发行: 居民 15 days, the others 10)
+    "DUE_DAYS": {"residential": 15, "default": 10},
+    # bill numbers (电费发行): prefix + period (YYYYMM) + this many digits
+    "NUMBER_PREFIX": "DF",
+    "NUMBER_WIDTH": 8,
+    # 电费按时发行: a bill is released on time within this many days after its period's end (the reading day)
+    "RELEASE_DAYS": 5,
+    # bills released per statement of a bulk release
+    "RELEASE_BATCH": 2000,
 }
 
 
@@ -33,5 +43,5 @@ def conf(name: str) -> Any:
     env = os.environ.get(f"GRIDCARE_BILLING_{name}")
     default = DEFAULTS[name]
     if env is not None:
-        return type(default)(env)
+        return json.loads(env) if isinstance(default, dict) else type(default)(env)
     return default

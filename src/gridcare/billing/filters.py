@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from gridcare.billing.models import Bill, BillingRun
+import django_filters
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.billing.models import Bill, BillFinding, BillingRun
+from gridcare.billing.review import RULE_LABELS
 from gridcare.core.scoped import ScopedFilterSet
+from gridcare.org.filters import UnitSubtreeFilter
+
+RULE_CHOICES = list(RULE_LABELS.items())
 
 
 class RunFilter(ScopedFilterSet):
@@ -13,6 +21,29 @@ class RunFilter(ScopedFilterSet):
 
 
 class BillFilter(ScopedFilterSet):
+    unit = UnitSubtreeFilter(path_field="account__org_unit__path")
+    rule = django_filters.ChoiceFilter(label=_("Rule"), choices=RULE_CHOICES, method="with_finding")
+
     class Meta:
         model = Bill
-        fields = ["period", "status", "kind", "run", "account"]
+        fields = ["period", "status", "kind", "run", "account", "unit", "rule"]
+
+    def with_finding(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=BillFinding.objects.filter(rule=value).values("bill_id"))
+
+
+class ReviewFilter(BillFilter):
+    """The review queue: the bills in review (and drafts whose findings were accepted) of a run, unit or rule."""
+
+    class Meta(BillFilter.Meta):
+        fields = ["period", "run", "unit", "rule"]
+
+
+class FindingFilter(ScopedFilterSet):
+    rule = django_filters.ChoiceFilter(label=_("Rule"), choices=RULE_CHOICES)
+
+    class Meta:
+        model = BillFinding
+        fields = ["bill", "rule", "accepted"]

@@ -7,4 +7,7 @@ ITEMS = [
         _("Billing"), _("Billing runs"), "billing:run-list", "billing.view", icon="calculator", order=300
     ),
     MenuItem(_("Billing"), _("Bills"), "billing:bill-list", "billing.view", icon="receipt", order=310),
+    MenuItem(
+        _("Billing"), _("Bill review"), "billing:review", "billing.view", icon="clipboard-check", order=320
+    ),
 ]

@@ -188,6 +188,16 @@ class Bill(models.Model):
     inputs = models.JSONField(_("rating inputs"), default=dict)
     number = models.CharField(_("bill number"), max_length=24, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("released by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     display_units = {
         "energy_kwh": "kWh",
@@ -196,6 +206,12 @@ class Bill(models.Model):
         "funds": "元",
         "credits": "元",
         "total": "元",
+    }
+    #: audit keys of the review and release that are not fields of the bill, in words
+    audit_labels = {
+        "released": _("bills released"),
+        "asked": _("bills asked for"),
+        "replaces": _("replaces the bill"),
     }
     scope_customer_data = True  # read as far as the position's read scope (gridcare.core.access)
     scope_unit_path = "account__org_unit__path"
@@ -293,3 +309,61 @@ class NotBilled(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account.number if self.account_id else ''} {self.get_reason_display()}"
+
+
+class PlausibilityRule(models.Model):
+    """One plausibility rule of the billing review as the utility runs it (defaults from
+    :mod:`gridcare.engine.plausibility`, editable): a bill it flags goes to review."""
+
+    code = models.CharField(_("rule"), max_length=32, unique=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    scope_public = True  # the rules are a catalogue every signed-in user may read
+
+    class Meta:
+        verbose_name = _("plausibility rule")
+        verbose_name_plural = _("plausibility rules")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        from gridcare.billing.review import rule_label
+
+        return rule_label(self.code)
+
+
+class BillFinding(models.Model):
+    """异常 — what a plausibility rule found on a bill, in words; accepted by the billing accountant with a reason."""
+
+    bill = models.ForeignKey(Bill, verbose_name=_("bill"), on_delete=models.CASCADE, related_name="findings")
+    rule = models.CharField(_("rule"), max_length=32)
+    detail = models.CharField(_("finding"), max_length=300)
+    accepted = models.BooleanField(_("accepted"), default=False)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    scope_customer_data = True
+    scope_unit_path = "bill__account__org_unit__path"
+    scope_owner = "bill__account__account_manager"
+
+    class Meta:
+        verbose_name = _("bill finding")
+        verbose_name_plural = _("bill findings")
+        ordering = ["bill", "pk"]
+        indexes = [models.Index(fields=["rule", "accepted"], name="bill_finding_rule")]
+
+    def __str__(self) -> str:
+        return self.detail
+
+    def get_rule_display(self) -> str:
+        from gridcare.billing.review import rule_label
+
+        return rule_label(self.rule)

@@ -78,6 +78,8 @@ class BillRow:
     total: Decimal
     inputs: dict[str, Any]
     lines: list[LineRow] = field(default_factory=list)
+    #: what the plausibility rules found (rule code, in words): a bill with findings is written in review
+    findings: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

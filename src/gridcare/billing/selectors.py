@@ -17,6 +17,7 @@ from gridcare.core.access import restrict
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.models import Account, CapacityPeriod, DemandPeriod, ServicePoint, TariffAssignment
 from gridcare.engine.tariff import Tariff as EngineTariff
+from gridcare.metering.models import Installation
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import DeterminantSet, determinants_in_range
 from gridcare.service.models import Compensation
@@ -67,6 +68,13 @@ class AccountInput:
     tier_ytd_kwh: Decimal = Decimal(0)
     compensations: list[tuple[int, Decimal, str]] = field(default_factory=list)
     already_billed: str | None = None
+    #: a determinant of the period is an (approved) estimate
+    estimated: bool = False
+    #: a meter of the account was installed with another multiplier in the period (换表 / 变比变更)
+    multiplier_changed: bool = False
+    #: amount due of the regular bill of the month before and of the same month last year (None: no bill)
+    previous_total: Decimal | None = None
+    last_year_total: Decimal | None = None
 
 
 @dataclass
@@ -75,6 +83,8 @@ class ChunkData:
     accounts: list[AccountInput]
     tariffs: dict[str, EngineTariff]
     tariff_errors: dict[str, str]
+    #: the enabled plausibility rules (code, parameters) the chunk's bills are checked with
+    rules: list[tuple[str, dict[str, int]]] = field(default_factory=list)
 
 
 def run_accounts(run: BillingRun) -> QuerySet[Account]:
@@ -161,6 +171,26 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
         .exclude(status=Bill.Status.CANCELLED)
         .values_list("account_id", "status")
     )
+    before = _shift(period, -1)
+    year_ago = _shift(period, -12)
+    history: dict[tuple[int, str], Decimal] = {
+        (account, month): total
+        for account, month, total in Bill.objects.filter(
+            account_id__gte=first,
+            account_id__lte=last,
+            kind=Bill.Kind.REGULAR,
+            period__in=[before, year_ago],
+        )
+        .exclude(status=Bill.Status.CANCELLED)
+        .values_list("account_id", "period", "total")
+    }
+    installed: dict[int, list[tuple[dt.date, dt.date | None, int]]] = defaultdict(list)  # per service point
+    for point, on, off, ct, pt in Installation.objects.filter(
+        Q(service_point__account_id__gte=first, service_point__account_id__lte=last)
+        & Q(installed_on__lt=latest)
+        & (Q(removed_on__isnull=True) | Q(removed_on__gt=earliest))
+    ).values_list("service_point_id", "installed_on", "removed_on", "ct_ratio", "pt_ratio"):
+        installed[point].append((on, off, ct * pt))
     compensations: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
     for pk, account, amount, reason in (
         Compensation.objects.filter(
@@ -181,6 +211,13 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
         determinants = found.found.get(account)
         if determinants is not None:
             entry.registers = {r: q.quantity for r, q in determinants.registers.items()}
+            entry.estimated = any(q.estimated for q in determinants.registers.values())
+        entry.previous_total = history.get((account, before))
+        entry.last_year_total = history.get((account, year_ago))
+        entry.multiplier_changed = any(
+            len({m for on, off, m in installed.get(p, []) if on < end and (off is None or off > start)}) > 1
+            for p in points_of.get(account, [])
+        )
         entry.withheld = found.withheld.get(account, set())
         status = billed.get(account)
         if status is not None:
@@ -224,7 +261,27 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
             errors[tariff.code] = "; ".join(m for msgs in exc.errors.values() for m in msgs)[:250]
     for code in codes - set(tariffs) - set(errors):
         errors[code] = f"电价「{code}」不在电价目录中。 (Tariff {code} is not in the catalogue.)"
-    return ChunkData(period, inputs, tariffs, errors)
+    return ChunkData(period, inputs, tariffs, errors, enabled_rules())
+
+
+def _shift(period: str, months: int) -> str:
+    first = parse_period(period)
+    index = first.year * 12 + first.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def enabled_rules() -> list[tuple[str, dict[str, int]]]:
+    """The plausibility rules the utility runs: the stored ones that are enabled, the engine's defaults where
+    none is stored."""
+    from gridcare.billing.models import PlausibilityRule
+    from gridcare.engine.plausibility import DEFAULT_PARAMS
+
+    stored = {r.code: r for r in PlausibilityRule.objects.all()}
+    return [
+        (code, {k: int(v) for k, v in (stored[code].params or {}).items()} if code in stored else {})
+        for code in DEFAULT_PARAMS
+        if code not in stored or stored[code].enabled
+    ]
 
 
 def account_id_bounds(run: BillingRun) -> list[int]:

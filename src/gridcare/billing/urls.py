@@ -10,4 +10,9 @@ urlpatterns = [
     path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run-detail"),
     path("bills/", views.BillListView.as_view(), name="bill-list"),
     path("bills/<int:pk>/", views.BillDetailView.as_view(), name="bill-detail"),
+    path("bills/<int:pk>/release/", views.BillReleaseView.as_view(), name="bill-release"),
+    path("bills/<int:pk>/rerate/", views.BillRerateView.as_view(), name="bill-rerate"),
+    path("review/", views.ReviewListView.as_view(), name="review"),
+    path("review/release/", views.ReviewReleaseView.as_view(), name="review-release"),
+    path("findings/<int:pk>/accept/", views.FindingAcceptView.as_view(), name="finding-accept"),
 ]

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 
+from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
 from gridcare.billing.executors import start_run
-from gridcare.billing.filters import BillFilter, RunFilter
+from gridcare.billing.filters import BillFilter, ReviewFilter, RunFilter
 from gridcare.billing.forms import RunForm
-from gridcare.billing.models import Bill, BillingRun, NotBilled, RunChunk
+from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk
 from gridcare.billing.selectors import explain
+from gridcare.core.access import has_perm, restrict
+from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.requests import StaffHttpRequest
 from gridcare.web.display import display, money, with_unit
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView
+from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 #: rows of the not-billed list shown on a run's page (the API lists them all)
 NOT_BILLED_SHOWN = 200
@@ -145,4 +154,118 @@ class BillDetailView(ScopedDetailView):
             for code, usage, rated in explanation.parts
         ]
         context["title"] = str(bill)
+        context["findings"] = bill.findings.select_related("accepted_by")
+        context["open_bill"] = bill.status in (Bill.Status.DRAFT, Bill.Status.REVIEW)
+        context["can_release"] = has_perm(self.request.user, "billing.release")
+        context["can_rerate"] = has_perm(self.request.user, "billing.run") and bill.run_id is not None
         return context
+
+
+def findings_in_words(bill: Bill) -> str:
+    return "；".join(
+        f"{f.get_rule_display()}：{f.detail}" + ("（已接受）" if f.accepted else "")
+        for f in bill.findings.all()
+    )
+
+
+class ReviewListView(ScopedListView):
+    """异常电费审核 — the bills in review with their findings in words, filtered by run, unit and rule; release
+    the selected bills or the whole filtered set."""
+
+    model = Bill
+    permission = "billing.view"
+    filterset_class = ReviewFilter
+    title = _("Bill review")
+    export_name = "bill-review"
+    template_name = "billing/review_list.html"
+    paginate_by = 50
+    columns = [
+        Column(_("Account number"), "account.number", link=True),
+        Column(_("Account name"), "account.name"),
+        Column(_("Period"), "period"),
+        Column(_("Energy"), "energy_kwh"),
+        Column(_("Amount due"), "total"),
+        Column(_("Findings"), findings_in_words),
+    ]
+
+    def base_queryset(self) -> Any:
+        return (
+            Bill.objects.filter(status=Bill.Status.REVIEW)
+            .select_related("account")
+            .prefetch_related("findings")
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_release"] = has_perm(self.request.user, "billing.release")
+        return context
+
+
+class _PostView(StaffMixin, View):
+    """A button of the review: runs an action, comes back with its message (business errors as an error)."""
+
+    request: StaffHttpRequest
+
+    def act(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            text, target = self.act()
+        except NotFound:
+            raise Http404(_("Not found or outside your data scope.")) from None
+        except GridcareError as error:
+            messages.error(request, error.message)
+            return HttpResponseRedirect(request.META.get("HTTP_REFERER") or reverse("billing:review"))
+        messages.success(request, text)
+        return HttpResponseRedirect(target)
+
+
+class ReviewReleaseView(_PostView):
+    """批量发行 — the ticked bills, or every bill of the review list's filter."""
+
+    permission = "billing.release"
+
+    def act(self) -> tuple[str, str]:
+        post = self.request.POST
+        params = {k.removeprefix("filter_"): v for k, v in post.items() if k.startswith("filter_")}
+        queryset = restrict(Bill.objects.filter(status=Bill.Status.REVIEW), self.request.user)
+        filterset = ReviewFilter(params or None, queryset=queryset, request=self.request)
+        bills = filterset.qs if not filterset.is_bound or filterset.is_valid() else queryset.none()
+        if post.get("scope") != "all":
+            bills = bills.filter(pk__in=[int(x) for x in post.getlist("ids") if x.isdigit()])
+        released = do_release_bills(self.request.user, bills)
+        target = f"{reverse('billing:review')}?{urlencode(params)}"
+        return str(_("%(count)s bills released.") % {"count": released}), target
+
+
+class BillReleaseView(_PostView):
+    """电费发行 of one bill."""
+
+    permission = "billing.release"
+
+    def act(self) -> tuple[str, str]:
+        pk = self.kwargs["pk"]
+        do_release_bills(self.request.user, Bill.objects.filter(pk=pk), single=True)
+        return str(_("The bill is released.")), reverse("billing:bill-detail", args=[pk])
+
+
+class BillRerateView(_PostView):
+    """重新计费 of a draft or review bill (after a reading correction)."""
+
+    permission = "billing.run"
+
+    def act(self) -> tuple[str, str]:
+        new = do_rerate_bill(self.request.user, self.kwargs["pk"])
+        return str(_("The bill is re-rated.")), new.get_absolute_url()
+
+
+class FindingAcceptView(_PostView):
+    """接受异常 with the reason typed on the bill page."""
+
+    permission = "billing.release"
+
+    def act(self) -> tuple[str, str]:
+        finding = do_accept_finding(self.request.user, self.kwargs["pk"], self.request.POST.get("reason", ""))
+        bill = BillFinding.objects.values_list("bill_id", flat=True).get(pk=finding.pk)
+        return str(_("The finding is accepted.")), reverse("billing:bill-detail", args=[bill])

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from gridcare.billing.models import Bill, BillingRun, BillLine, NotBilled
+from gridcare.billing.models import Bill, BillFinding, BillingRun, BillLine, NotBilled
 from gridcare.billing.rating import BillRow
 from gridcare.core.errors import Conflict
 from gridcare.core.rows import TableRef, column_of
@@ -57,10 +57,19 @@ def _columns(model: Any, names: Sequence[str]) -> str:
 
 def write_chunk(run: BillingRun, bills: list[BillRow], not_billed: list[tuple[int, str, str]]) -> None:
     """Insert the chunk's bills and lines, list the accounts not billed, mark the credited compensations."""
+    ids: list[int] = []
     if connection.vendor == "postgresql" and bills:
-        _copy(run, bills)
+        ids = _copy(run, bills)
     elif bills:
-        _bulk(run, bills)
+        ids = _bulk(run, bills)
+    BillFinding.objects.bulk_create(
+        [
+            BillFinding(bill_id=pk, rule=code, detail=text)
+            for pk, b in zip(ids, bills, strict=True)
+            for code, text in b.findings
+        ],
+        batch_size=5000,
+    )
     NotBilled.objects.bulk_create(
         [NotBilled(run=run, account_id=a, reason=r, detail=d[:300]) for a, r, d in not_billed],
         batch_size=5000,
@@ -72,7 +81,7 @@ def write_chunk(run: BillingRun, bills: list[BillRow], not_billed: list[tuple[in
             raise Conflict("补偿已被另一批次入账。 (A compensation was credited by another run.)")
 
 
-def _bulk(run: BillingRun, rows: list[BillRow]) -> None:
+def _bulk(run: BillingRun, rows: list[BillRow]) -> list[int]:
     now = timezone.now()
     bills = Bill.objects.bulk_create(
         [
@@ -91,6 +100,7 @@ def _bulk(run: BillingRun, rows: list[BillRow]) -> None:
                 credits=b.credits,
                 total=b.total,
                 inputs=b.inputs,
+                status=_status(b),
                 created_at=now,
             )
             for b in rows
@@ -115,9 +125,14 @@ def _bulk(run: BillingRun, rows: list[BillRow]) -> None:
         ],
         batch_size=5000,
     )
+    return [b.pk for b in bills]
 
 
-def _copy(run: BillingRun, rows: list[BillRow]) -> None:
+def _status(row: BillRow) -> str:
+    return (Bill.Status.REVIEW if row.findings else Bill.Status.DRAFT).value
+
+
+def _copy(run: BillingRun, rows: list[BillRow]) -> list[int]:
     """COPY the bills with ids taken from the table's sequence in one statement, then COPY their lines."""
     b = TableRef(Bill)
     now = timezone.now()
@@ -139,7 +154,7 @@ def _copy(run: BillingRun, rows: list[BillRow]) -> None:
                         row.period_start,
                         row.period_end,
                         Bill.Kind.REGULAR.value,
-                        Bill.Status.DRAFT.value,
+                        _status(row),
                         run.pk,
                         row.tariff_code,
                         row.energy_kwh,
@@ -170,3 +185,4 @@ def _copy(run: BillingRun, rows: list[BillRow]) -> None:
                             ln.compensation,
                         )
                     )
+    return ids
