@@ -291,6 +291,9 @@ SPECTACULAR_SETTINGS = {
         "MeterReadStatusEnum": "gridcare.readings.models.MeterRead.Status",
         "ReadExceptionStatusEnum": "gridcare.readings.models.ReadException.Status",
         "ReadExceptionSeverityEnum": "gridcare.readings.models.ReadException.Severity",
+        "BillingRunStatusEnum": "gridcare.billing.models.BillingRun.Status",
+        "RunChunkStatusEnum": "gridcare.billing.models.RunChunk.Status",
+        "BillStatusEnum": "gridcare.billing.models.Bill.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -17,7 +17,12 @@ ORDERS = "/api/service/orders/"
 def test_read_scope_is_catalogue_data_not_code(org) -> None:
     """Given the loaded catalogue, then the wider read scope is a property of positions, not of users or units."""
     wide = dict(Position.objects.exclude(read_scope="").values_list("code", "read_scope"))
-    assert wide == {"service_rep": "company", "billing_accountant": "company", "load_manager": "company"}
+    assert wide == {
+        "service_rep": "company",
+        "billing_accountant": "company",
+        "load_manager": "company",
+        "headend_integration": "own",  # the head-end account submits reads company-wide but reads only its own
+    }
     assert Position.objects.get(code="station_rep").read_scope == ""
     assert Position.objects.get(code="service_rep").data_scope == "subtree"
 

@@ -45,6 +45,7 @@ class NotBilledSerializer(serializers.ModelSerializer):
     class Meta:
         model = NotBilled
         fields = ["account", "account_number", "reason", "detail"]
+        read_only_fields = fields  # written by the run, never through the API
 
 
 class BillingRunSerializer(serializers.ModelSerializer):
@@ -101,6 +102,7 @@ class BillLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = BillLine
         fields = ["sequence", "code", "label", "quantity", "unit", "unit_price", "amount", "compensation"]
+        read_only_fields = fields  # a bill's lines are written by the run, never through the API
 
 
 class BillFindingSerializer(serializers.ModelSerializer):
@@ -191,7 +193,7 @@ class BillingRunViewSet(
         return Response(BillingRunSerializer(run).data, status=201)
 
 
-class ReasonSerializer(serializers.Serializer):
+class FindingReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
@@ -248,7 +250,7 @@ class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         new = do_rerate_bill(request.user, bill.pk)
         return self._answer(new.pk)
 
-    @extend_schema(request=BulkReleaseSerializer, responses={200: dict})
+    @extend_schema(operation_id="billing_bills_release_bulk", request=BulkReleaseSerializer, responses={200: dict})
     @route(detail=False, methods=["post"], url_path="release", url_name="release-bulk")
     def release_bulk(self, request: StaffRequest) -> Response:
         """批量发行 — the given bill ids, or (``all``) every bill of the filtered list (query parameters)."""
@@ -270,11 +272,11 @@ class BillFindingViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     view_permission = "billing.view"
     action_permissions = {"accept": "billing.release"}
 
-    @extend_schema(request=ReasonSerializer, responses=BillFindingSerializer)
+    @extend_schema(request=FindingReasonSerializer, responses=BillFindingSerializer)
     @route(detail=True, methods=["post"])
     def accept(self, request: StaffRequest, pk: str | None = None) -> Response:
         finding = self.get_object()
-        data = ReasonSerializer(data=request.data)
+        data = FindingReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         accepted = do_accept_finding(request.user, finding.pk, data.validated_data["reason"])
         return Response(BillFindingSerializer(accepted).data)

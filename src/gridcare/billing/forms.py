@@ -6,10 +6,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.models import BillingRun
+from gridcare.core.scoped import ScopedForm
 from gridcare.org.models import OrgUnit
 
 
-class RunForm(forms.Form):
+class RunForm(ScopedForm):
     period = forms.RegexField(
         label=_("Period"),
         regex=r"^\d{4}-(0[1-9]|1[0-2])$",

@@ -32,7 +32,7 @@ class BillingRun(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Running")
+        RUNNING = "running", pgettext_lazy("billing run", "Running")
         DONE = "done", _("Finished")
         FAILED = "failed", _("Finished with failed chunks")
 
@@ -107,7 +107,7 @@ class RunChunk(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Running")
+        RUNNING = "running", pgettext_lazy("billing run", "Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 

@@ -1,4 +1,4 @@
-"""Celery tasks of meter reading and their beat schedule, added to the current Celery app when Django starts
+"""Celery tasks of meter reading and their beat schedule, added to gridcare's Celery app (gridcare.worker) when Django starts
 (``ReadingsConfig.ready``), like the service desk's:
 
 - each night, the period VEE (抄表期校核) of the routes whose reading window closed yesterday (reading day + the
@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from celery import current_app, shared_task
+from celery import shared_task
 from celery.schedules import crontab
 from django.conf import settings
 from django.utils import timezone
@@ -26,6 +26,7 @@ from gridcare.readings.actions import PeriodVeeResult, do_run_period_vee
 from gridcare.readings.actions.routes import reads_in
 from gridcare.readings.conf import HEADEND_SETTLE_EVERY_MINUTES, on_time_days, settle_after_receipt
 from gridcare.readings.models import Route
+from gridcare.worker import app as celery_app
 
 PERIOD_VEE = "gridcare.readings.tasks.period_vee"
 SETTLE = "gridcare.readings.tasks.settle_headend"
@@ -47,7 +48,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
 
 def register_schedule() -> None:
     for name, entry in beat_schedule().items():
-        current_app.add_periodic_task(entry["schedule"], current_app.signature(entry["task"]), name=name)
+        celery_app.add_periodic_task(entry["schedule"], celery_app.signature(entry["task"]), name=name)
 
 
 def closed_yesterday(today: dt.date) -> tuple[str, list[Route]]:

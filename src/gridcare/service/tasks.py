@@ -1,7 +1,7 @@
 """Celery tasks of the service desk and their beat schedule: the SLA sweep every few minutes and the monthly
 reports on the 28th (the clerks' duty: 每月28日前提交月工作报告、客户投诉处理月报表、售后服务(维修)月统计表).
 
-The schedule is added to the current Celery app when Django starts (``ServiceConfig.ready``); the tasks call the
+The schedule is added to gridcare's Celery app (gridcare.worker) when Django starts (``ServiceConfig.ready``); the tasks call the
 same management commands that operators run by hand.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import current_app, shared_task
+from celery import shared_task
 from celery.schedules import crontab
 from django.core.management import call_command
 
 from gridcare.service.conf import conf
+from gridcare.worker import app as celery_app
 
 MONTHLY_REPORTS = "gridcare.service.tasks.monthly_reports"
 SLA_SWEEP = "gridcare.service.tasks.sla_sweep"
@@ -34,7 +35,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
 
 def register_schedule() -> None:
     for name, entry in beat_schedule().items():
-        current_app.add_periodic_task(entry["schedule"], current_app.signature(entry["task"]), name=name)
+        celery_app.add_periodic_task(entry["schedule"], celery_app.signature(entry["task"]), name=name)
 
 
 @shared_task(name=MONTHLY_REPORTS)
