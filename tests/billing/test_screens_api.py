@@ -71,6 +71,9 @@ def test_api_starts_a_run_and_lists_bills_with_lines(api, customer) -> None:
     client = api("billing")
     bad = client.post("/api/billing/runs/", {"period": "2026-1"}, format="json")
     assert bad.status_code == 400 and "period" in str(bad.data)
+    for year_out_of_range in ("0000-01", "9999-12"):  # found by schemathesis: year 0 was a 500
+        bad = client.post("/api/billing/runs/", {"period": year_out_of_range}, format="multipart")
+        assert bad.status_code == 400 and "period" in str(bad.data), bad.content
     missing = client.post("/api/billing/runs/", {"period": PERIOD, "org_unit": 999_999}, format="json")
     assert missing.status_code == 404
     created = client.post(

@@ -463,7 +463,7 @@ class IntervalViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     serializer_class = IntervalBatchSerializer
     action_permissions = {"create": "reading.enter"}
 
-    @extend_schema(request=IntervalBatchSerializer, responses=IntervalBatchResultSerializer)
+    @extend_schema(request=IntervalBatchSerializer, responses={200: IntervalBatchResultSerializer})
     def create(self, request: StaffRequest) -> Response:
         batch = _input(request, IntervalBatchSerializer)
         limit = int(interval_conf("MAX_API_READS"))

@@ -10,6 +10,8 @@ from django.utils import timezone
 from gridcare.core.errors import InvalidInput
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+#: the years a reading or billing period may lie in (a typo such as 0026-11 is refused, not turned into a date)
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 def parse_period(period: str, field: str = "period") -> dt.date:
@@ -17,6 +19,10 @@ def parse_period(period: str, field: str = "period") -> dt.date:
     match = _PERIOD.match(str(period or ""))
     if match is None:
         raise InvalidInput({field: f"「{period}」不是 YYYY-MM 格式的抄表期。 (Not a YYYY-MM period.)"})
+    if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        raise InvalidInput(
+            {field: f"「{period}」的年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间。 (The year is out of range.)"}
+        )
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
