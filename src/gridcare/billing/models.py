@@ -188,7 +188,7 @@ class Bill(models.Model):
     inputs = models.JSONField(_("rating inputs"), default=dict)
     number = models.CharField(_("bill number"), max_length=24, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    due_date = models.DateField(_("due date"), null=True, blank=True)
+    due_date = models.DateField(pgettext_lazy("bill", "due date"), null=True, blank=True)
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
