@@ -159,10 +159,10 @@ class DunningLadder:
 
     def codes(self, class_names: Sequence[str] | np.ndarray) -> Int64Array:
         """Class name of each account → its rule code for :func:`next_steps` (unknown names → the default)."""
-        lookup = {name: code for code, name in enumerate(self.classes, start=1)}
-        codes: Int64Array = np.fromiter(
-            (lookup.get(str(name), 0) for name in class_names), dtype=np.int64, count=len(class_names)
-        )
+        names = np.asarray(class_names, dtype=str)
+        codes: Int64Array = np.zeros(names.shape, dtype=np.int64)
+        for code, name in enumerate(self.classes, start=1):
+            codes[names == name] = code
         return codes
 
     def column(self, name: str, codes: Int64Array) -> np.ndarray:
