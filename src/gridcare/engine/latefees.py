@@ -163,7 +163,7 @@ class LateFees:
     rounded_fen: Int64Array  #: the accrued total rounded half-up to 分, before the minimum
     accrued: Int64Array  #: exact accrued total in 1e-8 元 (:data:`EXACT_DEC`)
     due: DayArray  #: effective due date (grace days and day-off move applied); accrual starts the day after
-    days: Int64Array  #: overdue days up to ``until`` (of the amount still outstanding then)
+    days: Int64Array  #: overdue days up to ``until`` of the amount still outstanding then (0 when none is)
     outstanding_fen: Int64Array  #: amount still outstanding at ``until`` (amount − payments up to then)
 
 
@@ -205,14 +205,13 @@ def effective_due_dates(
 
 def _rate_days(
     after: Int64Array, last: Int64Array, boundary: Int64Array, current: Int64Array, earlier: Int64Array
-) -> tuple[Int64Array, Int64Array, Int64Array]:
-    """Days ``after < d <= last`` (epoch days) split at ``boundary`` (first day charged at the earlier-year rate):
-    (current-year days, earlier-year days, Σ daily rate in millionths)."""
+) -> Int64Array:
+    """Σ of the daily rates (millionths) over the days ``after < d <= last`` (epoch days): ``current`` before
+    ``boundary`` (January 1 after the bill's year), ``earlier`` from it on."""
     total = np.maximum(last - after, 0)
     in_year = np.clip(boundary - 1 - after, 0, total)
-    later = total - in_year
-    weighted: Int64Array = in_year * current + later * earlier
-    return in_year, later, weighted
+    weighted: Int64Array = in_year * current + (total - in_year) * earlier
+    return weighted
 
 
 def _year_boundary(bill_year: Int64Array) -> Int64Array:
@@ -229,6 +228,35 @@ def apply_minimum(
     """The minimum ("总额不足1元者按1元收取"): a positive total under the minimum is charged the minimum; zero stays zero."""
     charged: Int64Array = np.where(accrued > 0, np.maximum(rounded_fen, rules.minimum_fen), 0)
     return charged
+
+
+def _checked_payments(
+    payments: Payments | None, amount: Int64Array
+) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array]:
+    """The allocations as (bill index, epoch day, 分) and the total per bill, checked against the bills."""
+    if payments is None:
+        payments = Payments.empty()
+    bill = _ints(payments.bill, "payments.bill")
+    paid = _ints(payments.amount_fen, "payments.amount_fen")
+    day: Int64Array = _days(payments.day, "payments.day").astype(np.int64)
+    if not bill.shape == paid.shape == day.shape or bill.ndim != 1:
+        raise ValueError("payments.bill, payments.day and payments.amount_fen must have the same length")
+    n = amount.size
+    out_of_range = (bill < 0) | (bill >= n)
+    if out_of_range.any():
+        i = _first_bad(out_of_range)
+        raise ValueError(f"payments.bill {int(bill[i])} is not a bill index 0–{n - 1} (payment row {i})")
+    if (paid <= 0).any():
+        raise ValueError(f"payments.amount_fen must be > 0 (payment row {_first_bad(paid <= 0)})")
+    total_paid = np.zeros(n, dtype=np.int64)
+    np.add.at(total_paid, bill, paid)
+    over = total_paid > amount
+    if over.any():
+        i = _first_bad(over)
+        raise ValueError(
+            f"payments to bill index {i} ({int(total_paid[i])} 分) exceed its amount ({int(amount[i])} 分)"
+        )
+    return bill, day, paid, total_paid
 
 
 def late_fees(
@@ -250,7 +278,7 @@ def late_fees(
     :param residential: residential customer (居民) — one rate; others: current-year / earlier-year rates.
     :param until: the day up to which the remainder accrues (inclusive); broadcast against the bills.
     :param payments: allocations to the bills; their total per bill must not exceed its amount.  Allocations
-        dated after ``until`` are not known yet on that day and count as paid on ``until``.
+        dated after ``until`` are not known on that day: they accrue up to ``until`` and are still outstanding.
     :raises ValueError: bad input, naming the first offending element; nothing is computed.
     :raises OverflowError: an amount too large for exact int64 arithmetic (see the module docstring).
     """
@@ -275,7 +303,6 @@ def late_fees(
     if bad_year.any():
         i = _first_bad(bad_year)
         raise ValueError(f"bill_year {int(year[i])} outside {_YEARS[0]}–{_YEARS[1]} (bill index {i})")
-    n = amount.size
 
     effective = effective_due_dates(due_days, rules, calendar).astype(np.int64)
     last = until_days.astype(np.int64)
@@ -283,7 +310,7 @@ def late_fees(
     current = np.where(resident, rules.residential_ppm, rules.current_year_ppm)
     earlier = np.where(resident, rules.residential_ppm, rules.earlier_year_ppm)
 
-    _, _, weight = _rate_days(effective, last, boundary, current, earlier)
+    weight = _rate_days(effective, last, boundary, current, earlier)
     too_big = (weight > 0) & (amount > _INT64_MAX // np.maximum(weight, 1))
     if too_big.any():
         i = _first_bad(too_big)
@@ -291,49 +318,24 @@ def late_fees(
             f"late fee of bill index {i} (amount {int(amount[i])} 分) exceeds exact int64 range"
         )
 
-    remainder = amount.copy()
-    accrued = np.zeros(n, dtype=np.int64)
-    if payments is not None and payments.bill.size:
-        bill = _ints(payments.bill, "payments.bill")
-        paid = _ints(payments.amount_fen, "payments.amount_fen")
-        paid_day = _days(payments.day, "payments.day")
-        if not bill.shape == paid.shape == paid_day.shape or bill.ndim != 1:
-            raise ValueError("payments.bill, payments.day and payments.amount_fen must have the same length")
-        out_of_range = (bill < 0) | (bill >= n)
-        if out_of_range.any():
-            i = _first_bad(out_of_range)
-            raise ValueError(f"payments.bill {int(bill[i])} is not a bill index 0–{n - 1} (payment row {i})")
-        if (paid <= 0).any():
-            raise ValueError(f"payments.amount_fen must be > 0 (payment row {_first_bad(paid <= 0)})")
-        total_paid = np.zeros(n, dtype=np.int64)
-        np.add.at(total_paid, bill, paid)
-        over = total_paid > amount
-        if over.any():
-            i = _first_bad(over)
-            raise ValueError(
-                f"payments to bill index {i} ({int(total_paid[i])} 分) exceed its amount ({int(amount[i])} 分)"
-            )
-        remainder -= total_paid
-        piece_last = np.minimum(paid_day.astype(np.int64), last[bill])
-        _, _, piece_weight = _rate_days(
-            effective[bill], piece_last, boundary[bill], current[bill], earlier[bill]
-        )
-        np.add.at(accrued, bill, paid * piece_weight)
-    accrued += remainder * weight
-    outstanding = remainder
-    if payments is not None and payments.bill.size:
-        # allocations after `until` (their piece accrued up to `until` above) are still outstanding on that day
-        future = paid_day.astype(np.int64) > last[bill]
-        if future.any():
-            outstanding = remainder.copy()
-            np.add.at(outstanding, bill[future], paid[future])
+    bill, paid_day, paid, total_paid = _checked_payments(payments, amount)
+    remainder = amount - total_paid
+    # each paid amount accrues up to its payment day (not beyond `until`), the remainder up to `until`
+    piece_last = np.minimum(paid_day, last[bill])
+    piece_weight = _rate_days(effective[bill], piece_last, boundary[bill], current[bill], earlier[bill])
+    accrued = remainder * weight
+    np.add.at(accrued, bill, paid * piece_weight)
+    # allocations dated after `until` are not known on that day: still outstanding then
+    future = paid_day > last[bill]
+    outstanding = remainder.copy()
+    np.add.at(outstanding, bill[future], paid[future])
     rounded = div_round_half_up_array(accrued, 10**RATE_DEC)
     return LateFees(
         fee_fen=apply_minimum(rounded, accrued, rules),
         rounded_fen=rounded,
         accrued=accrued,
         due=effective.astype("datetime64[D]"),
-        days=np.maximum(last - effective, 0),
+        days=np.where(outstanding > 0, np.maximum(last - effective, 0), 0),
         outstanding_fen=outstanding,
     )
 
