@@ -127,21 +127,24 @@ def test_payments_on_time_owe_nothing_and_payments_after_until_are_not_known_yet
 
 
 def test_outstanding_and_days_reported_per_bill() -> None:
+    """Bill 0: 600 of 1,000 paid on 06-15; bill 1: paid in full after `until` (not known on 06-20);
+    bill 2: paid in full on 06-12 — nothing outstanding, so no overdue days, but two days of fee."""
     result = late_fees(
-        [100_000, 50_000],
-        ["2026-06-10", "2026-06-10"],
-        [2026, 2026],
-        [False, True],
+        [100_000, 50_000, 100_000],
+        ["2026-06-10", "2026-06-10", "2026-06-10"],
+        [2026, 2026, 2026],
+        [False, True, False],
         np.datetime64("2026-06-20"),
         Payments(
-            np.array([0, 1]),
-            np.array(["2026-06-15", "2026-07-01"], "datetime64[D]"),
-            np.array([60_000, 50_000]),
+            np.array([0, 1, 2]),
+            np.array(["2026-06-15", "2026-07-01", "2026-06-12"], "datetime64[D]"),
+            np.array([60_000, 50_000, 100_000]),
         ),
     )
-    assert result.outstanding_fen.tolist() == [40_000, 50_000]
-    assert result.days.tolist() == [10, 10]
-    assert result.fee_fen.tolist() == [1400, 500]
+    assert result.outstanding_fen.tolist() == [40_000, 50_000, 0]
+    assert result.days.tolist() == [10, 10, 0]
+    assert result.fee_fen.tolist() == [1400, 500, 400]
+    assert result.due.tolist() == [date(2026, 6, 10)] * 3
 
 
 def test_grace_days_and_custom_rates_are_parameters() -> None:
