@@ -22,7 +22,10 @@ How gridcare reads it (each point is a parameter of :class:`LateFeeRules` where 
   lies in a later year — the arrears have then become 跨年度欠费.  So a non-residential bill of December 2025
   due 2025-12-25 and paid 2026-01-05 owes 6 days (Dec 26–31) at 2‰ and 5 days (Jan 1–5) at 3‰; a bill of
   2025 still unpaid in March 2027 is at 3‰ for every day from 2026-01-01.  Residential customers have one
-  rate; both of their rates are the same parameter (1‰).
+  rate; both of their rates are the same parameter (1‰).  The other reading — charging *all* the days of a
+  2025 bill paid in 2026 at 3‰ — is rejected: the fee "按日累加" accrues day by day, and on a day of 2025 the
+  arrears were current-year arrears; a fee posted at the end of December (month-end posting) could otherwise
+  change afterwards, which an immutable ledger cannot allow.
 * **Base.** "欠费总额" is the amount outstanding on that day.  Partial payments change it: an amount paid on
   day *p* still accrues on day *p* ("至交纳日止") and no longer from day *p + 1*.
 * **Rounding.** "按日累加计收": the daily amounts are added *exactly* (integer 分 × rate in millionths per day,
