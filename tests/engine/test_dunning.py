@@ -272,6 +272,8 @@ def test_bad_input_is_refused_with_its_reason() -> None:
         d.DunningRule(notice_days=40)
     with pytest.raises(ValueError, match="min_arrears_fen"):
         d.DunningRule(min_arrears_fen=0)
+    with pytest.raises(ValueError, match="reconnect_within_hours"):
+        d.DunningSettings(reconnect_within_hours=-1)
 
 
 # ----------------------------------------------------------------------------- scalar reference and properties

@@ -15,3 +15,22 @@ Int64Array: TypeAlias = NDArray[np.int64]
 BoolArray: TypeAlias = NDArray[np.bool_]
 FloatArray: TypeAlias = NDArray[np.float64]
 DayArray: TypeAlias = NDArray[np.datetime64]
+
+
+def int64_input(values: object, name: str) -> Int64Array:
+    """An input column of whole numbers (分, days, years, indexes, epoch seconds) as int64; floats and booleans
+    are refused with a message naming the column, so that a caller's mistake never turns into a silent cast."""
+    array = np.asarray(values)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name} must be integers, not {array.dtype}")
+    ints: Int64Array = array.astype(np.int64, copy=False)
+    return ints
+
+
+def bool_input(values: object, name: str) -> BoolArray:
+    """An input column of flags; anything but booleans is refused with a message naming the column."""
+    array = np.asarray(values)
+    if array.dtype != np.bool_:
+        raise ValueError(f"{name} must be booleans, not {array.dtype}")
+    flags: BoolArray = array
+    return flags

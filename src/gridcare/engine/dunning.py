@@ -42,7 +42,7 @@ from datetime import time
 
 import numpy as np
 
-from gridcare.engine.arrays import BoolArray, Int64Array
+from gridcare.engine.arrays import BoolArray, Int64Array, bool_input, int64_input
 from gridcare.engine.calendar import BusinessCalendar
 from gridcare.engine.sla import WorkingHours, next_working_moments
 
@@ -180,6 +180,12 @@ class DunningSettings:
     pre_disconnection_reminder_minutes: int = 30
     reconnect_within_hours: int = 24
 
+    def __post_init__(self) -> None:
+        for name in ("pre_disconnection_reminder_minutes", "reconnect_within_hours"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+
 
 @dataclass(frozen=True)
 class DunningSteps:
@@ -193,21 +199,6 @@ class DunningSteps:
     deadline: Int64Array  #: reconnection due by (RECONNECT), else -1
     remind_at: Int64Array  #: the reminder before a disconnection at ``act_at`` (DISCONNECT), else -1
     notify_authority: BoolArray  #: important customer: the authority is notified (NOTICE, DISCONNECT)
-
-
-def _i64(values: object, name: str) -> Int64Array:
-    array = np.asarray(values)
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name} must be integers, not {array.dtype}")
-    ints: Int64Array = array.astype(np.int64, copy=False)
-    return ints
-
-
-def _bools(values: object, name: str) -> BoolArray:
-    array = np.asarray(values)
-    if array.dtype != np.bool_:
-        raise ValueError(f"{name} must be booleans, not {array.dtype}")
-    return array
 
 
 def _local_day(seconds: Int64Array) -> Int64Array:
@@ -269,14 +260,14 @@ def next_steps(
     :param settled_at: when a disconnected account paid in full or agreed its plan (-1: unknown, taken as now).
     :raises ValueError: bad input, naming the first offending element.
     """
-    code = _i64(customer_class, "customer_class")
-    overdue = _i64(overdue_days, "overdue_days")
-    arrears = _i64(arrears_fen, "arrears_fen")
-    last = _i64(last_step, "last_step")
-    last_at = _i64(last_step_at, "last_step_at")
-    vip = _bools(important, "important")
-    plan = _bools(plan_in_force, "plan_in_force")
-    settled = _i64(settled_at, "settled_at")
+    code = int64_input(customer_class, "customer_class")
+    overdue = int64_input(overdue_days, "overdue_days")
+    arrears = int64_input(arrears_fen, "arrears_fen")
+    last = int64_input(last_step, "last_step")
+    last_at = int64_input(last_step_at, "last_step_at")
+    vip = bool_input(important, "important")
+    plan = bool_input(plan_in_force, "plan_in_force")
+    settled = int64_input(settled_at, "settled_at")
     try:
         code, overdue, arrears, last, last_at, vip, plan, settled = np.broadcast_arrays(
             code, overdue, arrears, last, last_at, vip, plan, settled

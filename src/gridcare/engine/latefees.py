@@ -65,7 +65,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from gridcare.engine.arrays import BoolArray, DayArray, Int64Array
+from gridcare.engine.arrays import BoolArray, DayArray, Int64Array, bool_input, int64_input
 from gridcare.engine.calendar import BusinessCalendar
 from gridcare.engine.money import (
     FEN_DEC,
@@ -180,14 +180,6 @@ def _days(values: object, name: str) -> DayArray:
     return days
 
 
-def _ints(values: object, name: str) -> Int64Array:
-    array = np.asarray(values)
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name} must be integers (分 / years / indexes), not {array.dtype}")
-    ints: Int64Array = array.astype(np.int64, copy=False)
-    return ints
-
-
 def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -239,8 +231,8 @@ def _checked_payments(
     """The allocations as (bill index, epoch day, 分) and the total per bill, checked against the bills."""
     if payments is None:
         payments = Payments.empty()
-    bill = _ints(payments.bill, "payments.bill")
-    paid = _ints(payments.amount_fen, "payments.amount_fen")
+    bill = int64_input(payments.bill, "payments.bill")
+    paid = int64_input(payments.amount_fen, "payments.amount_fen")
     day: Int64Array = _days(payments.day, "payments.day").astype(np.int64)
     if not bill.shape == paid.shape == day.shape or bill.ndim != 1:
         raise ValueError("payments.bill, payments.day and payments.amount_fen must have the same length")
@@ -285,12 +277,10 @@ def late_fees(
     :raises ValueError: bad input, naming the first offending element; nothing is computed.
     :raises OverflowError: an amount too large for exact int64 arithmetic (see the module docstring).
     """
-    amount = _ints(amount_fen, "amount_fen")
+    amount = int64_input(amount_fen, "amount_fen")
     due_days = _days(due, "due")
-    year = _ints(bill_year, "bill_year")
-    resident = np.asarray(residential)
-    if resident.dtype != np.bool_:
-        raise ValueError(f"residential must be booleans, not {resident.dtype}")
+    year = int64_input(bill_year, "bill_year")
+    resident = bool_input(residential, "residential")
     until_days = _days(until, "until")
     try:
         amount, due_days, year, resident, until_days = np.broadcast_arrays(
