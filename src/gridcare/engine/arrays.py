@@ -2,6 +2,7 @@
 
 NumPy's operators and reductions answer ``Any`` to the type checker; a value returned from the engine is
 declared with one of these aliases first, so callers see the array type the engine guarantees.
+:func:`int64_input` and :func:`bool_input` take a caller's input column to these types, refusing the wrong kind.
 """
 
 from __future__ import annotations
