@@ -254,6 +254,8 @@ def test_bad_input_is_refused_with_its_reason() -> None:
         d.next_steps(now, calendar=CAL, **args)  # type: ignore[arg-type]
 
     run()
+    empty = d.next_steps(now, [], [], [], [], [], [], [], [], CAL)
+    assert empty.step.size == empty.act_at.size == 0
     with pytest.raises(ValueError, match="last_step 9 at account index 0 is not a step"):
         run(last_step=[9])
     with pytest.raises(ValueError, match="last_step_at -1 at account index 0 is missing"):

@@ -218,6 +218,8 @@ def test_explanation_lines_add_up_to_the_fee() -> None:
         ({"amount_fen": [1.5]}, "must be integers"),
         ({"bill_year": [20250]}, "bill_year 20250 outside"),
         ({"due": ["not a date"]}, "due: not dates"),
+        ({"due": [20260101]}, "due: not dates"),
+        ({"until": 1.5}, "until: not dates"),
         ({"due": [np.datetime64("NaT")]}, "missing date"),
         ({"residential": [1]}, "residential must be booleans"),
         ({"amount_fen": [1, 2]}, "same length"),
@@ -278,14 +280,15 @@ def test_amounts_beyond_exact_int64_are_refused_not_wrapped() -> None:
 
 
 def test_empty_input_gives_empty_results() -> None:
-    result = late_fees(
+    arrays = late_fees(
         np.empty(0, np.int64),
         np.empty(0, "datetime64[D]"),
         np.empty(0, np.int64),
         np.empty(0, bool),
         "2026-01-01",
     )
-    assert result.fee_fen.size == 0
+    lists = late_fees([], [], [], [], "2026-01-01", Payments.empty())
+    assert arrays.fee_fen.size == lists.fee_fen.size == lists.due.size == 0
 
 
 # ----------------------------------------------------------------------------- properties vs a scalar reference

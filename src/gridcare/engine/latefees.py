@@ -171,8 +171,15 @@ class LateFees:
 
 
 def _days(values: object, name: str) -> DayArray:
+    array = np.asarray(values)
+    if array.size == 0:
+        return np.zeros(array.shape, dtype="datetime64[D]")
+    if array.dtype.kind in "biufc":  # NumPy would read numbers as days or seconds since 1970
+        raise ValueError(
+            f"{name}: not dates (datetime64, datetime.date or ISO text), but {array.dtype} numbers"
+        )
     try:
-        days = np.asarray(values).astype("datetime64[D]")
+        days = array.astype("datetime64[D]")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: not dates ({exc})") from exc
     if np.isnat(days).any():
