@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
-from gridcare.billing.executors import start_run
+from gridcare.billing.conf import conf
+from gridcare.billing.executors import run_progress, start_run
 from gridcare.billing.filters import BillFilter, ReviewFilter, RunFilter
 from gridcare.billing.forms import RunForm
 from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk
@@ -86,6 +87,8 @@ class RunDetailView(ScopedDetailView):
         context = super().get_context_data(**kwargs)
         run = context["object"]
         context["chunks"] = RunChunk.objects.filter(run=run).order_by("number")
+        context["progress"] = run_progress(run)
+        context["refresh_seconds"] = int(conf("PAGE_REFRESH_SECONDS"))
         context["not_billed"] = NotBilled.objects.filter(run=run).select_related("account")[:NOT_BILLED_SHOWN]
         context["title"] = str(run)
         return context
