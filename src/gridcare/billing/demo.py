@@ -46,7 +46,7 @@ def demo_periods(today: dt.date, months: int = MONTHS) -> list[str]:
     """The ``months`` closed periods up to the month before ``today``, oldest first."""
     last = today.replace(day=1) - dt.timedelta(days=1)
     month = dt.date(last.year - (1 if last.month < months else 0), (last.month - months) % 12 + 1, 1)
-    periods = []
+    periods: list[str] = []
     while len(periods) < months:
         periods.append(f"{month:%Y-%m}")
         month = next_month(month)
