@@ -97,3 +97,14 @@ def test_demo_billing_is_not_built_twice(system, staff, tariffs) -> None:
     again = list(billing_demo.build(system, "tiny"))
     assert len(again) == 1 and "already present" in again[0]
     assert Bill.objects.count() == bills
+
+
+def test_demo_bills_the_accounts_read_at_the_scales_read_in_part(system, staff, tariffs) -> None:
+    """medium and large read only the first meters: their runs bill the accounts on the routes (a list)."""
+    from gridcare.billing.demo import demo_accounts
+    from gridcare.readings.models import RouteStop
+
+    build_tiny_demo(system)
+    assert demo_accounts("tiny") is None and demo_accounts("small") is None
+    on_routes = set(RouteStop.objects.values_list("service_point__account_id", flat=True))
+    assert demo_accounts("large") == demo_accounts("medium") == sorted(on_routes)

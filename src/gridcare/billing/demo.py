@@ -6,8 +6,13 @@ findings of every other bill in review are accepted with a reason, and the month
 dates) before the next one is billed, so tier years and the month-on-month review rules see released history. In
 the last period a few bills stay in review (the queue of the workbench).
 
-The demo is a list of steps (:data:`STEPS`), each ``step(accountant, periods)`` yielding its report lines; a later
-step (rebills of released bills, …) is appended to the list.
+At the scales whose readings demo reads only some meters (``readings.demo.MAX_POINTS``: medium, large) the runs
+bill the accounts on the reading routes (a list of accounts), not the whole company — a million accounts listed
+as not billed twelve times over would only slow the demo down.
+
+The demo is a list of steps (:data:`STEPS`), each ``step(accountant, periods, accounts)`` yielding its report
+lines (``accounts``: the accounts the demo bills, None = every one); a later step (rebills of released bills, …)
+is appended to the list.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from gridcare.billing.actions import do_accept_finding, do_release_bills
 from gridcare.billing.executors import start_run
 from gridcare.billing.models import Bill, BillFinding, BillingRun
 from gridcare.org.models import User
+from gridcare.readings.demo import MAX_POINTS
+from gridcare.readings.models import RouteStop
 from gridcare.readings.periods import next_month
 
 #: periods the demo bills: the last twelve closed months (the readings demo reads a year)
@@ -53,10 +60,12 @@ def demo_periods(today: dt.date, months: int = MONTHS) -> list[str]:
     return periods
 
 
-def bill_period(accountant: User, period: str, *, keep_in_review: int) -> Iterator[str]:
+def bill_period(
+    accountant: User, period: str, accounts: list[int] | None, *, keep_in_review: int
+) -> Iterator[str]:
     """One month: the real run, the review (every other bill in review has its findings accepted), the release of
     everything but ``keep_in_review`` bills in review."""
-    run = start_run(accountant, period=period)
+    run = start_run(accountant, period=period, accounts=accounts)
     in_review = list(
         Bill.objects.filter(run=run, status=Bill.Status.REVIEW).order_by("pk").values_list("pk", flat=True)
     )
@@ -74,14 +83,21 @@ def bill_period(accountant: User, period: str, *, keep_in_review: int) -> Iterat
     )
 
 
-def bill_the_year(accountant: User, periods: list[str]) -> Iterator[str]:
+def bill_the_year(accountant: User, periods: list[str], accounts: list[int] | None) -> Iterator[str]:
     """Twelve monthly runs, each reviewed and released before the next."""
     for period in periods:
         last = period == periods[-1]
-        yield from bill_period(accountant, period, keep_in_review=LEFT_IN_REVIEW if last else 0)
+        yield from bill_period(accountant, period, accounts, keep_in_review=LEFT_IN_REVIEW if last else 0)
 
 
-Step = Callable[[User, list[str]], Iterator[str]]
+def demo_accounts(scale: str) -> list[int] | None:
+    """The accounts the demo bills: every one, or at the scales read only in part those on the reading routes."""
+    if scale not in MAX_POINTS:
+        return None
+    return sorted(set(RouteStop.objects.values_list("service_point__account_id", flat=True)))
+
+
+Step = Callable[[User, list[str], list[int] | None], Iterator[str]]
 #: the demo's billing steps, in order (a step appended here runs after the twelve months are billed)
 STEPS: list[Step] = [bill_the_year]
 
@@ -92,5 +108,6 @@ def build(actor: User, scale: str) -> Iterator[str]:
         yield f"billing: runs of {periods[0]}…{periods[-1]} are already present (use --reset to rebuild)"
         return
     accountant = User.objects.filter(username="billing").first() or actor
+    accounts = demo_accounts(scale)
     for step in STEPS:
-        yield from step(accountant, periods)
+        yield from step(accountant, periods, accounts)

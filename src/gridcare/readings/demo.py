@@ -31,7 +31,7 @@ from gridcare.readings.models import ReadException, Route, RouteStop
 from gridcare.readings.periods import next_month
 
 #: meters read per scale (the first ones by service point); a scale not named here reads every installed meter
-MAX_POINTS = {"medium": 10_000, "large": 10_000}
+MAX_POINTS = {"medium": 1_000, "large": 1_000}
 ROUTE_SIZE = 60
 MONTHS = 12
 #: share of each register's advance (尖, 峰, 平, 谷); the total is their sum
