@@ -84,3 +84,33 @@ def test_workbench_and_run_page_show_open_runs_and_progress(staff, customer) -> 
     assert 'http-equiv="refresh"' not in page and "100%" in page
     workbench = client.get(reverse("workbench")).content.decode()
     assert "未出账户" in workbench and run.get_absolute_url() in workbench
+
+
+def test_a_run_is_resumed_from_the_screen_and_the_api(staff, customer) -> None:
+    from rest_framework.test import APIClient
+
+    from gridcare.billing.models import Bill
+
+    for _ in range(3):
+        customer()
+    accountant = staff("billing")
+    run = actions.do_start_run(accountant, period=PERIOD, chunk_size=1)
+    client = Client()
+    client.force_login(accountant)
+    page = client.get(reverse("billing:run-detail", args=[run.pk])).content.decode()
+    assert 'id="resume-run"' in page and "继续计算" in page
+    answer = client.post(reverse("billing:run-resume", args=[run.pk]))
+    assert answer.status_code == 302 and answer["Location"] == run.get_absolute_url()
+    run.refresh_from_db()
+    assert run.status == BillingRun.Status.DONE and run.bills == 3
+    assert 'id="resume-run"' not in client.get(run.get_absolute_url()).content.decode()
+
+    api = APIClient()
+    api.force_authenticate(accountant)
+    again = api.post(f"/api/billing/runs/{run.pk}/resume/", HTTP_IDEMPOTENCY_KEY="resume-1")
+    assert again.status_code == 200 and again.json()["status"] == "done" and again.json()["bills"] == 3
+    assert Bill.objects.filter(period=PERIOD).count() == 3  # nothing billed twice
+    outsider = APIClient()
+    outsider.force_authenticate(staff("cg_rep"))
+    assert outsider.post(f"/api/billing/runs/{run.pk}/resume/").status_code in (403, 404)
+    assert Client().post(reverse("billing:run-resume", args=[run.pk])).status_code == 302  # to the login

@@ -30,6 +30,7 @@ from django.utils import timezone
 from gridcare.billing import actions, pool
 from gridcare.billing.conf import conf
 from gridcare.billing.models import BillingRun, RunChunk
+from gridcare.core.access import get_in_scope
 from gridcare.core.context import origin
 from gridcare.core.errors import GridcareError
 from gridcare.core.locks import JobBusy, job_lock
@@ -76,7 +77,9 @@ def finish_if_complete(run_id: int) -> None:
     run = BillingRun.objects.filter(pk=run_id, status=BillingRun.Status.RUNNING).first()
     if run is None:
         return
-    if RunChunk.objects.filter(run=run, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]).exists():
+    if RunChunk.objects.filter(
+        run=run, status__in=[RunChunk.Status.PENDING, RunChunk.Status.RUNNING]
+    ).exists():
         return
     actions.do_finish_run(run.created_by, run)
 
@@ -175,6 +178,14 @@ def _watch(run: BillingRun, progress: Progress | None, resend: Callable[[list[in
             resend(left)
             moved_at = time.monotonic()
         time.sleep(pause)
+
+
+def resume_run(actor: Any, pk: int, *, progress: Progress | None = None, wait: bool = True) -> BillingRun:
+    """继续计算 — rate the chunks of run ``pk`` not done yet (after a kill, a crash or failed chunks): the screen's
+    button and the API's ``resume``. A finished run has nothing left: it stays as it is (finished again). A run
+    outside the caller's scope does not exist."""
+    run = get_in_scope(BillingRun.objects.select_related("created_by"), actor, write=True, pk=pk)
+    return execute(run, progress=progress, wait=wait)
 
 
 def start_run(
