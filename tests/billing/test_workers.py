@@ -6,12 +6,16 @@ totals of an inline run.
 PostgreSQL and Redis only: the worker processes open the test database (``test_<name>``), which on SQLite lives in
 this process's memory. On SQLite this module is not collected (tests/billing/conftest.py); CI runs it in its
 PostgreSQL pass with the Redis of ``GRIDCARE_TEST_REDIS_URL`` (default db 14 of 127.0.0.1:6379, started by .ci/run).
+When that Redis does not answer and ``redis-server`` is installed, the tests start one of their own on a free
+port; without either they fail (never skipped).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,17 +53,50 @@ def database_url() -> str:
     return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+def answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``GRIDCARE_TEST_REDIS_URL`` if it answers, else a ``redis-server`` of the test session on a free port."""
+    if answers(REDIS_URL) or shutil.which("redis-server") is None:
+        yield REDIS_URL
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        until(lambda: answers(url), "the test session's redis-server", server)
+        yield url
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+
+
 class Cluster:
     """The child processes of one test: Celery workers on a queue of their own, and runs of the CLI."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, redis_url: str) -> None:
         self.tmp = tmp
+        self.redis_url = redis_url
         self.queue = f"gridcare-test-{uuid.uuid4().hex[:12]}"
         self.env = {
             **os.environ,
             "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
             "DATABASE_URL": database_url(),
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": redis_url,
             "GRIDCARE_CELERY_QUEUE": self.queue,
             "GRIDCARE_CELERY_VISIBILITY_SECONDS": "5",
             "GRIDCARE_BILLING_STALL_SECONDS": "5",
@@ -116,7 +153,7 @@ class Cluster:
             if process.poll() is None:
                 process.kill()
             process.wait(timeout=30)
-        client = redis.Redis.from_url(REDIS_URL)
+        client = redis.Redis.from_url(self.redis_url)
         client.delete(self.queue)
 
 
@@ -138,10 +175,10 @@ def finished(process: subprocess.Popen[bytes]) -> str:
 
 
 @pytest.fixture
-def cluster(transactional_db: Any, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(transactional_db: Any, tmp_path: Path, redis_url: str) -> Iterator[Cluster]:
     """Redis must answer: the test fails (it is never skipped) when it does not."""
-    redis.Redis.from_url(REDIS_URL).ping()
-    processes = Cluster(tmp_path)
+    redis.Redis.from_url(redis_url).ping()
+    processes = Cluster(tmp_path, redis_url)
     yield processes
     processes.stop()
 
