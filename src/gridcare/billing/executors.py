@@ -162,13 +162,13 @@ def _watch(run: BillingRun, progress: Progress | None, resend: Callable[[list[in
     stall = float(conf("STALL_SECONDS"))
     moved_at, last = time.monotonic(), -1
     while True:
-        _refresh(run, progress)
         left = list(
             RunChunk.objects.filter(run=run)
             .exclude(status__in=[RunChunk.Status.DONE, RunChunk.Status.FAILED])
             .order_by("number")
             .values_list("pk", flat=True)
         )
+        _refresh(run, progress)  # after the chunks: the counters shown include every chunk found finished
         if not left:
             return
         finished = run.chunks - len(left)
