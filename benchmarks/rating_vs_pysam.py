@@ -1,6 +1,6 @@
 """Benchmark: URDB bills of N customer-years of hourly load, gridcare vs NREL PySAM, same run.
 
-    .venv/bin/python benchmarks/rating_vs_pysam.py [--n 200] [--resolution hourly|15min] [--seed 1]
+    .venv/bin/python benchmarks/rating_vs_pysam.py [--n 200] [--resolution hourly|15min] [--seed 1] [--per-kw]
 
 Customers are the DOE reference-building profiles of ``tests/data/loads`` (or ``../shared/data``),
 scaled by a random factor with hour-to-hour noise, spread over the four development URDB tariffs.
@@ -9,6 +9,10 @@ gridcare bills each tariff's customers in one vectorised call (``bill_urdb_many`
 rounds alternate the two, tariff by tariff, so that both see the same load of a shared machine.
 Prints bills/s for both, the ratio, and the largest difference of any monthly energy / flat demand /
 TOU demand line (ours are rounded to the cent, PySAM's are not: ≤ 0.005 expected).
+
+``--per-kw`` adds two tariffs with energy tiers in ``kWh/kW`` and ``kWh/kW daily`` (hours-use-of-demand blocks
+with kWh steps, on the schedules of the PySAM test tariff — no URDB tariff of the reference data uses these
+units): their limits follow each customer's monthly peak.
 """
 
 from __future__ import annotations
@@ -33,6 +37,22 @@ TARIFFS = [
     "reoptjl_leap_year",
     "reoptjl_tiered_energy_demand",
 ]
+#: energy tiers in kWh/kW (``--per-kw``): blocks of 200 and 400 h of the month's peak with kWh steps, and daily
+PER_KW = {
+    "per_kw_blocks": [
+        {"max": 200, "unit": "kWh/kW", "rate": 0.0},
+        {"max": 3000, "unit": "kWh", "rate": 0.15},
+        {"max": 10000, "unit": "kWh", "rate": 0.12},
+        {"max": 1e9, "unit": "kWh", "rate": 0.10},
+        {"max": 400, "unit": "kWh/kW", "rate": 0.0},
+        {"max": 1e9, "unit": "kWh", "rate": 0.08},
+        {"unit": "kWh/kW", "rate": 0.05},
+    ],
+    "per_kw_daily": [
+        {"max": 7, "unit": "kWh/kW daily", "rate": 0.12},
+        {"unit": "kWh/kW daily", "rate": 0.08},
+    ],
+}
 COMPARED = {
     "energy": "charge_wo_sys_ec_ym",
     "demand_flat": "charge_wo_sys_dc_fixed_ym",
@@ -84,27 +104,34 @@ def main() -> None:
     parser.add_argument("--resolution", choices=("hourly", "15min"), default="hourly")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (default 3)")
+    parser.add_argument("--per-kw", action="store_true", help="add two tariffs with kWh/kW energy tiers")
     args = parser.parse_args()
 
     docs = {name: json.loads((DATA / "urdb" / f"{name}.json").read_text()) for name in TARIFFS}
+    if args.per_kw:
+        for name, tiers in PER_KW.items():
+            doc = copy.deepcopy(docs["pysam_tests_urdbv7"])
+            doc["energyratestructure"] = [copy.deepcopy(tiers) for _ in doc["energyratestructure"]]
+            docs[name] = doc
+    names = list(docs)
     tariffs = {name: parse_urdb(doc) for name, doc in docs.items()}
     loads = make_loads(args.n, args.resolution, args.seed)
     # customers are held tariff by tariff (as a billing run reads them), so each tariff's loads are
     # one contiguous block and the timed call gets a view, not a gathered copy
-    bounds = np.linspace(0, args.n, len(TARIFFS) + 1).astype(int)
-    groups = {name: np.arange(bounds[i], bounds[i + 1]) for i, name in enumerate(TARIFFS)}
+    bounds = np.linspace(0, args.n, len(names) + 1).astype(int)
+    groups = {name: np.arange(bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
     blocks = {name: loads[rows[0] : rows[-1] + 1] for name, rows in groups.items()}
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(
-        f"{args.n} customer-years, {args.resolution} load ({loads.shape[1]} steps), {len(TARIFFS)} URDB tariffs"
+        f"{args.n} customer-years, {args.resolution} load ({loads.shape[1]} steps), {len(names)} URDB tariffs"
     )
 
     # warm-up (imports, first-call allocations) on a couple of rows, not timed
-    for name in TARIFFS:
+    for name in names:
         bill_urdb_many(tariffs[name], blocks[name][:2])
-    models = {name: pysam_model(docs[name]) for name in TARIFFS}
+    models = {name: pysam_model(docs[name]) for name in names}
     zeros = (0.0,) * loads.shape[1]
     for model in models.values():
         model.SystemOutput.gen = zeros  # type: ignore[attr-defined]

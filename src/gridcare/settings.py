@@ -5,6 +5,7 @@ Configuration comes from environment variables only:
 - ``DATABASE_URL``: e.g. ``postgres://user:pass@127.0.0.1:5432/gridcare``; default is the embedded SQLite
   file ``var/gridcare.sqlite3`` of the var directory (one-command demo).
 - ``REDIS_URL``: Celery broker and cache; unset means tasks run inline and the cache is local memory.
+  ``GRIDCARE_CELERY_QUEUE`` (``celery``) and ``GRIDCARE_CELERY_VISIBILITY_SECONDS`` (3600) for the workers.
 - ``GRIDCARE_SECRET_KEY``, ``GRIDCARE_DEBUG``, ``GRIDCARE_ALLOWED_HOSTS``.
 - ``GRIDCARE_VAR_DIR`` and ``GRIDCARE_NODE_MODULES``: default to ``var/`` and ``node_modules/`` of the project
   checkout (or a per-user data directory when installed) — never the current directory (:mod:`gridcare.paths`).
@@ -146,6 +147,19 @@ if REDIS_URL:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Workers (docs/billing.md, executors and recovery): a task is acknowledged only once it is done, one task at a
+# time per worker process, so a killed worker's task goes back to the queue — at once when a pool child dies, after
+# the visibility timeout (GRIDCARE_CELERY_VISIBILITY_SECONDS) when the whole worker dies. GRIDCARE_CELERY_QUEUE
+# names the queue (a test run or a second installation on the same Redis uses its own).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("GRIDCARE_CELERY_QUEUE", "celery")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("GRIDCARE_CELERY_VISIBILITY_SECONDS", "3600")),
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}
 # Head-end reads: settle right after each receipt batch commits (0: only the beat sweep / readings settle settle,
 # e.g. to measure the receipt alone — gridcare.readings.conf).
 GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT = _env_bool("GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT", True)

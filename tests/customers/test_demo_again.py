@@ -25,8 +25,8 @@ def test_second_demo_run_says_what_it_kept(system, staff) -> None:
 
 
 def test_demo_service_points_are_on_tariffs_of_the_catalogue(system) -> None:
-    """Demo service points name tariffs the catalogue holds, so screens can show their names (居民生活用电…).
-    Agriculture (``AGR``) is the exception until an agricultural tariff is shipped with a sourced price."""
+    """Demo service points name tariffs the catalogue holds, so screens can show their names (居民生活用电…) and
+    the billing run can bill them — agriculture included (CN-ZJ-AGR)."""
     from gridcare.customers import demo as customers_demo
     from gridcare.customers.models import ServicePoint
     from gridcare.tariffs import demo as tariffs_demo
@@ -38,6 +38,6 @@ def test_demo_service_points_are_on_tariffs_of_the_catalogue(system) -> None:
         list(customers_demo.build(system, "tiny"))
     finally:
         del customers_demo.SCALES["tiny"]
-    used = set(ServicePoint.objects.values_list("tariff_code", flat=True)) - {"AGR"}
+    used = set(ServicePoint.objects.values_list("tariff_code", flat=True))
     assert {"CN-ZJ-RES-TIERED", "CN-SH-GIC-TOU", "CN-LI-2PART-TOU"} <= used
     assert used <= set(Tariff.objects.values_list("code", flat=True))

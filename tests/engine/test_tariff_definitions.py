@@ -27,6 +27,7 @@ SHIPPED = [
     "large_industrial_two_part_tou",
     "shanghai_general_ic_tou",
     "sichuan_residential_seasonal",
+    "zhejiang_agricultural",
     "zhejiang_residential_tiered",
     "zhejiang_residential_tou_tiered",
 ]

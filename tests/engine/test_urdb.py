@@ -204,7 +204,7 @@ def test_missing_schedule_period_is_refused_by_name() -> None:
         (lambda d: d.update(flatdemandmonths=[0] * 11 + [7]), "flat demand rate for period 7 is missing"),
         (lambda d: d["energyweekdayschedule"].pop(), "must be 12 months"),
         (lambda d: d.update(lookbackpercent=0.8), "demand ratchets"),
-        (lambda d: d["energyratestructure"][0][0].update(unit="kWh/kW"), "not supported"),
+        (lambda d: d["energyratestructure"][0][0].update(unit="kWh/hp"), "not supported"),
         (lambda d: d.update(fixedchargefirstmeter=5), "fixedchargeunits is missing"),
     ],
 )
@@ -373,3 +373,101 @@ def test_batch_arrays_keep_their_shapes_and_aggregates_equal_a_plain_reference(
             assert (g_max[m, :, j * 24 : (j + 1) * 24] == chosen.max(axis=1)).all()
     assert np.allclose(g_sum.sum(axis=(0, 2)), matrix.sum(axis=1), rtol=1e-12)
     assert (g_max.max(axis=(0, 2)) == matrix.max(axis=1)).all()
+
+
+#: kWh/kW tier structures (hours-use-of-demand blocks of large-power tariffs): pure kWh/kW tiers, kWh steps
+#: within kWh/kW blocks (SAM's block-step rule), and both in daily units. /work/shared/data holds no URDB tariff
+#: in these units, so they are built on the PySAM test tariff's schedules (every period the same tiers).
+PER_KW_TIERS: dict[str, list[dict[str, Any]]] = {
+    "kwh_per_kw": [
+        {"max": 200, "unit": "kWh/kW", "rate": 0.12},
+        {"max": 400, "unit": "kWh/kW", "rate": 0.09},
+        {"unit": "kWh/kW", "rate": 0.07},
+    ],
+    "blocks_with_kwh_steps": [
+        {"max": 200, "unit": "kWh/kW", "rate": 0.0},
+        {"max": 3000, "unit": "kWh", "rate": 0.15},
+        {"max": 10000, "unit": "kWh", "rate": 0.12},
+        {"max": 1e9, "unit": "kWh", "rate": 0.10},
+        {"max": 400, "unit": "kWh/kW", "rate": 0.0},
+        {"max": 1e9, "unit": "kWh", "rate": 0.08},
+        {"unit": "kWh/kW", "rate": 0.05},
+    ],
+    "kwh_per_kw_daily": [
+        {"max": 7, "unit": "kWh/kW daily", "rate": 0.12},
+        {"unit": "kWh/kW daily", "rate": 0.08},
+    ],
+    "daily_blocks_with_kwh_steps": [
+        {"max": 6, "unit": "kWh/kW daily", "rate": 0.0},
+        {"max": 5000, "unit": "kWh", "rate": 0.14},
+        {"max": 1e9, "unit": "kWh", "rate": 0.11},
+        {"unit": "kWh/kW daily", "rate": 0.06},
+    ],
+}
+
+
+def per_kw_doc(name: str) -> dict[str, Any]:
+    doc = urdb_doc("pysam_tests_urdbv7")
+    doc["energyratestructure"] = [copy.deepcopy(PER_KW_TIERS[name]) for _ in doc["energyratestructure"]]
+    return doc
+
+
+@pytest.mark.parametrize("name", sorted(PER_KW_TIERS))
+@pytest.mark.parametrize("resolution", ["hourly", "15min"])
+def test_kwh_per_kw_tiers_match_pysam(name: str, resolution: str, loads: dict[str, np.ndarray]) -> None:
+    """Tier limits × the month's peak kW (and × days when daily), kWh steps within the blocks: PySAM's bill,
+    for large and small loads (a tenth of them: the kWh steps then cut the blocks)."""
+    doc = per_kw_doc(name)
+    tariff = parse_urdb(doc)
+    for seed, load in enumerate(loads.values()):
+        for scale in (1.0, 0.1):
+            year = load * scale if resolution == "hourly" else quarter_hourly(load * scale, seed)
+            assert_matches_pysam(doc, year, tariff)
+
+
+def test_kwh_per_kw_limits_follow_the_peak() -> None:
+    """A flat 10 kW load with one hour at 20 kW in January (744 h): 7,450 kWh, peak 20 kW. Tiers 200 kWh/kW
+    at 0.12 and over at 0.09: 4,000 kWh at 0.12 + 3,450 at 0.09 = 790.50 $ — twice the peak, twice the tier."""
+    doc = per_kw_doc("kwh_per_kw")
+    doc["energyratestructure"] = [
+        [{"max": 200, "unit": "kWh/kW", "rate": 0.12}, {"unit": "kWh/kW", "rate": 0.09}]
+        for _ in doc["energyratestructure"]
+    ]
+    load = np.full(8760, 10.0)
+    load[5] = 20.0
+    bill = bill_urdb_many(parse_urdb(doc), load[None])
+    assert bill.cents["energy"][0, 0] == 79050
+    first_tier = int(bill.energy_use[0, 0].sum(axis=0)[0])  # 200 h × 20 kW, split across the periods
+    assert abs(first_tier - 4_000 * 10**9) <= 2
+
+
+def test_kwh_per_kw_vectorised_equals_one_by_one(loads: dict[str, np.ndarray]) -> None:
+    tariff = parse_urdb(per_kw_doc("blocks_with_kwh_steps"))
+    matrix = np.stack([*loads.values(), *(x * 0.1 for x in loads.values())])
+    many = bill_urdb_many(tariff, matrix)
+    for i, load in enumerate(matrix):
+        one = bill_urdb_many(tariff, load[None])
+        assert (one.cents["energy"][0] == many.cents["energy"][i]).all()
+        assert (one.energy_use[0] == many.energy_use[i]).all()
+
+
+def test_kwh_per_kw_tiers_that_cannot_be_billed_are_refused() -> None:
+    doc = per_kw_doc("kwh_per_kw")
+    doc["energyratestructure"][0] = [
+        {"max": 3000, "unit": "kWh", "rate": 0.1},
+        {"unit": "kWh/kW", "rate": 0.05},
+    ]
+    with pytest.raises(UrdbError, match=r"first tier must be in 'kWh/kW'"):
+        parse_urdb(doc)
+    doc = per_kw_doc("kwh_per_kw")
+    doc["energyratestructure"][1] = [
+        {"max": 200, "unit": "kWh", "rate": 0.12},
+        {"max": 400, "unit": "kWh", "rate": 0.09},
+        {"unit": "kWh", "rate": 0.07},
+    ]
+    with pytest.raises(UrdbError, match=r"different units \(kWh/kW and kWh\)"):
+        parse_urdb(doc)
+    doc = per_kw_doc("kwh_per_kw")
+    doc["energyratestructure"][0][0]["unit"] = "kWh/hp"
+    with pytest.raises(UrdbError, match=r"unit 'kWh/hp' is not supported"):
+        parse_urdb(doc)

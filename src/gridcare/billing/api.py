@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from gridcare.api.base import ScopedViewSetMixin
 from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
-from gridcare.billing.executors import start_run
+from gridcare.billing.executors import resume_run, start_run
 from gridcare.billing.filters import BillFilter, FindingFilter, RunFilter
 from gridcare.billing.models import Bill, BillFinding, BillingRun, BillLine, NotBilled, RunChunk
 from gridcare.core.requests import StaffRequest
@@ -173,7 +173,7 @@ class BillingRunViewSet(
     serializer_class = BillingRunSerializer
     filterset_class = RunFilter
     view_permission = "billing.view"
-    action_permissions = {"create": "billing.run"}
+    action_permissions = {"create": "billing.run", "resume": "billing.run"}
 
     def get_serializer_class(self) -> Any:
         if self.action == "retrieve":
@@ -191,6 +191,14 @@ class BillingRunViewSet(
             options["route"] = Route(pk=options["route"])
         run = start_run(request.user, wait=options["executor"] != BillingRun.Executor.CELERY, **options)
         return Response(BillingRunSerializer(run).data, status=201)
+
+    @extend_schema(request=None, responses=BillingRunSerializer)
+    @route(detail=True, methods=["post"])
+    def resume(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """继续计算 — rate the chunks not done yet (after a kill or failed chunks); a finished run stays as it is."""
+        run = self.get_object()
+        resumed = resume_run(request.user, run.pk, wait=run.executor != BillingRun.Executor.CELERY)
+        return Response(BillingRunSerializer(resumed).data)
 
 
 class FindingReasonSerializer(serializers.Serializer):
@@ -250,7 +258,9 @@ class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         new = do_rerate_bill(request.user, bill.pk)
         return self._answer(new.pk)
 
-    @extend_schema(operation_id="billing_bills_release_bulk", request=BulkReleaseSerializer, responses={200: dict})
+    @extend_schema(
+        operation_id="billing_bills_release_bulk", request=BulkReleaseSerializer, responses={200: dict}
+    )
     @route(detail=False, methods=["post"], url_path="release", url_name="release-bulk")
     def release_bulk(self, request: StaffRequest) -> Response:
         """批量发行 — the given bill ids, or (``all``) every bill of the filtered list (query parameters)."""

@@ -21,6 +21,11 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_READING_DAY": 1,
     # seconds between two progress looks while a Celery run is waiting for its chunks
     "POLL_SECONDS": 0.5,
+    # a Celery run in which no chunk finished for this many seconds sends its waiting chunks again (a worker killed
+    # with its task, a lost message); a chunk delivered twice is rated once
+    "STALL_SECONDS": 60.0,
+    # the page of a running run reloads itself every this many seconds (its progress)
+    "PAGE_REFRESH_SECONDS": 3,
     # a chunk that failed this many times stays failed until the run is resumed
     "MAX_ATTEMPTS": 3,
     # days from release to the due date, per customer class (电费发行: 居民 15 days, the others 10)

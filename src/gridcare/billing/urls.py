@@ -8,6 +8,7 @@ urlpatterns = [
     path("runs/", views.RunListView.as_view(), name="run-list"),
     path("runs/new/", views.RunCreateView.as_view(), name="run-create"),
     path("runs/<int:pk>/", views.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<int:pk>/resume/", views.RunResumeView.as_view(), name="run-resume"),
     path("bills/", views.BillListView.as_view(), name="bill-list"),
     path("bills/<int:pk>/", views.BillDetailView.as_view(), name="bill-detail"),
     path("bills/<int:pk>/release/", views.BillReleaseView.as_view(), name="bill-release"),

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
-from gridcare.billing.executors import start_run
+from gridcare.billing.conf import conf
+from gridcare.billing.executors import resume_run, run_progress, start_run
 from gridcare.billing.filters import BillFilter, ReviewFilter, RunFilter
 from gridcare.billing.forms import RunForm
 from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk
@@ -86,6 +87,11 @@ class RunDetailView(ScopedDetailView):
         context = super().get_context_data(**kwargs)
         run = context["object"]
         context["chunks"] = RunChunk.objects.filter(run=run).order_by("number")
+        context["progress"] = run_progress(run)
+        context["refresh_seconds"] = int(conf("PAGE_REFRESH_SECONDS"))
+        context["can_resume"] = run.status != BillingRun.Status.DONE and has_perm(
+            self.request.user, "billing.run"
+        )
         context["not_billed"] = NotBilled.objects.filter(run=run).select_related("account")[:NOT_BILLED_SHOWN]
         context["title"] = str(run)
         return context
@@ -269,3 +275,15 @@ class FindingAcceptView(_PostView):
         finding = do_accept_finding(self.request.user, self.kwargs["pk"], self.request.POST.get("reason", ""))
         bill = BillFinding.objects.values_list("bill_id", flat=True).get(pk=finding.pk)
         return str(_("The finding is accepted.")), reverse("billing:bill-detail", args=[bill])
+
+
+class RunResumeView(_PostView):
+    """继续计算 — the chunks of a run not done yet (after a kill or failed chunks)."""
+
+    permission = "billing.run"
+
+    def act(self) -> tuple[str, str]:
+        run = BillingRun.objects.filter(pk=self.kwargs["pk"]).only("executor").first()
+        wait = run is None or run.executor != BillingRun.Executor.CELERY
+        resumed = resume_run(self.request.user, self.kwargs["pk"], wait=wait)
+        return str(_("The billing run is resumed.")), resumed.get_absolute_url()

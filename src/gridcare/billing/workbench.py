@@ -1,5 +1,5 @@
-"""The billing app's part of the workbench registry (gridcare.web.workbench): the review queue as a to-do, the
-on-time billing KPI, and its actions in words."""
+"""The billing app's part of the workbench registry (gridcare.web.workbench): open runs with their progress, the
+review queue and the accounts not billed as to-dos, the on-time billing KPI, and its actions in words."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
-from gridcare.billing.models import Bill
+from gridcare.billing.executors import run_progress
+from gridcare.billing.models import Bill, BillingRun, NotBilled
 from gridcare.core.access import has_perm, restrict
 from gridcare.customers.models import Account
 from gridcare.engine.calendar import SHANGHAI
@@ -92,5 +93,80 @@ def _bills_link(user: Any, unit: Any, month: Month) -> str:
     return f"{reverse('billing:bill-list')}?{urlencode({'period': month.key})}"
 
 
-TODOS = [bills_in_review]
+def open_runs(user: Any) -> list[Todo]:
+    """电费计算进行中 — runs waiting, running or finished with failed chunks (to resume), with their progress."""
+    if not has_perm(user, "billing.run"):
+        return []
+    runs = restrict(
+        BillingRun.objects.filter(
+            status__in=[BillingRun.Status.PENDING, BillingRun.Status.RUNNING, BillingRun.Status.FAILED]
+        ),
+        user,
+    )
+    count = runs.count()
+    if not count:
+        return []
+    first = []
+    for run in runs.order_by("-pk")[:5]:
+        progress = run_progress(run)
+        text = _(
+            "%(period)s #%(run)s %(status)s: %(done)s/%(chunks)s chunks (%(percent)s%%), %(bills)s bills"
+        ) % {
+            "period": run.period,
+            "run": run.pk,
+            "status": run.get_status_display(),
+            "done": progress.chunks_done,
+            "chunks": progress.chunks,
+            "percent": progress.percent,
+            "bills": f"{progress.bills:,}",
+        }
+        first.append((str(text), run.get_absolute_url(), None))
+    tone = "danger" if runs.filter(status=BillingRun.Status.FAILED).exists() else "info"
+    return [
+        Todo(
+            "billing.open_runs",
+            _("Open billing runs"),
+            count,
+            reverse("billing:run-list"),
+            tone,
+            tuple(first),
+        )
+    ]
+
+
+def accounts_not_billed(user: Any) -> list[Todo]:
+    """未出账户 — of the latest period the user's runs billed, the accounts a run listed as not billed (with the
+    reason) that still have no bill of the period: each to be fixed (a read, an exception, a tariff) and billed."""
+    if not has_perm(user, "billing.run"):
+        return []
+    latest = (
+        restrict(BillingRun.objects.all(), user).order_by("-period").values_list("period", flat=True).first()
+    )
+    if latest is None:
+        return []
+    billed = Bill.objects.filter(period=latest, kind=Bill.Kind.REGULAR).exclude(status=Bill.Status.CANCELLED)
+    rows = (
+        restrict(NotBilled.objects.filter(run__period=latest), user)
+        .exclude(reason=NotBilled.Reason.ALREADY_BILLED)
+        .exclude(account_id__in=billed.values("account_id"))
+        .select_related("account", "run")
+    )
+    count = rows.values("account_id").distinct().count()
+    if not count:
+        return []
+    first = tuple(
+        (
+            f"{latest} {n.account.number} {n.account.name}: {n.get_reason_display()}",
+            n.account.get_absolute_url(),
+            None,
+        )
+        for n in rows.order_by("account__number", "-run_id")[:5]
+    )
+    newest = rows.order_by("-run_id").first()
+    url = f"{newest.run.get_absolute_url()}#not-billed" if newest is not None else reverse("billing:run-list")
+    label = _("Accounts not billed")
+    return [Todo("billing.not_billed", label, count, url, "warning", first)]
+
+
+TODOS = [open_runs, bills_in_review, accounts_not_billed]
 KPIS = [KPI("on_time_billing", on_time_billing, _bills_link)]

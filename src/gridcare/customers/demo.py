@@ -159,7 +159,7 @@ def _profile(rng: random.Random, station: str) -> Profile:
             capacity,
             None,
             capacity * rng.randint(50, 200),
-            "AGR",
+            "CN-ZJ-AGR",
             "0.80" if capacity >= 100 else "none",
             False,
             False,

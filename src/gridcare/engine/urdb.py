@@ -15,6 +15,15 @@ Semantics (see ``docs/tariffs.md`` for the full list and the deviations from PyS
   month's kWh (SAM: ``use[p, t] = E_p / E × (min(E, max_t) − max_{t−1})``), then priced at that
   period's tier rate.  ``rate + adj`` is the price.  ``kWh daily`` limits are × days of the month.
   Tier limits that differ between periods *within a month* have no shared-tier meaning: refused.
+* ``kWh/kW`` and ``kWh/kW daily`` energy tiers (hours-use-of-demand blocks, as large-power tariffs use): the
+  limit of such a tier is × the month's peak kW (the month's maximum of the load; daily: × days as well), and
+  ``kWh`` tiers after it are steps *within* that block, as SAM's block-step rule has it
+  (``rate_data::init_energy_rates``): walking the tiers, a ``kWh/kW`` tier followed by ``kWh`` steps opens a
+  block and bills nothing itself; a step below the block's limit ends at its own ``max``; the first step that
+  reaches the block's limit ends there and the block's further steps are skipped; a ``kWh/kW`` tier followed by
+  another ``kWh/kW`` tier (or last) is a tier of its own up to its limit.  The first tier must be ``kWh/kW``
+  (SAM's condition); the last tier kept is open-ended.  The limits depend on each customer's peak, so they
+  are computed per customer and month (vectorised over customers).
 * TOU demand (``demandratestructure`` + schedules): per month and period, the maximum kW in the
   period, tiered with **that period's own tiers** (SAM refuses tiers that differ between periods
   of a month; where SAM accepts, the result is the same).
@@ -88,6 +97,12 @@ _NANO = 9  # amounts are computed in 1e-9 $
 _SHIFT = URDB_QTY_DEC + URDB_PRICE_DEC - _NANO
 
 
+#: energy tier units: kWh of the month, kWh a day (× days), kWh per kW of the month's peak (× peak, × days)
+ENERGY_UNITS = ("kwh", "kwh daily", "kwh/kw", "kwh/kw daily")
+PER_KW_UNITS = ("kwh/kw", "kwh/kw daily")
+DAILY_UNITS = ("kwh daily", "kwh/kw daily")
+
+
 class UrdbError(ValueError):
     """A URDB tariff (or a billing request) cannot be billed; the message says what is missing."""
 
@@ -141,9 +156,21 @@ class UrdbTariff:
         return bool(self.min_month or self.min_day or self.min_year)
 
     def energy_month_limits(self, month: int) -> tuple[int | None, ...]:
-        """The month's shared energy tier limits (1e-9 kWh, daily units scaled by days)."""
-        periods = sorted(set(self.energy_weekday[month].tolist()) | set(self.energy_weekend[month].tolist()))
-        return _month_limits(self.energy, periods, month)
+        """The month's shared energy tier limits (1e-9 kWh, or 1e-9 kWh/kW; daily units scaled by days)."""
+        return _month_limits(self.energy, self.energy_month_periods(month), month)
+
+    def energy_month_periods(self, month: int) -> list[int]:
+        return sorted(set(self.energy_weekday[month].tolist()) | set(self.energy_weekend[month].tolist()))
+
+    @property
+    def energy_per_kw(self) -> bool:
+        """Energy tiers in kWh/kW: their limits scale with each customer's monthly peak."""
+        return any(t.unit in PER_KW_UNITS for tiers in self.energy for t in tiers)
+
+    def energy_month_per_kw(self, month: int) -> tuple[bool, ...]:
+        """Which of the month's shared tiers are kWh/kW blocks (the first period used decides, as in SAM)."""
+        first = self.energy[self.energy_month_periods(month)[0]]
+        return tuple(t.unit in PER_KW_UNITS for t in first)
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,8 +213,10 @@ def _structure(doc: Mapping[str, Any], key: str, *, energy: bool) -> Structure:
                 raise UrdbError(f"{where} has no 'rate': the rate of period {p}, tier {t} is missing")
             rate = _num(tier["rate"]) + _num(tier.get("adj") or 0)
             unit = str(tier.get("unit") or ("kWh" if energy else "kW"))
-            if energy and unit.lower() not in ("kwh", "kwh daily"):
-                raise UrdbError(f"{where} unit {unit!r} is not supported (only 'kWh' and 'kWh daily')")
+            if energy and unit.lower() not in ENERGY_UNITS:
+                raise UrdbError(
+                    f"{where} unit {unit!r} is not supported (only 'kWh', 'kWh daily', 'kWh/kW', 'kWh/kW daily')"
+                )
             if not energy and unit.lower() != "kw":
                 raise UrdbError(f"{where} unit {unit!r} is not supported (only 'kW')")
             limit: int | None = None
@@ -199,12 +228,24 @@ def _structure(doc: Mapping[str, Any], key: str, *, energy: bool) -> Structure:
                     limit = decimal_to_scaled(m, URDB_QTY_DEC, exact=False)
             if limit is None and t < len(period) - 1:
                 raise UrdbError(f"{where} has no 'max' but is not the last tier of period {p}")
-            if tiers and limit is not None and tiers[-1].limit is not None and limit <= tiers[-1].limit:
+            same_kind = not tiers or (tiers[-1].unit in PER_KW_UNITS) == (unit.lower() in PER_KW_UNITS)
+            if (
+                same_kind
+                and tiers
+                and limit is not None
+                and tiers[-1].limit is not None
+                and limit <= tiers[-1].limit
+            ):
                 raise UrdbError(f"{where} 'max' must be larger than the previous tier's")
             tiers.append(
                 UrdbTier(
                     limit=limit, rate=decimal_to_scaled(rate, URDB_PRICE_DEC, exact=False), unit=unit.lower()
                 )
+            )
+        if energy and any(t.unit in PER_KW_UNITS for t in tiers) and tiers[0].unit not in PER_KW_UNITS:
+            raise UrdbError(
+                f"{key}[{p}]: the first tier must be in 'kWh/kW' (or 'kWh/kW daily') when the period has kWh/kW "
+                "tiers — its kWh tiers are steps within the kWh/kW blocks (as SAM bills them)"
             )
         # the last tier is open-ended on a real bill, even when URDB writes a (huge) 'max' on it
         tiers[-1] = UrdbTier(limit=None, rate=tiers[-1].rate, unit=tiers[-1].unit)
@@ -242,24 +283,33 @@ def _schedule(doc: Mapping[str, Any], key: str, structure_key: str, n_periods: i
 def _month_limits(structure: Structure, periods: Sequence[int], month: int) -> tuple[int | None, ...]:
     """Shared tier limits of a month; refuses periods whose limits differ (no shared meaning)."""
     reference: tuple[int | None, ...] | None = None
+    reference_units: tuple[bool, ...] = ()
     ref_period = -1
     for p in periods:
         limits = tuple(
             None
             if t.limit is None
-            else (t.limit * DAYS_IN_MONTH[month] if t.unit == "kwh daily" else t.limit)
+            else (t.limit * DAYS_IN_MONTH[month] if t.unit in DAILY_UNITS else t.limit)
             for t in structure[p]
         )
+        per_kw = tuple(t.unit in PER_KW_UNITS for t in structure[p])
+        if reference is not None and per_kw != reference_units:
+            raise UrdbError(
+                f"energyratestructure: in {MONTH_NAMES[month]} periods {ref_period} and {p} have tiers in "
+                "different units (kWh/kW and kWh); all periods used in a month must share the tier breakdown"
+            )
         if reference is None:
-            reference, ref_period = limits, p
+            reference, reference_units, ref_period = limits, per_kw, p
         elif limits != reference:
 
-            def show(lims: tuple[int | None, ...]) -> str:
+            def show(lims: tuple[int | None, ...], units: tuple[bool, ...] = reference_units) -> str:
                 return (
                     "["
                     + ", ".join(
-                        "no limit" if x is None else f"{scaled_to_decimal(x, URDB_QTY_DEC).normalize():f} kWh"
-                        for x in lims
+                        "no limit"
+                        if x is None
+                        else f"{scaled_to_decimal(x, URDB_QTY_DEC).normalize():f} {'kWh/kW' if kw else 'kWh'}"
+                        for x, kw in zip(lims, units, strict=True)
                     )
                     + "]"
                 )
@@ -660,6 +710,9 @@ class _Plan:
     e_lo: np.ndarray  # (12, T, 1) kWh, float (tier allocation follows SAM in float)
     e_width: np.ndarray  # (12, T, 1)
     e_rates: np.ndarray  # (12, P, T) int64, 1e-15 $
+    #: kWh/kW tariffs: per month, each tier's limit (kWh or kWh/kW, daily × days; inf = none) and whether it is
+    #: a kWh/kW block — the bounds are computed per customer from its peak (:func:`_per_kw_bounds`)
+    e_per_kw: tuple[tuple[tuple[float, bool], ...], ...] | None
     has_demand: bool  # any TOU or flat demand: the maxima are aggregated only then
     d_slot_period: np.ndarray  # (12, 2S) int64 TOU demand period of each slot (-1: none)
     n_tou: int  # TOU demand periods (the first ``n_tou`` of D)
@@ -732,11 +785,21 @@ def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
         d_lo, d_width = lo[..., None], (hi - lo)[..., None]
         rates.append(np.concatenate([pad(t[2], 0) for t in tables], axis=1).reshape(12, -1))
     all_rates = np.ascontiguousarray(np.concatenate(rates, axis=1)[:, :, None])
+    e_per_kw = None
+    if tariff.energy_per_kw:
+        e_per_kw = tuple(
+            tuple(
+                (np.inf if lim is None else lim / 10**URDB_QTY_DEC, kw)
+                for lim, kw in zip(limits[m], tariff.energy_month_per_kw(m), strict=True)
+            )
+            for m in range(12)
+        )
     plan = _Plan(
         e_onehot_t=e_onehot_t,
         e_lo=e_lo[:, :, None],
         e_width=(e_hi - e_lo)[:, :, None],
         e_rates=e_rates,
+        e_per_kw=e_per_kw,
         has_demand=bool(tables),
         d_slot_period=np.ascontiguousarray(d_slot_period),
         n_tou=n_tou,
@@ -748,6 +811,51 @@ def _plan(tariff: UrdbTariff, spd: int) -> _Plan:
     )
     tariff._plans[spd] = plan
     return plan
+
+
+def _per_kw_bounds(
+    months: tuple[tuple[tuple[float, bool], ...], ...], peak: np.ndarray, n_t: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, width) of every tier, month and customer (12, T, N) kWh for kWh/kW tiers: SAM's block-step walk
+    (``rate_data::init_energy_rates``) done for all customers at once from their monthly peaks ``peak`` (12, N).
+
+    A tier SAM leaves out has width 0 (its rate is never used); the tiers SAM keeps follow each other from 0 and
+    the last one kept is open-ended, so the month's kWh are allocated to them as to fixed tiers."""
+    n = peak.shape[1]
+    lo = np.zeros((12, n_t, n))
+    width = np.zeros((12, n_t, n))
+    everyone = np.arange(n)
+    for m, tiers in enumerate(months):
+        f = peak[m]
+        blocks = np.array(
+            [np.full(n, np.inf) if np.isinf(lim) else lim * f for lim, kw in tiers if kw]
+        )  # (K, N)
+        block = np.zeros(n, dtype=np.int64)
+        last = np.full(n, -np.inf)  # the last limit kept (-inf: none yet)
+        kept = np.zeros((len(tiers), n), dtype=bool)
+        for i, (lim, kw) in enumerate(tiers):
+            current = blocks[block, everyone]
+            if kw:
+                own = np.full(n, np.inf) if np.isinf(lim) else lim * f
+                block = block + ((current < own) & (block + 1 < len(blocks)))
+                current = blocks[block, everyone]
+                if i + 1 < len(tiers) and not tiers[i + 1][1]:
+                    continue  # the block's kWh steps follow: they carry its rates
+                add = np.ones(n, dtype=bool)
+                value = current
+            else:
+                below = lim < current
+                add = below | (last < current)
+                value = np.where(below, lim, current)
+            start = np.maximum(last, 0.0)
+            lo[m, i] = np.where(add, start, 0.0)
+            with np.errstate(invalid="ignore"):
+                width[m, i] = np.where(add, np.maximum(value - start, 0.0), 0.0)
+            kept[i] = add
+            last = np.where(add, np.maximum(value, last), last)
+        final = len(tiers) - 1 - np.argmax(kept[::-1], axis=0)  # the last tier kept is open-ended
+        width[m, final, everyone] = np.inf
+    return lo, width
 
 
 def bill_urdb_many(
@@ -767,7 +875,7 @@ def bill_urdb_many(
         raise UrdbError(f"a load year has 8760 × k values (8760 hourly, 35040 at 15 minutes), got {steps}")
     spd = steps // 8760
     plan = _plan(tariff, spd)
-    g_sum, g_max, lowest = _aggregate(loads, spd, maxima=plan.has_demand)
+    g_sum, g_max, lowest = _aggregate(loads, spd, maxima=plan.has_demand or plan.e_per_kw is not None)
 
     # ---- energy: kWh per (month, period); month tiers shared across periods by share (SAM)
     kwh = np.matmul(plan.e_onehot_t, g_sum.transpose(0, 2, 1))  # (12, P, N)
@@ -778,7 +886,11 @@ def bill_urdb_many(
         raise UrdbError("the load has non-finite values")
     if lowest < 0:
         raise UrdbError("the load has negative values (exports / net metering are not modelled)")
-    widths = np.minimum(np.maximum(total[:, None, :] - plan.e_lo, 0.0), plan.e_width)  # (12, T, N)
+    e_lo, e_width = plan.e_lo, plan.e_width
+    if plan.e_per_kw is not None:
+        assert g_max is not None
+        e_lo, e_width = _per_kw_bounds(plan.e_per_kw, g_max.max(axis=2), e_lo.shape[1])  # (12, T, N)
+    widths = np.minimum(np.maximum(total[:, None, :] - e_lo, 0.0), e_width)  # (12, T, N)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total[:, None, :] > 0, kwh / total[:, None, :], 0.0)
     use = _to_qty(share[:, :, None, :] * widths[:, None, :, :])  # (12, P, T, N)

@@ -50,7 +50,9 @@ def _meter_row(
     rules: MeteringRules,
 ) -> tuple[tuple, dt.date | None, list[str], int, int]:
     maker, model = rng.choice(MAKERS)
-    registers = ["active_total"] if phases == 1 else ([*TOU, "reactive_total"] if voltage != "380V" else TOU)
+    # three-phase meters (commercial, agricultural, large industry) also count reactive energy: the power factor
+    # adjustment of their tariffs needs it
+    registers = ["active_total"] if phases == 1 else [*TOU, "reactive_total"]
     ct, pt = (
         (1, 1)
         if voltage == "220V"

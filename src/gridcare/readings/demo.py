@@ -4,8 +4,9 @@ reverse running, a surge, three months of zero consumption, a missing read, a re
 mid-period through the metering app's own action (the period's consumption spans both meters) — and one estimate
 awaiting approval. Each month's plan is generated after that month's exchanges, then its reads are captured.
 
-Bounded to the first :data:`MAX_POINTS` service points (a year of reads through the full capture path is a few
-seconds per thousand meters); larger demos keep the other points without routes.
+Every installed meter of the small demo is read (so the billing demo bills every account for twelve months); the
+larger scales are bounded to their first :data:`MAX_POINTS` service points (a year of reads through the full
+capture path, set-based, is a few seconds per thousand meters) and keep the other points without routes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from gridcare.readings.interval_demo import load_interval_demo
 from gridcare.readings.models import ReadException, Route, RouteStop
 from gridcare.readings.periods import next_month
 
-MAX_POINTS = 1000
+#: meters read per scale (the first ones by service point); a scale not named here reads every installed meter
+MAX_POINTS = {"medium": 1_000, "large": 1_000}
 ROUTE_SIZE = 60
 MONTHS = 12
 #: share of each register's advance (尖, 峰, 平, 谷); the total is their sum
@@ -137,7 +139,7 @@ def build(actor: User, scale: str) -> Iterator[str]:
     meters = list(
         Meter.objects.filter(status=Meter.Status.INSTALLED)
         .select_related("service_point__org_unit")
-        .order_by("service_point_id")[:MAX_POINTS]
+        .order_by("service_point_id")[: MAX_POINTS.get(scale)]
     )
     if not meters:
         yield "readings: no installed meters — skipped"

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db.models import Sum
+from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs published
 
 from gridcare.billing.executors import execute, start_run
 from gridcare.billing.models import BillingRun, RunChunk
@@ -18,14 +19,41 @@ from gridcare.org.selectors import system_actor
 from gridcare.readings.models import Route
 
 
-def progress_line(run: BillingRun) -> str:
-    width = 30
-    share = run.chunks_done / run.chunks if run.chunks else 1.0
-    bar = "#" * round(width * share) + "." * (width - round(width * share))
-    return (
-        f"[{bar}] {run.chunks_done}/{run.chunks} chunks · {run.bills} bills · {run.not_billed} not billed · "
-        f"{run.total} 元"
-    )
+class ProgressBar:
+    """The run's progress as a tqdm bar on the command's output: chunks done of the run's chunks, with the bills,
+    the accounts not billed and the amount so far (the same for every executor: it follows the chunk rows)."""
+
+    def __init__(self, out: OutputWrapper, *, enabled: bool) -> None:
+        self.out = out
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def __call__(self, run: BillingRun) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = tqdm(
+                total=run.chunks,
+                initial=run.chunks_done,
+                desc=f"run {run.pk} {run.period}",
+                unit="chunk",
+                file=self,
+                dynamic_ncols=True,
+                mininterval=0.2,
+            )
+        self.bar.set_postfix_str(f"{run.bills:,} bills · {run.not_billed:,} not billed · {run.total:,} 元")
+        self.bar.update(run.chunks_done - self.bar.n)
+
+    def write(self, text: str) -> None:
+        """tqdm's stream: the command's output as it is (the bar redraws its line with a carriage return)."""
+        self.out.write(text, ending="")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def figures(run: BillingRun) -> list[str]:
@@ -71,10 +99,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no user {options['username']}")
             actor = named
 
-        def show(run: BillingRun) -> None:
-            if not options["quiet"]:
-                self.stdout.write(progress_line(run))
-
+        show = ProgressBar(self.stdout, enabled=not options["quiet"])
         started = time.perf_counter()
         try:
             if options["resume"]:
@@ -88,6 +113,8 @@ class Command(BaseCommand):
                 run = start_run(actor, progress=show, **self._scope(options))
         except GridcareError as error:
             raise CommandError(error.message) from None
+        finally:
+            show.close()
         for line in figures(run):
             self.stdout.write(line)
         self.stdout.write(f"command: {time.perf_counter() - started:.2f} s")
