@@ -141,11 +141,15 @@ def _needs(version: TariffVersion, entry: AccountInput) -> None:
                 R.MISSING_REGISTERS,
                 "功率因数调整需要本期无功电量。 (The power factor adjustment needs the reactive energy.)",
             )
-    if _basis(version, entry) == "demand":
+    basic = version.component("basic")
+    by_demand = _basis(version, entry) == "demand" or (
+        isinstance(basic, BasicCharge) and basic.demand_price is not None and basic.capacity_price is None
+    )
+    if by_demand and entry.max_demand_kw is None:
         raise Refusal(
             R.MISSING_DEMAND,
-            "按需量计收基本电费需要本月最大需量（需量数据尚未接入计费）。"
-            " (The demand-based basic charge needs the month's maximum demand.)",
+            entry.demand_missing
+            or "按需量计收基本电费需要本期最大需量。 (The demand-based basic charge needs the maximum demand.)",
         )
 
 
@@ -212,6 +216,7 @@ def usages_for(
             reactive_kvarh=entry.registers.get(REACTIVE),
             capacity_kva=entry.capacity_kva,
             contracted_demand_kw=entry.contracted_demand_kw,
+            max_demand_kw=entry.max_demand_kw,
             basic_basis=_basis(version, entry),
             cycle_days=None if whole else period_days,
             billing_month=month,
@@ -281,10 +286,14 @@ def _static(code: str, version: TariffVersion) -> Static:
         price, unit = e.tiers[int(code.removeprefix("energy_tier")) - 1].price, "kWh"
     elif code.startswith("tier_surcharge") and isinstance(e, TouTieredEnergy):
         price, unit = e.tiers[int(code.removeprefix("tier_surcharge")) - 1].price, "kWh"
-    elif code == "basic_capacity":
+    elif code.startswith("basic_"):
         basic = version.component("basic")
-        if isinstance(basic, BasicCharge):
+        if isinstance(basic, BasicCharge) and code == "basic_capacity":
             price, unit, kind = basic.capacity_price, "kVA", "capacity"
+        elif isinstance(basic, BasicCharge) and basic.demand_price is not None:
+            excess = code == "basic_demand_excess"
+            price = basic.demand_price * (basic.overrun_multiplier if excess else 1)
+            unit = "kW"
     return _label(code, version), unit, None if price is None else scaled_to_decimal(price, PRICE_DEC), kind
 
 
@@ -443,6 +452,9 @@ def _bill_row(
         funds=funds,
         credits=credits,
         total=charges + funds - credits,
-        inputs={"usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages]},
+        inputs={
+            "usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages],
+            **({"max_demand": entry.max_demand} if entry.max_demand else {}),
+        },
         lines=lines,
     )

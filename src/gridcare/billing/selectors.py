@@ -16,8 +16,10 @@ from gridcare.billing.models import Bill, BillingRun
 from gridcare.core.access import restrict
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.models import Account, CapacityPeriod, DemandPeriod, ServicePoint, TariffAssignment
+from gridcare.engine.tariff import BasicCharge
 from gridcare.engine.tariff import Tariff as EngineTariff
 from gridcare.metering.models import Installation
+from gridcare.readings.interval_selectors import max_demand_in_periods
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import DeterminantSet, determinants_in_range
 from gridcare.service.models import Compensation
@@ -75,6 +77,11 @@ class AccountInput:
     #: amount due of the regular bill of the month before and of the same month last year (None: no bill)
     previous_total: Decimal | None = None
     last_year_total: Decimal | None = None
+    #: 最大需量 of the bill period (kW) for a basic charge by demand, and where it comes from (``max_demand``:
+    #: source, when, coverage — kept in the bill's inputs); ``demand_missing`` says why there is none
+    max_demand_kw: Decimal | None = None
+    max_demand: dict[str, str] = field(default_factory=dict)
+    demand_missing: str = ""
 
 
 @dataclass
@@ -261,7 +268,55 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
             errors[tariff.code] = "; ".join(m for msgs in exc.errors.values() for m in msgs)[:250]
     for code in codes - set(tariffs) - set(errors):
         errors[code] = f"电价「{code}」不在电价目录中。 (Tariff {code} is not in the catalogue.)"
+    load_max_demand(
+        [e for e in inputs if any(needs_demand(tariffs.get(s.tariff_code), e) for s in e.segments)]
+    )
     return ChunkData(period, inputs, tariffs, errors, enabled_rules())
+
+
+def needs_demand(tariff: EngineTariff | None, entry: AccountInput) -> bool:
+    """Whether a version of ``tariff`` bills ``entry``'s basic charge by demand: a demand price, and either a
+    contracted demand or no capacity price to choose instead."""
+    if tariff is None:
+        return False
+    bases = [v.component("basic") for v in tariff.versions]
+    return any(
+        isinstance(b, BasicCharge)
+        and b.demand_price is not None
+        and (entry.contracted_demand_kw is not None or b.capacity_price is None)
+        for b in bases
+    )
+
+
+def load_max_demand(entries: list[AccountInput]) -> None:
+    """最大需量 of the bill period for the accounts billed by demand — one scan of the interval store for the whole
+    chunk (the accounts' meters, the months their periods touch), never one per account.
+
+    Precedence: metering has no maximum-demand register (最大需量示数) today, so the interval store is the one
+    source; an account with too few intervals (``DEMAND_MIN_COVERAGE_PCT``) or none has no demand and is not
+    billed, with the reason."""
+    if not entries:
+        return
+    minimum = Decimal(str(conf("DEMAND_MIN_COVERAGE_PCT")))
+    found = max_demand_in_periods({e.account: (e.period_start, e.period_end) for e in entries})
+    for entry in entries:
+        demand = found.get(entry.account)
+        if demand is None:
+            entry.demand_missing = "本期没有负荷曲线数据，无法确定最大需量。 (No interval data in the bill period: no maximum demand.)"
+            continue
+        if demand.coverage < minimum:
+            entry.demand_missing = (
+                f"本期负荷曲线只收到 {demand.coverage}% 的数据（至少 {minimum}%），最大需量不可靠。"
+                f" (Interval data covers {demand.coverage}% of the period, below {minimum}%.)"
+            )
+            continue
+        entry.max_demand_kw = demand.kw
+        entry.max_demand = {
+            "kw": str(demand.kw),
+            "source": "interval",
+            "at": demand.at.isoformat(),
+            "coverage_pct": str(demand.coverage),
+        }
 
 
 def _shift(period: str, months: int) -> str:
