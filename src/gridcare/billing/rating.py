@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -80,6 +80,10 @@ class BillRow:
     lines: list[LineRow] = field(default_factory=list)
     #: what the plausibility rules found (rule code, in words): a bill with findings is written in review
     findings: list[tuple[str, str]] = field(default_factory=list)
+    #: the kWh the bill adds to the tier year when not all of ``energy_kwh`` (a mixed account: its tiered part)
+    tier_kwh: Decimal | None = None
+    #: a tariff (assignment or version) changed in the period: the bill is split by days
+    tariff_changed: bool = False
 
 
 @dataclass
@@ -153,11 +157,55 @@ def _needs(version: TariffVersion, entry: AccountInput) -> None:
         )
 
 
-def usages_for(
+Part = list[tuple[EngineTariff, Usage]]
+
+
+def usages_for(entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None) -> Part:
+    """The usages (one per tariff segment, of every tariff group) an account is rated from, or a
+    :class:`Refusal` with the reason; ``year`` is the tier year of the period (computed once per chunk)."""
+    return [pair for part in parts_for(entry, data, year) for pair in part]
+
+
+def _tiered(part: Part) -> bool:
+    return any(
+        isinstance(t.version_on(u.period_start).energy, TieredEnergy | TouTieredEnergy) for t, u in part
+    )
+
+
+def parts_for(
     entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None
-) -> list[tuple[EngineTariff, Usage]]:
-    """The usages (one per tariff segment) an account is rated from, or a :class:`Refusal` with the reason;
-    ``year`` is the tier year of the period (computed once per chunk by the caller)."""
+) -> list[Part]:
+    """The usages of each tariff group of the account (one group unless its service points are on different
+    tariffs): each group is rated by its own tariff from its own registers, capacity and contracted demand; the
+    tier year so far goes to the tiered groups only, and only their kWh carry it on (RULES §2: annual tiers per
+    account; a mixed residential + general account is tiered on its residential part)."""
+    if not entry.several_tariffs:
+        return [_usages(entry, data, year)]
+    parts: list[Part] = []
+    ytd = entry.tier_ytd_kwh
+    for group in entry.groups:
+        one = replace(
+            entry,
+            registers=group.registers,
+            segments=group.segments,
+            capacity_kva=group.capacity_kva,
+            contracted_demand_kw=group.contracted_demand_kw,
+            tier_ytd_kwh=ytd,
+            several_tariffs=False,
+            groups=[],
+        )
+        part = _usages(one, data, year)
+        if _tiered(part):
+            ytd += _energy(part)
+        parts.append(part)
+    return parts
+
+
+def _energy(part: Part) -> Decimal:
+    return sum((Decimal(str(v)) for _, u in part for v in u.energy_kwh.values()), Decimal(0))
+
+
+def _usages(entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None) -> Part:
     R = NotBilled.Reason
     if entry.already_billed is not None:
         raise Refusal(
@@ -172,10 +220,6 @@ def usages_for(
         raise Refusal(R.MISSING_READS, "本期没有已校核的有功示数。 (No validated active reads.)")
     if not entry.segments:
         raise Refusal(R.NO_TARIFF, "本期没有执行电价。 (No tariff assigned in the period.)")
-    if entry.several_tariffs:
-        raise Refusal(
-            R.SEVERAL_TARIFFS, "同一户号的用电地址执行不同电价。 (Service points on different tariffs.)"
-        )
     for s in entry.segments:
         if s.tariff_code in data.tariff_errors:
             raise Refusal(R.TARIFF_ERROR, data.tariff_errors[s.tariff_code])
@@ -376,44 +420,52 @@ def words(detail: str) -> str:
 
 
 def rate_chunk(data: ChunkData) -> RatedChunk:
-    """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating."""
+    """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating (each tariff group
+    of an account is rated as its own row of the batch and becomes its own lines of the account's bill)."""
     not_billed: list[tuple[int, str, str]] = []
-    planned: list[tuple[int, list[tuple[EngineTariff, Usage]]]] = []
+    planned: list[tuple[int, Part]] = []  # (plan row, usages); plan rows of one account are consecutive
+    account_of: list[int] = []  # plan row → index of the account in the chunk
     year = tier_year(data.period)
     for index, entry in enumerate(data.accounts):
         try:
-            planned.append((index, usages_for(entry, data, year)))
+            parts = parts_for(entry, data, year)
         except Refusal as refusal:
             not_billed.append((entry.account, refusal.reason, words(refusal.detail)))
+            continue
+        for part in parts:
+            planned.append((len(account_of), part))
+            account_of.append(index)
     catalog = compile_catalog(list(data.tariffs.values()))
     units, owner, failed = _units(planned)
     amounts, pf, rate_failed = _rate(catalog, units, owner)
     failed.update(rate_failed)
+    rows_of: dict[int, list[int]] = {}
+    for row, index in enumerate(account_of):
+        rows_of.setdefault(index, []).append(row)
     bills: list[BillRow] = []
     statics: dict[tuple[int, str], Static] = {}
-    for index, usages in planned:
+    for index, rows in rows_of.items():
         entry = data.accounts[index]
-        if index in failed:
-            not_billed.append((entry.account, NotBilled.Reason.TARIFF_ERROR, failed[index]))
+        fault = next((failed[r] for r in rows if r in failed), None)
+        if fault is not None:
+            not_billed.append((entry.account, NotBilled.Reason.TARIFF_ERROR, fault))
             continue
-        bills.append(_bill_row(entry, usages, catalog, amounts[index], pf[index], statics))
+        rated = [(planned[r][1], amounts[r], pf[r]) for r in rows]
+        bills.append(_bill_row(entry, rated, catalog, statics))
     return RatedChunk(bills, not_billed)
 
 
-def _bill_row(
-    entry: AccountInput,
-    usages: list[tuple[EngineTariff, Usage]],
-    catalog: Catalog,
-    fen: np.ndarray,
-    pf: int,
-    statics: dict[tuple[int, str], Static],
-) -> BillRow:
+def _part_lines(
+    usages: Part, catalog: Catalog, fen: np.ndarray, statics: dict[tuple[int, str], Static], prefix: str
+) -> tuple[list[LineRow], Decimal, Decimal, Decimal]:
+    """The lines of one tariff group (labelled with its tariff when the bill has several), its charges, funds
+    and kWh."""
     tariff, last = usages[-1]
     version = tariff.version_on(last.period_end - dt.timedelta(days=1))
     plain = [u for _, u in usages]
     lines: list[LineRow] = []
     charges = funds = Decimal("0.00")
-    energy = sum((Decimal(str(v)) for u in plain for v in u.energy_kwh.values()), Decimal(0))
+    energy = _energy(usages)
     several = len(plain) > 1 or any(len(list(t.parts(u.period_start, u.period_end))) > 1 for t, u in usages)
     for j, code in enumerate(catalog.codes):
         value = int(fen[j])
@@ -427,11 +479,33 @@ def _bill_row(
         label, unit, price, kind = static
         if several:
             price = None  # several segments: each part's price is in the explanation
-        lines.append(LineRow(code, label, amount, _quantity(kind, plain, energy), unit, price))
+        lines.append(
+            LineRow(code, f"{prefix}{label}"[:80], amount, _quantity(kind, plain, energy), unit, price)
+        )
         if code.startswith("fund:"):
             funds += amount
         else:
             charges += amount
+    return lines, charges, funds, energy
+
+
+def _bill_row(
+    entry: AccountInput,
+    rated: list[tuple[Part, np.ndarray, int]],
+    catalog: Catalog,
+    statics: dict[tuple[int, str], Static],
+) -> BillRow:
+    lines: list[LineRow] = []
+    charges = funds = energy = Decimal("0.00")
+    tiered = Decimal(0)
+    mixed = len(rated) > 1
+    for usages, fen, _pf in rated:
+        prefix = f"【{usages[0][0].name}】" if mixed else ""
+        more, c, f, e = _part_lines(usages, catalog, fen, statics, prefix)
+        lines += more
+        charges, funds, energy = charges + c, funds + f, energy + e
+        if mixed and _tiered(usages):
+            tiered += e
     credits = Decimal("0.00")
     for pk, amount, reason in entry.compensations:
         lines.append(
@@ -440,21 +514,30 @@ def _bill_row(
             )
         )
         credits += amount
+    pfs = [pf for _, _, pf in rated if pf >= 0]
+    usages = [pair for part, _, _ in rated for pair in part]
+    inputs: dict[str, Any] = {"usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages]}
+    if mixed:
+        inputs["groups"] = [
+            {"tariff": g.segments[0].tariff_code, "service_points": g.points, "usages": len(part)}
+            for g, (part, _, _) in zip(entry.groups, rated, strict=True)
+        ]
+    if entry.max_demand:
+        inputs["max_demand"] = entry.max_demand
     return BillRow(
         account=entry.account,
         period_start=entry.period_start,
         period_end=entry.period_end,
-        tariff_code="/".join(dict.fromkeys(t.code for t, _ in usages)),
+        tariff_code="/".join(dict.fromkeys(t.code for t, _ in usages))[:64],
         energy_kwh=energy,
         tier_ytd_kwh=entry.tier_ytd_kwh,
-        power_factor=None if pf < 0 else Decimal(pf).scaleb(-2),
+        power_factor=Decimal(min(pfs)).scaleb(-2) if pfs else None,
         charges=charges,
         funds=funds,
         credits=credits,
         total=charges + funds - credits,
-        inputs={
-            "usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages],
-            **({"max_demand": entry.max_demand} if entry.max_demand else {}),
-        },
+        inputs=inputs,
         lines=lines,
+        tier_kwh=tiered if mixed else None,
+        tariff_changed=any(len(part) > 1 for part, _, _ in rated),
     )
