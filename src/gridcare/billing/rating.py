@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -98,11 +100,19 @@ class RatedChunk:
     not_billed: list[tuple[int, str, str]]
 
 
+_USAGE_FIELDS = tuple(Usage.__dataclass_fields__.values())
+_REQUIRED = ("period_start", "period_end", "energy_kwh")
+
+
 def usage_dict(usage: Usage) -> dict[str, Any]:
-    """A usage as JSON (decimal strings, ISO dates) — kept on the bill so its explanation can re-rate it."""
+    """A usage as JSON (decimal strings, ISO dates) — kept on the bill so its explanation can re-rate it; a field
+    at its default is left out (the usage reads back the same, and a million bills write less)."""
     out: dict[str, Any] = {}
-    for name in Usage.__dataclass_fields__:
+    for spec in _USAGE_FIELDS:
+        name = spec.name
         value = getattr(usage, name)
+        if name not in _REQUIRED and value == spec.default:
+            continue
         if isinstance(value, dt.date):
             value = value.isoformat()
         elif isinstance(value, Decimal):
@@ -122,9 +132,16 @@ def usage_from_dict(raw: dict[str, Any]) -> Usage:
 
 def _split(quantity: Decimal, days: Sequence[int]) -> list[Decimal]:
     """``quantity`` shared by days, half-up to 0.001; the last part takes the remainder."""
+    if len(days) == 1:  # the common case: one segment takes it all
+        return [quantity]
     total = sum(days)
     parts = [(quantity * d / total).quantize(MILLI, rounding=ROUND_HALF_UP) for d in days[:-1]]
     return [*parts, quantity - sum(parts, Decimal(0))]
+
+
+@lru_cache(maxsize=64)
+def _month(period: str) -> int:
+    return parse_period(period).month
 
 
 def _basis(version: TariffVersion, entry: AccountInput) -> str | None:
@@ -234,7 +251,7 @@ def _usages(entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] 
     total_split = _split(total, days)
     year_start, year_end = year or tier_year(data.period)
     partial_year = entry.supply_from > year_start
-    month = parse_period(data.period).month
+    month = _month(data.period)
     out: list[tuple[EngineTariff, Usage]] = []
     ytd = entry.tier_ytd_kwh
     for k, segment in enumerate(entry.segments):
@@ -439,6 +456,9 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
     units, owner, failed = _units(planned)
     amounts, pf, rate_failed = _rate(catalog, units, owner)
     failed.update(rate_failed)
+    counts = Counter(
+        owner
+    )  # rating units per plan row: more than one = a tariff version change in the period
     rows_of: dict[int, list[int]] = {}
     for row, index in enumerate(account_of):
         rows_of.setdefault(index, []).append(row)
@@ -450,13 +470,18 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
         if fault is not None:
             not_billed.append((entry.account, NotBilled.Reason.TARIFF_ERROR, fault))
             continue
-        rated = [(planned[r][1], amounts[r], pf[r]) for r in rows]
+        rated = [(planned[r][1], counts[r], amounts[r], pf[r]) for r in rows]
         bills.append(_bill_row(entry, rated, catalog, statics))
     return RatedChunk(bills, not_billed)
 
 
 def _part_lines(
-    usages: Part, catalog: Catalog, fen: np.ndarray, statics: dict[tuple[int, str], Static], prefix: str
+    usages: Part,
+    units: int,
+    catalog: Catalog,
+    fen: np.ndarray,
+    statics: dict[tuple[int, str], Static],
+    prefix: str,
 ) -> tuple[list[LineRow], Decimal, Decimal, Decimal]:
     """The lines of one tariff group (labelled with its tariff when the bill has several), its charges, funds
     and kWh."""
@@ -466,7 +491,7 @@ def _part_lines(
     lines: list[LineRow] = []
     charges = funds = Decimal("0.00")
     energy = _energy(usages)
-    several = len(plain) > 1 or any(len(list(t.parts(u.period_start, u.period_end))) > 1 for t, u in usages)
+    several = len(plain) > 1 or units > 1
     for j, code in enumerate(catalog.codes):
         value = int(fen[j])
         if value == 0:
@@ -491,7 +516,7 @@ def _part_lines(
 
 def _bill_row(
     entry: AccountInput,
-    rated: list[tuple[Part, np.ndarray, int]],
+    rated: list[tuple[Part, int, np.ndarray, int]],
     catalog: Catalog,
     statics: dict[tuple[int, str], Static],
 ) -> BillRow:
@@ -499,9 +524,9 @@ def _bill_row(
     charges = funds = energy = Decimal("0.00")
     tiered = Decimal(0)
     mixed = len(rated) > 1
-    for usages, fen, _pf in rated:
+    for usages, units, fen, _pf in rated:
         prefix = f"【{usages[0][0].name}】" if mixed else ""
-        more, c, f, e = _part_lines(usages, catalog, fen, statics, prefix)
+        more, c, f, e = _part_lines(usages, units, catalog, fen, statics, prefix)
         lines += more
         charges, funds, energy = charges + c, funds + f, energy + e
         if mixed and _tiered(usages):
@@ -514,13 +539,13 @@ def _bill_row(
             )
         )
         credits += amount
-    pfs = [pf for _, _, pf in rated if pf >= 0]
-    usages = [pair for part, _, _ in rated for pair in part]
+    pfs = [pf for _, _, _, pf in rated if pf >= 0]
+    usages = [pair for part, _, _, _ in rated for pair in part]
     inputs: dict[str, Any] = {"usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages]}
     if mixed:
         inputs["groups"] = [
             {"tariff": g.segments[0].tariff_code, "service_points": g.points, "usages": len(part)}
-            for g, (part, _, _) in zip(entry.groups, rated, strict=True)
+            for g, (part, _, _, _) in zip(entry.groups, rated, strict=True)
         ]
     if entry.max_demand:
         inputs["max_demand"] = entry.max_demand
@@ -539,5 +564,5 @@ def _bill_row(
         inputs=inputs,
         lines=lines,
         tier_kwh=tiered if mixed else None,
-        tariff_changed=any(len(part) > 1 for part, _, _ in rated),
+        tariff_changed=any(len(part) > 1 for part, _, _, _ in rated),
     )
