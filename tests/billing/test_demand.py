@@ -18,6 +18,7 @@ from gridcare.metering.models import Meter
 from gridcare.readings.actions.intervals import do_ingest_intervals
 from tests.billing.conftest import PERIOD
 from tests.billing.test_run import explained, stored
+from tests.billing.test_screens_api import client_for
 from tests.readings.conftest import interval_store_dir  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +83,9 @@ def test_the_demand_basic_charge_comes_from_the_interval_store(staff, two_part) 
     assert bill.inputs["usages"][0]["max_demand_kw"] == "240.000"
     excess = bill.lines.get(code="basic_demand_excess")
     assert excess.unit_price == Decimal("64.000000") and excess.unit == "kW"
+    # the bill page says where the demand comes from, in Chinese
+    page = client_for(staff("billing")).get(f"/billing/bills/{bill.pk}/").content.decode()
+    assert "最大需量" in page and "240.000 kW（取自负荷曲线，数据覆盖率 100.0 %）" in page
 
 
 def test_a_demand_within_the_contract_has_no_overrun(staff, two_part) -> None:
