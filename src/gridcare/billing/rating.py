@@ -21,8 +21,8 @@ import numpy as np
 from gridcare.billing.models import NotBilled
 from gridcare.billing.selectors import AccountInput, ChunkData, tier_year
 from gridcare.engine.batch import BatchInput, Catalog, compile_catalog, rate_batch
-from gridcare.engine.money import FEN_DEC, PRICE_DEC, scaled_to_decimal
-from gridcare.engine.rating import RatingUnit, Usage, split_usage
+from gridcare.engine.money import FEN_DEC, PRICE_DEC, QTY_DEC, decimal_to_scaled, scaled_to_decimal
+from gridcare.engine.rating import ENERGY_KEYS, NONE, RatingUnit, Usage, resolve_basis, split_usage
 from gridcare.engine.tariff import (
     PERIOD_LABELS,
     BasicCharge,
@@ -436,6 +436,176 @@ def words(detail: str) -> str:
     return detail if cut < 0 else detail[: cut + 1]
 
 
+#: what a plain account's tariff is in its period: (catalog row of the version, the version, TOU) — or None
+Plain = tuple[int, TariffVersion, bool] | None
+
+
+class _PlainLane:
+    """The common case rated straight from the chunk's inputs as arrays, without building the engine's rating
+    units one by one: one tariff segment over the whole period and one tariff version in it (what nearly every
+    account is in a month). A tariff change in the period, service points on several tariffs, and any account the
+    lane is unsure of (refused, or the engine would refuse it) take the general path (:func:`parts_for`); both
+    feed the same batch engine and the same bill rows, and the explain mode re-rates both from the same stored
+    usages (tested equal)."""
+
+    def __init__(self, data: ChunkData, catalog: Catalog) -> None:
+        self.data, self.catalog = data, catalog
+        self.year_start, self.year_end = tier_year(data.period)
+        self.month = _month(data.period)
+        self.facts: dict[tuple[str, dt.date, dt.date], Plain] = {}
+        self.entries: list[int] = []
+        self.usages: list[Usage] = []
+        self.tariffs: list[EngineTariff] = []
+        self.columns: dict[str, list[int]] = {
+            k: []
+            for k in (
+                "version",
+                "energy",
+                "reactive",
+                "capacity",
+                "contracted",
+                "max_demand",
+                "basis",
+                "days",
+                "ytd",
+                "tier_num",
+                "tier_den",
+            )
+        }
+
+    def _facts(self, code: str, start: dt.date, end: dt.date) -> Plain:
+        key = (code, start, end)
+        if key not in self.facts:
+            found: Plain = None
+            tariff = self.data.tariffs.get(code)
+            if tariff is not None and code not in self.data.tariff_errors:
+                try:
+                    parts = list(tariff.parts(start, end))
+                except TariffError:
+                    parts = []
+                if len(parts) == 1:
+                    index, version, _s, _e = parts[0]
+                    found = (self.catalog.index_of(code, index), version, version.is_tou)
+            self.facts[key] = found
+        return self.facts[key]
+
+    def take(self, index: int, entry: AccountInput) -> bool:
+        """Plan ``entry`` in this lane (True) or leave it to the general path (False)."""
+        if (
+            entry.already_billed is not None
+            or entry.withheld
+            or entry.several_tariffs
+            or len(entry.segments) != 1
+        ):
+            return False
+        segment = entry.segments[0]
+        if segment.start != entry.period_start or segment.end != entry.period_end:
+            return False
+        facts = self._facts(segment.tariff_code, segment.start, segment.end)
+        if facts is None:
+            return False
+        row, version, tou = facts
+        try:
+            _needs(version, entry)
+            basic = version.component("basic")
+            basis_name = _basis(version, entry)
+            basis = resolve_basis(basic if isinstance(basic, BasicCharge) else None, basis_name)
+        except (Refusal, TariffError):  # the general path refuses it with the reason
+            return False
+        registers = entry.registers
+        quantities = {TOU_REGISTERS[r]: q for r, q in registers.items() if r in TOU_REGISTERS}
+        if tou and not quantities:
+            return False
+        total = registers.get(ACTIVE_TOTAL)
+        if total is None:
+            if not quantities:
+                return False
+            total = sum(quantities.values(), Decimal(0))
+        energy: dict[str, Decimal] = quantities if tou else {"total": total}
+        scaled = [_scaled(energy.get(k, Decimal(0))) for k in ENERGY_KEYS]
+        if any(v < 0 for v in scaled):  # the engine refuses it: the general path names the reason
+            return False
+        partial = entry.supply_from > self.year_start
+        days = (entry.period_end - entry.period_start).days
+        year_days = (self.year_end - self.year_start).days
+        active_days = (self.year_end - entry.supply_from).days
+        if partial and not 0 < active_days <= year_days:
+            return False
+        reactive = registers.get(REACTIVE)
+        usage = Usage(
+            period_start=entry.period_start,
+            period_end=entry.period_end,
+            energy_kwh=energy,
+            reactive_kvarh=reactive,
+            capacity_kva=entry.capacity_kva,
+            contracted_demand_kw=entry.contracted_demand_kw,
+            max_demand_kw=entry.max_demand_kw,
+            basic_basis=basis_name,
+            cycle_days=None,
+            billing_month=self.month,
+            tier_ytd_kwh=entry.tier_ytd_kwh,
+            tier_year_days=year_days if partial else None,
+            tier_active_days=active_days if partial else None,
+        )
+        c = self.columns
+        c["version"].append(row)
+        c["energy"] += scaled
+        c["reactive"].append(_scaled(reactive))
+        c["capacity"].append(_scaled(entry.capacity_kva))
+        c["contracted"].append(_scaled(entry.contracted_demand_kw))
+        c["max_demand"].append(_scaled(entry.max_demand_kw))
+        c["basis"].append(basis)
+        c["days"].append(days)
+        c["ytd"].append(_scaled(entry.tier_ytd_kwh))
+        c["tier_num"].append(active_days if partial else 1)
+        c["tier_den"].append(year_days if partial else 1)
+        self.entries.append(index)
+        self.usages.append(usage)
+        self.tariffs.append(self.data.tariffs[segment.tariff_code])
+        return True
+
+    def rate(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(amounts by catalog code × account, power factor) of the lane's accounts with one batch rating; None
+        if the engine refuses the lane (its accounts then take the general path, which names the one at fault)."""
+        if not self.entries:
+            return None
+        c = self.columns
+        n = len(self.entries)
+        energy = np.asarray(c["energy"], dtype=np.int64).reshape(n, len(ENERGY_KEYS))
+        days = np.asarray(c["days"], dtype=np.int64)
+        reactive = np.asarray(c["reactive"], dtype=np.int64)
+        batch = BatchInput(
+            version=np.asarray(c["version"], dtype=np.int64),
+            energy=energy,
+            reactive=reactive,
+            pf_active=energy.sum(axis=1),
+            pf_reactive=reactive,
+            capacity=np.asarray(c["capacity"], dtype=np.int64),
+            contracted=np.asarray(c["contracted"], dtype=np.int64),
+            max_demand=np.asarray(c["max_demand"], dtype=np.int64),
+            basis=np.asarray(c["basis"], dtype=np.int64),
+            f_num=days,
+            f_den=days,
+            b_num=days,
+            b_den=days,
+            days=days,
+            billing_month=np.full(n, self.month, dtype=np.int64),
+            tier_ytd=np.asarray(c["ytd"], dtype=np.int64),
+            tier_num=np.asarray(c["tier_num"], dtype=np.int64),
+            tier_den=np.asarray(c["tier_den"], dtype=np.int64),
+        )
+        try:
+            result = rate_batch(self.catalog, batch)
+        except TariffError:
+            return None
+        return result.amounts, result.power_factor
+
+
+def _scaled(value: Decimal | None) -> int:
+    """A quantity in the engine's 0.001 units, half-up (−1: not given) — the engine's own conversion."""
+    return NONE if value is None else decimal_to_scaled(value, QTY_DEC, exact=False)
+
+
 def rate_chunk(data: ChunkData) -> RatedChunk:
     """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating (each tariff group
     of an account is rated as its own row of the batch and becomes its own lines of the account's bill)."""
@@ -443,7 +613,11 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
     planned: list[tuple[int, Part]] = []  # (plan row, usages); plan rows of one account are consecutive
     account_of: list[int] = []  # plan row → index of the account in the chunk
     year = tier_year(data.period)
+    catalog = compile_catalog(list(data.tariffs.values()))
+    lane = _PlainLane(data, catalog)
     for index, entry in enumerate(data.accounts):
+        if lane.take(index, entry):
+            continue
         try:
             parts = parts_for(entry, data, year)
         except Refusal as refusal:
@@ -452,7 +626,19 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
         for part in parts:
             planned.append((len(account_of), part))
             account_of.append(index)
-    catalog = compile_catalog(list(data.tariffs.values()))
+    plain = lane.rate()
+    if plain is None and lane.entries:  # the engine refused the lane: its accounts take the general path
+        for index in lane.entries:
+            entry = data.accounts[index]
+            try:
+                parts = parts_for(entry, data, year)
+            except Refusal as refusal:
+                not_billed.append((entry.account, refusal.reason, words(refusal.detail)))
+                continue
+            for part in parts:
+                planned.append((len(account_of), part))
+                account_of.append(index)
+        lane.entries = []
     units, owner, failed = _units(planned)
     amounts, pf, rate_failed = _rate(catalog, units, owner)
     failed.update(rate_failed)
@@ -472,6 +658,15 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
             continue
         rated = [(planned[r][1], counts[r], amounts[r], pf[r]) for r in rows]
         bills.append(_bill_row(entry, rated, catalog, statics))
+    if plain is not None:
+        fen, factors = plain
+        for k, index in enumerate(lane.entries):
+            one: Part = [(lane.tariffs[k], lane.usages[k])]
+            bills.append(
+                _bill_row(data.accounts[index], [(one, 1, fen[:, k], int(factors[k]))], catalog, statics)
+            )
+        order = {entry.account: n for n, entry in enumerate(data.accounts)}
+        bills.sort(key=lambda b: order[b.account])
     return RatedChunk(bills, not_billed)
 
 
