@@ -76,3 +76,14 @@ def test_every_bill_of_a_mixed_chunk_is_the_explain_modes(staff, mixed_chunk) ->
         assert explain(bill).matches
     high = Bill.objects.get(run=run, account=mixed_chunk[1])
     assert high.energy_kwh == Decimal("5200.125") and "energy_tier3" in stored(high)
+
+
+def test_a_lane_the_engine_refuses_is_rated_by_the_general_path(staff, mixed_chunk, monkeypatch) -> None:
+    run = actions.do_start_run(staff("billing"), period=PERIOD)
+    ids = [a.pk for a in mixed_chunk]
+    data = load_chunk(run, min(ids), max(ids))
+    normal = rate_chunk(data)
+    monkeypatch.setattr(chunk_rating._PlainLane, "rate", lambda self: None)
+    fallback = rate_chunk(data)
+    assert [dataclasses.asdict(b) for b in fallback.bills] == [dataclasses.asdict(b) for b in normal.bills]
+    assert [b.account for b in fallback.bills] == ids[:5]

@@ -665,8 +665,8 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
             bills.append(
                 _bill_row(data.accounts[index], [(one, 1, fen[:, k], int(factors[k]))], catalog, statics)
             )
-        order = {entry.account: n for n, entry in enumerate(data.accounts)}
-        bills.sort(key=lambda b: order[b.account])
+    order = {entry.account: n for n, entry in enumerate(data.accounts)}
+    bills.sort(key=lambda b: order[b.account])  # in account order, whichever path rated them
     return RatedChunk(bills, not_billed)
 
 
