@@ -244,7 +244,7 @@ def test_the_command_runs_a_period_and_resumes_a_run(staff, customer, capsys) ->
 
 
 def test_what_a_tariff_needs_besides_energy_is_named(staff, customer) -> None:
-    # a two-part customer billed by demand (contracted demand) while no monthly maximum demand reaches billing
+    # a two-part customer billed by demand (contracted demand) without interval data: no maximum demand
     by_demand = customer(
         "CN-LI-2PART-TOU",
         {"active_peak": "400", "active_flat": "300", "active_valley": "200", "reactive_total": "100"},

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "NUMBER_WIDTH": 8,
     # 电费按时发行: a bill is released on time within this many days after its period's end (the reading day)
     "RELEASE_DAYS": 5,
+    # 最大需量 from the interval store bills only when at least this share (%) of the bill period's 15-minute
+    # intervals was received; below it the account is not billed (a demand from a few days would be too low)
+    "DEMAND_MIN_COVERAGE_PCT": 90,
     # bills released per statement of a bulk release
     "RELEASE_BATCH": 2000,
 }

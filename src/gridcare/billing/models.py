@@ -177,6 +177,11 @@ class Bill(models.Model):
     tier_ytd_kwh = models.DecimalField(
         _("tier-year energy before this bill"), max_digits=16, decimal_places=3
     )
+    #: the kWh this bill adds to the tier year (阶梯年度) when it is not all of ``energy_kwh``: an account whose
+    #: service points are on a tiered and a non-tiered tariff counts only the tiered part (empty: all of it)
+    tier_kwh = models.DecimalField(
+        _("tier-year energy of this bill"), max_digits=16, decimal_places=3, null=True, blank=True
+    )
     power_factor = models.DecimalField(
         _("power factor"), max_digits=4, decimal_places=2, null=True, blank=True
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,8 +21,8 @@ import numpy as np
 from gridcare.billing.models import NotBilled
 from gridcare.billing.selectors import AccountInput, ChunkData, tier_year
 from gridcare.engine.batch import BatchInput, Catalog, compile_catalog, rate_batch
-from gridcare.engine.money import FEN_DEC, PRICE_DEC, scaled_to_decimal
-from gridcare.engine.rating import RatingUnit, Usage, split_usage
+from gridcare.engine.money import FEN_DEC, PRICE_DEC, QTY_DEC, decimal_to_scaled, scaled_to_decimal
+from gridcare.engine.rating import ENERGY_KEYS, NONE, RatingUnit, Usage, resolve_basis, split_usage
 from gridcare.engine.tariff import (
     PERIOD_LABELS,
     BasicCharge,
@@ -80,6 +82,10 @@ class BillRow:
     lines: list[LineRow] = field(default_factory=list)
     #: what the plausibility rules found (rule code, in words): a bill with findings is written in review
     findings: list[tuple[str, str]] = field(default_factory=list)
+    #: the kWh the bill adds to the tier year when not all of ``energy_kwh`` (a mixed account: its tiered part)
+    tier_kwh: Decimal | None = None
+    #: a tariff (assignment or version) changed in the period: the bill is split by days
+    tariff_changed: bool = False
 
 
 @dataclass
@@ -94,11 +100,19 @@ class RatedChunk:
     not_billed: list[tuple[int, str, str]]
 
 
+_USAGE_FIELDS = tuple(Usage.__dataclass_fields__.values())
+_REQUIRED = ("period_start", "period_end", "energy_kwh")
+
+
 def usage_dict(usage: Usage) -> dict[str, Any]:
-    """A usage as JSON (decimal strings, ISO dates) — kept on the bill so its explanation can re-rate it."""
+    """A usage as JSON (decimal strings, ISO dates) — kept on the bill so its explanation can re-rate it; a field
+    at its default is left out (the usage reads back the same, and a million bills write less)."""
     out: dict[str, Any] = {}
-    for name in Usage.__dataclass_fields__:
+    for spec in _USAGE_FIELDS:
+        name = spec.name
         value = getattr(usage, name)
+        if name not in _REQUIRED and value == spec.default:
+            continue
         if isinstance(value, dt.date):
             value = value.isoformat()
         elif isinstance(value, Decimal):
@@ -118,9 +132,16 @@ def usage_from_dict(raw: dict[str, Any]) -> Usage:
 
 def _split(quantity: Decimal, days: Sequence[int]) -> list[Decimal]:
     """``quantity`` shared by days, half-up to 0.001; the last part takes the remainder."""
+    if len(days) == 1:  # the common case: one segment takes it all
+        return [quantity]
     total = sum(days)
     parts = [(quantity * d / total).quantize(MILLI, rounding=ROUND_HALF_UP) for d in days[:-1]]
     return [*parts, quantity - sum(parts, Decimal(0))]
+
+
+@lru_cache(maxsize=64)
+def _month(period: str) -> int:
+    return parse_period(period).month
 
 
 def _basis(version: TariffVersion, entry: AccountInput) -> str | None:
@@ -141,19 +162,67 @@ def _needs(version: TariffVersion, entry: AccountInput) -> None:
                 R.MISSING_REGISTERS,
                 "功率因数调整需要本期无功电量。 (The power factor adjustment needs the reactive energy.)",
             )
-    if _basis(version, entry) == "demand":
+    basic = version.component("basic")
+    by_demand = _basis(version, entry) == "demand" or (
+        isinstance(basic, BasicCharge) and basic.demand_price is not None and basic.capacity_price is None
+    )
+    if by_demand and entry.max_demand_kw is None:
         raise Refusal(
             R.MISSING_DEMAND,
-            "按需量计收基本电费需要本月最大需量（需量数据尚未接入计费）。"
-            " (The demand-based basic charge needs the month's maximum demand.)",
+            entry.demand_missing
+            or "按需量计收基本电费需要本期最大需量。 (The demand-based basic charge needs the maximum demand.)",
         )
 
 
-def usages_for(
+Part = list[tuple[EngineTariff, Usage]]
+
+
+def usages_for(entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None) -> Part:
+    """The usages (one per tariff segment, of every tariff group) an account is rated from, or a
+    :class:`Refusal` with the reason; ``year`` is the tier year of the period (computed once per chunk)."""
+    return [pair for part in parts_for(entry, data, year) for pair in part]
+
+
+def _tiered(part: Part) -> bool:
+    return any(
+        isinstance(t.version_on(u.period_start).energy, TieredEnergy | TouTieredEnergy) for t, u in part
+    )
+
+
+def parts_for(
     entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None
-) -> list[tuple[EngineTariff, Usage]]:
-    """The usages (one per tariff segment) an account is rated from, or a :class:`Refusal` with the reason;
-    ``year`` is the tier year of the period (computed once per chunk by the caller)."""
+) -> list[Part]:
+    """The usages of each tariff group of the account (one group unless its service points are on different
+    tariffs): each group is rated by its own tariff from its own registers, capacity and contracted demand; the
+    tier year so far goes to the tiered groups only, and only their kWh carry it on (RULES §2: annual tiers per
+    account; a mixed residential + general account is tiered on its residential part)."""
+    if not entry.several_tariffs:
+        return [_usages(entry, data, year)]
+    parts: list[Part] = []
+    ytd = entry.tier_ytd_kwh
+    for group in entry.groups:
+        one = replace(
+            entry,
+            registers=group.registers,
+            segments=group.segments,
+            capacity_kva=group.capacity_kva,
+            contracted_demand_kw=group.contracted_demand_kw,
+            tier_ytd_kwh=ytd,
+            several_tariffs=False,
+            groups=[],
+        )
+        part = _usages(one, data, year)
+        if _tiered(part):
+            ytd += _energy(part)
+        parts.append(part)
+    return parts
+
+
+def _energy(part: Part) -> Decimal:
+    return sum((Decimal(str(v)) for _, u in part for v in u.energy_kwh.values()), Decimal(0))
+
+
+def _usages(entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None) -> Part:
     R = NotBilled.Reason
     if entry.already_billed is not None:
         raise Refusal(
@@ -168,10 +237,6 @@ def usages_for(
         raise Refusal(R.MISSING_READS, "本期没有已校核的有功示数。 (No validated active reads.)")
     if not entry.segments:
         raise Refusal(R.NO_TARIFF, "本期没有执行电价。 (No tariff assigned in the period.)")
-    if entry.several_tariffs:
-        raise Refusal(
-            R.SEVERAL_TARIFFS, "同一户号的用电地址执行不同电价。 (Service points on different tariffs.)"
-        )
     for s in entry.segments:
         if s.tariff_code in data.tariff_errors:
             raise Refusal(R.TARIFF_ERROR, data.tariff_errors[s.tariff_code])
@@ -186,7 +251,7 @@ def usages_for(
     total_split = _split(total, days)
     year_start, year_end = year or tier_year(data.period)
     partial_year = entry.supply_from > year_start
-    month = parse_period(data.period).month
+    month = _month(data.period)
     out: list[tuple[EngineTariff, Usage]] = []
     ytd = entry.tier_ytd_kwh
     for k, segment in enumerate(entry.segments):
@@ -212,6 +277,7 @@ def usages_for(
             reactive_kvarh=entry.registers.get(REACTIVE),
             capacity_kva=entry.capacity_kva,
             contracted_demand_kw=entry.contracted_demand_kw,
+            max_demand_kw=entry.max_demand_kw,
             basic_basis=_basis(version, entry),
             cycle_days=None if whole else period_days,
             billing_month=month,
@@ -281,10 +347,14 @@ def _static(code: str, version: TariffVersion) -> Static:
         price, unit = e.tiers[int(code.removeprefix("energy_tier")) - 1].price, "kWh"
     elif code.startswith("tier_surcharge") and isinstance(e, TouTieredEnergy):
         price, unit = e.tiers[int(code.removeprefix("tier_surcharge")) - 1].price, "kWh"
-    elif code == "basic_capacity":
+    elif code.startswith("basic_"):
         basic = version.component("basic")
-        if isinstance(basic, BasicCharge):
+        if isinstance(basic, BasicCharge) and code == "basic_capacity":
             price, unit, kind = basic.capacity_price, "kVA", "capacity"
+        elif isinstance(basic, BasicCharge) and basic.demand_price is not None:
+            excess = code == "basic_demand_excess"
+            price = basic.demand_price * (basic.overrun_multiplier if excess else 1)
+            unit = "kW"
     return _label(code, version), unit, None if price is None else scaled_to_decimal(price, PRICE_DEC), kind
 
 
@@ -366,46 +436,257 @@ def words(detail: str) -> str:
     return detail if cut < 0 else detail[: cut + 1]
 
 
-def rate_chunk(data: ChunkData) -> RatedChunk:
-    """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating."""
-    not_billed: list[tuple[int, str, str]] = []
-    planned: list[tuple[int, list[tuple[EngineTariff, Usage]]]] = []
-    year = tier_year(data.period)
-    for index, entry in enumerate(data.accounts):
+#: what a plain account's tariff is in its period: (catalog row of the version, the version, TOU) — or None
+Plain = tuple[int, TariffVersion, bool] | None
+
+
+class _PlainLane:
+    """The common case rated straight from the chunk's inputs as arrays, without building the engine's rating
+    units one by one: one tariff segment over the whole period and one tariff version in it (what nearly every
+    account is in a month). A tariff change in the period, service points on several tariffs, and any account the
+    lane is unsure of (refused, or the engine would refuse it) take the general path (:func:`parts_for`); both
+    feed the same batch engine and the same bill rows, and the explain mode re-rates both from the same stored
+    usages (tested equal)."""
+
+    def __init__(self, data: ChunkData, catalog: Catalog) -> None:
+        self.data, self.catalog = data, catalog
+        self.year_start, self.year_end = tier_year(data.period)
+        self.month = _month(data.period)
+        self.facts: dict[tuple[str, dt.date, dt.date], Plain] = {}
+        self.entries: list[int] = []
+        self.usages: list[Usage] = []
+        self.tariffs: list[EngineTariff] = []
+        self.columns: dict[str, list[int]] = {
+            k: []
+            for k in (
+                "version",
+                "energy",
+                "reactive",
+                "capacity",
+                "contracted",
+                "max_demand",
+                "basis",
+                "days",
+                "ytd",
+                "tier_num",
+                "tier_den",
+            )
+        }
+
+    def _facts(self, code: str, start: dt.date, end: dt.date) -> Plain:
+        key = (code, start, end)
+        if key not in self.facts:
+            found: Plain = None
+            tariff = self.data.tariffs.get(code)
+            if tariff is not None and code not in self.data.tariff_errors:
+                try:
+                    parts = list(tariff.parts(start, end))
+                except TariffError:
+                    parts = []
+                if len(parts) == 1:
+                    index, version, _s, _e = parts[0]
+                    found = (self.catalog.index_of(code, index), version, version.is_tou)
+            self.facts[key] = found
+        return self.facts[key]
+
+    def take(self, index: int, entry: AccountInput) -> bool:
+        """Plan ``entry`` in this lane (True) or leave it to the general path (False)."""
+        if (
+            entry.already_billed is not None
+            or entry.withheld
+            or entry.several_tariffs
+            or len(entry.segments) != 1
+        ):
+            return False
+        segment = entry.segments[0]
+        if segment.start != entry.period_start or segment.end != entry.period_end:
+            return False
+        facts = self._facts(segment.tariff_code, segment.start, segment.end)
+        if facts is None:
+            return False
+        row, version, tou = facts
         try:
-            planned.append((index, usages_for(entry, data, year)))
+            _needs(version, entry)
+            basic = version.component("basic")
+            basis_name = _basis(version, entry)
+            basis = resolve_basis(basic if isinstance(basic, BasicCharge) else None, basis_name)
+        except (Refusal, TariffError):  # the general path refuses it with the reason
+            return False
+        registers = entry.registers
+        quantities = {TOU_REGISTERS[r]: q for r, q in registers.items() if r in TOU_REGISTERS}
+        if tou and not quantities:
+            return False
+        total = registers.get(ACTIVE_TOTAL)
+        if total is None:
+            if not quantities:
+                return False
+            total = sum(quantities.values(), Decimal(0))
+        energy: dict[str, Decimal] = quantities if tou else {"total": total}
+        scaled = [_scaled(energy.get(k, Decimal(0))) for k in ENERGY_KEYS]
+        if any(v < 0 for v in scaled):  # the engine refuses it: the general path names the reason
+            return False
+        partial = entry.supply_from > self.year_start
+        days = (entry.period_end - entry.period_start).days
+        year_days = (self.year_end - self.year_start).days
+        active_days = (self.year_end - entry.supply_from).days
+        if partial and not 0 < active_days <= year_days:
+            return False
+        reactive = registers.get(REACTIVE)
+        usage = Usage(
+            period_start=entry.period_start,
+            period_end=entry.period_end,
+            energy_kwh=energy,
+            reactive_kvarh=reactive,
+            capacity_kva=entry.capacity_kva,
+            contracted_demand_kw=entry.contracted_demand_kw,
+            max_demand_kw=entry.max_demand_kw,
+            basic_basis=basis_name,
+            cycle_days=None,
+            billing_month=self.month,
+            tier_ytd_kwh=entry.tier_ytd_kwh,
+            tier_year_days=year_days if partial else None,
+            tier_active_days=active_days if partial else None,
+        )
+        c = self.columns
+        c["version"].append(row)
+        c["energy"] += scaled
+        c["reactive"].append(_scaled(reactive))
+        c["capacity"].append(_scaled(entry.capacity_kva))
+        c["contracted"].append(_scaled(entry.contracted_demand_kw))
+        c["max_demand"].append(_scaled(entry.max_demand_kw))
+        c["basis"].append(basis)
+        c["days"].append(days)
+        c["ytd"].append(_scaled(entry.tier_ytd_kwh))
+        c["tier_num"].append(active_days if partial else 1)
+        c["tier_den"].append(year_days if partial else 1)
+        self.entries.append(index)
+        self.usages.append(usage)
+        self.tariffs.append(self.data.tariffs[segment.tariff_code])
+        return True
+
+    def rate(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(amounts by catalog code × account, power factor) of the lane's accounts with one batch rating; None
+        if the engine refuses the lane (its accounts then take the general path, which names the one at fault)."""
+        if not self.entries:
+            return None
+        c = self.columns
+        n = len(self.entries)
+        energy = np.asarray(c["energy"], dtype=np.int64).reshape(n, len(ENERGY_KEYS))
+        days = np.asarray(c["days"], dtype=np.int64)
+        reactive = np.asarray(c["reactive"], dtype=np.int64)
+        batch = BatchInput(
+            version=np.asarray(c["version"], dtype=np.int64),
+            energy=energy,
+            reactive=reactive,
+            pf_active=energy.sum(axis=1),
+            pf_reactive=reactive,
+            capacity=np.asarray(c["capacity"], dtype=np.int64),
+            contracted=np.asarray(c["contracted"], dtype=np.int64),
+            max_demand=np.asarray(c["max_demand"], dtype=np.int64),
+            basis=np.asarray(c["basis"], dtype=np.int64),
+            f_num=days,
+            f_den=days,
+            b_num=days,
+            b_den=days,
+            days=days,
+            billing_month=np.full(n, self.month, dtype=np.int64),
+            tier_ytd=np.asarray(c["ytd"], dtype=np.int64),
+            tier_num=np.asarray(c["tier_num"], dtype=np.int64),
+            tier_den=np.asarray(c["tier_den"], dtype=np.int64),
+        )
+        try:
+            result = rate_batch(self.catalog, batch)
+        except TariffError:
+            return None
+        return result.amounts, result.power_factor
+
+
+def _scaled(value: Decimal | None) -> int:
+    """A quantity in the engine's 0.001 units, half-up (−1: not given) — the engine's own conversion."""
+    return NONE if value is None else decimal_to_scaled(value, QTY_DEC, exact=False)
+
+
+def rate_chunk(data: ChunkData) -> RatedChunk:
+    """Bill rows for the chunk's accounts and the accounts not billed, with one batch rating (each tariff group
+    of an account is rated as its own row of the batch and becomes its own lines of the account's bill)."""
+    not_billed: list[tuple[int, str, str]] = []
+    planned: list[tuple[int, Part]] = []  # (plan row, usages); plan rows of one account are consecutive
+    account_of: list[int] = []  # plan row → index of the account in the chunk
+    year = tier_year(data.period)
+    catalog = compile_catalog(list(data.tariffs.values()))
+    lane = _PlainLane(data, catalog)
+    for index, entry in enumerate(data.accounts):
+        if lane.take(index, entry):
+            continue
+        try:
+            parts = parts_for(entry, data, year)
         except Refusal as refusal:
             not_billed.append((entry.account, refusal.reason, words(refusal.detail)))
-    catalog = compile_catalog(list(data.tariffs.values()))
+            continue
+        for part in parts:
+            planned.append((len(account_of), part))
+            account_of.append(index)
+    plain = lane.rate()
+    if plain is None and lane.entries:  # the engine refused the lane: its accounts take the general path
+        for index in lane.entries:
+            entry = data.accounts[index]
+            try:
+                parts = parts_for(entry, data, year)
+            except Refusal as refusal:
+                not_billed.append((entry.account, refusal.reason, words(refusal.detail)))
+                continue
+            for part in parts:
+                planned.append((len(account_of), part))
+                account_of.append(index)
+        lane.entries = []
     units, owner, failed = _units(planned)
     amounts, pf, rate_failed = _rate(catalog, units, owner)
     failed.update(rate_failed)
+    counts = Counter(
+        owner
+    )  # rating units per plan row: more than one = a tariff version change in the period
+    rows_of: dict[int, list[int]] = {}
+    for row, index in enumerate(account_of):
+        rows_of.setdefault(index, []).append(row)
     bills: list[BillRow] = []
     statics: dict[tuple[int, str], Static] = {}
-    for index, usages in planned:
+    for index, rows in rows_of.items():
         entry = data.accounts[index]
-        if index in failed:
-            not_billed.append((entry.account, NotBilled.Reason.TARIFF_ERROR, failed[index]))
+        fault = next((failed[r] for r in rows if r in failed), None)
+        if fault is not None:
+            not_billed.append((entry.account, NotBilled.Reason.TARIFF_ERROR, fault))
             continue
-        bills.append(_bill_row(entry, usages, catalog, amounts[index], pf[index], statics))
+        rated = [(planned[r][1], counts[r], amounts[r], pf[r]) for r in rows]
+        bills.append(_bill_row(entry, rated, catalog, statics))
+    if plain is not None:
+        fen, factors = plain
+        for k, index in enumerate(lane.entries):
+            one: Part = [(lane.tariffs[k], lane.usages[k])]
+            bills.append(
+                _bill_row(data.accounts[index], [(one, 1, fen[:, k], int(factors[k]))], catalog, statics)
+            )
+    order = {entry.account: n for n, entry in enumerate(data.accounts)}
+    bills.sort(key=lambda b: order[b.account])  # in account order, whichever path rated them
     return RatedChunk(bills, not_billed)
 
 
-def _bill_row(
-    entry: AccountInput,
-    usages: list[tuple[EngineTariff, Usage]],
+def _part_lines(
+    usages: Part,
+    units: int,
     catalog: Catalog,
     fen: np.ndarray,
-    pf: int,
     statics: dict[tuple[int, str], Static],
-) -> BillRow:
+    prefix: str,
+) -> tuple[list[LineRow], Decimal, Decimal, Decimal]:
+    """The lines of one tariff group (labelled with its tariff when the bill has several), its charges, funds
+    and kWh."""
     tariff, last = usages[-1]
     version = tariff.version_on(last.period_end - dt.timedelta(days=1))
     plain = [u for _, u in usages]
     lines: list[LineRow] = []
     charges = funds = Decimal("0.00")
-    energy = sum((Decimal(str(v)) for u in plain for v in u.energy_kwh.values()), Decimal(0))
-    several = len(plain) > 1 or any(len(list(t.parts(u.period_start, u.period_end))) > 1 for t, u in usages)
+    energy = _energy(usages)
+    several = len(plain) > 1 or units > 1
     for j, code in enumerate(catalog.codes):
         value = int(fen[j])
         if value == 0:
@@ -418,11 +699,33 @@ def _bill_row(
         label, unit, price, kind = static
         if several:
             price = None  # several segments: each part's price is in the explanation
-        lines.append(LineRow(code, label, amount, _quantity(kind, plain, energy), unit, price))
+        lines.append(
+            LineRow(code, f"{prefix}{label}"[:80], amount, _quantity(kind, plain, energy), unit, price)
+        )
         if code.startswith("fund:"):
             funds += amount
         else:
             charges += amount
+    return lines, charges, funds, energy
+
+
+def _bill_row(
+    entry: AccountInput,
+    rated: list[tuple[Part, int, np.ndarray, int]],
+    catalog: Catalog,
+    statics: dict[tuple[int, str], Static],
+) -> BillRow:
+    lines: list[LineRow] = []
+    charges = funds = energy = Decimal("0.00")
+    tiered = Decimal(0)
+    mixed = len(rated) > 1
+    for usages, units, fen, _pf in rated:
+        prefix = f"【{usages[0][0].name}】" if mixed else ""
+        more, c, f, e = _part_lines(usages, units, catalog, fen, statics, prefix)
+        lines += more
+        charges, funds, energy = charges + c, funds + f, energy + e
+        if mixed and _tiered(usages):
+            tiered += e
     credits = Decimal("0.00")
     for pk, amount, reason in entry.compensations:
         lines.append(
@@ -431,18 +734,30 @@ def _bill_row(
             )
         )
         credits += amount
+    pfs = [pf for _, _, _, pf in rated if pf >= 0]
+    usages = [pair for part, _, _, _ in rated for pair in part]
+    inputs: dict[str, Any] = {"usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages]}
+    if mixed:
+        inputs["groups"] = [
+            {"tariff": g.segments[0].tariff_code, "service_points": g.points, "usages": len(part)}
+            for g, (part, _, _, _) in zip(entry.groups, rated, strict=True)
+        ]
+    if entry.max_demand:
+        inputs["max_demand"] = entry.max_demand
     return BillRow(
         account=entry.account,
         period_start=entry.period_start,
         period_end=entry.period_end,
-        tariff_code="/".join(dict.fromkeys(t.code for t, _ in usages)),
+        tariff_code="/".join(dict.fromkeys(t.code for t, _ in usages))[:64],
         energy_kwh=energy,
         tier_ytd_kwh=entry.tier_ytd_kwh,
-        power_factor=None if pf < 0 else Decimal(pf).scaleb(-2),
+        power_factor=Decimal(min(pfs)).scaleb(-2) if pfs else None,
         charges=charges,
         funds=funds,
         credits=credits,
         total=charges + funds - credits,
-        inputs={"usages": [{"tariff": t.code, **usage_dict(u)} for t, u in usages]},
+        inputs=inputs,
         lines=lines,
+        tier_kwh=tiered if mixed else None,
+        tariff_changed=any(len(part) > 1 for part, _, _, _ in rated),
     )

@@ -77,7 +77,7 @@ def review_chunk(data: ChunkData, bills: list[BillRow]) -> None:
             [-1 if b.power_factor is None else int(b.power_factor * 100) for b in bills], dtype=np.int64
         ),
         estimated=np.array([e.estimated for e in inputs], dtype=bool),
-        tariff_changed=np.array([len(b.inputs.get("usages", [])) > 1 for b in bills], dtype=bool),
+        tariff_changed=np.array([b.tariff_changed for b in bills], dtype=bool),
         multiplier_changed=np.array([e.multiplier_changed for e in inputs], dtype=bool),
     )
     rules = [Rule(code, params) for code, params in data.rules]

@@ -10,14 +10,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from gridcare.billing.conf import conf
 from gridcare.billing.models import Bill, BillingRun
 from gridcare.core.access import restrict
 from gridcare.core.errors import InvalidInput
 from gridcare.customers.models import Account, CapacityPeriod, DemandPeriod, ServicePoint, TariffAssignment
+from gridcare.engine.tariff import BasicCharge
 from gridcare.engine.tariff import Tariff as EngineTariff
 from gridcare.metering.models import Installation
+from gridcare.readings.interval_selectors import max_demand_in_periods
+from gridcare.readings.models import MeterRead
 from gridcare.readings.periods import parse_period
 from gridcare.readings.selectors import DeterminantSet, determinants_in_range
 from gridcare.service.models import Compensation
@@ -51,6 +55,18 @@ class Segment:
 
 
 @dataclass
+class PointGroup:
+    """The service points of an account on one tariff (the same segments), with their own registers — an
+    account whose service points are on different tariffs is billed per group, in one bill."""
+
+    points: list[int]
+    segments: list[Segment]
+    registers: dict[str, Decimal] = field(default_factory=dict)
+    capacity_kva: Decimal | None = None
+    contracted_demand_kw: Decimal | None = None
+
+
+@dataclass
 class AccountInput:
     """What one account is billed from in a period."""
 
@@ -63,6 +79,8 @@ class AccountInput:
     withheld: set[str] = field(default_factory=set)
     segments: list[Segment] = field(default_factory=list)
     several_tariffs: bool = False
+    #: with ``several_tariffs``: the service points grouped by tariff (the first group's segments are ``segments``)
+    groups: list[PointGroup] = field(default_factory=list)
     capacity_kva: Decimal | None = None
     contracted_demand_kw: Decimal | None = None
     tier_ytd_kwh: Decimal = Decimal(0)
@@ -75,6 +93,11 @@ class AccountInput:
     #: amount due of the regular bill of the month before and of the same month last year (None: no bill)
     previous_total: Decimal | None = None
     last_year_total: Decimal | None = None
+    #: 最大需量 of the bill period (kW) for a basic charge by demand, and where it comes from (``max_demand``:
+    #: source, when, coverage — kept in the bill's inputs); ``demand_missing`` says why there is none
+    max_demand_kw: Decimal | None = None
+    max_demand: dict[str, str] = field(default_factory=dict)
+    demand_missing: str = ""
 
 
 @dataclass
@@ -161,7 +184,7 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
         )
         .exclude(status=Bill.Status.CANCELLED)
         .values_list("account_id")
-        .annotate(kwh=Sum("energy_kwh"))
+        .annotate(kwh=Sum(Coalesce("tier_kwh", "energy_kwh")))
         .values_list("account_id", "kwh")
     )
     billed = dict(
@@ -224,7 +247,7 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
             entry.already_billed = str(Bill.Status(status).label)
         points = points_of.get(account, [])
         last_day = end - dt.timedelta(days=1)
-        segment_lists = []
+        grouped: dict[tuple[tuple[str, dt.date, dt.date], ...], PointGroup] = {}
         for point in points:
             segments = []
             for s, e, code in assignments.get(point, []):
@@ -232,26 +255,32 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
                 if lo < hi:
                     segments.append(Segment(code, lo, hi))
             if segments:
-                segment_lists.append(segments)
+                key = tuple((g.tariff_code, g.start, g.end) for g in segments)
+                grouped.setdefault(key, PointGroup([], segments)).points.append(point)
         starts = [s for p in points for s, _e, _c in assignments.get(p, [])]
         entry.supply_from = min(starts, default=start)
-        if segment_lists:
-            entry.segments = segment_lists[0]
-            entry.several_tariffs = any(
-                [(s.tariff_code, s.start, s.end) for s in other]
-                != [(s.tariff_code, s.start, s.end) for s in segment_lists[0]]
-                for other in segment_lists[1:]
-            )
-            codes.update(s.tariff_code for s in entry.segments)
+        if grouped:
+            groups = list(grouped.values())
+            entry.segments = groups[0].segments
+            entry.several_tariffs = len(groups) > 1
+            if entry.several_tariffs:
+                entry.groups = groups
+            codes.update(s.tariff_code for g in groups for s in g.segments)
         caps = [_in_force(capacity.get(p, []), last_day) for p in points]
         if any(c is not None for c in caps):
             entry.capacity_kva = sum((c for c in caps if c is not None), Decimal(0))
         demands = [_in_force(demand.get(p, []), last_day) for p in points]
         if any(d is not None for d in demands):
             entry.contracted_demand_kw = sum((d for d in demands if d is not None), Decimal(0))
+        for group in entry.groups:
+            group.capacity_kva = _total([_in_force(capacity.get(p, []), last_day) for p in group.points])
+            group.contracted_demand_kw = _total(
+                [_in_force(demand.get(p, []), last_day) for p in group.points]
+            )
         entry.tier_ytd_kwh = ytd.get(account) or Decimal(0)
         entry.compensations = compensations.get(account, [])
         inputs.append(entry)
+    _group_registers(run, period, [e for e in inputs if e.groups])
     tariffs: dict[str, EngineTariff] = {}
     errors: dict[str, str] = {}
     for tariff in Tariff.objects.filter(code__in=codes).prefetch_related("versions"):
@@ -261,7 +290,81 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
             errors[tariff.code] = "; ".join(m for msgs in exc.errors.values() for m in msgs)[:250]
     for code in codes - set(tariffs) - set(errors):
         errors[code] = f"电价「{code}」不在电价目录中。 (Tariff {code} is not in the catalogue.)"
+    load_max_demand(
+        [e for e in inputs if any(needs_demand(tariffs.get(s.tariff_code), e) for s in e.segments)]
+    )
     return ChunkData(period, inputs, tariffs, errors, enabled_rules())
+
+
+def _group_registers(run: BillingRun, period: str, entries: list[AccountInput]) -> None:
+    """The registers of each tariff group of the accounts whose service points are on different tariffs — one
+    query for the chunk's few such accounts (the valid reads per service point; held reads withhold the whole
+    account already)."""
+    if not entries:
+        return
+    by_point: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for point, register, quantity in (
+        restrict(MeterRead.objects.filter(period=period, status=MeterRead.Status.VALID), run.created_by)
+        .filter(service_point__account_id__in=[e.account for e in entries], quantity__isnull=False)
+        .values_list("service_point_id", "register", "quantity")
+    ):
+        by_point[point][register] = by_point[point].get(register, Decimal(0)) + (quantity or Decimal(0))
+    for entry in entries:
+        for group in entry.groups:
+            for point in group.points:
+                for register, quantity in by_point.get(point, {}).items():
+                    group.registers[register] = group.registers.get(register, Decimal(0)) + quantity
+
+
+def needs_demand(tariff: EngineTariff | None, entry: AccountInput) -> bool:
+    """Whether a version of ``tariff`` bills ``entry``'s basic charge by demand: a demand price, and either a
+    contracted demand or no capacity price to choose instead."""
+    if tariff is None:
+        return False
+    bases = [v.component("basic") for v in tariff.versions]
+    return any(
+        isinstance(b, BasicCharge)
+        and b.demand_price is not None
+        and (entry.contracted_demand_kw is not None or b.capacity_price is None)
+        for b in bases
+    )
+
+
+def load_max_demand(entries: list[AccountInput]) -> None:
+    """最大需量 of the bill period for the accounts billed by demand — one scan of the interval store for the whole
+    chunk (the accounts' meters, the months their periods touch), never one per account.
+
+    Precedence: metering has no maximum-demand register (最大需量示数) today, so the interval store is the one
+    source; an account with too few intervals (``DEMAND_MIN_COVERAGE_PCT``) or none has no demand and is not
+    billed, with the reason."""
+    if not entries:
+        return
+    minimum = Decimal(str(conf("DEMAND_MIN_COVERAGE_PCT")))
+    found = max_demand_in_periods({e.account: (e.period_start, e.period_end) for e in entries})
+    for entry in entries:
+        demand = found.get(entry.account)
+        if demand is None:
+            entry.demand_missing = "本期没有负荷曲线数据，无法确定最大需量。 (No interval data in the bill period: no maximum demand.)"
+            continue
+        if demand.coverage < minimum:
+            entry.demand_missing = (
+                f"本期负荷曲线只收到 {demand.coverage}% 的数据（至少 {minimum}%），最大需量不可靠。"
+                f" (Interval data covers {demand.coverage}% of the period, below {minimum}%.)"
+            )
+            continue
+        entry.max_demand_kw = demand.kw
+        entry.max_demand = {
+            "kw": str(demand.kw),
+            "source": "interval",
+            "at": demand.at.isoformat(),
+            "coverage_pct": str(demand.coverage),
+        }
+
+
+def _total(values: list[Decimal | None]) -> Decimal | None:
+    """The sum of the values given (``None`` when none is)."""
+    given = [v for v in values if v is not None]
+    return sum(given, Decimal(0)) if given else None
 
 
 def _shift(period: str, months: int) -> str:
@@ -329,6 +432,10 @@ def explain(bill: Bill) -> Explanation:
         parts.append((code, usage, rated))
         for line_code, amount in rated.by_code().items():
             by_code[line_code] = by_code.get(line_code, Decimal("0.00")) + amount
-    stored = {ln.code: ln.amount for ln in bill.lines.all() if ln.code != COMPENSATION}
+    stored: dict[str, Decimal] = {}
+    for ln in bill.lines.all():
+        if ln.code != COMPENSATION:  # a bill of several tariffs has a line of one code per tariff
+            stored[ln.code] = stored.get(ln.code, Decimal("0.00")) + ln.amount
     matches = stored == {k: v for k, v in by_code.items() if v}
-    return Explanation(parts, bill.tier_ytd_kwh, bill.tier_ytd_kwh + bill.energy_kwh, matches)
+    counted = bill.energy_kwh if bill.tier_kwh is None else bill.tier_kwh
+    return Explanation(parts, bill.tier_ytd_kwh, bill.tier_ytd_kwh + counted, matches)

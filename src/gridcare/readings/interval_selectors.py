@@ -198,6 +198,67 @@ def account_month_quantities(accounts: Iterable[int], month: str) -> dict[int, I
     }
 
 
+@dataclass(frozen=True)
+class PeriodDemand:
+    """最大需量 of one account over its bill period: the largest 15-minute kW of the account's meters summed per
+    interval, when it happened, and how many intervals were received out of those expected (coverage)."""
+
+    account: int
+    kw: Decimal
+    at: dt.datetime
+    received: int
+    expected: int
+
+    @property
+    def coverage(self) -> Decimal:
+        """Share of the period's intervals received, in % (one decimal)."""
+        return (Decimal(self.received) * 100 / Decimal(self.expected or 1)).quantize(Decimal("0.1"))
+
+
+def months_between(start: dt.date, end: dt.date) -> list[str]:
+    """The months (YYYY-MM) the days ``start`` ≤ day < ``end`` fall in."""
+    out: list[str] = []
+    cursor = start.replace(day=1)
+    while cursor < end:
+        out.append(month_key(cursor))
+        cursor = dt.date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+    return out
+
+
+def max_demand_in_periods(periods: dict[int, tuple[dt.date, dt.date]]) -> dict[int, PeriodDemand]:
+    """计费最大需量 — per account the maximum 15-minute demand over its own period (local days ``start`` ≤ day <
+    ``end``, e.g. a bill period from reading day to reading day), for many accounts with one read of the store
+    (one installation query, one scan of the months the periods touch). Accounts without data are absent."""
+    if not periods:
+        return {}
+    months = sorted({m for start, end in periods.values() for m in months_between(start, end)})
+    frame = _account_reads(interval_meters(periods), months)
+    if frame.is_empty():
+        return {}
+    bounds = pl.DataFrame(
+        [(a, s, e) for a, (s, e) in periods.items()],
+        schema={"account": pl.Int64, "start": pl.Date, "end": pl.Date},
+        orient="row",
+    )
+    peaks = (
+        frame.join(bounds, on="account")
+        .filter((pl.col("day") >= pl.col("start")) & (pl.col("day") < pl.col("end")))
+        .sort("account", pl.col("kwh"), "ts", descending=[False, True, False])
+        .group_by("account", maintain_order=True)
+        .agg(pl.col("kwh").first(), pl.col("ts").first(), pl.len().alias("received"))
+    )
+    return {
+        account: PeriodDemand(
+            account,
+            kwh(peak * STEPS_PER_HOUR),
+            at,
+            received,
+            (periods[account][1] - periods[account][0]).days * SLOTS_PER_DAY,
+        )
+        for account, peak, at, received in peaks.iter_rows()
+    }
+
+
 def monthly_overview(account: int, months: Sequence[str]) -> list[IntervalMonth]:
     """One account's months (newest first): kWh, TOU split, maximum demand, load factor — one read of the store."""
     frame = _account_reads(interval_meters([account]), months)
