@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from gridcare.core.frames import epoch_sql, query_frame, scaled, scaled_sql
+from gridcare.core.frames import attach, epoch_sql, query_frame, scaled, scaled_sql
 from gridcare.customers.models import ServicePoint
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC
@@ -128,6 +128,52 @@ class PeriodData:
     tasks: pl.DataFrame  # the period's tasks not validated yet (a task absent from it is validated)
 
 
+def _live_reads(
+    period: str,
+    registers: list[str],
+    on_routes: str,
+    scope_params: list[Any],
+    route_sql: str,
+    route_params: Sequence[Any],
+    everything: bool,
+) -> pl.DataFrame:
+    """The period's live reads of the service points on the routes in scope, with the meter's digits, the
+    route and the service point's capacity (:data:`READ_SCHEMA`).
+
+    Three plain queries joined in Polars — the reads alone, the route stops in scope with their capacity, the
+    meters' digits — rather than one query joining them: PostgreSQL's three hash joins over a million meters,
+    stops and service points cost it about twice the plain scans (measured: 7.6–8.2 s against 4.2 s of backend
+    CPU for 1.6 M reads), and :func:`~gridcare.core.frames.attach` matches ids by array look-up in ~0.1 s. A read whose service point
+    is on no route in scope is dropped by the inner join, as the single query's join dropped it."""
+    plain = query_frame(
+        f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
+        f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
+        f"r.source, r.task_id FROM {_table(MeterRead)} r "
+        f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
+        f"{on_routes}",
+        [period, *LIVE, *registers, *scope_params],
+        {name: READ_SCHEMA[name] for name in list(READ_SCHEMA)[:11]},
+    )
+    points = query_frame(
+        f"SELECT s.service_point_id, s.route_id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} "
+        f"FROM {_table(RouteStop)} s LEFT JOIN {_table(ServicePoint)} p ON p.id = s.service_point_id "
+        f"WHERE s.route_id IN ({route_sql})",
+        list(route_params),
+        {"account": pl.Int64, "route": pl.Int64, "capacity": READ_SCHEMA["capacity"]},
+    )
+    meters = query_frame(
+        f"SELECT m.id, m.register_digits FROM {_table(Meter)} m"
+        + (
+            ""
+            if everything
+            else f" WHERE m.id IN (SELECT r.meter_id FROM {_table(MeterRead)} r WHERE r.period = %s {on_routes})"
+        ),
+        [] if everything else [period, *scope_params],
+        {"meter": pl.Int64, "digits": pl.Int64},
+    )
+    return attach(attach(plain, points, "account"), meters, "meter").select(list(READ_SCHEMA))
+
+
 def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> PeriodData:
     """The period's reads, recent history, missing reads (tasks of a reading day before ``missing_before``),
     exceptions and unvalidated tasks for the service points on ``routes`` (a restricted queryset).
@@ -146,19 +192,6 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         with connection.cursor() as cursor:
             for name, value in local.items():
                 cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
-    reads = query_frame(
-        f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
-        f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
-        f"r.source, r.task_id, m.register_digits, s.route_id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} "
-        f"FROM {_table(MeterRead)} r "
-        f"JOIN {_table(Meter)} m ON m.id = r.meter_id "
-        f"JOIN {_table(RouteStop)} s ON s.service_point_id = r.service_point_id "
-        f"LEFT JOIN {_table(ServicePoint)} p ON p.id = r.service_point_id "
-        f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
-        f"AND s.route_id IN ({route_sql})",
-        [period, *LIVE, *registers, *route_params],
-        READ_SCHEMA,
-    )
     on_routes = (
         ""
         if everything
@@ -166,6 +199,7 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         f"WHERE s.route_id IN ({route_sql}))"
     )
     scope_params = [] if everything else route_params
+    reads = _live_reads(period, registers, on_routes, scope_params, route_sql, route_params, everything)
     bimonthly = (
         f"SELECT s.service_point_id FROM {_table(RouteStop)} s JOIN {_table(Route)} ro ON ro.id = s.route_id "
         f"WHERE ro.frequency = %s AND ro.id IN ({route_sql})"
