@@ -267,3 +267,36 @@ def test_first_read_of_a_new_meter_starts_from_its_installation_read(installed, 
     result = do_run_period_vee(system, "2026-11", today=AFTER_WINDOW)
     assert result.reads == 1 and result.reads_updated == 0 and result.raised == {}
     assert MeterRead.objects.get(period="2026-11").quantity == Decimal("120.000")
+
+
+def test_load_reads_the_live_reads_on_routes_in_scope_with_their_meter_route_and_capacity(
+    november, installed, capture, system, unit
+):
+    """The set-based load (reads, stops, meters joined in Polars) equals the ORM's answer read by read; a read
+    of a service point on no route is not loaded, in company scope as in a unit's."""
+    from gridcare.readings import periodvee
+    from gridcare.readings.models import Route
+
+    route, meters = november
+    stray = installed(initial={"active_total": "0"})  # on no route
+    read(capture, stray, "2026-11-15", "50")
+    expected = sorted(
+        (
+            r.pk,
+            r.service_point_id,
+            r.meter_id,
+            r.register,
+            r.meter.register_digits,
+            route.pk,
+            int(r.value * 1000),
+        )
+        for r in MeterRead.objects.filter(period="2026-11", meter__in=meters).select_related("meter")
+    )
+    assert len(expected) == 2
+    for routes in (Route.objects.all(), Route.objects.filter(org_unit=unit("CG"))):
+        data = periodvee.load("2026-11", routes, missing_before=AFTER_WINDOW)
+        loaded = sorted(
+            data.reads.select("read", "account", "meter", "register", "digits", "route", "value").rows()
+        )
+        assert loaded == expected
+        assert set(data.reads.columns) == set(periodvee.READ_SCHEMA)
