@@ -443,30 +443,44 @@ def batch(data: PeriodData, route_info: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     rows = pl.concat([read_rows, missing_rows.cast(read_rows.schema)], how="vertical")
     meta = rows.select("read", "task", "task_status", "status", "quantity", "account", "estimated")
     engine_batch = rows.select(list(BATCH_SCHEMA))
-    # one row per service point and period (the quantities of two meters in an exchange month add up), grouped
-    # on one packed int64 key: grouping on (account, period text) costs several times more on millions of rows
+    return engine_batch, meta, _history(data)
+
+
+def _history(data: PeriodData) -> pl.DataFrame:
+    """The engine history: one row per service point and period — the quantities of two meters in an exchange
+    month add up, the larger multiplier is kept. Grouped on one packed int64 key sorted by NumPy, summed only
+    where a key repeats (rare): a hash group-by on four million rows costs about five times that (1.6 against
+    0.3 s of CPU), and the engine finds the rows already in its own key order."""
     periods = sorted(set(data.history.get_column("period").unique().to_list())) or [data.period]
     slot = {name: index for index, name in enumerate(periods)}
-    history = (
-        data.history.select(
-            (
-                pl.col("account") * len(slot) + pl.col("period").replace_strict(slot, return_dtype=pl.Int64)
-            ).alias("key"),
-            "quantity",
-            "multiplier",
-        )
-        .group_by("key")
-        .agg(pl.col("quantity").sum(), pl.col("multiplier").max())
-        .select(
-            (pl.col("key") // len(slot)).alias("account"),
-            pl.lit(TOTAL).alias("register"),
-            (pl.col("key") % len(slot))
-            .replace_strict(
-                range(len(periods)), [parse_period(name) for name in periods], return_dtype=pl.Date
-            )
-            .alias("period"),
-            "quantity",
-            "multiplier",
-        )
+    packed = data.history.select(
+        (pl.col("account") * len(slot) + pl.col("period").replace_strict(slot, return_dtype=pl.Int64)).alias(
+            "key"
+        ),
+        "quantity",
+        "multiplier",
     )
-    return engine_batch, meta, history
+    keys = packed.get_column("key").to_numpy()
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    quantity = packed.get_column("quantity").to_numpy()[order]
+    multiplier = packed.get_column("multiplier").to_numpy()[order]
+    first = np.ones(keys.size, dtype=np.bool_)
+    first[1:] = keys[1:] != keys[:-1]
+    if not first.all():
+        starts = np.flatnonzero(first)
+        keys = keys[starts]
+        quantity = np.add.reduceat(quantity, starts)
+        multiplier = np.maximum.reduceat(multiplier, starts)
+    return pl.DataFrame(
+        {"key": keys, "quantity": quantity, "multiplier": multiplier},
+        schema={"key": pl.Int64, "quantity": pl.Int64, "multiplier": pl.Int64},
+    ).select(
+        (pl.col("key") // len(slot)).alias("account"),
+        pl.lit(TOTAL).alias("register"),
+        (pl.col("key") % len(slot))
+        .replace_strict(range(len(periods)), [parse_period(name) for name in periods], return_dtype=pl.Date)
+        .alias("period"),
+        "quantity",
+        "multiplier",
+    )
