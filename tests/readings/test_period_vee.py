@@ -300,3 +300,33 @@ def test_load_reads_the_live_reads_on_routes_in_scope_with_their_meter_route_and
         )
         assert loaded == expected
         assert set(data.reads.columns) == set(periodvee.READ_SCHEMA)
+
+
+def test_history_adds_up_an_exchange_months_two_meters_and_keeps_the_larger_multiplier():
+    """One row per service point and period for the engine, whatever the order the rows came in."""
+    import polars as pl
+
+    from gridcare.readings import periodvee
+
+    empty = pl.DataFrame()
+    history = pl.DataFrame(
+        {
+            "account": [7, 3, 7, 3, 7],
+            "period": ["2026-10", "2026-10", "2026-09", "2026-09", "2026-10"],
+            "quantity": [100_000, 5_000, 90_000, 4_000, 20_000],
+            "multiplier": [1, 1, 1, 2, 40],
+        },
+        schema=periodvee.HISTORY_SCHEMA,
+    ).with_columns(pl.col("quantity").cast(pl.Int64))
+    data = periodvee.PeriodData("2026-11", empty, empty, history, empty, empty, empty)
+    rows = periodvee._history(data).sort("account", "period").rows()
+    total = periodvee.TOTAL
+    assert rows == [
+        (3, total, dt.date(2026, 9, 1), 4_000, 2),
+        (3, total, dt.date(2026, 10, 1), 5_000, 1),
+        (7, total, dt.date(2026, 9, 1), 90_000, 1),
+        (7, total, dt.date(2026, 10, 1), 120_000, 40),
+    ]
+    assert periodvee._history(
+        periodvee.PeriodData("2026-11", empty, empty, history.clear(), empty, empty, empty)
+    ).is_empty()
