@@ -43,9 +43,7 @@ def test_empty_result_keeps_integer_schema() -> None:
 
 
 def test_query_frame_binds_text_parameters_exactly() -> None:
-    frame = query_frame(
-        "SELECT %s, %s", ["it's 100% «引号» \\ done", 5], {"text": pl.String, "n": pl.Int64}
-    )
+    frame = query_frame("SELECT %s, %s", ["it's 100% «引号» \\ done", 5], {"text": pl.String, "n": pl.Int64})
     assert frame.rows() == [("it's 100% «引号» \\ done", 5)]
 
 
