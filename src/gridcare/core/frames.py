@@ -174,4 +174,5 @@ def attach(frame: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
         return joined()
     rows = slot[wanted.to_numpy()]
     found = rows >= 0
-    return pl.concat([frame.filter(pl.Series(found)), table.drop(key)[rows[found]]], how="horizontal")
+    picked: pl.DataFrame = table.drop(key)[rows[found]]
+    return pl.concat([frame.filter(pl.Series(found)), picked], how="horizontal")

@@ -132,7 +132,7 @@ def _live_reads(
     period: str,
     registers: list[str],
     on_routes: str,
-    scope_params: list[Any],
+    scope_params: Sequence[Any],
     route_sql: str,
     route_params: Sequence[Any],
     everything: bool,
