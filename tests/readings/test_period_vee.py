@@ -274,10 +274,13 @@ def test_load_reads_the_live_reads_on_routes_in_scope_with_their_meter_route_and
 ):
     """The set-based load (reads, stops, meters joined in Polars) equals the ORM's answer read by read; a read
     of a service point on no route is not loaded, in company scope as in a unit's."""
+    from gridcare.customers.models import ServicePoint
     from gridcare.readings import periodvee
     from gridcare.readings.models import Route
 
     route, meters = november
+    ServicePoint.objects.filter(pk=meters[0].service_point_id).update(capacity_kva=Decimal("12.5"))
+    ServicePoint.objects.filter(pk=meters[1].service_point_id).update(capacity_kva=Decimal("0"))
     stray = installed(initial={"active_total": "0"})  # on no route
     read(capture, stray, "2026-11-15", "50")
     expected = sorted(
@@ -289,14 +292,20 @@ def test_load_reads_the_live_reads_on_routes_in_scope_with_their_meter_route_and
             r.meter.register_digits,
             route.pk,
             int(r.value * 1000),
+            int(r.service_point.capacity_kva * 1000) or None,  # 0: not recorded
         )
-        for r in MeterRead.objects.filter(period="2026-11", meter__in=meters).select_related("meter")
+        for r in MeterRead.objects.filter(period="2026-11", meter__in=meters).select_related(
+            "meter", "service_point"
+        )
     )
     assert len(expected) == 2
+    assert {row[-1] for row in expected} == {12_500, None}
     for routes in (Route.objects.all(), Route.objects.filter(org_unit=unit("CG"))):
         data = periodvee.load("2026-11", routes, missing_before=AFTER_WINDOW)
         loaded = sorted(
-            data.reads.select("read", "account", "meter", "register", "digits", "route", "value").rows()
+            data.reads.select(
+                "read", "account", "meter", "register", "digits", "route", "value", "capacity"
+            ).rows()
         )
         assert loaded == expected
         assert set(data.reads.columns) == set(periodvee.READ_SCHEMA)
