@@ -444,8 +444,17 @@ def measure(rounds: int) -> None:
         )
         print("  by rule: " + ", ".join(f"{rule} {count:,}" for rule, count in result.raised.items()))
     routes = Route.objects.all()
-    data = periodvee.load(PERIOD, routes, missing_before=__import__("datetime").date(2026, 11, 18))
+    marks = (_server_cpu(backend), time.process_time(), time.perf_counter())
+    with transaction.atomic():  # as in the run: the load's work_mem is set for its transaction
+        data = periodvee.load(PERIOD, routes, missing_before=__import__("datetime").date(2026, 11, 18))
+    loaded = (time.perf_counter() - marks[2], time.process_time() - marks[1], _server_cpu(backend) - marks[0])
+    built = time.process_time()
     batch, _meta, history = periodvee.batch(data, periodvee.route_frame(routes, parse_period(PERIOD)))
+    print(
+        f"phases alone: load {loaded[0]:.2f} s wall, CPU {loaded[1]:.2f} s Python + {loaded[2]:.2f} s PostgreSQL "
+        f"backend ({data.reads.height:,} reads, {data.earlier.height:,} previous readings, "
+        f"{data.history.height:,} history rows); engine batch {time.process_time() - built:.2f} s CPU"
+    )
     best = min(_timed(lambda: vee.validate(batch, history, vee_rules())) for _ in range(rounds))
     print(
         f"engine alone (vee.validate on the same {batch.height:,} rows and {history.height:,} history rows): "

@@ -7,6 +7,7 @@ to every string of every body (and bounds size and depth), the middleware to eve
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -195,3 +196,29 @@ def test_bad_text_in_an_api_form_post_is_400(api) -> None:
         assert response.status_code == 400, (content, response.content)
         assert "reason" in response.json()["errors"]
     assert CalendarOverride.objects.count() == 0
+
+
+def _nested(depth: int) -> Any:
+    doc: Any = 1
+    for _ in range(depth):
+        doc = [doc]
+    return doc
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"records": [{"meter": "M1", "value": "1.00"}, {"meter": "M2", "value": 2}]}',
+        json.dumps({"a": {"b": _nested(66)}, "c": [{"d": _nested(70)}]}),
+        json.dumps(_nested(65)),
+        '{"label": "\\u0000"}',  # an escaped NUL: the full check
+        '{"label": "a\x7fb"}',  # DEL is allowed raw by JSON, refused by the text rule
+        '{"label": "\\u200b"}',
+        '{"标签": "分时"}',
+        '"plain"',
+    ],
+)
+def test_json_fast_path_finds_exactly_what_the_full_check_finds(text: str) -> None:
+    from gridcare.engine.text import iter_json_problems, iter_text_problems
+
+    assert list(iter_json_problems(text, json.loads(text))) == list(iter_text_problems(json.loads(text)))

@@ -267,3 +267,75 @@ def test_first_read_of_a_new_meter_starts_from_its_installation_read(installed, 
     result = do_run_period_vee(system, "2026-11", today=AFTER_WINDOW)
     assert result.reads == 1 and result.reads_updated == 0 and result.raised == {}
     assert MeterRead.objects.get(period="2026-11").quantity == Decimal("120.000")
+
+
+def test_load_reads_the_live_reads_on_routes_in_scope_with_their_meter_route_and_capacity(
+    november, installed, capture, system, unit
+):
+    """The set-based load (reads, stops, meters joined in Polars) equals the ORM's answer read by read; a read
+    of a service point on no route is not loaded, in company scope as in a unit's."""
+    from gridcare.customers.models import ServicePoint
+    from gridcare.readings import periodvee
+    from gridcare.readings.models import Route
+
+    route, meters = november
+    ServicePoint.objects.filter(pk=meters[0].service_point_id).update(capacity_kva=Decimal("12.5"))
+    ServicePoint.objects.filter(pk=meters[1].service_point_id).update(capacity_kva=Decimal("0"))
+    stray = installed(initial={"active_total": "0"})  # on no route
+    read(capture, stray, "2026-11-15", "50")
+    expected = sorted(
+        (
+            r.pk,
+            r.service_point_id,
+            r.meter_id,
+            r.register,
+            r.meter.register_digits,
+            route.pk,
+            int(r.value * 1000),
+            int(r.service_point.capacity_kva * 1000) or None,  # 0: not recorded
+        )
+        for r in MeterRead.objects.filter(period="2026-11", meter__in=meters).select_related(
+            "meter", "service_point"
+        )
+    )
+    assert len(expected) == 2
+    assert {row[-1] for row in expected} == {12_500, None}
+    for routes in (Route.objects.all(), Route.objects.filter(org_unit=unit("CG"))):
+        data = periodvee.load("2026-11", routes, missing_before=AFTER_WINDOW)
+        loaded = sorted(
+            data.reads.select(
+                "read", "account", "meter", "register", "digits", "route", "value", "capacity"
+            ).rows()
+        )
+        assert loaded == expected
+        assert set(data.reads.columns) == set(periodvee.READ_SCHEMA)
+
+
+def test_history_adds_up_an_exchange_months_two_meters_and_keeps_the_larger_multiplier():
+    """One row per service point and period for the engine, whatever the order the rows came in."""
+    import polars as pl
+
+    from gridcare.readings import periodvee
+
+    empty = pl.DataFrame()
+    history = pl.DataFrame(
+        {
+            "account": [7, 3, 7, 3, 7],
+            "period": ["2026-10", "2026-10", "2026-09", "2026-09", "2026-10"],
+            "quantity": [100_000, 5_000, 90_000, 4_000, 20_000],
+            "multiplier": [1, 1, 1, 2, 40],
+        },
+        schema=periodvee.HISTORY_SCHEMA,
+    ).with_columns(pl.col("quantity").cast(pl.Int64))
+    data = periodvee.PeriodData("2026-11", empty, empty, history, empty, empty, empty)
+    rows = periodvee._history(data).sort("account", "period").rows()
+    total = periodvee.TOTAL
+    assert rows == [
+        (3, total, dt.date(2026, 9, 1), 4_000, 2),
+        (3, total, dt.date(2026, 10, 1), 5_000, 1),
+        (7, total, dt.date(2026, 9, 1), 90_000, 1),
+        (7, total, dt.date(2026, 10, 1), 120_000, 40),
+    ]
+    assert periodvee._history(
+        periodvee.PeriodData("2026-11", empty, empty, history.clear(), empty, empty, empty)
+    ).is_empty()

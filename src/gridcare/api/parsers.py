@@ -18,7 +18,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import APIException, ParseError
 
 from gridcare.core.errors import InvalidInput
-from gridcare.engine.text import MAX_DEPTH, iter_text_problems
+from gridcare.engine.text import MAX_DEPTH, iter_json_problems, iter_text_problems
 
 
 class PayloadTooLarge(APIException):
@@ -47,7 +47,7 @@ class BoundedJSONParser(parsers.JSONParser):
         except ValueError as exc:
             raise ParseError(f"JSON 格式错误。 (JSON parse error: {exc})") from None
         else:
-            problems = list(iter_text_problems(data))
+            problems = list(iter_json_problems(text, data))
         _refuse(problems)
         return data
 

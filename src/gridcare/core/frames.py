@@ -9,9 +9,11 @@ models' ``_meta`` (never a table name typed by hand) and the columns' Polars typ
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 from django.db import connection, models
 
@@ -42,6 +44,51 @@ def scaled_sql(column: str, places: int) -> str:
     return f"CAST(ROUND({column} * {10**places}) AS BIGINT)"
 
 
+def copy_out(sql: str, params: Sequence[Any]) -> io.BytesIO:
+    """The data of a ``COPY … TO STDOUT`` (PostgreSQL) in one buffer, read straight from libpq.
+
+    PostgreSQL sends a COPY's rows one message each; psycopg's ``Copy`` iterator hands each over through its
+    generator-and-wait machinery (≈ 0.8 µs a row — seconds on the period VEE's millions of rows), so the loop
+    here calls libpq's blocking ``PQgetCopyData`` itself (≈ 0.4 µs a row), on Django's own connection — in the
+    caller's transaction, seeing its uncommitted rows. The parameters are bound client-side, as psycopg binds a
+    COPY's. Errors come back as Django's database errors, the connection ready for the next statement; the
+    statement is logged like any other when queries are recorded (tests, DEBUG)."""
+    import psycopg
+    from psycopg import pq
+
+    connection.ensure_connection()
+    raw = connection.connection
+    started = time.monotonic()
+    with connection.wrap_database_errors, raw.lock:
+        text = psycopg.ClientCursor(raw).mogrify(sql, list(params) or None)
+        pgconn = raw.pgconn
+        pgconn.send_query(text.encode(raw.info.encoding))  # raises if it cannot be sent
+        result = pgconn.get_result()
+        buffer = io.BytesIO()
+        if result is not None and result.status == pq.ExecStatus.COPY_OUT:
+            write, get = buffer.write, pgconn.get_copy_data
+            while True:
+                size, data = get(0)
+                if size < 0:
+                    break
+                write(data)
+            result = pgconn.get_result()
+        failure = None
+        if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+            failure = (
+                psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+                if result is not None
+                else psycopg.OperationalError(pgconn.get_error_message())
+            )
+        while pgconn.get_result() is not None:  # the connection ready for the next statement
+            pass
+        if failure is not None:
+            raise failure
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": text, "time": f"{time.monotonic() - started:.3f}"})
+    return buffer
+
+
 def query_frame(
     sql: str, params: Sequence[Any], schema: Mapping[str, type[pl.DataType] | pl.Decimal]
 ) -> pl.DataFrame:
@@ -50,13 +97,7 @@ def query_frame(
     names = list(schema)
     integers = {name: pl.Int64 if isinstance(dtype, pl.Decimal) else dtype for name, dtype in schema.items()}
     if connection.vendor == "postgresql":
-        buffer = io.BytesIO()
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params or None) as copy,
-        ):
-            for block in copy:
-                buffer.write(block)
+        buffer = copy_out(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
         if buffer.tell() == 0:
             return pl.DataFrame(schema=integers)
         buffer.seek(0)
@@ -108,3 +149,30 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             f'UPDATE "{table}" SET {assignments} WHERE "{pk}" = %s', [(*row[1:], row[0]) for row in rows]
         )
     return len(rows)
+
+
+def attach(frame: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
+    """``frame`` with ``table``'s other columns, matched on the int64 column ``key`` (unique in ``table``): an
+    inner join that keeps ``frame``'s order. When the keys are database ids — non-negative and dense (the largest
+    at most a few times the rows) — the match is an array look-up (slot of each id), some 15× less CPU than a
+    hash join on millions of rows; otherwise (sparse or negative keys, nulls, a key twice in ``table``) it is
+    Polars' join."""
+
+    def joined() -> pl.DataFrame:
+        return frame.join(table, on=key, how="inner", maintain_order="left")
+
+    keys, wanted = table.get_column(key), frame.get_column(key)
+    if table.height == 0 or frame.height == 0 or keys.null_count() or wanted.null_count():
+        return joined()
+    low = min(int(keys.min()), int(wanted.min()))  # type: ignore[arg-type]
+    high = max(int(keys.max()), int(wanted.max()))  # type: ignore[arg-type]
+    if low < 0 or high > 4 * (table.height + frame.height) + 1024:
+        return joined()
+    slot = np.full(high + 1, -1, dtype=np.int64)
+    slot[keys.to_numpy()] = np.arange(table.height, dtype=np.int64)
+    if int(np.count_nonzero(slot >= 0)) != table.height:  # a key twice: rows would multiply
+        return joined()
+    rows = slot[wanted.to_numpy()]
+    found = rows >= 0
+    picked: pl.DataFrame = table.drop(key)[rows[found]]
+    return pl.concat([frame.filter(pl.Series(found)), picked], how="horizontal")

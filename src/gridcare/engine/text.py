@@ -91,3 +91,55 @@ def iter_text_problems(doc: Any, path: str = "") -> Iterator[tuple[str, str]]:
                 if isinstance(child, str) and text_problem(child) is None:
                     continue
                 stack.append((child, f"{where}.{i}" if where else str(i), depth + 1))
+
+
+def iter_json_problems(text: str, doc: Any) -> Iterator[tuple[str, str]]:
+    """:func:`iter_text_problems` of ``doc``, the document ``json.loads`` parsed from ``text`` — faster when the
+    text is ASCII without a backslash or DEL: JSON allows no raw control character (U+0000–U+001F) inside a
+    string and any other character there would need a ``\\`` escape, so every string of the document, keys
+    included, is then printable ASCII and passes; only the nesting is walked (a head-end batch of 1,000 records:
+    ~0.5 instead of ~5 ms)."""
+    if text.isascii() and "\\" not in text and "\x7f" not in text:
+        return _nesting_problems(doc)
+    return iter_text_problems(doc)
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _nesting_problems(doc: Any) -> Iterator[tuple[str, str]]:
+    """Nesting deeper than :data:`MAX_DEPTH`, with the paths :func:`iter_text_problems` gives; strings are not
+    looked at, a container of scalars only is passed over in C (``map(type, …)``), and a path is spelled only
+    for a problem."""
+    stack: list[tuple[Any, Any, int]] = [(doc, None, 0)]  # (node, (parent path, key) or None, depth)
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            yield _path(where), f"嵌套超过 {MAX_DEPTH} 层。 (Nested deeper than {MAX_DEPTH} levels.)"
+            continue
+        if isinstance(node, dict):
+            if _SCALAR_TYPES.issuperset(map(type, node.values())):
+                continue
+            children: Any = node.items()
+        elif isinstance(node, list | tuple):
+            if depth < MAX_DEPTH and _SCALAR_TYPES.issuperset(map(type, node)):
+                continue
+            if depth >= MAX_DEPTH:  # its numbers are too deep too (as iter_text_problems reports them)
+                for index, child in enumerate(node):
+                    if not isinstance(child, str):
+                        stack.append((child, (where, index), depth + 1))
+                continue
+            children = enumerate(node)
+        else:
+            continue
+        for key, child in children:
+            if isinstance(child, dict | list | tuple):
+                stack.append((child, (where, key), depth + 1))
+
+
+def _path(where: Any) -> str:
+    parts: list[str] = []
+    while where is not None:
+        where, key = where
+        parts.append(str(key))
+    return ".".join(reversed(parts)) or "<root>"

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from gridcare.core.frames import epoch_sql, query_frame, scaled, scaled_sql
+from gridcare.core.frames import attach, epoch_sql, query_frame, scaled, scaled_sql
 from gridcare.customers.models import ServicePoint
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC
@@ -128,6 +128,65 @@ class PeriodData:
     tasks: pl.DataFrame  # the period's tasks not validated yet (a task absent from it is validated)
 
 
+def _live_reads(
+    period: str,
+    registers: list[str],
+    on_routes: str,
+    scope_params: Sequence[Any],
+    route_sql: str,
+    route_params: Sequence[Any],
+    everything: bool,
+) -> pl.DataFrame:
+    """The period's live reads of the service points on the routes in scope, with the meter's digits, the
+    route and the service point's capacity (:data:`READ_SCHEMA`).
+
+    Four plain queries matched in Polars — the reads alone, the route stops in scope, the service points'
+    capacities, the meters' digits — rather than one query joining them: PostgreSQL's hash joins over a million
+    meters, stops and service points cost it about three times the plain scans (measured, backend CPU for 1.6 M
+    reads: 7.6–8.2 s joined; 2.2 s for the reads, 0.3–0.4 s for each of the three others), and
+    :func:`~gridcare.core.frames.attach` matches ids by array look-up in ~0.1 s. A read whose service point is
+    on no route in scope is dropped by the inner match, as the single query's join dropped it; every stop's
+    service point exists (a foreign key), so matching the capacities inner is the single query's outer join."""
+    plain = query_frame(
+        f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
+        f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
+        f"r.source, r.task_id FROM {_table(MeterRead)} r "
+        f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
+        f"{on_routes}",
+        [period, *LIVE, *registers, *scope_params],
+        {name: READ_SCHEMA[name] for name in list(READ_SCHEMA)[:11]},
+    )
+    stops = query_frame(
+        f"SELECT s.service_point_id, s.route_id FROM {_table(RouteStop)} s WHERE s.route_id IN ({route_sql})",
+        list(route_params),
+        {"account": pl.Int64, "route": pl.Int64},
+    )
+    in_scope = (
+        ""
+        if everything
+        else f" WHERE p.id IN (SELECT s.service_point_id FROM {_table(RouteStop)} s "
+        f"WHERE s.route_id IN ({route_sql}))"
+    )
+    capacities = query_frame(
+        f"SELECT p.id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} FROM {_table(ServicePoint)} p"
+        + in_scope,
+        list(scope_params),
+        {"account": pl.Int64, "capacity": READ_SCHEMA["capacity"]},
+    )
+    meters = query_frame(
+        f"SELECT m.id, m.register_digits FROM {_table(Meter)} m"
+        + (
+            ""
+            if everything
+            else f" WHERE m.id IN (SELECT r.meter_id FROM {_table(MeterRead)} r WHERE r.period = %s {on_routes})"
+        ),
+        [] if everything else [period, *scope_params],
+        {"meter": pl.Int64, "digits": pl.Int64},
+    )
+    points = attach(stops, capacities, "account")
+    return attach(attach(plain, points, "account"), meters, "meter").select(list(READ_SCHEMA))
+
+
 def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> PeriodData:
     """The period's reads, recent history, missing reads (tasks of a reading day before ``missing_before``),
     exceptions and unvalidated tasks for the service points on ``routes`` (a restricted queryset).
@@ -146,19 +205,6 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         with connection.cursor() as cursor:
             for name, value in local.items():
                 cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
-    reads = query_frame(
-        f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
-        f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
-        f"r.source, r.task_id, m.register_digits, s.route_id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} "
-        f"FROM {_table(MeterRead)} r "
-        f"JOIN {_table(Meter)} m ON m.id = r.meter_id "
-        f"JOIN {_table(RouteStop)} s ON s.service_point_id = r.service_point_id "
-        f"LEFT JOIN {_table(ServicePoint)} p ON p.id = r.service_point_id "
-        f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
-        f"AND s.route_id IN ({route_sql})",
-        [period, *LIVE, *registers, *route_params],
-        READ_SCHEMA,
-    )
     on_routes = (
         ""
         if everything
@@ -166,6 +212,7 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         f"WHERE s.route_id IN ({route_sql}))"
     )
     scope_params = [] if everything else route_params
+    reads = _live_reads(period, registers, on_routes, scope_params, route_sql, route_params, everything)
     bimonthly = (
         f"SELECT s.service_point_id FROM {_table(RouteStop)} s JOIN {_table(Route)} ro ON ro.id = s.route_id "
         f"WHERE ro.frequency = %s AND ro.id IN ({route_sql})"
@@ -409,30 +456,44 @@ def batch(data: PeriodData, route_info: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     rows = pl.concat([read_rows, missing_rows.cast(read_rows.schema)], how="vertical")
     meta = rows.select("read", "task", "task_status", "status", "quantity", "account", "estimated")
     engine_batch = rows.select(list(BATCH_SCHEMA))
-    # one row per service point and period (the quantities of two meters in an exchange month add up), grouped
-    # on one packed int64 key: grouping on (account, period text) costs several times more on millions of rows
+    return engine_batch, meta, _history(data)
+
+
+def _history(data: PeriodData) -> pl.DataFrame:
+    """The engine history: one row per service point and period — the quantities of two meters in an exchange
+    month add up, the larger multiplier is kept. Grouped on one packed int64 key sorted by NumPy, summed only
+    where a key repeats (rare): a hash group-by on four million rows costs about five times that (1.6 against
+    0.3 s of CPU), and the engine finds the rows already in its own key order."""
     periods = sorted(set(data.history.get_column("period").unique().to_list())) or [data.period]
     slot = {name: index for index, name in enumerate(periods)}
-    history = (
-        data.history.select(
-            (
-                pl.col("account") * len(slot) + pl.col("period").replace_strict(slot, return_dtype=pl.Int64)
-            ).alias("key"),
-            "quantity",
-            "multiplier",
-        )
-        .group_by("key")
-        .agg(pl.col("quantity").sum(), pl.col("multiplier").max())
-        .select(
-            (pl.col("key") // len(slot)).alias("account"),
-            pl.lit(TOTAL).alias("register"),
-            (pl.col("key") % len(slot))
-            .replace_strict(
-                range(len(periods)), [parse_period(name) for name in periods], return_dtype=pl.Date
-            )
-            .alias("period"),
-            "quantity",
-            "multiplier",
-        )
+    packed = data.history.select(
+        (pl.col("account") * len(slot) + pl.col("period").replace_strict(slot, return_dtype=pl.Int64)).alias(
+            "key"
+        ),
+        "quantity",
+        "multiplier",
     )
-    return engine_batch, meta, history
+    keys = packed.get_column("key").to_numpy()
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    quantity = packed.get_column("quantity").to_numpy()[order]
+    multiplier = packed.get_column("multiplier").to_numpy()[order]
+    first = np.ones(keys.size, dtype=np.bool_)
+    first[1:] = keys[1:] != keys[:-1]
+    if not first.all():
+        starts = np.flatnonzero(first)
+        keys = keys[starts]
+        quantity = np.add.reduceat(quantity, starts)
+        multiplier = np.maximum.reduceat(multiplier, starts)
+    return pl.DataFrame(
+        {"key": keys, "quantity": quantity, "multiplier": multiplier},
+        schema={"key": pl.Int64, "quantity": pl.Int64, "multiplier": pl.Int64},
+    ).select(
+        (pl.col("key") // len(slot)).alias("account"),
+        pl.lit(TOTAL).alias("register"),
+        (pl.col("key") % len(slot))
+        .replace_strict(range(len(periods)), [parse_period(name) for name in periods], return_dtype=pl.Date)
+        .alias("period"),
+        "quantity",
+        "multiplier",
+    )

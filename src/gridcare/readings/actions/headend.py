@@ -30,7 +30,7 @@ from gridcare.core import audit
 from gridcare.core.actions import action, after_commit, whole_transaction
 from gridcare.core.errors import InvalidInput
 from gridcare.core.locks import job_lock
-from gridcare.core.rows import TableRef, database
+from gridcare.core.rows import TableRef, column_of, database
 from gridcare.org.models import User
 from gridcare.readings import bulk
 from gridcare.readings.actions.capture import (
@@ -128,30 +128,31 @@ def receive_reads(actor: User, records: Sequence[Mapping[str, Any]]) -> list[Rec
 def _insert_receipts(actor: User, items: Sequence[CleanRecord]) -> dict[int, int]:
     """Insert the items' receipts, skipping keys already received (and a key's later records in the batch):
     item position → receipt id of each item inserted. One statement, rows in key order (two batches sharing keys
-    wait for each other in the same order: no deadlock). PostgreSQL answers the positions itself
-    (the inserted rows joined back to the batch's keys: no timestamps to parse and hash in Python); SQLite,
-    which has no INSERT in a WITH, answers the keys inserted."""
+    wait for each other in the same order: no deadlock). PostgreSQL numbers every row from the table's sequence
+    before the insert, so the positions inserted are those whose number comes back (a hashed look-up on one
+    bigint: no join on the three key columns, no timestamps to parse and hash in Python); SQLite, which has no
+    INSERT in a WITH, answers the keys inserted."""
     r = TableRef(HeadEndRead)
     rows = [(n, i.meter.pk, i.register, i.read_at, str(i.value), i.condition) for n, i in enumerate(items)]
-    table, params = bulk.keys(
-        "k", [("i", "int"), ("m", "int"), ("g", "text"), ("t", "time"), ("v", "text"), ("c", "text")], rows
-    )
     columns = (
         f"{r.meter_id}, {r.register}, {r.read_at}, {r.value}, {r.condition}, {r.received_by_id}, {r.received_at}, "
         f"{r.conflicts}, {r.outcome}, {r.reason}"
     )
     now = database().ops.adapt_datetimefield_value(timezone.now())
+    key_columns = [("i", "int"), ("m", "int"), ("g", "text"), ("t", "time"), ("v", "text"), ("c", "text")]
     if bulk.is_postgres():
+        table, params = bulk.keys("u", key_columns, rows)
         found = bulk.fetch(
-            f"WITH k AS (SELECT * FROM {table}), added AS (INSERT INTO {r} ({columns}) "
-            f"SELECT k.m, k.g, k.t, CAST(k.v AS numeric), k.c, %s, %s, CAST('[]' AS jsonb), '', '' FROM k "
+            f"WITH k AS (SELECT nextval((SELECT pg_get_serial_sequence(%s, %s))::regclass) AS id, u.* "
+            f"FROM {table}), added AS (INSERT INTO {r} ({r.id}, {columns}) "
+            f"SELECT k.id, k.m, k.g, k.t, CAST(k.v AS numeric), k.c, %s, %s, CAST('[]' AS jsonb), '', '' FROM k "
             f"ORDER BY k.m, k.g, k.t, k.i ON CONFLICT ({r.meter_id}, {r.register}, {r.read_at}) DO NOTHING "
-            f"RETURNING {r.id}, {r.meter_id}, {r.register}, {r.read_at}) "
-            f"SELECT min(k.i), added.id FROM added JOIN k ON k.m = added.meter_id AND k.g = added.register "
-            f"AND k.t = added.read_at GROUP BY added.id",
-            [*params, actor.pk, now],
+            f"RETURNING {r.id}) "
+            f"SELECT k.i, k.id FROM k WHERE k.id IN (SELECT added.{r.id} FROM added)",
+            [HeadEndRead._meta.db_table, column_of(HeadEndRead._meta.pk), *params, actor.pk, now],
         )
         return {int(n): pk for n, pk in found}
+    table, params = bulk.keys("k", key_columns, rows)
     found = bulk.fetch(
         f"INSERT INTO {r} ({columns}) SELECT k.m, k.g, k.t, CAST(k.v AS numeric), k.c, %s, %s, '[]', '', '' "
         f"FROM {table} WHERE true ORDER BY k.i ON CONFLICT ({r.meter_id}, {r.register}, {r.read_at}) DO NOTHING "
