@@ -442,7 +442,10 @@ def do_decide_approval(actor: User, request_id: int, *, approve: bool, note: str
     """审批 — by someone else than the requester, within the authority limit of the kind (冲正/退费金额上限);
     an approved request is carried out at once."""
     request = get_in_scope(
-        ApprovalRequest.objects.select_for_update().select_related("payment"), actor, write=True, pk=request_id
+        ApprovalRequest.objects.select_for_update(of=("self",)).select_related("payment"),
+        actor,
+        write=True,
+        pk=request_id,
     )
     if request.status != ApprovalRequest.Status.PENDING:
         raise Conflict(f"该申请已{request.get_status_display()}。 (The request is decided already.)")
@@ -476,7 +479,7 @@ def day_figures(cashier_id: int, day: dt.date) -> dict[str, Any]:
     reversed_ids = Entry.objects.filter(kind=Entry.Kind.REVERSAL, payment__in=payments).values("payment_id")
     live = payments.exclude(pk__in=reversed_ids)
     by_method = {
-        row["method"]: row["total"]
+        row["method"]: Decimal(row["total"]).quantize(posting.CENT)
         for row in live.order_by().values("method").annotate(total=Sum("amount"))
     }
     counts = payments.aggregate(n=Count("pk"), reversed=Count("pk", filter=Q(pk__in=reversed_ids)))
