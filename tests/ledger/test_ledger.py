@@ -68,8 +68,14 @@ def test_late_fees_are_settled_first(account, release, cashier, system):
     bill = release(acc, "100.00")
     charge = Entry.objects.get(bill=bill)
     fee = Entry.objects.create(
-        account=acc, kind="late_fee", amount=Decimal("3.00"), bill=bill, concerns=charge,
-        day=timezone.localdate(), due_date=timezone.localdate(), posted_by=system,
+        account=acc,
+        kind="late_fee",
+        amount=Decimal("3.00"),
+        bill=bill,
+        concerns=charge,
+        day=timezone.localdate(),
+        due_date=timezone.localdate(),
+        posted_by=system,
     )
     do_take_payment(cashier(), account=acc, amount="10.00", method="pos")
     assert sum(a.amount for a in Allocation.objects.filter(debit=fee)) == Decimal("3.00")
@@ -125,7 +131,10 @@ def test_after_the_close_payments_are_final(account, release, cashier):
         do_close_day(me, cash_handed_over="99.00")  # a difference needs a note
     close = do_close_day(me, cash_handed_over="99.00", note="少收一元，已说明")
     assert (close.payments, close.total, close.cash_expected, close.difference) == (
-        2, Decimal("120.00"), Decimal("100.00"), Decimal("-1.00"),
+        2,
+        Decimal("120.00"),
+        Decimal("100.00"),
+        Decimal("-1.00"),
     )
     assert close.by_method == {"cash": "100.00", "alipay": "20.00"}
     with pytest.raises(PermissionRefused):
@@ -155,8 +164,15 @@ def test_refund_of_a_prepayment_within_limits(account, release, cashier, staff):
 
 @pytest.mark.parametrize(
     ("amount", "field"),
-    [("0", "amount"), ("-5", "amount"), ("1.005", "amount"), ("abc", "amount"), (1.5, "amount"),
-     ("NaN", "amount"), ("1e12", "amount")],
+    [
+        ("0", "amount"),
+        ("-5", "amount"),
+        ("1.005", "amount"),
+        ("abc", "amount"),
+        (1.5, "amount"),
+        ("NaN", "amount"),
+        ("1e12", "amount"),
+    ],
 )
 def test_bad_amounts_are_refused(account, release, cashier, amount, field):
     acc = account()

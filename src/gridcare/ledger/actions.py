@@ -43,7 +43,7 @@ COUNTER_METHODS = (Method.CASH, Method.POS, Method.WECHAT, Method.ALIPAY, Method
 def parse_amount(value: Any, field: str = "amount") -> Decimal:
     """A payment amount: a positive number of 元 with at most 2 decimals, not above ``MAX_PAYMENT``."""
     if isinstance(value, bool) or value is None or isinstance(value, float):
-        raise InvalidInput({field: "金额须为数字文本，如 \"128.50\"。 (The amount must be a decimal text.)"})
+        raise InvalidInput({field: '金额须为数字文本，如 "128.50"。 (The amount must be a decimal text.)'})
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -100,8 +100,9 @@ def post_bill_charges(actor: User, bills: Iterable[Bill]) -> int:
     if not rows:
         return 0
     done = set(
-        Entry.objects.filter(bill_id__in=[b.pk for b in rows], kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION))
-        .values_list("bill_id", flat=True)
+        Entry.objects.filter(
+            bill_id__in=[b.pk for b in rows], kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION)
+        ).values_list("bill_id", flat=True)
     )
     rows = [b for b in rows if b.pk not in done]
     if not rows:
@@ -151,8 +152,9 @@ def do_post_bill_charges(actor: User, bills: QuerySet[Bill] | None = None) -> in
     """记账 — post every released bill not yet in the ledger (existing data, the demo); idempotent."""
     rows = (bills if bills is not None else Bill.objects.all()).filter(status=Bill.Status.RELEASED)
     pending = rows.exclude(
-        pk__in=Entry.objects.filter(bill__isnull=False, kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION))
-        .values("bill_id")
+        pk__in=Entry.objects.filter(
+            bill__isnull=False, kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION)
+        ).values("bill_id")
     ).only("pk", "account_id", "kind", "status", "total", "due_date", "number")
     posted = 0
     batch: list[Bill] = []
@@ -226,13 +228,17 @@ def do_take_payment(
     check_currency(currency)
     if channel is None and method not in COUNTER_METHODS:
         raise InvalidInput(
-            {"method": f"收费方式「{method}」无效。 (Unknown payment method; one of {', '.join(COUNTER_METHODS)}.)"}
+            {
+                "method": f"收费方式「{method}」无效。 (Unknown payment method; one of {', '.join(COUNTER_METHODS)}.)"
+            }
         )
     txn = (transaction_id or "").strip() or None
     if channel is not None:
         method = Method.CHANNEL
         if txn is None:
-            raise InvalidInput({"transaction_id": "请填写渠道流水号。 (The channel's transaction id is required.)"})
+            raise InvalidInput(
+                {"transaction_id": "请填写渠道流水号。 (The channel's transaction id is required.)"}
+            )
         if len(txn) > 64:
             raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
     target = _account(actor, account)
@@ -397,7 +403,9 @@ def do_request_approval(
         credit = sum((c.left for c in posting.open_credits(target.pk)), posting.ZERO)
         if value > credit:
             raise InvalidInput(
-                {"amount": f"可退金额为 {credit} 元，申请 {value} 元。 (Above the account's credit of {credit}.)"}
+                {
+                    "amount": f"可退金额为 {credit} 元，申请 {value} 元。 (Above the account's credit of {credit}.)"
+                }
             )
         target_id = target.pk
     else:
@@ -493,7 +501,9 @@ def day_figures(cashier_id: int, day: dt.date) -> dict[str, Any]:
 
 
 @action("ledger.close_day", permission="payment.post")
-def do_close_day(actor: User, *, cash_handed_over: Any, note: str = "", day: dt.date | None = None) -> DailyClose:
+def do_close_day(
+    actor: User, *, cash_handed_over: Any, note: str = "", day: dt.date | None = None
+) -> DailyClose:
     """日结 — the cashier's totals of the day by method, the cash handed over and the difference (a difference
     needs a note); from then on the day's payments are final."""
     day = day or timezone.localdate()
@@ -505,7 +515,9 @@ def do_close_day(actor: User, *, cash_handed_over: Any, note: str = "", day: dt.
         raise InvalidInput({"cash_handed_over": "上缴现金须为数字。 (Must be a number.)"}) from None
     if not handed.is_finite() or handed < 0 or handed != handed.quantize(posting.CENT):
         raise InvalidInput(
-            {"cash_handed_over": "上缴现金须为不小于零、最多两位小数的金额。 (Zero or more, at most 2 decimals.)"}
+            {
+                "cash_handed_over": "上缴现金须为不小于零、最多两位小数的金额。 (Zero or more, at most 2 decimals.)"
+            }
         )
     if _closed(actor.pk, day):
         raise Conflict(f"{day} 已日结。 (The day is closed already.)")
@@ -513,7 +525,9 @@ def do_close_day(actor: User, *, cash_handed_over: Any, note: str = "", day: dt.
     difference = handed - figures["cash_expected"]
     if difference != 0 and not (note or "").strip():
         raise InvalidInput(
-            {"note": f"现金差额 {difference} 元，请说明原因。 (Explain the cash difference of {difference} 元.)"}
+            {
+                "note": f"现金差额 {difference} 元，请说明原因。 (Explain the cash difference of {difference} 元.)"
+            }
         )
     close = DailyClose(
         cashier=actor,

@@ -95,7 +95,7 @@ class Payment(Immutable):
         related_name="payments",
     )
     #: the channel's transaction id (流水号): unique per channel
-    transaction_id = models.CharField(_("transaction id"), max_length=64, null=True, blank=True)
+    transaction_id = models.CharField(_("transaction id"), max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL for counter payments: the unique constraint leaves them out
     cashier = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("received by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -141,7 +141,10 @@ class Entry(Immutable):
         PREPAYMENT = "prepayment", _("Prepayment")
 
     account = models.ForeignKey(
-        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="ledger_entries"
+        "customers.Account",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
     )
     kind = models.CharField(_("entry type"), max_length=12, choices=Kind.choices)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -217,7 +220,9 @@ class Allocation(Immutable):
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     #: the entry whose posting made this row (the payment, the charge consuming a prepayment, the reversal)
-    cause = models.ForeignKey(Entry, verbose_name=_("posted with"), on_delete=models.PROTECT, related_name="+")
+    cause = models.ForeignKey(
+        Entry, verbose_name=_("posted with"), on_delete=models.PROTECT, related_name="+"
+    )
     account = models.ForeignKey(
         "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="+"
     )
@@ -306,7 +311,12 @@ class ApprovalRequest(models.Model):
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     entry = models.ForeignKey(
-        Entry, verbose_name=_("entry posted"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Entry,
+        verbose_name=_("entry posted"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     display_units = {"amount": "元"}
@@ -372,7 +382,10 @@ class Difference(models.Model):
         ACCEPTED = "accepted", _("Accepted with a reason")
 
     file = models.ForeignKey(
-        ChannelFile, verbose_name=_("reconciliation file"), on_delete=models.CASCADE, related_name="differences"
+        ChannelFile,
+        verbose_name=_("reconciliation file"),
+        on_delete=models.CASCADE,
+        related_name="differences",
     )
     kind = models.CharField(_("difference"), max_length=16, choices=Kind.choices)
     transaction_id = models.CharField(_("transaction id"), max_length=64)

@@ -36,7 +36,9 @@ def lock_accounts(account_ids: Iterable[int]) -> None:
     """Row locks on the accounts, in id order (no deadlock between two postings of several accounts)."""
     ids = sorted(set(account_ids))
     if ids:
-        list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        list(
+            Account.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+        )
 
 
 def _allocated(direction: str) -> Subquery:

@@ -34,7 +34,9 @@ def read_file(channel: Channel, name: str, content: bytes) -> pl.DataFrame:
     missing = [c for c in COLUMNS if not layout.get(c)]
     if missing:
         raise InvalidInput(
-            {"layout": f"渠道 {channel.code} 的文件格式缺少列：{', '.join(missing)}。 (Layout lacks columns.)"}
+            {
+                "layout": f"渠道 {channel.code} 的文件格式缺少列：{', '.join(missing)}。 (Layout lacks columns.)"
+            }
         )
     wanted = {layout[c]: c for c in COLUMNS}
     skip = int(layout.get("skip_rows", 0))
@@ -54,11 +56,15 @@ def read_file(channel: Channel, name: str, content: bytes) -> pl.DataFrame:
     absent = [column for column in wanted if column not in frame.columns]
     if absent:
         raise InvalidInput(
-            {"file": f"文件缺少列：{', '.join(absent)}；现有列：{', '.join(frame.columns)}。 (Columns missing.)"}
+            {
+                "file": f"文件缺少列：{', '.join(absent)}；现有列：{', '.join(frame.columns)}。 (Columns missing.)"
+            }
         )
     if frame.height > int(conf("MAX_FILE_ROWS")):
         raise InvalidInput({"file": f"文件超过 {conf('MAX_FILE_ROWS')} 行。 (Too many rows.)"})
-    frame = frame.select([pl.col(src).cast(pl.String).str.strip_chars().alias(dst) for src, dst in wanted.items()])
+    frame = frame.select(
+        [pl.col(src).cast(pl.String).str.strip_chars().alias(dst) for src, dst in wanted.items()]
+    )
     cents = pl.col("amount").str.replace_all(",", "").cast(pl.Decimal(18, 2), strict=False)
     if layout.get("amount_unit") == "fen":
         cents = pl.col("amount").cast(pl.Int64, strict=False).cast(pl.Decimal(18, 2)) / 100
@@ -113,9 +119,7 @@ def our_payments(channel: Channel, day: dt.date) -> pl.DataFrame:
 
 def match(theirs: pl.DataFrame, ours: pl.DataFrame) -> pl.DataFrame:
     """Full outer join on the transaction id with the kind of each row."""
-    joined = theirs.rename({"amount": "their_amount"}).join(
-        ours, on="transaction", how="full", coalesce=True
-    )
+    joined = theirs.rename({"amount": "their_amount"}).join(ours, on="transaction", how="full", coalesce=True)
     return joined.with_columns(
         pl.when(pl.col("payment").is_null())
         .then(pl.lit(Difference.Kind.ONLY_THEIRS.value))
@@ -129,7 +133,9 @@ def match(theirs: pl.DataFrame, ours: pl.DataFrame) -> pl.DataFrame:
 
 
 @action("ledger.import_channel_file", permission="payment.reconcile")
-def do_import_channel_file(actor: User, *, channel: Channel, day: dt.date, name: str, content: bytes) -> ChannelFile:
+def do_import_channel_file(
+    actor: User, *, channel: Channel, day: dt.date, name: str, content: bytes
+) -> ChannelFile:
     """导入对账文件 — read, match, keep the counts and one row per difference."""
     started = time.perf_counter()
     if ChannelFile.objects.filter(channel=channel, day=day).exists():
@@ -192,7 +198,9 @@ def do_resolve_difference(actor: User, difference_id: int, *, resolution: str, n
     """处理对账差异 — post the payment the channel has and we do not (as the channel's own posting), ask for the
     reversal of ours (an approval), or accept the difference with a reason."""
     difference = get_in_scope(
-        Difference.objects.select_for_update(of=("self",)).select_related("file__channel__user"), actor, write=True,
+        Difference.objects.select_for_update(of=("self",)).select_related("file__channel__user"),
+        actor,
+        write=True,
         pk=difference_id,
     )
     if difference.resolution != Difference.Resolution.OPEN:
@@ -201,7 +209,9 @@ def do_resolve_difference(actor: User, difference_id: int, *, resolution: str, n
     before = audit.snapshot(difference, ["resolution"])
     if resolution == Difference.Resolution.POSTED:
         if difference.kind != Difference.Kind.ONLY_THEIRS:
-            raise InvalidInput({"resolution": "只有“仅渠道有”的差异可补记收费。 (Only a payment missing here is posted.)"})
+            raise InvalidInput(
+                {"resolution": "只有“仅渠道有”的差异可补记收费。 (Only a payment missing here is posted.)"}
+            )
         channel = difference.file.channel
         difference.payment = do_take_payment(
             channel.user,
@@ -214,7 +224,9 @@ def do_resolve_difference(actor: User, difference_id: int, *, resolution: str, n
         )
     elif resolution == Difference.Resolution.REVERSAL_ASKED:
         if difference.payment_id is None:
-            raise InvalidInput({"resolution": "本方无此收费，无可冲正。 (There is no payment of ours to reverse.)"})
+            raise InvalidInput(
+                {"resolution": "本方无此收费，无可冲正。 (There is no payment of ours to reverse.)"}
+            )
         do_request_approval(
             actor,
             kind=ApprovalRequest.Kind.REVERSAL,
@@ -230,13 +242,23 @@ def do_resolve_difference(actor: User, difference_id: int, *, resolution: str, n
     difference.resolved_by = actor
     difference.note = text[:200]
     difference.save(update_fields=["resolution", "resolved_by", "note", "payment"])
-    audit.record(actor, "ledger.resolve_difference", difference, before=before, after={"resolution": resolution})
+    audit.record(
+        actor, "ledger.resolve_difference", difference, before=before, after={"resolution": resolution}
+    )
     return difference
 
 
 def report_rows(record: ChannelFile) -> list[list[Any]]:
     return [
-        [d.get_kind_display(), d.transaction_id, d.account_number, d.their_amount, d.our_amount,
-         d.payment.number if d.payment else "", d.get_resolution_display(), d.note]
+        [
+            d.get_kind_display(),
+            d.transaction_id,
+            d.account_number,
+            d.their_amount,
+            d.our_amount,
+            d.payment.number if d.payment else "",
+            d.get_resolution_display(),
+            d.note,
+        ]
         for d in record.differences.select_related("payment").order_by("kind", "transaction_id")
     ]

@@ -7,203 +7,583 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('billing', '0002_review_release'),
-        ('customers', '0007_numbers_from_sequences_one_customer_per_id'),
+        ("billing", "0002_review_release"),
+        ("customers", "0007_numbers_from_sequences_one_customer_per_id"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True, verbose_name='channel code')),
-                ('name', models.CharField(max_length=60, verbose_name='channel name')),
-                ('layout', models.JSONField(default=dict, verbose_name='file layout')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='payment_channel', to=settings.AUTH_USER_MODEL, verbose_name='integration account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True, verbose_name="channel code")),
+                ("name", models.CharField(max_length=60, verbose_name="channel name")),
+                ("layout", models.JSONField(default=dict, verbose_name="file layout")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_channel",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="integration account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment channel',
-                'verbose_name_plural': 'payment channels',
-                'ordering': ['code'],
+                "verbose_name": "payment channel",
+                "verbose_name_plural": "payment channels",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ChannelFile',
+            name="ChannelFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='business date')),
-                ('file_name', models.CharField(max_length=200, verbose_name='file')),
-                ('rows', models.PositiveIntegerField(default=0, verbose_name='rows')),
-                ('matched', models.PositiveIntegerField(default=0, verbose_name='matched')),
-                ('only_ours', models.PositiveIntegerField(default=0, verbose_name='only ours')),
-                ('only_theirs', models.PositiveIntegerField(default=0, verbose_name='only theirs')),
-                ('amount_differs', models.PositiveIntegerField(default=0, verbose_name='amount differs')),
-                ('their_total', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='their total')),
-                ('our_total', models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name='our total')),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='imported at')),
-                ('seconds', models.FloatField(default=0, verbose_name='seconds')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='files', to='ledger.channel', verbose_name='collection channel')),
-                ('imported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='imported by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(verbose_name="business date")),
+                ("file_name", models.CharField(max_length=200, verbose_name="file")),
+                ("rows", models.PositiveIntegerField(default=0, verbose_name="rows")),
+                ("matched", models.PositiveIntegerField(default=0, verbose_name="matched")),
+                ("only_ours", models.PositiveIntegerField(default=0, verbose_name="only ours")),
+                ("only_theirs", models.PositiveIntegerField(default=0, verbose_name="only theirs")),
+                ("amount_differs", models.PositiveIntegerField(default=0, verbose_name="amount differs")),
+                (
+                    "their_total",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=18, verbose_name="their total"
+                    ),
+                ),
+                (
+                    "our_total",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=18, verbose_name="our total"),
+                ),
+                (
+                    "imported_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="imported at"),
+                ),
+                ("seconds", models.FloatField(default=0, verbose_name="seconds")),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="files",
+                        to="ledger.channel",
+                        verbose_name="collection channel",
+                    ),
+                ),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="imported by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'reconciliation file',
-                'verbose_name_plural': 'reconciliation files',
-                'ordering': ['-day', '-id'],
+                "verbose_name": "reconciliation file",
+                "verbose_name_plural": "reconciliation files",
+                "ordering": ["-day", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('charge', 'Bill charge'), ('correction', 'Correcting bill'), ('payment', 'Payment'), ('late_fee', 'Late fee'), ('waiver', 'Waiver'), ('reversal', 'Reversal'), ('refund', 'Refund'), ('write_off', 'Write-off'), ('prepayment', 'Prepayment')], max_length=12, verbose_name='entry type')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('day', models.DateField(verbose_name='business date')),
-                ('due_date', models.DateField(verbose_name='due date')),
-                ('posted_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='posted at')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='customers.account', verbose_name='account')),
-                ('bill', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='billing.bill', verbose_name='bill')),
-                ('concerns', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.entry', verbose_name='concerns the entry')),
-                ('posted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='posted by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("charge", "Bill charge"),
+                            ("correction", "Correcting bill"),
+                            ("payment", "Payment"),
+                            ("late_fee", "Late fee"),
+                            ("waiver", "Waiver"),
+                            ("reversal", "Reversal"),
+                            ("refund", "Refund"),
+                            ("write_off", "Write-off"),
+                            ("prepayment", "Prepayment"),
+                        ],
+                        max_length=12,
+                        verbose_name="entry type",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                ("day", models.DateField(verbose_name="business date")),
+                ("due_date", models.DateField(verbose_name="due date")),
+                (
+                    "posted_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="posted at"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "bill",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_entries",
+                        to="billing.bill",
+                        verbose_name="bill",
+                    ),
+                ),
+                (
+                    "concerns",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.entry",
+                        verbose_name="concerns the entry",
+                    ),
+                ),
+                (
+                    "posted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="posted by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ledger entry',
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ['account', 'posted_at', 'id'],
+                "verbose_name": "ledger entry",
+                "verbose_name_plural": "ledger entries",
+                "ordering": ["account", "posted_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.account', verbose_name='account')),
-                ('cause', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.entry', verbose_name='posted with')),
-                ('credit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations_out', to='ledger.entry', verbose_name='credit entry')),
-                ('debit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations_in', to='ledger.entry', verbose_name='debit entry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "cause",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.entry",
+                        verbose_name="posted with",
+                    ),
+                ),
+                (
+                    "credit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations_out",
+                        to="ledger.entry",
+                        verbose_name="credit entry",
+                    ),
+                ),
+                (
+                    "debit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations_in",
+                        to="ledger.entry",
+                        verbose_name="debit entry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'allocation',
-                'verbose_name_plural': 'allocations',
-                'ordering': ['id'],
+                "verbose_name": "allocation",
+                "verbose_name_plural": "allocations",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=24, unique=True, verbose_name='receipt number')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('method', models.CharField(choices=[('cash', 'Cash'), ('pos', 'POS card'), ('wechat', 'WeChat Pay'), ('alipay', 'Alipay'), ('bank_transfer', 'Bank transfer'), ('channel', 'Collection channel')], max_length=16, verbose_name='payment method')),
-                ('transaction_id', models.CharField(blank=True, max_length=64, null=True, verbose_name='transaction id')),
-                ('day', models.DateField(verbose_name='business date')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received at')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='customers.account', verbose_name='account')),
-                ('cashier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='received by')),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='ledger.channel', verbose_name='collection channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=24, unique=True, verbose_name="receipt number")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("cash", "Cash"),
+                            ("pos", "POS card"),
+                            ("wechat", "WeChat Pay"),
+                            ("alipay", "Alipay"),
+                            ("bank_transfer", "Bank transfer"),
+                            ("channel", "Collection channel"),
+                        ],
+                        max_length=16,
+                        verbose_name="payment method",
+                    ),
+                ),
+                (
+                    "transaction_id",
+                    models.CharField(blank=True, max_length=64, null=True, verbose_name="transaction id"),
+                ),
+                ("day", models.DateField(verbose_name="business date")),
+                (
+                    "received_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="received at"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "cashier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="received by",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="ledger.channel",
+                        verbose_name="collection channel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment',
-                'verbose_name_plural': 'payments',
-                'ordering': ['-received_at', '-id'],
+                "verbose_name": "payment",
+                "verbose_name_plural": "payments",
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='entry',
-            name='payment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='ledger.payment', verbose_name='payment'),
+            model_name="entry",
+            name="payment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="entries",
+                to="ledger.payment",
+                verbose_name="payment",
+            ),
         ),
         migrations.CreateModel(
-            name='Difference',
+            name="Difference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('only_ours', 'Only ours'), ('only_theirs', 'Only theirs'), ('amount_differs', 'Amount differs')], max_length=16, verbose_name='difference')),
-                ('transaction_id', models.CharField(max_length=64, verbose_name='transaction id')),
-                ('account_number', models.CharField(blank=True, max_length=20, verbose_name='account number')),
-                ('their_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='their amount')),
-                ('our_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='our amount')),
-                ('resolution', models.CharField(choices=[('open', 'Open'), ('posted', 'Missing payment posted'), ('reversal_asked', 'Reversal of ours asked for'), ('accepted', 'Accepted with a reason')], default='open', max_length=16, verbose_name='resolution')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='differences', to='ledger.channelfile', verbose_name='reconciliation file')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='resolved by')),
-                ('payment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.payment', verbose_name='payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("only_ours", "Only ours"),
+                            ("only_theirs", "Only theirs"),
+                            ("amount_differs", "Amount differs"),
+                        ],
+                        max_length=16,
+                        verbose_name="difference",
+                    ),
+                ),
+                ("transaction_id", models.CharField(max_length=64, verbose_name="transaction id")),
+                (
+                    "account_number",
+                    models.CharField(blank=True, max_length=20, verbose_name="account number"),
+                ),
+                (
+                    "their_amount",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="their amount"
+                    ),
+                ),
+                (
+                    "our_amount",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="our amount"
+                    ),
+                ),
+                (
+                    "resolution",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("posted", "Missing payment posted"),
+                            ("reversal_asked", "Reversal of ours asked for"),
+                            ("accepted", "Accepted with a reason"),
+                        ],
+                        default="open",
+                        max_length=16,
+                        verbose_name="resolution",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="differences",
+                        to="ledger.channelfile",
+                        verbose_name="reconciliation file",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="resolved by",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.payment",
+                        verbose_name="payment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'reconciliation difference',
-                'verbose_name_plural': 'reconciliation differences',
-                'ordering': ['file', 'kind', 'transaction_id'],
+                "verbose_name": "reconciliation difference",
+                "verbose_name_plural": "reconciliation differences",
+                "ordering": ["file", "kind", "transaction_id"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalRequest',
+            name="ApprovalRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reversal', 'Reversal'), ('refund', 'Refund')], max_length=10, verbose_name='request type')),
-                ('status', models.CharField(choices=[('pending', 'Pending approval'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=10, verbose_name='status')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('reason', models.CharField(max_length=200, verbose_name='reason')),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='requested at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.account', verbose_name='account')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
-                ('entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.entry', verbose_name='entry posted')),
-                ('payment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.payment', verbose_name='payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("reversal", "Reversal"), ("refund", "Refund")],
+                        max_length=10,
+                        verbose_name="request type",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                ("reason", models.CharField(max_length=200, verbose_name="reason")),
+                (
+                    "requested_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="requested at"),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.entry",
+                        verbose_name="entry posted",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.payment",
+                        verbose_name="payment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval request',
-                'verbose_name_plural': 'approval requests',
-                'ordering': ['-requested_at', '-id'],
+                "verbose_name": "approval request",
+                "verbose_name_plural": "approval requests",
+                "ordering": ["-requested_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DailyClose',
+            name="DailyClose",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='business date')),
-                ('payments', models.PositiveIntegerField(verbose_name='payments')),
-                ('reversals', models.PositiveIntegerField(verbose_name='reversals')),
-                ('total', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='total taken')),
-                ('by_method', models.JSONField(default=dict, verbose_name='totals by payment method')),
-                ('cash_expected', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='cash expected')),
-                ('cash_handed_over', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='cash handed over')),
-                ('difference', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='difference')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('closed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='closed at')),
-                ('cashier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='cashier')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(verbose_name="business date")),
+                ("payments", models.PositiveIntegerField(verbose_name="payments")),
+                ("reversals", models.PositiveIntegerField(verbose_name="reversals")),
+                ("total", models.DecimalField(decimal_places=2, max_digits=16, verbose_name="total taken")),
+                ("by_method", models.JSONField(default=dict, verbose_name="totals by payment method")),
+                (
+                    "cash_expected",
+                    models.DecimalField(decimal_places=2, max_digits=16, verbose_name="cash expected"),
+                ),
+                (
+                    "cash_handed_over",
+                    models.DecimalField(decimal_places=2, max_digits=16, verbose_name="cash handed over"),
+                ),
+                (
+                    "difference",
+                    models.DecimalField(decimal_places=2, max_digits=16, verbose_name="difference"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "closed_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="closed at"),
+                ),
+                (
+                    "cashier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="cashier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'daily close',
-                'verbose_name_plural': 'daily closes',
-                'ordering': ['-day', 'cashier'],
-                'constraints': [models.UniqueConstraint(fields=('cashier', 'day'), name='ledger_one_close_per_day')],
+                "verbose_name": "daily close",
+                "verbose_name_plural": "daily closes",
+                "ordering": ["-day", "cashier"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("cashier", "day"), name="ledger_one_close_per_day")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['cashier', 'day'], name='ledger_payment_cashier_day'),
+            model_name="payment",
+            index=models.Index(fields=["cashier", "day"], name="ledger_payment_cashier_day"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(condition=models.Q(('transaction_id__isnull', False)), fields=('channel', 'transaction_id'), name='ledger_channel_transaction_once'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("transaction_id__isnull", False)),
+                fields=("channel", "transaction_id"),
+                name="ledger_channel_transaction_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='ledger_payment_positive'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="ledger_payment_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='entry',
-            index=models.Index(fields=['account', 'kind'], name='ledger_entry_account_kind'),
+            model_name="entry",
+            index=models.Index(fields=["account", "kind"], name="ledger_entry_account_kind"),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind__in', ['charge', 'correction'])), fields=('bill',), name='ledger_bill_charged_once'),
+            model_name="entry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind__in", ["charge", "correction"])),
+                fields=("bill",),
+                name="ledger_bill_charged_once",
+            ),
         ),
     ]

@@ -85,7 +85,9 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No file {path}")
         actor = self._actor(options["username"])
-        result = do_import_channel_file(actor, channel=channel, day=day, name=path.name, content=path.read_bytes())
+        result = do_import_channel_file(
+            actor, channel=channel, day=day, name=path.name, content=path.read_bytes()
+        )
         self.stdout.write(
             f"{result.channel.code} {result.day}: {result.rows} rows — matched {result.matched}, only ours "
             f"{result.only_ours}, only theirs {result.only_theirs}, amount differs {result.amount_differs} "
