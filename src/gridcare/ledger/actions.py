@@ -376,7 +376,7 @@ def do_reverse_payment(actor: User, payment_id: int, reason: str) -> Entry:
     return _reverse(actor, payment, text)
 
 
-@action("ledger.request_approval", permission="payment.post")
+@action("ledger.request_approval", permission=None)  # a cashier (payment.post) or a reconciler: checked below
 def do_request_approval(
     actor: User,
     *,
@@ -388,6 +388,10 @@ def do_request_approval(
 ) -> ApprovalRequest:
     """提交审批 — a reversal of a payment (not the cashier's own of today) or a refund (退费) of an account's
     credit; carried out when approved."""
+    if not (has_perm(actor, "payment.post") or has_perm(actor, "payment.reconcile")):
+        raise PermissionRefused(
+            "申请冲正或退费需要「收费销账」或「代收对账」权限。 (Needs payment.post or payment.reconcile.)"
+        )
     text = _reason(reason)
     if kind == ApprovalRequest.Kind.REVERSAL:
         if payment_id is None:

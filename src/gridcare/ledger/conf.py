@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     # receipt numbers (收费凭证): prefix + business date (YYYYMMDD) + this many digits
     "RECEIPT_PREFIX": "SF",
     "RECEIPT_WIDTH": 8,
+    # the TrueType font embedded in receipts (a subset of it); without it the PDF uses a standard CID font
+    "RECEIPT_FONT": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     # a reconciliation file holds at most this many rows
     "MAX_FILE_ROWS": 2000000,
 }
