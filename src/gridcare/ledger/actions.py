@@ -18,7 +18,7 @@ from gridcare.core import audit
 from gridcare.core.access import check_limit, get_in_scope, has_perm, not_found_message, restrict
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
-from gridcare.core.numbering import Counter, next_number
+from gridcare.core.numbering import Counter, next_number, reserve_numbers
 from gridcare.customers.models import Account
 from gridcare.ledger import posting
 from gridcare.ledger.conf import conf, max_payment
@@ -292,6 +292,115 @@ def do_take_payment(
     return payment
 
 
+@action("ledger.take_channel_payments", permission="payment.post")
+def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[str, Any]]) -> int:
+    """代收批量入账 — many payments of one channel at once (a day's file, reconciliation, the demo), set-based:
+    each row ``{account, amount, transaction_id}`` is checked like a single post and the whole batch is refused
+    with every bad row named if any is bad; then a few bulk inserts (payments, entries, allocations, audit)."""
+    if not rows:
+        return 0
+    now = timezone.now()
+    day = timezone.localdate(now)
+    if _closed(actor.pk, day):
+        raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
+    errors: dict[str, list[str]] = {}
+    amounts: list[Decimal] = []
+    for i, row in enumerate(rows):
+        try:
+            amounts.append(parse_amount(row.get("amount")))
+        except InvalidInput as error:
+            errors[f"rows[{i}].amount"] = error.errors["amount"]
+            amounts.append(posting.ZERO)
+    txns = [str(row.get("transaction_id") or "").strip() for row in rows]
+    if len(set(txns)) != len(txns) or not all(txns) or any(len(t) > 64 for t in txns):
+        errors["transaction_id"] = [
+            "流水号须唯一、非空、最长 64 个字符。 (Transaction ids: unique, given, ≤ 64.)"
+        ]
+    numbers = {str(row.get("account") or "").strip() for row in rows}
+    accounts = dict(
+        restrict(Account.objects.filter(number__in=numbers), actor, write=True).values_list("number", "pk")
+    )
+    unknown = sorted(numbers - set(accounts))
+    if unknown:
+        errors["account"] = [f"户号不存在：{', '.join(unknown[:10])}。 (Unknown accounts.)"]
+    taken = list(
+        Payment.objects.filter(channel=channel, transaction_id__in=txns).values_list(
+            "transaction_id", flat=True
+        )[:10]
+    )
+    if taken:
+        errors["transaction_id"] = [f"流水号已入账：{', '.join(taken)}。 (Posted already.)"]
+    if errors:
+        raise InvalidInput(errors)
+    ids = [accounts[str(row["account"]).strip()] for row in rows]
+    posting.lock_accounts(ids)
+    debits = posting.open_debits_of(sorted(set(ids)))
+    prefix = f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}"
+    receipt_numbers = reserve_numbers(RECEIPTS, Payment, prefix, int(conf("RECEIPT_WIDTH")), len(rows))
+    payments = [
+        Payment(
+            number=number,
+            account_id=account_id,
+            amount=amount,
+            method=Method.CHANNEL,
+            channel=channel,
+            transaction_id=txn,
+            cashier=actor,
+            day=day,
+            received_at=now,
+        )
+        for number, account_id, amount, txn in zip(receipt_numbers, ids, amounts, txns, strict=True)
+    ]
+    Payment.objects.bulk_create(payments, batch_size=5000)
+    entries: list[Entry] = []
+    plans: list[tuple[Payment, list[Entry]]] = []
+    owed = {a: sum((d.left for d in items), posting.ZERO) for a, items in debits.items()}
+    for payment in payments:
+        applied = min(owed.get(payment.account_id, posting.ZERO), payment.amount)
+        owed[payment.account_id] = owed.get(payment.account_id, posting.ZERO) - applied
+        mine = [
+            Entry(
+                account_id=payment.account_id,
+                kind=kind,
+                amount=-amount,
+                payment=payment,
+                day=day,
+                due_date=day,
+                posted_at=now,
+                posted_by=actor,
+            )
+            for kind, amount in (
+                (Entry.Kind.PAYMENT, applied),
+                (Entry.Kind.PREPAYMENT, payment.amount - applied),
+            )
+            if amount > 0
+        ]
+        entries += mine
+        plans.append((payment, mine))
+    Entry.objects.bulk_create(entries, batch_size=5000)
+    allocations: list[Allocation] = []
+    for payment, mine in plans:
+        credits = [posting.Open(e.pk, e.kind, e.due_date, -e.amount) for e in mine]
+        allocations += posting.match(
+            payment.account_id, credits, debits.get(payment.account_id, []), mine[0].pk
+        )
+    Allocation.objects.bulk_create(allocations, batch_size=5000)
+    audit.bulk_record(
+        actor,
+        "ledger.take_payment",
+        (
+            {
+                "object_type": "ledger.payment",
+                "object_id": p.pk,
+                "object_repr": p.number,
+                "after": {"account": p.account_id, "amount": p.amount, "transaction_id": p.transaction_id},
+            }
+            for p in payments
+        ),
+    )
+    return len(payments)
+
+
 def _is_reversed(payment: Payment) -> bool:
     return Entry.objects.filter(payment=payment, kind=Entry.Kind.REVERSAL).exists()
 
@@ -480,6 +589,35 @@ def do_decide_approval(actor: User, request_id: int, *, approve: bool, note: str
         actor, "ledger.decide_approval", request, before=before, after={"status": request.status}, note=note
     )
     return request
+
+
+# --- channels -----------------------------------------------------------------------------------------------
+
+
+@action("ledger.register_channel", permission="payment.reconcile")
+def do_register_channel(
+    actor: User, *, code: str, name: str, user: User, layout: dict[str, Any], active: bool = True
+) -> Channel:
+    """登记代收渠道 — a bank or aggregator, its integration account and its file layout (or change them)."""
+    code = (code or "").strip().upper()
+    if not code or not (name or "").strip():
+        raise InvalidInput({"code": "请填写渠道代码与名称。 (Code and name are required.)"})
+    missing = [c for c in ("transaction", "account", "amount") if not layout.get(c)]
+    if missing:
+        raise InvalidInput({"layout": f"文件格式缺少列：{', '.join(missing)}。 (Layout lacks columns.)"})
+    existing = Channel.objects.select_for_update().filter(code=code).first()
+    before = audit.snapshot(existing, ["name", "user", "layout", "active"]) if existing else None
+    channel, _ = Channel.objects.update_or_create(
+        code=code, defaults={"name": name.strip(), "user": user, "layout": layout, "active": active}
+    )
+    audit.record(
+        actor,
+        "ledger.register_channel",
+        channel,
+        before=before,
+        after=audit.snapshot(channel, ["name", "user", "layout", "active"]),
+    )
+    return channel
 
 
 # --- daily close --------------------------------------------------------------------------------------------

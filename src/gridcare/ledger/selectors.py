@@ -19,6 +19,11 @@ from gridcare.ledger import posting
 from gridcare.ledger.models import Allocation, DailyClose, Entry, Payment
 
 
+def _money(value: Any) -> Decimal:
+    """A sum read by raw SQL as exact 元 (SQLite sums decimals as floats: round to the cent)."""
+    return Decimal(str(value if value is not None else 0)).quantize(posting.CENT)
+
+
 @dataclass
 class OpenItem:
     entry: Entry
@@ -64,8 +69,7 @@ def account_position(account: Account) -> AccountPosition:
 
 def receivable() -> Decimal:
     """应收电费余额 — the sum of all entries."""
-    total = Entry.objects.aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else posting.ZERO
+    return _money(Entry.objects.aggregate(total=Sum("amount"))["total"])
 
 
 def recent_payments(user: Any, account: Account | None = None, limit: int = 20) -> list[Payment]:
@@ -104,9 +108,9 @@ def check() -> list[str]:
             cursor.execute(sql)
             return list(cursor.fetchall())
 
-    total = receivable()
+    total = _money(receivable())
     by_account = rows(f"SELECT {e.account}, SUM({e.amount}) FROM {e} GROUP BY {e.account}")
-    summed = sum((Decimal(str(v)) for _, v in by_account), posting.ZERO)
+    summed = sum((_money(v) for _, v in by_account), posting.ZERO)
     if summed != total:
         problems.append(f"应收余额 {total} ≠ 各户余额之和 {summed} (receivable ≠ Σ balances)")
     used = rows(
@@ -116,7 +120,7 @@ def check() -> list[str]:
     )
     open_total = posting.ZERO
     for entry_id, amount, allocated, _least in used:
-        amount, allocated = Decimal(str(amount)), Decimal(str(allocated))
+        amount, allocated = _money(amount), _money(allocated)
         if allocated < 0 or allocated > abs(amount):
             problems.append(f"分录 {entry_id}：已分配 {allocated}，金额 {amount} (over- or under-allocated)")
         open_total += amount - allocated if amount > 0 else amount + allocated
@@ -136,7 +140,7 @@ def check() -> list[str]:
         f"FROM {p} q LEFT JOIN {e} x ON x.{e.payment} = q.{p.id} GROUP BY q.{p.id}, q.{p.number}, q.{p.amount}"
     )
     for _pk, number, amount, paid, reversed_ in payments:
-        amount, paid, reversed_ = Decimal(str(amount)), Decimal(str(paid)), Decimal(str(reversed_))
+        amount, paid, reversed_ = _money(amount), _money(paid), _money(reversed_)
         if -paid != amount:
             problems.append(f"收费 {number}：入账 {-paid} ≠ 金额 {amount} (payment entries ≠ payment)")
         if reversed_ not in (posting.ZERO, amount):
@@ -148,7 +152,7 @@ def check() -> list[str]:
         "GROUP BY b.id, b.number, b.total"
     )
     for _pk, number, bill_total, count, amount in charged:
-        if count > 1 or (count == 1 and Decimal(str(amount)) != Decimal(str(bill_total))):
+        if count > 1 or (count == 1 and _money(amount) != _money(bill_total)):
             problems.append(f"账单 {number}：记账 {count} 笔 {amount} 元 (bill charged wrongly)")
     return problems
 

@@ -21,7 +21,7 @@ from gridcare.customers.models import Account
 from gridcare.customers.selectors import search_accounts
 from gridcare.ledger import actions, selectors
 from gridcare.ledger.forms import ChannelFileForm, CloseForm, PaymentForm, ReasonForm, RefundForm
-from gridcare.ledger.models import ApprovalRequest, ChannelFile, DailyClose, Difference, Payment
+from gridcare.ledger.models import ApprovalRequest, ChannelFile, DailyClose, Difference, Method, Payment
 from gridcare.ledger.receipt import receipt_pdf
 from gridcare.ledger.reconcile import do_import_channel_file, do_resolve_difference, report_rows
 from gridcare.web.excel import workbook_response
@@ -190,8 +190,8 @@ class CloseView(StaffMixin, View):
             "today": today,
             "figures": figures,
             "by_method": [
-                (label, figures["by_method"].get(value))
-                for value, label in Payment._meta.get_field("method").choices
+                (label, figures["by_method"][value])
+                for value, label in Method.choices
                 if value in figures["by_method"]
             ],
             "closed": selectors.todays_close(self.request.user),
