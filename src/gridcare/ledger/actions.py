@@ -269,14 +269,14 @@ def do_take_payment(
         received_at=now,
         note=(note or "").strip()[:200],
     )
-    try:
-        with transaction.atomic():
-            payment.save()
+    try:  # (no savepoint: a refusal rolls the whole action back)
+        payment.save()
     except IntegrityError:
         raise Conflict(
             f"渠道流水号「{txn}」已入账。 (This channel transaction id was posted already.)"
         ) from None
     entries = _post_payment(payment, actor)
+    payment.posted_entries = entries  # type: ignore[attr-defined]  # the answer is built from them
     audit.record(
         actor,
         "ledger.take_payment",
@@ -329,7 +329,7 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
         )[:10]
     )
     if taken:
-        errors["transaction_id"] = [f"流水号已入账：{', '.join(taken)}。 (Posted already.)"]
+        errors["transaction_id"] = [f"流水号已入账：{', '.join(str(t) for t in taken)}。 (Posted already.)"]
     if errors:
         raise InvalidInput(errors)
     ids = [accounts[str(row["account"]).strip()] for row in rows]

@@ -91,11 +91,15 @@ def arrears_answer(position: selectors.AccountPosition, *, mask: bool) -> dict[s
 
 def payment_answer(payment: Payment) -> dict[str, Any]:
     """What a payment post answers — from the payment's own rows, so every retry answers the same."""
-    parts = dict(
-        Entry.objects.filter(payment=payment, kind__in=("payment", "prepayment")).values_list(
+    posted = getattr(payment, "posted_entries", None)  # just posted: no query
+    rows = (
+        [(e.kind, e.amount) for e in posted]
+        if posted is not None
+        else Entry.objects.filter(payment=payment, kind__in=("payment", "prepayment")).values_list(
             "kind", "amount"
         )
     )
+    parts = dict(rows)
     zero = Decimal("0.00")
     return {
         "receipt": payment.number,
