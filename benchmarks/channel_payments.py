@@ -193,6 +193,10 @@ def main() -> int:
         f"prepared {database_url} in {time.perf_counter() - started:.1f} s: {len(data['accounts'])} accounts"
     )
     print(f"load: {os.popen('uptime').read().strip()}")
+    if args.reconcile_only:
+        reconcile(args.reconcile or 1_000_000)
+        print(f"load after: {os.popen('uptime').read().strip()}")
+        return 0
     load_bodies, distinct = bodies(data["accounts"], args.payments)
     stream = [
         {

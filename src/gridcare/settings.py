@@ -295,6 +295,10 @@ SPECTACULAR_SETTINGS = {
         "BillingRunStatusEnum": "gridcare.billing.models.BillingRun.Status",
         "RunChunkStatusEnum": "gridcare.billing.models.RunChunk.Status",
         "BillStatusEnum": "gridcare.billing.models.Bill.Status",
+        "LedgerEntryKindEnum": "gridcare.ledger.models.Entry.Kind",
+        "LedgerMethodEnum": "gridcare.ledger.models.Method",
+        "ApprovalRequestKindEnum": "gridcare.ledger.models.ApprovalRequest.Kind",
+        "ApprovalRequestStatusEnum": "gridcare.ledger.models.ApprovalRequest.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

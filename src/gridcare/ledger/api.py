@@ -197,7 +197,7 @@ class CounterPaymentInputSerializer(InputSerializer):
     note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
-class ReasonSerializer(serializers.Serializer):
+class LedgerReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
@@ -220,11 +220,11 @@ class PaymentViewSet(
         payment = actions.do_take_payment(request.user, **data.validated_data)
         return Response(payment_answer(payment), status=201)
 
-    @extend_schema(request=ReasonSerializer, responses=PaymentSerializer)
+    @extend_schema(request=LedgerReasonSerializer, responses=PaymentSerializer)
     @route(detail=True, methods=["post"])
     def reverse(self, request: StaffRequest, pk: str | None = None) -> Response:
         payment = self.get_object()
-        data = ReasonSerializer(data=request.data)
+        data = LedgerReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         actions.do_reverse_payment(request.user, payment.pk, data.validated_data["reason"])
         return Response(PaymentSerializer(payment).data)
@@ -339,7 +339,7 @@ class ApprovalRequestSerializer(ScopedModelSerializer):
         extra_kwargs = {"account": {"required": False}, "amount": {"required": False}}
 
 
-class DecisionSerializer(serializers.Serializer):
+class ApprovalDecisionSerializer(serializers.Serializer):
     approve = serializers.BooleanField()
     note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
@@ -378,11 +378,11 @@ class ApprovalRequestViewSet(
             amount=values.get("amount"),
         )
 
-    @extend_schema(request=DecisionSerializer, responses=ApprovalRequestSerializer)
+    @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalRequestSerializer)
     @route(detail=True, methods=["post"])
     def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
         request_row = self.get_object()
-        data = DecisionSerializer(data=request.data)
+        data = ApprovalDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         decided = actions.do_decide_approval(request.user, request_row.pk, **data.validated_data)
         return Response(ApprovalRequestSerializer(decided).data)
