@@ -184,6 +184,7 @@ def main() -> int:
     parser.add_argument(
         "--reconcile", type=int, default=0, help="rows of a channel file reconciled afterwards"
     )
+    parser.add_argument("--reconcile-only", action="store_true", help="only the reconciliation (no HTTP run)")
     args = parser.parse_args()
     database_url = ensure_database(DB_NAME)
     django_setup(database_url)
