@@ -298,7 +298,6 @@ SPECTACULAR_SETTINGS = {
         "LedgerEntryKindEnum": "gridcare.ledger.models.Entry.Kind",
         "LedgerMethodEnum": "gridcare.ledger.models.Method",
         "ApprovalRequestKindEnum": "gridcare.ledger.models.ApprovalRequest.Kind",
-        "ApprovalRequestStatusEnum": "gridcare.ledger.models.ApprovalRequest.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
