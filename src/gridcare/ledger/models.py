@@ -103,7 +103,9 @@ class Payment(Immutable):
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    display_units = {"amount": "元"}
+    display_units = {"amount": "元", "applied": "元"}
+    #: audit keys of the payment's actions that are not fields of the payment, in words
+    audit_labels = {"applied": _("settled amount"), "reversal": _("reversal entry")}
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "cashier"
