@@ -171,6 +171,8 @@ def test_refund_of_a_prepayment_within_limits(account, release, cashier, staff):
         ("abc", "amount"),
         (1.5, "amount"),
         ("NaN", "amount"),
+        ("1e400", "amount"),
+        ("1e-999999", "amount"),
         ("1e12", "amount"),
     ],
 )

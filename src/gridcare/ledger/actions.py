@@ -52,12 +52,12 @@ def parse_amount(value: Any, field: str = "amount") -> Decimal:
         raise InvalidInput({field: "金额须为有限数字。 (The amount must be finite.)"})
     if amount <= 0:
         raise InvalidInput({field: f"金额须大于零，收到 {amount}。 (The amount must be positive.)"})
-    if amount != amount.quantize(posting.CENT):
-        raise InvalidInput({field: f"金额最多两位小数（分），收到 {amount}。 (At most 2 decimals.)"})
     if amount > max_payment():
         raise InvalidInput(
             {field: f"单笔金额不能超过 {max_payment()} 元。 (Above the largest single payment.)"}
         )
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(posting.CENT):  # type: ignore[operator]
+        raise InvalidInput({field: f"金额最多两位小数（分），收到 {amount}。 (At most 2 decimals.)"})
     return amount.quantize(posting.CENT)
 
 
@@ -655,7 +655,12 @@ def do_close_day(
         handed = Decimal(str(cash_handed_over).strip())
     except (InvalidOperation, ValueError):
         raise InvalidInput({"cash_handed_over": "上缴现金须为数字。 (Must be a number.)"}) from None
-    if not handed.is_finite() or handed < 0 or handed != handed.quantize(posting.CENT):
+    if (
+        not handed.is_finite()
+        or handed < 0
+        or handed > max_payment() * 1000
+        or handed != handed.quantize(posting.CENT)
+    ):
         raise InvalidInput(
             {
                 "cash_handed_over": "上缴现金须为不小于零、最多两位小数的金额。 (Zero or more, at most 2 decimals.)"
