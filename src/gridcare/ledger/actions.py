@@ -69,9 +69,12 @@ def check_currency(currency: str | None) -> None:
         )
 
 
-def _account(actor: User, account: Account | int | str) -> Account:
-    """The account by id, instance or 户号 within the actor's write scope (outside = unknown)."""
+def _account(actor: User, account: Account | int | str, *, lock: bool = False) -> Account:
+    """The account by id, instance or 户号 within the actor's write scope (outside = unknown); ``lock``: its row
+    locked in the same statement (:func:`posting.lock_accounts` for one account)."""
     rows = Account.objects.select_related("org_unit")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
     if isinstance(account, Account):
         return get_in_scope(rows, actor, write=True, pk=account.pk)
     if isinstance(account, int):
@@ -241,12 +244,11 @@ def do_take_payment(
             )
         if len(txn) > 64:
             raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
-    target = _account(actor, account)
     now = timezone.now()
     day = timezone.localdate(now)
-    if _closed(actor.pk, day):
+    if channel is None and _closed(actor.pk, day):  # a channel's day is closed by reconciliation, not here
         raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
-    posting.lock_accounts([target.pk])
+    target = _account(actor, account, lock=True)
     if channel is not None:
         first = Payment.objects.filter(channel=channel, transaction_id=txn).first()
         if first is not None:
