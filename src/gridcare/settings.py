@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     # after the older apps: where an English text is translated differently, theirs keeps precedence
     "gridcare.readings",
     "gridcare.billing",
+    "gridcare.ledger",
 ]
 
 MIDDLEWARE = [
@@ -308,6 +309,9 @@ SPECTACULAR_SETTINGS = {
         "BillingRunStatusEnum": "gridcare.billing.models.BillingRun.Status",
         "RunChunkStatusEnum": "gridcare.billing.models.RunChunk.Status",
         "BillStatusEnum": "gridcare.billing.models.Bill.Status",
+        "LedgerEntryKindEnum": "gridcare.ledger.models.Entry.Kind",
+        "LedgerMethodEnum": "gridcare.ledger.models.Method",
+        "ApprovalRequestKindEnum": "gridcare.ledger.models.ApprovalRequest.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

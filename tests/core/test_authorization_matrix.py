@@ -267,6 +267,24 @@ def world(staff, place, make_meter, system):  # noqa: F811
         status=Bill.Status.REVIEW,
     )
     bill.findings.create(rule="zero_bill", detail="在用户头电费为零")  # the review: a finding to accept
+    from gridcare.billing.actions import do_release_bills
+    from gridcare.ledger.actions import do_request_approval, do_take_payment
+
+    released = Bill.objects.create(  # a released bill in the ledger, a payment and a reversal asked for
+        account=cg.account,
+        period="2026-09",
+        period_start=dt.date(2026, 8, 15),
+        period_end=dt.date(2026, 9, 15),
+        tariff_code="MATRIX-T",
+        energy_kwh=Decimal("100"),
+        tier_ytd_kwh=Decimal("0"),
+        charges=Decimal("53.80"),
+        funds=Decimal("0"),
+        total=Decimal("53.80"),
+    )
+    do_release_bills(system, Bill.objects.filter(pk=released.pk))
+    payment = do_take_payment(system, account=cg.account, amount="60.00", method="cash")
+    do_request_approval(system, kind="reversal", payment_id=payment.pk, reason="矩阵测试")
     admin = staff("admin")
     do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes
     return cg

@@ -32,6 +32,7 @@ HOLDER = {
     "system_admin": "admin",
     "customer": "customer",
     "headend_integration": "headend",
+    "channel_integration": "bank",
 }
 
 # The rule, written out: which positions may perform each protected action.

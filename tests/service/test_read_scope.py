@@ -22,6 +22,7 @@ def test_read_scope_is_catalogue_data_not_code(org) -> None:
         "billing_accountant": "company",
         "load_manager": "company",
         "headend_integration": "own",  # the head-end account submits reads company-wide but reads only its own
+        "channel_integration": "own",  # a bank takes payments company-wide but reads no customer data
     }
     assert Position.objects.get(code="station_rep").read_scope == ""
     assert Position.objects.get(code="service_rep").data_scope == "subtree"

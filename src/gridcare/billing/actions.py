@@ -28,6 +28,7 @@ from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, NotF
 from gridcare.core.locks import job_lock
 from gridcare.core.numbering import Counter, reserve_numbers
 from gridcare.customers.models import Account, ServicePoint
+from gridcare.ledger.actions import post_bill_charges
 from gridcare.org.models import OrgUnit, User
 from gridcare.readings.models import Route
 from gridcare.readings.periods import parse_period
@@ -296,7 +297,7 @@ def do_release_bills(actor: User, bills: QuerySet[Bill], *, single: bool = False
             Bill.objects.select_for_update()
             .filter(pk__in=ids[start : start + batch], status__in=RELEASABLE)
             .order_by("pk")
-            .only("pk", "period", "account_id", "status", "total")
+            .only("pk", "period", "account_id", "status", "total", "kind")
         )
         due = _due_days(_account_classes(sorted({b.account_id for b in rows})))
         by_period: dict[str, list[Bill]] = {}
@@ -312,6 +313,7 @@ def do_release_bills(actor: User, bills: QuerySet[Bill], *, single: bool = False
                 bill.released_at = now
                 bill.released_by = actor if actor.pk else None
         Bill.objects.bulk_update(rows, ["status", "number", "due_date", "released_at", "released_by"])
+        post_bill_charges(actor, rows)  # the ledger's charges, in the same transaction
         audit.bulk_record(
             actor,
             "billing.release",

@@ -59,7 +59,12 @@ STAFF: list[tuple[str, str, str, str, bool]] = [
     ("sn_rep", "梁珊", "station_rep", "SNS", False),
     ("customer", "张大山", "customer", "CG", False),
     ("headend", "采集主站", "headend_integration", "FH", False),
+    ("bank", "工商银行代收", "channel_integration", "SF", False),
 ]
+
+
+#: positions of integration accounts (no screens; a token is issued when the demo creates them)
+API_ONLY = ("headend_integration", "channel_integration")
 
 
 def build(actor: User, scale: str) -> Iterator[str]:
@@ -85,7 +90,7 @@ def build(actor: User, scale: str) -> Iterator[str]:
             )
             if heads:
                 actions.do_update_unit(actor, units[unit], head=staff)
-            if position == "headend_integration":  # an API-only account: its token, issued like a rotation
+            if position in API_ONLY:  # an API-only account: its token, issued like a rotation
                 actions.do_rotate_api_token(actor, staff)
         yield f"org: {len(UNITS)} units, {len(STAFF)} staff"
     yield ""

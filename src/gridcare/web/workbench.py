@@ -45,7 +45,6 @@ AWAITING: dict[str, Promise] = {
     **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan", "rebill_rate"), _("billing")),
     **dict.fromkeys(
         (
-            "collection_rate",
             "ka_revenue_collection",
             "overdue_days",
             "bad_debt_rate",

@@ -13,6 +13,7 @@ from gridcare.web.display import (
     duration,
     field_changes,
     field_display,
+    money,
     ratio,
 )
 from gridcare.web.workbench import describe_action
@@ -39,6 +40,12 @@ def with_class(field: Any, css: str) -> Any:
 def cell(value: Any) -> str:
     """A table cell as a person reads it (:func:`gridcare.web.display.display`)."""
     return display(value)
+
+
+@register.filter(name="money")
+def money_filter(value: Any) -> str:
+    """An amount in 元 with two decimals and its unit (:func:`gridcare.web.display.money`); none as "—"."""
+    return "—" if value is None or value == "" else money(value)
 
 
 @register.filter

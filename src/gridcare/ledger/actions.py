@@ -1,0 +1,715 @@
+"""Writes of the ledger: post released bills as charges, take a payment (counter or channel), reverse it, ask for
+and decide a later reversal or a refund, close a cashier's day. Every write is an audited action; entries,
+payments and allocations are only ever inserted (see :mod:`gridcare.ledger.models`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from gridcare.billing.models import Bill
+from gridcare.core import audit
+from gridcare.core.access import check_limit, get_in_scope, has_perm, not_found_message, restrict
+from gridcare.core.actions import action
+from gridcare.core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
+from gridcare.core.numbering import Counter, next_number, reserve_numbers
+from gridcare.customers.models import Account
+from gridcare.ledger import posting
+from gridcare.ledger.conf import conf, max_payment
+from gridcare.ledger.models import (
+    Allocation,
+    ApprovalRequest,
+    Channel,
+    DailyClose,
+    Entry,
+    Method,
+    Payment,
+)
+from gridcare.org.models import User
+
+RECEIPTS = Counter("ledger_receipt", "ledger_receipt_number_seq")
+COUNTER_METHODS = (Method.CASH, Method.POS, Method.WECHAT, Method.ALIPAY, Method.BANK_TRANSFER)
+
+
+# --- input checks -------------------------------------------------------------------------------------------
+
+
+def parse_amount(value: Any, field: str = "amount") -> Decimal:
+    """A payment amount: a positive number of 元 with at most 2 decimals, not above ``MAX_PAYMENT``."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        raise InvalidInput({field: '金额须为数字文本，如 "128.50"。 (The amount must be a decimal text.)'})
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput({field: f"金额「{value}」不是数字。 (Not a number.)"}) from None
+    if not amount.is_finite():
+        raise InvalidInput({field: "金额须为有限数字。 (The amount must be finite.)"})
+    if amount <= 0:
+        raise InvalidInput({field: f"金额须大于零，收到 {amount}。 (The amount must be positive.)"})
+    if amount > max_payment():
+        raise InvalidInput(
+            {field: f"单笔金额不能超过 {max_payment()} 元。 (Above the largest single payment.)"}
+        )
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(posting.CENT):  # type: ignore[operator]
+        raise InvalidInput({field: f"金额最多两位小数（分），收到 {amount}。 (At most 2 decimals.)"})
+    return amount.quantize(posting.CENT)
+
+
+def check_currency(currency: str | None) -> None:
+    expected = str(conf("CURRENCY"))
+    if currency not in (None, "", expected):
+        raise InvalidInput(
+            {"currency": f"只收 {expected}（人民币），收到「{currency}」。 (Only {expected} is accepted.)"}
+        )
+
+
+def _account(actor: User, account: Account | int | str, *, lock: bool = False) -> Account:
+    """The account by id, instance or 户号 within the actor's write scope (outside = unknown); ``lock``: its row
+    locked in the same statement (:func:`posting.lock_accounts` for one account)."""
+    rows = Account.objects.select_related("org_unit")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    if isinstance(account, Account):
+        return get_in_scope(rows, actor, write=True, pk=account.pk)
+    if isinstance(account, int):
+        return get_in_scope(rows, actor, write=True, pk=account)
+    number = str(account or "").strip()
+    if not number:
+        raise InvalidInput({"account": "请填写户号。 (The account number is required.)"})
+    found = restrict(rows.filter(number=number), actor, write=True).first()
+    if found is None:
+        raise NotFound(f"户号「{number}」不存在。 (Unknown account {number}.)")
+    return found
+
+
+def _closed(cashier_id: int, day: dt.date) -> bool:
+    return DailyClose.objects.filter(cashier_id=cashier_id, day=day).exists()
+
+
+# --- bill charges -------------------------------------------------------------------------------------------
+
+
+def post_bill_charges(actor: User, bills: Iterable[Bill]) -> int:
+    """Post released bills not yet in the ledger as charges (a correcting bill as a correction, positive or
+    negative): one bulk insert, then the accounts holding an unapplied credit (a prepayment) settle the new
+    charges from it. Called inside the release (same transaction) and by :func:`do_post_bill_charges`."""
+    rows = [b for b in bills if b.status == Bill.Status.RELEASED]
+    if not rows:
+        return 0
+    done = set(
+        Entry.objects.filter(
+            bill_id__in=[b.pk for b in rows], kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION)
+        ).values_list("bill_id", flat=True)
+    )
+    rows = [b for b in rows if b.pk not in done]
+    if not rows:
+        return 0
+    now = timezone.now()
+    today = timezone.localdate(now)
+    entries = [
+        Entry(
+            account_id=b.account_id,
+            kind=Entry.Kind.CORRECTION if b.kind == Bill.Kind.CORRECTING else Entry.Kind.CHARGE,
+            amount=b.total,
+            bill_id=b.pk,
+            day=today,
+            due_date=b.due_date or today,
+            posted_at=now,
+            posted_by=actor,
+        )
+        for b in rows
+        if b.total != 0
+    ]
+    Entry.objects.bulk_create(entries, batch_size=5000)
+    audit.bulk_record(
+        actor,
+        "ledger.post_charge",
+        (
+            {
+                "object_type": "billing.bill",
+                "object_id": b.pk,
+                "object_repr": b.number or "",
+                "after": {"account": b.account_id, "amount": b.total},
+            }
+            for b in rows
+        ),
+    )
+    accounts = sorted({e.account_id for e in entries})
+    with_credit = posting.accounts_with_credit(accounts)
+    if with_credit:
+        posting.lock_accounts(with_credit)
+        cause = {e.account_id: e.pk for e in entries}
+        for account_id in with_credit:
+            posting.settle(account_id, cause[account_id])
+    return len(entries)
+
+
+@action("ledger.post_charges", permission="billing.release")
+def do_post_bill_charges(actor: User, bills: QuerySet[Bill] | None = None) -> int:
+    """记账 — post every released bill not yet in the ledger (existing data, the demo); idempotent."""
+    rows = (bills if bills is not None else Bill.objects.all()).filter(status=Bill.Status.RELEASED)
+    pending = rows.exclude(
+        pk__in=Entry.objects.filter(
+            bill__isnull=False, kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION)
+        ).values("bill_id")
+    ).only("pk", "account_id", "kind", "status", "total", "due_date", "number")
+    posted = 0
+    batch: list[Bill] = []
+    for bill in pending.order_by("pk").iterator(chunk_size=5000):
+        batch.append(bill)
+        if len(batch) == 5000:
+            posted += post_bill_charges(actor, batch)
+            batch = []
+    posted += post_bill_charges(actor, batch)
+    audit.record(
+        actor,
+        "ledger.post_charges",
+        object_type="ledger.entry",
+        object_id="*",
+        object_repr=f"记账 {posted} 笔",
+        after={"posted": posted},
+    )
+    return posted
+
+
+# --- payments -----------------------------------------------------------------------------------------------
+
+
+def _receipt_number(day: dt.date) -> str:
+    return next_number(RECEIPTS, Payment, f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}", int(conf("RECEIPT_WIDTH")))
+
+
+def _post_payment(payment: Payment, actor: User) -> list[Entry]:
+    """The payment's entries — the part settling open debts (payment) and the rest (prepayment) — and their
+    allocations; the account is locked."""
+    debits = posting.open_debits(payment.account_id)
+    owed = sum((d.left for d in debits), posting.ZERO)
+    applied = min(owed, payment.amount)
+    entries: list[Entry] = []
+    for kind, amount in ((Entry.Kind.PAYMENT, applied), (Entry.Kind.PREPAYMENT, payment.amount - applied)):
+        if amount > 0:
+            entries.append(
+                Entry(
+                    account_id=payment.account_id,
+                    kind=kind,
+                    amount=-amount,
+                    payment=payment,
+                    day=payment.day,
+                    due_date=payment.day,
+                    posted_at=payment.received_at,
+                    posted_by=actor,
+                )
+            )
+    Entry.objects.bulk_create(entries)
+    credits = [posting.Open(e.pk, e.kind, e.due_date, -e.amount) for e in entries]
+    Allocation.objects.bulk_create(posting.match(payment.account_id, credits, debits, entries[0].pk))
+    return entries
+
+
+@action("ledger.take_payment", permission="payment.post")
+def do_take_payment(
+    actor: User,
+    *,
+    account: Account | int | str,
+    amount: Any,
+    method: str,
+    currency: str | None = None,
+    channel: Channel | None = None,
+    transaction_id: str | None = None,
+    note: str = "",
+) -> Payment:
+    """收费 — money for an account: numbered, settling late fees then the oldest bills (``ALLOCATION_ORDER``),
+    the rest kept as a prepayment the next bill consumes. A channel's transaction id is taken once per channel:
+    the same transaction again (same account and amount) answers the first payment, another amount is refused."""
+    value = parse_amount(amount)
+    check_currency(currency)
+    if channel is None and method not in COUNTER_METHODS:
+        raise InvalidInput(
+            {
+                "method": f"收费方式「{method}」无效。 (Unknown payment method; one of {', '.join(COUNTER_METHODS)}.)"
+            }
+        )
+    txn = (transaction_id or "").strip() or None
+    if channel is not None:
+        method = Method.CHANNEL
+        if txn is None:
+            raise InvalidInput(
+                {"transaction_id": "请填写渠道流水号。 (The channel's transaction id is required.)"}
+            )
+        if len(txn) > 64:
+            raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
+    now = timezone.now()
+    day = timezone.localdate(now)
+    if channel is None and _closed(actor.pk, day):  # a channel's day is closed by reconciliation, not here
+        raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
+    target = _account(actor, account, lock=True)
+    if channel is not None:
+        first = Payment.objects.filter(channel=channel, transaction_id=txn).first()
+        if first is not None:
+            if first.account_id != target.pk or first.amount != value:
+                raise Conflict(
+                    f"渠道流水号「{txn}」已入账（户号 {first.account.number}，{first.amount} 元），与本次不符。"
+                    " (This transaction id was posted already with another account or amount.)"
+                )
+            audit.record(actor, "ledger.payment_repeated", first, note=f"channel transaction {txn} again")
+            return first
+    payment = Payment(
+        number=_receipt_number(day),
+        account=target,
+        amount=value,
+        method=method,
+        channel=channel,
+        transaction_id=txn,
+        cashier=actor,
+        day=day,
+        received_at=now,
+        note=(note or "").strip()[:200],
+    )
+    try:  # (no savepoint: a refusal rolls the whole action back)
+        payment.save()
+    except IntegrityError:
+        raise Conflict(
+            f"渠道流水号「{txn}」已入账。 (This channel transaction id was posted already.)"
+        ) from None
+    entries = _post_payment(payment, actor)
+    payment.posted_entries = entries  # type: ignore[attr-defined]  # the answer is built from them
+    audit.record(
+        actor,
+        "ledger.take_payment",
+        payment,
+        after={
+            "account": target.number,
+            "amount": value,
+            "method": method,
+            "transaction_id": txn,
+            "applied": -sum((e.amount for e in entries if e.kind == Entry.Kind.PAYMENT), posting.ZERO),
+        },
+    )
+    return payment
+
+
+@action("ledger.take_channel_payments", permission="payment.post")
+def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[str, Any]]) -> int:
+    """代收批量入账 — many payments of one channel at once (a day's file, reconciliation, the demo), set-based:
+    each row ``{account, amount, transaction_id}`` is checked like a single post and the whole batch is refused
+    with every bad row named if any is bad; then a few bulk inserts (payments, entries, allocations, audit)."""
+    if not rows:
+        return 0
+    now = timezone.now()
+    day = timezone.localdate(now)
+    if _closed(actor.pk, day):
+        raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
+    errors: dict[str, list[str]] = {}
+    amounts: list[Decimal] = []
+    for i, row in enumerate(rows):
+        try:
+            amounts.append(parse_amount(row.get("amount")))
+        except InvalidInput as error:
+            errors[f"rows[{i}].amount"] = error.errors["amount"]
+            amounts.append(posting.ZERO)
+    txns = [str(row.get("transaction_id") or "").strip() for row in rows]
+    if len(set(txns)) != len(txns) or not all(txns) or any(len(t) > 64 for t in txns):
+        errors["transaction_id"] = [
+            "流水号须唯一、非空、最长 64 个字符。 (Transaction ids: unique, given, ≤ 64.)"
+        ]
+    numbers = {str(row.get("account") or "").strip() for row in rows}
+    accounts = dict(
+        restrict(Account.objects.filter(number__in=numbers), actor, write=True).values_list("number", "pk")
+    )
+    unknown = sorted(numbers - set(accounts))
+    if unknown:
+        errors["account"] = [f"户号不存在：{', '.join(unknown[:10])}。 (Unknown accounts.)"]
+    taken = list(
+        Payment.objects.filter(channel=channel, transaction_id__in=txns).values_list(
+            "transaction_id", flat=True
+        )[:10]
+    )
+    if taken:
+        errors["transaction_id"] = [f"流水号已入账：{', '.join(str(t) for t in taken)}。 (Posted already.)"]
+    if errors:
+        raise InvalidInput(errors)
+    ids = [accounts[str(row["account"]).strip()] for row in rows]
+    posting.lock_accounts(ids)
+    debits = posting.open_debits_of(sorted(set(ids)))
+    prefix = f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}"
+    receipt_numbers = reserve_numbers(RECEIPTS, Payment, prefix, int(conf("RECEIPT_WIDTH")), len(rows))
+    payments = [
+        Payment(
+            number=number,
+            account_id=account_id,
+            amount=amount,
+            method=Method.CHANNEL,
+            channel=channel,
+            transaction_id=txn,
+            cashier=actor,
+            day=day,
+            received_at=now,
+        )
+        for number, account_id, amount, txn in zip(receipt_numbers, ids, amounts, txns, strict=True)
+    ]
+    Payment.objects.bulk_create(payments, batch_size=5000)
+    entries: list[Entry] = []
+    plans: list[tuple[Payment, list[Entry]]] = []
+    owed = {a: sum((d.left for d in items), posting.ZERO) for a, items in debits.items()}
+    for payment in payments:
+        applied = min(owed.get(payment.account_id, posting.ZERO), payment.amount)
+        owed[payment.account_id] = owed.get(payment.account_id, posting.ZERO) - applied
+        mine = [
+            Entry(
+                account_id=payment.account_id,
+                kind=kind,
+                amount=-amount,
+                payment=payment,
+                day=day,
+                due_date=day,
+                posted_at=now,
+                posted_by=actor,
+            )
+            for kind, amount in (
+                (Entry.Kind.PAYMENT, applied),
+                (Entry.Kind.PREPAYMENT, payment.amount - applied),
+            )
+            if amount > 0
+        ]
+        entries += mine
+        plans.append((payment, mine))
+    Entry.objects.bulk_create(entries, batch_size=5000)
+    allocations: list[Allocation] = []
+    for payment, mine in plans:
+        credits = [posting.Open(e.pk, e.kind, e.due_date, -e.amount) for e in mine]
+        allocations += posting.match(
+            payment.account_id, credits, debits.get(payment.account_id, []), mine[0].pk
+        )
+    Allocation.objects.bulk_create(allocations, batch_size=5000)
+    audit.bulk_record(
+        actor,
+        "ledger.take_payment",
+        (
+            {
+                "object_type": "ledger.payment",
+                "object_id": p.pk,
+                "object_repr": p.number,
+                "after": {"account": p.account_id, "amount": p.amount, "transaction_id": p.transaction_id},
+            }
+            for p in payments
+        ),
+    )
+    return len(payments)
+
+
+def _is_reversed(payment: Payment) -> bool:
+    return Entry.objects.filter(payment=payment, kind=Entry.Kind.REVERSAL).exists()
+
+
+def _reverse(actor: User, payment: Payment, reason: str) -> Entry:
+    """Undo the payment's allocations, post the reversal and settle the account again from what is left."""
+    posting.lock_accounts([payment.account_id])
+    if _is_reversed(payment):
+        raise Conflict(f"收费 {payment.number} 已冲正。 (The payment is reversed already.)")
+    now = timezone.now()
+    reversal = Entry(
+        account_id=payment.account_id,
+        kind=Entry.Kind.REVERSAL,
+        amount=payment.amount,
+        payment=payment,
+        day=timezone.localdate(now),
+        due_date=timezone.localdate(now),
+        posted_at=now,
+        posted_by=actor,
+        note=reason[:200],
+    )
+    reversal.save()
+    given = (
+        Allocation.objects.filter(credit__payment=payment)
+        .values("credit_id", "debit_id")
+        .annotate(total=Sum("amount"))
+        .filter(total__gt=0)
+    )
+    undo = [
+        Allocation(
+            credit_id=row["credit_id"],
+            debit_id=row["debit_id"],
+            amount=-row["total"],
+            cause=reversal,
+            account_id=payment.account_id,
+        )
+        for row in given
+    ]
+    Allocation.objects.bulk_create(undo)
+    credits = posting.open_credits(payment.account_id, payment_id=payment.pk)
+    mine = posting.Open(reversal.pk, reversal.kind, reversal.due_date, reversal.amount)
+    Allocation.objects.bulk_create(posting.match(payment.account_id, credits, [mine], reversal.pk))
+    posting.settle(payment.account_id, reversal.pk)
+    audit.record(
+        actor,
+        "ledger.reverse_payment",
+        payment,
+        after={"reversal": reversal.pk, "amount": payment.amount},
+        note=reason,
+    )
+    return reversal
+
+
+def _reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput({"reason": "请填写原因。 (A reason is required.)"})
+    return text
+
+
+@action("ledger.reverse_payment", permission="payment.reverse")
+def do_reverse_payment(actor: User, payment_id: int, reason: str) -> Entry:
+    """冲正 — the cashier's own payment of today, before the day is closed. Any other reversal is asked for
+    (:func:`do_request_approval`) and carried out by an approver."""
+    text = _reason(reason)
+    payment = get_in_scope(Payment.objects.select_related("account"), actor, write=True, pk=payment_id)
+    today = timezone.localdate()
+    if payment.cashier_id != actor.pk:
+        raise PermissionRefused(
+            f"收费 {payment.number} 不是您收的，不能冲正；请提交审批。"
+            " (Only your own payments can be reversed; ask for an approval.)"
+        )
+    if payment.day != today:
+        raise PermissionRefused(
+            f"收费 {payment.number} 不是今天的（{payment.day}），冲正需审批。"
+            " (Only today's payments are reversed directly; ask for an approval.)"
+        )
+    if _closed(actor.pk, payment.day):
+        raise PermissionRefused(
+            f"{payment.day} 已日结，冲正需审批。 (The day is closed; the reversal needs an approval.)"
+        )
+    return _reverse(actor, payment, text)
+
+
+@action("ledger.request_approval", permission=None)  # a cashier (payment.post) or a reconciler: checked below
+def do_request_approval(
+    actor: User,
+    *,
+    kind: str,
+    reason: str,
+    payment_id: int | None = None,
+    account: Account | int | str | None = None,
+    amount: Any = None,
+) -> ApprovalRequest:
+    """提交审批 — a reversal of a payment (not the cashier's own of today) or a refund (退费) of an account's
+    credit; carried out when approved."""
+    if not (has_perm(actor, "payment.post") or has_perm(actor, "payment.reconcile")):
+        raise PermissionRefused(
+            "申请冲正或退费需要「收费销账」或「代收对账」权限。 (Needs payment.post or payment.reconcile.)"
+        )
+    text = _reason(reason)
+    if kind == ApprovalRequest.Kind.REVERSAL:
+        if payment_id is None:
+            raise InvalidInput({"payment": "请选择要冲正的收费。 (Choose the payment to reverse.)"})
+        payment = get_in_scope(Payment.objects.all(), actor, write=True, pk=payment_id)
+        if _is_reversed(payment):
+            raise Conflict(f"收费 {payment.number} 已冲正。 (The payment is reversed already.)")
+        target_id, value = payment.account_id, payment.amount
+    elif kind == ApprovalRequest.Kind.REFUND:
+        payment = None
+        target = _account(actor, account if account is not None else "")
+        value = parse_amount(amount)
+        credit = sum((c.left for c in posting.open_credits(target.pk)), posting.ZERO)
+        if value > credit:
+            raise InvalidInput(
+                {
+                    "amount": f"可退金额为 {credit} 元，申请 {value} 元。 (Above the account's credit of {credit}.)"
+                }
+            )
+        target_id = target.pk
+    else:
+        raise InvalidInput({"kind": "申请类型须为冲正或退费。 (The request must be a reversal or a refund.)"})
+    if ApprovalRequest.objects.filter(
+        status=ApprovalRequest.Status.PENDING, kind=kind, payment=payment, account_id=target_id
+    ).exists():
+        raise Conflict("已有同样的待审批申请。 (The same request is already pending.)")
+    request = ApprovalRequest.objects.create(
+        kind=kind, account_id=target_id, payment=payment, amount=value, reason=text, requested_by=actor
+    )
+    audit.record(actor, "ledger.request_approval", request, after={"kind": kind, "amount": value}, note=text)
+    return request
+
+
+def _refund(actor: User, account_id: int, amount: Decimal, reason: str) -> Entry:
+    posting.lock_accounts([account_id])
+    credits = posting.open_credits(account_id)
+    available = sum((c.left for c in credits), posting.ZERO)
+    if amount > available:
+        raise Conflict(f"可退金额为 {available} 元。 (Only {available} 元 of credit is left to refund.)")
+    now = timezone.now()
+    refund = Entry(
+        account_id=account_id,
+        kind=Entry.Kind.REFUND,
+        amount=amount,
+        day=timezone.localdate(now),
+        due_date=timezone.localdate(now),
+        posted_at=now,
+        posted_by=actor,
+        note=reason[:200],
+    )
+    refund.save()
+    mine = posting.Open(refund.pk, refund.kind, refund.due_date, amount)
+    Allocation.objects.bulk_create(posting.match(account_id, credits, [mine], refund.pk))
+    audit.record(actor, "ledger.refund", refund, after={"account": account_id, "amount": amount}, note=reason)
+    return refund
+
+
+@action("ledger.decide_approval", permission="payment.approve")
+def do_decide_approval(actor: User, request_id: int, *, approve: bool, note: str = "") -> ApprovalRequest:
+    """审批 — by someone else than the requester, within the authority limit of the kind (冲正/退费金额上限);
+    an approved request is carried out at once."""
+    request = get_in_scope(
+        ApprovalRequest.objects.select_for_update(of=("self",)).select_related("payment"),
+        actor,
+        write=True,
+        pk=request_id,
+    )
+    if request.status != ApprovalRequest.Status.PENDING:
+        raise Conflict(f"该申请已{request.get_status_display()}。 (The request is decided already.)")
+    if request.requested_by_id == actor.pk:
+        raise PermissionRefused("不能审批自己的申请。 (You cannot approve your own request.)")
+    before = audit.snapshot(request, ["status"])
+    if approve:
+        limit = "reversal_amount" if request.kind == ApprovalRequest.Kind.REVERSAL else "refund_amount"
+        check_limit(actor, limit, request.amount)
+        if request.kind == ApprovalRequest.Kind.REVERSAL:
+            assert request.payment is not None
+            request.entry = _reverse(actor, request.payment, request.reason)
+        else:
+            request.entry = _refund(actor, request.account_id, request.amount, request.reason)
+    request.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_by", "decided_at", "entry"])
+    audit.record(
+        actor, "ledger.decide_approval", request, before=before, after={"status": request.status}, note=note
+    )
+    return request
+
+
+# --- channels -----------------------------------------------------------------------------------------------
+
+
+@action("ledger.register_channel", permission="payment.reconcile")
+def do_register_channel(
+    actor: User, *, code: str, name: str, user: User, layout: dict[str, Any], active: bool = True
+) -> Channel:
+    """登记代收渠道 — a bank or aggregator, its integration account and its file layout (or change them)."""
+    code = (code or "").strip().upper()
+    if not code or not (name or "").strip():
+        raise InvalidInput({"code": "请填写渠道代码与名称。 (Code and name are required.)"})
+    missing = [c for c in ("transaction", "account", "amount") if not layout.get(c)]
+    if missing:
+        raise InvalidInput({"layout": f"文件格式缺少列：{', '.join(missing)}。 (Layout lacks columns.)"})
+    existing = Channel.objects.select_for_update().filter(code=code).first()
+    before = audit.snapshot(existing, ["name", "user", "layout", "active"]) if existing else None
+    channel, _ = Channel.objects.update_or_create(
+        code=code, defaults={"name": name.strip(), "user": user, "layout": layout, "active": active}
+    )
+    audit.record(
+        actor,
+        "ledger.register_channel",
+        channel,
+        before=before,
+        after=audit.snapshot(channel, ["name", "user", "layout", "active"]),
+    )
+    return channel
+
+
+# --- daily close --------------------------------------------------------------------------------------------
+
+
+def day_figures(cashier_id: int, day: dt.date) -> dict[str, Any]:
+    """The cashier's day: payments taken, reversals of them, totals by method net of reversals, cash expected."""
+    payments = Payment.objects.filter(cashier_id=cashier_id, day=day)
+    reversed_ids = Entry.objects.filter(kind=Entry.Kind.REVERSAL, payment__in=payments).values("payment_id")
+    live = payments.exclude(pk__in=reversed_ids)
+    by_method = {
+        row["method"]: Decimal(row["total"]).quantize(posting.CENT)
+        for row in live.order_by().values("method").annotate(total=Sum("amount"))
+    }
+    counts = payments.aggregate(n=Count("pk"), reversed=Count("pk", filter=Q(pk__in=reversed_ids)))
+    return {
+        "payments": counts["n"],
+        "reversals": counts["reversed"],
+        "by_method": by_method,
+        "total": sum(by_method.values(), posting.ZERO),
+        "cash_expected": by_method.get(Method.CASH, posting.ZERO),
+    }
+
+
+@action("ledger.close_day", permission="payment.post")
+def do_close_day(
+    actor: User, *, cash_handed_over: Any, note: str = "", day: dt.date | None = None
+) -> DailyClose:
+    """日结 — the cashier's totals of the day by method, the cash handed over and the difference (a difference
+    needs a note); from then on the day's payments are final."""
+    day = day or timezone.localdate()
+    if day > timezone.localdate():
+        raise InvalidInput({"day": "不能日结未来的日期。 (A day in the future cannot be closed.)"})
+    try:
+        handed = Decimal(str(cash_handed_over).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput({"cash_handed_over": "上缴现金须为数字。 (Must be a number.)"}) from None
+    if (
+        not handed.is_finite()
+        or handed < 0
+        or handed > max_payment() * 1000
+        or handed != handed.quantize(posting.CENT)
+    ):
+        raise InvalidInput(
+            {
+                "cash_handed_over": "上缴现金须为不小于零、最多两位小数的金额。 (Zero or more, at most 2 decimals.)"
+            }
+        )
+    if _closed(actor.pk, day):
+        raise Conflict(f"{day} 已日结。 (The day is closed already.)")
+    figures = day_figures(actor.pk, day)
+    difference = handed - figures["cash_expected"]
+    if difference != 0 and not (note or "").strip():
+        raise InvalidInput(
+            {
+                "note": f"现金差额 {difference} 元，请说明原因。 (Explain the cash difference of {difference} 元.)"
+            }
+        )
+    close = DailyClose(
+        cashier=actor,
+        day=day,
+        payments=figures["payments"],
+        reversals=figures["reversals"],
+        total=figures["total"],
+        by_method={k: str(v) for k, v in figures["by_method"].items()},
+        cash_expected=figures["cash_expected"],
+        cash_handed_over=handed,
+        difference=difference,
+        note=(note or "").strip()[:200],
+    )
+    try:
+        with transaction.atomic():
+            close.save()
+    except IntegrityError:
+        raise Conflict(f"{day} 已日结。 (The day is closed already.)") from None
+    audit.record(
+        actor,
+        "ledger.close_day",
+        close,
+        after={"day": day, "total": close.total, "cash_handed_over": handed, "difference": difference},
+    )
+    return close
+
+
+def can_approve(user: Any) -> bool:
+    return has_perm(user, "payment.approve")
+
+
+def payment_or_404(actor: User, pk: int) -> Payment:
+    found = restrict(Payment.objects.select_related("account", "cashier"), actor).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(not_found_message(Payment))
+    return found

@@ -1,0 +1,397 @@
+"""REST API of the ledger: the channel interface for banks and aggregators (代收: arrears query and payment post,
+``Idempotency-Key`` required, the channel's transaction id taken once), the counter's payments (list, take,
+reverse), ledger entries, approvals and daily closes. Reads are scoped; every write goes through an action."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action as route
+from rest_framework.response import Response
+
+from gridcare.api.base import IDEMPOTENCY_HEADER, InputSerializer, ScopedViewSetMixin
+from gridcare.api.fields import ScopedModelSerializer
+from gridcare.core.errors import InvalidInput, PermissionRefused
+from gridcare.core.requests import StaffRequest
+from gridcare.ledger import actions, selectors
+from gridcare.ledger.models import ApprovalRequest, DailyClose, Entry, Payment
+
+
+class ArrearsItemSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    bill = serializers.CharField(allow_null=True)
+    period = serializers.CharField(allow_null=True)
+    due_date = serializers.DateField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    overdue = serializers.BooleanField()
+
+
+class ArrearsSerializer(serializers.Serializer):
+    account = serializers.CharField()
+    name = serializers.CharField()
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    owed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    arrears = serializers.DecimalField(max_digits=14, decimal_places=2)
+    late_fees = serializers.DecimalField(max_digits=14, decimal_places=2)
+    prepayment = serializers.DecimalField(max_digits=14, decimal_places=2)
+    items = ArrearsItemSerializer(many=True)
+
+
+class ChannelPaymentInputSerializer(InputSerializer):
+    account = serializers.CharField(max_length=20)
+    amount = serializers.CharField(max_length=24)
+    transaction_id = serializers.CharField(max_length=64)
+    currency = serializers.CharField(max_length=3, required=False, default="CNY")
+
+
+class PaymentAnswerSerializer(serializers.Serializer):
+    receipt = serializers.CharField()
+    account = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    applied = serializers.DecimalField(max_digits=14, decimal_places=2)
+    prepayment = serializers.DecimalField(max_digits=14, decimal_places=2)
+    transaction_id = serializers.CharField(allow_null=True)
+    received_at = serializers.DateTimeField()
+
+
+def _masked(name: str) -> str:
+    """A channel sees the name masked (张*, 城关**公司) — enough for the payer to recognise the account."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def arrears_answer(position: selectors.AccountPosition, *, mask: bool) -> dict[str, Any]:
+    return {
+        "account": position.account.number,
+        "name": _masked(position.account.name) if mask else position.account.name,
+        "balance": position.balance,
+        "owed": position.owed,
+        "arrears": position.arrears,
+        "late_fees": position.late_fees,
+        "prepayment": position.credit,
+        "items": [
+            {
+                "kind": item.entry.kind,
+                "bill": item.entry.bill.number if item.entry.bill else None,
+                "period": item.entry.bill.period if item.entry.bill else None,
+                "due_date": item.entry.due_date,
+                "amount": item.left,
+                "overdue": item.overdue,
+            }
+            for item in position.items
+        ],
+    }
+
+
+def payment_answer(payment: Payment) -> dict[str, Any]:
+    """What a payment post answers — from the payment's own rows, so every retry answers the same."""
+    posted = getattr(payment, "posted_entries", None)  # just posted: no query
+    rows = (
+        [(e.kind, e.amount) for e in posted]
+        if posted is not None
+        else Entry.objects.filter(payment=payment, kind__in=("payment", "prepayment")).values_list(
+            "kind", "amount"
+        )
+    )
+    parts = dict(rows)
+    zero = Decimal("0.00")
+    return {
+        "receipt": payment.number,
+        "account": payment.account.number,
+        "amount": str(payment.amount),
+        "applied": str(-parts.get("payment", zero) + zero),
+        "prepayment": str(-parts.get("prepayment", zero) + zero),
+        "transaction_id": payment.transaction_id,
+        "received_at": payment.received_at.isoformat(),
+    }
+
+
+class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    """代收接口 — for banks and payment aggregators with an integration account. ``arrears``: what an account owes
+    (欠费查询; the name masked). ``payments``: post one payment; the ``Idempotency-Key`` header is required and the
+    channel's ``transaction_id`` is taken once — a retry answers the first payment, the same key with another
+    body is 409, the same transaction id with another account or amount is 409; nothing is posted then."""
+
+    queryset = Payment.objects.none()
+    serializer_class = ChannelPaymentInputSerializer
+    view_permission = "payment.post"
+    action_permissions = {"arrears": "payment.post", "payments": "payment.post"}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("account", str, required=True, description="户号")],
+        responses=ArrearsSerializer,
+    )
+    @route(detail=False, methods=["get"])
+    def arrears(self, request: StaffRequest) -> Response:
+        """欠费查询 — balance, arrears (overdue), bills due and late fees of an account."""
+        account = actions._account(request.user, request.query_params.get("account", ""))
+        return Response(
+            ArrearsSerializer(arrears_answer(selectors.account_position(account), mask=True)).data
+        )
+
+    @extend_schema(
+        request=ChannelPaymentInputSerializer,
+        responses={201: PaymentAnswerSerializer},
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True)],
+    )
+    @route(detail=False, methods=["post"])
+    def payments(self, request: StaffRequest) -> Response:
+        """缴费入账 — one payment of the calling channel."""
+        if not request.headers.get(IDEMPOTENCY_HEADER, "").strip():
+            raise InvalidInput(
+                {IDEMPOTENCY_HEADER: "代收入账必须带幂等键。 (The Idempotency-Key header is required.)"}
+            )
+        channel = getattr(request.user, "payment_channel", None)
+        if channel is None or not channel.active:
+            raise PermissionRefused("您的账号不是代收渠道。 (Your account is not a payment channel.)")
+        data = ChannelPaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        payment = actions.do_take_payment(
+            request.user,
+            account=values["account"],
+            amount=values["amount"],
+            method="channel",
+            currency=values["currency"],
+            channel=channel,
+            transaction_id=values["transaction_id"],
+        )
+        return Response(payment_answer(payment), status=201)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+    cashier_name = serializers.CharField(source="cashier.display_name", read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "number",
+            "account",
+            "account_number",
+            "amount",
+            "method",
+            "channel",
+            "transaction_id",
+            "cashier",
+            "cashier_name",
+            "day",
+            "received_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class CounterPaymentInputSerializer(InputSerializer):
+    account = serializers.CharField(max_length=20)
+    amount = serializers.CharField(max_length=24)
+    method = serializers.ChoiceField(choices=[m.value for m in actions.COUNTER_METHODS])
+    currency = serializers.CharField(max_length=3, required=False, default="CNY")
+    note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class LedgerReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class PaymentViewSet(
+    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """收费记录 — the counter's payments: list, detail, take one (``POST``), reverse (冲正: your own of today
+    before the close; otherwise ask for an approval)."""
+
+    queryset = Payment.objects.select_related("account", "cashier")
+    serializer_class = PaymentSerializer
+    filterset_fields = ["day", "method", "cashier", "account"]
+    view_permission = "billing.view"
+    action_permissions = {"create": "payment.post", "reverse": "payment.reverse"}
+
+    @extend_schema(request=CounterPaymentInputSerializer, responses={201: PaymentAnswerSerializer})
+    def create(self, request: StaffRequest) -> Response:
+        data = CounterPaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = actions.do_take_payment(request.user, **data.validated_data)
+        return Response(payment_answer(payment), status=201)
+
+    @extend_schema(request=LedgerReasonSerializer, responses=PaymentSerializer)
+    @route(detail=True, methods=["post"])
+    def reverse(self, request: StaffRequest, pk: str | None = None) -> Response:
+        payment = self.get_object()
+        data = LedgerReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        actions.do_reverse_payment(request.user, payment.pk, data.validated_data["reason"])
+        return Response(PaymentSerializer(payment).data)
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+
+    class Meta:
+        model = Entry
+        fields = [
+            "id",
+            "account",
+            "account_number",
+            "kind",
+            "amount",
+            "bill",
+            "payment",
+            "concerns",
+            "day",
+            "due_date",
+            "posted_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class EntryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """账务明细 — an account's ledger entries (read-only: entries are never changed)."""
+
+    queryset = Entry.objects.select_related("account")
+    serializer_class = EntrySerializer
+    filterset_fields = ["account", "kind", "day"]
+    view_permission = "billing.view"
+
+
+class DailyCloseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DailyClose
+        fields = [
+            "id",
+            "cashier",
+            "day",
+            "payments",
+            "reversals",
+            "total",
+            "by_method",
+            "cash_expected",
+            "cash_handed_over",
+            "difference",
+            "note",
+            "closed_at",
+        ]
+        read_only_fields = [
+            "id",
+            "cashier",
+            "day",
+            "payments",
+            "reversals",
+            "total",
+            "by_method",
+            "cash_expected",
+            "difference",
+            "closed_at",
+        ]
+
+
+class DailyCloseViewSet(
+    ScopedViewSetMixin, mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    """日结 — close your day (``POST`` with the cash handed over; a difference needs a note); list closes."""
+
+    queryset = DailyClose.objects.all()
+    serializer_class = DailyCloseSerializer
+    view_permission = "payment.post"
+    action_permissions = {"create": "payment.post"}
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        serializer.instance = actions.do_close_day(
+            self.request.user,
+            cash_handed_over=serializer.validated_data["cash_handed_over"],
+            note=serializer.validated_data.get("note", ""),
+        )
+
+
+class ApprovalRequestSerializer(ScopedModelSerializer):
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "account",
+            "payment",
+            "amount",
+            "reason",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "entry",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "entry",
+        ]
+        extra_kwargs = {"account": {"required": False}, "amount": {"required": False}}
+
+
+class ApprovalDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class ApprovalRequestViewSet(
+    ScopedViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """审批 — later reversals and refunds (退费): asked for by a cashier, decided by someone else within the
+    authority limits (冲正/退费审批金额上限)."""
+
+    queryset = ApprovalRequest.objects.select_related("payment", "account")
+    serializer_class = ApprovalRequestSerializer
+    filterset_fields = ["status", "kind"]
+    view_permission = "payment.post"
+    action_permissions = {
+        "create": "payment.post",
+        "decide": "payment.approve",
+        "list": ("payment.post", "payment.approve"),
+        "retrieve": ("payment.post", "payment.approve"),
+    }
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        values = serializer.validated_data
+        payment = values.get("payment")
+        account = values.get("account")
+        serializer.instance = actions.do_request_approval(
+            self.request.user,
+            kind=values["kind"],
+            reason=values["reason"],
+            payment_id=payment.pk if payment else None,
+            account=account.pk if account else None,
+            amount=values.get("amount"),
+        )
+
+    @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalRequestSerializer)
+    @route(detail=True, methods=["post"])
+    def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
+        request_row = self.get_object()
+        data = ApprovalDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decided = actions.do_decide_approval(request.user, request_row.pk, **data.validated_data)
+        return Response(ApprovalRequestSerializer(decided).data)
+
+
+ROUTES = [
+    ("ledger/channel", ChannelViewSet, "ledger-channel"),
+    ("ledger/payments", PaymentViewSet, "ledger-payment"),
+    ("ledger/entries", EntryViewSet, "ledger-entry"),
+    ("ledger/closes", DailyCloseViewSet, "ledger-close"),
+    ("ledger/approvals", ApprovalRequestViewSet, "ledger-approval"),
+]

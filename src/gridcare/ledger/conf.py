@@ -1,0 +1,43 @@
+"""Settings of the ledger, overridable in Django settings (``GRIDCARE_LEDGER = {...}``) or by environment
+variables ``GRIDCARE_LEDGER_<NAME>`` (the pattern of :mod:`gridcare.billing.conf`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # the order a payment settles open debts in (RULES §1): late fees first, then the oldest bill first
+    "ALLOCATION_ORDER": ["late_fee", "oldest_bill"],
+    # the only currency the ledger takes
+    "CURRENCY": "CNY",
+    # the largest single payment (元); above it the payment is refused as an input error
+    "MAX_PAYMENT": "100000000.00",
+    # receipt numbers (收费凭证): prefix + business date (YYYYMMDD) + this many digits
+    "RECEIPT_PREFIX": "SF",
+    "RECEIPT_WIDTH": 8,
+    # the TrueType font embedded in receipts (a subset of it); without it the PDF uses a standard CID font
+    "RECEIPT_FONT": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    # a reconciliation file holds at most this many rows
+    "MAX_FILE_ROWS": 2000000,
+}
+
+
+def conf(name: str) -> Any:
+    """The setting ``name``: Django settings first, then the environment, then the default."""
+    configured = getattr(settings, "GRIDCARE_LEDGER", {}) or {}
+    if name in configured:
+        return configured[name]
+    env = os.environ.get(f"GRIDCARE_LEDGER_{name}")
+    default = DEFAULTS[name]
+    if env is not None:
+        return json.loads(env) if isinstance(default, (dict, list)) else type(default)(env)
+    return default
+
+
+def max_payment() -> Decimal:
+    return Decimal(str(conf("MAX_PAYMENT")))

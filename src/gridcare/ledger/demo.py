@@ -1,0 +1,168 @@
+"""Demo ledger, after the billing demo: the released bills are in the ledger (posted at release); station cashiers
+take counter payments with every method (one overpayment kept as a prepayment, one same-day reversal), two
+channels (a bank, an aggregator) post the bulk of the payments set-based, some accounts stay unpaid, one cashier's
+day is closed, and the bank's daily file is reconciled with one difference of each kind — all through the real
+actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from gridcare.customers.models import Account
+from gridcare.ledger.actions import (
+    do_close_day,
+    do_post_bill_charges,
+    do_register_channel,
+    do_reverse_payment,
+    do_take_channel_payments,
+    do_take_payment,
+)
+from gridcare.ledger.models import Channel, Entry, Method, Payment
+from gridcare.ledger.reconcile import do_import_channel_file
+from gridcare.org import actions as org_actions
+from gridcare.org.demo import DEMO_PASSWORD
+from gridcare.org.models import OrgUnit, Position, User
+
+#: station cashiers (收费员) the demo creates: username, name, station
+CASHIERS = [("cg_cashier", "钱红", "CG"), ("hx_cashier", "孙丽", "HX"), ("sn_cashier", "周强", "SNS")]
+#: counter payments per cashier (the rest of the paid accounts pay through the channels)
+COUNTER_PAYMENTS = 12
+#: every n-th account with a balance stays unpaid
+UNPAID_EVERY = 8
+BANK_LAYOUT = {"transaction": "流水号", "account": "户号", "amount": "金额", "delimiter": ","}
+AGGREGATOR_LAYOUT = {
+    "transaction": "trade_no",
+    "account": "account_no",
+    "amount": "total_fen",
+    "amount_unit": "fen",
+}
+CHUNK = 5000
+
+
+def _staff(actor: User, username: str, full_name: str, position: str, unit: str, n: int) -> User:
+    found = User.objects.filter(username=username).first()
+    if found is not None:
+        return found
+    return org_actions.do_create_staff(
+        actor,
+        username=username,
+        password=DEMO_PASSWORD,
+        full_name=full_name,
+        position=Position.objects.get(code=position),
+        org_unit=OrgUnit.objects.get(code=unit),
+        employee_no=f"GC9{n:03d}",
+        phone=f"137{n:08d}",
+    )
+
+
+def build(actor: User, scale: str) -> Iterator[str]:
+    if Channel.objects.exists():
+        yield "ledger: demo payments already present (use --reset to rebuild)"
+        return
+    accountant = User.objects.filter(username="billing").first() or actor
+    posted = do_post_bill_charges(accountant)
+    cashiers = {
+        unit: _staff(actor, u, name, "collector", unit, i) for i, (u, name, unit) in enumerate(CASHIERS, 1)
+    }
+    bank_user = User.objects.filter(username="bank").first() or _staff(
+        actor, "bank", "工商银行代收", "channel_integration", "SF", 10
+    )
+    aggregator_user = _staff(actor, "alipay_channel", "支付宝代收", "channel_integration", "SF", 11)
+    bank = do_register_channel(actor, code="ICBC", name="工商银行", user=bank_user, layout=BANK_LAYOUT)
+    aggregator = do_register_channel(
+        actor, code="ALIPAY", name="支付宝", user=aggregator_user, layout=AGGREGATOR_LAYOUT
+    )
+    owing = list(
+        Entry.objects.values("account_id")
+        .annotate(total=Sum("amount"))
+        .filter(total__gt=0)
+        .order_by("account_id")
+        .values_list("account_id", "total")
+    )
+    units = dict(Account.objects.filter(pk__in=[a for a, _ in owing]).values_list("pk", "org_unit__code"))
+    numbers = dict(Account.objects.filter(pk__in=[a for a, _ in owing]).values_list("pk", "number"))
+    unpaid = owing[::UNPAID_EVERY]
+    to_pay = [row for i, row in enumerate(owing) if i % UNPAID_EVERY]
+    methods = [Method.CASH, Method.POS, Method.WECHAT, Method.ALIPAY, Method.BANK_TRANSFER]
+    taken: dict[str, int] = {}
+    channel_rows: list[tuple[int, Decimal]] = []
+    overpaid = reversed_ = False
+    for account_id, total in to_pay:
+        cashier = cashiers.get(units.get(account_id, ""))
+        if cashier is None or taken.get(cashier.username, 0) >= COUNTER_PAYMENTS:
+            channel_rows.append((account_id, total))
+            continue
+        n = taken.get(cashier.username, 0)
+        amount = total + Decimal("50.00") if not overpaid else total
+        payment = do_take_payment(
+            cashier, account=account_id, amount=amount, method=methods[n % len(methods)]
+        )
+        overpaid = True
+        if not reversed_ and n == 1:  # a wrong amount taken, reversed the same day, taken again
+            do_reverse_payment(cashier, payment.pk, "金额录入错误，当日冲正")
+            do_take_payment(cashier, account=account_id, amount=total, method=Method.CASH)
+            reversed_ = True
+        taken[cashier.username] = n + 1
+    yield (
+        f"ledger: {posted:,} bills posted now, {sum(taken.values())} counter payments by {len(taken)} cashiers "
+        f"(one overpayment kept as a prepayment, one reversal)"
+    )
+    today = timezone.localdate()
+    for start in range(0, len(channel_rows), CHUNK):
+        chunk = channel_rows[start : start + CHUNK]
+        for channel in (bank, aggregator):
+            rows = [
+                {
+                    "account": numbers[a],
+                    "amount": str(t),
+                    "transaction_id": f"{channel.code}{today:%Y%m%d}{a:09d}",
+                }
+                for i, (a, t) in enumerate(chunk)
+                if (i % 2 == 0) == (channel is bank)
+            ]
+            do_take_channel_payments(channel.user, channel=channel, rows=rows)
+    yield f"ledger: {len(channel_rows):,} channel payments (工商银行, 支付宝), {len(unpaid):,} accounts left unpaid"
+    closing = cashiers.get("HX")
+    if closing is not None:
+        close = do_close_day(closing, cash_handed_over=_cash(closing, today), note="")
+        yield f"ledger: {closing.display_name} closed {today} — {close.total} 元 taken"
+    file_rows = _bank_file(bank, today, unpaid, numbers)
+    if file_rows:
+        record = do_import_channel_file(
+            accountant, channel=bank, day=today, name=f"ICBC-{today:%Y%m%d}.csv", content=file_rows
+        )
+        yield (
+            f"ledger: 工商银行 {today} reconciled — {record.matched} matched, {record.only_ours} only ours, "
+            f"{record.only_theirs} only theirs, {record.amount_differs} amount differs"
+        )
+
+
+def _cash(cashier: User, day: dt.date) -> Decimal:
+    from gridcare.ledger.actions import day_figures
+
+    return Decimal(day_figures(cashier.pk, day)["cash_expected"])
+
+
+def _bank_file(
+    bank: Channel, day: dt.date, unpaid: list[tuple[int, Decimal]], numbers: dict[int, str]
+) -> bytes:
+    """The bank's file of the day: our bank payments, less one (only ours), one with another amount (amount
+    differs), plus one we never received (only theirs: an unpaid account)."""
+    ours = list(
+        Payment.objects.filter(channel=bank, day=day)
+        .order_by("pk")
+        .values_list("transaction_id", "account__number", "amount")
+    )
+    if len(ours) < 3 or not unpaid:
+        return b""
+    lines = [f"{t},{a},{m}" for t, a, m in ours[1:]]
+    txn, number, amount = ours[1]
+    lines[0] = f"{txn},{number},{amount + Decimal('1.00')}"
+    account_id, total = unpaid[0]
+    lines.append(f"ICBC{day:%Y%m%d}X{account_id:08d},{numbers[account_id]},{total}")
+    return ("流水号,户号,金额\n" + "\n".join(lines) + "\n").encode()

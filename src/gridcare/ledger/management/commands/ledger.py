@@ -1,0 +1,95 @@
+"""``gridcare ledger check`` — recompute the ledger's invariants (receivable = Σ entries = Σ balances, allocations
+within amounts, payments fully posted, each released bill charged once); exit code 1 on any mismatch.
+``gridcare ledger post-charges [--as USERNAME]`` — post released bills not yet in the ledger (idempotent).
+``gridcare ledger reconcile --channel CODE --day YYYY-MM-DD FILE [--as USERNAME]`` — import a channel's daily
+file and match it against our payments (对账)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from gridcare.core.errors import GridcareError
+from gridcare.ledger import selectors
+from gridcare.ledger.actions import do_post_bill_charges
+from gridcare.ledger.models import Channel
+from gridcare.org.models import User
+from gridcare.org.selectors import system_actor
+
+
+class Command(BaseCommand):
+    help = "The account ledger (账务): check its invariants, post released bills, reconcile a channel file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="command", required=True)
+        sub.add_parser("check", help="recompute the ledger's invariants; exit code 1 on a mismatch")
+        post = sub.add_parser("post-charges", help="post released bills not yet in the ledger")
+        post.add_argument("--as", dest="username")
+        rec = sub.add_parser("reconcile", help="import a channel's daily file and match it (对账)")
+        rec.add_argument("file")
+        rec.add_argument("--channel", required=True)
+        rec.add_argument("--day", required=True, help="YYYY-MM-DD")
+        rec.add_argument("--as", dest="username")
+
+    def _actor(self, username: str | None) -> User:
+        if not username:
+            return system_actor()
+        found = User.objects.filter(username=username).first()
+        if found is None:
+            raise CommandError(f"Unknown user {username}")
+        return found
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        command = options["command"]
+        try:
+            if command == "check":
+                self._check()
+            elif command == "post-charges":
+                started = time.perf_counter()
+                posted = do_post_bill_charges(self._actor(options["username"]))
+                self.stdout.write(f"posted {posted} bill charges in {time.perf_counter() - started:.2f} s")
+            else:
+                self._reconcile(options)
+        except GridcareError as exc:
+            raise CommandError(exc.message) from None
+
+    def _check(self) -> None:
+        started = time.perf_counter()
+        problems = selectors.check()
+        self.stdout.write(f"应收电费余额 (receivable) = Σ entries = {selectors.receivable()} 元")
+        self.stdout.write(f"released bills not yet in the ledger: {selectors.uncharged_bills()}")
+        for problem in problems:
+            self.stdout.write(f"MISMATCH {problem}")
+        self.stdout.write(
+            f"{'OK' if not problems else f'{len(problems)} mismatches'} in {time.perf_counter() - started:.2f} s"
+        )
+        if problems:
+            sys.exit(1)
+
+    def _reconcile(self, options: dict[str, Any]) -> None:
+        from gridcare.ledger.reconcile import do_import_channel_file
+
+        channel = Channel.objects.filter(code=options["channel"]).first()
+        if channel is None:
+            raise CommandError(f"Unknown channel {options['channel']}")
+        try:
+            day = dt.date.fromisoformat(options["day"])
+        except ValueError:
+            raise CommandError(f"--day {options['day']!r} is not YYYY-MM-DD") from None
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No file {path}")
+        actor = self._actor(options["username"])
+        result = do_import_channel_file(
+            actor, channel=channel, day=day, name=path.name, content=path.read_bytes()
+        )
+        self.stdout.write(
+            f"{result.channel.code} {result.day}: {result.rows} rows — matched {result.matched}, only ours "
+            f"{result.only_ours}, only theirs {result.only_theirs}, amount differs {result.amount_differs} "
+            f"in {result.seconds:.2f} s"
+        )

@@ -1,0 +1,26 @@
+from django.utils.translation import gettext_lazy as _
+
+from gridcare.web.menu import MenuItem
+
+ITEMS = [
+    MenuItem(
+        _("Collection"), _("Cashier counter"), "ledger:counter", "payment.post", icon="cash-coin", order=400
+    ),
+    MenuItem(
+        _("Collection"), _("Daily close"), "ledger:close", "payment.post", icon="journal-check", order=410
+    ),
+    MenuItem(
+        _("Collection"), _("Payments"), "ledger:payment-list", "billing.view", icon="list-check", order=420
+    ),
+    MenuItem(
+        _("Collection"), _("Approvals"), "ledger:approvals", "payment.approve", icon="person-check", order=430
+    ),
+    MenuItem(
+        _("Collection"),
+        _("Channel reconciliation"),
+        "ledger:reconcile",
+        "payment.reconcile",
+        icon="arrow-left-right",
+        order=440,
+    ),
+]

@@ -1,0 +1,146 @@
+"""The mechanics of the ledger under the actions: open debits and credits of an account and settling them
+(销账) into allocation rows in the configured order. Callers hold the account's row lock
+(:func:`lock_accounts`), so two postings for one account never allocate the same open amount twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from gridcare.customers.models import Account
+from gridcare.ledger.conf import conf
+from gridcare.ledger.models import Allocation, Entry
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+#: debits a payment settles (a reversal or refund is settled when it is posted)
+SETTLED_DEBITS = (Entry.Kind.CHARGE, Entry.Kind.CORRECTION, Entry.Kind.LATE_FEE)
+_MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+
+@dataclass
+class Open:
+    """An entry with the part of it not yet allocated (``left`` > 0)."""
+
+    entry_id: int
+    kind: str
+    due_date: object
+    left: Decimal
+
+
+def lock_accounts(account_ids: Iterable[int]) -> None:
+    """Row locks on the accounts, in id order (no deadlock between two postings of several accounts)."""
+    ids = sorted(set(account_ids))
+    if ids:
+        list(
+            Account.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+        )
+
+
+def _allocated(direction: str) -> Subquery:
+    side = "debit" if direction == "in" else "credit"
+    return Subquery(
+        Allocation.objects.filter(**{side: OuterRef("pk")})
+        .order_by()
+        .values(side)
+        .annotate(total=Sum("amount"))
+        .values("total"),
+        output_field=_MONEY,
+    )
+
+
+def open_debits(account_id: int) -> list[Open]:
+    """The account's unsettled charges and late fees in allocation order (``ALLOCATION_ORDER``)."""
+    return open_debits_of([account_id]).get(account_id, [])
+
+
+def open_debits_of(account_ids: list[int]) -> dict[int, list[Open]]:
+    """:func:`open_debits` of many accounts in one query."""
+    rows = (
+        Entry.objects.filter(account_id__in=account_ids, kind__in=SETTLED_DEBITS, amount__gt=0)
+        .annotate(done=Coalesce(_allocated("in"), Value(ZERO), output_field=_MONEY))
+        .filter(amount__gt=F("done"))
+        .values_list("account_id", "pk", "kind", "due_date", "amount", "done")
+    )
+    order = list(conf("ALLOCATION_ORDER"))
+
+    def rank(item: Open) -> tuple[int, object, int]:
+        group = "late_fee" if item.kind == Entry.Kind.LATE_FEE else "oldest_bill"
+        return (order.index(group) if group in order else len(order), item.due_date, item.entry_id)
+
+    found: dict[int, list[Open]] = {}
+    for account_id, pk, kind, due, amount, done in rows:
+        found.setdefault(account_id, []).append(Open(pk, kind, due, amount - done))
+    return {account_id: sorted(items, key=rank) for account_id, items in found.items()}
+
+
+def open_credits(account_id: int, *, payment_id: int | None = None) -> list[Open]:
+    """The account's unapplied credits (prepayments, negative bills, waivers), oldest first."""
+    rows = Entry.objects.filter(account_id=account_id, amount__lt=0)
+    if payment_id is not None:
+        rows = rows.filter(payment_id=payment_id)
+    found = (
+        rows.annotate(done=Coalesce(_allocated("out"), Value(ZERO), output_field=_MONEY))
+        .filter(done__lt=-F("amount"))
+        .order_by("pk")
+        .values_list("pk", "kind", "due_date", "amount", "done")
+    )
+    return [Open(pk, kind, due, -amount - done) for pk, kind, due, amount, done in found]
+
+
+def accounts_with_credit(account_ids: list[int]) -> list[int]:
+    """Those of the accounts holding an unapplied credit (one query for a batch of accounts)."""
+    return sorted(
+        set(
+            Entry.objects.filter(account_id__in=account_ids, amount__lt=0)
+            .annotate(done=Coalesce(_allocated("out"), Value(ZERO), output_field=_MONEY))
+            .filter(done__lt=-F("amount"))
+            .values_list("account_id", flat=True)
+        )
+    )
+
+
+def match(account_id: int, credits: list[Open], debits: list[Open], cause_id: int) -> list[Allocation]:
+    """Allocation rows settling ``debits`` in their order from ``credits`` in theirs, as far as both reach."""
+    rows: list[Allocation] = []
+    ci = di = 0
+    while ci < len(credits) and di < len(debits):
+        credit, debit = credits[ci], debits[di]
+        amount = min(credit.left, debit.left)
+        rows.append(
+            Allocation(
+                credit_id=credit.entry_id,
+                debit_id=debit.entry_id,
+                amount=amount,
+                cause_id=cause_id,
+                account_id=account_id,
+            )
+        )
+        credit.left -= amount
+        debit.left -= amount
+        if credit.left == 0:
+            ci += 1
+        if debit.left == 0:
+            di += 1
+    return rows
+
+
+def settle(account_id: int, cause_id: int) -> list[Allocation]:
+    """Apply the account's unapplied credits to its open debits (a prepayment consumed by a new bill)."""
+    debits = open_debits(account_id)
+    if not debits:
+        return []
+    credits = open_credits(account_id)
+    rows = match(account_id, credits, debits, cause_id)
+    Allocation.objects.bulk_create(rows)
+    return rows
+
+
+def balance(account_id: int) -> Decimal:
+    """What the account owes (> 0) or has in credit (< 0): the sum of its entries."""
+    total = Entry.objects.filter(account_id=account_id).aggregate(total=Sum("amount"))["total"]
+    return Decimal(str(total)).quantize(CENT) if total is not None else ZERO

@@ -1,0 +1,264 @@
+"""对账 — a channel's daily file matched with our payments of that channel and day by transaction id, set-based
+(Polars): matched / only ours / only theirs / amount differs. The file's column layout is the channel's data
+(:attr:`Channel.layout`); differences are kept one row each until resolved by an action (post the missing payment,
+ask for the reversal of ours, or accept with a reason); the result goes out as an Excel report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from django.db import connection
+from django.utils import timezone
+
+from gridcare.core import audit
+from gridcare.core.access import get_in_scope
+from gridcare.core.actions import action
+from gridcare.core.errors import Conflict, InvalidInput
+from gridcare.core.rows import TableRef
+from gridcare.ledger.actions import do_request_approval, do_take_payment
+from gridcare.ledger.conf import conf
+from gridcare.ledger.models import ApprovalRequest, Channel, ChannelFile, Difference, Entry, Payment
+from gridcare.org.models import User
+
+COLUMNS = ("transaction", "account", "amount")
+
+
+def read_file(channel: Channel, name: str, content: bytes) -> pl.DataFrame:
+    """The file as a frame of text columns ``transaction, account, amount`` (amount in 元, exact to the cent)."""
+    layout = channel.layout or {}
+    missing = [c for c in COLUMNS if not layout.get(c)]
+    if missing:
+        raise InvalidInput(
+            {
+                "layout": f"渠道 {channel.code} 的文件格式缺少列：{', '.join(missing)}。 (Layout lacks columns.)"
+            }
+        )
+    wanted = {layout[c]: c for c in COLUMNS}
+    skip = int(layout.get("skip_rows", 0))
+    if name.lower().endswith((".xlsx", ".xlsm")):
+        frame = _read_excel(content, skip)
+    else:
+        try:
+            frame = pl.read_csv(
+                io.BytesIO(content),
+                separator=str(layout.get("delimiter", ",")),
+                skip_rows=skip,
+                infer_schema=False,
+                encoding="utf8-lossy",
+            )
+        except (pl.exceptions.PolarsError, ValueError) as exc:
+            raise InvalidInput({"file": f"文件无法读取：{exc} (The file cannot be read.)"}) from None
+    absent = [column for column in wanted if column not in frame.columns]
+    if absent:
+        raise InvalidInput(
+            {
+                "file": f"文件缺少列：{', '.join(absent)}；现有列：{', '.join(frame.columns)}。 (Columns missing.)"
+            }
+        )
+    if frame.height > int(conf("MAX_FILE_ROWS")):
+        raise InvalidInput({"file": f"文件超过 {conf('MAX_FILE_ROWS')} 行。 (Too many rows.)"})
+    frame = frame.select(
+        [pl.col(src).cast(pl.String).str.strip_chars().alias(dst) for src, dst in wanted.items()]
+    )
+    cents = pl.col("amount").str.replace_all(",", "").cast(pl.Decimal(18, 2), strict=False)
+    if layout.get("amount_unit") == "fen":
+        cents = pl.col("amount").cast(pl.Int64, strict=False).cast(pl.Decimal(18, 2)) / 100
+    frame = frame.with_columns(cents.cast(pl.Decimal(18, 2)).alias("amount"))
+    bad = frame.with_row_index("row").filter(
+        pl.col("transaction").is_null() | (pl.col("transaction") == "") | pl.col("amount").is_null()
+    )
+    if bad.height:
+        rows = ", ".join(str(r + skip + 2) for r in bad.get_column("row").head(10).to_list())
+        raise InvalidInput(
+            {"file": f"第 {rows} 行缺少流水号或金额无效。 (Rows without a transaction id or a valid amount.)"}
+        )
+    duplicated = frame.filter(pl.col("transaction").is_duplicated()).get_column("transaction").unique()
+    if duplicated.len():
+        raise InvalidInput(
+            {"file": f"流水号重复：{', '.join(duplicated.head(10).to_list())}。 (Duplicate transaction ids.)"}
+        )
+    return frame
+
+
+def _read_excel(content: bytes, skip: int) -> pl.DataFrame:
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise InvalidInput({"file": f"Excel 文件无法读取：{exc} (The workbook cannot be read.)"}) from None
+    rows = list(sheet.iter_rows(values_only=True))[skip:]
+    if not rows:
+        raise InvalidInput({"file": "文件为空。 (The file is empty.)"})
+    header = [str(h) if h is not None else f"column_{i}" for i, h in enumerate(rows[0])]
+    data = {h: [None if r[i] is None else str(r[i]) for r in rows[1:]] for i, h in enumerate(header)}
+    return pl.DataFrame(data, schema={h: pl.String for h in header})
+
+
+def our_payments(channel: Channel, day: dt.date) -> pl.DataFrame:
+    """Our live (not reversed) payments of the channel and day: ``payment, transaction, account, amount``."""
+    p, e = TableRef(Payment), TableRef(Entry)
+    sql = (
+        f"SELECT {p.id}, {p.transaction_id}, {p.amount} FROM {p} WHERE {p.channel} = %s AND {p.day} = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {e} WHERE {e.payment} = {p.id} AND {e.kind} = 'reversal')"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [channel.pk, day])
+        rows = cursor.fetchall()
+    return pl.DataFrame(
+        rows,
+        schema={"payment": pl.Int64, "transaction": pl.String, "our_amount": pl.Decimal(18, 2)},
+        orient="row",
+    )
+
+
+def match(theirs: pl.DataFrame, ours: pl.DataFrame) -> pl.DataFrame:
+    """Full outer join on the transaction id with the kind of each row."""
+    joined = theirs.rename({"amount": "their_amount"}).join(ours, on="transaction", how="full", coalesce=True)
+    return joined.with_columns(
+        pl.when(pl.col("payment").is_null())
+        .then(pl.lit(Difference.Kind.ONLY_THEIRS.value))
+        .when(pl.col("their_amount").is_null())
+        .then(pl.lit(Difference.Kind.ONLY_OURS.value))
+        .when(pl.col("their_amount") != pl.col("our_amount"))
+        .then(pl.lit(Difference.Kind.AMOUNT_DIFFERS.value))
+        .otherwise(pl.lit("matched"))
+        .alias("kind")
+    )
+
+
+@action("ledger.import_channel_file", permission="payment.reconcile")
+def do_import_channel_file(
+    actor: User, *, channel: Channel, day: dt.date, name: str, content: bytes
+) -> ChannelFile:
+    """导入对账文件 — read, match, keep the counts and one row per difference."""
+    started = time.perf_counter()
+    if ChannelFile.objects.filter(channel=channel, day=day).exists():
+        raise Conflict(f"{channel.name} {day} 已对账。 (This channel's day is reconciled already.)")
+    if day > timezone.localdate():
+        raise InvalidInput({"day": "不能对账未来的日期。 (A day in the future cannot be reconciled.)"})
+    theirs = read_file(channel, name, content)
+    result = match(theirs, our_payments(channel, day))
+    counts = dict(result.group_by("kind").len().iter_rows())
+    their_total = theirs.get_column("amount").sum()
+    our_total = result.get_column("our_amount").sum()
+    record = ChannelFile.objects.create(
+        channel=channel,
+        day=day,
+        file_name=name[:200],
+        rows=theirs.height,
+        matched=counts.get("matched", 0),
+        only_ours=counts.get(Difference.Kind.ONLY_OURS, 0),
+        only_theirs=counts.get(Difference.Kind.ONLY_THEIRS, 0),
+        amount_differs=counts.get(Difference.Kind.AMOUNT_DIFFERS, 0),
+        their_total=Decimal(str(their_total or 0)),
+        our_total=Decimal(str(our_total or 0)),
+        imported_by=actor,
+    )
+    differences = result.filter(pl.col("kind") != "matched")
+    Difference.objects.bulk_create(
+        (
+            Difference(
+                file=record,
+                kind=row["kind"],
+                transaction_id=row["transaction"][:64],
+                account_number=(row["account"] or "")[:20],
+                their_amount=row["their_amount"],
+                our_amount=row["our_amount"],
+                payment_id=row["payment"],
+            )
+            for row in differences.iter_rows(named=True)
+        ),
+        batch_size=5000,
+    )
+    record.seconds = time.perf_counter() - started
+    record.save(update_fields=["seconds"])
+    audit.record(
+        actor,
+        "ledger.import_channel_file",
+        record,
+        after={
+            "rows": record.rows,
+            "matched": record.matched,
+            "only_ours": record.only_ours,
+            "only_theirs": record.only_theirs,
+            "amount_differs": record.amount_differs,
+        },
+    )
+    return record
+
+
+@action("ledger.resolve_difference", permission="payment.reconcile")
+def do_resolve_difference(actor: User, difference_id: int, *, resolution: str, note: str = "") -> Difference:
+    """处理对账差异 — post the payment the channel has and we do not (as the channel's own posting), ask for the
+    reversal of ours (an approval), or accept the difference with a reason."""
+    difference = get_in_scope(
+        Difference.objects.select_for_update(of=("self",)).select_related("file__channel__user"),
+        actor,
+        write=True,
+        pk=difference_id,
+    )
+    if difference.resolution != Difference.Resolution.OPEN:
+        raise Conflict(f"该差异已处理（{difference.get_resolution_display()}）。 (Resolved already.)")
+    text = (note or "").strip()
+    before = audit.snapshot(difference, ["resolution"])
+    if resolution == Difference.Resolution.POSTED:
+        if difference.kind != Difference.Kind.ONLY_THEIRS:
+            raise InvalidInput(
+                {"resolution": "只有“仅渠道有”的差异可补记收费。 (Only a payment missing here is posted.)"}
+            )
+        channel = difference.file.channel
+        difference.payment = do_take_payment(
+            channel.user,
+            account=difference.account_number,
+            amount=difference.their_amount,
+            method="channel",
+            channel=channel,
+            transaction_id=difference.transaction_id,
+            note=f"对账补记 {difference.file.day}",
+        )
+    elif resolution == Difference.Resolution.REVERSAL_ASKED:
+        if difference.payment_id is None:
+            raise InvalidInput(
+                {"resolution": "本方无此收费，无可冲正。 (There is no payment of ours to reverse.)"}
+            )
+        do_request_approval(
+            actor,
+            kind=ApprovalRequest.Kind.REVERSAL,
+            payment_id=difference.payment_id,
+            reason=text or f"对账差异：{difference.get_kind_display()} {difference.transaction_id}",
+        )
+    elif resolution == Difference.Resolution.ACCEPTED:
+        if not text:
+            raise InvalidInput({"note": "请填写接受差异的原因。 (Give the reason for accepting it.)"})
+    else:
+        raise InvalidInput({"resolution": "处理方式无效。 (Unknown resolution.)"})
+    difference.resolution = resolution
+    difference.resolved_by = actor
+    difference.note = text[:200]
+    difference.save(update_fields=["resolution", "resolved_by", "note", "payment"])
+    audit.record(
+        actor, "ledger.resolve_difference", difference, before=before, after={"resolution": resolution}
+    )
+    return difference
+
+
+def report_rows(record: ChannelFile) -> list[list[Any]]:
+    return [
+        [
+            d.get_kind_display(),
+            d.transaction_id,
+            d.account_number,
+            d.their_amount,
+            d.our_amount,
+            d.payment.number if d.payment else "",
+            d.get_resolution_display(),
+            d.note,
+        ]
+        for d in record.differences.select_related("payment").order_by("kind", "transaction_id")
+    ]

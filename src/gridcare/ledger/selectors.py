@@ -1,0 +1,167 @@
+"""Reads of the ledger: an account's balance and open items, the company's receivable, and the consistency check
+behind ``gridcare ledger check`` (every figure recomputed from the entries and allocations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from gridcare.core.access import restrict
+from gridcare.core.rows import TableRef
+from gridcare.customers.models import Account
+from gridcare.ledger import posting
+from gridcare.ledger.models import Allocation, DailyClose, Entry, Payment
+
+
+def _money(value: Any) -> Decimal:
+    """A sum read by raw SQL as exact 元 (SQLite sums decimals as floats: round to the cent)."""
+    return Decimal(str(value if value is not None else 0)).quantize(posting.CENT)
+
+
+@dataclass
+class OpenItem:
+    entry: Entry
+    left: Decimal
+
+    @property
+    def overdue(self) -> bool:
+        return self.entry.due_date < timezone.localdate()
+
+
+@dataclass
+class AccountPosition:
+    """What the counter shows for an account: balance, arrears (overdue), bills due, late fees, credit."""
+
+    account: Account
+    balance: Decimal
+    items: list[OpenItem] = field(default_factory=list)
+    credit: Decimal = posting.ZERO
+
+    @property
+    def owed(self) -> Decimal:
+        return sum((i.left for i in self.items), posting.ZERO)
+
+    @property
+    def arrears(self) -> Decimal:
+        return sum((i.left for i in self.items if i.overdue), posting.ZERO)
+
+    @property
+    def late_fees(self) -> Decimal:
+        return sum((i.left for i in self.items if i.entry.kind == Entry.Kind.LATE_FEE), posting.ZERO)
+
+
+def account_position(account: Account) -> AccountPosition:
+    debits = posting.open_debits(account.pk)
+    entries = Entry.objects.select_related("bill").in_bulk([d.entry_id for d in debits])
+    return AccountPosition(
+        account=account,
+        balance=posting.balance(account.pk),
+        items=[OpenItem(entries[d.entry_id], d.left) for d in debits],
+        credit=sum((c.left for c in posting.open_credits(account.pk)), posting.ZERO),
+    )
+
+
+def receivable() -> Decimal:
+    """应收电费余额 — the sum of all entries."""
+    return _money(Entry.objects.aggregate(total=Sum("amount"))["total"])
+
+
+def recent_payments(user: Any, account: Account | None = None, limit: int = 20) -> list[Payment]:
+    rows = restrict(Payment.objects.select_related("account", "cashier", "channel"), user)
+    if account is not None:
+        rows = rows.filter(account=account)
+    reversed_ids = set(
+        Entry.objects.filter(kind=Entry.Kind.REVERSAL, payment__in=rows).values_list("payment_id", flat=True)
+    )
+    found = list(rows.order_by("-received_at", "-id")[:limit])
+    for payment in found:
+        payment.is_reversed = payment.pk in reversed_ids  # type: ignore[attr-defined]
+    return found
+
+
+def todays_close(user: Any, day: dt.date | None = None) -> DailyClose | None:
+    return DailyClose.objects.filter(cashier=user, day=day or timezone.localdate()).first()
+
+
+def check() -> list[str]:
+    """Every invariant of the ledger recomputed set-based; the problems found, in words (none = consistent).
+
+    - the receivable (sum of all entries) equals the sum of the account balances, and of open debits minus
+      unapplied credits;
+    - no allocation takes more from a credit or gives more to a debit than its amount, nor goes below zero;
+    - an allocation joins entries of its own account, a credit (amount < 0) to a debit (amount > 0);
+    - each payment's payment and prepayment entries add up to the payment, and a reversal to the payment;
+    - each released bill is charged once, with its total.
+    """
+    problems: list[str] = []
+    e, a = TableRef(Entry), TableRef(Allocation)
+    p = TableRef(Payment)
+
+    def rows(sql: str) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+
+    total = _money(receivable())
+    by_account = rows(f"SELECT {e.account}, SUM({e.amount}) FROM {e} GROUP BY {e.account}")
+    summed = sum((_money(v) for _, v in by_account), posting.ZERO)
+    if summed != total:
+        problems.append(f"应收余额 {total} ≠ 各户余额之和 {summed} (receivable ≠ Σ balances)")
+    used = rows(
+        f"SELECT x.{e.id}, x.{e.amount}, COALESCE(SUM(y.{a.amount}), 0), MIN(y.{a.amount}) FROM {e} x "
+        f"LEFT JOIN {a} y ON y.{a.credit} = x.{e.id} OR y.{a.debit} = x.{e.id} "
+        f"GROUP BY x.{e.id}, x.{e.amount}"
+    )
+    open_total = posting.ZERO
+    for entry_id, amount, allocated, _least in used:
+        amount, allocated = _money(amount), _money(allocated)
+        if allocated < 0 or allocated > abs(amount):
+            problems.append(f"分录 {entry_id}：已分配 {allocated}，金额 {amount} (over- or under-allocated)")
+        open_total += amount - allocated if amount > 0 else amount + allocated
+    if open_total != total:
+        problems.append(f"未销账借方减未用贷方 {open_total} ≠ 应收余额 {total} (open items ≠ receivable)")
+    wrong = rows(
+        f"SELECT y.{a.id} FROM {a} y JOIN {e} c ON c.{e.id} = y.{a.credit} JOIN {e} d ON d.{e.id} = y.{a.debit} "
+        f"WHERE c.{e.account} <> y.{a.account} OR d.{e.account} <> y.{a.account} "
+        f"OR c.{e.amount} >= 0 OR d.{e.amount} <= 0"
+    )
+    for (alloc_id,) in wrong:
+        problems.append(f"分配 {alloc_id} 连接了错误的分录 (allocation joins the wrong entries)")
+    payments = rows(
+        f"SELECT q.{p.id}, q.{p.number}, q.{p.amount}, "
+        f"COALESCE(SUM(CASE WHEN x.{e.kind} IN ('payment', 'prepayment') THEN x.{e.amount} END), 0), "
+        f"COALESCE(SUM(CASE WHEN x.{e.kind} = 'reversal' THEN x.{e.amount} END), 0) "
+        f"FROM {p} q LEFT JOIN {e} x ON x.{e.payment} = q.{p.id} GROUP BY q.{p.id}, q.{p.number}, q.{p.amount}"
+    )
+    for _pk, number, amount, paid, reversed_ in payments:
+        amount, paid, reversed_ = _money(amount), _money(paid), _money(reversed_)
+        if -paid != amount:
+            problems.append(f"收费 {number}：入账 {-paid} ≠ 金额 {amount} (payment entries ≠ payment)")
+        if reversed_ not in (posting.ZERO, amount):
+            problems.append(f"收费 {number}：冲正 {reversed_} ≠ 金额 {amount} (reversal ≠ payment)")
+    charged = rows(
+        "SELECT b.id, b.number, b.total, COUNT(x.id), COALESCE(SUM(x.amount), 0) FROM billing_bill b "
+        "LEFT JOIN ledger_entry x ON x.bill_id = b.id AND x.kind IN ('charge', 'correction') "
+        "WHERE b.status IN ('released', 'cancelled') AND b.released_at IS NOT NULL "
+        "GROUP BY b.id, b.number, b.total"
+    )
+    for _pk, number, bill_total, count, amount in charged:
+        if count > 1 or (count == 1 and _money(amount) != _money(bill_total)):
+            problems.append(f"账单 {number}：记账 {count} 笔 {amount} 元 (bill charged wrongly)")
+    return problems
+
+
+def uncharged_bills() -> int:
+    return (
+        Entry._meta.apps.get_model("billing", "Bill")
+        .objects.filter(status="released")
+        .exclude(total=0)
+        .exclude(ledger_entries__kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION))
+        .count()
+    )

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from gridcare.ledger import views
+
+app_name = "ledger"
+
+urlpatterns = [
+    path("counter/", views.CounterView.as_view(), name="counter"),
+    path("payments/", views.PaymentListView.as_view(), name="payment-list"),
+    path("payments/<int:pk>/receipt.pdf", views.ReceiptView.as_view(), name="receipt"),
+    path("payments/<int:pk>/reverse/", views.ReverseView.as_view(), name="reverse"),
+    path("accounts/<int:account>/refund/", views.RefundRequestView.as_view(), name="refund"),
+    path("close/", views.CloseView.as_view(), name="close"),
+    path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
+    path("approvals/<int:pk>/decide/", views.DecideView.as_view(), name="decide"),
+    path("reconcile/", views.ReconcileView.as_view(), name="reconcile"),
+    path("reconcile/<int:pk>/", views.FileView.as_view(), name="file"),
+    path("differences/<int:pk>/resolve/", views.ResolveView.as_view(), name="resolve"),
+]

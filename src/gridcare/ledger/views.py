@@ -1,0 +1,372 @@
+"""The cashier's screens (营业厅收费): find the account, see what it owes, take a payment, print the receipt,
+reverse today's own payment or ask for an approval, close the day (日结); approvals for the approver; channel
+reconciliation (对账) with its differences and the Excel report. Every write goes through an action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from gridcare.core.access import has_perm, restrict
+from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.requests import StaffHttpRequest
+from gridcare.customers.models import Account
+from gridcare.customers.selectors import search_accounts
+from gridcare.ledger import actions, selectors
+from gridcare.ledger.forms import ChannelFileForm, CloseForm, PaymentForm, ReasonForm, RefundForm
+from gridcare.ledger.models import ApprovalRequest, ChannelFile, DailyClose, Difference, Method, Payment
+from gridcare.ledger.receipt import receipt_pdf
+from gridcare.ledger.reconcile import do_import_channel_file, do_resolve_difference, report_rows
+from gridcare.web.excel import workbook_response
+from gridcare.web.views import Column, ScopedListView, StaffMixin, apply_error
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(request.META.get("HTTP_REFERER") or default)
+
+
+class CounterView(StaffMixin, View):
+    """收费台 — search (户号, name, phone, meter no.), the account's arrears, bills due and late fees, the payment
+    form and the account's recent payments."""
+
+    permission = "payment.post"
+    request: StaffHttpRequest
+
+    def _account(self) -> Account | None:
+        raw = self.request.GET.get("account", "")
+        if not raw.isdigit():
+            return None
+        found = restrict(Account.objects.select_related("org_unit"), self.request.user, write=True).filter(
+            pk=int(raw)
+        )
+        account = found.first()
+        if account is None:
+            raise Http404(_("Not found or outside your data scope."))
+        return account
+
+    def context(self, form: PaymentForm | None = None) -> dict[str, Any]:
+        query = self.request.GET.get("q", "").strip()
+        account = self._account()
+        context: dict[str, Any] = {"title": _("Cashier counter"), "query": query, "account": account}
+        if query and account is None:
+            context["hits"] = search_accounts(self.request.user, query, limit=20)
+        if account is not None:
+            position = selectors.account_position(account)
+            context["position"] = position
+            context["form"] = form or PaymentForm(
+                initial={"amount": position.owed if position.owed > 0 else "", "method": "cash"}
+            )
+            context["payments"] = selectors.recent_payments(self.request.user, account, limit=10)
+            context["refund_form"] = RefundForm()
+        today = timezone.localdate()
+        context["today"] = today
+        context["closed"] = selectors.todays_close(self.request.user)
+        context["can_reverse"] = has_perm(self.request.user, "payment.reverse")
+        return context
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "ledger/counter.html", self.context())
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        account = self._account()
+        if account is None:
+            raise Http404(_("Not found or outside your data scope."))
+        form = PaymentForm(request.POST)
+        if form.is_valid():
+            try:
+                payment = actions.do_take_payment(self.request.user, account=account, **form.cleaned_data)
+            except NotFound:
+                raise Http404 from None
+            except GridcareError as error:
+                apply_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("Payment %(number)s taken: %(amount)s 元.")
+                    % {"number": payment.number, "amount": payment.amount},
+                )
+                return HttpResponseRedirect(
+                    f"{reverse('ledger:counter')}?account={account.pk}&receipt={payment.pk}"
+                )
+        return render(request, "ledger/counter.html", self.context(form), status=400)
+
+
+class ReceiptView(StaffMixin, View):
+    """收费凭证 (PDF) of a payment in the user's scope."""
+
+    permission = ("payment.post", "billing.view")
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        payment = (
+            restrict(Payment.objects.select_related("account", "cashier"), self.request.user)
+            .filter(pk=pk)
+            .first()
+        )
+        if payment is None:
+            raise Http404(_("Not found or outside your data scope."))
+        response = HttpResponse(receipt_pdf(payment), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="receipt-{payment.number}.pdf"'
+        return response
+
+
+class _PostView(StaffMixin, View):
+    """A button: runs an action and comes back with its message (a business error as an error message)."""
+
+    request: StaffHttpRequest
+    fallback = "ledger:counter"
+
+    def act(self) -> str:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            text = self.act()
+        except NotFound:
+            raise Http404(_("Not found or outside your data scope.")) from None
+        except GridcareError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, text)
+        return _back(request, reverse(self.fallback))
+
+
+class ReverseView(_PostView):
+    """冲正 your own payment of today; any other payment: the reversal is asked for (an approval)."""
+
+    permission = "payment.post"
+
+    def act(self) -> str:
+        form = ReasonForm(self.request.POST)
+        if not form.is_valid():
+            return str(_("A reason is required."))
+        payment = actions.payment_or_404(self.request.user, self.kwargs["pk"])
+        reason = form.cleaned_data["reason"]
+        own_today = payment.cashier_id == self.request.user.pk and payment.day == timezone.localdate()
+        if (
+            own_today
+            and has_perm(self.request.user, "payment.reverse")
+            and not selectors.todays_close(self.request.user)
+        ):
+            actions.do_reverse_payment(self.request.user, payment.pk, reason)
+            return str(_("Payment %(number)s reversed.") % {"number": payment.number})
+        actions.do_request_approval(self.request.user, kind="reversal", payment_id=payment.pk, reason=reason)
+        return str(_("The reversal of %(number)s is waiting for approval.") % {"number": payment.number})
+
+
+class RefundRequestView(_PostView):
+    """退费 of an account's credit — asked for; carried out when approved."""
+
+    permission = "payment.post"
+
+    def act(self) -> str:
+        form = RefundForm(self.request.POST)
+        if not form.is_valid():
+            return str(_("Amount and reason are required."))
+        actions.do_request_approval(
+            self.request.user, kind="refund", account=int(self.kwargs["account"]), **form.cleaned_data
+        )
+        return str(_("The refund is waiting for approval."))
+
+
+class CloseView(StaffMixin, View):
+    """日结 — today's totals by payment method, the cash expected, the cash handed over; earlier closes."""
+
+    permission = "payment.post"
+    request: StaffHttpRequest
+
+    def context(self, form: CloseForm | None = None) -> dict[str, Any]:
+        today = timezone.localdate()
+        figures = actions.day_figures(self.request.user.pk, today)
+        return {
+            "title": _("Daily close"),
+            "today": today,
+            "figures": figures,
+            "by_method": [
+                (label, figures["by_method"][value])
+                for value, label in Method.choices
+                if value in figures["by_method"]
+            ],
+            "closed": selectors.todays_close(self.request.user),
+            "form": form or CloseForm(initial={"cash_handed_over": figures["cash_expected"]}),
+            "closes": restrict(DailyClose.objects.select_related("cashier"), self.request.user)[:30],
+        }
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "ledger/close.html", self.context())
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = CloseForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.do_close_day(self.request.user, **form.cleaned_data)
+            except GridcareError as error:
+                apply_error(form, error)
+            else:
+                messages.success(request, _("The day is closed."))
+                return HttpResponseRedirect(reverse("ledger:close"))
+        return render(request, "ledger/close.html", self.context(form), status=400)
+
+
+class PaymentListView(ScopedListView):
+    """收费记录 — payments by day, method and cashier."""
+
+    model = Payment
+    permission = "billing.view"
+    title = _("Payments")
+    export_name = "payments"
+    paginate_by = 50
+    columns = [
+        Column(_("Receipt number"), "number"),
+        Column(_("Account number"), "account.number"),
+        Column(_("Account name"), "account.name"),
+        Column(_("Amount"), "amount"),
+        Column(_("Payment method"), "get_method_display"),
+        Column(_("Collection channel"), lambda p: p.channel.name if p.channel else "—"),
+        Column(_("Received by"), "cashier.display_name"),
+        Column(_("Received at"), "received_at"),
+    ]
+
+    def base_queryset(self) -> Any:
+        return Payment.objects.select_related("account", "cashier", "channel")
+
+
+class ApprovalListView(StaffMixin, View):
+    """待审批 — reversals and refunds waiting for a decision (approvers decide; cashiers see their own)."""
+
+    permission = ("payment.post", "payment.approve")
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        rows = restrict(
+            ApprovalRequest.objects.select_related("account", "payment", "requested_by", "decided_by"),
+            self.request.user,
+        )
+        return render(
+            request,
+            "ledger/approvals.html",
+            {
+                "title": _("Approvals"),
+                "pending": rows.filter(status=ApprovalRequest.Status.PENDING),
+                "decided": rows.exclude(status=ApprovalRequest.Status.PENDING)[:30],
+                "can_approve": actions.can_approve(self.request.user),
+            },
+        )
+
+
+class DecideView(_PostView):
+    permission = "payment.approve"
+    fallback = "ledger:approvals"
+
+    def act(self) -> str:
+        approve = self.request.POST.get("decision") == "approve"
+        actions.do_decide_approval(
+            self.request.user, self.kwargs["pk"], approve=approve, note=self.request.POST.get("note", "")
+        )
+        return str(_("Approved and carried out.") if approve else _("Rejected."))
+
+
+class ReconcileView(StaffMixin, View):
+    """对账 — import a channel's daily file; the files reconciled with their counts."""
+
+    permission = "payment.reconcile"
+    request: StaffHttpRequest
+
+    def context(self, form: ChannelFileForm | None = None) -> dict[str, Any]:
+        return {
+            "title": _("Channel reconciliation"),
+            "form": form or ChannelFileForm(initial={"day": timezone.localdate()}),
+            "files": restrict(
+                ChannelFile.objects.select_related("channel", "imported_by"), self.request.user
+            )[:50],
+        }
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "ledger/reconcile.html", self.context())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ChannelFileForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                record = do_import_channel_file(
+                    self.request.user,
+                    channel=form.cleaned_data["channel"],
+                    day=form.cleaned_data["day"],
+                    name=upload.name,
+                    content=upload.read(),
+                )
+            except GridcareError as error:
+                apply_error(form, error)
+            else:
+                messages.success(request, _("The file is reconciled."))
+                return HttpResponseRedirect(reverse("ledger:file", args=[record.pk]))
+        return render(request, "ledger/reconcile.html", self.context(form), status=400)
+
+
+def _file(request: StaffHttpRequest, pk: int) -> ChannelFile:
+    record = restrict(ChannelFile.objects.select_related("channel"), request.user).filter(pk=pk).first()
+    if record is None:
+        raise Http404(_("Not found or outside your data scope."))
+    return record
+
+
+REPORT_HEADERS = [
+    _("Difference"),
+    _("Transaction id"),
+    _("Account number"),
+    _("Their amount"),
+    _("Our amount"),
+    _("Receipt number"),
+    _("Resolution"),
+    _("Note"),
+]
+
+
+class FileView(StaffMixin, View):
+    """对账结果 — counts and every difference with its resolution buttons; ``?export=xlsx`` the Excel report."""
+
+    permission = "payment.reconcile"
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = _file(self.request, pk)
+        if request.GET.get("export") == "xlsx":
+            title = f"对账 {record.channel.code} {record.day}"
+            headers = [str(h) for h in REPORT_HEADERS]
+            return workbook_response(f"reconciliation-{record.pk}", title, headers, report_rows(record))
+        return render(
+            request,
+            "ledger/file.html",
+            {
+                "title": f"{_('Channel reconciliation')} {record.channel.name} {record.day}",
+                "record": record,
+                "differences": record.differences.select_related("payment")[:500],
+            },
+        )
+
+
+class ResolveView(_PostView):
+    permission = "payment.reconcile"
+    fallback = "ledger:reconcile"
+
+    def act(self) -> str:
+        difference = (
+            restrict(Difference.objects.all(), self.request.user).filter(pk=self.kwargs["pk"]).first()
+        )
+        if difference is None:
+            raise NotFound(str(_("Not found or outside your data scope.")))
+        do_resolve_difference(
+            self.request.user,
+            difference.pk,
+            resolution=self.request.POST.get("resolution", ""),
+            note=self.request.POST.get("note", ""),
+        )
+        return str(_("The difference is resolved."))
