@@ -250,7 +250,9 @@ class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         new = do_rerate_bill(request.user, bill.pk)
         return self._answer(new.pk)
 
-    @extend_schema(operation_id="billing_bills_release_bulk", request=BulkReleaseSerializer, responses={200: dict})
+    @extend_schema(
+        operation_id="billing_bills_release_bulk", request=BulkReleaseSerializer, responses={200: dict}
+    )
     @route(detail=False, methods=["post"], url_path="release", url_name="release-bulk")
     def release_bulk(self, request: StaffRequest) -> Response:
         """批量发行 — the given bill ids, or (``all``) every bill of the filtered list (query parameters)."""

@@ -29,6 +29,7 @@ from gridcare.engine.tariff import Tariff as EngineTariff
 from gridcare.metering.models import Register
 from gridcare.org.models import OrgUnit, User
 from gridcare.readings.periods import parse_period
+from gridcare.readings.selectors import determinants_in_range
 from gridcare.tariffs.models import Tariff
 from gridcare.tariffs.selectors import engine_tariff
 
@@ -346,7 +347,7 @@ def _changes(
                 raise InvalidInput(
                     {
                         "bills": f"{_bill_words(bill)} 不在退补期 {start} 至 {end} 内（自上次检定 {verified} 至误差更正"
-                        f" {corrected} 的 {conf('METER_ERROR_SHARE')}）。 (The bill is outside the back-billing window.)"
+                        f" {corrected} 的时间 × {conf('METER_ERROR_SHARE')}）。 (The bill is outside the back-billing window.)"
                     }
                 )
             total_days = (bill.period_end - bill.period_start).days
@@ -356,7 +357,7 @@ def _changes(
                     energy_factor=factor,
                     notes=[
                         f"电能表误差 {error:+}%，以零误差为准；退补期 {start} 至 {end}（自上次检定 {verified} 至更正日"
-                        f" {corrected} 的 {conf('METER_ERROR_SHARE')}）；本账期在退补期内 {days}/{total_days} 天，"
+                        f" {corrected} 的时间 × {conf('METER_ERROR_SHARE')}）；本账期在退补期内 {days}/{total_days} 天，"
                         f"电量 × {factor.quantize(Decimal('0.000001'))}"
                     ],
                 )
@@ -454,7 +455,7 @@ def _changes(
     return changes
 
 
-def _rerate(kind: str, params: dict[str, Any], bills: list[Bill]) -> list[calc.Outcome]:
+def _rerate(actor: User, kind: str, params: dict[str, Any], bills: list[Bill]) -> list[calc.Outcome]:
     """Each bill re-rated by the billing run's rating with the case's corrections."""
     bases = [_base(b) for b in bills]
     entries = [
@@ -466,6 +467,15 @@ def _rerate(kind: str, params: dict[str, Any], bills: list[Bill]) -> list[calc.O
         codes.add(params["tariff_code"])
     tariffs, errors = _tariffs(codes)
     changes = _changes(kind, params, bills, entries, tariffs)
+    for bill, entry, change in zip(bills, entries, changes, strict=True):
+        if change.tariff_code:  # another tariff may need registers the billed one did not (TOU, reactive)
+            found = determinants_in_range(
+                actor, period=bill.period, first=bill.account_id, last=bill.account_id
+            )
+            measured = found.found.get(bill.account_id)
+            if measured is not None:
+                for register, read in measured.registers.items():
+                    entry.registers.setdefault(register, read.quantity)
     results: list[calc.Outcome] = []
     for bill, entry, change, (_usages, lines, energy) in zip(bills, entries, changes, bases, strict=True):
         corrected = calc.apply(entry, change)
@@ -520,7 +530,7 @@ def do_propose_rebill(
         last = int(conf("VIOLATION_UNKNOWN_MONTHS"))
         cleaned["period_unknown"] = True
     chosen = _released_bills(actor, bills, account, periods, last)
-    outcomes = _rerate(kind, cleaned, chosen)
+    outcomes = _rerate(actor, kind, cleaned, chosen)
     if all(o.total == 0 for o in outcomes):
         raise InvalidInput(
             {
