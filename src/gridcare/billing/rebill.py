@@ -250,9 +250,9 @@ def outcome(
                 {
                     "code": PENALTY,
                     "label": f"违约使用电费（追补电费 {base} 元 × {multiple}）"[:80],
-                    "quantity": str(base),
-                    "unit": "元",
-                    "unit_price": str(multiple),
+                    "quantity": None,
+                    "unit": "",
+                    "unit_price": None,
                     "amount": str(penalty),
                 }
             )
