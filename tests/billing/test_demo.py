@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridcare.billing.models import Bill, BillFinding
+from gridcare.billing.models import Bill, BillFinding, Rebill
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +35,11 @@ def test_demo_run_is_reviewed_and_released(system, staff, tariffs) -> None:
     accepted = BillFinding.objects.filter(accepted=True)
     assert accepted.exists() and not accepted.filter(reason="").exists()
     assert not Bill.objects.filter(status="draft").exists()
+    kinds = set(Rebill.objects.values_list("kind", flat=True))
+    assert kinds == {"correction", "meter_error", "violation", "theft"}, lines
+    assert Rebill.objects.filter(status="pending").count() == 1
+    above = Rebill.objects.filter(status="posted", decided_by__username="manager")
+    assert above.exists() and all(c.authority_amount > 2000 for c in above)
+    correcting = Bill.objects.filter(kind="correcting")
+    assert correcting.count() == Rebill.objects.filter(status="posted").count()
+    assert not correcting.exclude(status="released").exists()
