@@ -351,3 +351,17 @@ def test_a_released_bill_row_refuses_any_change_in_the_database(staff, released)
     bill = released()
     with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
         Bill.objects.filter(pk=bill.pk).update(total=D("1.00"))
+
+
+def test_violation_with_unknown_period_takes_the_last_released_bills(staff, released) -> None:
+    bill = released(registers={"active_total": "300", "active_peak": "200", "active_valley": "100"})
+    case = do_propose_rebill(
+        staff("billing"),
+        kind="violation",
+        reason="改变用电类别，时间无法查明",
+        account=bill.account_id,
+        params={"violation": "tariff", "tariff_code": "CN-SH-GIC-TOU", "period_unknown": True},
+    )
+    # up to VIOLATION_UNKNOWN_MONTHS (3) released bills: this account has one
+    assert case.params["period_unknown"] is True and [i.bill_id for i in case.items.all()] == [bill.pk]
+    assert case.total == D("244.26")

@@ -428,6 +428,7 @@ def _changes(
             stolen = calc.theft_energy(rated, days, hours)
             params["rated_kw"] = str(rated)
             params["stolen_kwh"] = str(stolen)
+            changes += [calc.Change() for _earlier in bills[:-1]]  # all of it on the latest bill
             changes.append(
                 calc.Change(
                     extra_kwh=stolen,
