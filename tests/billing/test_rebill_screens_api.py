@@ -49,16 +49,13 @@ def test_rebill_from_the_bill_page_through_approval_to_the_correcting_bill(staff
     assert 'id="rebill"' not in client_for(staff("cg_rep")).get(f"/billing/bills/{bill.pk}/").content.decode()
     form = billing.get(f"/billing/rebills/new/?bill={bill.pk}").content.decode()
     assert "新建退补申请" in form and "退补类型" in form and bill.number in form and "161.40 元" in form
-    refused = billing.post(
-        f"/billing/rebills/new/?bill={bill.pk}", {"kind": "theft", "reason": "窃电", "bill": bill.pk}
-    )
+    refused = billing.post(f"/billing/rebills/new/?bill={bill.pk}", {"kind": "theft", "reason": "窃电"})
     assert refused.status_code == 400 and "请填写此项" in refused.content.decode()  # no stolen energy
     done = billing.post(
         f"/billing/rebills/new/?bill={bill.pk}",
         {
             "kind": "theft",
             "reason": "窃电，时间无法查明",
-            "bill": bill.pk,
             "period_unknown": "on",
             "submit": "on",
         },
@@ -195,3 +192,52 @@ def test_workbench_approvals_todos_and_rebill_rate(staff, released) -> None:
     page = client_for(billing).get("/").content.decode()
     assert "退补率" in page and "50.0" in page and "我的退补" not in page  # nothing left to submit or post
     assert big.number in client_for(manager).get("/").content.decode()
+
+
+def test_new_rebill_by_account_and_periods(staff, released) -> None:
+    bill = released()
+    billing = client_for(staff("billing"))
+    form = billing.get("/billing/rebills/new/").content.decode()
+    assert "户号" in form and "电费年月" in form
+    unknown = billing.post(
+        "/billing/rebills/new/",
+        {
+            "kind": "correction",
+            "reason": "误抄",
+            "account": "0000000000",
+            "periods": PERIOD,
+            "active_total": "250",
+        },
+    )
+    assert (
+        unknown.status_code == 400
+        and "户号 0000000000 不存在或不在您的数据范围内" in unknown.content.decode()
+    )
+    no_bill = billing.post(
+        "/billing/rebills/new/",
+        {
+            "kind": "correction",
+            "reason": "误抄",
+            "account": bill.account.number,
+            "periods": "2026-05",
+            "active_total": "1",
+        },
+    )
+    assert no_bill.status_code == 400 and "2026-05 没有已发行的账单" in no_bill.content.decode()
+    done = billing.post(
+        "/billing/rebills/new/",
+        {
+            "kind": "correction",
+            "reason": "误抄",
+            "account": bill.account.number,
+            "periods": PERIOD,
+            "active_total": "250",
+        },
+    )
+    assert done.status_code == 302
+    case = Rebill.objects.get()
+    assert case.status == "draft" and case.total == Decimal("-26.90")  # not submitted: the box was not ticked
+    page = billing.get(done["Location"]).content.decode()
+    assert 'id="submit"' in page and "草稿" in page and "差错更正" in page
+    assert billing.post(f"/billing/rebills/{case.pk}/submit/").status_code == 302
+    assert Rebill.objects.get().status == "approved"

@@ -35,7 +35,6 @@ class RebillForm(forms.Form):
 
     kind = forms.ChoiceField(label=_("Rebill type"), choices=Rebill.Kind.choices)
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
-    bill = forms.IntegerField(widget=forms.HiddenInput, required=False)
     account = forms.CharField(
         label=_("Account number"),
         required=False,

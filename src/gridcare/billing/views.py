@@ -340,7 +340,7 @@ class RebillCreateView(ActionFormView):
     success_message = _("The rebill is computed.")
 
     def _bill(self) -> Bill | None:
-        raw = self.request.GET.get("bill") or self.request.POST.get("bill")
+        raw = self.request.GET.get("bill")
         if not raw or not str(raw).isdigit():
             return None
         bill = restrict(Bill.objects.select_related("account"), self.request.user).filter(pk=int(raw)).first()
@@ -349,8 +349,13 @@ class RebillCreateView(ActionFormView):
         return bill
 
     def get_initial(self) -> dict[str, Any]:
-        bill = self._bill()
-        return {"bill": bill.pk, "submit": True} if bill else {"submit": True}
+        return {"submit": True}
+
+    def get_form(self, data: Any = None) -> Any:
+        form = super().get_form(data)
+        if self._bill() is not None:  # from a bill's page: that bill, no account or periods to give
+            del form.fields["account"], form.fields["periods"]
+        return form
 
     def context(self, form: Any) -> dict[str, Any]:
         context = super().context(form)
@@ -365,9 +370,10 @@ class RebillCreateView(ActionFormView):
         return context
 
     def perform(self, data: dict[str, Any]) -> Any:
+        bill = self._bill()
         account: int | None = None
         number = (data.get("account") or "").strip()
-        if not data.get("bill") and number:
+        if bill is None and number:
             account = (
                 restrict(Account.objects.filter(number=number), self.request.user, write=True)
                 .values_list("pk", flat=True)
@@ -384,7 +390,7 @@ class RebillCreateView(ActionFormView):
             self.request.user,
             kind=data["kind"],
             reason=data["reason"],
-            bills=[data["bill"]] if data.get("bill") else None,
+            bills=[bill.pk] if bill is not None else None,
             account=account,
             periods=periods,
             params=rebill_params(data),
