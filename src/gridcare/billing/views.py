@@ -32,7 +32,7 @@ from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers.models import Account
-from gridcare.web.display import display, money, with_unit
+from gridcare.web.display import display, money, number, with_unit
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 #: rows of the not-billed list shown on a run's page (the API lists them all)
@@ -399,7 +399,7 @@ class RebillCreateView(ActionFormView):
 
 
 def _compare(item: RebillItem) -> list[dict[str, str]]:
-    """The original, corrected and difference amounts per line code, side by side."""
+    """The original, corrected and difference amounts (元, the unit in the table head) per line code."""
     data = item.explanation
     before = {ln["code"]: ln for ln in data.get("original", [])}
     after = {ln["code"]: ln for ln in data.get("corrected", [])}
@@ -411,9 +411,9 @@ def _compare(item: RebillItem) -> list[dict[str, str]]:
         rows.append(
             {
                 "label": (new or old or {})["label"],
-                "original": money(a) if old else "—",
-                "corrected": money(b) if new else "—",
-                "difference": money(b - a),
+                "original": number(a, 2) if old else "—",
+                "corrected": number(b, 2) if new else "—",
+                "difference": number(b - a, 2),
             }
         )
     for ln in data.get("lines", []):
@@ -423,7 +423,7 @@ def _compare(item: RebillItem) -> list[dict[str, str]]:
                     "label": ln["label"],
                     "original": "—",
                     "corrected": "—",
-                    "difference": money(Decimal(ln["amount"])),
+                    "difference": number(Decimal(ln["amount"]), 2),
                 }
             )
     return rows
