@@ -365,3 +365,23 @@ def test_violation_with_unknown_period_takes_the_last_released_bills(staff, rele
     # up to VIOLATION_UNKNOWN_MONTHS (3) released bills: this account has one
     assert case.params["period_unknown"] is True and [i.bill_id for i in case.items.all()] == [bill.pk]
     assert case.total == D("244.26")
+
+
+def test_out_of_range_inputs_are_refused_with_the_field(staff, released) -> None:
+    bill = released()
+    billing = staff("billing")
+    cases = [
+        ("meter_error", {"error_pct": "60", "verified_on": "2026-01-01"}, "error_pct"),
+        ("theft", {"period_unknown": True, "rated_kw": "100000"}, "rated_kw"),
+        ("theft", {"stolen_kwh": 1.5}, "stolen_kwh"),
+        ("correction", {"registers": {"active_total": "1e9"}}, "registers"),
+        ("correction", {"registers": {"bogus": "1"}}, "registers"),
+        ("violation", {"violation": "capacity", "overrun_kva": "-1"}, "overrun_kva"),
+        ("violation", {"violation": "other"}, "violation"),
+        ("refund", {}, "kind"),
+    ]
+    for kind, params, field in cases:
+        with pytest.raises(InvalidInput) as refused:
+            do_propose_rebill(billing, kind=kind, reason="检查", bills=[bill.pk], params=params)
+        assert field in refused.value.errors, (kind, params, refused.value.errors)
+    assert not Rebill.objects.exists()

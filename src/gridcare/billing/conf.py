@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     # 退补 (cancel/rebill), RULES.md §1 — the defaults of the 供电营业规则
     # meter error: back-billed for this share of the time from the last verification to the correction (一半)
     "METER_ERROR_SHARE": "0.5",
+    # the largest meter error (%) a rebill takes: beyond it the meter is not in error but broken (estimate instead)
+    "METER_ERROR_MAX_PCT": 50,
     # violation, tariff-class misuse (高价低接): the price difference back-billed + this multiple as penalty …
     "VIOLATION_TARIFF_PENALTY": "2",
     # … over this many months (the account's last released bills) when the period cannot be established

@@ -50,7 +50,10 @@ def _decimal(
     required: bool,
     places: int = 3,
     signed: bool = False,
+    upto: Decimal = Decimal("1e8"),
 ) -> Decimal | None:
+    """A number of ``raw`` (text or integer, never float) with at most ``places`` decimals, below ``upto`` in
+    size (100 GWh, 100 GVA …: beyond any bill, and within the engine's fixed-point range)."""
     value = raw.get(name)
     if value is None or str(value).strip() == "":
         if required:
@@ -65,12 +68,11 @@ def _decimal(
         errors[name] = f"「{value}」不是数字。 (Not a number.)"
         return None
     exponent = number.as_tuple().exponent
-    if (
-        not number.is_finite()
-        or (isinstance(exponent, int) and exponent < -places)
-        or abs(number) >= Decimal("1e9")
-    ):
+    if not number.is_finite() or (isinstance(exponent, int) and exponent < -places):
         errors[name] = f"数值须为有限数，最多 {places} 位小数。 (At most {places} decimals.)"
+        return None
+    if abs(number) >= upto:
+        errors[name] = f"数值须小于 {upto:,f}。 (Must be below {upto:,f}.)"
         return None
     if not signed and number <= 0:
         errors[name] = "须大于 0。 (Must be above zero.)"
@@ -149,9 +151,10 @@ def clean_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
             )
         params.update(tariff_code=code, registers=per_bill)
     elif kind == Rebill.Kind.METER_ERROR:
-        error = _decimal(raw, "error_pct", errors, required=True, places=2, signed=True)
-        if error is not None and (error == 0 or abs(error) >= 100):
-            errors["error_pct"] = "误差须不为 0，且在 −100% 到 100% 之间。 (Error in (−100, 100) %, not 0.)"
+        most = Decimal(str(conf("METER_ERROR_MAX_PCT")))
+        error = _decimal(raw, "error_pct", errors, required=True, places=2, signed=True, upto=most + 1)
+        if error is not None and (error == 0 or abs(error) > most):
+            errors["error_pct"] = f"误差须不为 0，且在 ±{most}% 以内。 (Error within ±{most} %, not 0.)"
         verified = _date(raw, "verified_on", errors, required=True)
         corrected = _date(raw, "corrected_on", errors, required=False) or timezone.localdate()
         if verified is not None and verified >= corrected:
@@ -171,7 +174,7 @@ def clean_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
             )
         code = _tariff_code(raw, errors, required=violation == "tariff")
         overrun = _decimal(raw, "overrun_kva", errors, required=violation == "capacity")
-        multiple = _decimal(raw, "penalty_multiple", errors, required=False, places=2)
+        multiple = _decimal(raw, "penalty_multiple", errors, required=False, places=2, upto=Decimal(100))
         default = conf("VIOLATION_TARIFF_PENALTY") if violation == "tariff" else conf("OVERRUN_PENALTY")
         params.update(
             violation=violation,
@@ -182,8 +185,8 @@ def clean_params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     elif kind == Rebill.Kind.THEFT:
         unknown = bool(raw.get("period_unknown"))
         stolen = _decimal(raw, "stolen_kwh", errors, required=not unknown)
-        rated = _decimal(raw, "rated_kw", errors, required=False)
-        multiple = _decimal(raw, "penalty_multiple", errors, required=False, places=2)
+        rated = _decimal(raw, "rated_kw", errors, required=False, upto=Decimal("1e5"))
+        multiple = _decimal(raw, "penalty_multiple", errors, required=False, places=2, upto=Decimal(100))
         params.update(
             period_unknown=unknown,
             stolen_kwh=None if unknown or stolen is None else str(stolen),
