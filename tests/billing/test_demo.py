@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled
+from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, Rebill
 from gridcare.customers.models import Account
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,9 @@ def test_demo_bills_twelve_months_reviews_and_releases(system, staff, tariffs) -
     runs = list(BillingRun.objects.order_by("period"))
     assert [r.period for r in runs] == periods, lines
     assert {r.status for r in runs} == {BillingRun.Status.DONE}
-    assert len(lines) == billing_demo.MONTHS and all("released" in line for line in lines), lines
+    run_lines = [line for line in lines if line.startswith("billing: run ")]
+    assert len(run_lines) == billing_demo.MONTHS and all("released" in line for line in run_lines), lines
+    assert lines[-1].startswith("billing: rebills") and "not made" not in "".join(lines), lines
 
     released = Bill.objects.filter(status="released")
     assert released.exists() and not released.filter(number=None).exists()
@@ -71,6 +73,14 @@ def test_demo_bills_twelve_months_reviews_and_releases(system, staff, tariffs) -
     accepted = BillFinding.objects.filter(accepted=True)
     assert accepted.exists() and not accepted.filter(reason="").exists()
     assert not Bill.objects.filter(status="draft").exists()
+    kinds = set(Rebill.objects.values_list("kind", flat=True))
+    assert kinds == {"correction", "meter_error", "violation", "theft"}, lines
+    assert Rebill.objects.filter(status="pending").count() == 1
+    above = Rebill.objects.filter(status="posted", decided_by__username="manager")
+    assert above.exists() and all(c.authority_amount > 2000 for c in above)
+    correcting = Bill.objects.filter(kind="correcting")
+    assert correcting.count() == Rebill.objects.filter(status="posted").count()
+    assert not correcting.exclude(status="released").exists()
 
     # every active account, every period: its one regular bill, or listed not billed with a demo reason
     accounts = set(Account.objects.filter(status="active").values_list("pk", flat=True))

@@ -13,8 +13,25 @@ from rest_framework.response import Response
 from gridcare.api.base import ScopedViewSetMixin
 from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
 from gridcare.billing.executors import resume_run, start_run
-from gridcare.billing.filters import BillFilter, FindingFilter, RunFilter
-from gridcare.billing.models import Bill, BillFinding, BillingRun, BillLine, NotBilled, RunChunk
+from gridcare.billing.filters import BillFilter, FindingFilter, RebillFilter, RunFilter
+from gridcare.billing.models import (
+    Bill,
+    BillFinding,
+    BillingRun,
+    BillLine,
+    NotBilled,
+    Rebill,
+    RebillItem,
+    RunChunk,
+)
+from gridcare.billing.rebill_actions import (
+    do_approve_rebill,
+    do_post_rebill,
+    do_propose_rebill,
+    do_reject_rebill,
+    do_submit_rebill,
+    do_withdraw_rebill,
+)
 from gridcare.core.requests import StaffRequest
 from gridcare.org.models import OrgUnit
 from gridcare.readings.models import Route
@@ -292,8 +309,163 @@ class BillFindingViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         return Response(BillFindingSerializer(accepted).data)
 
 
+class RebillItemSerializer(serializers.ModelSerializer):
+    account = serializers.IntegerField(source="bill.account_id", read_only=True)
+    account_number = serializers.CharField(source="bill.account.number", read_only=True)
+    period = serializers.CharField(source="bill.period", read_only=True)
+    bill_number = serializers.CharField(source="bill.number", read_only=True)
+
+    class Meta:
+        model = RebillItem
+        fields = [
+            "bill",
+            "bill_number",
+            "account",
+            "account_number",
+            "period",
+            "original_total",
+            "corrected_total",
+            "difference",
+            "penalty",
+            "total",
+            "energy_difference",
+            "correcting_bill",
+            "explanation",
+        ]
+        read_only_fields = fields
+
+
+class RebillSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    items = RebillItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Rebill
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "kind_label",
+            "reason",
+            "status",
+            "status_label",
+            "params",
+            "difference",
+            "penalty",
+            "total",
+            "authority_amount",
+            "approvers",
+            "proposed_by",
+            "proposed_at",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "posted_by",
+            "posted_at",
+            "items",
+        ]
+        read_only_fields = fields
+
+
+class ProposeRebillSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Rebill.Kind.choices)
+    reason = serializers.CharField(max_length=500)
+    bills = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=120)
+    account = serializers.IntegerField(required=False, min_value=1)
+    periods = serializers.ListField(
+        child=serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", error_messages={"invalid": "YYYY-MM"}),
+        required=False,
+        max_length=120,
+    )
+    params = serializers.DictField(
+        required=False,
+        help_text="corrected inputs: registers ({register: kWh} or {bill id: {register: kWh}}), tariff_code; "
+        "error_pct, verified_on, corrected_on; violation (tariff|capacity), overrun_kva, penalty_multiple; "
+        "stolen_kwh, period_unknown, rated_kw",
+    )
+    submit = serializers.BooleanField(default=False)
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class RebillViewSet(
+    ScopedViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """退补申请 — ``POST`` proposes a case (its bills re-rated, the difference computed); ``submit``,
+    ``approve``/``reject`` (a position whose limit covers it, not the proposer), ``withdraw``, ``post`` (the
+    correcting bills, released)."""
+
+    queryset = Rebill.objects.prefetch_related("items__bill__account").order_by("-proposed_at", "-id")
+    serializer_class = RebillSerializer
+    filterset_class = RebillFilter
+    view_permission = "billing.view"
+    action_permissions = {
+        "create": "billing.propose_adjustment",
+        "submit": "billing.propose_adjustment",
+        "withdraw": "billing.propose_adjustment",
+        "approve": "billing.approve_adjustment",
+        "reject": "billing.approve_adjustment",
+        "post_case": "billing.release",
+    }
+
+    def _answer(self, pk: int, status: int = 200) -> Response:
+        return Response(RebillSerializer(self.get_queryset().get(pk=pk)).data, status=status)
+
+    @extend_schema(request=ProposeRebillSerializer, responses={201: RebillSerializer})
+    def create(self, request: StaffRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        data = ProposeRebillSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = do_propose_rebill(request.user, **data.validated_data)
+        return self._answer(case.pk, 201)
+
+    @extend_schema(request=None, responses=RebillSerializer)
+    @route(detail=True, methods=["post"])
+    def submit(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """提交 — approved within the proposer's limit, otherwise waiting for approval."""
+        return self._answer(do_submit_rebill(request.user, self.get_object().pk).pk)
+
+    @extend_schema(request=DecisionSerializer, responses=RebillSerializer)
+    @route(detail=True, methods=["post"])
+    def approve(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """审批通过 — within the approver's limit, never one's own case."""
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = do_approve_rebill(request.user, self.get_object().pk, note=data.validated_data["note"])
+        return self._answer(case.pk)
+
+    @extend_schema(request=DecisionSerializer, responses=RebillSerializer)
+    @route(detail=True, methods=["post"])
+    def reject(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """驳回 — with the reason."""
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = do_reject_rebill(request.user, self.get_object().pk, note=data.validated_data["note"])
+        return self._answer(case.pk)
+
+    @extend_schema(request=None, responses=RebillSerializer)
+    @route(detail=True, methods=["post"])
+    def withdraw(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """撤回 — by the proposer, before it is posted."""
+        return self._answer(do_withdraw_rebill(request.user, self.get_object().pk).pk)
+
+    @extend_schema(request=None, responses=RebillSerializer)
+    @route(detail=True, methods=["post"], url_path="post", url_name="post")
+    def post_case(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """入账 — the correcting bills, numbered and released; the corrected bills stay as they are."""
+        return self._answer(do_post_rebill(request.user, self.get_object().pk).pk)
+
+
 ROUTES = [
     ("billing/runs", BillingRunViewSet, "billing-run"),
     ("billing/bills", BillViewSet, "bill"),
     ("billing/findings", BillFindingViewSet, "bill-finding"),
+    ("billing/rebills", RebillViewSet, "rebill"),
 ]

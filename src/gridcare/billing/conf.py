@@ -40,6 +40,30 @@ DEFAULTS: dict[str, Any] = {
     "DEMAND_MIN_COVERAGE_PCT": 90,
     # bills released per statement of a bulk release
     "RELEASE_BATCH": 2000,
+    # 退补 (cancel/rebill), RULES.md §1 — the defaults of the 供电营业规则
+    # meter error: back-billed for this share of the time from the last verification to the correction (一半)
+    "METER_ERROR_SHARE": "0.5",
+    # the largest meter error (%) a rebill takes: beyond it the meter is not in error but broken (estimate instead)
+    "METER_ERROR_MAX_PCT": 50,
+    # violation, tariff-class misuse (高价低接): the price difference back-billed + this multiple as penalty …
+    "VIOLATION_TARIFF_PENALTY": "2",
+    # … over this many months (the account's last released bills) when the period cannot be established
+    "VIOLATION_UNKNOWN_MONTHS": 3,
+    # violation, capacity overrun (私增容量): two-part customers pay the basic charge on the excess + this multiple
+    "OVERRUN_PENALTY": "3",
+    # … the others this many 元 per kW (kVA) of the excess, once per case
+    "OVERRUN_YUAN_PER_KW": "50",
+    # theft (窃电): the stolen energy back-billed + this multiple as penalty
+    "THEFT_PENALTY": "3",
+    # theft with the period unknown: at least this many days …
+    "THEFT_DAYS": 180,
+    # … at these hours a day of the rated capacity, by customer class (照明用户 6 h, 电力用户 12 h)
+    "THEFT_HOURS": {"residential": 6, "default": 12},
+    # whether the penalty multiple applies to the government funds back-billed too (default: charges only)
+    "PENALTY_ON_FUNDS": False,
+    # rebill case numbers (退补申请): prefix + YYYYMM of the day proposed + this many digits
+    "REBILL_NUMBER_PREFIX": "TB",
+    "REBILL_NUMBER_WIDTH": 5,
 }
 
 
@@ -51,5 +75,7 @@ def conf(name: str) -> Any:
     env = os.environ.get(f"GRIDCARE_BILLING_{name}")
     default = DEFAULTS[name]
     if env is not None:
+        if isinstance(default, bool):
+            return env.strip().lower() in ("1", "true", "yes")
         return json.loads(env) if isinstance(default, dict) else type(default)(env)
     return default

@@ -11,8 +11,10 @@ bill the accounts on the reading routes (a list of accounts), not the whole comp
 as not billed twelve times over would only slow the demo down.
 
 The demo is a list of steps (:data:`STEPS`), each ``step(accountant, periods, accounts)`` yielding its report
-lines (``accounts``: the accounts the demo bills, None = every one); a later step (rebills of released bills, …)
-is appended to the list.
+lines (``accounts``: the accounts the demo bills, None = every one). After the twelve months, a few rebills (退补)
+of each type on the last month's released bills, through the real actions: a correction, a meter error and
+capacity overruns within the accountant's limit (posted), a theft above it approved by the department manager
+(posted), and one theft left waiting for approval.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from django.utils import timezone
 
 from gridcare.billing.actions import do_accept_finding, do_release_bills
 from gridcare.billing.executors import start_run
-from gridcare.billing.models import Bill, BillFinding, BillingRun
+from gridcare.billing.models import Bill, BillFinding, BillingRun, Rebill
+from gridcare.billing.rebill_actions import do_approve_rebill, do_post_rebill, do_propose_rebill
+from gridcare.core.errors import GridcareError
 from gridcare.org.models import User
 from gridcare.readings.demo import MAX_POINTS
 from gridcare.readings.models import RouteStop
@@ -97,9 +101,90 @@ def demo_accounts(scale: str) -> list[int] | None:
     return sorted(set(RouteStop.objects.values_list("service_point__account_id", flat=True)))
 
 
+def rebills(accountant: User, periods: list[str], accounts: list[int] | None) -> Iterator[str]:
+    """A few rebills of each type on the last month's released bills, by the real actions."""
+    manager = User.objects.filter(username="manager").first()
+    released = Bill.objects.filter(
+        period=periods[-1], kind=Bill.Kind.REGULAR, status=Bill.Status.RELEASED
+    ).order_by("pk")
+    residential = list(released.filter(tariff_code="CN-ZJ-RES-TIERED", energy_kwh__gt=50)[:6])
+    commercial = list(released.filter(tariff_code="CN-SH-GIC-TOU")[:1])
+    plans: list[tuple[Bill, str, str, dict[str, object], bool]] = []
+    if len(residential) >= 5:
+        first, second, third, fourth, fifth = residential[:5]
+        verified = first.period_start - dt.timedelta(days=300)
+        plans = [
+            (
+                first,
+                "correction",
+                "抄表员误抄示数，核实后更正",
+                {"registers": {"active_total": str(first.energy_kwh - 20)}},
+                True,
+            ),
+            (
+                second,
+                "meter_error",
+                "现场校验电能表误差 +4%",
+                {
+                    "error_pct": "4",
+                    "verified_on": verified.isoformat(),
+                    "corrected_on": second.period_end.isoformat(),
+                },
+                True,
+            ),
+            (
+                third,
+                "violation",
+                "私自增加用电容量 3 kW",
+                {"violation": "capacity", "overrun_kva": "3"},
+                True,
+            ),
+            (
+                fourth,
+                "theft",
+                "绕越电能表窃电，窃电时间无法查明",
+                {"period_unknown": True, "rated_kw": "4"},
+                True,
+            ),
+            (fifth, "theft", "私拉电线窃电，查实窃电量", {"stolen_kwh": "3000"}, False),
+        ]
+    if commercial:
+        plans.append(
+            (
+                commercial[0],
+                "violation",
+                "私增容量 10 kVA",
+                {"violation": "capacity", "overrun_kva": "10"},
+                True,
+            )
+        )
+    made: dict[str, int] = {}
+    for bill, kind, reason, params, approve in plans:
+        try:
+            case = do_propose_rebill(
+                accountant,
+                kind=kind,
+                reason=reason,
+                account=bill.account_id if params.get("period_unknown") else None,
+                bills=None if params.get("period_unknown") else [bill.pk],
+                params=params,
+                submit=True,
+            )
+            if case.status == Rebill.Status.PENDING and approve and manager is not None:
+                case = do_approve_rebill(manager, case.pk, note="已核实现场取证材料")
+            if case.status == Rebill.Status.APPROVED:
+                case = do_post_rebill(accountant, case.pk)
+        except GridcareError as error:
+            yield f"billing: rebill ({kind}) of {bill.period} {bill.account_id} not made: {error.message}"
+            continue
+        made[case.status] = made.get(case.status, 0) + 1
+    shown = ", ".join(f"{count} {status}" for status, count in sorted(made.items())) or "none"
+    yield f"billing: rebills (退补) — {shown}"
+
+
 Step = Callable[[User, list[str], list[int] | None], Iterator[str]]
-#: the demo's billing steps, in order (a step appended here runs after the twelve months are billed)
-STEPS: list[Step] = [bill_the_year]
+#: the demo's billing steps, in order
+STEPS: list[Step] = [bill_the_year, rebills]
 
 
 def build(actor: User, scale: str) -> Iterator[str]:

@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.billing.models import Bill, BillFinding, BillingRun
+from gridcare.billing.models import Bill, BillFinding, BillingRun, Rebill, RebillItem
 from gridcare.billing.review import RULE_LABELS
 from gridcare.core.scoped import ScopedFilterSet
 from gridcare.org.filters import UnitSubtreeFilter
@@ -47,3 +47,18 @@ class FindingFilter(ScopedFilterSet):
     class Meta:
         model = BillFinding
         fields = ["bill", "rule", "accepted"]
+
+
+class RebillFilter(ScopedFilterSet):
+    """退补: by status, type, and the period of the bills a case corrects."""
+
+    period = django_filters.CharFilter(label=_("Period"), method="of_period")
+
+    class Meta:
+        model = Rebill
+        fields = ["status", "kind", "period"]
+
+    def of_period(self, queryset: QuerySet[Rebill], name: str, value: str) -> QuerySet[Rebill]:
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=RebillItem.objects.filter(bill__period=value).values("rebill_id"))

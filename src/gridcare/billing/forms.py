@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.billing.models import BillingRun
+from gridcare.billing.models import BillingRun, Rebill
 from gridcare.core.scoped import ScopedForm
 from gridcare.org.models import OrgUnit
+from gridcare.tariffs.models import Tariff
 
 
 class RunForm(ScopedForm):
@@ -24,3 +27,121 @@ class RunForm(ScopedForm):
         help_text=_("Leave empty to bill the whole company."),
     )
     executor = forms.ChoiceField(label=_("Executor"), choices=BillingRun.Executor.choices, initial="inline")
+
+
+class RebillForm(forms.Form):
+    """退补申请 — the type, the reason, the bills (from a bill's page, or an account and periods) and the corrected
+    inputs of the type; the action checks them all and says what is wrong where."""
+
+    kind = forms.ChoiceField(label=_("Rebill type"), choices=Rebill.Kind.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    account = forms.CharField(
+        label=_("Account number"),
+        required=False,
+        help_text=_("Not needed when you start from a bill's page."),
+    )
+    periods = forms.CharField(
+        label=_("Periods"),
+        required=False,
+        help_text=_(
+            "YYYY-MM, several separated by commas; empty for a violation or theft whose period is unknown."
+        ),
+    )
+    active_total = forms.DecimalField(
+        label=_("Corrected active total (kWh)"), required=False, decimal_places=3
+    )
+    active_sharp = forms.DecimalField(
+        label=_("Corrected critical peak (kWh)"), required=False, decimal_places=3
+    )
+    active_peak = forms.DecimalField(label=_("Corrected peak (kWh)"), required=False, decimal_places=3)
+    active_flat = forms.DecimalField(label=_("Corrected flat (kWh)"), required=False, decimal_places=3)
+    active_valley = forms.DecimalField(label=_("Corrected valley (kWh)"), required=False, decimal_places=3)
+    reactive_total = forms.DecimalField(
+        label=_("Corrected reactive (kvarh)"), required=False, decimal_places=3
+    )
+    tariff_code = forms.ChoiceField(
+        label=_("Tariff that applies"),
+        required=False,
+        help_text=_("Correction or tariff-class violation: the tariff the bills are re-rated with."),
+    )
+    error_pct = forms.DecimalField(
+        label=_("Meter error (%)"),
+        required=False,
+        decimal_places=2,
+        help_text=_("Meter error: positive when the meter ran fast (the customer is refunded)."),
+    )
+    verified_on = forms.DateField(label=_("Last verification"), required=False, help_text=_("YYYY-MM-DD"))
+    corrected_on = forms.DateField(
+        label=_("Error corrected on"), required=False, help_text=_("YYYY-MM-DD; empty: today")
+    )
+    violation = forms.ChoiceField(
+        label=_("Violation"),
+        required=False,
+        choices=[("", "—"), ("tariff", _("Tariff-class misuse")), ("capacity", _("Capacity overrun"))],
+    )
+    overrun_kva = forms.DecimalField(label=_("Capacity overrun (kVA)"), required=False, decimal_places=3)
+    stolen_kwh = forms.DecimalField(label=_("Stolen energy (kWh)"), required=False, decimal_places=3)
+    period_unknown = forms.BooleanField(label=_("Period unknown"), required=False)
+    rated_kw = forms.DecimalField(
+        label=_("Rated capacity (kW)"),
+        required=False,
+        decimal_places=3,
+        help_text=_("Theft with the period unknown; empty: the account's capacity."),
+    )
+    penalty_multiple = forms.DecimalField(
+        label=_("Penalty multiple"),
+        required=False,
+        decimal_places=2,
+        help_text=_("Empty: the rule's multiple (violation 2×, capacity overrun 3×, theft 3×)."),
+    )
+    submit = forms.BooleanField(label=_("Submit at once"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        codes = Tariff.objects.order_by("code").values_list("code", "name")
+        field = self.fields["tariff_code"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—"), *[(c, f"{c} {n}") for c, n in codes]]
+
+
+def rebill_params(data: dict[str, Any]) -> dict[str, Any]:
+    """The corrected inputs of a valid :class:`RebillForm`, as the action takes them."""
+    text = {k: None if data.get(k) is None else str(data[k]) for k in PARAM_FIELDS}
+    registers = {r: text[r] for r in REGISTER_FIELDS if text[r] is not None}
+    return {
+        "registers": registers,
+        "tariff_code": data.get("tariff_code") or None,
+        "error_pct": text["error_pct"],
+        "verified_on": text["verified_on"],
+        "corrected_on": text["corrected_on"],
+        "violation": data.get("violation") or None,
+        "overrun_kva": text["overrun_kva"],
+        "stolen_kwh": text["stolen_kwh"],
+        "period_unknown": bool(data.get("period_unknown")),
+        "rated_kw": text["rated_kw"],
+        "penalty_multiple": text["penalty_multiple"],
+    }
+
+
+REGISTER_FIELDS = (
+    "active_total",
+    "active_sharp",
+    "active_peak",
+    "active_flat",
+    "active_valley",
+    "reactive_total",
+)
+PARAM_FIELDS = (
+    *REGISTER_FIELDS,
+    "error_pct",
+    "verified_on",
+    "corrected_on",
+    "overrun_kva",
+    "stolen_kwh",
+    "rated_kw",
+    "penalty_multiple",
+)
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

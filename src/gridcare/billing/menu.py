@@ -10,4 +10,7 @@ ITEMS = [
     MenuItem(
         _("Billing"), _("Bill review"), "billing:review", "billing.view", icon="clipboard-check", order=320
     ),
+    MenuItem(
+        _("Billing"), _("Rebills"), "billing:rebill-list", "billing.view", icon="arrow-left-right", order=330
+    ),
 ]

@@ -372,3 +372,138 @@ class BillFinding(models.Model):
         from gridcare.billing.review import rule_label
 
         return rule_label(self.rule)
+
+
+class Rebill(models.Model):
+    """退补申请 — a cancel/rebill case: released bills of one or many accounts and periods re-rated with corrected
+    inputs (RULES.md §1); the difference (and a penalty where the rules impose one) becomes a correcting bill per
+    bill once the case is approved and posted. Released bills are never edited: the correcting bill points at them.
+
+    draft → pending (above the proposer's authority limit) → approved → posted; a draft or pending case may be
+    withdrawn by its proposer or rejected by an approver."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", _("Correction (差错更正)")
+        METER_ERROR = "meter_error", _("Meter error (计量差错退补)")
+        VIOLATION = "violation", _("Violation (违约用电)")
+        THEFT = "theft", _("Theft (窃电)")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        POSTED = "posted", _("Posted")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    number = models.CharField(_("case number"), max_length=24, unique=True)
+    kind = models.CharField(_("rebill type"), max_length=12, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    #: the corrected inputs as given (registers per bill, tariff, error %, dates, overrun, stolen energy …)
+    params = models.JSONField(_("corrected inputs"), default=dict)
+    #: the lowest unit holding every account of the case (its data scope)
+    org_unit = models.ForeignKey(
+        "org.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="rebills"
+    )
+    difference = models.DecimalField(_("difference"), max_digits=14, decimal_places=2, default=0)
+    penalty = models.DecimalField(_("penalty"), max_digits=14, decimal_places=2, default=0)
+    total = models.DecimalField(_("total of the case"), max_digits=14, decimal_places=2, default=0)
+    #: what the authority limit is checked against: the sum of the absolute amounts of the correcting bills
+    authority_amount = models.DecimalField(
+        _("amount for approval"), max_digits=14, decimal_places=2, default=0
+    )
+    #: the positions that may approve it (names, when it went to approval)
+    approvers = models.CharField(_("who may approve"), max_length=300, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("posted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+
+    display_units = {"difference": "元", "penalty": "元", "total": "元", "authority_amount": "元"}
+    scope_customer_data = True
+    scope_unit_path = "org_unit__path"
+    scope_owner = "proposed_by"
+
+    class Meta:
+        verbose_name = _("rebill")
+        verbose_name_plural = _("rebills")
+        ordering = ["-proposed_at", "-id"]
+        indexes = [models.Index(fields=["status", "kind"], name="rebill_status_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.get_kind_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:rebill-detail", args=[self.pk])
+
+
+class RebillItem(models.Model):
+    """One bill a rebill corrects: its amounts before and after the re-rate, the penalty, the explanation (the
+    original, corrected and difference lines, notes in words) and, once posted, its correcting bill."""
+
+    rebill = models.ForeignKey(
+        Rebill, verbose_name=_("rebill"), on_delete=models.CASCADE, related_name="items"
+    )
+    bill = models.ForeignKey(
+        Bill, verbose_name=_("corrected bill"), on_delete=models.PROTECT, related_name="rebill_items"
+    )
+    correcting_bill = models.OneToOneField(
+        Bill,
+        verbose_name=_("correcting bill"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="correction_of",
+    )
+    original_total = models.DecimalField(_("amount before"), max_digits=14, decimal_places=2)
+    corrected_total = models.DecimalField(_("amount re-rated"), max_digits=14, decimal_places=2)
+    difference = models.DecimalField(_("difference"), max_digits=14, decimal_places=2)
+    penalty = models.DecimalField(_("penalty"), max_digits=14, decimal_places=2, default=0)
+    total = models.DecimalField(_("correcting amount"), max_digits=14, decimal_places=2)
+    energy_difference = models.DecimalField(
+        _("energy difference"), max_digits=16, decimal_places=3, default=0
+    )
+    #: {"notes": [...], "original": [lines], "corrected": [lines], "lines": [difference lines], "usages": [...]}
+    explanation = models.JSONField(_("explanation"), default=dict)
+
+    display_units = {
+        "original_total": "元",
+        "corrected_total": "元",
+        "difference": "元",
+        "penalty": "元",
+        "total": "元",
+        "energy_difference": "kWh",
+    }
+    scope_customer_data = True
+    scope_unit_path = "bill__account__org_unit__path"
+    scope_owner = "rebill__proposed_by"
+
+    class Meta:
+        verbose_name = _("rebill item")
+        verbose_name_plural = _("rebill items")
+        ordering = ["rebill", "bill__period", "bill__account", "pk"]
+        constraints = [models.UniqueConstraint(fields=["rebill", "bill"], name="billing_rebill_bill_once")]
+
+    def __str__(self) -> str:
+        return f"{self.bill.period} {self.total} 元"

@@ -16,4 +16,12 @@ urlpatterns = [
     path("review/", views.ReviewListView.as_view(), name="review"),
     path("review/release/", views.ReviewReleaseView.as_view(), name="review-release"),
     path("findings/<int:pk>/accept/", views.FindingAcceptView.as_view(), name="finding-accept"),
+    path("rebills/", views.RebillListView.as_view(), name="rebill-list"),
+    path("rebills/new/", views.RebillCreateView.as_view(), name="rebill-create"),
+    path("rebills/<int:pk>/", views.RebillDetailView.as_view(), name="rebill-detail"),
+    path("rebills/<int:pk>/submit/", views.RebillSubmitView.as_view(), name="rebill-submit"),
+    path("rebills/<int:pk>/approve/", views.RebillApproveView.as_view(), name="rebill-approve"),
+    path("rebills/<int:pk>/reject/", views.RebillRejectView.as_view(), name="rebill-reject"),
+    path("rebills/<int:pk>/withdraw/", views.RebillWithdrawView.as_view(), name="rebill-withdraw"),
+    path("rebills/<int:pk>/post/", views.RebillPostView.as_view(), name="rebill-post"),
 ]

@@ -16,14 +16,24 @@ from django.views import View
 from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
 from gridcare.billing.conf import conf
 from gridcare.billing.executors import resume_run, run_progress, start_run
-from gridcare.billing.filters import BillFilter, ReviewFilter, RunFilter
-from gridcare.billing.forms import RunForm
-from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk
+from gridcare.billing.filters import BillFilter, RebillFilter, ReviewFilter, RunFilter
+from gridcare.billing.forms import RebillForm, RunForm, rebill_params
+from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, Rebill, RebillItem, RunChunk
+from gridcare.billing.rebill import PENALTY
+from gridcare.billing.rebill_actions import (
+    do_approve_rebill,
+    do_post_rebill,
+    do_propose_rebill,
+    do_reject_rebill,
+    do_submit_rebill,
+    do_withdraw_rebill,
+)
 from gridcare.billing.selectors import explain
 from gridcare.core.access import has_perm, restrict
-from gridcare.core.errors import GridcareError, NotFound
+from gridcare.core.errors import GridcareError, InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
-from gridcare.web.display import display, money, with_unit
+from gridcare.customers.models import Account
+from gridcare.web.display import display, money, number, with_unit
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 #: rows of the not-billed list shown on a run's page (the API lists them all)
@@ -153,12 +163,27 @@ class BillDetailView(ScopedDetailView):
         context = super().get_context_data(**kwargs)
         bill = context["object"]
         context["lines"] = bill.lines.all()
-        explanation = explain(bill)
-        context["explanation"] = explanation
-        context["parts"] = [
-            (code, usage, [_explained_row(ln) for ln in rated.lines])
-            for code, usage, rated in explanation.parts
-        ]
+        if bill.kind == Bill.Kind.REGULAR:
+            explanation = explain(bill)
+            context["explanation"] = explanation
+            context["parts"] = [
+                (code, usage, [_explained_row(ln) for ln in rated.lines])
+                for code, usage, rated in explanation.parts
+            ]
+        context["corrections"] = restrict(
+            RebillItem.objects.filter(bill=bill).select_related("rebill", "correcting_bill"),
+            self.request.user,
+        ).order_by("pk")
+        context["corrects"] = (
+            restrict(RebillItem.objects.filter(correcting_bill=bill), self.request.user)
+            .select_related("rebill", "bill")
+            .first()
+        )
+        context["can_rebill"] = (
+            bill.kind == Bill.Kind.REGULAR
+            and bill.status == Bill.Status.RELEASED
+            and has_perm(self.request.user, "billing.propose_adjustment")
+        )
         context["title"] = str(bill)
         context["findings"] = bill.findings.select_related("accepted_by")
         context["open_bill"] = bill.status in (Bill.Status.DRAFT, Bill.Status.REVIEW)
@@ -287,3 +312,217 @@ class RunResumeView(_PostView):
         wait = run is None or run.executor != BillingRun.Executor.CELERY
         resumed = resume_run(self.request.user, self.kwargs["pk"], wait=wait)
         return str(_("The billing run is resumed.")), resumed.get_absolute_url()
+# ------------------------------------------------------------------------------------------------- 退补 (rebill)
+
+
+def _rebill_bills(case: Rebill) -> str:
+    return "、".join(f"{i.bill.account.number} {i.bill.period}" for i in case.items.all()[:4]) + (
+        " …" if len(case.items.all()) > 4 else ""
+    )
+
+
+class RebillListView(ScopedListView):
+    """退补申请 — cases by status, type and period, with their amount and who proposed them."""
+
+    model = Rebill
+    permission = "billing.view"
+    filterset_class = RebillFilter
+    title = _("Rebills")
+    export_name = "rebills"
+    create_url_name = "billing:rebill-create"
+    create_permission = "billing.propose_adjustment"
+    columns = [
+        Column(_("Case number"), "number", link=True),
+        Column(_("Rebill type"), "get_kind_display"),
+        Column(_("Status"), "get_status_display"),
+        Column(_("Bills corrected"), _rebill_bills),
+        Column(_("Difference"), "difference"),
+        Column(_("Penalty"), "penalty"),
+        Column(_("Total of the case"), "total"),
+        Column(_("Proposed by"), "proposed_by.display_name"),
+        Column(_("Proposed at"), "proposed_at"),
+    ]
+
+    def base_queryset(self) -> Any:
+        return Rebill.objects.select_related("proposed_by").prefetch_related("items__bill__account")
+
+
+class RebillCreateView(ActionFormView):
+    """新建退补申请 — from a bill's page (``?bill=``) or by account and periods."""
+
+    permission = "billing.propose_adjustment"
+    form_class = RebillForm
+    title = _("New rebill")
+    success_message = _("The rebill is computed.")
+
+    def _bill(self) -> Bill | None:
+        raw = self.request.GET.get("bill")
+        if not raw or not str(raw).isdigit():
+            return None
+        bill = restrict(Bill.objects.select_related("account"), self.request.user).filter(pk=int(raw)).first()
+        if bill is None:
+            raise Http404(_("Not found or outside your data scope."))
+        return bill
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"submit": True}
+
+    def get_form(self, data: Any = None) -> Any:
+        form = super().get_form(data)
+        if self._bill() is not None:  # from a bill's page: that bill, no account or periods to give
+            del form.fields["account"], form.fields["periods"]
+        return form
+
+    def context(self, form: Any) -> dict[str, Any]:
+        context = super().context(form)
+        bill = self._bill()
+        if bill is not None:
+            context["facts"] = [
+                (_("Bill"), f"{bill.period} {bill.number or ''}"),
+                (_("Account"), f"{bill.account.number} {bill.account.name}"),
+                (_("Amount due"), money(bill.total)),
+                (_("Energy"), with_unit(bill.energy_kwh, "kWh")),
+            ]
+        return context
+
+    def perform(self, data: dict[str, Any]) -> Any:
+        bill = self._bill()
+        account: int | None = None
+        number = (data.get("account") or "").strip()
+        if bill is None and number:
+            account = (
+                restrict(Account.objects.filter(number=number), self.request.user, write=True)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if account is None:
+                raise InvalidInput(
+                    {
+                        "account": f"户号 {number} 不存在或不在您的数据范围内。 (Account not found or outside your scope.)"
+                    }
+                )
+        periods = [p.strip() for p in (data.get("periods") or "").replace("，", ",").split(",") if p.strip()]
+        return do_propose_rebill(
+            self.request.user,
+            kind=data["kind"],
+            reason=data["reason"],
+            bills=[bill.pk] if bill is not None else None,
+            account=account,
+            periods=periods,
+            params=rebill_params(data),
+            submit=bool(data.get("submit")),
+        )
+
+
+def _compare(item: RebillItem) -> list[dict[str, str]]:
+    """The original, corrected and difference amounts (元, the unit in the table head) per line code."""
+    data = item.explanation
+    before = {ln["code"]: ln for ln in data.get("original", [])}
+    after = {ln["code"]: ln for ln in data.get("corrected", [])}
+    rows = []
+    for code in dict.fromkeys([*before, *after]):
+        old, new = before.get(code), after.get(code)
+        a = Decimal((old or {}).get("amount") or 0)
+        b = Decimal((new or {}).get("amount") or 0)
+        rows.append(
+            {
+                "label": (new or old or {})["label"],
+                "original": number(a, 2) if old else "—",
+                "corrected": number(b, 2) if new else "—",
+                "difference": number(b - a, 2),
+            }
+        )
+    for ln in data.get("lines", []):
+        if ln["code"] == PENALTY:
+            rows.append(
+                {
+                    "label": ln["label"],
+                    "original": "—",
+                    "corrected": "—",
+                    "difference": number(Decimal(ln["amount"]), 2),
+                }
+            )
+    return rows
+
+
+class RebillDetailView(ScopedDetailView):
+    """退补申请详情 — every bill's original and re-rated lines and the difference, the notes, the decision, the
+    correcting bills; the buttons the person's permissions and the case's state allow."""
+
+    model = Rebill
+    permission = "billing.view"
+    template_name = "billing/rebill_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        case: Rebill = context["object"]
+        user = self.request.user
+        mine = case.proposed_by_id == user.pk
+        S = Rebill.Status
+        context["title"] = str(case)
+        context["items"] = [
+            (item, _compare(item))
+            for item in case.items.select_related("bill__account", "correcting_bill").order_by("pk")
+        ]
+        context["can_submit"] = (
+            mine and case.status == S.DRAFT and has_perm(user, "billing.propose_adjustment")
+        )
+        context["can_withdraw"] = mine and case.status in (S.DRAFT, S.PENDING, S.APPROVED)
+        context["can_decide"] = (
+            not mine and case.status == S.PENDING and has_perm(user, "billing.approve_adjustment")
+        )
+        context["can_post"] = case.status == S.APPROVED and has_perm(user, "billing.release")
+        return context
+
+
+class _RebillPostView(_PostView):
+    """A button of a rebill case: the action, then back to the case with its message."""
+
+    def act(self) -> tuple[str, str]:
+        case = self.run(self.kwargs["pk"])
+        return str(self.done), case.get_absolute_url()
+
+    done: Any = ""
+
+    def run(self, pk: int) -> Rebill:
+        raise NotImplementedError
+
+
+class RebillSubmitView(_RebillPostView):
+    permission = "billing.propose_adjustment"
+    done = _("The rebill is submitted.")
+
+    def run(self, pk: int) -> Rebill:
+        return do_submit_rebill(self.request.user, pk)
+
+
+class RebillApproveView(_RebillPostView):
+    permission = "billing.approve_adjustment"
+    done = _("The rebill is approved.")
+
+    def run(self, pk: int) -> Rebill:
+        return do_approve_rebill(self.request.user, pk, note=self.request.POST.get("note", ""))
+
+
+class RebillRejectView(_RebillPostView):
+    permission = "billing.approve_adjustment"
+    done = _("The rebill is rejected.")
+
+    def run(self, pk: int) -> Rebill:
+        return do_reject_rebill(self.request.user, pk, note=self.request.POST.get("note", ""))
+
+
+class RebillWithdrawView(_RebillPostView):
+    permission = "billing.propose_adjustment"
+    done = _("The rebill is withdrawn.")
+
+    def run(self, pk: int) -> Rebill:
+        return do_withdraw_rebill(self.request.user, pk)
+
+
+class RebillPostView(_RebillPostView):
+    permission = "billing.release"
+    done = _("The correcting bills are posted.")
+
+    def run(self, pk: int) -> Rebill:
+        return do_post_rebill(self.request.user, pk)

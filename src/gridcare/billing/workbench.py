@@ -1,5 +1,6 @@
 """The billing app's part of the workbench registry (gridcare.web.workbench): open runs with their progress, the
-review queue and the accounts not billed as to-dos, the on-time billing KPI, and its actions in words."""
+review queue, the accounts not billed and my rebills as to-dos, the rebills waiting for my approval, the on-time
+billing and rebill-rate KPIs, and its actions in words."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
 from gridcare.billing.executors import run_progress
-from gridcare.billing.models import Bill, BillingRun, NotBilled
-from gridcare.core.access import has_perm, restrict
+from gridcare.billing.models import Bill, BillingRun, NotBilled, Rebill, RebillItem
+from gridcare.core.access import authority_limit, has_perm, restrict
 from gridcare.customers.models import Account
 from gridcare.engine.calendar import SHANGHAI
-from gridcare.web.workbench import KPI, Month, Todo, Value, ratio
+from gridcare.web.workbench import KPI, Approval, ApprovalSource, Month, Todo, Value, ratio
 
 VERBS = {
     "billing.start_run": _("Started the billing run"),
@@ -29,6 +30,12 @@ VERBS = {
     "billing.release": _("Released bills"),
     "billing.accept_finding": _("Accepted a finding of the bill review"),
     "billing.rerate": _("Re-rated the bill"),
+    "billing.propose_rebill": _("Proposed the rebill"),
+    "billing.submit_rebill": _("Submitted the rebill"),
+    "billing.approve_rebill": _("Approved the rebill"),
+    "billing.reject_rebill": _("Rejected the rebill"),
+    "billing.withdraw_rebill": _("Withdrew the rebill"),
+    "billing.post_rebill": _("Posted the rebill"),
 }
 
 
@@ -168,5 +175,81 @@ def accounts_not_billed(user: Any) -> list[Todo]:
     return [Todo("billing.not_billed", label, count, url, "warning", first)]
 
 
-TODOS = [open_runs, bills_in_review, accounts_not_billed]
-KPIS = [KPI("on_time_billing", on_time_billing, _bills_link)]
+def my_rebills(user: Any) -> list[Todo]:
+    """我的退补 — my cases still to submit (draft) or to post (approved)."""
+    if not has_perm(user, "billing.propose_adjustment"):
+        return []
+    cases = restrict(
+        Rebill.objects.filter(proposed_by=user, status__in=[Rebill.Status.DRAFT, Rebill.Status.APPROVED]),
+        user,
+    ).order_by("proposed_at")
+    count = cases.count()
+    if not count:
+        return []
+    first = tuple(
+        (
+            f"{c.number} {c.get_kind_display()} {c.get_status_display()} {c.total:,.2f} 元",
+            c.get_absolute_url(),
+            None,
+        )
+        for c in cases[:5]
+    )
+    url = reverse("billing:rebill-list")
+    return [Todo("billing.my_rebills", _("My rebills to submit or post"), count, url, "primary", first)]
+
+
+def rebills_to_decide(user: Any) -> list[Approval]:
+    """退补审批 — cases in my scope waiting for approval that I may decide: not mine, within my limit."""
+    if not has_perm(user, "billing.approve_adjustment"):
+        return []
+    waiting = (
+        restrict(Rebill.objects.filter(status=Rebill.Status.PENDING), user, write=True)
+        .exclude(proposed_by=user)
+        .order_by("submitted_at")
+    )
+    limit = authority_limit(user, "bill_adjustment")
+    if limit is not None:
+        waiting = waiting.filter(authority_amount__lte=limit)
+    return [
+        Approval(
+            kind=_("Rebill"),
+            title=f"{c.number} {c.get_kind_display()} {c.reason}"[:120],
+            url=c.get_absolute_url(),
+            since=c.submitted_at,
+            amount=c.total,
+        )
+        for c in waiting[:20]
+    ]
+
+
+def rebill_rate(user: Any, unit: Any, month: Month) -> Value:
+    """退补率（电费差错率） — bills corrected by the rebills posted in the month, of the regular bills released in the
+    month (a bill corrected twice counts once). Person: the bills they released and the rebills they proposed."""
+    released = restrict(
+        Bill.objects.filter(kind=Bill.Kind.REGULAR).filter(month.range_q("released_at")), user
+    )
+    corrected = restrict(
+        RebillItem.objects.filter(rebill__status=Rebill.Status.POSTED, correcting_bill__isnull=False).filter(
+            month.range_q("rebill__posted_at")
+        ),
+        user,
+    )
+    if unit is None:
+        released = released.filter(released_by=user)
+        corrected = corrected.filter(rebill__proposed_by=user)
+    elif Account.objects.filter(org_unit__path__startswith=unit.path).exists():
+        released = released.filter(account__org_unit__path__startswith=unit.path)
+        corrected = corrected.filter(bill__account__org_unit__path__startswith=unit.path)
+    whole = released.count()
+    if not whole:
+        return None
+    return ratio(corrected.values("bill_id").distinct().count(), whole)
+
+
+def _rebills_link(user: Any, unit: Any, month: Month) -> str:
+    return f"{reverse('billing:rebill-list')}?{urlencode({'status': Rebill.Status.POSTED})}"
+
+
+TODOS = [open_runs, bills_in_review, accounts_not_billed, my_rebills]
+APPROVALS = [ApprovalSource("billing.rebill", rebills_to_decide)]
+KPIS = [KPI("on_time_billing", on_time_billing, _bills_link), KPI("rebill_rate", rebill_rate, _rebills_link)]

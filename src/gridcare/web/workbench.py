@@ -42,7 +42,7 @@ PENDING_NOTE = _("Computed once the module holding its data (readings, bills, pa
 #: Which module brings the data of a catalogue KPI that nobody computes yet (its note names it); a KPI not listed
 #: gets :data:`PENDING_NOTE`. The module that brings the data registers the KPI and its line here goes.
 AWAITING: dict[str, Promise] = {
-    **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan", "rebill_rate"), _("billing")),
+    **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan"), _("billing")),
     **dict.fromkeys(
         (
             "ka_revenue_collection",
