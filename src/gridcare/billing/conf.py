@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "RELEASE_DAYS": 5,
     # bills released per statement of a bulk release
     "RELEASE_BATCH": 2000,
+    # 电费通知单: the balance due is the bill's total plus what each of these functions adds (dotted paths of
+    # ``f(bill) -> Decimal``; the ledger adds arrears and late fees here)
+    "BALANCE_PARTS": [],
 }
 
 
@@ -43,5 +46,5 @@ def conf(name: str) -> Any:
     env = os.environ.get(f"GRIDCARE_BILLING_{name}")
     default = DEFAULTS[name]
     if env is not None:
-        return json.loads(env) if isinstance(default, dict) else type(default)(env)
+        return json.loads(env) if isinstance(default, (dict, list)) else type(default)(env)
     return default

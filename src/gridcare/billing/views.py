@@ -3,7 +3,6 @@ bills (list, detail with the explanation of every line)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +16,7 @@ from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rer
 from gridcare.billing.executors import start_run
 from gridcare.billing.filters import BillFilter, ReviewFilter, RunFilter
 from gridcare.billing.forms import RunForm
-from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk
+from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk, price_unit
 from gridcare.billing.selectors import explain
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, NotFound
@@ -115,19 +114,12 @@ class BillListView(ScopedListView):
         return Bill.objects.select_related("account")
 
 
-def price(value: Decimal) -> Decimal:
-    """A unit price with as many decimals as it has (at least two): 0.538 元/kWh, not 0.538000."""
-    value = value.normalize()
-    return value.quantize(Decimal("0.01")) if value.as_tuple().exponent > -2 else value  # type: ignore[operator]
-
-
 def _explained_row(line: Any) -> dict[str, str]:
     """An explain-mode line in words: quantity and price with their units, the proration, version and note."""
-    per = f"元/{line.unit}" if line.unit and line.unit != "元" else ""
     return {
         "label": line.label,
         "quantity": with_unit(line.quantity, line.unit) if line.unit else display(line.quantity),
-        "unit_price": with_unit(price(line.unit_price), per) if per else f"{line.unit_price * 100:.2f} %",
+        "unit_price": with_unit(line.unit_price, price_unit(line.unit)),
         "factor": "—" if line.factor == 1 else f"{line.factor.numerator}/{line.factor.denominator}",
         "version_from": display(line.version_from),
         "note": display(line.note),
