@@ -5,19 +5,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action as route
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from gridcare.api.base import ScopedViewSetMixin
 from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
+from gridcare.billing.documents import pdf_response
 from gridcare.billing.executors import start_run
 from gridcare.billing.filters import BillFilter, FindingFilter, RunFilter
 from gridcare.billing.models import Bill, BillFinding, BillingRun, BillLine, NotBilled, RunChunk
 from gridcare.core.requests import StaffRequest
 from gridcare.org.models import OrgUnit
 from gridcare.readings.models import Route
+
+
+class PdfRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; an error on that path is still JSON."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> Any:
+        return data if isinstance(data, bytes) else JSONRenderer().render(data)
 
 
 class RunChunkSerializer(serializers.ModelSerializer):
@@ -234,6 +249,12 @@ class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def _answer(self, pk: int) -> Response:
         return Response(BillSerializer(self.get_queryset().get(pk=pk)).data)
 
+    @extend_schema(request=None, responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @route(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PdfRenderer])
+    def pdf(self, request: StaffRequest, pk: str | None = None) -> HttpResponse:
+        """电费通知单 — the bill as PDF (Chinese, embedded font; a bill not released is watermarked 草稿)."""
+        return pdf_response(self.get_object())
+
     @extend_schema(request=None, responses=BillSerializer)
     @route(detail=True, methods=["post"])
     def release(self, request: StaffRequest, pk: str | None = None) -> Response:
@@ -250,7 +271,9 @@ class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         new = do_rerate_bill(request.user, bill.pk)
         return self._answer(new.pk)
 
-    @extend_schema(operation_id="billing_bills_release_bulk", request=BulkReleaseSerializer, responses={200: dict})
+    @extend_schema(
+        operation_id="billing_bills_release_bulk", request=BulkReleaseSerializer, responses={200: dict}
+    )
     @route(detail=False, methods=["post"], url_path="release", url_name="release-bulk")
     def release_bulk(self, request: StaffRequest) -> Response:
         """批量发行 — the given bill ids, or (``all``) every bill of the filtered list (query parameters)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -27,6 +28,7 @@ from gridcare.readings.models import MeterRead
 from gridcare.tariffs.models import Tariff
 from gridcare.tariffs.selectors import engine_tariff
 from gridcare.web.display import EMPTY, display, money, number, with_unit
+from gridcare.web.excel import attachment
 
 #: watermark of a bill that is not (or no longer) a demand for payment
 WATERMARKS: dict[str, str] = {
@@ -170,7 +172,7 @@ def _tiers(bill: Bill) -> tuple[str, list[tuple[str, Decimal | None]]]:
         return "", []
     month = (bill.period_end - dt.timedelta(days=1)).month
     return energy.basis, [
-        (tier.label, None if tier.upto[month - 1] is None else Decimal(tier.upto[month - 1]) * MILLI)
+        (tier.label, None if (upto := tier.upto[month - 1]) is None else Decimal(upto) * MILLI)
         for tier in energy.tiers
     ]
 
@@ -352,7 +354,7 @@ def bill_pdf(bill: Bill) -> bytes:
         table(head, [0.14, 0.36, 0.14, 0.36], header=False),
         Paragraph("抄表示数", st["heading"]),
     ]
-    reads = [["电能表", "示数类型", "上次示数", "本次示数", "倍率", "电量"]]
+    reads: list[list[Any]] = [["电能表", "示数类型", "上次示数", "本次示数", "倍率", "电量"]]
     reads += [
         [
             r.meter,
@@ -366,12 +368,16 @@ def bill_pdf(bill: Bill) -> bytes:
     ] or [["—", "—", "—", "—", "—", "—"]]
     story.append(table(reads, [0.2, 0.16, 0.16, 0.16, 0.1, 0.22]))
     story.append(Paragraph("电费明细", st["heading"]))
-    lines = [["项目", "数量", "单价", "金额"]]
+    lines: list[list[Any]] = [["项目", "数量", "单价", "金额"]]
     lines += [[ln[0], right(ln[1]), right(ln[2]), right(ln[3])] for ln in map(_line_row, notice.lines)]
     lines += [["本期电费合计", "", "", right(money(bill.total))]]
     story.append(table(lines, [0.4, 0.2, 0.2, 0.2], ("SPAN", (0, -1), (2, -1))))
     story.append(Paragraph("用电情况", st["heading"]))
-    usage = [["项目", "内容"], ["本期电量", _kwh(bill.energy_kwh)], ["阶梯电量", _tier_text(notice)]]
+    usage: list[list[Any]] = [
+        ["项目", "内容"],
+        ["本期电量", _kwh(bill.energy_kwh)],
+        ["阶梯电量", _tier_text(notice)],
+    ]
     if notice.tou:
         usage.append(
             [
@@ -391,7 +397,7 @@ def bill_pdf(bill: Bill) -> bytes:
     )
     story.append(table(usage, [0.22, 0.78]))
     story.append(Spacer(1, 6))
-    due = [
+    due: list[list[Any]] = [
         ["本期电费", right(money(bill.total)), "应缴金额", right(money(notice.balance))],
         [
             "缴费截止日",
@@ -413,9 +419,10 @@ def bill_pdf(bill: Bill) -> bytes:
     return buffer.getvalue()
 
 
-def pdf_filename(bill: Bill) -> tuple[str, str]:
-    """The download's name (Chinese) and its ASCII fallback."""
-    return (
-        f"电费通知单_{bill.account.number}_{bill.period}.pdf",
-        f"bill-{bill.account.number}-{bill.period}.pdf",
+def pdf_response(bill: Bill) -> HttpResponse:
+    """The notice as a download named ``电费通知单_<户号>_<period>.pdf`` (ASCII fallback ``bill-…``)."""
+    response = HttpResponse(bill_pdf(bill), content_type="application/pdf")
+    response["Content-Disposition"] = attachment(
+        f"电费通知单_{bill.account.number}_{bill.period}.pdf", f"bill-{bill.account.number}-{bill.period}.pdf"
     )
+    return response

@@ -10,4 +10,20 @@ ITEMS = [
     MenuItem(
         _("Billing"), _("Bill review"), "billing:review", "billing.view", icon="clipboard-check", order=320
     ),
+    MenuItem(
+        _("Billing"),
+        _("Billing reports"),
+        "billing:reports",
+        "billing.view",
+        icon="file-earmark-spreadsheet",
+        order=330,
+    ),
+    MenuItem(
+        _("Billing"),
+        _("Plausibility rules"),
+        "billing:rules",
+        "billing.view",
+        icon="sliders",
+        order=340,
+    ),
 ]

@@ -1,5 +1,5 @@
 """The billing app's part of the workbench registry (gridcare.web.workbench): the review queue as a to-do, the
-on-time billing KPI, and its actions in words."""
+on-time billing and reconciliation-difference KPIs, and its actions in words."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
 from gridcare.billing.models import Bill
+from gridcare.billing.reports import reconciliation_difference
 from gridcare.core.access import has_perm, restrict
 from gridcare.customers.models import Account
 from gridcare.engine.calendar import SHANGHAI
@@ -28,6 +29,7 @@ VERBS = {
     "billing.release": _("Released bills"),
     "billing.accept_finding": _("Accepted a finding of the bill review"),
     "billing.rerate": _("Re-rated the bill"),
+    "billing.change_rule": _("Changed a plausibility rule of the bill review"),
 }
 
 
@@ -92,5 +94,21 @@ def _bills_link(user: Any, unit: Any, month: Month) -> str:
     return f"{reverse('billing:bill-list')}?{urlencode({'period': month.key})}"
 
 
+def reconciliation(user: Any, unit: Any, month: Month) -> Value:
+    """对账差异 — of the month's released bills, |Σ of their lines − Σ of their totals| in 元 (what the sales summary
+    checks against the released bills); none when nothing is released."""
+    bills = _bills(user, unit, month).filter(status=Bill.Status.RELEASED)
+    if not bills.exists():
+        return None
+    return abs(reconciliation_difference(bills))
+
+
+def _reports_link(user: Any, unit: Any, month: Month) -> str:
+    return f"{reverse('billing:reports')}?{urlencode({'period': month.key})}"
+
+
 TODOS = [bills_in_review]
-KPIS = [KPI("on_time_billing", on_time_billing, _bills_link)]
+KPIS = [
+    KPI("on_time_billing", on_time_billing, _bills_link),
+    KPI("reconciliation_difference", reconciliation, _reports_link),
+]
