@@ -200,9 +200,8 @@ class ReportsView(StaffMixin, TemplateView):
                 f"sales-summary-{selection.period}",
                 [summary_sheet(summary)],
             )
-        query = urlencode(
-            [(k, v) for k, v in request.GET.items() if k != "export" and v] or [("period", selection.period)]
-        )
+        others = [(k, v) for k, v in request.GET.items() if k not in ("export", "period") and v]
+        query = urlencode([("period", selection.period), *others])
         return self.render_to_response(
             {
                 "form": form,
