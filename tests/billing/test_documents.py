@@ -96,6 +96,8 @@ def test_pdf_downloads_from_the_bill_page_and_the_api_within_scope_only(staff, c
     billing = client_for(staff("billing"))
     page = billing.get(f"/billing/bills/{bill.pk}/").content.decode()
     assert "下载PDF" in page and f"/billing/bills/{bill.pk}/pdf/" in page
+    lines = page[page.index('id="bill-lines"') : page.index("</table>", page.index('id="bill-lines"'))]
+    assert "300.000 kWh" in lines and "0.538 元/kWh" in lines  # the tier line's kWh, from its explanation
     download = billing.get(f"/billing/bills/{bill.pk}/pdf/")
     assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
     assert "filename*=UTF-8''%E7%94%B5%E8%B4%B9%E9%80%9A%E7%9F%A5%E5%8D%95" in download["Content-Disposition"]

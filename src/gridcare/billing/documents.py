@@ -206,6 +206,24 @@ def _line_rows(lines: list[BillLine], parts: list[tuple[str, Any, Any]]) -> list
     return rows
 
 
+def printed_lines(lines: list[BillLine], parts: list[tuple[str, Any, Any]]) -> list[BillLine]:
+    """The bill's lines as the bill page shows them: unsaved copies completed from the explanation (a tier line's
+    kWh, a power-factor line's base and rate), so the display layer formats them like any stored line."""
+    return [
+        BillLine(
+            bill_id=line.bill_id,
+            sequence=line.sequence,
+            code=row.code,
+            label=row.label,
+            quantity=row.quantity,
+            unit=row.unit,
+            unit_price=row.unit_price,
+            amount=row.amount,
+        )
+        for line, row in zip(lines, _line_rows(lines, parts), strict=True)
+    ]
+
+
 def bill_notice(bill: Bill) -> BillNotice:
     """Everything the notice of ``bill`` (already resolved in the reader's scope) shows."""
     point = ServicePoint.objects.filter(account_id=bill.account_id).order_by("pk").first()

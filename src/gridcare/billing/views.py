@@ -20,7 +20,7 @@ from gridcare.billing.actions import (
     do_release_bills,
     do_rerate_bill,
 )
-from gridcare.billing.documents import pdf_response
+from gridcare.billing.documents import pdf_response, printed_lines
 from gridcare.billing.executors import start_run
 from gridcare.billing.filters import BillFilter, ReviewFilter, RunFilter
 from gridcare.billing.forms import ReportForm, RuleForm, RunForm
@@ -328,8 +328,8 @@ class BillDetailView(ScopedDetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         bill = context["object"]
-        context["lines"] = bill.lines.all()
         explanation = explain(bill)
+        context["lines"] = printed_lines(list(bill.lines.all()), explanation.parts)
         context["explanation"] = explanation
         context["parts"] = [
             (code, usage, [_explained_row(ln) for ln in rated.lines])
