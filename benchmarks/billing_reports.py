@@ -85,7 +85,7 @@ def main() -> int:
     expected = Bill.objects.filter(period=PERIOD, status="released").aggregate(s=Sum("total"))["s"]
     assert summary.total == expected
     data = timed(
-        "bill register .xlsx (1 query + openpyxl write-only)",
+        "bill register .xlsx (2 queries + openpyxl write-only)",
         lambda: build_report([register_sheet(Selection(PERIOD), accountant)]),
     )
     print(f"  {len(data):,} bytes")
