@@ -111,3 +111,15 @@ def test_pdf_downloads_from_the_bill_page_and_the_api_within_scope_only(staff, c
     assert outside.status_code == 404 and b"%PDF" not in outside.content
     assert api("hx_rep").get("/api/billing/bills/999999/pdf/").status_code == 404
     assert client_for(staff("reader")).get(f"/billing/bills/{bill.pk}/pdf/").status_code == 403
+
+
+def test_a_tariff_that_cannot_say_its_tiers_still_prints(staff, customer) -> None:
+    from gridcare.tariffs.models import Tariff
+
+    account = customer()
+    start_run(staff("billing"), period=PERIOD)
+    bill = Bill.objects.get(account=account)
+    tariff = Tariff.objects.get(code=bill.tariff_code)
+    tariff.versions.all().delete()  # a catalogue row without a version in force
+    words = "".join(text(bill_pdf(bill)).split())
+    assert "本户电价不执行阶梯电价" in words and "电费通知单" in words

@@ -21,9 +21,10 @@ from django.utils.module_loading import import_string
 
 from gridcare.billing.conf import conf
 from gridcare.billing.models import Bill, BillLine, price_unit
-from gridcare.billing.selectors import explain
+from gridcare.billing.selectors import Explanation, explain
+from gridcare.core.errors import InvalidInput
 from gridcare.customers.models import ServicePoint
-from gridcare.engine.tariff import PERIOD_LABELS, TieredEnergy, TouTieredEnergy
+from gridcare.engine.tariff import PERIOD_LABELS, TariffError, TieredEnergy, TouTieredEnergy
 from gridcare.readings.models import MeterRead
 from gridcare.tariffs.models import Tariff
 from gridcare.tariffs.selectors import engine_tariff
@@ -166,7 +167,10 @@ def _tiers(bill: Bill) -> tuple[str, list[tuple[str, Decimal | None]]]:
     tariff = Tariff.objects.filter(code=bill.tariff_code).prefetch_related("versions").first()
     if tariff is None:
         return "", []
-    version = engine_tariff(tariff).version_on(bill.period_end - dt.timedelta(days=1))
+    try:
+        version = engine_tariff(tariff).version_on(bill.period_end - dt.timedelta(days=1))
+    except (InvalidInput, TariffError):  # the tariff cannot say (no version then): the notice shows no tiers
+        return "", []
     energy = version.energy
     if not isinstance(energy, (TieredEnergy, TouTieredEnergy)):
         return "", []
@@ -228,7 +232,14 @@ def bill_notice(bill: Bill) -> BillNotice:
     """Everything the notice of ``bill`` (already resolved in the reader's scope) shows."""
     point = ServicePoint.objects.filter(account_id=bill.account_id).order_by("pk").first()
     lines = list(bill.lines.all())
-    explanation = explain(bill)
+    try:
+        explanation = explain(bill)
+    except (
+        InvalidInput,
+        TariffError,
+        KeyError,
+    ):  # the catalogue can no longer re-rate it: the stored lines only
+        explanation = Explanation([], bill.tier_ytd_kwh, bill.tier_ytd_kwh + bill.energy_kwh, matches=False)
     tou: dict[str, Decimal] = {}
     for _code, usage, _rated in explanation.parts:
         for period, kwh in usage.energy_kwh.items():
