@@ -234,11 +234,8 @@ def bill_notice(bill: Bill) -> BillNotice:
     lines = list(bill.lines.all())
     try:
         explanation = explain(bill)
-    except (
-        InvalidInput,
-        TariffError,
-        KeyError,
-    ):  # the catalogue can no longer re-rate it: the stored lines only
+    except (InvalidInput, TariffError, KeyError):
+        # the catalogue can no longer re-rate the bill: the notice prints its stored lines only
         explanation = Explanation([], bill.tier_ytd_kwh, bill.tier_ytd_kwh + bill.energy_kwh, matches=False)
     tou: dict[str, Decimal] = {}
     for _code, usage, _rated in explanation.parts:
