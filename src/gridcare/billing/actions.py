@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
-from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, RunChunk
+from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, PlausibilityRule, RunChunk
 from gridcare.billing.rating import rate_chunk
 from gridcare.billing.review import review_chunk
 from gridcare.billing.selectors import account_id_bounds, load_chunk
@@ -368,6 +368,41 @@ def do_accept_finding(actor: User, finding_id: int, reason: str) -> BillFinding:
         after={"rule": finding.get_rule_display(), "reason": finding.reason},
     )
     return finding
+
+
+@action("billing.change_rule", permission="billing.manage_rules")
+def do_change_plausibility_rule(
+    actor: User, code: str, *, enabled: bool, params: dict[str, int]
+) -> PlausibilityRule:
+    """修改异常电费审核规则 — switch a plausibility rule on or off and set its parameters (every parameter of the
+    rule, each within its bounds). The next billing run checks its bills with the new values."""
+    from gridcare.billing.review import PARAM_LABELS
+    from gridcare.engine.plausibility import DEFAULT_PARAMS
+
+    if code not in DEFAULT_PARAMS:
+        raise NotFound(f"没有审核规则 {code}。 (No such plausibility rule.)")
+    expected = set(DEFAULT_PARAMS[code])
+    if set(params) != expected:
+        names = "、".join(sorted(expected)) or "无"
+        raise InvalidInput(
+            {"params": f"规则 {code} 的参数应为：{names}。 (The rule's parameters are: {names}.)"}
+        )
+    errors = {}
+    for name, value in params.items():
+        _label, low, high = PARAM_LABELS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[name] = f"应为 {low} 到 {high} 之间的整数。 (A whole number from {low} to {high}.)"
+    if errors:
+        raise InvalidInput(errors)
+    rule = PlausibilityRule.objects.select_for_update().filter(code=code).first()
+    before = {"enabled": rule.enabled, "params": rule.params} if rule else {"enabled": True, "params": {}}
+    rule = rule or PlausibilityRule(code=code)
+    rule.enabled, rule.params = enabled, dict(params)
+    rule.save()
+    audit.record(
+        actor, "billing.change_rule", rule, before=before, after={"enabled": enabled, "params": rule.params}
+    )
+    return rule
 
 
 @action("billing.rerate", permission="billing.run")

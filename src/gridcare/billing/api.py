@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action as route
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from gridcare.api.base import ScopedViewSetMixin
 from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
+from gridcare.billing.documents import pdf_response
 from gridcare.billing.executors import resume_run, start_run
 from gridcare.billing.filters import BillFilter, FindingFilter, RebillFilter, RunFilter
 from gridcare.billing.models import (
@@ -35,6 +39,17 @@ from gridcare.billing.rebill_actions import (
 from gridcare.core.requests import StaffRequest
 from gridcare.org.models import OrgUnit
 from gridcare.readings.models import Route
+
+
+class PdfRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; an error on that path is still JSON."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> Any:
+        return data if isinstance(data, bytes) else JSONRenderer().render(data)
 
 
 class RunChunkSerializer(serializers.ModelSerializer):
@@ -258,6 +273,12 @@ class BillViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     def _answer(self, pk: int) -> Response:
         return Response(BillSerializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(request=None, responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @route(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PdfRenderer])
+    def pdf(self, request: StaffRequest, pk: str | None = None) -> HttpResponse:
+        """电费通知单 — the bill as PDF (Chinese, embedded font; a bill not released is watermarked 草稿)."""
+        return pdf_response(self.get_object())
 
     @extend_schema(request=None, responses=BillSerializer)
     @route(detail=True, methods=["post"])

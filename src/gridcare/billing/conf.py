@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     # rebill case numbers (退补申请): prefix + YYYYMM of the day proposed + this many digits
     "REBILL_NUMBER_PREFIX": "TB",
     "REBILL_NUMBER_WIDTH": 5,
+    # 电费通知单: the balance due is the bill's total plus what each of these functions adds (dotted paths of
+    # ``f(bill) -> Decimal``; the ledger adds arrears and late fees here)
+    "BALANCE_PARTS": [],
 }
 
 
@@ -77,5 +80,5 @@ def conf(name: str) -> Any:
     if env is not None:
         if isinstance(default, bool):
             return env.strip().lower() in ("1", "true", "yes")
-        return json.loads(env) if isinstance(default, dict) else type(default)(env)
+        return json.loads(env) if isinstance(default, (dict, list)) else type(default)(env)
     return default

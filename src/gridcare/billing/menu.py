@@ -13,4 +13,20 @@ ITEMS = [
     MenuItem(
         _("Billing"), _("Rebills"), "billing:rebill-list", "billing.view", icon="arrow-left-right", order=330
     ),
+    MenuItem(
+        _("Billing"),
+        _("Billing reports"),
+        "billing:reports",
+        "billing.view",
+        icon="file-earmark-spreadsheet",
+        order=340,
+    ),
+    MenuItem(
+        _("Billing"),
+        _("Plausibility rules"),
+        "billing:rules",
+        "billing.view",
+        icon="sliders",
+        order=350,
+    ),
 ]

@@ -242,6 +242,14 @@ class Bill(models.Model):
         return reverse("billing:bill-detail", args=[self.pk])
 
 
+def price_unit(unit: str) -> str:
+    """The unit of a line's unit price: 元/kWh for a quantity in kWh; a rate (the power-factor adjustment, on an
+    amount in 元) is a percentage."""
+    if unit == "元":
+        return "rate"
+    return f"元/{unit}" if unit else "元"
+
+
 class BillLine(models.Model):
     """电费明细 — one line: quantity × unit price = amount (a government fund, a compensation credit …)."""
 
@@ -265,7 +273,7 @@ class BillLine(models.Model):
     display_units = {
         "amount": "元",
         "quantity": lambda line: line.unit or "",
-        "unit_price": lambda line: f"元/{line.unit}" if line.unit else "元",
+        "unit_price": lambda line: price_unit(line.unit),
     }
     scope_customer_data = True
     scope_unit_path = "bill__account__org_unit__path"

@@ -25,6 +25,15 @@ RULE_LABELS = {
 }
 
 
+#: the parameters of the rules in words, with the values a utility may set (the rule-editing screen checks them)
+PARAM_LABELS = {
+    "percent": (_("Change beyond (%)"), 1, 1000),
+    "floor_yuan": (_("and beyond (元)"), 0, 10_000_000),
+    "threshold_yuan": (_("Amount due above (元)"), 1, 1_000_000_000),
+    "minimum_hundredths": (_("Power factor below (hundredths, 60 = 0.60)"), 1, 100),
+}
+
+
 def rule_label(code: str) -> str:
     return str(RULE_LABELS.get(code, code))
 

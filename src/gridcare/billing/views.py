@@ -3,6 +3,7 @@ bills (list, detail with the explanation of every line)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -12,13 +13,30 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
+from django.views.generic import TemplateView
 
-from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
+from gridcare.billing.actions import (
+    do_accept_finding,
+    do_change_plausibility_rule,
+    do_release_bills,
+    do_rerate_bill,
+)
 from gridcare.billing.conf import conf
+from gridcare.billing.documents import pdf_response, printed_lines
 from gridcare.billing.executors import resume_run, run_progress, start_run
 from gridcare.billing.filters import BillFilter, RebillFilter, ReviewFilter, RunFilter
-from gridcare.billing.forms import RebillForm, RunForm, rebill_params
-from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, Rebill, RebillItem, RunChunk
+from gridcare.billing.forms import RebillForm, ReportForm, RuleForm, RunForm, rebill_params
+from gridcare.billing.models import (
+    Bill,
+    BillFinding,
+    BillingRun,
+    NotBilled,
+    PlausibilityRule,
+    Rebill,
+    RebillItem,
+    RunChunk,
+    price_unit,
+)
 from gridcare.billing.rebill import PENALTY
 from gridcare.billing.rebill_actions import (
     do_approve_rebill,
@@ -28,12 +46,24 @@ from gridcare.billing.rebill_actions import (
     do_submit_rebill,
     do_withdraw_rebill,
 )
+from gridcare.billing.reports import (
+    Selection,
+    check_text,
+    default_report_period,
+    kind_labels,
+    register_sheet,
+    sales_summary,
+    summary_sheet,
+)
+from gridcare.billing.review import PARAM_LABELS, rule_label
 from gridcare.billing.selectors import explain
 from gridcare.core.access import has_perm, restrict
 from gridcare.core.errors import GridcareError, InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers.models import Account
+from gridcare.engine.plausibility import DEFAULT_PARAMS
 from gridcare.web.display import display, money, number, with_unit
+from gridcare.web.excel import report_response
 from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
 
 #: rows of the not-billed list shown on a run's page (the API lists them all)
@@ -131,24 +161,179 @@ class BillListView(ScopedListView):
         return Bill.objects.select_related("account")
 
 
-def price(value: Decimal) -> Decimal:
-    """A unit price with as many decimals as it has (at least two): 0.538 元/kWh, not 0.538000."""
-    value = value.normalize()
-    return value.quantize(Decimal("0.01")) if value.as_tuple().exponent > -2 else value  # type: ignore[operator]
-
-
 def _explained_row(line: Any) -> dict[str, str]:
     """An explain-mode line in words: quantity and price with their units, the proration, version and note."""
-    per = f"元/{line.unit}" if line.unit and line.unit != "元" else ""
     return {
         "label": line.label,
         "quantity": with_unit(line.quantity, line.unit) if line.unit else display(line.quantity),
-        "unit_price": with_unit(price(line.unit_price), per) if per else f"{line.unit_price * 100:.2f} %",
+        "unit_price": with_unit(line.unit_price, price_unit(line.unit)),
         "factor": "—" if line.factor == 1 else f"{line.factor.numerator}/{line.factor.denominator}",
         "version_from": display(line.version_from),
         "note": display(line.note),
         "amount": money(line.amount),
     }
+
+
+class BillPdfView(ScopedDetailView):
+    """下载PDF — the bill's 电费通知单 (outside the reader's scope: 404; a draft carries the watermark 草稿)."""
+
+    model = Bill
+    permission = "billing.view"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return pdf_response(self.get_object())
+
+
+def _summary_cells(bills: int, kwh: Any, charges: dict[str, Any], total: Any) -> list[str]:
+    """A summary line's figures through the display layer: bills, kWh and 元 with their units."""
+    return [display(bills), with_unit(kwh, "kWh"), *[money(v) for v in charges.values()], money(total)]
+
+
+class ReportsView(StaffMixin, TemplateView):
+    """电费报表 — the monthly sales summary (售电量、电费汇总) on screen with its check against the released bills,
+    and the Excel downloads: 电费发行清单 (one row per released bill) and the summary."""
+
+    permission = "billing.view"
+    template_name = "billing/reports.html"
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        params = request.GET.copy()
+        params.setdefault("period", default_report_period())
+        form = ReportForm(params, user=request.user)
+        if not form.is_valid():
+            return self.render_to_response({"form": form, "title": _("Billing reports")}, status=400)
+        data = form.cleaned_data
+        selection = Selection(data["period"], data["unit"], data["route"], data["customer_class"])
+        export = request.GET.get("export")
+        if export == "register":
+            return report_response(
+                f"{_('Bill register')}_{selection.period}",
+                f"bill-register-{selection.period}",
+                [register_sheet(selection, request.user)],
+            )
+        summary = sales_summary(selection, request.user)
+        if export == "summary":
+            return report_response(
+                f"{_('Sales summary')}_{selection.period}",
+                f"sales-summary-{selection.period}",
+                [summary_sheet(summary)],
+            )
+        others = [(k, v) for k, v in request.GET.items() if k not in ("export", "period") and v]
+        query = urlencode([("period", selection.period), *others])
+        return self.render_to_response(
+            {
+                "form": form,
+                "title": _("Billing reports"),
+                "summary": summary,
+                "headers": [
+                    _("Customer class"),
+                    _("Voltage level"),
+                    _("Supply unit"),
+                    _("Number of bills"),
+                    _("Energy"),
+                    *kind_labels(),
+                    _("Total"),
+                ],
+                "rows": [
+                    [r.customer_class, r.voltage, r.unit, *_summary_cells(r.bills, r.kwh, r.charges, r.total)]
+                    for r in summary.rows
+                ],
+                "totals": [
+                    _("Grand total"),
+                    "",
+                    "",
+                    *_summary_cells(summary.bills, summary.kwh, summary.charges, summary.total),
+                ],
+                "check": check_text(summary),
+                "query": query,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    code: str
+    label: str
+    params: str
+    defaults: str
+    enabled: bool
+    changed: bool
+
+
+def _params_in_words(params: dict[str, Any]) -> str:
+    return "；".join(f"{PARAM_LABELS[k][0]}：{v:,}" for k, v in params.items()) or "—"
+
+
+class RulesView(StaffMixin, TemplateView):
+    """异常电费审核规则 — every plausibility rule with its parameters as the next run uses them (the defaults where
+    none is stored); the billing accountant's manager edits them."""
+
+    permission = "billing.view"
+    template_name = "billing/rules.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        stored = {r.code: r for r in PlausibilityRule.objects.all()}
+        rows = []
+        for code, defaults in DEFAULT_PARAMS.items():
+            rule = stored.get(code)
+            params = {**defaults, **(rule.params if rule else {})}
+            rows.append(
+                RuleRow(
+                    code,
+                    rule_label(code),
+                    _params_in_words(params),
+                    _params_in_words(defaults),
+                    rule.enabled if rule else True,
+                    rule is not None and (not rule.enabled or params != defaults),
+                )
+            )
+        context.update(
+            title=_("Plausibility rules"),
+            rules=rows,
+            can_edit=has_perm(self.request.user, "billing.manage_rules"),
+        )
+        return context
+
+
+class RuleEditView(ActionFormView):
+    """修改审核规则 — on/off and the parameters, through the audited action."""
+
+    permission = "billing.manage_rules"
+    form_class = RuleForm
+    success_message = _("The rule is saved; the next billing run uses it.")
+
+    @property
+    def code(self) -> str:
+        code = str(self.kwargs["code"])
+        if code not in DEFAULT_PARAMS:
+            raise Http404(_("Not found or outside your data scope."))
+        return code
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"{_('Edit plausibility rule')}：{rule_label(self.code)}"
+
+    def get_form(self, data: Any = None) -> Any:
+        return RuleForm(data, initial=self.get_initial(), code=self.code)
+
+    def get_initial(self) -> dict[str, Any]:
+        rule = PlausibilityRule.objects.filter(code=self.code).first()
+        return {
+            "enabled": rule.enabled if rule else True,
+            **DEFAULT_PARAMS[self.code],
+            **(rule.params if rule else {}),
+        }
+
+    def perform(self, data: dict[str, Any]) -> Any:
+        params = {name: data[name] for name in DEFAULT_PARAMS[self.code]}
+        return do_change_plausibility_rule(
+            self.request.user, self.code, enabled=data["enabled"], params=params
+        )
+
+    def success_url(self, result: Any) -> str:
+        return reverse("billing:rules")
 
 
 class BillDetailView(ScopedDetailView):
@@ -165,6 +350,7 @@ class BillDetailView(ScopedDetailView):
         context["lines"] = bill.lines.all()
         if bill.kind == Bill.Kind.REGULAR:
             explanation = explain(bill)
+            context["lines"] = printed_lines(list(context["lines"]), explanation.parts)
             context["explanation"] = explanation
             context["parts"] = [
                 (code, usage, [_explained_row(ln) for ln in rated.lines])
@@ -312,6 +498,8 @@ class RunResumeView(_PostView):
         wait = run is None or run.executor != BillingRun.Executor.CELERY
         resumed = resume_run(self.request.user, self.kwargs["pk"], wait=wait)
         return str(_("The billing run is resumed.")), resumed.get_absolute_url()
+
+
 # ------------------------------------------------------------------------------------------------- 退补 (rebill)
 
 

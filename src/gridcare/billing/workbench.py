@@ -1,6 +1,6 @@
 """The billing app's part of the workbench registry (gridcare.web.workbench): open runs with their progress, the
 review queue, the accounts not billed and my rebills as to-dos, the rebills waiting for my approval, the on-time
-billing and rebill-rate KPIs, and its actions in words."""
+billing, rebill-rate and reconciliation-difference KPIs, and its actions in words."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from gridcare.billing.conf import conf
 from gridcare.billing.executors import run_progress
 from gridcare.billing.models import Bill, BillingRun, NotBilled, Rebill, RebillItem
+from gridcare.billing.reports import reconciliation_difference
 from gridcare.core.access import authority_limit, has_perm, restrict
 from gridcare.customers.models import Account
 from gridcare.engine.calendar import SHANGHAI
@@ -36,6 +37,7 @@ VERBS = {
     "billing.reject_rebill": _("Rejected the rebill"),
     "billing.withdraw_rebill": _("Withdrew the rebill"),
     "billing.post_rebill": _("Posted the rebill"),
+    "billing.change_rule": _("Changed a plausibility rule of the bill review"),
 }
 
 
@@ -250,6 +252,23 @@ def _rebills_link(user: Any, unit: Any, month: Month) -> str:
     return f"{reverse('billing:rebill-list')}?{urlencode({'status': Rebill.Status.POSTED})}"
 
 
+def reconciliation(user: Any, unit: Any, month: Month) -> Value:
+    """对账差异 — of the month's released bills, |Σ of their lines − Σ of their totals| in 元 (what the sales summary
+    checks against the released bills); none when nothing is released."""
+    bills = _bills(user, unit, month).filter(status=Bill.Status.RELEASED)
+    if not bills.exists():
+        return None
+    return abs(reconciliation_difference(bills))
+
+
+def _reports_link(user: Any, unit: Any, month: Month) -> str:
+    return f"{reverse('billing:reports')}?{urlencode({'period': month.key})}"
+
+
 TODOS = [open_runs, bills_in_review, accounts_not_billed, my_rebills]
 APPROVALS = [ApprovalSource("billing.rebill", rebills_to_decide)]
-KPIS = [KPI("on_time_billing", on_time_billing, _bills_link), KPI("rebill_rate", rebill_rate, _rebills_link)]
+KPIS = [
+    KPI("on_time_billing", on_time_billing, _bills_link),
+    KPI("rebill_rate", rebill_rate, _rebills_link),
+    KPI("reconciliation_difference", reconciliation, _reports_link),
+]

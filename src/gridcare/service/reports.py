@@ -1,5 +1,5 @@
-"""Monthly reports as Excel (openpyxl) and PDF (reportlab, Chinese text in the built-in CID font STSong-Light,
-so no font file is needed). The numbers come from :mod:`gridcare.service.selectors`."""
+"""Monthly reports as Excel (openpyxl) and PDF (reportlab, Chinese text in the embedded font of
+:mod:`gridcare.web.pdf`). The numbers come from :mod:`gridcare.service.selectors`."""
 
 from __future__ import annotations
 
@@ -54,16 +54,13 @@ def to_xlsx(report: MonthlyReport) -> bytes:
 
 
 def to_pdf(report: MonthlyReport) -> bytes:
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
-    font = "STSong-Light"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    from gridcare.web.pdf import cjk_font, grid_style
+
+    font = cjk_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
     heading = ParagraphStyle("heading", fontName=font, fontSize=12, leading=18, spaceBefore=8)
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
@@ -78,15 +75,7 @@ def to_pdf(report: MonthlyReport) -> bytes:
         data = [[Paragraph(str(h), body) for h in section.headers]]
         data += [[Paragraph(str(_cell(v)), body) for v in row] for row in section.rows]
         table = Table(data, repeatRows=1)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ]
-            )
-        )
+        table.setStyle(grid_style())
         story += [table, Spacer(1, 6)]
     document.build(story)
     return buffer.getvalue()

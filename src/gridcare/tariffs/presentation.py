@@ -31,15 +31,14 @@ from gridcare.engine.tariff import (
     TouTieredEnergy,
 )
 from gridcare.web.display import money, number
+from gridcare.web.display import price as unit_price
 
 HOURS = tuple(range(24))
 
 
 def price(scaled: int) -> str:
     """A unit price held in 1e-6 元, with the decimals it was published with (at least two)."""
-    value = Decimal(scaled).scaleb(-PRICE_DEC).normalize()
-    exponent = value.as_tuple().exponent
-    return number(value, max(2, -exponent) if isinstance(exponent, int) else 2)
+    return unit_price(Decimal(scaled).scaleb(-PRICE_DEC))
 
 
 def quantity(scaled: int) -> str:

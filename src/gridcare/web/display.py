@@ -35,7 +35,13 @@ WORKING_DAYS = "working_days"
 RATIO = "ratio"
 PERMILLE = "permille"
 PERCENT = "%"
+#: a rate held as a fraction with up to six decimals (a power-factor adjustment 0.0075): "0.75 %"
+RATE = "rate"
 EMPTY = "—"
+#: a unit that starts so is a unit price (元/kWh, 元/kVA, 元/天): shown with the decimals it was published with
+PRICE_PREFIX = "元/"
+#: the most decimals a unit price carries (RULES.md: unit prices up to 6 decimals)
+PRICE_PLACES = 6
 
 Unit = str | Callable[[Any], str]
 
@@ -59,6 +65,15 @@ def number(value: int | float | Decimal, places: int | None = None) -> str:
 
 def money(value: int | float | Decimal) -> str:
     return f"{number(value, 2)} {MONEY}"
+
+
+def price(value: int | float | Decimal) -> str:
+    """A unit price as Chinese bills print it: the decimals it has, at least two and at most six, without
+    trailing zeros — ``0.5283``, ``0.538``, ``23.00`` — never the stored ``0.528300``."""
+    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-PRICE_PLACES)).normalize()
+    exponent = exact.as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return number(exact, places)
 
 
 def duration(minutes: int, *, working_days: bool = False) -> str:
@@ -90,6 +105,10 @@ def with_unit(value: int | float | Decimal, unit: str, obj: Any = None) -> str:
         return ratio(value)
     if unit == PERMILLE:
         return ratio(Decimal(str(value)) / 1000)
+    if unit == RATE:
+        return f"{price(Decimal(str(value)) * 100)} %"
+    if unit.startswith(PRICE_PREFIX):
+        return f"{price(value)} {unit}"
     return f"{number(value)} {unit}"
 
 

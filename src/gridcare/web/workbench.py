@@ -49,7 +49,6 @@ AWAITING: dict[str, Promise] = {
             "overdue_days",
             "bad_debt_rate",
             "arrears_aging",
-            "reconciliation_difference",
             "reconnection_time",
         ),
         _("payments and arrears"),

@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_review_release'),
+        ("billing", "0002_review_release"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='bill',
-            name='tier_kwh',
-            field=models.DecimalField(blank=True, decimal_places=3, max_digits=16, null=True, verbose_name='tier-year energy of this bill'),
+            model_name="bill",
+            name="tier_kwh",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=3,
+                max_digits=16,
+                null=True,
+                verbose_name="tier-year energy of this bill",
+            ),
         ),
     ]
