@@ -245,3 +245,18 @@ def test_receivable_is_the_sum_of_balances(account, release, cashier):
     do_take_payment(cashier(), account=accounts[0], amount="25.00", method="cash")
     assert selectors.receivable() == sum(posting.balance(a.pk) for a in accounts) == Decimal("35.00")
     assert DailyClose.objects.count() == 0 and dt.date.today()
+
+
+def test_the_bill_notice_asks_for_the_account_balance_with_the_bill(account, release, cashier):
+    """电费通知单 应缴金额: the bill's total plus what else the account owes (or minus its credit), through billing's
+    BALANCE_PARTS hook — the bill counted once."""
+    from gridcare.billing.documents import balance_due
+
+    acc = account()
+    old, new = release(acc, "100.00"), release(acc, "50.00")
+    assert balance_due(new) == Decimal("150.00")
+    assert balance_due(old) == Decimal("150.00")
+    do_take_payment(cashier(), account=acc, amount="130", method="cash")
+    assert balance_due(new) == Decimal("20.00")  # 100 paid, 30 of the 50 paid
+    do_take_payment(cashier(), account=acc, amount="70", method="cash")
+    assert balance_due(new) == Decimal("-50.00")  # a prepayment of 50: nothing due, credit shown

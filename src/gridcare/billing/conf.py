@@ -66,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "REBILL_NUMBER_WIDTH": 5,
     # 电费通知单: the balance due is the bill's total plus what each of these functions adds (dotted paths of
     # ``f(bill) -> Decimal``; the ledger adds arrears and late fees here)
-    "BALANCE_PARTS": [],
+    "BALANCE_PARTS": ["gridcare.ledger.selectors.balance_besides"],
 }
 
 

@@ -67,6 +67,15 @@ def account_position(account: Account) -> AccountPosition:
     )
 
 
+def balance_besides(bill: Any) -> Decimal:
+    """What the account owes (or has in credit, < 0) besides ``bill``: the notice's 应缴金额 is the bill's total plus
+    this (billing's ``BALANCE_PARTS``) — the account's balance now, the bill included once whether posted or not."""
+    posted = Entry.objects.filter(
+        bill_id=bill.pk, kind__in=[Entry.Kind.CHARGE, Entry.Kind.CORRECTION]
+    ).aggregate(total=Sum("amount"))["total"]
+    return posting.balance(bill.account_id) - _money(posted)
+
+
 def receivable() -> Decimal:
     """应收电费余额 — the sum of all entries."""
     return _money(Entry.objects.aggregate(total=Sum("amount"))["total"])
