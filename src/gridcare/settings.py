@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     # after the older apps: where an English text is translated differently, theirs keeps precedence
     "gridcare.readings",
     "gridcare.billing",
+    "gridcare.keyaccounts",
 ]
 
 MIDDLEWARE = [
