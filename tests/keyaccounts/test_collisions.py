@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridcare.core.errors import InvalidInput
+from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.models import AuditEntry
 from gridcare.keyaccounts.actions import do_decide_collision
 from gridcare.keyaccounts.models import Collision, Prospect
@@ -58,7 +58,9 @@ def test_collision_of_each_kind_is_refused_without_leaking_the_holder(
     assert collision.prospect_id == held.pk
     assert collision.claimant.username == "key_account"
     assert Prospect.objects.filter(status="held").count() == 1
-    assert AuditEntry.objects.filter(action="keyaccounts.collision_refused", object_id=str(collision.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="keyaccounts.collision_refused", object_id=str(collision.pk)
+    ).exists()
 
 
 def test_an_existing_customer_cannot_be_registered(company, register) -> None:
@@ -97,12 +99,14 @@ def test_an_expired_registration_frees_the_company(held, register) -> None:
 
 def test_manager_hands_a_disputed_prospect_to_the_claimant(held, register, staff) -> None:
     result = register("key_account", name="华东新材料科技股份有限公司")
-    decided = do_decide_collision(staff("market_manager"), result.collision, transfer=True, note="先接洽者为陈明")
+    decided = do_decide_collision(
+        staff("market_manager"), result.collision, transfer=True, note="先接洽者为陈明"
+    )
     assert decided.decision == "transferred"
     held.refresh_from_db()
     assert held.owner.username == "key_account"
-    with pytest.raises(Exception):
-        do_decide_collision(staff("market_manager"), result.collision, transfer=False, note="again")
+    with pytest.raises(Conflict):
+        do_decide_collision(staff("manager"), result.collision, transfer=False, note="again")
 
 
 def test_salesperson_cannot_decide_disputes(held, register, staff) -> None:

@@ -66,7 +66,9 @@ class KeyAccount(models.Model):
     manual = models.BooleanField(_("designated by hand"), default=False)
     active = models.BooleanField(_("active"), default=True)
     capacity_kva = models.DecimalField(_("capacity (kVA)"), max_digits=12, decimal_places=2, default=0)
-    annual_kwh = models.DecimalField(_("annual consumption (kWh)"), max_digits=16, decimal_places=2, default=0)
+    annual_kwh = models.DecimalField(
+        _("annual consumption (kWh)"), max_digits=16, decimal_places=2, default=0
+    )
     designated_on = models.DateField(_("designated on"), default=timezone.localdate)
 
     scope_customer_data = True
@@ -142,7 +144,12 @@ class VisitPlanItem(models.Model):
     planned_on = models.DateField(_("planned on"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLANNED)
     visit = models.OneToOneField(
-        Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="plan_item", verbose_name=_("visit")
+        Visit,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plan_item",
+        verbose_name=_("visit"),
     )
 
     scope_customer_data = True
@@ -154,7 +161,9 @@ class VisitPlanItem(models.Model):
         verbose_name = _("planned visit")
         verbose_name_plural = _("planned visits")
         constraints = [
-            models.UniqueConstraint(fields=["account", "planned_on"], name="keyaccounts_visit_plan_once_a_day")
+            models.UniqueConstraint(
+                fields=["account", "planned_on"], name="keyaccounts_visit_plan_once_a_day"
+            )
         ]
         indexes = [models.Index(fields=["manager", "year", "status"], name="keyaccounts_plan_manager")]
 
@@ -171,7 +180,7 @@ class OpenVisitPlanItem(VisitPlanItem):
     """Planned visits not yet made: they move to the successor when a manager leaves (孤儿客户转接); done visits
     keep the person who made them."""
 
-    objects: ClassVar[OpenVisitManager] = OpenVisitManager()  # type: ignore[assignment]
+    objects: ClassVar[OpenVisitManager] = OpenVisitManager()
 
     class Meta:
         proxy = True
@@ -219,7 +228,9 @@ class Prospect(models.Model):
         "org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("region")
     )
     expected_capacity_kva = models.DecimalField(_("expected capacity (kVA)"), max_digits=12, decimal_places=2)
-    expected_annual_kwh = models.DecimalField(_("expected annual consumption (kWh)"), max_digits=16, decimal_places=2)
+    expected_annual_kwh = models.DecimalField(
+        _("expected annual consumption (kWh)"), max_digits=16, decimal_places=2
+    )
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.LEAD)
     lost_reason = models.CharField(_("reason lost"), max_length=200, blank=True)
     next_action = models.CharField(_("next action"), max_length=200, blank=True)
@@ -232,7 +243,9 @@ class Prospect(models.Model):
     unit = models.ForeignKey(
         "org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("owning unit")
     )
-    status = models.CharField(_("registration status"), max_length=12, choices=Status.choices, default=Status.HELD)
+    status = models.CharField(
+        _("registration status"), max_length=12, choices=Status.choices, default=Status.HELD
+    )
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
     customer = models.ForeignKey(
@@ -291,7 +304,9 @@ class Collision(models.Model):
     claimant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("claimant")
     )
-    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
     attempted_at = models.DateTimeField(_("attempted at"), default=timezone.now)
     name = models.CharField(_("company name"), max_length=120)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
@@ -299,16 +314,28 @@ class Collision(models.Model):
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
     score = models.DecimalField(_("similarity"), max_digits=5, decimal_places=1, null=True, blank=True)
     prospect = models.ForeignKey(
-        Prospect, on_delete=models.PROTECT, null=True, blank=True, related_name="collisions",
+        Prospect,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="collisions",
         verbose_name=_("held prospect"),
     )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("customer"),
     )
     decision = models.CharField(_("decision"), max_length=12, choices=Decision.choices, default=Decision.OPEN)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)

@@ -86,7 +86,9 @@ def account_360(user: Any, key_account: KeyAccount) -> Account360:
     account = key_account.account
     months = last_months(timezone.localdate())
     bills = list(
-        restrict(Bill.objects.filter(account=account), user).exclude(status=Bill.Status.DRAFT).order_by("-period")
+        restrict(Bill.objects.filter(account=account), user)
+        .exclude(status=Bill.Status.DRAFT)
+        .order_by("-period")
     )
     per_month: dict[str, Decimal] = {}
     for bill in bills:
@@ -129,7 +131,9 @@ def pipeline(user: Any) -> dict[str, Any]:
     labels = {value: str(label) for value, label in Prospect.Stage.choices}
 
     def by(field_name: str, label: str) -> dict[str, Any]:
-        grouped = rows.values(field_name, label, "stage").annotate(n=Count("pk"), kva=Sum("expected_capacity_kva"))
+        grouped = rows.values(field_name, label, "stage").annotate(
+            n=Count("pk"), kva=Sum("expected_capacity_kva")
+        )
         names: dict[Any, str] = {}
         counts: dict[tuple[Any, str], int] = {}
         for row in grouped:
@@ -138,9 +142,7 @@ def pipeline(user: Any) -> dict[str, Any]:
         keys = sorted(names, key=lambda k: names[k] or "")
         return {
             "names": [names[k] for k in keys],
-            "series": [
-                {"stage": labels[s], "counts": [counts.get((k, s), 0) for k in keys]} for s in stages
-            ],
+            "series": [{"stage": labels[s], "counts": [counts.get((k, s), 0) for k in keys]} for s in stages],
             "conversion": [
                 _rate(counts.get((k, "won"), 0), counts.get((k, "won"), 0) + counts.get((k, "lost"), 0))
                 for k in keys

@@ -29,7 +29,9 @@ def _rule_condition(rule: KeyAccountRule) -> Q:
     if rule.customer_classes:
         # any service point of the account in one of the classes (行业/用电类别)
         condition &= Q(
-            account_id__in=ServicePoint.objects.filter(customer_class__in=rule.customer_classes).values("account_id")
+            account_id__in=ServicePoint.objects.filter(customer_class__in=rule.customer_classes).values(
+                "account_id"
+            )
         )
     if rule.important_only:
         condition &= Q(important=True)
@@ -66,7 +68,9 @@ def do_classify_key_accounts(actor: User) -> dict[str, int]:
         current = existing.get(account_id)
         if current is None:
             created.append(
-                KeyAccount(account_id=account_id, grade=rule.grade, rule=rule, capacity_kva=capacity, annual_kwh=kwh)
+                KeyAccount(
+                    account_id=account_id, grade=rule.grade, rule=rule, capacity_kva=capacity, annual_kwh=kwh
+                )
             )
             continue
         if current.manual:
@@ -74,7 +78,13 @@ def do_classify_key_accounts(actor: User) -> dict[str, int]:
         before = (current.grade, current.rule_id, current.active, current.capacity_kva, current.annual_kwh)
         current.grade, current.rule, current.active = rule.grade, rule, True
         current.capacity_kva, current.annual_kwh = capacity, kwh
-        if before != (current.grade, current.rule_id, current.active, current.capacity_kva, current.annual_kwh):
+        if before != (
+            current.grade,
+            current.rule_id,
+            current.active,
+            current.capacity_kva,
+            current.annual_kwh,
+        ):
             changed.append(current)
             rows.append(_row(current, {"grade": before[0], "rule": before[1], "active": before[2]}))
     dropped = [ka for aid, ka in existing.items() if aid not in chosen and ka.active and not ka.manual]
@@ -83,12 +93,16 @@ def do_classify_key_accounts(actor: User) -> dict[str, int]:
         changed.append(ka)
         rows.append(_row(ka, {"active": True}))
     KeyAccount.objects.bulk_create(created, batch_size=2000)
-    KeyAccount.objects.bulk_update(changed, ["grade", "rule", "active", "capacity_kva", "annual_kwh"], batch_size=2000)
+    KeyAccount.objects.bulk_update(
+        changed, ["grade", "rule", "active", "capacity_kva", "annual_kwh"], batch_size=2000
+    )
     for ka in created:
         rows.append(_row(ka, None))
     active_ids = KeyAccount.objects.filter(active=True).values("account_id")
     flagged = Account.objects.filter(pk__in=active_ids, is_key_account=False).update(is_key_account=True)
-    unflagged = Account.objects.filter(is_key_account=True).exclude(pk__in=active_ids).update(is_key_account=False)
+    unflagged = (
+        Account.objects.filter(is_key_account=True).exclude(pk__in=active_ids).update(is_key_account=False)
+    )
     summary = {
         "matched": len(chosen),
         "created": len(created),
@@ -99,7 +113,9 @@ def do_classify_key_accounts(actor: User) -> dict[str, int]:
     }
     if rows:
         audit.bulk_record(actor, "keyaccounts.classify_account", rows)
-    audit.record(actor, "keyaccounts.classify", object_type="keyaccounts.keyaccount", object_id="*", after=summary)
+    audit.record(
+        actor, "keyaccounts.classify", object_type="keyaccounts.keyaccount", object_id="*", after=summary
+    )
     return summary
 
 
@@ -127,7 +143,13 @@ def do_designate_key_account(actor: User, account: Account | int, *, grade: str)
     ka.grade, ka.manual, ka.active = grade, True, True
     ka.save(update_fields=["grade", "manual", "active"])
     Account.objects.filter(pk=found.pk).update(is_key_account=True)
-    audit.record(actor, "keyaccounts.designate", ka, before=before, after=audit.snapshot(ka, ["grade", "manual", "active"]))
+    audit.record(
+        actor,
+        "keyaccounts.designate",
+        ka,
+        before=before,
+        after=audit.snapshot(ka, ["grade", "manual", "active"]),
+    )
     return ka
 
 
@@ -160,7 +182,10 @@ def do_load_rule_defaults(actor: User) -> int:
     ]
     KeyAccountRule.objects.bulk_create(created)
     audit.record(
-        actor, "keyaccounts.load_rule_defaults", object_type="keyaccounts.keyaccountrule", object_id="*",
+        actor,
+        "keyaccounts.load_rule_defaults",
+        object_type="keyaccounts.keyaccountrule",
+        object_id="*",
         after={"created": [rule.code for rule in created]},
     )
     return len(created)

@@ -26,8 +26,20 @@ from gridcare.org.models import OrgUnit, User
 
 PROSPECT_NUMBERS = Counter("prospect", "keyaccounts_prospect_number_seq")
 PROSPECT_FIELDS = [
-    "number", "name", "credit_code", "address", "industry", "region_id", "expected_capacity_kva",
-    "expected_annual_kwh", "stage", "lost_reason", "next_action", "next_action_on", "owner_id", "status",
+    "number",
+    "name",
+    "credit_code",
+    "address",
+    "industry",
+    "region_id",
+    "expected_capacity_kva",
+    "expected_annual_kwh",
+    "stage",
+    "lost_reason",
+    "next_action",
+    "next_action_on",
+    "owner_id",
+    "status",
 ]
 CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
@@ -88,7 +100,9 @@ def clean_prospect(data: dict[str, Any]) -> dict[str, Any]:
         errors["name"] = "单位名称最长 120 个字符。 (At most 120 characters.)"
     credit_code = normalise_credit_code(str(data.get("credit_code") or ""))
     if credit_code and not CREDIT_CODE.match(credit_code):
-        errors["credit_code"] = "统一社会信用代码应为 18 位（数字与大写字母）。 (A credit code has 18 characters.)"
+        errors["credit_code"] = (
+            "统一社会信用代码应为 18 位（数字与大写字母）。 (A credit code has 18 characters.)"
+        )
     address = str(data.get("address") or "").strip()
     if len(address) > 200:
         errors["address"] = "地址最长 200 个字符。 (At most 200 characters.)"
@@ -162,12 +176,17 @@ def _collision(values: dict[str, Any]) -> Hit | None:
 
 def _refuse(actor: User, values: dict[str, Any], hit: Hit) -> Registration:
     if hit.prospect_id is not None:
-        own = Prospect.objects.filter(pk=hit.prospect_id, owner=actor).values_list("number", flat=True).first()
+        own = (
+            Prospect.objects.filter(pk=hit.prospect_id, owner=actor).values_list("number", flat=True).first()
+        )
         if own is not None:
-            raise InvalidInput({"name": f"您已备案该客户（{own}）。 (You registered this company already: {own}.)"})
+            raise InvalidInput(
+                {"name": f"您已备案该客户（{own}）。 (You registered this company already: {own}.)"}
+            )
+    assert actor.org_unit is not None  # do_register_prospect refused a caller without a unit
     collision = Collision.objects.create(
         claimant=actor,
-        unit_id=actor.org_unit_id,
+        unit=actor.org_unit,
         name=values["name"],
         credit_code=values["credit_code"],
         address=values["address"],
@@ -202,11 +221,22 @@ def do_update_prospect(actor: User, prospect: Prospect | int, **changes: Any) ->
     found = Prospect.objects.select_for_update().get(pk=found.pk)
     if found.status != Prospect.Status.HELD:
         raise Conflict("该备案已过期或已转为客户，不能修改。 (This registration expired or was converted.)")
-    allowed = {"stage", "lost_reason", "next_action", "next_action_on", "contact_name", "contact_phone",
-               "expected_capacity_kva", "expected_annual_kwh", "industry"}
+    allowed = {
+        "stage",
+        "lost_reason",
+        "next_action",
+        "next_action_on",
+        "contact_name",
+        "contact_phone",
+        "expected_capacity_kva",
+        "expected_annual_kwh",
+        "industry",
+    }
     unknown = set(changes) - allowed
     if unknown:
-        raise InvalidInput({name: "不能修改此项。 (This field cannot be changed.)" for name in sorted(unknown)})
+        raise InvalidInput(
+            {name: "不能修改此项。 (This field cannot be changed.)" for name in sorted(unknown)}
+        )
     before = _snapshot(found)
     errors: dict[str, str] = {}
     stage = changes.pop("stage", None)
@@ -222,7 +252,11 @@ def do_update_prospect(actor: User, prospect: Prospect | int, **changes: Any) ->
     for name in ("expected_capacity_kva", "expected_annual_kwh"):
         if name in changes:
             changes[name] = _amount(changes[name], name, errors)
-    if "contact_phone" in changes and changes["contact_phone"] and not PHONE.match(str(changes["contact_phone"])):
+    if (
+        "contact_phone" in changes
+        and changes["contact_phone"]
+        and not PHONE.match(str(changes["contact_phone"]))
+    ):
         errors["contact_phone"] = "联系电话格式不正确。 (Invalid phone number.)"
     if "industry" in changes and changes["industry"] not in Industry.values:
         errors["industry"] = "请选择行业。 (Choose an industry.)"
@@ -258,9 +292,13 @@ def do_convert_prospect(actor: User, prospect: Prospect | int) -> Prospect:
     found = prospect_in_scope(actor, pk, write=True)
     found = Prospect.objects.select_for_update().get(pk=found.pk)
     if found.stage != Prospect.Stage.WON or found.status != Prospect.Status.HELD:
-        raise Conflict("只有已签约且备案有效的客户可以转为正式客户。 (Only a won, held prospect can be converted.)")
+        raise Conflict(
+            "只有已签约且备案有效的客户可以转为正式客户。 (Only a won, held prospect can be converted.)"
+        )
     if not found.credit_code:
-        raise InvalidInput({"credit_code": "转为客户需要统一社会信用代码。 (Conversion needs the credit code.)"})
+        raise InvalidInput(
+            {"credit_code": "转为客户需要统一社会信用代码。 (Conversion needs the credit code.)"}
+        )
     contacts = [{"name": found.contact_name, "mobile": found.contact_phone}] if found.contact_phone else []
     customer = do_create_customer(
         actor,
@@ -277,7 +315,9 @@ def do_convert_prospect(actor: User, prospect: Prospect | int) -> Prospect:
     _touch(found)
     found.save(update_fields=["customer", "status", "last_activity_at"])
     old, new = audit.diff(before, _snapshot(found))
-    audit.record(actor, "keyaccounts.convert_prospect", found, before=old, after={**new, "customer": customer.pk})
+    audit.record(
+        actor, "keyaccounts.convert_prospect", found, before=old, after={**new, "customer": customer.pk}
+    )
     return found
 
 
@@ -309,7 +349,9 @@ def do_decide_collision(actor: User, collision: Collision | int, *, transfer: bo
     found.decision = Collision.Decision.TRANSFERRED if transfer else Collision.Decision.KEPT
     found.decided_by, found.decided_at, found.decision_note = actor, timezone.now(), note.strip()[:200]
     found.save(update_fields=["decision", "decided_by", "decided_at", "decision_note"])
-    audit.record(actor, "keyaccounts.decide_collision", found, after={"decision": found.decision, "note": note})
+    audit.record(
+        actor, "keyaccounts.decide_collision", found, after={"decision": found.decision, "note": note}
+    )
     return found
 
 

@@ -45,7 +45,9 @@ def do_generate_visit_plan(actor: User, *, year: int, manager: User | None = Non
     planned = set(VisitPlanItem.objects.filter(year=year).values_list("account_id", flat=True))
     items = [
         VisitPlanItem(year=year, manager_id=manager_id, account_id=account_id, planned_on=day)
-        for account_id, manager_id, grade in accounts.values_list("account_id", "account__account_manager", "grade")
+        for account_id, manager_id, grade in accounts.values_list(
+            "account_id", "account__account_manager", "grade"
+        )
         if account_id not in planned
         for day in planned_dates(year, visits_per_year(grade))
     ]
@@ -74,13 +76,17 @@ def do_change_plan_item(
         found.status = VisitPlanItem.Status.CANCELLED
     elif planned_on is not None:
         if planned_on.year != found.year:
-            raise InvalidInput({"planned_on": f"日期应在 {found.year} 年内。 (The date must be in the plan's year.)"})
+            raise InvalidInput(
+                {"planned_on": f"日期应在 {found.year} 年内。 (The date must be in the plan's year.)"}
+            )
         found.planned_on = planned_on
     try:
         with transaction.atomic():
             found.save(update_fields=["status", "planned_on"])
     except IntegrityError:
-        raise InvalidInput({"planned_on": "该户当天已有回访计划。 (A visit is already planned that day.)"}) from None
+        raise InvalidInput(
+            {"planned_on": "该户当天已有回访计划。 (A visit is already planned that day.)"}
+        ) from None
     old, new = audit.diff(before, audit.snapshot(found, PLAN_FIELDS))
     audit.record(actor, "keyaccounts.change_plan", found, before=old, after=new)
     return found
@@ -122,7 +128,9 @@ def do_record_visit(
         .first()
     )
     if key_account is None:
-        errors["account"] = "该户号不在您负责的大客户名单中，不能登记回访。 (Not a key account of your portfolio.)"
+        errors["account"] = (
+            "该户号不在您负责的大客户名单中，不能登记回访。 (Not a key account of your portfolio.)"
+        )
     if errors:
         raise InvalidInput(errors)
     assert key_account is not None

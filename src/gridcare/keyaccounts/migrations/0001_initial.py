@@ -9,183 +9,551 @@ from gridcare.core.numbering import create_sequence
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0007_numbers_from_sequences_one_customer_per_id'),
-        ('org', '0004_position_read_scope'),
-        ('service', '0008_numberday_verbose_name'),
+        ("customers", "0007_numbers_from_sequences_one_customer_per_id"),
+        ("org", "0004_position_read_scope"),
+        ("service", "0008_numberday_verbose_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         create_sequence("keyaccounts_prospect_number_seq"),
         migrations.CreateModel(
-            name='KeyAccountRule',
+            name="KeyAccountRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('priority', models.PositiveSmallIntegerField(default=100, verbose_name='priority')),
-                ('grade', models.CharField(choices=[('first', 'Important, grade 1'), ('second', 'Important, grade 2'), ('temporary', 'Important, temporary'), ('general', 'General key account')], max_length=12, verbose_name='importance grade')),
-                ('min_capacity_kva', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='minimum capacity (kVA)')),
-                ('min_annual_kwh', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='minimum annual consumption (kWh)')),
-                ('customer_classes', models.JSONField(blank=True, default=list, verbose_name='customer classes (industry)')),
-                ('important_only', models.BooleanField(default=False, verbose_name='important customers only')),
-                ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                ("priority", models.PositiveSmallIntegerField(default=100, verbose_name="priority")),
+                (
+                    "grade",
+                    models.CharField(
+                        choices=[
+                            ("first", "Important, grade 1"),
+                            ("second", "Important, grade 2"),
+                            ("temporary", "Important, temporary"),
+                            ("general", "General key account"),
+                        ],
+                        max_length=12,
+                        verbose_name="importance grade",
+                    ),
+                ),
+                (
+                    "min_capacity_kva",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=12,
+                        null=True,
+                        verbose_name="minimum capacity (kVA)",
+                    ),
+                ),
+                (
+                    "min_annual_kwh",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=16,
+                        null=True,
+                        verbose_name="minimum annual consumption (kWh)",
+                    ),
+                ),
+                (
+                    "customer_classes",
+                    models.JSONField(blank=True, default=list, verbose_name="customer classes (industry)"),
+                ),
+                (
+                    "important_only",
+                    models.BooleanField(default=False, verbose_name="important customers only"),
+                ),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
             ],
             options={
-                'verbose_name': 'key-account rule',
-                'verbose_name_plural': 'key-account rules',
-                'ordering': ['priority', 'code'],
+                "verbose_name": "key-account rule",
+                "verbose_name_plural": "key-account rules",
+                "ordering": ["priority", "code"],
             },
         ),
         migrations.CreateModel(
-            name='KeyAccount',
+            name="KeyAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grade', models.CharField(choices=[('first', 'Important, grade 1'), ('second', 'Important, grade 2'), ('temporary', 'Important, temporary'), ('general', 'General key account')], max_length=12, verbose_name='importance grade')),
-                ('manual', models.BooleanField(default=False, verbose_name='designated by hand')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('capacity_kva', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='capacity (kVA)')),
-                ('annual_kwh', models.DecimalField(decimal_places=2, default=0, max_digits=16, verbose_name='annual consumption (kWh)')),
-                ('designated_on', models.DateField(default=django.utils.timezone.localdate, verbose_name='designated on')),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='key_account', to='customers.account', verbose_name='account')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='keyaccounts.keyaccountrule', verbose_name='rule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "grade",
+                    models.CharField(
+                        choices=[
+                            ("first", "Important, grade 1"),
+                            ("second", "Important, grade 2"),
+                            ("temporary", "Important, temporary"),
+                            ("general", "General key account"),
+                        ],
+                        max_length=12,
+                        verbose_name="importance grade",
+                    ),
+                ),
+                ("manual", models.BooleanField(default=False, verbose_name="designated by hand")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "capacity_kva",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=12, verbose_name="capacity (kVA)"
+                    ),
+                ),
+                (
+                    "annual_kwh",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=16, verbose_name="annual consumption (kWh)"
+                    ),
+                ),
+                (
+                    "designated_on",
+                    models.DateField(default=django.utils.timezone.localdate, verbose_name="designated on"),
+                ),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="key_account",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="keyaccounts.keyaccountrule",
+                        verbose_name="rule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'key account',
-                'verbose_name_plural': 'key accounts',
-                'ordering': ['account__number'],
+                "verbose_name": "key account",
+                "verbose_name_plural": "key accounts",
+                "ordering": ["account__number"],
             },
         ),
         migrations.CreateModel(
-            name='Prospect',
+            name="Prospect",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='registration number')),
-                ('name', models.CharField(max_length=120, verbose_name='company name')),
-                ('normalised_name', models.CharField(db_index=True, editable=False, max_length=120, verbose_name='normalised name')),
-                ('credit_code', models.CharField(blank=True, db_index=True, max_length=18, verbose_name='unified social credit code')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('normalised_address', models.CharField(blank=True, db_index=True, editable=False, max_length=200)),
-                ('industry', models.CharField(choices=[('manufacturing', 'Manufacturing'), ('chemicals', 'Chemicals'), ('metals', 'Metals & building materials'), ('data_centre', 'Data centre & IT'), ('commerce', 'Commerce & services'), ('real_estate', 'Real estate'), ('public', 'Public institutions'), ('agriculture', 'Agriculture'), ('other', 'Other industry')], max_length=16, verbose_name='industry')),
-                ('expected_capacity_kva', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='expected capacity (kVA)')),
-                ('expected_annual_kwh', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='expected annual consumption (kWh)')),
-                ('stage', models.CharField(choices=[('lead', 'Lead'), ('contacted', 'Contacted'), ('proposal', 'Proposal'), ('negotiating', 'Negotiating'), ('won', 'Won'), ('lost', 'Lost')], default='lead', max_length=12, verbose_name='stage')),
-                ('lost_reason', models.CharField(blank=True, max_length=200, verbose_name='reason lost')),
-                ('next_action', models.CharField(blank=True, max_length=200, verbose_name='next action')),
-                ('next_action_on', models.DateField(blank=True, null=True, verbose_name='next action on')),
-                ('contact_name', models.CharField(blank=True, max_length=60, verbose_name='contact person')),
-                ('contact_phone', models.CharField(blank=True, max_length=20, verbose_name='contact phone')),
-                ('status', models.CharField(choices=[('held', 'Registered'), ('expired', 'Expired (free)'), ('converted', 'Converted to customer')], default='held', max_length=12, verbose_name='registration status')),
-                ('registered_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='registered at')),
-                ('last_activity_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='last activity')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer', verbose_name='customer')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prospects', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.orgunit', verbose_name='region')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.orgunit', verbose_name='owning unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="registration number")),
+                ("name", models.CharField(max_length=120, verbose_name="company name")),
+                (
+                    "normalised_name",
+                    models.CharField(
+                        db_index=True, editable=False, max_length=120, verbose_name="normalised name"
+                    ),
+                ),
+                (
+                    "credit_code",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=18, verbose_name="unified social credit code"
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                (
+                    "normalised_address",
+                    models.CharField(blank=True, db_index=True, editable=False, max_length=200),
+                ),
+                (
+                    "industry",
+                    models.CharField(
+                        choices=[
+                            ("manufacturing", "Manufacturing"),
+                            ("chemicals", "Chemicals"),
+                            ("metals", "Metals & building materials"),
+                            ("data_centre", "Data centre & IT"),
+                            ("commerce", "Commerce & services"),
+                            ("real_estate", "Real estate"),
+                            ("public", "Public institutions"),
+                            ("agriculture", "Agriculture"),
+                            ("other", "Other industry"),
+                        ],
+                        max_length=16,
+                        verbose_name="industry",
+                    ),
+                ),
+                (
+                    "expected_capacity_kva",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=12, verbose_name="expected capacity (kVA)"
+                    ),
+                ),
+                (
+                    "expected_annual_kwh",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=16, verbose_name="expected annual consumption (kWh)"
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("lead", "Lead"),
+                            ("contacted", "Contacted"),
+                            ("proposal", "Proposal"),
+                            ("negotiating", "Negotiating"),
+                            ("won", "Won"),
+                            ("lost", "Lost"),
+                        ],
+                        default="lead",
+                        max_length=12,
+                        verbose_name="stage",
+                    ),
+                ),
+                ("lost_reason", models.CharField(blank=True, max_length=200, verbose_name="reason lost")),
+                ("next_action", models.CharField(blank=True, max_length=200, verbose_name="next action")),
+                ("next_action_on", models.DateField(blank=True, null=True, verbose_name="next action on")),
+                ("contact_name", models.CharField(blank=True, max_length=60, verbose_name="contact person")),
+                ("contact_phone", models.CharField(blank=True, max_length=20, verbose_name="contact phone")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "Registered"),
+                            ("expired", "Expired (free)"),
+                            ("converted", "Converted to customer"),
+                        ],
+                        default="held",
+                        max_length=12,
+                        verbose_name="registration status",
+                    ),
+                ),
+                (
+                    "registered_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="registered at"),
+                ),
+                (
+                    "last_activity_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="last activity"),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prospects",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.orgunit",
+                        verbose_name="region",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.orgunit",
+                        verbose_name="owning unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'prospect',
-                'verbose_name_plural': 'prospects',
-                'ordering': ['-registered_at', '-pk'],
+                "verbose_name": "prospect",
+                "verbose_name_plural": "prospects",
+                "ordering": ["-registered_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Collision',
+            name="Collision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='attempted at')),
-                ('name', models.CharField(max_length=120, verbose_name='company name')),
-                ('credit_code', models.CharField(blank=True, max_length=18, verbose_name='unified social credit code')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('reason', models.CharField(choices=[('credit_code', 'Same credit code'), ('name', 'Same name'), ('similar_name', 'Very similar name'), ('address', 'Same address'), ('customer', 'Already a customer')], max_length=16, verbose_name='reason')),
-                ('score', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name='similarity')),
-                ('decision', models.CharField(choices=[('open', 'Undecided'), ('kept', 'Kept with the holder'), ('transferred', 'Handed to the claimant')], default='open', max_length=12, verbose_name='decision')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('decision_note', models.CharField(blank=True, max_length=200, verbose_name='decision note')),
-                ('claimant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='claimant')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer', verbose_name='customer')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.orgunit', verbose_name='unit')),
-                ('prospect', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='collisions', to='keyaccounts.prospect', verbose_name='held prospect')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "attempted_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="attempted at"),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="company name")),
+                (
+                    "credit_code",
+                    models.CharField(blank=True, max_length=18, verbose_name="unified social credit code"),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("credit_code", "Same credit code"),
+                            ("name", "Same name"),
+                            ("similar_name", "Very similar name"),
+                            ("address", "Same address"),
+                            ("customer", "Already a customer"),
+                        ],
+                        max_length=16,
+                        verbose_name="reason",
+                    ),
+                ),
+                (
+                    "score",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=5, null=True, verbose_name="similarity"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("open", "Undecided"),
+                            ("kept", "Kept with the holder"),
+                            ("transferred", "Handed to the claimant"),
+                        ],
+                        default="open",
+                        max_length=12,
+                        verbose_name="decision",
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("decision_note", models.CharField(blank=True, max_length=200, verbose_name="decision note")),
+                (
+                    "claimant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="claimant",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.orgunit",
+                        verbose_name="unit",
+                    ),
+                ),
+                (
+                    "prospect",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="collisions",
+                        to="keyaccounts.prospect",
+                        verbose_name="held prospect",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'registration collision',
-                'verbose_name_plural': 'registration collisions',
-                'ordering': ['-attempted_at', '-pk'],
+                "verbose_name": "registration collision",
+                "verbose_name_plural": "registration collisions",
+                "ordering": ["-attempted_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visited_on', models.DateField(verbose_name='visited on')),
-                ('people_met', models.CharField(max_length=200, verbose_name='people met')),
-                ('topics', models.TextField(verbose_name='topics')),
-                ('demands', models.TextField(blank=True, verbose_name='demands raised')),
-                ('follow_up', models.TextField(blank=True, verbose_name='follow-up actions')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='key_visits', to='customers.account', verbose_name='account')),
-                ('manager', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='visited by')),
-                ('work_order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='service.workorder', verbose_name='follow-up work order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("visited_on", models.DateField(verbose_name="visited on")),
+                ("people_met", models.CharField(max_length=200, verbose_name="people met")),
+                ("topics", models.TextField(verbose_name="topics")),
+                ("demands", models.TextField(blank=True, verbose_name="demands raised")),
+                ("follow_up", models.TextField(blank=True, verbose_name="follow-up actions")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="recorded at"),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="key_visits",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "manager",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="visited by",
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="service.workorder",
+                        verbose_name="follow-up work order",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'key-account visit',
-                'verbose_name_plural': 'key-account visits',
-                'ordering': ['-visited_on', '-pk'],
+                "verbose_name": "key-account visit",
+                "verbose_name_plural": "key-account visits",
+                "ordering": ["-visited_on", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='VisitPlanItem',
+            name="VisitPlanItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('planned_on', models.DateField(verbose_name='planned on')),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='planned', max_length=12, verbose_name='status')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.account', verbose_name='account')),
-                ('manager', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='manager')),
-                ('visit', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='plan_item', to='keyaccounts.visit', verbose_name='visit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("planned_on", models.DateField(verbose_name="planned on")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("planned", "Planned"), ("done", "Done"), ("cancelled", "Cancelled")],
+                        default="planned",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "manager",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="manager",
+                    ),
+                ),
+                (
+                    "visit",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="plan_item",
+                        to="keyaccounts.visit",
+                        verbose_name="visit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'planned visit',
-                'verbose_name_plural': 'planned visits',
-                'ordering': ['planned_on', 'pk'],
+                "verbose_name": "planned visit",
+                "verbose_name_plural": "planned visits",
+                "ordering": ["planned_on", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='OpenVisitPlanItem',
-            fields=[
-            ],
+            name="OpenVisitPlanItem",
+            fields=[],
             options={
-                'verbose_name': 'open planned visit',
-                'verbose_name_plural': 'open planned visits',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "open planned visit",
+                "verbose_name_plural": "open planned visits",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('keyaccounts.visitplanitem',),
+            bases=("keyaccounts.visitplanitem",),
         ),
         migrations.AddIndex(
-            model_name='prospect',
-            index=models.Index(fields=['status', 'last_activity_at'], name='keyaccounts_prospect_idle'),
+            model_name="prospect",
+            index=models.Index(fields=["status", "last_activity_at"], name="keyaccounts_prospect_idle"),
         ),
         migrations.AddConstraint(
-            model_name='prospect',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'held')), fields=('normalised_name',), name='keyaccounts_prospect_name_held'),
+            model_name="prospect",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "held")),
+                fields=("normalised_name",),
+                name="keyaccounts_prospect_name_held",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prospect',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'held'), models.Q(('credit_code', ''), _negated=True)), fields=('credit_code',), name='keyaccounts_prospect_code_held'),
+            model_name="prospect",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "held"), models.Q(("credit_code", ""), _negated=True)),
+                fields=("credit_code",),
+                name="keyaccounts_prospect_code_held",
+            ),
         ),
         migrations.AddIndex(
-            model_name='visitplanitem',
-            index=models.Index(fields=['manager', 'year', 'status'], name='keyaccounts_plan_manager'),
+            model_name="visitplanitem",
+            index=models.Index(fields=["manager", "year", "status"], name="keyaccounts_plan_manager"),
         ),
         migrations.AddConstraint(
-            model_name='visitplanitem',
-            constraint=models.UniqueConstraint(fields=('account', 'planned_on'), name='keyaccounts_visit_plan_once_a_day'),
+            model_name="visitplanitem",
+            constraint=models.UniqueConstraint(
+                fields=("account", "planned_on"), name="keyaccounts_visit_plan_once_a_day"
+            ),
         ),
     ]
