@@ -117,7 +117,9 @@ class NameIndex:
         # one entry per (character, name), names ascending within a character
         pairs = np.unique((codes.astype(np.int64) << 32) | rows)
         self._rows = pairs & 0xFFFFFFFF
-        self._chars, self._starts, self._counts = np.unique(pairs >> 32, return_index=True, return_counts=True)
+        self._chars, self._starts, self._counts = np.unique(
+            pairs >> 32, return_index=True, return_counts=True
+        )
         self._names = np.asarray(self.names, dtype=object)
 
     def add(self, key: int, name: str) -> None:
@@ -148,7 +150,9 @@ class NameIndex:
         """Rows that may reach ``threshold``: those holding one of the query's rarest needed characters."""
         if not query or not self.names:
             return np.empty(0, dtype=np.int64)
-        lists = [self._postings(ch) for ch in query]  # one list per position: a repeated character counts twice
+        lists = [
+            self._postings(ch) for ch in query
+        ]  # one list per position: a repeated character counts twice
         needed = len(query) - required_shared(len(query), threshold) + 1
         rarest = sorted(lists, key=len)[: max(needed, 1)]
         return np.unique(np.concatenate(rarest)) if rarest else np.empty(0, dtype=np.int64)
