@@ -12,7 +12,7 @@ from gridcare.keyaccounts.models import Collision, Prospect
 
 pytestmark = pytest.mark.django_db
 
-CODE = "91330100MA2B3C4D5E"
+CODE = "91330100MA2B3C4D5N"
 
 
 @pytest.fixture
@@ -64,10 +64,10 @@ def test_collision_of_each_kind_is_refused_without_leaking_the_holder(
 
 
 def test_an_existing_customer_cannot_be_registered(company, register) -> None:
-    company("城东精密铸造有限公司", credit_code="91330100MA0000001X")
+    company("城东精密铸造有限公司", credit_code="91330100MA0000001F")
     by_name = register("sales", name="城东精密铸造有限责任公司")
     assert by_name.refused and "已是本公司客户" in by_name.message
-    by_code = register("sales", name="别的名字", credit_code="91330100MA0000001X")
+    by_code = register("sales", name="别的名字", credit_code="91330100MA0000001F")
     assert by_code.refused and by_code.collision.reason == "customer"
 
 

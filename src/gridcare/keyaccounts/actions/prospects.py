@@ -17,6 +17,7 @@ from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition
 from gridcare.core.locks import job_lock
 from gridcare.core.numbering import Counter, next_number
+from gridcare.customers.validators import id_number_error
 from gridcare.engine.names import normalise_address, normalise_credit_code, normalise_name
 from gridcare.keyaccounts.collision import Hit, find_collision, name_index
 from gridcare.keyaccounts.conf import conf
@@ -41,7 +42,6 @@ PROSPECT_FIELDS = [
     "owner_id",
     "status",
 ]
-CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 #: what a salesperson is told on a collision: that it is registered — never by whom (客户信息保密)
@@ -99,10 +99,9 @@ def clean_prospect(data: dict[str, Any]) -> dict[str, Any]:
     elif len(name) > 120:
         errors["name"] = "单位名称最长 120 个字符。 (At most 120 characters.)"
     credit_code = normalise_credit_code(str(data.get("credit_code") or ""))
-    if credit_code and not CREDIT_CODE.match(credit_code):
-        errors["credit_code"] = (
-            "统一社会信用代码应为 18 位（数字与大写字母）。 (A credit code has 18 characters.)"
-        )
+    problem = id_number_error("credit_code", credit_code) if credit_code else None
+    if problem:
+        errors["credit_code"] = problem
     address = str(data.get("address") or "").strip()
     if len(address) > 200:
         errors["address"] = "地址最长 200 个字符。 (At most 200 characters.)"
