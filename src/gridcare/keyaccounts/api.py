@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gridcare.api.base import ActionViewSet
+from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
 from gridcare.api.fields import BusinessDateField, ScopedModelSerializer, ScopedPrimaryKeyRelatedField
 from gridcare.core.requests import StaffRequest
 from gridcare.customers.masking import mask_mobile
@@ -175,7 +175,7 @@ class KeyAccountSerializer(ScopedModelSerializer):
         read_only_fields = fields
 
 
-class KeyAccountViewSet(ActionViewSet):
+class KeyAccountViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[KeyAccount]):
     """大客户档案 — the caller's key-account portfolio (read); ``POST …/classify/`` reclassifies by the rules."""
 
     queryset = KeyAccount.objects.all()
@@ -188,11 +188,6 @@ class KeyAccountViewSet(ActionViewSet):
     def get_queryset(self) -> Any:
         return portfolio(self.request.user)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(
-            {"detail": "请使用 classify。 (Key accounts come from the rules: POST …/classify/.)"},
-            status=status.HTTP_405_METHOD_NOT_ALLOWED,
-        )
 
     @extend_schema(request=None, responses=dict)
     @route(detail=False, methods=["post"])
@@ -259,7 +254,9 @@ class GenerateSerializer(serializers.Serializer[Any]):
     year = serializers.IntegerField(min_value=2000, max_value=2999)
 
 
-class VisitPlanViewSet(ActionViewSet):
+class VisitPlanViewSet(
+    ScopedViewSetMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[VisitPlanItem]
+):
     """大客户回访计划 — planned visits; ``POST …/generate/`` makes the year's plan from the grades' frequencies."""
 
     queryset = VisitPlanItem.objects.select_related("account")
@@ -269,11 +266,6 @@ class VisitPlanViewSet(ActionViewSet):
     action_permissions = {"partial_update": "keyaccount.manage", "generate": "keyaccount.manage"}
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(
-            {"detail": "请使用 generate。 (Plans are generated: POST …/generate/.)"},
-            status=status.HTTP_405_METHOD_NOT_ALLOWED,
-        )
 
     @extend_schema(request=PlanChangeSerializer, responses=PlanItemSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -323,7 +315,7 @@ class DecideSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(max_length=200)
 
 
-class CollisionViewSet(ActionViewSet):
+class CollisionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[Collision]):
     """撞单记录 — refused registrations with the holder, for the managers; ``POST …/decide/`` settles one."""
 
     queryset = Collision.objects.select_related("prospect__owner")
@@ -333,11 +325,6 @@ class CollisionViewSet(ActionViewSet):
     action_permissions = {"decide": "prospect.view_all"}
     http_method_names = ["get", "post", "head", "options"]
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(
-            {"detail": "撞单由备案产生。 (Collisions come from registrations.)"},
-            status=status.HTTP_405_METHOD_NOT_ALLOWED,
-        )
 
     @extend_schema(request=DecideSerializer, responses=CollisionSerializer)
     @route(detail=True, methods=["post"])
