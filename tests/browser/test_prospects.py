@@ -28,6 +28,8 @@ def test_register_refuse_and_show_contact(page: Page) -> None:
     from gridcare.keyaccounts.collision import forget_name_index
 
     forget_name_index()
+    page.set_default_timeout(60_000)  # the shared machine may be busy: a slow page is not a wrong one
+    page.set_default_navigation_timeout(60_000)
     page.set_viewport_size({"width": 390, "height": 844})
     login(page, "sales")
     register(page, "华东新材料科技有限公司")
