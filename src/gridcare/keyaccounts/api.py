@@ -188,7 +188,6 @@ class KeyAccountViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[KeyAcc
     def get_queryset(self) -> Any:
         return portfolio(self.request.user)
 
-
     @extend_schema(request=None, responses=dict)
     @route(detail=False, methods=["post"])
     def classify(self, request: StaffRequest) -> Response:
@@ -266,7 +265,6 @@ class VisitPlanViewSet(
     action_permissions = {"partial_update": "keyaccount.manage", "generate": "keyaccount.manage"}
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-
     @extend_schema(request=PlanChangeSerializer, responses=PlanItemSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         item = self.get_object()
@@ -324,7 +322,6 @@ class CollisionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[Collisi
     view_permission = "prospect.view_all"
     action_permissions = {"decide": "prospect.view_all"}
     http_method_names = ["get", "post", "head", "options"]
-
 
     @extend_schema(request=DecideSerializer, responses=CollisionSerializer)
     @route(detail=True, methods=["post"])

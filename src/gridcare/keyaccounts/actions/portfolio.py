@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ def _rule_condition(rule: KeyAccountRule) -> Q:
             )
         )
     if rule.important_only:
-        condition &= Q(important=True)
+        condition &= Q(important__gt=0)
     return condition
 
 
@@ -53,7 +53,7 @@ def do_classify_key_accounts(actor: User) -> dict[str, int]:
         .annotate(
             capacity=Coalesce(Sum("capacity_kva"), ZERO),
             annual_kwh=Coalesce(Sum("expected_monthly_kwh"), ZERO) * 12,
-            important=Max("is_important"),
+            important=Count("pk", filter=Q(is_important=True)),
         )
     )
     chosen: dict[int, tuple[KeyAccountRule, Decimal, Decimal]] = {}

@@ -327,7 +327,7 @@ def do_decide_collision(actor: User, collision: Collision | int, *, transfer: bo
     from gridcare.core.access import get_in_scope
 
     pk = collision.pk if isinstance(collision, Collision) else collision
-    found = get_in_scope(Collision.objects.select_for_update(), actor, write=True, pk=pk)
+    found = get_in_scope(Collision.objects.select_for_update(of=("self",)), actor, write=True, pk=pk)
     if found.decision != Collision.Decision.OPEN:
         raise Conflict("该撞单已处理。 (This collision was decided already.)")
     if not note.strip():
