@@ -94,7 +94,7 @@ class ProspectUpdateSerializer(serializers.Serializer[Any]):
     )
 
 
-class ContactSerializer(serializers.Serializer[Any]):
+class ProspectContactSerializer(serializers.Serializer[Any]):
     contact_name = serializers.CharField()
     contact_phone = serializers.CharField()
 
@@ -136,7 +136,7 @@ class ProspectViewSet(ActionViewSet):
         updated = actions.do_update_prospect(self.request.user, prospect, **data.validated_data)
         return Response(self.get_serializer(updated).data)
 
-    @extend_schema(request=None, responses=ContactSerializer)
+    @extend_schema(request=None, responses=ProspectContactSerializer)
     @route(detail=True, methods=["post"])
     def contact(self, request: StaffRequest, pk: str | None = None) -> Response:
         """查看联系方式 — the clear contact person and phone (every view audited)."""
