@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "gridcare.readings",
     "gridcare.billing",
     "gridcare.ledger",
+    "gridcare.keyaccounts",
 ]
 
 MIDDLEWARE = [

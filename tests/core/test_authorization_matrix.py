@@ -285,6 +285,40 @@ def world(staff, place, make_meter, system):  # noqa: F811
     do_release_bills(system, Bill.objects.filter(pk=released.pk))
     payment = do_take_payment(system, account=cg.account, amount="60.00", method="cash")
     do_request_approval(system, kind="reversal", payment_id=payment.pk, reason="矩阵测试")
+    from gridcare.keyaccounts.models import Collision, KeyAccount, Prospect, Visit, VisitPlanItem
+
+    sales = staff(
+        "sales"
+    )  # a prospect (客户信息保密: its owner and the managers above see it), a key account
+    prospect = Prospect.objects.create(
+        number="BA-MATRIX",
+        name="矩阵测试有限公司",
+        normalised_name="矩阵测试",
+        industry="other",
+        region=cg.org_unit,
+        expected_capacity_kva=Decimal("1"),
+        expected_annual_kwh=Decimal("1"),
+        owner=sales,
+        unit=sales.org_unit,
+    )
+    KeyAccount.objects.create(account=cg.account, grade="general")
+    Visit.objects.create(
+        account=cg.account,
+        manager=staff("key_account"),
+        visited_on=dt.date(2026, 6, 1),
+        people_met="厂长",
+        topics="用电安全",
+    )
+    VisitPlanItem.objects.create(
+        year=2026, manager=staff("key_account"), account=cg.account, planned_on=dt.date(2026, 7, 1)
+    )
+    Collision.objects.create(
+        claimant=staff("key_account"),
+        unit=staff("key_account").org_unit,
+        name="矩阵测试",
+        reason="name",
+        prospect=prospect,
+    )
     admin = staff("admin")
     do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes
     return cg

@@ -19,7 +19,7 @@ class MenuItem:
     group: str | Promise
     label: str | Promise
     url_name: str
-    permission: str | None
+    permission: str | tuple[str, ...] | None  # a tuple: any one of the codes suffices
     icon: str = "circle"
     order: int = 100
 
@@ -40,6 +40,7 @@ def menu_for(user: Any) -> list[tuple[str, list[MenuItem]]]:
     """The entries a user may open, grouped in menu order."""
     groups: dict[str, list[MenuItem]] = {}
     for item in all_items():
-        if item.permission is None or has_perm(user, item.permission):
+        codes = (item.permission,) if isinstance(item.permission, str) else item.permission
+        if codes is None or any(has_perm(user, code) for code in codes):
             groups.setdefault(str(item.group), []).append(item)
     return list(groups.items())

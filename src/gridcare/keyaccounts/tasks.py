@@ -1,0 +1,34 @@
+"""Celery task of key accounts: the daily expiry of idle prospect registrations (备案过期释放), the same job as
+``gridcare keyaccounts expire``; two copies at once run it once (:func:`gridcare.core.locks.job_lock`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from celery.schedules import crontab
+from django.core.management import call_command
+
+from gridcare.keyaccounts.conf import conf
+from gridcare.worker import app as celery_app
+
+EXPIRE = "gridcare.keyaccounts.tasks.expire_registrations"
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        "keyaccounts-expire-registrations": {
+            "task": EXPIRE,
+            "schedule": crontab(hour=str(int(conf("EXPIRE_AT_HOUR"))), minute="10"),
+        }
+    }
+
+
+def register_schedule() -> None:
+    for name, entry in beat_schedule().items():
+        celery_app.add_periodic_task(entry["schedule"], celery_app.signature(entry["task"]), name=name)
+
+
+@shared_task(name=EXPIRE)
+def expire_registrations() -> None:
+    call_command("keyaccounts", "expire")

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from gridcare.keyaccounts import views
+
+app_name = "keyaccounts"
+
+urlpatterns = [
+    path("accounts/", views.PortfolioView.as_view(), name="account-list"),
+    path("accounts/<int:pk>/", views.KeyAccountDetailView.as_view(), name="account-detail"),
+    path("plan/", views.PlanListView.as_view(), name="plan-list"),
+    path("plan/generate/", views.PlanGenerateView.as_view(), name="plan-generate"),
+    path("visits/", views.VisitListView.as_view(), name="visit-list"),
+    path("visits/new/", views.VisitCreateView.as_view(), name="visit-create"),
+    path("prospects/", views.ProspectListView.as_view(), name="prospect-list"),
+    path("prospects/new/", views.ProspectCreateView.as_view(), name="prospect-create"),
+    path("prospects/pipeline/", views.PipelineView.as_view(), name="pipeline"),
+    path("prospects/<int:pk>/", views.ProspectDetailView.as_view(), name="prospect-detail"),
+    path("prospects/<int:pk>/edit/", views.ProspectUpdateView.as_view(), name="prospect-update"),
+    path("prospects/<int:pk>/contact/", views.ProspectContactView.as_view(), name="prospect-contact"),
+    path("prospects/<int:pk>/convert/", views.ProspectConvertView.as_view(), name="prospect-convert"),
+    path("collisions/", views.CollisionListView.as_view(), name="collision-list"),
+    path("collisions/<int:pk>/", views.CollisionDecideView.as_view(), name="collision-decide"),
+]
