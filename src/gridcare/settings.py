@@ -313,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "LedgerEntryKindEnum": "gridcare.ledger.models.Entry.Kind",
         "LedgerMethodEnum": "gridcare.ledger.models.Method",
         "ApprovalRequestKindEnum": "gridcare.ledger.models.ApprovalRequest.Kind",
+        "BillKindEnum": "gridcare.billing.models.Bill.Kind",
+        "RebillKindEnum": "gridcare.billing.models.Rebill.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -285,6 +285,25 @@ def world(staff, place, make_meter, system):  # noqa: F811
     do_release_bills(system, Bill.objects.filter(pk=released.pk))
     payment = do_take_payment(system, account=cg.account, amount="60.00", method="cash")
     do_request_approval(system, kind="reversal", payment_id=payment.pk, reason="矩阵测试")
+    from gridcare.billing.models import Rebill
+
+    rebill = Rebill.objects.create(  # a rebill case (退补) waiting for approval, on the released bill
+        number="TB-MATRIX",
+        kind=Rebill.Kind.CORRECTION,
+        reason="矩阵测试",
+        status=Rebill.Status.PENDING,
+        org_unit=cg.account.org_unit,
+        proposed_by=staff("billing"),
+        total=Decimal("-10.00"),
+        difference=Decimal("-10.00"),
+    )
+    rebill.items.create(
+        bill=released,
+        original_total=Decimal("53.80"),
+        corrected_total=Decimal("43.80"),
+        difference=Decimal("-10.00"),
+        total=Decimal("-10.00"),
+    )
     from gridcare.keyaccounts.models import Collision, KeyAccount, Prospect, Visit, VisitPlanItem
 
     sales = staff(

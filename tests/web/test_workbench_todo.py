@@ -81,6 +81,8 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "rebill_rate",  # billing: bills corrected by the rebills posted in the month
         "reconciliation_difference",  # billing: the released bills' lines against their totals
         "collection_rate",  # ledger: payments allocated to the bills released in the month
+        "visit_plan_completion",  # keyaccounts: planned visits done by their date
+        "pipeline_conversion",  # keyaccounts: prospects won of those decided
     }
     catalogue = set(KPIDefinition.objects.values_list("code", flat=True))
     assert computed <= catalogue

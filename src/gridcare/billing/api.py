@@ -409,7 +409,7 @@ class ProposeRebillSerializer(serializers.Serializer):
     submit = serializers.BooleanField(default=False)
 
 
-class DecisionSerializer(serializers.Serializer):
+class RebillDecisionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
@@ -453,20 +453,20 @@ class RebillViewSet(
         """提交 — approved within the proposer's limit, otherwise waiting for approval."""
         return self._answer(do_submit_rebill(request.user, self.get_object().pk).pk)
 
-    @extend_schema(request=DecisionSerializer, responses=RebillSerializer)
+    @extend_schema(request=RebillDecisionSerializer, responses=RebillSerializer)
     @route(detail=True, methods=["post"])
     def approve(self, request: StaffRequest, pk: str | None = None) -> Response:
         """审批通过 — within the approver's limit, never one's own case."""
-        data = DecisionSerializer(data=request.data)
+        data = RebillDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = do_approve_rebill(request.user, self.get_object().pk, note=data.validated_data["note"])
         return self._answer(case.pk)
 
-    @extend_schema(request=DecisionSerializer, responses=RebillSerializer)
+    @extend_schema(request=RebillDecisionSerializer, responses=RebillSerializer)
     @route(detail=True, methods=["post"])
     def reject(self, request: StaffRequest, pk: str | None = None) -> Response:
         """驳回 — with the reason."""
-        data = DecisionSerializer(data=request.data)
+        data = RebillDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = do_reject_rebill(request.user, self.get_object().pk, note=data.validated_data["note"])
         return self._answer(case.pk)

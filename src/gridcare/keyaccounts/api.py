@@ -13,7 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
-from gridcare.api.fields import BusinessDateField, ScopedModelSerializer, ScopedPrimaryKeyRelatedField
+from gridcare.api.fields import (
+    BusinessDateField,
+    ScopedModelSerializer,
+    ScopedPrimaryKeyRelatedField,
+    ScopedSlugRelatedField,
+)
 from gridcare.core.requests import StaffRequest
 from gridcare.customers.masking import mask_mobile
 from gridcare.customers.models import Account
@@ -30,7 +35,7 @@ REGIONS = OrgUnit.objects.filter(kind__in=[OrgUnit.Kind.STATION, OrgUnit.Kind.BR
 class ProspectSerializer(ScopedModelSerializer):
     """A prospect; the contact phone is masked (``POST …/contact/`` shows it, audited)."""
 
-    region = serializers.SlugRelatedField(slug_field="code", queryset=REGIONS)
+    region = ScopedSlugRelatedField(slug_field="code", queryset=REGIONS)
     industry = serializers.ChoiceField(choices=Industry.choices)
     next_action_on = BusinessDateField(required=False, allow_null=True)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
@@ -111,7 +116,7 @@ class ProspectViewSet(ActionViewSet):
         "create": "prospect.register",
         "partial_update": ("prospect.register", "prospect.view_all"),
         "contact": ("prospect.register", "prospect.view_all"),
-        "convert": "customer.manage",
+        "convert": "prospect.convert",
     }
 
     def get_queryset(self) -> Any:

@@ -253,7 +253,7 @@ class ProspectDetailView(StaffMixin, TemplateView):
             object=prospect,
             title=str(prospect),
             contact=self.request.session.pop(f"prospect-contact-{prospect.pk}", None),
-            can_convert=has_perm(self.request.user, "customer.manage")
+            can_convert=has_perm(self.request.user, "prospect.convert")
             and prospect.stage == "won"
             and prospect.status == "held",
             held=prospect.status == "held",
@@ -278,7 +278,7 @@ class ProspectContactView(StaffMixin, View):
 
 class ProspectConvertView(StaffMixin, View):
     request: StaffHttpRequest
-    permission = "customer.manage"
+    permission = "prospect.convert"
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:

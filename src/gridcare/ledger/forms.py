@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.scoped import ScopedForm
 from gridcare.ledger.actions import COUNTER_METHODS
 from gridcare.ledger.models import Channel, Method
 
@@ -31,7 +32,7 @@ class RefundForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
-class ChannelFileForm(forms.Form):
+class ChannelFileForm(ScopedForm):
     channel = forms.ModelChoiceField(
         label=_("Collection channel"), queryset=Channel.objects.filter(active=True)
     )

@@ -154,11 +154,12 @@ def check() -> list[str]:
             problems.append(f"收费 {number}：入账 {-paid} ≠ 金额 {amount} (payment entries ≠ payment)")
         if reversed_ not in (posting.ZERO, amount):
             problems.append(f"收费 {number}：冲正 {reversed_} ≠ 金额 {amount} (reversal ≠ payment)")
+    b, x = TableRef(Entry._meta.apps.get_model("billing", "Bill"), "b"), TableRef(Entry, "x")
     charged = rows(
-        "SELECT b.id, b.number, b.total, COUNT(x.id), COALESCE(SUM(x.amount), 0) FROM billing_bill b "
-        "LEFT JOIN ledger_entry x ON x.bill_id = b.id AND x.kind IN ('charge', 'correction') "
-        "WHERE b.status IN ('released', 'cancelled') AND b.released_at IS NOT NULL "
-        "GROUP BY b.id, b.number, b.total"
+        f"SELECT {b.id}, {b.number}, {b.total}, COUNT({x.id}), COALESCE(SUM({x.amount}), 0) FROM {b} "
+        f"LEFT JOIN {x} ON {x.bill_id} = {b.id} AND {x.kind} IN ('charge', 'correction') "
+        f"WHERE {b.status} IN ('released', 'cancelled') AND {b.released_at} IS NOT NULL "
+        f"GROUP BY {b.id}, {b.number}, {b.total}"
     )
     for _pk, number, bill_total, count, amount in charged:
         if count > 1 or (count == 1 and _money(amount) != _money(bill_total)):

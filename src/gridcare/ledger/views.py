@@ -282,7 +282,7 @@ class ReconcileView(StaffMixin, View):
     def context(self, form: ChannelFileForm | None = None) -> dict[str, Any]:
         return {
             "title": _("Channel reconciliation"),
-            "form": form or ChannelFileForm(initial={"day": timezone.localdate()}),
+            "form": form or ChannelFileForm(initial={"day": timezone.localdate()}, user=self.request.user),
             "files": restrict(
                 ChannelFile.objects.select_related("channel", "imported_by"), self.request.user
             )[:50],
@@ -292,7 +292,7 @@ class ReconcileView(StaffMixin, View):
         return render(request, "ledger/reconcile.html", self.context())
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = ChannelFileForm(request.POST, request.FILES)
+        form = ChannelFileForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:

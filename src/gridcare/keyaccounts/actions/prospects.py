@@ -280,11 +280,12 @@ def do_view_prospect_contact(actor: User, prospect: Prospect | int) -> dict[str,
     return {"contact_name": found.contact_name, "contact_phone": found.contact_phone}
 
 
-@action("keyaccounts.convert_prospect", permission="customer.manage")
+@action("keyaccounts.convert_prospect", permission="prospect.convert")
 def do_convert_prospect(actor: User, prospect: Prospect | int) -> Prospect:
     """签约转化 — a won prospect becomes a customer through the customers app's create action, from what was
-    registered (name, credit code, address, region, contact): nothing is typed again."""
-    from gridcare.customers.actions import do_create_customer
+    registered (name, credit code, address, region, contact): nothing is typed again. The customer is created
+    (audited as such) under this action's own permission: converting needs no right to edit customer records."""
+    from gridcare.customers.actions import create_customer
     from gridcare.customers.models import Customer
 
     pk = prospect.pk if isinstance(prospect, Prospect) else prospect
@@ -299,7 +300,7 @@ def do_convert_prospect(actor: User, prospect: Prospect | int) -> Prospect:
             {"credit_code": "转为客户需要统一社会信用代码。 (Conversion needs the credit code.)"}
         )
     contacts = [{"name": found.contact_name, "mobile": found.contact_phone}] if found.contact_phone else []
-    customer = do_create_customer(
+    customer = create_customer(
         actor,
         name=found.name,
         kind=Customer.Kind.ORGANISATION,
