@@ -69,6 +69,25 @@ class ScopedSlugRelatedField(_ScopedRelatedMixin, SlugListRelatedField):
     }
 
 
+class RoutingSlugRelatedField(ScopedSlugRelatedField):
+    """An org-chart name every signed-in caller may choose whatever their data scope — the API's counterpart of
+    :attr:`gridcare.core.scoped.ScopedForm.routing_fields` (a sales region, a team to hand work to): it discloses
+    a name, not data. ``reason`` says why, as the form's declaration does; without a signed-in user: nothing."""
+
+    def __init__(self, *, reason: str, **kwargs: Any) -> None:
+        if not reason.strip():
+            raise ValueError("a routing field says why it lists the whole organisation")
+        self.reason = reason
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> models.QuerySet:
+        queryset = serializers.SlugRelatedField.get_queryset(self)
+        assert queryset is not None  # a writable field is declared with its queryset
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return queryset if user is not None and user.is_authenticated else queryset.none()
+
+
 class ScopedModelSerializer(serializers.ModelSerializer):
     """A ``ModelSerializer`` whose generated foreign-key fields resolve through the caller's scope."""
 

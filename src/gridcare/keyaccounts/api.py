@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from gridcare.api.base import ActionViewSet, ScopedViewSetMixin
 from gridcare.api.fields import (
     BusinessDateField,
+    RoutingSlugRelatedField,
     ScopedModelSerializer,
     ScopedPrimaryKeyRelatedField,
-    ScopedSlugRelatedField,
 )
 from gridcare.core.requests import StaffRequest
 from gridcare.customers.masking import mask_mobile
@@ -35,7 +35,11 @@ REGIONS = OrgUnit.objects.filter(kind__in=[OrgUnit.Kind.STATION, OrgUnit.Kind.BR
 class ProspectSerializer(ScopedModelSerializer):
     """A prospect; the contact phone is masked (``POST …/contact/`` shows it, audited)."""
 
-    region = ScopedSlugRelatedField(slug_field="code", queryset=REGIONS)
+    region = RoutingSlugRelatedField(
+        slug_field="code",
+        queryset=REGIONS,
+        reason="供电区域是组织机构名称，不是客户数据 (a region is an org-chart name, not data)",
+    )
     industry = serializers.ChoiceField(choices=Industry.choices)
     next_action_on = BusinessDateField(required=False, allow_null=True)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
