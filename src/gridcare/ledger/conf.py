@@ -24,6 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "RECEIPT_FONT": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     # a reconciliation file holds at most this many rows
     "MAX_FILE_ROWS": 2000000,
+    # where messages to customers (reminders, balance alerts) go: a class with ``send(Message) -> Outcome``
+    "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
+    # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``
+    "REMOTE_SWITCH": "gridcare.ledger.outbound.LoggingSwitch",
 }
 
 
