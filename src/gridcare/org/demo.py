@@ -46,7 +46,7 @@ STAFF: list[tuple[str, str, str, str, bool]] = [
     ("sales", "杨帆", "market_specialist", "TZ", False),
     ("billing", "赵丽", "billing_accountant", "HS", True),
     ("reader", "黄勇", "meter_reader", "CB", False),
-    ("collector", "吴芳", "collector", "SF", False),
+    ("collector", "吴芳", "collector", "CD", False),  # a county company's collector: its stations' accounts
     ("metering", "孙磊", "metering_engineer", "JL", True),
     ("auditor", "朱婷", "auditor", "JC", True),
     ("load", "胡军", "load_manager", "FH", True),
