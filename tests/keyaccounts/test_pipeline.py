@@ -20,6 +20,7 @@ from gridcare.keyaccounts.actions import do_convert_prospect, do_expire_registra
 from gridcare.keyaccounts.actions.prospects import JOB
 from gridcare.keyaccounts.models import Prospect
 from gridcare.keyaccounts.selectors import pipeline
+from gridcare.keyaccounts.workbench import won_to_convert
 
 pytestmark = pytest.mark.django_db
 CODE = "91330100MA2B3C4D5N"
@@ -51,7 +52,11 @@ def test_a_won_prospect_becomes_a_customer_without_retyping(prospect, staff) -> 
         do_update_prospect(sales, prospect, stage=stage)
     with pytest.raises(PermissionRefused):  # the salesperson does not open customer records
         do_convert_prospect(sales, prospect)
+    assert "keyaccounts.won_to_convert" not in [t.code for t in won_to_convert(sales)]
+    waiting = won_to_convert(staff("manager"))  # the step waits on the manager's workbench
+    assert [(t.count, t.items[0][0]) for t in waiting] == [(1, prospect.name)]
     converted = do_convert_prospect(staff("manager"), prospect)
+    assert won_to_convert(staff("manager")) == []
     customer = Customer.objects.get(pk=converted.customer_id)
     assert (customer.name, customer.id_number, customer.org_unit_id, customer.address) == (
         prospect.name,

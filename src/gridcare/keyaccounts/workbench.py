@@ -155,7 +155,29 @@ def disputes_open(user: Any) -> list[Todo]:
     ]
 
 
-TODOS = [visits_due, prospects_due, disputes_open]
+def won_to_convert(user: Any) -> list[Todo]:
+    """Won prospects (签约) not yet customers, for whoever may convert them — the owner cannot, so the step
+    waits here for the manager instead of in the owner's memory."""
+    if not has_perm(user, "prospect.convert"):
+        return []
+    rows = visible_prospects(user).filter(stage=Prospect.Stage.WON, customer__isnull=True)
+    count = rows.count()
+    if not count:
+        return []
+    first = tuple((p.name, p.get_absolute_url(), None) for p in rows.order_by("last_activity_at", "pk")[:5])
+    return [
+        Todo(
+            "keyaccounts.won_to_convert",
+            _("Won prospects to convert into customers"),
+            count,
+            reverse("keyaccounts:prospect-list") + "?stage=won",
+            "primary",
+            first,
+        )
+    ]
+
+
+TODOS = [visits_due, prospects_due, disputes_open, won_to_convert]
 KPIS = [
     KPI("visit_plan_completion", visit_plan_completion, _plan_link),
     KPI("pipeline_conversion", pipeline_conversion, _pipeline_link),
