@@ -48,11 +48,15 @@ def do_set_budget(
     if not isinstance(year, int) or not 2000 <= year <= today.year + int(conf("BUDGET_YEARS_AHEAD")):
         raise InvalidInput({"year": f"预算年度「{year}」无效。 (Invalid budget year.)"})
     value = _money(amount, "amount", positive=False)
-    unit = get_in_scope(OrgUnit.objects.all(), actor, pk=region.pk if isinstance(region, OrgUnit) else region)
-    owner_pk = owner.pk if isinstance(owner, User) else owner
-    person = User.objects.filter(pk=owner_pk, is_active=True, left_on__isnull=True).first()
-    if person is None:
-        raise InvalidInput({"owner": "责任人不存在或已离岗。 (The owner does not exist or has left.)"})
+    # the region is any unit of the org chart (what the money is spent on); the owner is one of the actor's people
+    unit = OrgUnit.objects.filter(pk=region.pk if isinstance(region, OrgUnit) else region).first()
+    if unit is None:
+        raise InvalidInput({"region": "没有该区域。 (No such region.)"})
+    person = get_in_scope(
+        User.objects.all(), actor, write=True, pk=owner.pk if isinstance(owner, User) else owner
+    )
+    if not person.is_active or person.left_on is not None:
+        raise InvalidInput({"owner": "责任人已离岗。 (The owner has left.)"})
     check_limit(actor, "budget_amount", value)
     line = SalesBudget.objects.select_for_update().filter(year=year, region=unit, owner=person).first()
     before = None

@@ -465,6 +465,9 @@ class CreditAdjustment(models.Model):
     def __str__(self) -> str:
         return f"{self.score.month} {self.score_before}→{self.score_after}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("keyaccounts:credit-decide", args=[self.pk])
+
 
 class ExpenseCategory(models.TextChoices):
     PROMOTION = "promotion", _("Promotion & advertising")  # 宣传推广
@@ -492,7 +495,9 @@ class SalesBudget(models.Model):
     )
     created_at = models.DateTimeField(_("set at"), default=timezone.now)
 
-    scope_unit_path = "region__path"
+    # a budget line belongs to its owner's unit (the market manager sees the lines of their team); the region is
+    # what it is spent on, any unit of the org chart
+    scope_unit_path = "owner__org_unit__path"
     scope_owner = "owner"
     display_units: ClassVar[dict[str, str]] = {"amount": "元"}
 
@@ -559,7 +564,7 @@ class SalesExpense(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
 
-    scope_unit_path = "budget__region__path"
+    scope_unit_path = "budget__owner__org_unit__path"
     scope_owner = "budget__owner"
     display_units: ClassVar[dict[str, str]] = {"amount": "元", "overrun": "元"}
 
@@ -573,3 +578,6 @@ class SalesExpense(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.get_category_display()} {self.amount} 元"
+
+    def get_absolute_url(self) -> str:
+        return reverse("keyaccounts:expense-decide", args=[self.pk])
