@@ -184,10 +184,11 @@ class CreditAdjustmentViewSet(
     @extend_schema(request=OverLimitDecisionSerializer, responses=CreditAdjustmentSerializer)
     @route(detail=True, methods=["post"])
     def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
+        adjustment = self.get_object()  # outside scope: 404 before anything else
         data = OverLimitDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         decided = credit_actions.do_decide_credit_adjustment(
-            request.user, self.get_object().pk, **data.validated_data
+            request.user, adjustment.pk, **data.validated_data
         )
         return Response(self.get_serializer(decided).data)
 
@@ -383,9 +384,10 @@ class SalesExpenseViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.
     @extend_schema(request=OverLimitDecisionSerializer, responses=SalesExpenseSerializer)
     @route(detail=True, methods=["post"])
     def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
+        expense = self.get_object()  # outside scope: 404 before anything else
         data = OverLimitDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        decided = budget_actions.do_decide_expense(request.user, self.get_object().pk, **data.validated_data)
+        decided = budget_actions.do_decide_expense(request.user, expense.pk, **data.validated_data)
         return Response(self.get_serializer(decided).data, status=status.HTTP_200_OK)
 
 
