@@ -148,6 +148,13 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
         f"FROM ({per_debit}) x GROUP BY account_id"
     )
     end = period.end
+    if connection.vendor == "postgresql" and not connection.get_autocommit():
+        # one big aggregate: enough memory to hash it without spilling, no JIT compile (seconds under load)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+                [str(conf("CREDIT_WORK_MEM"))],
+            )
     # in the order of the placeholders: arrears, window, overdue, paid, where
     params = [end, period.start_exclusive, end, end, end]
     frame = query_frame(
