@@ -378,7 +378,7 @@ def world(staff, place, make_meter, system):  # noqa: F811
     SalesExpense.objects.create(
         budget=budget,
         day=dt.date(2026, 6, 1),
-        category="visits",
+        category="expense_visits",
         amount=Decimal("2000"),
         description="矩阵",
         status="pending",

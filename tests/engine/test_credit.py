@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridcare.engine.credit import CreditRules, RulesError, grade_of, reasons, score
 
 RULES = {
-    "start": 100,
+    "base_score": 100,
     "rules": [
         {
             "code": "punctuality",
@@ -107,7 +107,7 @@ def test_grade_of_a_manual_score() -> None:
             },
             "重复",
         ),
-        ({"start": 0}, "start"),
+        ({"base_score": 0}, "base_score"),
     ],
 )
 def test_bad_rules_are_refused_with_the_rule_and_the_reason(change: dict, message: str) -> None:
@@ -125,18 +125,14 @@ def test_the_data_form_round_trips() -> None:
     assert CreditRules.from_data(rules.to_data()) == rules
 
 
-@given(
-    st.lists(st.floats(0, 100), min_size=1, max_size=20),
-    st.lists(st.floats(0, 400), min_size=20, max_size=20),
-    st.lists(st.integers(0, 9), min_size=20, max_size=20),
-)
-def test_scores_are_0_to_100_and_worse_figures_never_score_higher(punct, days, violations) -> None:
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 400), st.integers(0, 9)), min_size=1, max_size=20))
+def test_scores_are_0_to_100_and_worse_figures_never_score_higher(rows) -> None:
     rules = CreditRules.from_data(RULES)
-    n = len(punct)
     base = {
-        "punctuality_pct": np.array(punct),
-        "max_days": np.array(days[:n]),
-        "violations": np.array(violations[:n], dtype=float),
+        "punctuality_pct": np.array([r[0] for r in rows]),
+        "max_days": np.array([r[1] for r in rows]),
+        "violations": np.array([r[2] for r in rows], dtype=float),
     }
     worse = {**base, "max_days": base["max_days"] + 60, "violations": base["violations"] + 1}
     first, second = score(base, rules), score(worse, rules)

@@ -36,7 +36,7 @@ def record(staff, line, amount: str, **kwargs):
         staff(kwargs.pop("who", "sales")),
         budget=line.pk,
         day=kwargs.pop("day", DAY),
-        category=kwargs.pop("category", "promotion"),
+        category=kwargs.pop("category", "expense_promotion"),
         amount=amount,
         description=kwargs.pop("description", "园区推介会"),
         **kwargs,

@@ -116,7 +116,7 @@ def test_api_budget_expense_over_budget_is_refused_then_asked_for(api, line) -> 
     body = {
         "budget": line.pk,
         "day": str(timezone.localdate()),
-        "category": "visits",
+        "category": "expense_visits",
         "amount": "1500.00",
         "description": "差旅",
     }
@@ -162,7 +162,7 @@ def test_budget_screens_refuse_an_overrun_on_the_form_and_export(client: Client,
     body = {
         "budget": line.pk,
         "day": str(timezone.localdate()),
-        "category": "visits",
+        "category": "expense_visits",
         "amount": "1500",
         "description": "差旅",
     }

@@ -1,6 +1,6 @@
 """Credit scores (信用评价) of accounts from feature arrays and rules as data — pure, vectorised; no Django.
 
-A score starts at ``start`` points (100) and each rule takes points off when its feature crosses a threshold:
+A score starts at ``base_score`` points (100) and each rule takes points off when its feature crosses a threshold:
 
 * a **step rule** (``steps``: ``[[threshold, points], …]``) takes the points of the most severe step crossed —
   ``direction: "below"``: the feature is below the threshold (payment punctuality under 90 % → −10, under 70 %
@@ -79,9 +79,9 @@ class CreditRules:
         refused with the rule and the field named."""
         if not isinstance(data, Mapping):
             raise RulesError("规则必须是一个对象（rules 与 grades）。 (The rules must be a mapping.)")
-        start = data.get("start", 100)
-        if not isinstance(start, int) or not 0 < start <= 100:
-            raise RulesError("起始分 start 必须是 1–100 的整数。 (start must be an integer 1–100.)")
+        start = data.get("base_score", 100)
+        if isinstance(start, bool) or not isinstance(start, int) or not 0 < start <= 100:
+            raise RulesError("起始分 base_score 必须是 1–100 的整数。 (base_score must be an integer 1–100.)")
         rules = []
         seen: set[str] = set()
         for index, item in enumerate(data.get("rules") or []):
@@ -103,9 +103,9 @@ class CreditRules:
             if r.weight != 1.0:
                 item["weight"] = r.weight
             if r.unit:
-                item["unit"] = r.unit
+                item["figure_unit"] = r.unit
             rules.append(item)
-        return {"start": self.start, "rules": rules, "grades": [[g, m] for g, m in self.grades]}
+        return {"base_score": self.start, "rules": rules, "grades": [[g, m] for g, m in self.grades]}
 
 
 def _number(value: Any, where: str) -> float:
@@ -144,7 +144,7 @@ def _rule(index: int, item: Any, seen: set[str]) -> CreditRule:
         "feature": feature,
         "direction": direction,
         "weight": weight,
-        "unit": str(item.get("unit") or ""),
+        "unit": str(item.get("figure_unit") or ""),
     }
     if steps_data:
         if not isinstance(steps_data, list):

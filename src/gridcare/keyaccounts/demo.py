@@ -248,10 +248,10 @@ def credit_and_budget(actor: User) -> Iterator[str]:
         )
     spent = 0
     for days, category, amount, text in (
-        (200, "promotion", "28000.00", "城东工业园推介会"),
-        (120, "visits", "6500.00", "重点企业走访差旅"),
-        (60, "research", "12000.00", "城东产业用电调研"),
-        (20, "events", "30000.00", "年度客户座谈会"),
+        (200, "expense_promotion", "28000.00", "城东工业园推介会"),
+        (120, "expense_visits", "6500.00", "重点企业走访差旅"),
+        (60, "expense_research", "12000.00", "城东产业用电调研"),
+        (20, "expense_events", "30000.00", "年度客户座谈会"),
     ):
         day = max(today - dt.timedelta(days=days), today.replace(month=1, day=1))
         do_record_expense(sales, budget=east, day=day, category=category, amount=amount, description=text)
@@ -259,7 +259,7 @@ def credit_and_budget(actor: User) -> Iterator[str]:
     over = {
         "budget": east,
         "day": today,
-        "category": "promotion",
+        "category": "expense_promotion",
         "amount": "9000.00",
         "description": "年末宣传册",
     }

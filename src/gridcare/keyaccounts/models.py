@@ -470,12 +470,13 @@ class CreditAdjustment(models.Model):
 
 
 class ExpenseCategory(models.TextChoices):
-    PROMOTION = "promotion", _("Promotion & advertising")  # 宣传推广
-    VISITS = "visits", _("Customer visits & travel")  # 客户走访
-    EVENTS = "events", _("Meetings & events")  # 会议活动
-    RESEARCH = "research", _("Market research")  # 市场调研
-    HOSPITALITY = "hospitality", _("Hospitality")  # 业务招待
-    OTHER = "other", _("Other expenses")  # 其他
+    # codes prefixed so that none reads as an ordinary word on a screen
+    PROMOTION = "expense_promotion", _("Promotion & advertising")  # 宣传推广
+    VISITS = "expense_visits", _("Customer visits & travel")  # 客户走访
+    EVENTS = "expense_events", _("Meetings & events")  # 会议活动
+    RESEARCH = "expense_research", _("Market research")  # 市场调研
+    HOSPITALITY = "expense_hospitality", _("Hospitality")  # 业务招待
+    OTHER = "expense_other", _("Other expenses")  # 其他
 
 
 class SalesBudget(models.Model):
@@ -527,7 +528,7 @@ class SalesExpense(models.Model):
         SalesBudget, on_delete=models.PROTECT, related_name="expenses", verbose_name=_("budget")
     )
     day = models.DateField(_("date"))
-    category = models.CharField(_("category"), max_length=12, choices=ExpenseCategory.choices)
+    category = models.CharField(_("category"), max_length=20, choices=ExpenseCategory.choices)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     description = models.CharField(_("description"), max_length=200)
     prospect = models.ForeignKey(
