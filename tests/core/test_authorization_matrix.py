@@ -338,6 +338,53 @@ def world(staff, place, make_meter, system):  # noqa: F811
         reason="name",
         prospect=prospect,
     )
+    from gridcare.keyaccounts.models import (
+        CreditAdjustment,
+        CreditRuleSet,
+        CreditScore,
+        SalesBudget,
+        SalesExpense,
+    )
+
+    rule_set = CreditRuleSet.objects.create(
+        version=1,
+        rules={
+            "rules": [{"code": "v", "feature": "violations", "per_unit": 10}],
+            "grades": [["A", 90], ["D", 0]],
+        },
+        created_by=staff("manager"),
+    )  # a credit score of the 城关 account and an adjustment waiting; a budget line of the salesperson
+    score = CreditScore.objects.create(
+        account=cg.account,
+        month="2026-10",
+        score=100,
+        grade="A",
+        features=[0.0],
+        deductions=[0],
+        rule_set=rule_set,
+    )
+    CreditAdjustment.objects.create(
+        score=score,
+        account=cg.account,
+        score_before=100,
+        score_after=70,
+        grade_after="D",
+        reason="矩阵",
+        requested_by=staff("key_account"),
+    )
+    budget = SalesBudget.objects.create(
+        year=2026, region=cg.org_unit, owner=sales, amount=Decimal("1000"), created_by=staff("market_manager")
+    )
+    SalesExpense.objects.create(
+        budget=budget,
+        day=dt.date(2026, 6, 1),
+        category="expense_visits",
+        amount=Decimal("2000"),
+        description="矩阵",
+        status="pending",
+        overrun=Decimal("1000"),
+        recorded_by=sales,
+    )
     admin = staff("admin")
     do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes
     return cg

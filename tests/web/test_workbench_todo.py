@@ -83,6 +83,11 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "collection_rate",  # ledger: payments allocated to the bills released in the month
         "visit_plan_completion",  # keyaccounts: planned visits done by their date
         "pipeline_conversion",  # keyaccounts: prospects won of those decided
+        "ka_revenue",  # keyaccounts: key accounts' charges posted in the month
+        "ka_revenue_collection",  # keyaccounts: key accounts' charges of the month settled
+        "overdue_days",  # keyaccounts: oldest unpaid bill of key accounts in arrears
+        "bad_debt_rate",  # keyaccounts: written off + arrears > 365 days over billed
+        "budget_variance",  # keyaccounts: spending against the prorated sales expense budget
     }
     catalogue = set(KPIDefinition.objects.values_list("code", flat=True))
     assert computed <= catalogue

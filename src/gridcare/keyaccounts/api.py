@@ -348,3 +348,18 @@ ROUTES = [
     ("keyaccounts/plan", VisitPlanViewSet, "visit-plan"),
     ("keyaccounts/collisions", CollisionViewSet, "collision"),
 ]
+
+
+# credit scores (信用评价) and sales expense budgets (销售费用预算) live in their own module
+from gridcare.keyaccounts.credit_api import (  # noqa: E402
+    ROUTES as CREDIT_ROUTES,
+)
+from gridcare.keyaccounts.credit_api import (  # noqa: E402, F401 - listed with the app's serializers
+    CreditAdjustmentSerializer,
+    CreditRulesSerializer,
+    CreditScoreSerializer,
+    SalesBudgetSerializer,
+    SalesExpenseSerializer,
+)
+
+ROUTES += CREDIT_ROUTES

@@ -22,6 +22,29 @@ DEFAULTS: dict[str, Any] = {
     "EXPIRE_AT_HOUR": 2,
     # a planned visit is "near" (on the to-do list ahead of time) this many days before its date
     "VISIT_NEAR_DAYS": 7,
+    # credit scores (信用评价): the feature sources (dotted paths of ``function(account_ids, period) -> {name:
+    # array}``); the dunning module wires its disconnection and payment-plan sources here
+    "CREDIT_FEATURE_SOURCES": [
+        "gridcare.keyaccounts.credit.ledger_features",
+        "gridcare.keyaccounts.credit.violation_features",
+        "gridcare.keyaccounts.credit.disconnection_features",
+        "gridcare.keyaccounts.credit.payment_plan_features",
+    ],
+    # the months of history a score reads (payment punctuality, overdue days, violations …)
+    "CREDIT_WINDOW_MONTHS": 12,
+    # the monthly run's Celery beat day of the month and hour (Asia/Shanghai): scores the month before
+    "CREDIT_RUN_DAY": 1,
+    "CREDIT_RUN_HOUR": 3,
+    # PostgreSQL work_mem of the monthly run's ledger aggregate (set for its transaction only)
+    "CREDIT_WORK_MEM": "256MB",
+    # months of scores in the 360 view's history chart
+    "CREDIT_HISTORY_MONTHS": 12,
+    # rows per INSERT batch where COPY is not available (SQLite)
+    "CREDIT_INSERT_BATCH": 5000,
+    # 坏账率: arrears more than this many days overdue count as bad debt (with what was written off)
+    "BAD_DEBT_DAYS": 365,
+    # a sales expense's budget year must be the year of its date; budgets are set for at most this many years ahead
+    "BUDGET_YEARS_AHEAD": 1,
 }
 
 
@@ -32,7 +55,7 @@ def conf(name: str) -> Any:
         return configured[name]
     env = os.environ.get(f"GRIDCARE_KEYACCOUNTS_{name}")
     default = DEFAULTS[name]
-    if env is not None and not isinstance(default, dict):
+    if env is not None and not isinstance(default, dict | list):
         return type(default)(env)
     return default
 

@@ -176,3 +176,105 @@ def build(actor: User, scale: str) -> Iterator[str]:
         )
         refused += result.refused
     yield f"keyaccounts: {refused} registrations refused as already held (撞单)"
+    yield from credit_and_budget(actor)
+
+
+def _months_back(count: int) -> list[str]:
+    today = timezone.localdate()
+    index = today.year * 12 + today.month - 1
+    return [f"{(index - k) // 12}-{(index - k) % 12 + 1:02d}" for k in range(count, 0, -1)]
+
+
+def credit_and_budget(actor: User) -> Iterator[str]:
+    """信用评价 for the last three months (by the shipped rules, from the ledger), a key account manager's
+    adjustment within the limit and one beyond it approved by the marketing manager; the year's sales expense
+    budgets with spending, an expense over budget refused, then sent for approval and approved."""
+    from gridcare.core.errors import GridcareError, InvalidInput
+    from gridcare.keyaccounts.budget_actions import do_decide_expense, do_record_expense, do_set_budget
+    from gridcare.keyaccounts.credit_actions import (
+        do_adjust_credit_score,
+        do_compute_credit_scores,
+        do_decide_credit_adjustment,
+        do_load_credit_rule_defaults,
+    )
+    from gridcare.keyaccounts.models import CreditScore
+
+    manager = User.objects.filter(username="manager").first()
+    do_load_credit_rule_defaults(actor)
+    scored = 0
+    for month in _months_back(3):
+        scored += do_compute_credit_scores(manager or actor, month=month)["scored"]
+    yield f"keyaccounts: {scored:,} credit scores over the last three months"
+    kam = User.objects.filter(position__code="key_account_manager", is_active=True).order_by("pk").first()
+    if kam is not None and manager is not None:
+        latest = _months_back(1)[0]
+        mine = list(
+            CreditScore.objects.filter(
+                month=latest, account__account_manager=kam, account__is_key_account=True
+            )
+            .order_by("account_id")
+            .values_list("account_id", "score")[:2]
+        )
+        adjusted = 0
+        if mine:
+            account_id, score = mine[0]
+            do_adjust_credit_score(
+                kam, account_id, points=5 if score <= 95 else -5, reason="回访核实：已按约定付清欠费"
+            )
+            adjusted += 1
+        if len(mine) > 1:
+            account_id, score = mine[1]
+            request = do_adjust_credit_score(
+                kam, account_id, points=-20 if score >= 20 else 20, reason="稽查发现违约用电嫌疑，待处理"
+            )
+            do_decide_credit_adjustment(manager, request.pk, approve=True, note="同意，结案后复核")
+            adjusted += 1
+        yield f"keyaccounts: {adjusted} credit-score adjustment(s) (one within the limit, one approved above it)"
+    market = User.objects.filter(username="market_manager").first()
+    sales = User.objects.filter(username="sales").first()
+    if market is None or sales is None or manager is None:
+        return
+    today = timezone.localdate()
+    units = {u.code: u for u in OrgUnit.objects.filter(code__in=["CD", "SN"])}
+    if len(units) < 2:
+        return
+    east = do_set_budget(
+        market, year=today.year, region=units["CD"], owner=sales, amount="80000", note="城东片区"
+    )
+    do_set_budget(market, year=today.year, region=units["SN"], owner=sales, amount="50000", note="山南片区")
+    if kam is not None:
+        do_set_budget(
+            manager, year=today.year, region=units["CD"], owner=kam, amount="120000", note="大客户维护"
+        )
+    spent = 0
+    for days, category, amount, text in (
+        (200, "expense_promotion", "28000.00", "城东工业园推介会"),
+        (120, "expense_visits", "6500.00", "重点企业走访差旅"),
+        (60, "expense_research", "12000.00", "城东产业用电调研"),
+        (20, "expense_events", "30000.00", "年度客户座谈会"),
+    ):
+        day = max(today - dt.timedelta(days=days), today.replace(month=1, day=1))
+        do_record_expense(sales, budget=east, day=day, category=category, amount=amount, description=text)
+        spent += 1
+    over = {
+        "budget": east,
+        "day": today,
+        "category": "expense_promotion",
+        "amount": "9000.00",
+        "description": "年末宣传册",
+    }
+    try:
+        do_record_expense(sales, **over)  # type: ignore[arg-type]
+    except InvalidInput:
+        refused = 1
+    else:  # pragma: no cover - the budget above leaves 3,500 元
+        refused = 0
+    try:
+        waiting = do_record_expense(sales, request_approval=True, **over)  # type: ignore[arg-type]
+        do_decide_expense(market, waiting.pk, approve=True, note="年末宣传，同意超支")
+    except GridcareError as error:  # pragma: no cover - shown, never hidden
+        yield f"keyaccounts: overrun not approved: {error.message}"
+    yield (
+        f"keyaccounts: sales budgets for {today.year}, {spent} expenses, {refused} over budget refused "
+        "then approved by the market department manager"
+    )

@@ -353,3 +353,232 @@ class Collision(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("keyaccounts:collision-decide", args=[self.pk])
+
+
+class CreditRuleSet(models.Model):
+    """信用评价规则 — one version of the credit-score rules as data (features, thresholds, points, weights and the
+    grade minimums; :mod:`gridcare.engine.credit`). The latest version scores; every score keeps the version it
+    was computed with, so its reasons read the rules that applied."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    rules = models.JSONField(_("rules"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    scope_public = True  # the rules are data every signed-in user may read
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("credit-score rules")
+        verbose_name_plural = _("credit-score rules")
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
+class CreditScore(models.Model):
+    """信用评价 — an account's computed credit score of a month (0–100), its grade and what took points off (the
+    features and each rule's points). Immutable: one per account and month; a manual change is a
+    :class:`CreditAdjustment`."""
+
+    account = models.ForeignKey(
+        "customers.Account", on_delete=models.PROTECT, related_name="credit_scores", verbose_name=_("account")
+    )
+    month = models.CharField(_("month"), max_length=7)
+    score = models.PositiveSmallIntegerField(_("score"))
+    grade = models.CharField(_("grade"), max_length=1)
+    features = models.JSONField(_("figures"), default=dict)
+    deductions = models.JSONField(_("points taken off"), default=dict)
+    rule_set = models.ForeignKey(
+        CreditRuleSet, on_delete=models.PROTECT, related_name="+", verbose_name=_("rules version")
+    )
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    scope_customer_data = True
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+    display_units: ClassVar[dict[str, str]] = {"score": "分"}
+
+    class Meta:
+        ordering = ["-month", "account_id"]
+        verbose_name = _("credit score")
+        verbose_name_plural = _("credit scores")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month"], name="keyaccounts_credit_once_a_month")
+        ]
+        indexes = [models.Index(fields=["month", "grade"], name="keyaccounts_credit_month_grade")]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.score} {self.grade}"
+
+
+class CreditAdjustment(models.Model):
+    """信用分调整 — a manual change of a month's credit score, with its reason: within the requester's authority
+    limit (``credit_score_change``, points away from the computed score) it applies at once; above it, it waits
+    for a position whose limit covers it. History: every adjustment stays."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("In force")
+        REJECTED = "rejected", _("Rejected")
+
+    score = models.ForeignKey(
+        CreditScore, on_delete=models.PROTECT, related_name="adjustments", verbose_name=_("credit score")
+    )
+    account = models.ForeignKey(
+        "customers.Account", on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    score_before = models.PositiveSmallIntegerField(_("score before"))
+    score_after = models.PositiveSmallIntegerField(_("score after"))
+    grade_after = models.CharField(_("grade after"), max_length=1)
+    reason = models.CharField(_("reason"), max_length=300)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    approvers = models.CharField(_("who may approve"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+
+    scope_customer_data = True
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("credit-score adjustment")
+        verbose_name_plural = _("credit-score adjustments")
+        indexes = [models.Index(fields=["account", "status"], name="keyaccounts_credit_adj_account")]
+
+    def __str__(self) -> str:
+        return f"{self.score.month} {self.score_before}→{self.score_after}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("keyaccounts:credit-decide", args=[self.pk])
+
+
+class ExpenseCategory(models.TextChoices):
+    # codes prefixed so that none reads as an ordinary word on a screen
+    PROMOTION = "expense_promotion", _("Promotion & advertising")  # 宣传推广
+    VISITS = "expense_visits", _("Customer visits & travel")  # 客户走访
+    EVENTS = "expense_events", _("Meetings & events")  # 会议活动
+    RESEARCH = "expense_research", _("Market research")  # 市场调研
+    HOSPITALITY = "expense_hospitality", _("Hospitality")  # 业务招待
+    OTHER = "expense_other", _("Other expenses")  # 其他
+
+
+class SalesBudget(models.Model):
+    """销售费用预算 — a year's sales expense budget of one region (org unit) and one owner (责任人)."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    region = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("region")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner")
+    )
+    amount = models.DecimalField(_("budget"), max_digits=14, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("set by")
+    )
+    created_at = models.DateTimeField(_("set at"), default=timezone.now)
+
+    # a budget line belongs to its owner's unit (the market manager sees the lines of their team); the region is
+    # what it is spent on, any unit of the org chart
+    scope_unit_path = "owner__org_unit__path"
+    scope_owner = "owner"
+    display_units: ClassVar[dict[str, str]] = {"amount": "元"}
+
+    class Meta:
+        ordering = ["-year", "region__path", "owner__username"]
+        verbose_name = _("sales expense budget")
+        verbose_name_plural = _("sales expense budgets")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "region", "owner"], name="keyaccounts_budget_once"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="keyaccounts_budget_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.region} {self.owner}"
+
+
+class SalesExpense(models.Model):
+    """销售费用 — an expense recorded against a budget line. Over the line's remaining budget it is refused unless
+    approved within authority (``budget_amount``): such an expense waits (pending) and counts once approved."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", _("Recorded")
+        PENDING = "pending", _("Over budget: waiting for approval")
+        REJECTED = "rejected", _("Rejected")
+
+    budget = models.ForeignKey(
+        SalesBudget, on_delete=models.PROTECT, related_name="expenses", verbose_name=_("budget")
+    )
+    day = models.DateField(_("date"))
+    category = models.CharField(_("category"), max_length=20, choices=ExpenseCategory.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    description = models.CharField(_("description"), max_length=200)
+    prospect = models.ForeignKey(
+        Prospect,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("prospect"),
+    )
+    account = models.ForeignKey(
+        "customers.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("account"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RECORDED)
+    overrun = models.DecimalField(_("over budget by"), max_digits=14, decimal_places=2, default=0)
+    approvers = models.CharField(_("who may approve"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+
+    scope_unit_path = "budget__owner__org_unit__path"
+    scope_owner = "budget__owner"
+    display_units: ClassVar[dict[str, str]] = {"amount": "元", "overrun": "元"}
+
+    class Meta:
+        ordering = ["-day", "-pk"]
+        verbose_name = _("sales expense")
+        verbose_name_plural = _("sales expenses")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="keyaccounts_expense_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_category_display()} {self.amount} 元"
+
+    def get_absolute_url(self) -> str:
+        return reverse("keyaccounts:expense-decide", args=[self.pk])

@@ -177,3 +177,46 @@ def pipeline(user: Any) -> dict[str, Any]:
 
 def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
+
+
+def credit_grades(account_ids: Any) -> dict[int, str]:
+    """The grade in force of each account (A/B/C/D): its latest month's score, or the last approved manual
+    adjustment of that score. Accounts never scored are left out. Read by dunning through its setting (the
+    notice period or deposit by grade); two queries whatever the number of accounts."""
+    from django.db.models import OuterRef, Subquery
+
+    from gridcare.keyaccounts.models import CreditAdjustment, CreditScore
+
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    latest = CreditScore.objects.filter(account_id=OuterRef("account_id")).order_by("-month").values("pk")[:1]
+    scores = CreditScore.objects.filter(account_id__in=ids, pk=Subquery(latest)).values_list(
+        "pk", "account_id", "grade"
+    )
+    grades: dict[int, str] = {}
+    by_score: dict[int, int] = {}
+    for pk, account_id, grade in scores:
+        grades[account_id] = grade
+        by_score[pk] = account_id
+    adjusted = (
+        CreditAdjustment.objects.filter(score_id__in=list(by_score), status=CreditAdjustment.Status.APPROVED)
+        .order_by("decided_at", "pk")
+        .values_list("score_id", "grade_after")
+    )
+    for score_id, grade in adjusted:  # the last decided wins
+        grades[by_score[score_id]] = grade
+    return grades
+
+
+def credit_history(account_id: int, months: int) -> list[Any]:
+    """The account's last ``months`` scores, oldest first, each with its adjustments (the 360 view's chart)."""
+    from gridcare.keyaccounts.models import CreditScore
+
+    rows = list(
+        CreditScore.objects.filter(account_id=account_id)
+        .select_related("rule_set")
+        .prefetch_related("adjustments", "adjustments__requested_by", "adjustments__decided_by")
+        .order_by("-month")[:months]
+    )
+    return list(reversed(rows))

@@ -1,5 +1,6 @@
-"""Celery task of key accounts: the daily expiry of idle prospect registrations (备案过期释放), the same job as
-``gridcare keyaccounts expire``; two copies at once run it once (:func:`gridcare.core.locks.job_lock`)."""
+"""Celery tasks of key accounts: the daily expiry of idle prospect registrations (备案过期释放, ``gridcare
+keyaccounts expire``) and the monthly credit scores (信用评价, ``gridcare keyaccounts credit``); two copies at once
+run each once (:func:`gridcare.core.locks.job_lock`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gridcare.keyaccounts.conf import conf
 from gridcare.worker import app as celery_app
 
 EXPIRE = "gridcare.keyaccounts.tasks.expire_registrations"
+CREDIT = "gridcare.keyaccounts.tasks.credit_scores"
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -20,7 +22,15 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "keyaccounts-expire-registrations": {
             "task": EXPIRE,
             "schedule": crontab(hour=str(int(conf("EXPIRE_AT_HOUR"))), minute="10"),
-        }
+        },
+        "keyaccounts-credit-scores": {
+            "task": CREDIT,
+            "schedule": crontab(
+                day_of_month=str(int(conf("CREDIT_RUN_DAY"))),
+                hour=str(int(conf("CREDIT_RUN_HOUR"))),
+                minute="20",
+            ),
+        },
     }
 
 
@@ -32,3 +42,9 @@ def register_schedule() -> None:
 @shared_task(name=EXPIRE)
 def expire_registrations() -> None:
     call_command("keyaccounts", "expire")
+
+
+@shared_task(name=CREDIT)
+def credit_scores() -> None:
+    """The monthly credit scores of last month (信用评价); a second copy at once skips (job lock)."""
+    call_command("keyaccounts", "credit")

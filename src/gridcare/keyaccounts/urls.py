@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gridcare.keyaccounts import views
+from gridcare.keyaccounts import credit_views, views
 
 app_name = "keyaccounts"
 
@@ -20,4 +20,16 @@ urlpatterns = [
     path("prospects/<int:pk>/convert/", views.ProspectConvertView.as_view(), name="prospect-convert"),
     path("collisions/", views.CollisionListView.as_view(), name="collision-list"),
     path("collisions/<int:pk>/", views.CollisionDecideView.as_view(), name="collision-decide"),
+    path("credit/", credit_views.CreditScoreListView.as_view(), name="credit-list"),
+    path("credit/compute/", credit_views.CreditComputeView.as_view(), name="credit-compute"),
+    path("credit/adjust/", credit_views.CreditAdjustView.as_view(), name="credit-adjust"),
+    path("credit/adjustments/", credit_views.CreditAdjustmentListView.as_view(), name="credit-adjustments"),
+    path("credit/adjustments/<int:pk>/", credit_views.CreditDecideView.as_view(), name="credit-decide"),
+    path("credit/rules/", credit_views.CreditRulesView.as_view(), name="credit-rules"),
+    path("budget/", credit_views.BudgetListView.as_view(), name="budget-list"),
+    path("budget/export/", credit_views.BudgetExportView.as_view(), name="budget-export"),
+    path("budget/set/", credit_views.BudgetSetView.as_view(), name="budget-set"),
+    path("budget/expenses/", credit_views.ExpenseListView.as_view(), name="expense-list"),
+    path("budget/expenses/new/", credit_views.ExpenseCreateView.as_view(), name="expense-create"),
+    path("budget/expenses/<int:pk>/", credit_views.ExpenseDecideView.as_view(), name="expense-decide"),
 ]

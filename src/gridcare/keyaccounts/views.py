@@ -76,7 +76,17 @@ class KeyAccountDetailView(StaffMixin, TemplateView):
             raise Http404(_("Not found or outside your data scope."))
         data = account_360(self.request.user, found)
         chart = {"months": data.months, "kwh": data.kwh, "demand": data.demand_kw}
-        return super().get_context_data(view=data, object=found, chart=chart, title=str(found), **kwargs)
+        from gridcare.keyaccounts.credit_views import credit_card
+
+        return super().get_context_data(
+            view=data,
+            object=found,
+            chart=chart,
+            title=str(found),
+            credit=credit_card(found.account_id),
+            can_adjust_credit=has_perm(self.request.user, "credit.adjust"),
+            **kwargs,
+        )
 
 
 class PlanListView(ScopedListView):

@@ -1,12 +1,17 @@
-"""Key accounts on the workbench: visit-plan completion (大客户经理), pipeline conversion (市场拓展专员), and the
-to-dos — overdue and coming visits, prospects whose next action is due, disputes waiting for a manager."""
+"""Key accounts on the workbench: visit-plan completion, key-account revenue, collection, overdue days and bad-debt
+rate (大客户经理, 营销服务部经理), pipeline conversion (市场拓展专员), budget variance (市场部经理, and each owner of a
+budget line); the to-dos — overdue and coming visits, prospects whose next action is due, disputes waiting for a
+manager; the approvals — credit-score adjustments and expenses over budget above their requester's authority."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Value as V
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +20,9 @@ from gridcare.core.access import has_perm, restrict
 from gridcare.keyaccounts.conf import conf
 from gridcare.keyaccounts.models import Collision, Prospect, VisitPlanItem
 from gridcare.keyaccounts.selectors import VIEW_ALL, visible_prospects
-from gridcare.web.workbench import KPI, Month, Todo, Value, ratio, scoped
+from gridcare.web.workbench import KPI, Approval, ApprovalSource, Month, Todo, Value, mean, ratio, scoped
+
+MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 VERBS = {
     "keyaccounts.classify": _("Classified the key accounts"),
@@ -34,6 +41,14 @@ VERBS = {
     "keyaccounts.transfer_prospect": _("Handed over the prospect"),
     "keyaccounts.expire_registrations": _("Freed idle registrations"),
     "keyaccounts.expire_registration": _("Freed the idle registration"),
+    "keyaccounts.set_credit_rules": _("Changed the credit-score rules"),
+    "keyaccounts.load_credit_rule_defaults": _("Loaded the credit-score rules"),
+    "keyaccounts.compute_credit_scores": _("Computed the credit scores"),
+    "keyaccounts.adjust_credit_score": _("Adjusted the credit score"),
+    "keyaccounts.decide_credit_adjustment": _("Decided the credit-score adjustment"),
+    "keyaccounts.set_budget": _("Set the sales expense budget"),
+    "keyaccounts.record_expense": _("Recorded the sales expense"),
+    "keyaccounts.decide_expense": _("Decided the expense over budget"),
 }
 
 
@@ -177,8 +192,196 @@ def won_to_convert(user: Any) -> list[Todo]:
     ]
 
 
+# ---------------------------------------------------------------------------------- key-account ledger KPIs
+
+
+def _evaluation_day(month: Month) -> dt.date:
+    """The day a month's stock figures (arrears, overdue days) are taken: its last day, or today while it runs."""
+    return min(month.last_day, timezone.localdate())
+
+
+def _key_entries(user: Any, unit: Any) -> QuerySet[Any]:
+    from gridcare.ledger.models import Entry
+
+    return scoped(
+        Entry.objects.filter(account__is_key_account=True), user, unit, person="account__account_manager"
+    )
+
+
+def _settled_by(day: dt.date) -> Any:
+    from gridcare.ledger.models import Allocation
+
+    allocated = (
+        Allocation.objects.filter(debit=OuterRef("pk"), credit__day__lte=day)
+        .values("debit")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(allocated), V(Decimal(0)), output_field=MONEY)
+
+
+def ka_revenue(user: Any, unit: Any, month: Month) -> Value:
+    """大客户售电收入 — the key accounts' bill charges (and correcting bills) posted in the month, in 元."""
+    total = (
+        _key_entries(user, unit)
+        .filter(month.date_range_q("day"), kind__in=["charge", "correction"])
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return Decimal(total).quantize(Decimal("0.01")) if total is not None else None
+
+
+def ka_revenue_collection(user: Any, unit: Any, month: Month) -> Value:
+    """大客户电费回收率 — of the key accounts' bill charges posted in the month, the share (in 元) settled so far."""
+    from gridcare.ledger.models import Allocation
+
+    charges = _key_entries(user, unit).filter(month.date_range_q("day"), kind="charge", amount__gt=0)
+    billed = charges.aggregate(total=Sum("amount"))["total"]
+    if not billed:
+        return None
+    settled = Allocation.objects.filter(debit__in=charges.values("pk")).aggregate(total=Sum("amount"))[
+        "total"
+    ]
+    return ratio(int((settled or 0) * 100), int(billed * 100))
+
+
+def _open_overdue(user: Any, unit: Any, day: dt.date, *, due_before: dt.date) -> list[dict[str, Any]]:
+    return list(
+        _key_entries(user, unit)
+        .filter(amount__gt=0, due_date__lt=due_before, day__lte=day)
+        .exclude(kind__in=["payment", "waiver", "write_off", "prepayment"])
+        .annotate(settled=_settled_by(day))
+        .filter(settled__lt=F("amount"))
+        .values("account_id", "due_date", "amount", "settled")
+    )
+
+
+def overdue_days(user: Any, unit: Any, month: Month) -> Value:
+    """延误天数 — at the month's end (today while it runs), the average over the key accounts in arrears of the
+    days their oldest unpaid bill is overdue."""
+    day = _evaluation_day(month)
+    oldest: dict[int, dt.date] = {}
+    for row in _open_overdue(user, unit, day, due_before=day):
+        current = oldest.get(row["account_id"])
+        if current is None or row["due_date"] < current:
+            oldest[row["account_id"]] = row["due_date"]
+    if not oldest:
+        return 0
+    return mean(sum((day - due).days for due in oldest.values()) / len(oldest))
+
+
+def bad_debt_rate(user: Any, unit: Any, month: Month) -> Value:
+    """坏账率 (key accounts) — (written off in the 12 months to the month's end + arrears more than
+    ``BAD_DEBT_DAYS`` days overdue at its end) ÷ billed in those 12 months, in %."""
+    day = _evaluation_day(month)
+    start = Month(month.year - 1, month.number).next().first_day
+    entries = _key_entries(user, unit).filter(day__gte=start, day__lte=day)
+    billed = entries.filter(kind__in=["charge", "correction"], amount__gt=0).aggregate(t=Sum("amount"))["t"]
+    if not billed:
+        return None
+    written_off = -(entries.filter(kind="write_off").aggregate(t=Sum("amount"))["t"] or 0)
+    old = day - dt.timedelta(days=int(conf("BAD_DEBT_DAYS")))
+    stale = sum(
+        (row["amount"] - row["settled"] for row in _open_overdue(user, unit, day, due_before=old)), Decimal(0)
+    )
+    return ratio(int((written_off + stale) * 100), int(billed * 100))
+
+
+def budget_variance(user: Any, unit: Any, month: Month) -> Value:
+    """预算偏差率 — |spent − budget prorated to the month's end| ÷ prorated budget, over the budget lines of the
+    month's year (a person: the lines they own), in %."""
+    from gridcare.keyaccounts.budget import elapsed_share, spent_by_line
+    from gridcare.keyaccounts.models import SalesBudget
+
+    day = _evaluation_day(month)
+    lines = spent_by_line(
+        scoped(SalesBudget.objects.filter(year=month.year), user, unit, person="owner"), until=day
+    )
+    totals = lines.aggregate(budget=Sum("amount"))
+    budget = totals["budget"]
+    if not budget:
+        return None
+    spent = sum((line.spent for line in lines), Decimal(0))  # type: ignore[attr-defined]
+    plan = budget * elapsed_share(month.year, day)
+    if not plan:
+        return None
+    return (Decimal(100) * abs(spent - plan) / plan).quantize(Decimal("0.1"))
+
+
+def _ledger_link(user: Any, unit: Any, month: Month) -> str:
+    return reverse("keyaccounts:account-list")
+
+
+def _budget_link(user: Any, unit: Any, month: Month) -> str:
+    return reverse("keyaccounts:budget-list") + f"?year={month.year}"
+
+
+# ------------------------------------------------------------------------------------------------ approvals
+
+
+def credit_approvals(user: Any) -> list[Approval]:
+    """Credit-score adjustments above their requester's limit that this person may decide."""
+    from gridcare.core.access import authority_limit
+    from gridcare.keyaccounts.models import CreditAdjustment
+
+    if not has_perm(user, "credit.adjust"):
+        return []
+    limit = authority_limit(user, "credit_score_change")
+    rows = (
+        restrict(CreditAdjustment.objects.filter(status=CreditAdjustment.Status.PENDING), user)
+        .exclude(requested_by=user)
+        .select_related("account", "score")
+        .order_by("requested_at")[:50]
+    )
+    return [
+        Approval(
+            _("Credit-score adjustment"),
+            f"{a.account.number} {a.account.name}：{a.score_before}→{a.score_after}（{a.reason}）",
+            reverse("keyaccounts:credit-adjustments") + "?status=pending",
+            a.requested_at,
+        )
+        for a in rows
+        if limit is None or abs(a.score_after - a.score.score) <= limit
+    ][:20]
+
+
+def expense_approvals(user: Any) -> list[Approval]:
+    """Sales expenses over budget waiting for a decision this person may take."""
+    from gridcare.core.access import authority_limit
+    from gridcare.keyaccounts.models import SalesExpense
+
+    if not has_perm(user, "budget.approve"):
+        return []
+    limit = authority_limit(user, "budget_amount")
+    rows = (
+        restrict(SalesExpense.objects.filter(status=SalesExpense.Status.PENDING), user)
+        .exclude(recorded_by=user)
+        .select_related("budget", "budget__owner")
+        .order_by("recorded_at")[:50]
+    )
+    return [
+        Approval(
+            _("Sales expense over budget"),
+            f"{e.budget.owner.display_name} · {e.description}（超出 {e.overrun:,.2f} 元）",
+            reverse("keyaccounts:expense-list") + "?status=pending",
+            e.recorded_at,
+            e.amount,
+        )
+        for e in rows
+        if limit is None or e.overrun <= limit
+    ][:20]
+
+
 TODOS = [visits_due, prospects_due, disputes_open, won_to_convert]
+APPROVALS = [
+    ApprovalSource("keyaccounts.credit_adjustments", credit_approvals),
+    ApprovalSource("keyaccounts.expenses", expense_approvals),
+]
 KPIS = [
     KPI("visit_plan_completion", visit_plan_completion, _plan_link),
     KPI("pipeline_conversion", pipeline_conversion, _pipeline_link),
+    KPI("ka_revenue", ka_revenue, _ledger_link),
+    KPI("ka_revenue_collection", ka_revenue_collection, _ledger_link),
+    KPI("overdue_days", overdue_days, _ledger_link),
+    KPI("bad_debt_rate", bad_debt_rate, _ledger_link),
+    KPI("budget_variance", budget_variance, _budget_link),
 ]

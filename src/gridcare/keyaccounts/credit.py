@@ -1,0 +1,259 @@
+"""Credit-score features (信用评价的数据来源): a registry of *sources*, each ``function(account_ids, month) ->
+{feature name: float64 array}`` aligned with ``account_ids``, computed set-based (one query per source, no
+per-account query). Which sources run is the setting ``CREDIT_FEATURE_SOURCES`` (dotted paths), so a source
+another module brings is wired by one line of settings.
+
+Features (what the shipped rules in ``credit_rules.yaml`` read), over the ``CREDIT_WINDOW_MONTHS`` months ending
+with the scored month, evaluated at the month's last day:
+
+- ``punctuality_pct`` — of the bill charges due in the window, the share (%) settled in full by their due date
+  (100 when no bill was due);
+- ``max_overdue_days`` / ``avg_overdue_days`` — 延误天数 of the window's bills: the days from the due date to the
+  day the bill was settled in full (or to the evaluation date while it is open); the average is over the bills
+  paid late or still overdue;
+- ``arrears_yuan`` — what is overdue at the evaluation date (every debit due before it less what was allocated to
+  it by then), in 元;
+- ``arrears_ratio`` — the arrears over the average monthly billing of the window (0 when nothing was billed);
+- ``violations`` — violation and theft cases (违约用电/窃电 rebills) posted in the window;
+- ``disconnections`` and ``broken_plans`` — disconnections for arrears and broken payment plans in the window: the
+  shipped sources return zeros, because gridcare records neither yet; the dunning module's own sources take
+  their place in ``CREDIT_FEATURE_SOURCES`` when its models land.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import cache
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import yaml
+from django.db import connection
+from django.utils import timezone
+
+from gridcare.core.frames import query_frame, scaled, scaled_sql
+from gridcare.core.rows import TableRef
+from gridcare.keyaccounts.conf import conf
+
+Features = dict[str, npt.NDArray[np.float64]]
+Source = Callable[[npt.NDArray[np.int64], "Period"], Features]
+
+DEFAULT_RULES_FILE = Path(__file__).with_name("credit_rules.yaml")
+DEBIT_KINDS = ("charge", "correction", "late_fee", "refund", "reversal")
+
+
+class Period:
+    """The scored month (``YYYY-MM``) and its window: after ``start_exclusive`` up to ``end`` (the month's last
+    day), inclusive."""
+
+    def __init__(self, month: str) -> None:
+        year, number = parse_month(month)
+        self.month = f"{year}-{number:02d}"
+        following = dt.date(year + (number == 12), number % 12 + 1, 1)
+        self.end = following - dt.timedelta(days=1)
+        months = int(conf("CREDIT_WINDOW_MONTHS"))
+        # the window: the day after the last day of the month ``months`` before, up to ``end``
+        self.start_exclusive = _last_day(year * 12 + number - 1 - months)
+        self.months = months
+
+
+def _last_day(index: int) -> dt.date:
+    """The last day of the month ``index`` (year * 12 + month - 1)."""
+    year, number = index // 12, index % 12 + 1
+    return dt.date(year + (number == 12), number % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """``YYYY-MM`` → (year, month), refusing anything else with a clear message."""
+    from gridcare.core.errors import InvalidInput
+
+    try:
+        year_text, number_text = str(month).split("-")
+        year, number = int(year_text), int(number_text)
+        if len(year_text) != 4 or not 1 <= number <= 12:
+            raise ValueError
+    except ValueError:
+        raise InvalidInput({"month": f"月份「{month}」格式应为 YYYY-MM。 (Month must be YYYY-MM.)"}) from None
+    return year, number
+
+
+def previous_month(today: dt.date | None = None) -> str:
+    """The month a run scores by default: the last complete month."""
+    today = today or timezone.localdate()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{last.year}-{last.month:02d}"
+
+
+def default_rules() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(DEFAULT_RULES_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+def _days(later: str, earlier: str) -> str:
+    """SQL: whole days from ``earlier`` to ``later`` (two date expressions)."""
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def _align(account_ids: npt.NDArray[np.int64], frame: pl.DataFrame, columns: list[str]) -> Features:
+    ids = pl.DataFrame({"account_id": account_ids}, schema={"account_id": pl.Int64})
+    joined = ids.join(frame, on="account_id", how="left", maintain_order="left")
+    return {name: joined[name].fill_null(0).cast(pl.Float64).to_numpy() for name in columns}
+
+
+def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
+    """Payment punctuality, overdue days and arrears from the ledger (entries and allocations), one query."""
+    from gridcare.ledger.models import Allocation, Entry
+
+    e, d, c, a = TableRef(Entry), TableRef(Entry, "d"), TableRef(Entry, "c"), TableRef(Allocation, "al")
+    kinds = ", ".join(f"'{kind}'" for kind in DEBIT_KINDS)
+    # per debit: what was settled by the evaluation date, what by its due date, and the last settling day
+    paid = (
+        f"SELECT {a.debit} AS debit_id, SUM({a.amount}) AS settled, "
+        f"SUM(CASE WHEN {c.day} <= {d.due_date} THEN {a.amount} ELSE 0 END) AS on_time, "
+        f"MAX({c.day}) AS last_day "
+        f"FROM {a} JOIN {c} ON {c.id} = {a.credit} JOIN {d} ON {d.id} = {a.debit} "
+        f"WHERE {c.day} <= %s GROUP BY {a.debit}"
+    )
+    overdue = (
+        f"CASE WHEN COALESCE(p.settled, 0) >= {e.amount} THEN "
+        f"(CASE WHEN {_days('p.last_day', e.due_date)} > 0 THEN {_days('p.last_day', e.due_date)} ELSE 0 END) "
+        f"ELSE {_days('%s', e.due_date)} END"
+    )
+    if connection.vendor == "postgresql":
+        overdue = overdue.replace("%s", "CAST(%s AS date)")
+    window = f"{e.kind} = 'charge' AND {e.due_date} > %s"
+    per_debit = (
+        f"SELECT {e.account} AS account_id, {e.amount} AS amount, COALESCE(p.settled, 0) AS settled, "
+        f"COALESCE(p.on_time, 0) AS on_time, {e.due_date} AS due_date, "
+        f"CASE WHEN {window} THEN 1 ELSE 0 END AS in_window, {overdue} AS overdue "
+        f"FROM {e} LEFT JOIN ({paid}) p ON p.debit_id = {e.id} "
+        f"WHERE {e.amount} > 0 AND {e.due_date} <= %s AND {e.kind} IN ({kinds})"
+    )
+    billed = scaled_sql("SUM(CASE WHEN in_window = 1 THEN amount ELSE 0 END)", 2)
+    arrears = scaled_sql("SUM(CASE WHEN due_date < %s THEN amount - settled ELSE 0 END)", 2)
+    sql = (
+        f"SELECT account_id, SUM(in_window) AS bills, "
+        f"SUM(CASE WHEN in_window = 1 AND on_time >= amount THEN 1 ELSE 0 END) AS punctual, "
+        f"MAX(CASE WHEN in_window = 1 THEN overdue ELSE 0 END) AS max_overdue, "
+        f"SUM(CASE WHEN in_window = 1 AND overdue > 0 THEN overdue ELSE 0 END) AS overdue_sum, "
+        f"SUM(CASE WHEN in_window = 1 AND overdue > 0 THEN 1 ELSE 0 END) AS late, "
+        f"{billed} AS billed, {arrears} AS arrears "
+        f"FROM ({per_debit}) x GROUP BY account_id"
+    )
+    end = period.end
+    if connection.vendor == "postgresql" and not connection.get_autocommit():
+        # one big aggregate: enough memory to hash it without spilling, no JIT compile (seconds under load)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+                [str(conf("CREDIT_WORK_MEM"))],
+            )
+    # in the order of the placeholders: arrears, window, overdue, paid, where
+    params = [end, period.start_exclusive, end, end, end]
+    frame = query_frame(
+        sql,
+        params,
+        {
+            "account_id": pl.Int64,
+            "bills": pl.Int64,
+            "punctual": pl.Int64,
+            "max_overdue": pl.Int64,
+            "overdue_sum": pl.Int64,
+            "late": pl.Int64,
+            "billed": scaled(2),
+            "arrears": scaled(2),
+        },
+    )
+    monthly = pl.col("billed") / period.months
+    frame = frame.select(
+        "account_id",
+        punctuality_pct=pl.when(pl.col("bills") > 0)
+        .then((100.0 * pl.col("punctual") / pl.col("bills")).round(1))
+        .otherwise(100.0),
+        max_overdue_days=pl.col("max_overdue").cast(pl.Float64),
+        avg_overdue_days=pl.when(pl.col("late") > 0)
+        .then((pl.col("overdue_sum") / pl.col("late")).round(1))
+        .otherwise(0.0),
+        arrears_yuan=pl.col("arrears").clip(lower_bound=0) / 100.0,
+        arrears_ratio=pl.when(pl.col("billed") > 0)
+        .then((pl.col("arrears").clip(lower_bound=0) / monthly).round(2))
+        .otherwise(0.0),
+    )
+    features = _align(
+        account_ids,
+        frame,
+        ["punctuality_pct", "max_overdue_days", "avg_overdue_days", "arrears_yuan", "arrears_ratio"],
+    )
+    # an account without any ledger row was never late
+    present = np.isin(account_ids, frame["account_id"].to_numpy())
+    features["punctuality_pct"] = np.where(present, features["punctuality_pct"], 100.0)
+    return features
+
+
+def violation_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
+    """违约用电/窃电: posted violation and theft rebills in the window, counted once per case and account."""
+    from gridcare.billing.models import Rebill, RebillItem
+    from gridcare.engine.calendar import SHANGHAI
+
+    start = dt.datetime.combine(period.start_exclusive + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    rows = (
+        RebillItem.objects.filter(
+            rebill__kind__in=[Rebill.Kind.VIOLATION, Rebill.Kind.THEFT],
+            rebill__status=Rebill.Status.POSTED,
+            rebill__posted_at__gte=start,
+            rebill__posted_at__lt=end,
+        )
+        .values_list("bill__account_id", "rebill_id")
+        .distinct()
+    )
+    counts: dict[int, int] = {}
+    for account_id, _rebill in rows:
+        counts[account_id] = counts.get(account_id, 0) + 1
+    frame = pl.DataFrame(
+        {"account_id": list(counts), "violations": list(counts.values())},
+        schema={"account_id": pl.Int64, "violations": pl.Int64},
+    )
+    return _align(account_ids, frame, ["violations"])
+
+
+def disconnection_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
+    """欠费停电次数 — gridcare records no disconnection yet, so every account has none; the dunning module's
+    source replaces this one in ``CREDIT_FEATURE_SOURCES`` when its disconnection records exist."""
+    return {"disconnections": np.zeros(account_ids.shape[0], dtype=np.float64)}
+
+
+def payment_plan_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
+    """分期缴费违约次数 — gridcare records no payment plan yet, so none is broken; the dunning module's source
+    replaces this one in ``CREDIT_FEATURE_SOURCES`` when its payment plans exist."""
+    return {"broken_plans": np.zeros(account_ids.shape[0], dtype=np.float64)}
+
+
+@cache
+def _load(path: str) -> Source:
+    module, _dot, name = path.rpartition(".")
+    source: Source = getattr(import_module(module), name)
+    return source
+
+
+def sources() -> list[Source]:
+    return [_load(path) for path in conf("CREDIT_FEATURE_SOURCES")]
+
+
+def compute_features(account_ids: npt.NDArray[np.int64], month: str) -> Features:
+    """Every configured source's features for the accounts (aligned with ``account_ids``)."""
+    period = Period(month)
+    features: Features = {}
+    for source in sources():
+        for name, values in source(account_ids, period).items():
+            if name in features:
+                raise ValueError(f"Credit feature {name!r} comes from two sources.")
+            features[name] = np.asarray(values, dtype=np.float64)
+    return features
