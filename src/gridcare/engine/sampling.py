@@ -15,32 +15,27 @@ import numpy.typing as npt
 
 
 def allocate(sizes: Sequence[int], total: int) -> list[int]:
-    """How many to draw from each stratum of ``sizes`` for a sample of ``total`` (capped at the population)."""
-    counts = np.asarray(sizes, dtype=np.int64)
-    population = int(counts.sum())
+    """How many to draw from each stratum of ``sizes`` for a sample of ``total`` (capped at the population):
+    the proportional share, rounded by largest remainders; then a non-empty stratum left with none takes one from
+    the stratum drawn most (when the sample has room for every stratum)."""
+    counts = [int(c) for c in sizes]
+    population = sum(counts)
     if total <= 0 or population == 0:
         return [0] * len(counts)
     if total >= population:
-        return [int(c) for c in counts]
-    nonempty = counts > 0
-    base = np.zeros_like(counts)
-    if total >= int(nonempty.sum()):  # every stratum is heard from
-        base[nonempty] = 1
-    remaining = total - int(base.sum())
-    spare = counts - base
-    spare_total = int(spare.sum())
-    exact = spare * remaining / spare_total if spare_total else np.zeros(len(counts))
-    floor = np.minimum(np.floor(exact).astype(np.int64), spare)
-    left = remaining - int(floor.sum())
-    fraction = exact - floor
-    order = sorted(range(len(counts)), key=lambda i: (-fraction[i], -counts[i], i))
-    for i in order:
-        if left == 0:
-            break
-        if floor[i] < spare[i]:
-            floor[i] += 1
-            left -= 1
-    return [int(v) for v in base + floor]
+        return counts
+    exact = [c * total / population for c in counts]
+    drawn = [int(e) for e in exact]
+    order = sorted(range(len(counts)), key=lambda i: (-(exact[i] - drawn[i]), -counts[i], i))
+    for i in order[: total - sum(drawn)]:
+        drawn[i] += 1
+    if total >= sum(1 for c in counts if c):
+        for i, count in enumerate(counts):
+            if count and not drawn[i]:
+                donor = max(range(len(counts)), key=lambda j: (drawn[j], -j))
+                drawn[donor] -= 1
+                drawn[i] = 1
+    return drawn
 
 
 def stratified_sample(

@@ -179,7 +179,7 @@ class SurveySerializer(ScopedModelSerializer):
     interview_unit = RoutingSlugRelatedField(slug_field="code", queryset=UNITS, reason=SURVEY_REASON)
     period_start = BusinessDateField()
     period_end = BusinessDateField()
-    questions = QuestionSerializer(many=True)
+    questions = QuestionSerializer(many=True, allow_empty=False)
     sample_size = serializers.IntegerField(required=False, min_value=1)
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
     exclude_days = serializers.IntegerField(required=False, min_value=0, max_value=3650)

@@ -206,6 +206,8 @@ def _clean_answers(survey: Survey, status: str, answers: Any) -> list[dict[str, 
                 {"answers": "未接通或拒访时不能录入答案。 (Answers only when the customer was reached.)"}
             )
         return []
+    if answers is None:
+        answers = {}
     if not isinstance(answers, dict):
         raise InvalidInput({"answers": "答案格式不正确。 (Answers must map question ids to values.)"})
     by_key = {str(k): v for k, v in answers.items()}
