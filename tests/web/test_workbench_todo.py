@@ -83,6 +83,7 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "collection_rate",  # ledger: payments allocated to the bills released in the month
         "visit_plan_completion",  # keyaccounts: planned visits done by their date
         "pipeline_conversion",  # keyaccounts: prospects won of those decided
+        "survey_coverage",  # market: customers reached by the month's surveys of those in their scope
     }
     catalogue = set(KPIDefinition.objects.values_list("code", flat=True))
     assert computed <= catalogue

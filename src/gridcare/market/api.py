@@ -42,6 +42,7 @@ from gridcare.market.models import (
 from gridcare.market.selectors import (
     READ_REPORTS,
     contractor_status,
+    open_attachment,
     selectable_contractors,
     survey_results,
     visible_reports,
@@ -154,7 +155,7 @@ class AttachmentViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[Report
     def download(self, request: StaffRequest, pk: str | None = None) -> FileResponse:
         attachment = self.get_object()
         return FileResponse(
-            attachment.file.open("rb"),
+            open_attachment(attachment),
             as_attachment=True,
             filename=attachment.name,
             content_type=attachment.content_type,
@@ -330,9 +331,10 @@ class SampleViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[SampleEntr
     @extend_schema(request=InterviewSerializer, responses=SampleEntrySerializer)
     @route(detail=True, methods=["post"])
     def interview(self, request: StaffRequest, pk: str | None = None) -> Response:
+        entry = self.get_object()  # outside the caller's scope: 404 before the body is read
         data = InterviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = actions.do_record_interview(request.user, self.get_object(), **data.validated_data)
+        entry = actions.do_record_interview(request.user, entry, **data.validated_data)
         return Response(self.get_serializer(entry).data)
 
 
@@ -436,17 +438,19 @@ class ContractorViewSet(ActionViewSet):
     @extend_schema(request=QualificationSerializer, responses=QualificationSerializer)
     @route(detail=True, methods=["post"])
     def qualifications(self, request: StaffRequest, pk: str | None = None) -> Response:
+        contractor = self.get_object()
         data = QualificationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        found = actions.do_add_qualification(request.user, self.get_object(), **data.validated_data)
+        found = actions.do_add_qualification(request.user, contractor, **data.validated_data)
         return Response(QualificationSerializer(found).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PerformanceSerializer, responses=PerformanceSerializer)
     @route(detail=True, methods=["post"])
     def records(self, request: StaffRequest, pk: str | None = None) -> Response:
+        contractor = self.get_object()
         data = PerformanceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        found = actions.do_record_performance(request.user, self.get_object(), **data.validated_data)
+        found = actions.do_record_performance(request.user, contractor, **data.validated_data)
         return Response(PerformanceSerializer(found).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -56,6 +56,16 @@ def report_in_scope(user: Any, pk: Any) -> ResearchReport:
     return found
 
 
+def open_attachment(attachment: Any) -> Any:
+    """The stored file, open for reading; a file missing from the media directory answers 404 with the reason."""
+    try:
+        return attachment.file.open("rb")
+    except FileNotFoundError:
+        raise NotFound(
+            f"附件「{attachment.name}」的文件不在存储中，请联系系统管理员。 (The stored file is missing.)"
+        ) from None
+
+
 def fold(text: str) -> str:
     """Case-folded, whitespace collapsed: how both the stored search text and a query are compared."""
     return " ".join(str(text).casefold().split())

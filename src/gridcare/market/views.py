@@ -43,6 +43,7 @@ from gridcare.market.models import (
 from gridcare.market.selectors import (
     READ_REPORTS,
     contractor_status,
+    open_attachment,
     report_in_scope,
     survey_results,
     visible_reports,
@@ -165,9 +166,11 @@ class AttachmentDownloadView(StaffMixin, View):
         )
         if found is None:
             raise Http404(_("Not found or outside your data scope."))
-        return FileResponse(
-            found.file.open("rb"), as_attachment=True, filename=found.name, content_type=found.content_type
-        )
+        try:
+            stored = open_attachment(found)
+        except NotFound as missing:
+            raise Http404(missing.message) from None
+        return FileResponse(stored, as_attachment=True, filename=found.name, content_type=found.content_type)
 
 
 # ------------------------------------------------------------------------------------------------ surveys

@@ -58,7 +58,6 @@ AWAITING: dict[str, Promise] = {
     "dispute_turnaround": _("metering disputes"),
     "peak_shaving": _("load management"),
     "budget_variance": _("budgets"),
-    "survey_coverage": _("satisfaction surveys"),
 }
 
 
