@@ -82,7 +82,7 @@ def test_bad_input_on_the_screen_and_the_api_is_explained(staff, api) -> None:
             "title": "",
             "summary": "x",
             "written_on": "2026-11-20",
-            "files": SimpleUploadedFile("a.exe", b"MZ"),
+            "documents": SimpleUploadedFile("a.exe", b"MZ"),
         },
     )
     assert response.status_code == 400

@@ -124,7 +124,7 @@ class ReportViewSet(ActionViewSet):
         data = dict(serializer.validated_data)
         uploads = data.pop("files", []) or []
         files = [(upload.name, upload.read()) for upload in uploads]
-        report = actions.do_write_report(request.user, files=files, **data)
+        report = actions.do_write_report(self.request.user, files=files, **data)
         return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses=AttachmentSerializer)
@@ -231,7 +231,7 @@ class SurveyViewSet(ActionViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        survey = actions.do_create_survey(request.user, **serializer.validated_data)
+        survey = actions.do_create_survey(self.request.user, **serializer.validated_data)
         return Response(self.get_serializer(survey).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=SurveySerializer)
@@ -432,7 +432,7 @@ class ContractorViewSet(ActionViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        contractor = actions.do_register_contractor(request.user, **serializer.validated_data)
+        contractor = actions.do_register_contractor(self.request.user, **serializer.validated_data)
         return Response(self.get_serializer(contractor).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=QualificationSerializer, responses=QualificationSerializer)

@@ -30,7 +30,9 @@ DEMO_PDF = (
 )
 
 #: (name, kind, credit code first 17, [(type, grade, certificate, from, to)], [(kind, project, rating, text)])
-CONTRACTORS = [
+CONTRACTORS: list[
+    tuple[str, str, str, list[tuple[str, str, str, int, int]], list[tuple[str, str, int | None, str]]]
+] = [
     (
         "示范县电力安装工程有限公司",
         "construction",

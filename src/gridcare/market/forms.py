@@ -68,7 +68,7 @@ class ReportForm(ScopedForm):
         label=_("Prospect"), queryset=Prospect.objects.all(), required=False, empty_label="—"
     )
     written_on = forms.DateField(label=_("Report date"), widget=DATE)
-    files = MultipleFileField(
+    documents = MultipleFileField(
         label=_("Attachments (PDF, Word, Excel)"),
         required=False,
         help_text=_("Up to 20 MB each."),
@@ -76,13 +76,12 @@ class ReportForm(ScopedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["prospect"]
-        assert isinstance(field, forms.ModelChoiceField)
+        field: Any = self.fields["prospect"]
         if self.user is not None:  # one's own prospects (managers: those of their scope) — 客户信息保密
             from gridcare.keyaccounts.selectors import visible_prospects
 
             field.queryset = visible_prospects(self.user).order_by("name")
-        field.label_from_instance = lambda p: f"{p.number} {p.name}"  # type: ignore[attr-defined]
+        field.label_from_instance = lambda p: f"{p.number} {p.name}"
 
 
 class AttachmentForm(forms.Form):
@@ -136,9 +135,8 @@ class SurveyForm(ScopedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("unit", "interview_unit"):
-            field = self.fields[name]
-            assert isinstance(field, forms.ModelChoiceField)
-            field.label_from_instance = lambda u: f"{u.name}（{u.code}）"  # type: ignore[attr-defined]
+            field: Any = self.fields[name]
+            field.label_from_instance = lambda u: f"{u.name}（{u.code}）"
 
     def clean_questions(self) -> list[dict[str, Any]]:
         parsed = []
@@ -262,7 +260,7 @@ class SelectableContractorField(forms.ModelChoiceField):
 class ProjectAssignForm(ScopedForm):
     """选用施工/设计单位 — give a project to a unit; an expired qualification is refused with the reason."""
 
-    kind = ContractorKind.CONSTRUCTION
+    kind: str = ContractorKind.CONSTRUCTION
     project = forms.CharField(label=_("Project"), max_length=120)
     happened_on = forms.DateField(label=_("Date"), widget=DATE)
     description = forms.CharField(label=_("Description"), max_length=300, required=False)

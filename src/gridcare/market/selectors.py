@@ -171,7 +171,7 @@ def survey_results(survey: Survey) -> SurveyResults:
     for unit_id, question_id, rating in answers.filter(
         question_id__in=rating_ids, rating__isnull=False
     ).values_list("entry__unit_id", "question_id", "rating"):
-        unit_avg.setdefault((unit_id, question_id), []).append(rating)
+        unit_avg.setdefault((unit_id, question_id), []).append(int(rating or 0))
 
     def mean(values: list[int]) -> float | None:
         return round(sum(values) / len(values), 2) if values else None
@@ -209,7 +209,10 @@ def survey_results(survey: Survey) -> SurveyResults:
         if question.kind == Question.Kind.RATING:
             found = dict(rows.values_list("rating").annotate(n=Count("pk")).values_list("rating", "n"))
             result_q.distribution = [(str(score), found.get(score, 0)) for score in range(1, 6)]
-            ratings = [score for score, n in found.items() if score is not None for _ in range(n)]
+            ratings: list[int] = []
+            for score, n in found.items():
+                if score is not None:
+                    ratings.extend([int(score)] * n)
             result_q.average = mean(ratings)
         elif question.kind == Question.Kind.CHOICE:
             found_c = dict(rows.values_list("choice").annotate(n=Count("pk")).values_list("choice", "n"))

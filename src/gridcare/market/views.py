@@ -99,7 +99,7 @@ class ReportCreateView(ActionFormView):
         form = ReportForm(request.POST, request.FILES, user=self.request.user)
         if form.is_valid():
             data = dict(form.cleaned_data)
-            files = [(f.name, f.read()) for f in data.pop("files") or []]
+            files = [(f.name, f.read()) for f in data.pop("documents") or []]
             try:
                 report = actions.do_write_report(self.request.user, files=files, **data)
             except GridcareError as error:
@@ -148,7 +148,7 @@ class AttachmentAddView(StaffMixin, View):
             else:
                 messages.success(request, _("Attachment added."))
         else:
-            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+            messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
         return HttpResponseRedirect(reverse("market:report-detail", args=[pk]))
 
 
@@ -409,6 +409,7 @@ class InterviewView(ActionFormView):
 
     permission = "survey.interview"
     form_class = InterviewForm
+    _form: InterviewForm
     title = _("Record the interview")
     success_message = _("Interview recorded.")
 
@@ -456,9 +457,9 @@ class InterviewView(ActionFormView):
         )
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self._form = self.get_form(request.POST)
-        assert isinstance(self._form, InterviewForm)
-        form = self._form
+        built = self.get_form(request.POST)
+        assert isinstance(built, InterviewForm)
+        self._form = form = built
         if form.is_valid():
             try:
                 entry = self.perform(form.cleaned_data)

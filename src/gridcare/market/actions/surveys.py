@@ -122,6 +122,7 @@ def do_create_survey(
         errors.update({k: v[0] for k, v in problem.errors.items()})
     if errors:
         raise InvalidInput(errors)
+    assert actor.org_unit_id is not None
     survey = Survey.objects.create(
         number=next_number(SURVEY_NUMBERS, Survey, "MY", 8),
         title=title,
