@@ -215,7 +215,7 @@ def test_screens_list_badges_and_refuse_an_expired_selection(staff, units) -> No
     client = Client()
     client.force_login(staff("market_manager"))
     page = client.get("/market/contractors/").content.decode()
-    for words in ("资质有效", "即将到期", "已过期", "承装电力设施许可证 三级"):
+    for words in ("资质有效", "即将到期", "已到期", "承装电力设施许可证 三级"):
         assert words in page
     refused = client.post(
         "/market/contractors/assign/?kind=construction",

@@ -186,7 +186,7 @@ class SampleEntry(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("To call")
-        REACHED = "reached", _("Reached")
+        REACHED = "reached", _("Reached by phone")
         REFUSED = "refused", _("Refused")
         UNREACHABLE = "unreachable", _("Unreachable")
 
@@ -228,6 +228,9 @@ class SampleEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey.number} {self.account.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("market:interview", args=[self.pk])
 
 
 class Answer(models.Model):

@@ -301,7 +301,7 @@ class SurveyExportView(StaffMixin, View):
             ReportColumn(str(_("Supply unit")), width=16),
             ReportColumn(str(_("Customers in scope")), "#,##0"),
             ReportColumn(str(_("Sampled")), "#,##0"),
-            ReportColumn(str(_("Reached")), "#,##0"),
+            ReportColumn(str(_("Reached by phone")), "#,##0"),
             ReportColumn(str(_("Refused")), "#,##0"),
             ReportColumn(str(_("Unreachable")), "#,##0"),
             ReportColumn(str(_("Response rate (%)")), "0.0"),
@@ -508,11 +508,11 @@ class ContractorListView(ScopedListView):
     template_name = "market/contractor_list.html"
     columns = [
         Column(_("Unit name"), "name", link=True),
-        Column(_("Kind"), "get_kind_display"),
-        Column(_("Unified social credit code"), "credit_code"),
-        Column(_("Qualification"), lambda c: "；".join(str(q) for q in c.qualifications.all()) or None),
-        Column(_("Valid to"), latest_valid_to),
         Column(_("Status"), status_flag),
+        Column(_("Valid to"), latest_valid_to),
+        Column(_("Kind"), "get_kind_display"),
+        Column(_("Qualification"), lambda c: "；".join(str(q) for q in c.qualifications.all()) or None),
+        Column(_("Unified social credit code"), "credit_code"),
         Column(_("Projects"), lambda c: sum(1 for r in c.records.all() if r.kind == "project"), unit="项"),
         Column(
             _("Complaints"), lambda c: sum(1 for r in c.records.all() if r.kind == "complaint"), unit="次"

@@ -403,7 +403,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[
                             ("pending", "To call"),
-                            ("reached", "Reached"),
+                            ("reached", "Reached by phone"),
                             ("refused", "Refused"),
                             ("unreachable", "Unreachable"),
                         ],
