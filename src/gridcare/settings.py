@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "gridcare.billing",
     "gridcare.ledger",
     "gridcare.keyaccounts",
+    "gridcare.market",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +238,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+#: uploaded documents (market research attachments …): served only through scoped views, never as static files
+MEDIA_ROOT = Path(os.environ.get("GRIDCARE_MEDIA_DIR") or VAR_DIR / "media").expanduser()
+MEDIA_URL = "/media/"
 NODE_MODULES = paths.node_modules_dir(VAR_DIR)
 STATICFILES_DIRS = [("vendor", NODE_MODULES)] if NODE_MODULES.exists() else []
 WHITENOISE_USE_FINDERS = True

@@ -175,7 +175,7 @@ def test_a_new_route_without_a_declaration_is_caught() -> None:
 
 
 @pytest.fixture
-def world(staff, place, make_meter, system):  # noqa: F811
+def world(staff, place, make_meter, system, settings, tmp_path):  # noqa: F811
     """Objects of every routed model: the 城关 ones are inside 城关's scope, 河西's are outside it."""
     from gridcare.customers.models import Contact, SupplyContract
     from gridcare.metering.actions import do_install_meter
@@ -384,6 +384,30 @@ def world(staff, place, make_meter, system):  # noqa: F811
         status="pending",
         overrun=Decimal("1000"),
         recorded_by=sales,
+    )
+    from gridcare.market import actions as market
+
+    settings.MEDIA_ROOT = tmp_path / "media"  # a research report with a document (stored), a survey, a unit
+    market.do_write_report(
+        sales,
+        title="矩阵测试调研",
+        summary="摘要",
+        written_on=dt.date(2026, 11, 1),
+        files=[("m.pdf", b"%PDF-1.4")],
+    )
+    survey = market.do_create_survey(
+        staff("market_manager"),
+        title="矩阵测试调查",
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 30),
+        unit=cg.org_unit,
+        interview_unit=cg.org_unit,
+        questions=[{"kind": "rating", "text": "满意度"}],
+        sample_size=5,
+    )
+    market.do_draw_sample(staff("market_manager"), survey)
+    market.do_register_contractor(
+        system, name="矩阵测试施工单位", kind="construction", credit_code="91330100MA2B3C4D5N"
     )
     admin = staff("admin")
     do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes

@@ -88,6 +88,7 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "overdue_days",  # keyaccounts: oldest unpaid bill of key accounts in arrears
         "bad_debt_rate",  # keyaccounts: written off + arrears > 365 days over billed
         "budget_variance",  # keyaccounts: spending against the prorated sales expense budget
+        "survey_coverage",  # market: customers reached by the month's surveys of those in their scope
     }
     catalogue = set(KPIDefinition.objects.values_list("code", flat=True))
     assert computed <= catalogue

@@ -48,7 +48,6 @@ AWAITING: dict[str, Promise] = {
     **dict.fromkeys(("issues_found", "issues_closed", "recovered_revenue"), _("inspections")),
     "dispute_turnaround": _("metering disputes"),
     "peak_shaving": _("load management"),
-    "survey_coverage": _("satisfaction surveys"),
 }
 
 
