@@ -319,6 +319,7 @@ class ApprovalRequestSerializer(ScopedModelSerializer):
             "status",
             "account",
             "payment",
+            "concerns",
             "amount",
             "reason",
             "requested_by",
@@ -351,8 +352,9 @@ class ApprovalRequestViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """审批 — later reversals and refunds (退费): asked for by a cashier, decided by someone else within the
-    authority limits (冲正/退费审批金额上限)."""
+    """审批 — later reversals, refunds (退费), late-fee waivers (减免, ``concerns``: the late-fee entry) and write-offs
+    (核销, ``concerns``: a bill charge or late fee): asked for by a cashier or collector, decided by someone else with
+    the kind's permission and within its authority limit (冲正/退费/违约金减免/坏账核销金额上限)."""
 
     queryset = ApprovalRequest.objects.select_related("payment", "account")
     serializer_class = ApprovalRequestSerializer
@@ -369,6 +371,7 @@ class ApprovalRequestViewSet(
         values = serializer.validated_data
         payment = values.get("payment")
         account = values.get("account")
+        concerns = values.get("concerns")
         serializer.instance = actions.do_request_approval(
             self.request.user,
             kind=values["kind"],
@@ -376,6 +379,7 @@ class ApprovalRequestViewSet(
             payment_id=payment.pk if payment else None,
             account=account.pk if account else None,
             amount=values.get("amount"),
+            entry_id=concerns.pk if concerns else None,
         )
 
     @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalRequestSerializer)

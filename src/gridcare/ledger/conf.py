@@ -28,6 +28,17 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
     # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``
     "REMOTE_SWITCH": "gridcare.ledger.outbound.LoggingSwitch",
+    # when late fees (电费违约金) are posted (RULES §1 "posted when paid or at month end"): "payment" (inside the
+    # payment action, before allocation), "month_end" (the job ``gridcare ledger post-late-fees``) or "both"
+    "LATE_FEE_POSTING": "both",
+    # the late-fee rule (RULES §1): daily rates per day as decimal text, the minimum total (元), grace days
+    "LATE_FEE_RESIDENTIAL_RATE": "0.001",
+    "LATE_FEE_CURRENT_YEAR_RATE": "0.002",
+    "LATE_FEE_EARLIER_YEAR_RATE": "0.003",
+    "LATE_FEE_MINIMUM": "1.00",
+    "LATE_FEE_GRACE_DAYS": 0,
+    # hour (Asia/Shanghai) of the daily Celery beat run of the late-fee job; it posts on the month's last day
+    "LATE_FEE_JOB_HOUR": 23,
 }
 
 
@@ -45,3 +56,17 @@ def conf(name: str) -> Any:
 
 def max_payment() -> Decimal:
     return Decimal(str(conf("MAX_PAYMENT")))
+
+
+def late_fee_posting() -> set[str]:
+    """When late fees are posted: a subset of {"payment", "month_end"} (``LATE_FEE_POSTING``)."""
+    value = str(conf("LATE_FEE_POSTING")).strip()
+    modes = {"payment", "month_end"} if value == "both" else {value}
+    unknown = modes - {"payment", "month_end"}
+    if unknown:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"GRIDCARE_LEDGER LATE_FEE_POSTING must be payment, month_end or both, not {value!r}"
+        )
+    return modes

@@ -199,6 +199,13 @@ class Entry(Immutable):
                 condition=models.Q(kind__in=["charge", "correction"]),
                 name="ledger_bill_charged_once",
             ),
+            # a late fee accrued up to a day (``day``) is posted once per bill: two runs of the month-end job,
+            # or the job and a payment, never post the same accrual twice
+            models.UniqueConstraint(
+                fields=["bill", "day"],
+                condition=models.Q(kind="late_fee"),
+                name="ledger_late_fee_once_per_bill_day",
+            ),
         ]
         indexes = [models.Index(fields=["account", "kind"], name="ledger_entry_account_kind")]
 
@@ -277,12 +284,15 @@ class DailyClose(Immutable):
 
 
 class ApprovalRequest(models.Model):
-    """待审批 — a reversal after the day (or its close) or a refund, asked for by a cashier and carried out when
-    someone with the authority (permission and limit) approves it."""
+    """待审批 — a reversal after the day (or its close), a refund, a late-fee waiver (减免) or a write-off (坏账核销),
+    asked for by a cashier or collector and carried out when someone with the authority (permission and limit)
+    approves it."""
 
     class Kind(models.TextChoices):
         REVERSAL = "reversal", _("Reversal")
         REFUND = "refund", _("Refund")
+        WAIVER = "waiver", _("Late-fee waiver")
+        WRITE_OFF = "write_off", _("Write-off")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending approval")
@@ -298,6 +308,15 @@ class ApprovalRequest(models.Model):
         Payment, verbose_name=_("payment"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    #: the entry a waiver (a late fee) or a write-off (a bill charge or late fee) concerns
+    concerns = models.ForeignKey(
+        Entry,
+        verbose_name=_("concerns the entry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     reason = models.CharField(_("reason"), max_length=200)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"

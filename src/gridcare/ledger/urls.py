@@ -10,6 +10,7 @@ urlpatterns = [
     path("payments/<int:pk>/receipt.pdf", views.ReceiptView.as_view(), name="receipt"),
     path("payments/<int:pk>/reverse/", views.ReverseView.as_view(), name="reverse"),
     path("accounts/<int:account>/refund/", views.RefundRequestView.as_view(), name="refund"),
+    path("entries/<int:pk>/ask/", views.CreditRequestView.as_view(), name="ask-credit"),
     path("close/", views.CloseView.as_view(), name="close"),
     path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
     path("approvals/<int:pk>/decide/", views.DecideView.as_view(), name="decide"),

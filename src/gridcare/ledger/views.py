@@ -4,6 +4,7 @@ reconciliation (对账) with its differences and the Excel report. Every write g
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -19,8 +20,15 @@ from gridcare.core.errors import GridcareError, NotFound
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers.models import Account
 from gridcare.customers.selectors import search_accounts
-from gridcare.ledger import actions, selectors
-from gridcare.ledger.forms import ChannelFileForm, CloseForm, PaymentForm, ReasonForm, RefundForm
+from gridcare.ledger import actions, latefees, selectors
+from gridcare.ledger.forms import (
+    ChannelFileForm,
+    CloseForm,
+    CreditRequestForm,
+    PaymentForm,
+    ReasonForm,
+    RefundForm,
+)
 from gridcare.ledger.models import ApprovalRequest, ChannelFile, DailyClose, Difference, Method, Payment
 from gridcare.ledger.receipt import receipt_pdf
 from gridcare.ledger.reconcile import do_import_channel_file, do_resolve_difference, report_rows
@@ -30,6 +38,25 @@ from gridcare.web.views import Column, ScopedListView, StaffMixin, apply_error
 
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(request.META.get("HTTP_REFERER") or default)
+
+
+def _explained(charge: Any) -> dict[str, Any] | None:
+    """The late-fee explanation of a bill charge for the screen: lines (days, base, rate in ‰, exact amount)."""
+    why = latefees.explain(charge)
+    if why is None:
+        return None
+    lines = [
+        {
+            "first_day": line.first_day,
+            "last_day": line.last_day,
+            "days": line.days,
+            "base": line.base,
+            "per_mille": (line.rate * 1000).normalize(),
+            "amount": line.amount.quantize(Decimal("0.0001")),
+        }
+        for line in why.lines
+    ]
+    return {"lines": lines, "fee": why.fee, "minimum_applied": why.minimum_applied}
 
 
 class CounterView(StaffMixin, View):
@@ -59,6 +86,10 @@ class CounterView(StaffMixin, View):
             context["hits"] = search_accounts(self.request.user, query, limit=20)
         if account is not None:
             position = selectors.account_position(account)
+            for item in position.items:  # why each overdue bill owes its late fee (days × base × rate)
+                entry = item.entry
+                charge = entry.concerns if entry.kind == "late_fee" else entry
+                item.explanation = _explained(charge) if charge is not None else None  # type: ignore[attr-defined]
             context["position"] = position
             context["form"] = form or PaymentForm(
                 initial={"amount": position.owed if position.owed > 0 else "", "method": "cash"}
@@ -176,6 +207,29 @@ class RefundRequestView(_PostView):
         return str(_("The refund is waiting for approval."))
 
 
+class CreditRequestView(_PostView):
+    """减免 (a late fee) or 核销 (a bill charge or late fee) of an open ledger entry — asked for with a reason and an
+    amount (empty: all that is open); carried out when approved within the approver's limit."""
+
+    permission = ("payment.post", "arrears.dun")
+
+    def act(self) -> str:
+        form = CreditRequestForm(self.request.POST)
+        if not form.is_valid():
+            return str(_("Type and reason are required."))
+        request = actions.do_request_approval(
+            self.request.user,
+            kind=form.cleaned_data["kind"],
+            entry_id=int(self.kwargs["pk"]),
+            amount=form.cleaned_data["amount"] or None,
+            reason=form.cleaned_data["reason"],
+        )
+        return str(
+            _("%(kind)s of %(amount)s 元 is waiting for approval.")
+            % {"kind": request.get_kind_display(), "amount": request.amount}
+        )
+
+
 class CloseView(StaffMixin, View):
     """日结 — today's totals by payment method, the cash expected, the cash handed over; earlier closes."""
 
@@ -246,7 +300,9 @@ class ApprovalListView(StaffMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         rows = restrict(
-            ApprovalRequest.objects.select_related("account", "payment", "requested_by", "decided_by"),
+            ApprovalRequest.objects.select_related(
+                "account", "payment", "concerns", "requested_by", "decided_by"
+            ),
             self.request.user,
         )
         return render(

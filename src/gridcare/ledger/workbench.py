@@ -30,6 +30,10 @@ VERBS = {
     "ledger.register_channel": _("Registered a payment channel"),
     "ledger.import_channel_file": _("Reconciled a channel file"),
     "ledger.resolve_difference": _("Resolved a reconciliation difference"),
+    "ledger.post_late_fee": _("Posted a late fee"),
+    "ledger.post_late_fees": _("Ran the late-fee job"),
+    "ledger.waiver": _("Waived a late fee"),
+    "ledger.write_off": _("Wrote off a bad debt"),
 }
 
 

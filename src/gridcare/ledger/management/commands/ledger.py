@@ -2,7 +2,9 @@
 within amounts, payments fully posted, each released bill charged once); exit code 1 on any mismatch.
 ``gridcare ledger post-charges [--as USERNAME]`` — post released bills not yet in the ledger (idempotent).
 ``gridcare ledger reconcile --channel CODE --day YYYY-MM-DD FILE [--as USERNAME]`` — import a channel's daily
-file and match it against our payments (对账)."""
+file and match it against our payments (对账).
+``gridcare ledger post-late-fees [--until YYYY-MM-DD] [--as USERNAME]`` — the month-end late-fee job (电费违约金):
+the increment accrued up to the day over what was posted; two copies at once run once."""
 
 from __future__ import annotations
 
@@ -35,6 +37,9 @@ class Command(BaseCommand):
         rec.add_argument("--channel", required=True)
         rec.add_argument("--day", required=True, help="YYYY-MM-DD")
         rec.add_argument("--as", dest="username")
+        fees = sub.add_parser("post-late-fees", help="post the late fees accrued up to a day (month end)")
+        fees.add_argument("--until", help="YYYY-MM-DD (default today)")
+        fees.add_argument("--as", dest="username")
 
     def _actor(self, username: str | None) -> User:
         if not username:
@@ -53,6 +58,8 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 posted = do_post_bill_charges(self._actor(options["username"]))
                 self.stdout.write(f"posted {posted} bill charges in {time.perf_counter() - started:.2f} s")
+            elif command == "post-late-fees":
+                self._post_late_fees(options)
             else:
                 self._reconcile(options)
         except GridcareError as exc:
@@ -93,3 +100,16 @@ class Command(BaseCommand):
             f"{result.only_ours}, only theirs {result.only_theirs}, amount differs {result.amount_differs} "
             f"in {result.seconds:.2f} s"
         )
+
+    def _post_late_fees(self, options: dict[str, Any]) -> None:
+        from gridcare.ledger.latefees import do_post_late_fees
+
+        until = None
+        if options["until"]:
+            try:
+                until = dt.date.fromisoformat(options["until"])
+            except ValueError:
+                raise CommandError(f"--until {options['until']!r} is not YYYY-MM-DD") from None
+        started = time.perf_counter()
+        posted = do_post_late_fees(self._actor(options["username"]), until)
+        self.stdout.write(f"posted {posted} late fees in {time.perf_counter() - started:.2f} s")
