@@ -280,6 +280,9 @@ def do_take_payment(
     if "payment" in late_fee_posting():  # the fee accrued up to today, then the payment settles it first
         latefees.post(actor, day, [target.pk])
     entries = _post_payment(payment, actor)
+    from gridcare.ledger.dunning import reconnect_paid  # (dunning builds on these actions)
+
+    reconnect_paid(actor, [target.pk], now=now)  # paid in full after a disconnection: 复电 within 24 h
     payment.posted_entries = entries  # type: ignore[attr-defined]  # the answer is built from them
     audit.record(
         actor,
@@ -391,6 +394,9 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
             payment.account_id, credits, debits.get(payment.account_id, []), mine[0].pk
         )
     Allocation.objects.bulk_create(allocations, batch_size=5000)
+    from gridcare.ledger.dunning import reconnect_paid
+
+    reconnect_paid(actor, sorted(set(ids)), now=now)
     audit.bulk_record(
         actor,
         "ledger.take_payment",

@@ -39,6 +39,29 @@ DEFAULTS: dict[str, Any] = {
     "LATE_FEE_GRACE_DAYS": 0,
     # hour (Asia/Shanghai) of the daily Celery beat run of the late-fee job; it posts on the month's last day
     "LATE_FEE_JOB_HOUR": 23,
+    # the dunning ladder per customer class (RULES §1; fields of gridcare.engine.dunning.DunningRule), "default" for
+    # the classes not named: notice period 7 days residential, 3 others; disconnection only > 30 days overdue
+    "DUNNING_LADDER": {
+        "residential": {"notice_days": 7},
+        "default": {"notice_days": 3},
+    },
+    # hours (Asia/Shanghai) for reminders and notices, and for disconnections (working days unless allowed)
+    "DUNNING_CONTACT_HOURS": ["08:00", "20:00"],
+    "DISCONNECT_HOURS": ["08:30", "17:30"],
+    "DISCONNECT_ON_DAYS_OFF": False,
+    # the reminder before a disconnection (RULES §1: 30 minutes; some provinces 1 hour) and the reconnection clock
+    "PRE_DISCONNECTION_REMINDER_MINUTES": 30,
+    "RECONNECT_WITHIN_HOURS": 24,
+    # meter kinds that take remote switching commands through the head-end (REMOTE_SWITCH); others: a work order
+    "REMOTE_SWITCH_METER_KINDS": ["electronic"],
+    # who is notified before an important customer (重要用户) is disconnected
+    "AUTHORITY_NAME": "县级电力管理部门",
+    # customer credit grade hook: dotted path of a function (account_ids) -> {account_id: "A"|"B"|"C"|"D"}; "" = none
+    "CREDIT_GRADE_SOURCE": "",
+    # notice days added per credit grade (e.g. {"D": -1}: one day shorter for grade D), never below 0
+    "NOTICE_DAYS_BY_GRADE": {},
+    # hour (Asia/Shanghai) of the daily Celery beat run of the dunning job
+    "DUNNING_JOB_HOUR": 9,
 }
 
 

@@ -442,3 +442,113 @@ class Difference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.transaction_id}"
+
+
+class DunningCase(models.Model):
+    """催费案件 — one account's way through the dunning ladder (催费 → 停电审批 → 停电通知书 → 停电 → 复电) while its
+    arrears are overdue. The case row holds where it stands (the last step done, for the engine's ladder); what
+    happened is in its immutable :class:`DunningStep` records. One open case per account (a unique constraint: two
+    runs of the dunning job at once never open two)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    account = models.ForeignKey(
+        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="dunning_cases"
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    #: the last step done, an engine step code (gridcare.engine.dunning: 0 none … 5 reconnect)
+    last_step = models.PositiveSmallIntegerField(_("last step"), default=0)
+    last_step_at = models.DateTimeField(_("last step at"), null=True, blank=True)
+    #: a disconnection approval asked for and not yet decided
+    approval_pending = models.BooleanField(_("approval pending"), default=False)
+    important = models.BooleanField(_("important customer"), default=False)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+
+    scope_customer_data = True
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+
+    class Meta:
+        verbose_name = _("dunning case")
+        verbose_name_plural = _("dunning cases")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(status="open"), name="ledger_one_open_dunning_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.number if self.account_id else ''} #{self.pk}"
+
+
+class DunningStep(Immutable):
+    """催费记录 — one step of a case, never changed: a reminder sent (how, to whom, the gateway's answer), an approval
+    asked for / given / refused, the 停电通知书 issued and its delivery (who, how — 当面/留置/邮寄/短信 — when), the notice
+    to the authority for an important customer, the 30-minute reminder, the disconnection (work order or remote
+    command) and the reconnection. Each kind happens once per case (a unique constraint)."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Reminder sent")
+        APPROVAL_ASKED = "approval_asked", _("Disconnection approval asked for")
+        APPROVED = "approved", _("Disconnection approved")
+        REJECTED = "rejected", _("Disconnection refused")
+        NOTICE = "notice", _("Disconnection notice issued")
+        DELIVERED = "delivered", _("Notice delivered")
+        AUTHORITY = "authority", _("Authority notified")
+        PRE_REMINDER = "pre_reminder", _("Reminder before disconnection")
+        DISCONNECTED = "disconnected", _("Disconnection ordered")
+        RECONNECTED = "reconnected", _("Reconnection ordered")
+        SETTLED = "settled", _("Arrears settled")
+
+    class Delivery(models.TextChoices):
+        IN_PERSON = "in_person", _("In person")  # 当面送达
+        LEFT = "left", _("Left at the premises")  # 留置送达
+        POST = "post", _("By post")  # 邮寄送达
+        SMS = "sms", _("By SMS")  # 短信送达
+
+    case = models.ForeignKey(
+        DunningCase, verbose_name=_("dunning case"), on_delete=models.PROTECT, related_name="steps"
+    )
+    kind = models.CharField(_("step"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    #: how (reminder: sms/notice/…; delivery: one of :class:`Delivery`; disconnection: field/remote)
+    channel = models.CharField(_("how"), max_length=16, blank=True)
+    #: to whom (a phone number, the person who received the notice, the authority)
+    recipient = models.CharField(_("to whom"), max_length=100, blank=True)
+    arrears = models.DecimalField(_("arrears"), max_digits=14, decimal_places=2, default=0)
+    overdue_days = models.IntegerField(_("overdue days"), default=0)
+    #: the gateway's or head-end's answer, or the approver's note
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    work_order = models.ForeignKey(
+        "service.WorkOrder",
+        verbose_name=_("work order"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    display_units = {"arrears": "元", "overdue_days": "天"}
+    scope_customer_data = True
+    scope_unit_path = "case__account__org_unit__path"
+    scope_owner = "case__account__account_manager"
+
+    class Meta:
+        verbose_name = _("dunning step")
+        verbose_name_plural = _("dunning steps")
+        ordering = ["case", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind"], name="ledger_dunning_step_once_per_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ from gridcare.ledger.conf import conf, late_fee_posting
 from gridcare.worker import app as celery_app
 
 LATE_FEES = "gridcare.ledger.tasks.month_end_late_fees"
+DUNNING = "gridcare.ledger.tasks.dunning"
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -23,7 +24,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "ledger-month-end-late-fees": {
             "task": LATE_FEES,
             "schedule": crontab(hour=str(int(conf("LATE_FEE_JOB_HOUR"))), minute="5"),
-        }
+        },
+        "ledger-dunning": {
+            "task": DUNNING,
+            "schedule": crontab(hour=str(int(conf("DUNNING_JOB_HOUR"))), minute="0"),
+        },
     }
 
 
@@ -50,3 +55,19 @@ def run_month_end(today: dt.date | None = None) -> int | None:
 @shared_task(name=LATE_FEES)
 def month_end_late_fees() -> None:
     run_month_end()
+
+
+def run_dunning() -> Any:
+    """The daily dunning run as the system; None when another run holds the job's lock."""
+    from gridcare.ledger.dunning import do_run_dunning
+    from gridcare.org.selectors import system_actor
+
+    try:
+        return do_run_dunning(system_actor())
+    except JobBusy:
+        return None
+
+
+@shared_task(name=DUNNING)
+def dunning() -> None:
+    run_dunning()

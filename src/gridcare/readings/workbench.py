@@ -219,8 +219,6 @@ def collection_link(user: Any, unit: Any, month: Month) -> str:
     return f"{reverse('readings:interval-quality')}?{urlencode(query)}"
 
 
-
-
 def failing_meter_days(user: Any) -> list[Todo]:
     """采集异常 — meter-days with gaps, spikes, conflicting or rejected values in the last days."""
     if not has_perm(user, COLLECTION_FOLLOW_UP) or not has_perm(user, "interval.view"):

@@ -338,7 +338,13 @@ def field_changes(
         new = display(stored_value(after.get(key), field), field) if key in after else EMPTY
         if created and new == EMPTY:
             continue
-        old = "" if created else display(stored_value(before.get(key), field), field) if key in before else EMPTY
+        old = (
+            ""
+            if created
+            else display(stored_value(before.get(key), field), field)
+            if key in before
+            else EMPTY
+        )
         rows.append(FieldChange(field_label(model, key), old, new))
     return rows
 
