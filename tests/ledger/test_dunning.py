@@ -224,3 +224,82 @@ def test_two_copies_of_the_dunning_job_remind_once(in_arrears, cashier, clock):
     assert sum(r.reminders for r in results if isinstance(r, dunning.DunningRun)) == 3
     assert DunningStep.objects.filter(kind="reminder").count() == 3
     assert DunningCase.objects.count() == 3
+
+
+def _token_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_dunning_through_the_api(in_arrears, cashier, api, clock, account):
+    acc, _ = in_arrears()
+    me = cashier()
+    client = _token_client(me)
+    bad = client.post(
+        "/api/ledger/dunning/remind/", {"accounts": [999999]}, format="json", HTTP_IDEMPOTENCY_KEY="r0"
+    )
+    assert bad.status_code == 400 and "accounts" in bad.json()["errors"]
+    sent = client.post(
+        "/api/ledger/dunning/remind/", {"accounts": [acc.pk]}, format="json", HTTP_IDEMPOTENCY_KEY="r1"
+    )
+    assert sent.status_code == 200 and sent.json() == {"sent": 1}, sent.content
+    again = client.post(
+        "/api/ledger/dunning/remind/", {"accounts": [acc.pk]}, format="json", HTTP_IDEMPOTENCY_KEY="r1"
+    )
+    assert (
+        again.json() == {"sent": 1} and DunningStep.objects.count() == 1
+    )  # the retry answers the first answer
+    case = DunningCase.objects.get()
+    listed = client.get("/api/ledger/dunning/").json()
+    assert listed["results"][0]["steps"][0]["kind"] == "reminder"
+    early = client.post(
+        f"/api/ledger/dunning/{case.pk}/request/",
+        {"reason": "屡催不缴"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="q1",
+    )
+    assert early.status_code == 409  # three days after the reminder
+    clock.advance(days=3)
+    asked = client.post(
+        f"/api/ledger/dunning/{case.pk}/request/",
+        {"reason": "屡催不缴"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="q2",
+    )
+    assert asked.status_code == 200 and asked.json()["approval_pending"] is True
+    decided = api("manager").post(f"/api/ledger/dunning/{case.pk}/decide/", {"approve": True}, format="json")
+    assert decided.status_code == 200, decided.content
+    other = cashier("hx_cashier", "HX")  # another station's collector: the case is outside the scope
+    assert _token_client(other).get(f"/api/ledger/dunning/{case.pk}/").status_code == 404
+
+
+def test_dunning_workbench_screen(client, in_arrears, cashier, staff, clock):
+    acc, _ = in_arrears()
+    me = cashier()
+    client.force_login(me)
+    page = client.get("/ledger/dunning/").content.decode()
+    assert acc.number in page and "催费提醒" in page and "向所选户发送催费提醒" in page
+    client.post("/ledger/dunning/remind/", {"account": [str(acc.pk)]})
+    assert DunningStep.objects.filter(kind="reminder").count() == 1
+    clock.advance(days=3)
+    client.force_login(me)  # (the session expired with the clock)
+    case = DunningCase.objects.get()
+    asked = client.post(f"/ledger/dunning/{case.pk}/request/", {"reason": "屡催不缴"}, follow=True)
+    assert "停电申请已提交审批" in asked.content.decode(), [str(m) for m in asked.context["messages"]]
+    client.force_login(staff("manager"))
+    queue = client.get("/ledger/dunning/").content.decode()
+    assert "待审批的欠费停电" in queue and acc.number in queue
+    client.post(f"/ledger/dunning/{case.pk}/approve/", {"note": "同意"})
+    client.force_login(me)
+    issued = client.post(f"/ledger/dunning/{case.pk}/notice/", follow=True)
+    assert "停电通知书已出具" in issued.content.decode(), [str(m) for m in issued.context["messages"]]
+    pdf = client.get(f"/ledger/dunning/{case.pk}/notice.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    page = client.get("/ledger/dunning/").content.decode()
+    assert "登记送达" in page
+    client.post(f"/ledger/dunning/{case.pk}/deliver/", {"how": "left", "recipient": "门卫 李四"})
+    assert DunningStep.objects.get(kind="delivered").channel == "left"

@@ -17,7 +17,14 @@ from gridcare.api.fields import ScopedModelSerializer
 from gridcare.core.errors import InvalidInput, PermissionRefused
 from gridcare.core.requests import StaffRequest
 from gridcare.ledger import actions, selectors
-from gridcare.ledger.models import ApprovalRequest, DailyClose, Entry, Payment
+from gridcare.ledger.models import (
+    ApprovalRequest,
+    DailyClose,
+    DunningCase,
+    DunningStep,
+    Entry,
+    Payment,
+)
 
 
 class ArrearsItemSerializer(serializers.Serializer):
@@ -392,10 +399,163 @@ class ApprovalRequestViewSet(
         return Response(ApprovalRequestSerializer(decided).data)
 
 
+class DunningStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DunningStep
+        fields = [
+            "id",
+            "kind",
+            "at",
+            "by",
+            "channel",
+            "recipient",
+            "arrears",
+            "overdue_days",
+            "outcome",
+            "work_order",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class DunningCaseSerializer(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+    steps = DunningStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DunningCase
+        fields = [
+            "id",
+            "account",
+            "account_number",
+            "status",
+            "last_step",
+            "last_step_at",
+            "approval_pending",
+            "important",
+            "opened_at",
+            "closed_at",
+            "steps",
+        ]
+        read_only_fields = fields
+
+
+class RemindInputSerializer(InputSerializer):
+    accounts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000
+    )
+
+
+class DecisionInputSerializer(InputSerializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class DeliveryInputSerializer(InputSerializer):
+    how = serializers.ChoiceField(choices=DunningStep.Delivery.choices)
+    recipient = serializers.CharField(max_length=100)
+    at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class DisconnectInputSerializer(InputSerializer):
+    how = serializers.ChoiceField(choices=[("field", "field"), ("remote", "remote")], default="field")
+
+
+class RemindAnswerSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+
+
+class DunningCaseViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """催费案件 — each account's dunning case with its immutable steps; the collector's steps as actions:
+    ``remind`` (bulk reminders), ``request`` (disconnection approval), ``decide`` (approver), ``notice`` (停电通知书),
+    ``deliver`` (送达: how, to whom, when), ``disconnect`` (field work order or remote command)."""
+
+    queryset = DunningCase.objects.select_related("account").prefetch_related("steps")
+    serializer_class = DunningCaseSerializer
+    filterset_fields = ["status", "account", "approval_pending"]
+    view_permission = "arrears.dun"
+    action_permissions = {
+        "list": ("arrears.dun", "disconnection.approve"),
+        "retrieve": ("arrears.dun", "disconnection.approve"),
+        "remind": "arrears.dun",
+        "request_approval": "disconnection.request",
+        "decide": "disconnection.approve",
+        "notice": "arrears.dun",
+        "deliver": "arrears.dun",
+        "disconnect": "disconnection.request",
+    }
+
+    def _answer(self, pk: int) -> Response:
+        return Response(DunningCaseSerializer(DunningCase.objects.get(pk=pk)).data)
+
+    @extend_schema(request=RemindInputSerializer, responses=RemindAnswerSerializer)
+    @route(detail=False, methods=["post"])
+    def remind(self, request: StaffRequest) -> Response:
+        from gridcare.ledger.dunning import do_send_reminders
+
+        data = RemindInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response({"sent": do_send_reminders(request.user, data.validated_data["accounts"])})
+
+    @extend_schema(request=LedgerReasonSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"], url_path="request")
+    def request_approval(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_request_disconnection
+
+        case = self.get_object()
+        data = LedgerReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_request_disconnection(request.user, case.pk, reason=data.validated_data["reason"])
+        return self._answer(case.pk)
+
+    @extend_schema(request=DecisionInputSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_decide_disconnection
+
+        case = self.get_object()
+        data = DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_decide_disconnection(request.user, case.pk, **data.validated_data)
+        return self._answer(case.pk)
+
+    @extend_schema(request=None, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def notice(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_issue_notice
+
+        case = self.get_object()
+        do_issue_notice(request.user, case.pk)
+        return self._answer(case.pk)
+
+    @extend_schema(request=DeliveryInputSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def deliver(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_record_delivery
+
+        case = self.get_object()
+        data = DeliveryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_record_delivery(request.user, case.pk, **data.validated_data)
+        return self._answer(case.pk)
+
+    @extend_schema(request=DisconnectInputSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def disconnect(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_disconnect
+
+        case = self.get_object()
+        data = DisconnectInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_disconnect(request.user, case.pk, how=data.validated_data["how"])
+        return self._answer(case.pk)
+
+
 ROUTES = [
     ("ledger/channel", ChannelViewSet, "ledger-channel"),
     ("ledger/payments", PaymentViewSet, "ledger-payment"),
     ("ledger/entries", EntryViewSet, "ledger-entry"),
     ("ledger/closes", DailyCloseViewSet, "ledger-close"),
     ("ledger/approvals", ApprovalRequestViewSet, "ledger-approval"),
+    ("ledger/dunning", DunningCaseViewSet, "ledger-dunning"),
 ]

@@ -672,3 +672,97 @@ def notice_pdf(case: DunningCase) -> bytes:
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title=f"停电通知书 {case.account.number}").build(parts)
     return buffer.getvalue()
+
+
+@action("ledger.send_reminders", permission="arrears.dun")
+def do_send_reminders(actor: User, account_ids: list[int]) -> int:
+    """催费提醒 (bulk, from the 催费工作台) — the chosen accounts in the collector's scope whose next step is the
+    reminder and allowed now; any other account is refused by number, nothing is sent."""
+    from gridcare.core.access import restrict
+
+    wanted = sorted({int(a) for a in account_ids})
+    if not wanted:
+        raise InvalidInput({"accounts": "请选择户号。 (Choose the accounts.)"})
+    scoped = set(
+        restrict(Account.objects.filter(pk__in=wanted), actor, write=True).values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    posting.lock_accounts(scoped)
+    state = standing(sorted(scoped), now=now)
+    ready = {
+        a
+        for a, step, due in zip(state.account_ids, state.steps.step, state.steps.due_now, strict=True)
+        if int(step) == engine.REMINDER and bool(due)
+    }
+    refused = [a for a in wanted if a not in ready]
+    if refused:
+        numbers = Account.objects.filter(pk__in=refused).values_list("number", flat=True)
+        raise InvalidInput(
+            {
+                "accounts": f"以下户号现在不能发催费提醒（不在范围内、无逾期或已提醒）：{', '.join(numbers) or refused}。"
+                " (Not due for a reminder now.)"
+            }
+        )
+    return _send_reminders(actor, state, sorted(ready), now)
+
+
+@dataclass
+class Row:
+    """One line of the 催费工作台."""
+
+    account: Account
+    arrears: Decimal
+    overdue_days: int
+    case: DunningCase | None
+    step: int
+    step_name: str
+    reason: str
+    due_now: bool
+    act_at: dt.datetime | None
+    notice: DunningStep | None = None
+
+    @property
+    def needs_delivery(self) -> bool:
+        return self.notice is not None and self.case is not None and self.case.last_step < engine.NOTICE
+
+
+def _chinese(name: str) -> str:
+    """The engine's bilingual name without its English part, for the screens."""
+    return name.split(" (")[0]
+
+
+def worklist(user: User, *, limit: int = 500) -> list[Row]:
+    """The accounts in the user's scope in arrears or with an open case: arrears, overdue days, next step."""
+    from gridcare.core.access import restrict
+
+    state = standing()
+    accounts = restrict(Account.objects.filter(pk__in=state.account_ids), user).in_bulk()
+    notices = {
+        s.case_id: s
+        for s in DunningStep.objects.filter(
+            kind=DunningStep.Kind.NOTICE, case__status="open", case__account_id__in=accounts.keys()
+        )
+    }
+    rows = []
+    for i, account_id in enumerate(state.account_ids):
+        account = accounts.get(account_id)
+        if account is None:
+            continue
+        case = state.cases.get(account_id)
+        step = int(state.steps.step[i])
+        rows.append(
+            Row(
+                account=account,
+                arrears=state.arrears[i],
+                overdue_days=state.overdue_days[i],
+                case=case,
+                step=step,
+                step_name=_chinese(engine.STEP_NAMES[step]),
+                reason=_chinese(engine.REASON_NAMES[int(state.steps.reason[i])]),
+                due_now=bool(state.steps.due_now[i]),
+                act_at=_moment(int(state.steps.act_at[i])),
+                notice=notices.get(case.pk) if case else None,
+            )
+        )
+    rows.sort(key=lambda r: (not r.due_now, -r.overdue_days))
+    return rows[:limit]

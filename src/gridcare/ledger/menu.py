@@ -13,6 +13,14 @@ ITEMS = [
         _("Collection"), _("Payments"), "ledger:payment-list", "billing.view", icon="list-check", order=420
     ),
     MenuItem(
+        _("Collection"),
+        _("Dunning workbench"),
+        "ledger:dunning",
+        ("arrears.dun", "disconnection.approve"),
+        icon="bell",
+        order=425,
+    ),
+    MenuItem(
         _("Collection"), _("Approvals"), "ledger:approvals", "payment.approve", icon="person-check", order=430
     ),
     MenuItem(

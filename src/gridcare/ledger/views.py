@@ -426,3 +426,95 @@ class ResolveView(_PostView):
             note=self.request.POST.get("note", ""),
         )
         return str(_("The difference is resolved."))
+
+
+class DunningView(StaffMixin, View):
+    """催费工作台 — accounts in arrears in the collector's scope with their next step (due now first): bulk reminders,
+    ask for the disconnection approval, issue the 停电通知书 and record its delivery, order the disconnection; the
+    pending approvals for approvers."""
+
+    permission = ("arrears.dun", "disconnection.approve")
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from gridcare.ledger import dunning
+        from gridcare.ledger.models import DunningCase, DunningStep
+
+        rows = dunning.worklist(self.request.user)
+        pending = restrict(
+            DunningCase.objects.filter(status="open", approval_pending=True).select_related("account"),
+            self.request.user,
+        )
+        return render(
+            request,
+            "ledger/dunning.html",
+            {
+                "title": _("Dunning workbench"),
+                "rows": rows,
+                "due": [r for r in rows if r.due_now],
+                "pending": pending,
+                "deliveries": DunningStep.Delivery.choices,
+                "can_approve": has_perm(self.request.user, "disconnection.approve"),
+                "can_dun": has_perm(self.request.user, "arrears.dun"),
+            },
+        )
+
+
+class DunningActView(_PostView):
+    """One button of the 催费工作台: the step named in the URL, on a case (or the chosen accounts for reminders)."""
+
+    permission = ("arrears.dun", "disconnection.request", "disconnection.approve")
+    fallback = "ledger:dunning"
+
+    def act(self) -> str:
+        from gridcare.ledger import dunning
+
+        step = self.kwargs["step"]
+        user, data = self.request.user, self.request.POST
+        if step == "remind":
+            ids = [int(v) for v in data.getlist("account") if v.isdigit()]
+            sent = dunning.do_send_reminders(user, ids)
+            return str(_("%(n)s reminders sent.") % {"n": sent})
+        case = int(self.kwargs.get("pk") or 0)
+        if step == "request":
+            dunning.do_request_disconnection(user, case, reason=data.get("reason", ""))
+            return str(_("The disconnection is waiting for approval."))
+        if step in ("approve", "reject"):
+            dunning.do_decide_disconnection(user, case, approve=step == "approve", note=data.get("note", ""))
+            return str(_("Approved.") if step == "approve" else _("Rejected."))
+        if step == "notice":
+            dunning.do_issue_notice(user, case)
+            return str(_("The disconnection notice is issued: print it and record its delivery."))
+        if step == "deliver":
+            dunning.do_record_delivery(
+                user, case, how=data.get("how", ""), recipient=data.get("recipient", "")
+            )
+            return str(_("The delivery is recorded; the notice period runs from now."))
+        if step == "disconnect":
+            done = dunning.do_disconnect(user, case, how=data.get("how", "field"))
+            return str(_("Disconnection ordered: %(outcome)s") % {"outcome": done.outcome})
+        raise Http404
+
+
+class NoticeView(StaffMixin, View):
+    """停电通知书 (PDF) of a case in the user's scope."""
+
+    permission = ("arrears.dun", "disconnection.approve")
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from gridcare.ledger.dunning import notice_pdf
+        from gridcare.ledger.models import DunningCase
+
+        case = (
+            restrict(DunningCase.objects.select_related("account"), self.request.user).filter(pk=pk).first()
+        )
+        if case is None:
+            raise Http404(_("Not found or outside your data scope."))
+        try:
+            pdf = notice_pdf(case)
+        except GridcareError:
+            raise Http404(_("The notice was not issued yet.")) from None
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="notice-{case.account.number}.pdf"'
+        return response
