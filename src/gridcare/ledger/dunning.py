@@ -181,8 +181,14 @@ def standing(account_ids: list[int] | None = None, now: dt.datetime | None = Non
 
 
 def plans_in_force(account_ids: list[int]) -> set[int]:
-    """Accounts with a payment plan in force (dunning suspended); none until payment plans exist."""
-    return set()
+    """Accounts with a payment plan in force (灵活付款方案): dunning suspended; a disconnected one is reconnected."""
+    from gridcare.ledger.models import PaymentPlan
+
+    return set(
+        PaymentPlan.objects.filter(
+            account_id__in=account_ids, status=PaymentPlan.Status.IN_FORCE
+        ).values_list("account_id", flat=True)
+    )
 
 
 # --- the job --------------------------------------------------------------------------------------------------

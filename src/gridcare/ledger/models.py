@@ -552,3 +552,88 @@ class DunningStep(Immutable):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+
+class PaymentPlan(models.Model):
+    """灵活付款方案 — arrears of an account paid in instalments by their due dates, set by the key account manager
+    within the ``payment_plan_amount`` limit (above it: approved by a position whose limit covers it, never by the
+    one who set it). In force, it suspends dunning; a missed instalment (the daily job) breaks it and dunning resumes
+    where it was. Instalments are ordinary payments; the plan tracks what was paid by each due date."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending approval")
+        IN_FORCE = "in_force", _("In force")
+        COMPLETED = "completed", _("Completed")
+        BROKEN = "broken", _("Broken (instalment missed)")
+        REJECTED = "rejected", _("Rejected")
+
+    account = models.ForeignKey(
+        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="payment_plans"
+    )
+    amount = models.DecimalField(_("arrears covered"), max_digits=14, decimal_places=2)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=200)
+    start_day = models.DateField(_("start date"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("set by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    display_units = {"amount": "元"}
+    scope_customer_data = True
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+
+    class Meta:
+        verbose_name = _("payment plan")
+        verbose_name_plural = _("payment plans")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(status__in=["pending", "in_force"]),
+                name="ledger_one_live_payment_plan",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_plan_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.number if self.account_id else ''} {self.amount} 元"
+
+
+class Instalment(Immutable):
+    """分期 — one instalment of a plan: the amount due by the date (never changed; a new plan replaces a plan)."""
+
+    plan = models.ForeignKey(
+        PaymentPlan, verbose_name=_("payment plan"), on_delete=models.PROTECT, related_name="instalments"
+    )
+    number = models.PositiveSmallIntegerField(_("instalment"))
+    due_date = models.DateField(pgettext_lazy("bill", "due date"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    display_units = {"amount": "元"}
+    scope_customer_data = True
+    scope_unit_path = "plan__account__org_unit__path"
+    scope_owner = "plan__account__account_manager"
+
+    class Meta:
+        verbose_name = _("instalment")
+        verbose_name_plural = _("instalments")
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="ledger_instalment_number_once"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_instalment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.due_date} {self.amount} 元"

@@ -17,6 +17,7 @@ from gridcare.worker import app as celery_app
 
 LATE_FEES = "gridcare.ledger.tasks.month_end_late_fees"
 DUNNING = "gridcare.ledger.tasks.dunning"
+PLANS = "gridcare.ledger.tasks.check_plans"
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -25,9 +26,13 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": LATE_FEES,
             "schedule": crontab(hour=str(int(conf("LATE_FEE_JOB_HOUR"))), minute="5"),
         },
-        "ledger-dunning": {
-            "task": DUNNING,
+        "ledger-check-plans": {
+            "task": PLANS,
             "schedule": crontab(hour=str(int(conf("DUNNING_JOB_HOUR"))), minute="0"),
+        },
+        "ledger-dunning": {
+            "task": DUNNING,  # after the plans are checked: a broken plan is dunned the same morning
+            "schedule": crontab(hour=str(int(conf("DUNNING_JOB_HOUR"))), minute="15"),
         },
     }
 
@@ -71,3 +76,14 @@ def run_dunning() -> Any:
 @shared_task(name=DUNNING)
 def dunning() -> None:
     run_dunning()
+
+
+@shared_task(name=PLANS)
+def check_plans() -> None:
+    from gridcare.ledger.plans import do_check_plans
+    from gridcare.org.selectors import system_actor
+
+    try:
+        do_check_plans(system_actor())
+    except JobBusy:
+        return

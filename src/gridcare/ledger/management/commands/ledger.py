@@ -6,7 +6,8 @@ file and match it against our payments (对账).
 ``gridcare ledger post-late-fees [--until YYYY-MM-DD] [--as USERNAME]`` — the month-end late-fee job (电费违约金):
 the increment accrued up to the day over what was posted; two copies at once run once.
 ``gridcare ledger dunning [--dry-run] [--as USERNAME]`` — the dunning ladder over all accounts (催费): reminders sent,
-settled cases closed, paid disconnections reconnected; the human steps due counted."""
+settled cases closed, paid disconnections reconnected; the human steps due counted.
+``gridcare ledger check-plans [--as USERNAME]`` — payment plans: a missed instalment breaks the plan (dunning resumes)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ class Command(BaseCommand):
         fees = sub.add_parser("post-late-fees", help="post the late fees accrued up to a day (month end)")
         fees.add_argument("--until", help="YYYY-MM-DD (default today)")
         fees.add_argument("--as", dest="username")
+        plans = sub.add_parser("check-plans", help="break plans with a missed instalment, complete paid ones")
+        plans.add_argument("--as", dest="username")
         dun = sub.add_parser("dunning", help="run the dunning ladder over all accounts (催费)")
         dun.add_argument("--dry-run", action="store_true", help="count only, write nothing")
         dun.add_argument("--as", dest="username")
@@ -63,6 +66,11 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 posted = do_post_bill_charges(self._actor(options["username"]))
                 self.stdout.write(f"posted {posted} bill charges in {time.perf_counter() - started:.2f} s")
+            elif command == "check-plans":
+                from gridcare.ledger.plans import do_check_plans
+
+                run = do_check_plans(self._actor(options["username"]))
+                self.stdout.write(f"payment plans: {run.broken} broken, {run.completed} completed")
             elif command == "dunning":
                 self._dunning(options)
             elif command == "post-late-fees":

@@ -1,0 +1,154 @@
+"""Payment plans (灵活付款方案): set by the key account manager within 200,000 元 (above: approved by someone else
+whose limit covers it), instalments summing to the arrears covered; in force they suspend dunning and reconnect a
+disconnected account; a missed instalment breaks the plan and dunning resumes where it was."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from gridcare.core.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionRefused
+from gridcare.ledger import dunning
+from gridcare.ledger.actions import do_take_payment
+from gridcare.ledger.models import DunningCase, PaymentPlan
+from gridcare.ledger.plans import do_check_plans, do_decide_payment_plan, do_set_payment_plan, progress
+from tests.ledger.test_dunning import START, clock, in_arrears, service_desk  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def days(n: int) -> str:
+    return (START.date() + dt.timedelta(days=n)).isoformat()
+
+
+@pytest.fixture
+def key_account(in_arrears, staff):  # noqa: F811
+    def build(total: str = "300.00"):
+        return in_arrears(total, customer_class="commercial", manager=staff("key_account"))
+
+    return build
+
+
+def test_plan_within_the_limit_is_in_force_and_suspends_dunning(key_account, staff, cashier, clock):  # noqa: F811
+    acc, _ = key_account()
+    kam = staff("key_account")
+    plan = do_set_payment_plan(
+        kam,
+        account=acc.pk,
+        reason="资金周转困难，分两期",
+        instalments=[{"due_date": days(10), "amount": "100.00"}, {"due_date": days(40), "amount": "200.00"}],
+    )
+    assert plan.status == "in_force" and plan.amount == Decimal("300.00")
+    assert dunning.do_run_dunning(cashier()).reminders == 0  # suspended
+    reason = dunning.standing([acc.pk]).steps.reason[0]
+    assert int(reason) == 1  # PLAN_IN_FORCE
+    with pytest.raises(Conflict):
+        do_set_payment_plan(
+            kam, account=acc.pk, reason="again", instalments=[{"due_date": days(5), "amount": "1.00"}]
+        )
+
+
+def test_bad_plans_are_refused_and_nothing_is_written(key_account, staff, clock):  # noqa: F811
+    acc, _ = key_account()
+    kam = staff("key_account")
+    for rows in (
+        [],
+        [{"due_date": days(-1), "amount": "100.00"}],
+        [{"due_date": days(5), "amount": "0"}],
+        [{"due_date": days(5), "amount": "10.001"}],
+        [{"due_date": "2026-02-30", "amount": "10"}],
+        [{"due_date": days(9), "amount": "10"}, {"due_date": days(5), "amount": "10"}],
+        [{"due_date": days(5), "amount": "99999.00"}],  # above what the account owes
+    ):
+        with pytest.raises(InvalidInput):
+            do_set_payment_plan(kam, account=acc.pk, reason="x", instalments=rows)
+    with pytest.raises(InvalidInput):
+        do_set_payment_plan(
+            kam, account=acc.pk, reason=" ", instalments=[{"due_date": days(5), "amount": "1"}]
+        )
+    other, _ = key_account()
+    from gridcare.customers.models import Account
+
+    Account.objects.filter(pk=other.pk).update(account_manager=None)  # not her account: outside her scope
+    with pytest.raises(NotFound):
+        do_set_payment_plan(
+            kam, account=other.pk, reason="x", instalments=[{"due_date": days(5), "amount": "1"}]
+        )
+    assert not PaymentPlan.objects.exists()
+
+
+def test_above_the_limit_needs_approval_by_someone_else(key_account, staff, clock):  # noqa: F811
+    acc, _ = key_account("250000.00")
+    kam = staff("key_account")
+    plan = do_set_payment_plan(
+        kam,
+        account=acc.pk,
+        reason="大额分期",
+        instalments=[
+            {"due_date": days(30), "amount": "125000.00"},
+            {"due_date": days(60), "amount": "125000.00"},
+        ],
+    )
+    assert plan.status == "pending"
+    with pytest.raises(PermissionRefused):
+        do_decide_payment_plan(kam, plan.pk, approve=True)
+    with pytest.raises(PermissionRefused):
+        do_decide_payment_plan(staff("collector"), plan.pk, approve=True)  # no payment_plan.set
+    do_decide_payment_plan(staff("manager"), plan.pk, approve=True)
+    plan.refresh_from_db()
+    assert plan.status == "in_force" and plan.decided_by == staff("manager")
+
+
+def test_limit_refusal_names_the_approvers(key_account, staff, clock):  # noqa: F811
+    acc, _ = key_account("2500000.00")
+    plan = do_set_payment_plan(
+        staff("key_account"),
+        account=acc.pk,
+        reason="x",
+        instalments=[{"due_date": days(30), "amount": "2500000.00"}],
+    )
+    with pytest.raises(LimitExceeded):
+        do_decide_payment_plan(staff("manager"), plan.pk, approve=True)  # 2,000,000 元
+
+
+def test_missed_instalment_breaks_the_plan_and_dunning_resumes(key_account, staff, cashier, clock):  # noqa: F811
+    acc, _ = key_account()
+    me = cashier()
+    dunning.do_run_dunning(me)  # the reminder was sent before the plan
+    kam = staff("key_account")
+    plan = do_set_payment_plan(
+        kam,
+        account=acc.pk,
+        reason="分两期",
+        instalments=[{"due_date": days(3), "amount": "100.00"}, {"due_date": days(10), "amount": "200.00"}],
+    )
+    do_take_payment(me, account=acc, amount="120.00", method="cash")  # the first instalment on time
+    clock.advance(days=5)
+    assert do_check_plans(kam).broken == 0
+    state = progress(plan)
+    assert [(line[1], line[2], line[3]) for line in state.lines][0] == (
+        Decimal("100.00"),
+        Decimal("120.00"),
+        False,
+    )
+    clock.advance(days=6)  # the second one is missed
+    assert do_check_plans(kam).broken == 1
+    plan.refresh_from_db()
+    assert plan.status == "broken"
+    case = DunningCase.objects.get(account=acc)
+    assert case.last_step == 1  # resumes where it was: after the reminder, the approval is next
+    assert int(dunning.standing([acc.pk]).steps.step[0]) == 2
+
+
+def test_paid_plan_completes_and_cli(key_account, staff, cashier, clock, capsys):  # noqa: F811
+    acc, _ = key_account()
+    kam = staff("key_account")
+    do_set_payment_plan(
+        kam, account=acc.pk, reason="x", instalments=[{"due_date": days(3), "amount": "300.00"}]
+    )
+    do_take_payment(cashier(), account=acc, amount="400.00", method="cash")
+    call_command("ledger", "check-plans", "--as", "key_account")
+    assert "0 broken, 1 completed" in capsys.readouterr().out
