@@ -152,3 +152,42 @@ def test_paid_plan_completes_and_cli(key_account, staff, cashier, clock, capsys)
     do_take_payment(cashier(), account=acc, amount="400.00", method="cash")
     call_command("ledger", "check-plans", "--as", "key_account")
     assert "0 broken, 1 completed" in capsys.readouterr().out
+
+
+def test_plans_screen_and_api(client, api, key_account, staff, clock):  # noqa: F811
+    acc, _ = key_account()
+    client.force_login(staff("key_account"))
+    bad = client.post(
+        "/ledger/plans/", {"account": acc.number, "reason": "x", "instalments": "2020-01-01 10"}, follow=True
+    )
+    assert "早于今天" in bad.content.decode() and not PaymentPlan.objects.exists()
+    client.post(
+        "/ledger/plans/",
+        {"account": acc.number, "reason": "分两期", "instalments": f"{days(5)} 100\n{days(20)}，200"},
+    )
+    plan = PaymentPlan.objects.get()
+    assert plan.status == "in_force" and plan.instalments.count() == 2
+    page = client.get("/ledger/plans/").content.decode()
+    assert acc.number in page and str(plan.get_status_display()) in page and "到期前已缴" in page
+    listed = api("key_account").get("/api/ledger/plans/").json()
+    assert listed["results"][0]["instalments"][1]["amount"] == "200.00"
+    other, _ = key_account("500.00")
+    created = api("key_account").post(
+        "/api/ledger/plans/",
+        {
+            "account": other.pk,
+            "reason": "一次付清",
+            "instalments": [{"due_date": days(7), "amount": "500.00"}],
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="plan-1",
+    )
+    assert created.status_code == 201, created.content
+    refused = api("key_account").post(
+        "/api/ledger/plans/",
+        {"account": 999999, "reason": "x", "instalments": [{"due_date": days(7), "amount": "1.00"}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="plan-2",
+    )
+    assert refused.status_code == 400
+    assert api("collector").get("/api/ledger/plans/").status_code == 403

@@ -23,7 +23,9 @@ from gridcare.ledger.models import (
     DunningCase,
     DunningStep,
     Entry,
+    Instalment,
     Payment,
+    PaymentPlan,
 )
 
 
@@ -551,6 +553,96 @@ class DunningCaseViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         return self._answer(case.pk)
 
 
+class InstalmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Instalment
+        fields = ["number", "due_date", "amount"]
+        read_only_fields = fields
+
+
+class InstalmentInputSerializer(serializers.Serializer):
+    due_date = serializers.DateField()
+    amount = serializers.CharField(max_length=24)
+
+
+class PaymentPlanSerializer(ScopedModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+    instalments = InstalmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PaymentPlan
+        fields = [
+            "id",
+            "account",
+            "account_number",
+            "amount",
+            "status",
+            "reason",
+            "start_day",
+            "created_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "ended_at",
+            "instalments",
+        ]
+        read_only_fields = [f for f in fields if f not in ("account", "reason")]
+
+
+class PaymentPlanInputSerializer(ScopedModelSerializer):
+    instalments = InstalmentInputSerializer(many=True)
+
+    class Meta:
+        model = PaymentPlan
+        fields = ["account", "reason", "instalments"]
+
+
+class PaymentPlanViewSet(
+    ScopedViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """灵活付款方案 — set a plan (``POST``: account, reason, instalments [{due_date, amount}]); within your
+    ``payment_plan_amount`` limit it is in force at once, above it pending; ``decide`` by someone else."""
+
+    queryset = PaymentPlan.objects.select_related("account").prefetch_related("instalments")
+    serializer_class = PaymentPlanSerializer
+    filterset_fields = ["status", "account"]
+    view_permission = "payment_plan.set"
+    action_permissions = {"create": "payment_plan.set", "decide": "payment_plan.set"}
+
+    def get_serializer_class(self) -> Any:
+        return PaymentPlanInputSerializer if self.action == "create" else PaymentPlanSerializer
+
+    @extend_schema(request=PaymentPlanInputSerializer, responses={201: PaymentPlanSerializer})
+    def create(self, request: StaffRequest, *args: Any, **kwargs: Any) -> Response:
+        from gridcare.ledger.plans import do_set_payment_plan
+
+        data = PaymentPlanInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        plan = do_set_payment_plan(
+            request.user,
+            account=values["account"].pk,
+            reason=values["reason"],
+            instalments=[dict(row) for row in values["instalments"]],
+        )
+        return Response(PaymentPlanSerializer(plan).data, status=201)
+
+    @extend_schema(request=ApprovalDecisionSerializer, responses=PaymentPlanSerializer)
+    @route(detail=True, methods=["post"])
+    def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.plans import do_decide_payment_plan
+
+        plan = self.get_object()
+        data = ApprovalDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decided = do_decide_payment_plan(request.user, plan.pk, **data.validated_data)
+        return Response(PaymentPlanSerializer(decided).data)
+
+
 ROUTES = [
     ("ledger/channel", ChannelViewSet, "ledger-channel"),
     ("ledger/payments", PaymentViewSet, "ledger-payment"),
@@ -558,4 +650,5 @@ ROUTES = [
     ("ledger/closes", DailyCloseViewSet, "ledger-close"),
     ("ledger/approvals", ApprovalRequestViewSet, "ledger-approval"),
     ("ledger/dunning", DunningCaseViewSet, "ledger-dunning"),
+    ("ledger/plans", PaymentPlanViewSet, "ledger-plan"),
 ]

@@ -21,6 +21,14 @@ ITEMS = [
         order=425,
     ),
     MenuItem(
+        _("Collection"),
+        _("Payment plans"),
+        "ledger:plans",
+        "payment_plan.set",
+        icon="calendar2-week",
+        order=427,
+    ),
+    MenuItem(
         _("Collection"), _("Approvals"), "ledger:approvals", "payment.approve", icon="person-check", order=430
     ),
     MenuItem(

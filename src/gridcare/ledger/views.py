@@ -518,3 +518,76 @@ class NoticeView(StaffMixin, View):
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="notice-{case.account.number}.pdf"'
         return response
+
+
+def _instalment_lines(text: str) -> list[dict[str, str]]:
+    """Instalments typed one per line as ``YYYY-MM-DD 金额`` (a space, comma or tab between)."""
+    rows = []
+    for line in (text or "").replace("，", ",").splitlines():
+        parts = line.replace(",", " ").replace("\t", " ").split()
+        if parts:
+            rows.append({"due_date": parts[0], "amount": parts[1] if len(parts) > 1 else ""})
+    return rows
+
+
+class PlanListView(StaffMixin, View):
+    """灵活付款方案 — the plans in scope with what each has received by its due dates; set a plan (account number,
+    reason, one instalment per line); pending plans decided by someone else within their limit."""
+
+    permission = "payment_plan.set"
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from gridcare.ledger.models import PaymentPlan
+        from gridcare.ledger.plans import progress
+
+        plans = list(
+            restrict(
+                PaymentPlan.objects.select_related("account", "created_by", "decided_by"), self.request.user
+            )[:100]
+        )
+        for plan in plans:
+            plan.progress = progress(plan)  # type: ignore[attr-defined]
+        return render(
+            request,
+            "ledger/plans.html",
+            {"title": _("Payment plans"), "plans": plans, "form": request.GET.get("account", "")},
+        )
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from gridcare.ledger.plans import do_set_payment_plan
+
+        number = request.POST.get("account", "").strip()
+        account = restrict(Account.objects.filter(number=number), self.request.user, write=True).first()
+        try:
+            if account is None:
+                raise NotFound(f"户号「{number}」不存在或不在您的范围内。 (Unknown account.)")
+            plan = do_set_payment_plan(
+                self.request.user,
+                account=account.pk,
+                reason=request.POST.get("reason", ""),
+                instalments=_instalment_lines(request.POST.get("instalments", "")),
+            )
+        except GridcareError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("Payment plan of %(amount)s 元 set: %(status)s.")
+                % {"amount": plan.amount, "status": plan.get_status_display()},
+            )
+        return HttpResponseRedirect(reverse("ledger:plans"))
+
+
+class PlanDecideView(_PostView):
+    permission = "payment_plan.set"
+    fallback = "ledger:plans"
+
+    def act(self) -> str:
+        from gridcare.ledger.plans import do_decide_payment_plan
+
+        approve = self.request.POST.get("decision") == "approve"
+        do_decide_payment_plan(
+            self.request.user, self.kwargs["pk"], approve=approve, note=self.request.POST.get("note", "")
+        )
+        return str(_("Approved.") if approve else _("Rejected."))

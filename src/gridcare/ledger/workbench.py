@@ -52,6 +52,11 @@ VERBS = {
     "ledger.dunning_pre_reminder": _("Sent the reminder before disconnection"),
     "ledger.dunning_disconnected": _("Ordered a disconnection"),
     "ledger.dunning_reconnected": _("Ordered a reconnection"),
+    "ledger.set_payment_plan": _("Set a payment plan"),
+    "ledger.decide_payment_plan": _("Decided a payment plan"),
+    "ledger.check_plans": _("Checked the payment plans"),
+    "ledger.plan_broken": _("A payment plan broke"),
+    "ledger.plan_completed": _("A payment plan was completed"),
 }
 
 
@@ -128,6 +133,26 @@ def pending_disconnections(user: Any) -> list[Approval]:
     ]
 
 
+def pending_plans(user: Any) -> list[Approval]:
+    if not has_perm(user, "payment_plan.set"):
+        return []
+    from gridcare.ledger.models import PaymentPlan
+
+    rows = restrict(PaymentPlan.objects.filter(status="pending").select_related("account"), user).exclude(
+        created_by=user
+    )
+    return [
+        Approval(
+            _("Payment plan"),
+            f"{p.account.number} · {p.reason}",
+            reverse("ledger:plans"),
+            p.created_at,
+            p.amount,
+        )
+        for p in rows.order_by("created_at")[:20]
+    ]
+
+
 def pending_approvals(user: Any) -> list[Approval]:
     if not has_perm(user, "payment.approve"):
         return []
@@ -171,5 +196,6 @@ TODOS = [todays_takings, dunning_due]
 APPROVALS = [
     ApprovalSource("ledger.approvals", pending_approvals),
     ApprovalSource("ledger.disconnections", pending_disconnections),
+    ApprovalSource("ledger.plans", pending_plans),
 ]
 KPIS = [KPI("collection_rate", collection_rate, _payments_link, per_person=False)]
