@@ -599,7 +599,6 @@ class PaymentPlanInputSerializer(ScopedModelSerializer):
 
 class PaymentPlanViewSet(
     ScopedViewSetMixin,
-    mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -617,7 +616,7 @@ class PaymentPlanViewSet(
         return PaymentPlanInputSerializer if self.action == "create" else PaymentPlanSerializer
 
     @extend_schema(request=PaymentPlanInputSerializer, responses={201: PaymentPlanSerializer})
-    def create(self, request: StaffRequest, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: StaffRequest) -> Response:
         from gridcare.ledger.plans import do_set_payment_plan
 
         data = PaymentPlanInputSerializer(data=request.data, context=self.get_serializer_context())
