@@ -303,3 +303,16 @@ def test_dunning_workbench_screen(client, in_arrears, cashier, staff, clock):
     assert "登记送达" in page
     client.post(f"/ledger/dunning/{case.pk}/deliver/", {"how": "left", "recipient": "门卫 李四"})
     assert DunningStep.objects.get(kind="delivered").channel == "left"
+
+
+def test_steps_are_never_changed(in_arrears, cashier, clock):
+    from django.db import DatabaseError, transaction
+
+    in_arrears()
+    dunning.do_run_dunning(cashier())
+    step = DunningStep.objects.get()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DunningStep.objects.filter(pk=step.pk).update(recipient="changed")
+    with pytest.raises(Conflict):
+        step.save()
+    assert DunningStep.objects.get().recipient == step.recipient

@@ -107,8 +107,9 @@ def test_order_page_reads_statuses_and_limits_in_words(staff, place) -> None:
         staff("cg_rep"), order_type="complaint", sub_type="service", account=point.account_id
     )
     html = login(staff("cg_rep")).get(f"/service/orders/{order.pk}/").content.decode()
-    transitions = html[html.index('id="transitions"') : html.index("</table>", html.index('id="transitions"'))]
+    transitions = html[
+        html.index('id="transitions"') : html.index("</table>", html.index('id="transitions"'))
+    ]
     assert order.get_status_display() in transitions and f">{order.status}<" not in transitions
     clocks = html[html.index('id="clocks"') : html.index("</table>", html.index('id="clocks"'))]
     assert "<td>" in clocks and "小时" in clocks and "分钟" not in clocks
-
