@@ -670,7 +670,7 @@ def _credit_against(actor: User, kind: str, request: ApprovalRequest) -> Entry:
     posting.settle(request.account_id, credit.pk)
     audit.record(
         actor,
-        f"ledger.{kind}",
+        "ledger.waiver" if kind == ApprovalRequest.Kind.WAIVER else "ledger.write_off",
         credit,
         after={"account": request.account_id, "amount": credit.amount, "concerns": target.pk},
         note=request.reason,

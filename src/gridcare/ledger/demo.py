@@ -161,7 +161,8 @@ def _collection(actor: User, unpaid: list[tuple[int, Decimal]]) -> Iterator[str]
         )
     )
     for account_id, total in unpaid:
-        manager = User.objects.filter(pk=managed.get(account_id)).first()
+        manager_id = managed.get(account_id)
+        manager = User.objects.filter(pk=manager_id).first() if manager_id is not None else None
         if manager is None or total < Decimal("2.00"):
             continue
         first = (total / 2).quantize(Decimal("0.01"))

@@ -358,6 +358,22 @@ def _expect(case: DunningCase, wanted: int, now: dt.datetime) -> tuple[Standing,
     return state, i
 
 
+#: the audit action of each step kind
+STEP_AUDIT = {
+    DunningStep.Kind.REMINDER: "ledger.dunning_reminder",
+    DunningStep.Kind.APPROVAL_ASKED: "ledger.dunning_approval_asked",
+    DunningStep.Kind.APPROVED: "ledger.dunning_approved",
+    DunningStep.Kind.REJECTED: "ledger.dunning_rejected",
+    DunningStep.Kind.NOTICE: "ledger.dunning_notice",
+    DunningStep.Kind.DELIVERED: "ledger.dunning_delivered",
+    DunningStep.Kind.AUTHORITY: "ledger.dunning_authority",
+    DunningStep.Kind.PRE_REMINDER: "ledger.dunning_pre_reminder",
+    DunningStep.Kind.DISCONNECTED: "ledger.dunning_disconnected",
+    DunningStep.Kind.RECONNECTED: "ledger.dunning_reconnected",
+    DunningStep.Kind.SETTLED: "ledger.dunning_settled",
+}
+
+
 def _step(
     case: DunningCase, actor: User, kind: str, state: Standing | None = None, **fields: Any
 ) -> DunningStep:
@@ -373,7 +389,7 @@ def _step(
     step.save()
     audit.record(
         actor,
-        f"ledger.dunning_{kind}",
+        STEP_AUDIT[DunningStep.Kind(kind)],
         case,
         after={"step": kind, **{k: v for k, v in fields.items() if k != "at"}},
     )

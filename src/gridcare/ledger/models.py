@@ -185,6 +185,8 @@ class Entry(Immutable):
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     display_units = {"amount": "元"}
+    #: audit keys of the late-fee job and postings that are not fields of the entry, in words
+    audit_labels = {"until": _("accrued up to"), "posted": _("entries posted")}
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
@@ -468,6 +470,22 @@ class DunningCase(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
 
+    #: audit keys of the dunning job and of the steps written on the case, in words
+    audit_labels = {
+        "dry_run": _("dry run"),
+        "reminders": _("reminders sent"),
+        "settled": _("cases settled"),
+        "reconnected": _("reconnections ordered"),
+        "due": _("steps due"),
+        "arrears": _("arrears"),
+        "overdue_days": _("overdue days"),
+        "to": _("to whom"),
+        "step": _("step"),
+        "recipient": _("to whom"),
+        "channel": _("how"),
+        "outcome": _("outcome"),
+        "work_order": _("work order"),
+    }
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
@@ -590,6 +608,12 @@ class PaymentPlan(models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
 
     display_units = {"amount": "元"}
+    audit_labels = {
+        "instalments": _("instalments"),
+        "paid": _("paid since the start"),
+        "broken": _("plans broken"),
+        "completed": _("plans completed"),
+    }
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"

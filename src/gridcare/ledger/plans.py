@@ -202,7 +202,10 @@ def do_check_plans(actor: User, today: dt.date | None = None) -> PlanRun:
                 continue
             plan.ended_at = now
             plan.save(update_fields=["status", "ended_at"])
-            audit.record(actor, "ledger.plan_" + plan.status, plan, after={"paid": state.paid})
+            code = (
+                "ledger.plan_broken" if plan.status == PaymentPlan.Status.BROKEN else "ledger.plan_completed"
+            )
+            audit.record(actor, code, plan, after={"paid": state.paid})
     audit.record(
         actor,
         JOB,
