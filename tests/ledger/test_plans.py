@@ -191,3 +191,24 @@ def test_plans_screen_and_api(client, api, key_account, staff, clock):  # noqa: 
     )
     assert refused.status_code == 400
     assert api("collector").get("/api/ledger/plans/").status_code == 403
+
+
+def test_a_plan_agreed_reconnects_a_disconnected_account(key_account, staff, cashier, clock, service_desk):  # noqa: F811
+    acc, _ = key_account()  # commercial: notice period 3 days
+    me, kam = cashier(), staff("key_account")
+    dunning.do_run_dunning(me)
+    clock.advance(days=3)
+    case = DunningCase.objects.get(account=acc)
+    dunning.do_request_disconnection(me, case.pk, reason="屡催不缴")
+    dunning.do_decide_disconnection(staff("manager"), case.pk, approve=True)
+    dunning.do_issue_notice(me, case.pk)
+    dunning.do_record_delivery(me, case.pk, how="post", recipient="财务部")
+    clock.advance(days=5)  # Monday 2026-12-07 10:00, the 3-day notice period over
+    dunning.do_disconnect(me, case.pk)
+    owed = dunning.standing([acc.pk]).arrears[0]
+    do_set_payment_plan(
+        kam, account=acc.pk, reason="签订分期协议", instalments=[{"due_date": days(20), "amount": str(owed)}]
+    )
+    case.refresh_from_db()
+    assert case.status == "closed" and case.last_step == 5
+    assert case.steps.get(kind="reconnected").work_order.sub_type == "reconnection"
