@@ -11,4 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
 
 app = Celery("gridcare")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["gridcare.billing", "gridcare.keyaccounts", "gridcare.readings", "gridcare.service"])
+app.autodiscover_tasks(
+    ["gridcare.billing", "gridcare.keyaccounts", "gridcare.ledger", "gridcare.readings", "gridcare.service"]
+)

@@ -285,6 +285,29 @@ def world(staff, place, make_meter, system, settings, tmp_path):  # noqa: F811
     do_release_bills(system, Bill.objects.filter(pk=released.pk))
     payment = do_take_payment(system, account=cg.account, amount="60.00", method="cash")
     do_request_approval(system, kind="reversal", payment_id=payment.pk, reason="矩阵测试")
+    from gridcare.ledger.models import DunningCase
+    from gridcare.ledger.plans import do_set_payment_plan
+
+    unpaid = Bill.objects.create(  # an open bill under a payment plan, and a dunning case of the account
+        account=cg.account,
+        period="2026-08",
+        period_start=dt.date(2026, 7, 15),
+        period_end=dt.date(2026, 8, 15),
+        tariff_code="MATRIX-T",
+        energy_kwh=Decimal("100"),
+        tier_ytd_kwh=Decimal("0"),
+        charges=Decimal("100.00"),
+        funds=Decimal("0"),
+        total=Decimal("100.00"),
+    )
+    do_release_bills(system, Bill.objects.filter(pk=unpaid.pk))
+    do_set_payment_plan(
+        system,
+        account=cg.account.pk,
+        reason="矩阵测试",
+        instalments=[{"due_date": dt.date.today() + dt.timedelta(days=30), "amount": "50.00"}],
+    )
+    DunningCase.objects.create(account=cg.account)
     from gridcare.billing.models import Rebill
 
     rebill = Rebill.objects.create(  # a rebill case (退补) waiting for approval, on the released bill

@@ -20,8 +20,8 @@ from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from gridcare.core.numbering import Counter, next_number, reserve_numbers
 from gridcare.customers.models import Account
-from gridcare.ledger import posting
-from gridcare.ledger.conf import conf, max_payment
+from gridcare.ledger import latefees, posting
+from gridcare.ledger.conf import conf, late_fee_posting, max_payment
 from gridcare.ledger.models import (
     Allocation,
     ApprovalRequest,
@@ -277,7 +277,12 @@ def do_take_payment(
         raise Conflict(
             f"渠道流水号「{txn}」已入账。 (This channel transaction id was posted already.)"
         ) from None
+    if "payment" in late_fee_posting():  # the fee accrued up to today, then the payment settles it first
+        latefees.post(actor, day, [target.pk])
     entries = _post_payment(payment, actor)
+    from gridcare.ledger.dunning import reconnect_paid  # (dunning builds on these actions)
+
+    reconnect_paid(actor, [target.pk], now=now)  # paid in full after a disconnection: 复电 within 24 h
     payment.posted_entries = entries  # type: ignore[attr-defined]  # the answer is built from them
     audit.record(
         actor,
@@ -336,6 +341,8 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
         raise InvalidInput(errors)
     ids = [accounts[str(row["account"]).strip()] for row in rows]
     posting.lock_accounts(ids)
+    if "payment" in late_fee_posting():
+        latefees.post(actor, day, sorted(set(ids)))
     debits = posting.open_debits_of(sorted(set(ids)))
     prefix = f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}"
     receipt_numbers = reserve_numbers(RECEIPTS, Payment, prefix, int(conf("RECEIPT_WIDTH")), len(rows))
@@ -387,6 +394,9 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
             payment.account_id, credits, debits.get(payment.account_id, []), mine[0].pk
         )
     Allocation.objects.bulk_create(allocations, batch_size=5000)
+    from gridcare.ledger.dunning import reconnect_paid
+
+    reconnect_paid(actor, sorted(set(ids)), now=now)
     audit.bulk_record(
         actor,
         "ledger.take_payment",
@@ -496,14 +506,20 @@ def do_request_approval(
     payment_id: int | None = None,
     account: Account | int | str | None = None,
     amount: Any = None,
+    entry_id: int | None = None,
 ) -> ApprovalRequest:
-    """提交审批 — a reversal of a payment (not the cashier's own of today) or a refund (退费) of an account's
-    credit; carried out when approved."""
-    if not (has_perm(actor, "payment.post") or has_perm(actor, "payment.reconcile")):
+    """提交审批 — a reversal of a payment (not the cashier's own of today), a refund (退费) of an account's credit,
+    a waiver (减免) of all or part of a late fee, or a write-off (坏账核销) of an open bill charge or late fee;
+    carried out when approved (:func:`do_decide_approval`)."""
+    allowed = ("payment.post", "payment.reconcile", "arrears.dun")
+    if not any(has_perm(actor, code) for code in allowed):
         raise PermissionRefused(
-            "申请冲正或退费需要「收费销账」或「代收对账」权限。 (Needs payment.post or payment.reconcile.)"
+            "提交审批需要「收费销账」「代收对账」或「发催费通知」权限。"
+            " (Needs payment.post, payment.reconcile or arrears.dun.)"
         )
     text = _reason(reason)
+    concerns: Entry | None = None
+    payment: Payment | None = None
     if kind == ApprovalRequest.Kind.REVERSAL:
         if payment_id is None:
             raise InvalidInput({"payment": "请选择要冲正的收费。 (Choose the payment to reverse.)"})
@@ -512,7 +528,6 @@ def do_request_approval(
             raise Conflict(f"收费 {payment.number} 已冲正。 (The payment is reversed already.)")
         target_id, value = payment.account_id, payment.amount
     elif kind == ApprovalRequest.Kind.REFUND:
-        payment = None
         target = _account(actor, account if account is not None else "")
         value = parse_amount(amount)
         credit = sum((c.left for c in posting.open_credits(target.pk)), posting.ZERO)
@@ -523,17 +538,76 @@ def do_request_approval(
                 }
             )
         target_id = target.pk
+    elif kind in (ApprovalRequest.Kind.WAIVER, ApprovalRequest.Kind.WRITE_OFF):
+        concerns, value = _waivable(actor, kind, entry_id, amount)
+        target_id = concerns.account_id
     else:
-        raise InvalidInput({"kind": "申请类型须为冲正或退费。 (The request must be a reversal or a refund.)"})
+        raise InvalidInput(
+            {
+                "kind": "申请类型须为冲正、退费、违约金减免或坏账核销。"
+                " (The request must be a reversal, refund, waiver or write-off.)"
+            }
+        )
     if ApprovalRequest.objects.filter(
-        status=ApprovalRequest.Status.PENDING, kind=kind, payment=payment, account_id=target_id
+        status=ApprovalRequest.Status.PENDING,
+        kind=kind,
+        payment=payment,
+        account_id=target_id,
+        concerns=concerns,
     ).exists():
         raise Conflict("已有同样的待审批申请。 (The same request is already pending.)")
     request = ApprovalRequest.objects.create(
-        kind=kind, account_id=target_id, payment=payment, amount=value, reason=text, requested_by=actor
+        kind=kind,
+        account_id=target_id,
+        payment=payment,
+        concerns=concerns,
+        amount=value,
+        reason=text,
+        requested_by=actor,
     )
-    audit.record(actor, "ledger.request_approval", request, after={"kind": kind, "amount": value}, note=text)
+    audit.record(
+        actor,
+        "ledger.request_approval",
+        request,
+        after={"kind": kind, "amount": value, "entry": concerns.pk if concerns else None},
+        note=text,
+    )
     return request
+
+
+def _open_left(entry: Entry) -> Decimal:
+    done = Allocation.objects.filter(debit=entry).aggregate(total=Sum("amount"))["total"]
+    return entry.amount - Decimal(str(done or 0)).quantize(posting.CENT)
+
+
+def _waivable(actor: User, kind: str, entry_id: int | None, amount: Any) -> tuple[Entry, Decimal]:
+    """The late fee a waiver concerns (or the bill charge / late fee a write-off concerns), in the actor's scope, and
+    the amount asked for: at most what is still open of it (all of it when no amount is given)."""
+    if entry_id is None:
+        raise InvalidInput({"entry": "请选择要减免或核销的账务明细。 (Choose the ledger entry.)"})
+    entry = get_in_scope(Entry.objects.select_related("bill"), actor, write=True, pk=entry_id)
+    kinds = (
+        (Entry.Kind.LATE_FEE,)
+        if kind == ApprovalRequest.Kind.WAIVER
+        else (Entry.Kind.CHARGE, Entry.Kind.CORRECTION, Entry.Kind.LATE_FEE)
+    )
+    if entry.kind not in kinds or entry.amount <= 0:
+        what = "违约金" if kind == ApprovalRequest.Kind.WAIVER else "电费或违约金"
+        raise InvalidInput(
+            {
+                "entry": f"明细 {entry.pk}（{entry.get_kind_display()}）不是{what}，不能{'减免' if kind == 'waiver' else '核销'}。"
+                " (A waiver concerns a late fee; a write-off a bill charge or a late fee.)"
+            }
+        )
+    left = _open_left(entry)
+    if left <= 0:
+        raise Conflict(f"明细 {entry.pk} 已结清，无可减免或核销金额。 (The entry is settled already.)")
+    value = left if amount in (None, "") else parse_amount(amount)
+    if value > left:
+        raise InvalidInput(
+            {"amount": f"未结清金额为 {left} 元，申请 {value} 元。 (Above the open amount of {left} 元.)"}
+        )
+    return entry, value
 
 
 def _refund(actor: User, account_id: int, amount: Decimal, reason: str) -> Entry:
@@ -560,10 +634,54 @@ def _refund(actor: User, account_id: int, amount: Decimal, reason: str) -> Entry
     return refund
 
 
-@action("ledger.decide_approval", permission="payment.approve")
+#: per request kind: the permission that decides it and the authority limit its amount must be within
+DECISION = {
+    ApprovalRequest.Kind.REVERSAL: ("payment.approve", "reversal_amount"),
+    ApprovalRequest.Kind.REFUND: ("payment.approve", "refund_amount"),
+    ApprovalRequest.Kind.WAIVER: ("payment.approve", "late_fee_waiver"),
+    ApprovalRequest.Kind.WRITE_OFF: ("writeoff.approve", "writeoff_amount"),
+}
+
+
+def _credit_against(actor: User, kind: str, request: ApprovalRequest) -> Entry:
+    """A waiver (减免) or write-off (核销): a negative entry concerning the entry, allocated to what is left of it
+    (the rest, if it was paid meanwhile, stays a credit the account's next debts consume)."""
+    assert request.concerns_id is not None
+    posting.lock_accounts([request.account_id])
+    target = Entry.objects.get(pk=request.concerns_id)
+    now = timezone.now()
+    credit = Entry(
+        account_id=request.account_id,
+        kind=kind,
+        amount=-request.amount,
+        bill_id=target.bill_id,
+        concerns=target,
+        day=timezone.localdate(now),
+        due_date=timezone.localdate(now),
+        posted_at=now,
+        posted_by=actor,
+        note=request.reason[:200],
+    )
+    credit.save()
+    left = _open_left(target)
+    mine = [posting.Open(credit.pk, credit.kind, credit.due_date, request.amount)]
+    debit = [posting.Open(target.pk, target.kind, target.due_date, left)] if left > 0 else []
+    Allocation.objects.bulk_create(posting.match(request.account_id, mine, debit, credit.pk))
+    posting.settle(request.account_id, credit.pk)
+    audit.record(
+        actor,
+        "ledger.waiver" if kind == ApprovalRequest.Kind.WAIVER else "ledger.write_off",
+        credit,
+        after={"account": request.account_id, "amount": credit.amount, "concerns": target.pk},
+        note=request.reason,
+    )
+    return credit
+
+
+@action("ledger.decide_approval", permission=None)  # the permission of the request's kind: checked below
 def do_decide_approval(actor: User, request_id: int, *, approve: bool, note: str = "") -> ApprovalRequest:
-    """审批 — by someone else than the requester, within the authority limit of the kind (冲正/退费金额上限);
-    an approved request is carried out at once."""
+    """审批 — by someone else than the requester, with the permission of the kind and within its authority limit
+    (冲正/退费/违约金减免/坏账核销金额上限); an approved request is carried out at once."""
     request = get_in_scope(
         ApprovalRequest.objects.select_for_update(of=("self",)).select_related("payment"),
         actor,
@@ -572,17 +690,23 @@ def do_decide_approval(actor: User, request_id: int, *, approve: bool, note: str
     )
     if request.status != ApprovalRequest.Status.PENDING:
         raise Conflict(f"该申请已{request.get_status_display()}。 (The request is decided already.)")
+    permission, limit = DECISION[ApprovalRequest.Kind(request.kind)]
+    if not has_perm(actor, permission):
+        raise PermissionRefused(
+            f"审批「{request.get_kind_display()}」需要「{permission}」权限。 (Needs the permission {permission}.)"
+        )
     if request.requested_by_id == actor.pk:
         raise PermissionRefused("不能审批自己的申请。 (You cannot approve your own request.)")
     before = audit.snapshot(request, ["status"])
     if approve:
-        limit = "reversal_amount" if request.kind == ApprovalRequest.Kind.REVERSAL else "refund_amount"
         check_limit(actor, limit, request.amount)
         if request.kind == ApprovalRequest.Kind.REVERSAL:
             assert request.payment is not None
             request.entry = _reverse(actor, request.payment, request.reason)
-        else:
+        elif request.kind == ApprovalRequest.Kind.REFUND:
             request.entry = _refund(actor, request.account_id, request.amount, request.reason)
+        else:
+            request.entry = _credit_against(actor, request.kind, request)
     request.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
     request.decided_by = actor
     request.decided_at = timezone.now()

@@ -17,7 +17,16 @@ from gridcare.api.fields import ScopedModelSerializer
 from gridcare.core.errors import InvalidInput, PermissionRefused
 from gridcare.core.requests import StaffRequest
 from gridcare.ledger import actions, selectors
-from gridcare.ledger.models import ApprovalRequest, DailyClose, Entry, Payment
+from gridcare.ledger.models import (
+    ApprovalRequest,
+    DailyClose,
+    DunningCase,
+    DunningStep,
+    Entry,
+    Instalment,
+    Payment,
+    PaymentPlan,
+)
 
 
 class ArrearsItemSerializer(serializers.Serializer):
@@ -319,6 +328,7 @@ class ApprovalRequestSerializer(ScopedModelSerializer):
             "status",
             "account",
             "payment",
+            "concerns",
             "amount",
             "reason",
             "requested_by",
@@ -351,8 +361,9 @@ class ApprovalRequestViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """审批 — later reversals and refunds (退费): asked for by a cashier, decided by someone else within the
-    authority limits (冲正/退费审批金额上限)."""
+    """审批 — later reversals, refunds (退费), late-fee waivers (减免, ``concerns``: the late-fee entry) and write-offs
+    (核销, ``concerns``: a bill charge or late fee): asked for by a cashier or collector, decided by someone else with
+    the kind's permission and within its authority limit (冲正/退费/违约金减免/坏账核销金额上限)."""
 
     queryset = ApprovalRequest.objects.select_related("payment", "account")
     serializer_class = ApprovalRequestSerializer
@@ -369,6 +380,7 @@ class ApprovalRequestViewSet(
         values = serializer.validated_data
         payment = values.get("payment")
         account = values.get("account")
+        concerns = values.get("concerns")
         serializer.instance = actions.do_request_approval(
             self.request.user,
             kind=values["kind"],
@@ -376,6 +388,7 @@ class ApprovalRequestViewSet(
             payment_id=payment.pk if payment else None,
             account=account.pk if account else None,
             amount=values.get("amount"),
+            entry_id=concerns.pk if concerns else None,
         )
 
     @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalRequestSerializer)
@@ -388,10 +401,253 @@ class ApprovalRequestViewSet(
         return Response(ApprovalRequestSerializer(decided).data)
 
 
+class DunningStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DunningStep
+        fields = [
+            "id",
+            "kind",
+            "at",
+            "by",
+            "channel",
+            "recipient",
+            "arrears",
+            "overdue_days",
+            "outcome",
+            "work_order",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class DunningCaseSerializer(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+    steps = DunningStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DunningCase
+        fields = [
+            "id",
+            "account",
+            "account_number",
+            "status",
+            "last_step",
+            "last_step_at",
+            "approval_pending",
+            "important",
+            "opened_at",
+            "closed_at",
+            "steps",
+        ]
+        read_only_fields = fields
+
+
+class RemindInputSerializer(InputSerializer):
+    accounts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000
+    )
+
+
+class DecisionInputSerializer(InputSerializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class DeliveryInputSerializer(InputSerializer):
+    how = serializers.ChoiceField(choices=DunningStep.Delivery.choices)
+    recipient = serializers.CharField(max_length=100)
+    at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class DisconnectInputSerializer(InputSerializer):
+    how = serializers.ChoiceField(choices=[("field", "field"), ("remote", "remote")], default="field")
+
+
+class RemindAnswerSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+
+
+class DunningCaseViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """催费案件 — each account's dunning case with its immutable steps; the collector's steps as actions:
+    ``remind`` (bulk reminders), ``request`` (disconnection approval), ``decide`` (approver), ``notice`` (停电通知书),
+    ``deliver`` (送达: how, to whom, when), ``disconnect`` (field work order or remote command)."""
+
+    queryset = DunningCase.objects.select_related("account").prefetch_related("steps")
+    serializer_class = DunningCaseSerializer
+    filterset_fields = ["status", "account", "approval_pending"]
+    view_permission = "arrears.dun"
+    action_permissions = {
+        "list": ("arrears.dun", "disconnection.approve"),
+        "retrieve": ("arrears.dun", "disconnection.approve"),
+        "remind": "arrears.dun",
+        "request_approval": "disconnection.request",
+        "decide": "disconnection.approve",
+        "notice": "arrears.dun",
+        "deliver": "arrears.dun",
+        "disconnect": "disconnection.request",
+    }
+
+    def _answer(self, pk: int) -> Response:
+        return Response(DunningCaseSerializer(DunningCase.objects.get(pk=pk)).data)
+
+    @extend_schema(request=RemindInputSerializer, responses=RemindAnswerSerializer)
+    @route(detail=False, methods=["post"])
+    def remind(self, request: StaffRequest) -> Response:
+        from gridcare.ledger.dunning import do_send_reminders
+
+        data = RemindInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response({"sent": do_send_reminders(request.user, data.validated_data["accounts"])})
+
+    @extend_schema(request=LedgerReasonSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"], url_path="request")
+    def request_approval(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_request_disconnection
+
+        case = self.get_object()
+        data = LedgerReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_request_disconnection(request.user, case.pk, reason=data.validated_data["reason"])
+        return self._answer(case.pk)
+
+    @extend_schema(request=DecisionInputSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_decide_disconnection
+
+        case = self.get_object()
+        data = DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_decide_disconnection(request.user, case.pk, **data.validated_data)
+        return self._answer(case.pk)
+
+    @extend_schema(request=None, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def notice(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_issue_notice
+
+        case = self.get_object()
+        do_issue_notice(request.user, case.pk)
+        return self._answer(case.pk)
+
+    @extend_schema(request=DeliveryInputSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def deliver(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_record_delivery
+
+        case = self.get_object()
+        data = DeliveryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_record_delivery(request.user, case.pk, **data.validated_data)
+        return self._answer(case.pk)
+
+    @extend_schema(request=DisconnectInputSerializer, responses=DunningCaseSerializer)
+    @route(detail=True, methods=["post"])
+    def disconnect(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.dunning import do_disconnect
+
+        case = self.get_object()
+        data = DisconnectInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        do_disconnect(request.user, case.pk, how=data.validated_data["how"])
+        return self._answer(case.pk)
+
+
+class InstalmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Instalment
+        fields = ["number", "due_date", "amount"]
+        read_only_fields = fields
+
+
+class InstalmentInputSerializer(serializers.Serializer):
+    due_date = serializers.DateField()
+    amount = serializers.CharField(max_length=24)
+
+
+class PaymentPlanSerializer(ScopedModelSerializer):
+    account_number = serializers.CharField(source="account.number", read_only=True)
+    instalments = InstalmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PaymentPlan
+        fields = [
+            "id",
+            "account",
+            "account_number",
+            "amount",
+            "status",
+            "reason",
+            "start_day",
+            "created_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "ended_at",
+            "instalments",
+        ]
+        read_only_fields = [f for f in fields if f not in ("account", "reason")]
+
+
+class PaymentPlanInputSerializer(ScopedModelSerializer):
+    instalments = InstalmentInputSerializer(many=True)
+
+    class Meta:
+        model = PaymentPlan
+        fields = ["account", "reason", "instalments"]
+
+
+class PaymentPlanViewSet(
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """灵活付款方案 — set a plan (``POST``: account, reason, instalments [{due_date, amount}]); within your
+    ``payment_plan_amount`` limit it is in force at once, above it pending; ``decide`` by someone else."""
+
+    queryset = PaymentPlan.objects.select_related("account").prefetch_related("instalments")
+    serializer_class = PaymentPlanSerializer
+    filterset_fields = ["status", "account"]
+    view_permission = "payment_plan.set"
+    action_permissions = {"create": "payment_plan.set", "decide": "payment_plan.set"}
+
+    def get_serializer_class(self) -> Any:
+        return PaymentPlanInputSerializer if self.action == "create" else PaymentPlanSerializer
+
+    @extend_schema(request=PaymentPlanInputSerializer, responses={201: PaymentPlanSerializer})
+    def create(self, request: StaffRequest) -> Response:
+        from gridcare.ledger.plans import do_set_payment_plan
+
+        data = PaymentPlanInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        plan = do_set_payment_plan(
+            request.user,
+            account=values["account"].pk,
+            reason=values["reason"],
+            instalments=[dict(row) for row in values["instalments"]],
+        )
+        return Response(PaymentPlanSerializer(plan).data, status=201)
+
+    @extend_schema(request=ApprovalDecisionSerializer, responses=PaymentPlanSerializer)
+    @route(detail=True, methods=["post"])
+    def decide(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.plans import do_decide_payment_plan
+
+        plan = self.get_object()
+        data = ApprovalDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decided = do_decide_payment_plan(request.user, plan.pk, **data.validated_data)
+        return Response(PaymentPlanSerializer(decided).data)
+
+
 ROUTES = [
     ("ledger/channel", ChannelViewSet, "ledger-channel"),
     ("ledger/payments", PaymentViewSet, "ledger-payment"),
     ("ledger/entries", EntryViewSet, "ledger-entry"),
     ("ledger/closes", DailyCloseViewSet, "ledger-close"),
     ("ledger/approvals", ApprovalRequestViewSet, "ledger-approval"),
+    ("ledger/dunning", DunningCaseViewSet, "ledger-dunning"),
+    ("ledger/plans", PaymentPlanViewSet, "ledger-plan"),
 ]

@@ -28,6 +28,40 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
     # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``
     "REMOTE_SWITCH": "gridcare.ledger.outbound.LoggingSwitch",
+    # when late fees (电费违约金) are posted (RULES §1 "posted when paid or at month end"): "payment" (inside the
+    # payment action, before allocation), "month_end" (the job ``gridcare ledger post-late-fees``) or "both"
+    "LATE_FEE_POSTING": "both",
+    # the late-fee rule (RULES §1): daily rates per day as decimal text, the minimum total (元), grace days
+    "LATE_FEE_RESIDENTIAL_RATE": "0.001",
+    "LATE_FEE_CURRENT_YEAR_RATE": "0.002",
+    "LATE_FEE_EARLIER_YEAR_RATE": "0.003",
+    "LATE_FEE_MINIMUM": "1.00",
+    "LATE_FEE_GRACE_DAYS": 0,
+    # hour (Asia/Shanghai) of the daily Celery beat run of the late-fee job; it posts on the month's last day
+    "LATE_FEE_JOB_HOUR": 23,
+    # the dunning ladder per customer class (RULES §1; fields of gridcare.engine.dunning.DunningRule), "default" for
+    # the classes not named: notice period 7 days residential, 3 others; disconnection only > 30 days overdue
+    "DUNNING_LADDER": {
+        "residential": {"notice_days": 7},
+        "default": {"notice_days": 3},
+    },
+    # hours (Asia/Shanghai) for reminders and notices, and for disconnections (working days unless allowed)
+    "DUNNING_CONTACT_HOURS": ["08:00", "20:00"],
+    "DISCONNECT_HOURS": ["08:30", "17:30"],
+    "DISCONNECT_ON_DAYS_OFF": False,
+    # the reminder before a disconnection (RULES §1: 30 minutes; some provinces 1 hour) and the reconnection clock
+    "PRE_DISCONNECTION_REMINDER_MINUTES": 30,
+    "RECONNECT_WITHIN_HOURS": 24,
+    # meter kinds that take remote switching commands through the head-end (REMOTE_SWITCH); others: a work order
+    "REMOTE_SWITCH_METER_KINDS": ["electronic"],
+    # who is notified before an important customer (重要用户) is disconnected
+    "AUTHORITY_NAME": "县级电力管理部门",
+    # customer credit grade hook: dotted path of a function (account_ids) -> {account_id: "A"|"B"|"C"|"D"}; "" = none
+    "CREDIT_GRADE_SOURCE": "",
+    # notice days added per credit grade (e.g. {"D": -1}: one day shorter for grade D), never below 0
+    "NOTICE_DAYS_BY_GRADE": {},
+    # hour (Asia/Shanghai) of the daily Celery beat run of the dunning job
+    "DUNNING_JOB_HOUR": 9,
 }
 
 
@@ -45,3 +79,17 @@ def conf(name: str) -> Any:
 
 def max_payment() -> Decimal:
     return Decimal(str(conf("MAX_PAYMENT")))
+
+
+def late_fee_posting() -> set[str]:
+    """When late fees are posted: a subset of {"payment", "month_end"} (``LATE_FEE_POSTING``)."""
+    value = str(conf("LATE_FEE_POSTING")).strip()
+    modes = {"payment", "month_end"} if value == "both" else {value}
+    unknown = modes - {"payment", "month_end"}
+    if unknown:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"GRIDCARE_LEDGER LATE_FEE_POSTING must be payment, month_end or both, not {value!r}"
+        )
+    return modes

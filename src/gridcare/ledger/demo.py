@@ -140,6 +140,44 @@ def build(actor: User, scale: str) -> Iterator[str]:
             f"ledger: 工商银行 {today} reconciled — {record.matched} matched, {record.only_ours} only ours, "
             f"{record.only_theirs} only theirs, {record.amount_differs} amount differs"
         )
+    yield from _collection(actor, unpaid)
+
+
+def _collection(actor: User, unpaid: list[tuple[int, Decimal]]) -> Iterator[str]:
+    """Late fees, dunning and a payment plan through the real actions. The billing demo releases every bill today
+    (due dates in the future), so nothing is overdue yet: the jobs run and find nothing to charge or chase; a key
+    account in arrears gets a payment plan of two instalments from its key account manager."""
+    from gridcare.ledger.dunning import do_run_dunning
+    from gridcare.ledger.latefees import do_post_late_fees
+    from gridcare.ledger.plans import do_set_payment_plan
+
+    collector = User.objects.filter(username="collector").first() or actor
+    fees = do_post_late_fees(collector)
+    run = do_run_dunning(collector)
+    yield f"ledger: late-fee job posted {fees} late fees; dunning job sent {run.reminders} reminders (nothing overdue yet)"
+    managed = dict(
+        Account.objects.filter(pk__in=[a for a, _ in unpaid], account_manager__isnull=False).values_list(
+            "pk", "account_manager"
+        )
+    )
+    for account_id, total in unpaid:
+        manager_id = managed.get(account_id)
+        manager = User.objects.filter(pk=manager_id).first() if manager_id is not None else None
+        if manager is None or total < Decimal("2.00"):
+            continue
+        first = (total / 2).quantize(Decimal("0.01"))
+        today = timezone.localdate()
+        plan = do_set_payment_plan(
+            manager,
+            account=account_id,
+            reason="资金周转困难，分两期缴清",
+            instalments=[
+                {"due_date": today + dt.timedelta(days=30), "amount": str(first)},
+                {"due_date": today + dt.timedelta(days=60), "amount": str(total - first)},
+            ],
+        )
+        yield f"ledger: payment plan of {plan.amount} 元 in two instalments set by {manager.display_name}"
+        break
 
 
 def _cash(cashier: User, day: dt.date) -> Decimal:

@@ -32,6 +32,15 @@ class RefundForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
+class CreditRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Request type"),
+        choices=[("waiver", _("Late-fee waiver")), ("write_off", _("Write-off"))],
+    )
+    amount = forms.CharField(label=_("Amount (元, empty: all)"), max_length=24, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
 class ChannelFileForm(ScopedForm):
     channel = forms.ModelChoiceField(
         label=_("Collection channel"), queryset=Channel.objects.filter(active=True)

@@ -13,6 +13,22 @@ ITEMS = [
         _("Collection"), _("Payments"), "ledger:payment-list", "billing.view", icon="list-check", order=420
     ),
     MenuItem(
+        _("Collection"),
+        _("Dunning workbench"),
+        "ledger:dunning",
+        ("arrears.dun", "disconnection.approve"),
+        icon="bell",
+        order=425,
+    ),
+    MenuItem(
+        _("Collection"),
+        _("Payment plans"),
+        "ledger:plans",
+        "payment_plan.set",
+        icon="calendar2-week",
+        order=427,
+    ),
+    MenuItem(
         _("Collection"), _("Approvals"), "ledger:approvals", "payment.approve", icon="person-check", order=430
     ),
     MenuItem(

@@ -185,6 +185,8 @@ class Entry(Immutable):
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     display_units = {"amount": "元"}
+    #: audit keys of the late-fee job and postings that are not fields of the entry, in words
+    audit_labels = {"until": _("accrued up to"), "posted": _("entries posted")}
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
@@ -198,6 +200,13 @@ class Entry(Immutable):
                 fields=["bill"],
                 condition=models.Q(kind__in=["charge", "correction"]),
                 name="ledger_bill_charged_once",
+            ),
+            # a late fee accrued up to a day (``day``) is posted once per bill: two runs of the month-end job,
+            # or the job and a payment, never post the same accrual twice
+            models.UniqueConstraint(
+                fields=["bill", "day"],
+                condition=models.Q(kind="late_fee"),
+                name="ledger_late_fee_once_per_bill_day",
             ),
         ]
         indexes = [models.Index(fields=["account", "kind"], name="ledger_entry_account_kind")]
@@ -277,12 +286,15 @@ class DailyClose(Immutable):
 
 
 class ApprovalRequest(models.Model):
-    """待审批 — a reversal after the day (or its close) or a refund, asked for by a cashier and carried out when
-    someone with the authority (permission and limit) approves it."""
+    """待审批 — a reversal after the day (or its close), a refund, a late-fee waiver (减免) or a write-off (坏账核销),
+    asked for by a cashier or collector and carried out when someone with the authority (permission and limit)
+    approves it."""
 
     class Kind(models.TextChoices):
         REVERSAL = "reversal", _("Reversal")
         REFUND = "refund", _("Refund")
+        WAIVER = "waiver", _("Late-fee waiver")
+        WRITE_OFF = "write_off", _("Write-off")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending approval")
@@ -298,6 +310,15 @@ class ApprovalRequest(models.Model):
         Payment, verbose_name=_("payment"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    #: the entry a waiver (a late fee) or a write-off (a bill charge or late fee) concerns
+    concerns = models.ForeignKey(
+        Entry,
+        verbose_name=_("concerns the entry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     reason = models.CharField(_("reason"), max_length=200)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
@@ -423,3 +444,220 @@ class Difference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.transaction_id}"
+
+
+class DunningCase(models.Model):
+    """催费案件 — one account's way through the dunning ladder (催费 → 停电审批 → 停电通知书 → 停电 → 复电) while its
+    arrears are overdue. The case row holds where it stands (the last step done, for the engine's ladder); what
+    happened is in its immutable :class:`DunningStep` records. One open case per account (a unique constraint: two
+    runs of the dunning job at once never open two)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    account = models.ForeignKey(
+        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="dunning_cases"
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    #: the last step done, an engine step code (gridcare.engine.dunning: 0 none … 5 reconnect)
+    last_step = models.PositiveSmallIntegerField(_("last step"), default=0)
+    last_step_at = models.DateTimeField(_("last step at"), null=True, blank=True)
+    #: a disconnection approval asked for and not yet decided
+    approval_pending = models.BooleanField(_("approval pending"), default=False)
+    important = models.BooleanField(_("important customer"), default=False)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+
+    #: audit keys of the dunning job and of the steps written on the case, in words
+    audit_labels = {
+        "dry_run": _("dry run"),
+        "reminders": _("reminders sent"),
+        "settled": _("cases settled"),
+        "reconnected": _("reconnections ordered"),
+        "due": _("steps due"),
+        "arrears": _("arrears"),
+        "overdue_days": _("overdue days"),
+        "to": _("to whom"),
+        "step": _("step"),
+        "recipient": _("to whom"),
+        "channel": _("how"),
+        "outcome": _("outcome"),
+        "work_order": _("work order"),
+    }
+    scope_customer_data = True
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+
+    class Meta:
+        verbose_name = _("dunning case")
+        verbose_name_plural = _("dunning cases")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(status="open"), name="ledger_one_open_dunning_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.number if self.account_id else ''} #{self.pk}"
+
+
+class DunningStep(Immutable):
+    """催费记录 — one step of a case, never changed: a reminder sent (how, to whom, the gateway's answer), an approval
+    asked for / given / refused, the 停电通知书 issued and its delivery (who, how — 当面/留置/邮寄/短信 — when), the notice
+    to the authority for an important customer, the 30-minute reminder, the disconnection (work order or remote
+    command) and the reconnection. Each kind happens once per case (a unique constraint)."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Reminder sent")
+        APPROVAL_ASKED = "approval_asked", _("Disconnection approval asked for")
+        APPROVED = "approved", _("Disconnection approved")
+        REJECTED = "rejected", _("Disconnection refused")
+        NOTICE = "notice", _("Disconnection notice issued")
+        DELIVERED = "delivered", _("Notice delivered")
+        AUTHORITY = "authority", _("Authority notified")
+        PRE_REMINDER = "pre_reminder", _("Reminder before disconnection")
+        DISCONNECTED = "disconnected", _("Disconnection ordered")
+        RECONNECTED = "reconnected", _("Reconnection ordered")
+        SETTLED = "settled", _("Arrears settled")
+
+    class Delivery(models.TextChoices):
+        IN_PERSON = "in_person", _("In person")  # 当面送达
+        LEFT = "left", _("Left at the premises")  # 留置送达
+        POST = "post", _("By post")  # 邮寄送达
+        SMS = "sms", _("By SMS")  # 短信送达
+
+    case = models.ForeignKey(
+        DunningCase, verbose_name=_("dunning case"), on_delete=models.PROTECT, related_name="steps"
+    )
+    kind = models.CharField(_("step"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    #: how (reminder: sms/notice/…; delivery: one of :class:`Delivery`; disconnection: field/remote)
+    channel = models.CharField(_("how"), max_length=16, blank=True)
+    #: to whom (a phone number, the person who received the notice, the authority)
+    recipient = models.CharField(_("to whom"), max_length=100, blank=True)
+    arrears = models.DecimalField(_("arrears"), max_digits=14, decimal_places=2, default=0)
+    overdue_days = models.IntegerField(_("overdue days"), default=0)
+    #: the gateway's or head-end's answer, or the approver's note
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    work_order = models.ForeignKey(
+        "service.WorkOrder",
+        verbose_name=_("work order"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    display_units = {"arrears": "元", "overdue_days": "天"}
+    scope_customer_data = True
+    scope_unit_path = "case__account__org_unit__path"
+    scope_owner = "case__account__account_manager"
+
+    class Meta:
+        verbose_name = _("dunning step")
+        verbose_name_plural = _("dunning steps")
+        ordering = ["case", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind"], name="ledger_dunning_step_once_per_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+
+class PaymentPlan(models.Model):
+    """灵活付款方案 — arrears of an account paid in instalments by their due dates, set by the key account manager
+    within the ``payment_plan_amount`` limit (above it: approved by a position whose limit covers it, never by the
+    one who set it). In force, it suspends dunning; a missed instalment (the daily job) breaks it and dunning resumes
+    where it was. Instalments are ordinary payments; the plan tracks what was paid by each due date."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending approval")
+        IN_FORCE = "in_force", _("In force")
+        COMPLETED = "completed", _("Completed")
+        BROKEN = "broken", _("Broken (instalment missed)")
+        REJECTED = "rejected", _("Rejected")
+
+    account = models.ForeignKey(
+        "customers.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="payment_plans"
+    )
+    amount = models.DecimalField(_("arrears covered"), max_digits=14, decimal_places=2)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=200)
+    start_day = models.DateField(_("start date"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("set by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    display_units = {"amount": "元"}
+    audit_labels = {
+        "instalments": _("instalments"),
+        "paid": _("paid since the start"),
+        "broken": _("plans broken"),
+        "completed": _("plans completed"),
+    }
+    scope_customer_data = True
+    scope_unit_path = "account__org_unit__path"
+    scope_owner = "account__account_manager"
+
+    class Meta:
+        verbose_name = _("payment plan")
+        verbose_name_plural = _("payment plans")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(status__in=["pending", "in_force"]),
+                name="ledger_one_live_payment_plan",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_plan_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.number if self.account_id else ''} {self.amount} 元"
+
+
+class Instalment(Immutable):
+    """分期 — one instalment of a plan: the amount due by the date (never changed; a new plan replaces a plan)."""
+
+    plan = models.ForeignKey(
+        PaymentPlan, verbose_name=_("payment plan"), on_delete=models.PROTECT, related_name="instalments"
+    )
+    number = models.PositiveSmallIntegerField(_("instalment"))
+    due_date = models.DateField(pgettext_lazy("bill", "due date"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    display_units = {"amount": "元"}
+    scope_customer_data = True
+    scope_unit_path = "plan__account__org_unit__path"
+    scope_owner = "plan__account__account_manager"
+
+    class Meta:
+        verbose_name = _("instalment")
+        verbose_name_plural = _("instalments")
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="ledger_instalment_number_once"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_instalment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.due_date} {self.amount} 元"

@@ -4,6 +4,7 @@ reconciliation (对账) with its differences and the Excel report. Every write g
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -19,8 +20,15 @@ from gridcare.core.errors import GridcareError, NotFound
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers.models import Account
 from gridcare.customers.selectors import search_accounts
-from gridcare.ledger import actions, selectors
-from gridcare.ledger.forms import ChannelFileForm, CloseForm, PaymentForm, ReasonForm, RefundForm
+from gridcare.ledger import actions, latefees, selectors
+from gridcare.ledger.forms import (
+    ChannelFileForm,
+    CloseForm,
+    CreditRequestForm,
+    PaymentForm,
+    ReasonForm,
+    RefundForm,
+)
 from gridcare.ledger.models import ApprovalRequest, ChannelFile, DailyClose, Difference, Method, Payment
 from gridcare.ledger.receipt import receipt_pdf
 from gridcare.ledger.reconcile import do_import_channel_file, do_resolve_difference, report_rows
@@ -30,6 +38,25 @@ from gridcare.web.views import Column, ScopedListView, StaffMixin, apply_error
 
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(request.META.get("HTTP_REFERER") or default)
+
+
+def _explained(charge: Any) -> dict[str, Any] | None:
+    """The late-fee explanation of a bill charge for the screen: lines (days, base, rate in ‰, exact amount)."""
+    why = latefees.explain(charge)
+    if why is None:
+        return None
+    lines = [
+        {
+            "first_day": line.first_day,
+            "last_day": line.last_day,
+            "days": line.days,
+            "base": line.base,
+            "per_mille": (line.rate * 1000).normalize(),
+            "amount": line.amount.quantize(Decimal("0.0001")),
+        }
+        for line in why.lines
+    ]
+    return {"lines": lines, "fee": why.fee, "minimum_applied": why.minimum_applied}
 
 
 class CounterView(StaffMixin, View):
@@ -59,6 +86,10 @@ class CounterView(StaffMixin, View):
             context["hits"] = search_accounts(self.request.user, query, limit=20)
         if account is not None:
             position = selectors.account_position(account)
+            for item in position.items:  # why each overdue bill owes its late fee (days × base × rate)
+                entry = item.entry
+                charge = entry.concerns if entry.kind == "late_fee" else entry
+                item.explanation = _explained(charge) if charge is not None else None  # type: ignore[attr-defined]
             context["position"] = position
             context["form"] = form or PaymentForm(
                 initial={"amount": position.owed if position.owed > 0 else "", "method": "cash"}
@@ -176,6 +207,29 @@ class RefundRequestView(_PostView):
         return str(_("The refund is waiting for approval."))
 
 
+class CreditRequestView(_PostView):
+    """减免 (a late fee) or 核销 (a bill charge or late fee) of an open ledger entry — asked for with a reason and an
+    amount (empty: all that is open); carried out when approved within the approver's limit."""
+
+    permission = ("payment.post", "arrears.dun")
+
+    def act(self) -> str:
+        form = CreditRequestForm(self.request.POST)
+        if not form.is_valid():
+            return str(_("Type and reason are required."))
+        request = actions.do_request_approval(
+            self.request.user,
+            kind=form.cleaned_data["kind"],
+            entry_id=int(self.kwargs["pk"]),
+            amount=form.cleaned_data["amount"] or None,
+            reason=form.cleaned_data["reason"],
+        )
+        return str(
+            _("%(kind)s of %(amount)s 元 is waiting for approval.")
+            % {"kind": request.get_kind_display(), "amount": request.amount}
+        )
+
+
 class CloseView(StaffMixin, View):
     """日结 — today's totals by payment method, the cash expected, the cash handed over; earlier closes."""
 
@@ -246,7 +300,9 @@ class ApprovalListView(StaffMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         rows = restrict(
-            ApprovalRequest.objects.select_related("account", "payment", "requested_by", "decided_by"),
+            ApprovalRequest.objects.select_related(
+                "account", "payment", "concerns", "requested_by", "decided_by"
+            ),
             self.request.user,
         )
         return render(
@@ -370,3 +426,168 @@ class ResolveView(_PostView):
             note=self.request.POST.get("note", ""),
         )
         return str(_("The difference is resolved."))
+
+
+class DunningView(StaffMixin, View):
+    """催费工作台 — accounts in arrears in the collector's scope with their next step (due now first): bulk reminders,
+    ask for the disconnection approval, issue the 停电通知书 and record its delivery, order the disconnection; the
+    pending approvals for approvers."""
+
+    permission = ("arrears.dun", "disconnection.approve")
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from gridcare.ledger import dunning
+        from gridcare.ledger.models import DunningCase, DunningStep
+
+        rows = dunning.worklist(self.request.user)
+        pending = restrict(
+            DunningCase.objects.filter(status="open", approval_pending=True).select_related("account"),
+            self.request.user,
+        )
+        return render(
+            request,
+            "ledger/dunning.html",
+            {
+                "title": _("Dunning workbench"),
+                "rows": rows,
+                "due": [r for r in rows if r.due_now],
+                "pending": pending,
+                "deliveries": DunningStep.Delivery.choices,
+                "can_approve": has_perm(self.request.user, "disconnection.approve"),
+                "can_dun": has_perm(self.request.user, "arrears.dun"),
+            },
+        )
+
+
+class DunningActView(_PostView):
+    """One button of the 催费工作台: the step named in the URL, on a case (or the chosen accounts for reminders)."""
+
+    permission = ("arrears.dun", "disconnection.request", "disconnection.approve")
+    fallback = "ledger:dunning"
+
+    def act(self) -> str:
+        from gridcare.ledger import dunning
+
+        step = self.kwargs["step"]
+        user, data = self.request.user, self.request.POST
+        if step == "remind":
+            ids = [int(v) for v in data.getlist("account") if v.isdigit()]
+            sent = dunning.do_send_reminders(user, ids)
+            return str(_("%(n)s reminders sent.") % {"n": sent})
+        case = int(self.kwargs.get("pk") or 0)
+        if step == "request":
+            dunning.do_request_disconnection(user, case, reason=data.get("reason", ""))
+            return str(_("The disconnection is waiting for approval."))
+        if step in ("approve", "reject"):
+            dunning.do_decide_disconnection(user, case, approve=step == "approve", note=data.get("note", ""))
+            return str(_("Approved.") if step == "approve" else _("Rejected."))
+        if step == "notice":
+            dunning.do_issue_notice(user, case)
+            return str(_("The disconnection notice is issued: print it and record its delivery."))
+        if step == "deliver":
+            dunning.do_record_delivery(
+                user, case, how=data.get("how", ""), recipient=data.get("recipient", "")
+            )
+            return str(_("The delivery is recorded; the notice period runs from now."))
+        if step == "disconnect":
+            done = dunning.do_disconnect(user, case, how=data.get("how", "field"))
+            return str(_("Disconnection ordered: %(outcome)s") % {"outcome": done.outcome})
+        raise Http404
+
+
+class NoticeView(StaffMixin, View):
+    """停电通知书 (PDF) of a case in the user's scope."""
+
+    permission = ("arrears.dun", "disconnection.approve")
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from gridcare.ledger.dunning import notice_pdf
+        from gridcare.ledger.models import DunningCase
+
+        case = (
+            restrict(DunningCase.objects.select_related("account"), self.request.user).filter(pk=pk).first()
+        )
+        if case is None:
+            raise Http404(_("Not found or outside your data scope."))
+        try:
+            pdf = notice_pdf(case)
+        except GridcareError:
+            raise Http404(_("The notice was not issued yet.")) from None
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="notice-{case.account.number}.pdf"'
+        return response
+
+
+def _instalment_lines(text: str) -> list[dict[str, str]]:
+    """Instalments typed one per line as ``YYYY-MM-DD 金额`` (a space, comma or tab between)."""
+    rows = []
+    for line in (text or "").replace("，", ",").splitlines():
+        parts = line.replace(",", " ").replace("\t", " ").split()
+        if parts:
+            rows.append({"due_date": parts[0], "amount": parts[1] if len(parts) > 1 else ""})
+    return rows
+
+
+class PlanListView(StaffMixin, View):
+    """灵活付款方案 — the plans in scope with what each has received by its due dates; set a plan (account number,
+    reason, one instalment per line); pending plans decided by someone else within their limit."""
+
+    permission = "payment_plan.set"
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from gridcare.ledger.models import PaymentPlan
+        from gridcare.ledger.plans import progress
+
+        plans = list(
+            restrict(
+                PaymentPlan.objects.select_related("account", "created_by", "decided_by"), self.request.user
+            )[:100]
+        )
+        for plan in plans:
+            plan.progress = progress(plan)  # type: ignore[attr-defined]
+        return render(
+            request,
+            "ledger/plans.html",
+            {"title": _("Payment plans"), "plans": plans, "form": request.GET.get("account", "")},
+        )
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from gridcare.ledger.plans import do_set_payment_plan
+
+        number = request.POST.get("account", "").strip()
+        account = restrict(Account.objects.filter(number=number), self.request.user, write=True).first()
+        try:
+            if account is None:
+                raise NotFound(f"户号「{number}」不存在或不在您的范围内。 (Unknown account.)")
+            plan = do_set_payment_plan(
+                self.request.user,
+                account=account.pk,
+                reason=request.POST.get("reason", ""),
+                instalments=_instalment_lines(request.POST.get("instalments", "")),
+            )
+        except GridcareError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("Payment plan of %(amount)s 元 set: %(status)s.")
+                % {"amount": plan.amount, "status": plan.get_status_display()},
+            )
+        return HttpResponseRedirect(reverse("ledger:plans"))
+
+
+class PlanDecideView(_PostView):
+    permission = "payment_plan.set"
+    fallback = "ledger:plans"
+
+    def act(self) -> str:
+        from gridcare.ledger.plans import do_decide_payment_plan
+
+        approve = self.request.POST.get("decision") == "approve"
+        do_decide_payment_plan(
+            self.request.user, self.kwargs["pk"], approve=approve, note=self.request.POST.get("note", "")
+        )
+        return str(_("Approved.") if approve else _("Rejected."))

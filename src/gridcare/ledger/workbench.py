@@ -30,6 +30,33 @@ VERBS = {
     "ledger.register_channel": _("Registered a payment channel"),
     "ledger.import_channel_file": _("Reconciled a channel file"),
     "ledger.resolve_difference": _("Resolved a reconciliation difference"),
+    "ledger.post_late_fee": _("Posted a late fee"),
+    "ledger.post_late_fees": _("Ran the late-fee job"),
+    "ledger.waiver": _("Waived a late fee"),
+    "ledger.write_off": _("Wrote off a bad debt"),
+    "ledger.dunning": _("Ran the dunning job"),
+    "ledger.dunning_reminder": _("Sent a dunning reminder"),
+    "ledger.dunning_settled": _("Closed a settled dunning case"),
+    "ledger.send_reminders": _("Sent dunning reminders"),
+    "ledger.request_disconnection": _("Asked for a disconnection approval"),
+    "ledger.decide_disconnection": _("Decided a disconnection"),
+    "ledger.issue_notice": _("Issued a disconnection notice"),
+    "ledger.record_delivery": _("Recorded the notice delivery"),
+    "ledger.disconnect": _("Ordered a disconnection"),
+    "ledger.dunning_approval_asked": _("Asked for a disconnection approval"),
+    "ledger.dunning_approved": _("Approved a disconnection"),
+    "ledger.dunning_rejected": _("Refused a disconnection"),
+    "ledger.dunning_notice": _("Issued a disconnection notice"),
+    "ledger.dunning_authority": _("Notified the authority"),
+    "ledger.dunning_delivered": _("Recorded the notice delivery"),
+    "ledger.dunning_pre_reminder": _("Sent the reminder before disconnection"),
+    "ledger.dunning_disconnected": _("Ordered a disconnection"),
+    "ledger.dunning_reconnected": _("Ordered a reconnection"),
+    "ledger.set_payment_plan": _("Set a payment plan"),
+    "ledger.decide_payment_plan": _("Decided a payment plan"),
+    "ledger.check_plans": _("Checked the payment plans"),
+    "ledger.plan_broken": _("A payment plan broke"),
+    "ledger.plan_completed": _("A payment plan was completed"),
 }
 
 
@@ -53,6 +80,76 @@ def todays_takings(user: Any) -> list[Todo]:
             "secondary" if closed else "warning",
             ((text, reverse("ledger:close"), None),),
         )
+    ]
+
+
+def dunning_due(user: Any) -> list[Todo]:
+    """催费 — the collector's accounts whose next dunning step is due now (reminder, approval, notice, delivery,
+    disconnection), the most overdue first."""
+    if not has_perm(user, "arrears.dun") or getattr(user, "payment_channel", None) is not None:
+        return []
+    from gridcare.ledger.dunning import worklist
+
+    due = [r for r in worklist(user) if r.due_now or r.needs_delivery]
+    if not due:
+        return []
+    url = reverse("ledger:dunning")
+    return [
+        Todo(
+            "ledger.dunning",
+            _("Dunning steps due"),
+            len(due),
+            url,
+            "warning",
+            tuple((f"{r.account.number} · {r.step_name} · {r.arrears:,.2f} 元", url, None) for r in due[:5]),
+        )
+    ]
+
+
+def pending_disconnections(user: Any) -> list[Approval]:
+    if not has_perm(user, "disconnection.approve"):
+        return []
+    from gridcare.ledger.models import DunningCase, DunningStep
+
+    rows = restrict(
+        DunningCase.objects.filter(status="open", approval_pending=True).select_related("account"), user
+    )
+    asked = {
+        s.case_id: s
+        for s in DunningStep.objects.filter(case__in=rows, kind=DunningStep.Kind.APPROVAL_ASKED).exclude(
+            by=user
+        )
+    }
+    return [
+        Approval(
+            _("Disconnection for arrears"),
+            f"{c.account.number} · {asked[c.pk].note}",
+            reverse("ledger:dunning"),
+            asked[c.pk].at,
+            asked[c.pk].arrears,
+        )
+        for c in rows.order_by("opened_at")[:20]
+        if c.pk in asked
+    ]
+
+
+def pending_plans(user: Any) -> list[Approval]:
+    if not has_perm(user, "payment_plan.set"):
+        return []
+    from gridcare.ledger.models import PaymentPlan
+
+    rows = restrict(PaymentPlan.objects.filter(status="pending").select_related("account"), user).exclude(
+        created_by=user
+    )
+    return [
+        Approval(
+            _("Payment plan"),
+            f"{p.account.number} · {p.reason}",
+            reverse("ledger:plans"),
+            p.created_at,
+            p.amount,
+        )
+        for p in rows.order_by("created_at")[:20]
     ]
 
 
@@ -95,6 +192,10 @@ def _payments_link(user: Any, unit: Any, month: Month) -> str:
     return reverse("ledger:payment-list")
 
 
-TODOS = [todays_takings]
-APPROVALS = [ApprovalSource("ledger.approvals", pending_approvals)]
+TODOS = [todays_takings, dunning_due]
+APPROVALS = [
+    ApprovalSource("ledger.approvals", pending_approvals),
+    ApprovalSource("ledger.disconnections", pending_disconnections),
+    ApprovalSource("ledger.plans", pending_plans),
+]
 KPIS = [KPI("collection_rate", collection_rate, _payments_link, per_person=False)]

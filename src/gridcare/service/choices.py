@@ -31,6 +31,7 @@ class SubType(models.TextChoices):
     GRID_CONSTRUCTION = "grid_construction", _("Grid construction")  # 电网建设
     # service applications (服务申请)
     RECONNECTION = "reconnection", _("Reconnection after payment")  # 复电
+    DISCONNECTION = "disconnection", _("Disconnection for arrears")  # 欠费停电
     APPLIANCE_DAMAGE = "appliance_damage", _("Appliance damage")  # 家电损坏
     METER_FAULT = "meter_fault", _("Meter fault")  # 计量故障
     READING_ANOMALY = "reading_anomaly", _("Reading data anomaly")  # 抄表数据异常
@@ -49,6 +50,7 @@ SUB_TYPES: dict[str, tuple[str, ...]] = {
     ),
     OrderType.APPLICATION: (
         SubType.RECONNECTION,
+        SubType.DISCONNECTION,
         SubType.APPLIANCE_DAMAGE,
         SubType.METER_FAULT,
         SubType.READING_ANOMALY,

@@ -2,7 +2,12 @@
 within amounts, payments fully posted, each released bill charged once); exit code 1 on any mismatch.
 ``gridcare ledger post-charges [--as USERNAME]`` — post released bills not yet in the ledger (idempotent).
 ``gridcare ledger reconcile --channel CODE --day YYYY-MM-DD FILE [--as USERNAME]`` — import a channel's daily
-file and match it against our payments (对账)."""
+file and match it against our payments (对账).
+``gridcare ledger post-late-fees [--until YYYY-MM-DD] [--as USERNAME]`` — the month-end late-fee job (电费违约金):
+the increment accrued up to the day over what was posted; two copies at once run once.
+``gridcare ledger dunning [--dry-run] [--as USERNAME]`` — the dunning ladder over all accounts (催费): reminders sent,
+settled cases closed, paid disconnections reconnected; the human steps due counted.
+``gridcare ledger check-plans [--as USERNAME]`` — payment plans: a missed instalment breaks the plan (dunning resumes)."""
 
 from __future__ import annotations
 
@@ -35,6 +40,14 @@ class Command(BaseCommand):
         rec.add_argument("--channel", required=True)
         rec.add_argument("--day", required=True, help="YYYY-MM-DD")
         rec.add_argument("--as", dest="username")
+        fees = sub.add_parser("post-late-fees", help="post the late fees accrued up to a day (month end)")
+        fees.add_argument("--until", help="YYYY-MM-DD (default today)")
+        fees.add_argument("--as", dest="username")
+        plans = sub.add_parser("check-plans", help="break plans with a missed instalment, complete paid ones")
+        plans.add_argument("--as", dest="username")
+        dun = sub.add_parser("dunning", help="run the dunning ladder over all accounts (催费)")
+        dun.add_argument("--dry-run", action="store_true", help="count only, write nothing")
+        dun.add_argument("--as", dest="username")
 
     def _actor(self, username: str | None) -> User:
         if not username:
@@ -53,6 +66,15 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 posted = do_post_bill_charges(self._actor(options["username"]))
                 self.stdout.write(f"posted {posted} bill charges in {time.perf_counter() - started:.2f} s")
+            elif command == "check-plans":
+                from gridcare.ledger.plans import do_check_plans
+
+                run = do_check_plans(self._actor(options["username"]))
+                self.stdout.write(f"payment plans: {run.broken} broken, {run.completed} completed")
+            elif command == "dunning":
+                self._dunning(options)
+            elif command == "post-late-fees":
+                self._post_late_fees(options)
             else:
                 self._reconcile(options)
         except GridcareError as exc:
@@ -92,4 +114,28 @@ class Command(BaseCommand):
             f"{result.channel.code} {result.day}: {result.rows} rows — matched {result.matched}, only ours "
             f"{result.only_ours}, only theirs {result.only_theirs}, amount differs {result.amount_differs} "
             f"in {result.seconds:.2f} s"
+        )
+
+    def _post_late_fees(self, options: dict[str, Any]) -> None:
+        from gridcare.ledger.latefees import do_post_late_fees
+
+        until = None
+        if options["until"]:
+            try:
+                until = dt.date.fromisoformat(options["until"])
+            except ValueError:
+                raise CommandError(f"--until {options['until']!r} is not YYYY-MM-DD") from None
+        started = time.perf_counter()
+        posted = do_post_late_fees(self._actor(options["username"]), until)
+        self.stdout.write(f"posted {posted} late fees in {time.perf_counter() - started:.2f} s")
+
+    def _dunning(self, options: dict[str, Any]) -> None:
+        from gridcare.ledger.dunning import do_run_dunning
+
+        started = time.perf_counter()
+        run = do_run_dunning(self._actor(options["username"]), dry_run=options["dry_run"])
+        prefix = "dry run: would send" if options["dry_run"] else "sent"
+        self.stdout.write(
+            f"{prefix} {run.reminders} reminders, {run.settled} cases settled, {run.reconnected} reconnected; "
+            f"due for the collectors: {run.due or {}} in {time.perf_counter() - started:.2f} s"
         )
