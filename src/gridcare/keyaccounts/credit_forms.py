@@ -84,7 +84,7 @@ class BudgetForm(ScopedForm):
         empty_label=CHOOSE,
     )
     owner = forms.ModelChoiceField(
-        label=_("Owner"),
+        label=_("Budget owner"),
         queryset=User.objects.filter(is_active=True, left_on__isnull=True),
         empty_label=CHOOSE,
     )

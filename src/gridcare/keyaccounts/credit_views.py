@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from gridcare.core.access import restrict
+from gridcare.core.access import has_perm, restrict
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.core.scoped import ScopedFilterSet
 from gridcare.keyaccounts import budget_actions, credit_actions
@@ -288,7 +288,14 @@ class BudgetListView(StaffMixin, TemplateView):
             "spent": [float(r["spent"]) for r in regions],
         }
         return super().get_context_data(
-            rows=rows, regions=regions, year=year, chart=chart, title=_("Sales expense budget"), **kwargs
+            rows=rows,
+            regions=regions,
+            year=year,
+            chart=chart,
+            title=_("Sales expense budget"),
+            can_set_budget=has_perm(self.request.user, "budget.approve"),
+            can_record=has_perm(self.request.user, "expense.record"),
+            **kwargs,
         )
 
 
@@ -339,7 +346,7 @@ class ExpenseListView(ScopedListView):
     columns = [
         Column(_("Date"), "day", link=True),
         Column(_("Region"), "budget.region.name"),
-        Column(_("Owner"), "budget.owner.display_name"),
+        Column(_("Budget owner"), "budget.owner.display_name"),
         Column(_("Category"), "get_category_display"),
         Column(_("Amount"), "amount"),
         Column(_("Description"), "description"),
