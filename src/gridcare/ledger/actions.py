@@ -31,6 +31,7 @@ from gridcare.ledger.models import (
     Method,
     Payment,
 )
+from gridcare.ledger.prepaid_actions import reconnect_after_payment
 from gridcare.org.models import User
 
 RECEIPTS = Counter("ledger_receipt", "ledger_receipt_number_seq")
@@ -278,6 +279,7 @@ def do_take_payment(
             f"渠道流水号「{txn}」已入账。 (This channel transaction id was posted already.)"
         ) from None
     entries = _post_payment(payment, actor)
+    reconnect_after_payment(actor, [target.pk])  # 费控: a prepaid account cut off at zero is reconnected
     payment.posted_entries = entries  # type: ignore[attr-defined]  # the answer is built from them
     audit.record(
         actor,
@@ -387,6 +389,7 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
             payment.account_id, credits, debits.get(payment.account_id, []), mine[0].pk
         )
     Allocation.objects.bulk_create(allocations, batch_size=5000)
+    reconnect_after_payment(actor, sorted(set(ids)))  # 费控: prepaid accounts cut off at zero are reconnected
     audit.bulk_record(
         actor,
         "ledger.take_payment",

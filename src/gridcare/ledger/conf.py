@@ -28,6 +28,25 @@ DEFAULTS: dict[str, Any] = {
     "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
     # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``
     "REMOTE_SWITCH": "gridcare.ledger.outbound.LoggingSwitch",
+    # 费控 (prepaid): a balance alert below this remaining balance (元) …
+    "PREPAID_ALERT_LOW": "50.00",
+    # … and when it reaches this one (元): the zero alert and the remote disconnection
+    "PREPAID_ALERT_ZERO": "0.00",
+    # a low-balance alert also when the balance lasts fewer days than this at the recent daily use
+    "PREPAID_ALERT_DAYS": 3,
+    # no remote disconnection from this local hour until PREPAID_DAY_STARTS (night), nor on non-working days
+    "PREPAID_NIGHT_STARTS": 17,
+    "PREPAID_DAY_STARTS": 8,
+    # the average price (元/kWh) of an account with no bill yet (else: its last bill's total ÷ its kWh)
+    "PREPAID_DEFAULT_PRICE": "0.60",
+    # the days of interval data the daily use (days left) is averaged over
+    "PREPAID_USE_DAYS": 7,
+    # accounts estimated per chunk of the daily job
+    "PREPAID_CHUNK": 5000,
+    # 账龄 (arrears aging): the upper bounds of the buckets in days overdue (the last bucket is open-ended)
+    "AGING_BUCKETS": [30, 90, 180, 365],
+    # 坏账: open arrears more days overdue than this count as bad debt (besides write-offs)
+    "BAD_DEBT_DAYS": 365,
 }
 
 

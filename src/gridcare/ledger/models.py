@@ -423,3 +423,9 @@ class Difference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.transaction_id}"
+
+
+# 费控 (prepaid accounts): their own module, the same app
+from gridcare.ledger.prepaid_models import PrepaidAgreement as PrepaidAgreement  # noqa: E402
+from gridcare.ledger.prepaid_models import PrepaidEstimate as PrepaidEstimate  # noqa: E402
+from gridcare.ledger.prepaid_models import PrepaidEvent as PrepaidEvent  # noqa: E402

@@ -2,7 +2,9 @@
 within amounts, payments fully posted, each released bill charged once); exit code 1 on any mismatch.
 ``gridcare ledger post-charges [--as USERNAME]`` — post released bills not yet in the ledger (idempotent).
 ``gridcare ledger reconcile --channel CODE --day YYYY-MM-DD FILE [--as USERNAME]`` — import a channel's daily
-file and match it against our payments (对账)."""
+file and match it against our payments (对账).
+``gridcare ledger prepaid [--day YYYY-MM-DD] [--as USERNAME]`` — 费控 daily job: estimate the remaining balance of
+every prepaid account, alert on the thresholds, disconnect remotely at zero (safe with two copies at once)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,11 @@ class Command(BaseCommand):
         rec.add_argument("--channel", required=True)
         rec.add_argument("--day", required=True, help="YYYY-MM-DD")
         rec.add_argument("--as", dest="username")
+        pre = sub.add_parser(
+            "prepaid", help="费控: estimate prepaid balances, alert, disconnect at zero (daily)"
+        )
+        pre.add_argument("--day", help="YYYY-MM-DD (default today)")
+        pre.add_argument("--as", dest="username")
 
     def _actor(self, username: str | None) -> User:
         if not username:
@@ -53,6 +60,8 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 posted = do_post_bill_charges(self._actor(options["username"]))
                 self.stdout.write(f"posted {posted} bill charges in {time.perf_counter() - started:.2f} s")
+            elif command == "prepaid":
+                self._prepaid(options)
             else:
                 self._reconcile(options)
         except GridcareError as exc:
@@ -70,6 +79,21 @@ class Command(BaseCommand):
         )
         if problems:
             sys.exit(1)
+
+    def _prepaid(self, options: dict[str, Any]) -> None:
+        from gridcare.ledger.prepaid_actions import do_dispatch_prepaid_events, do_run_prepaid
+
+        day = None
+        if options.get("day"):
+            try:
+                day = dt.date.fromisoformat(options["day"])
+            except ValueError:
+                raise CommandError(f"--day {options['day']!r} is not YYYY-MM-DD") from None
+        actor = self._actor(options["username"])
+        started = time.perf_counter()
+        summary = do_run_prepaid(actor, day=day)
+        sent = do_dispatch_prepaid_events(actor)  # anything still pending (a gateway that failed before)
+        self.stdout.write(f"{summary.as_text()}; 已发送 {sent} in {time.perf_counter() - started:.2f} s")
 
     def _reconcile(self, options: dict[str, Any]) -> None:
         from gridcare.ledger.reconcile import do_import_channel_file
