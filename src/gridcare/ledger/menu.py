@@ -35,7 +35,12 @@ ITEMS = [
         _("Collection"), _("Arrears aging"), "ledger:aging", "report.view", icon="hourglass-split", order=460
     ),
     MenuItem(
-        _("Collection"), _("Collection rate"), "ledger:collection", "report.view", icon="percent", order=470
+        _("Collection"),
+        _("Electricity bill collection rate"),
+        "ledger:collection",
+        "report.view",
+        icon="percent",
+        order=470,
     ),
     MenuItem(
         _("Collection"),

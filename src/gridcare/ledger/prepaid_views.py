@@ -32,7 +32,8 @@ class EnrolForm(forms.Form):
 
 def _latest(field: str) -> Subquery:
     return Subquery(
-        PrepaidEstimate.objects.filter(account=OuterRef("account")).order_by("-day").values(field)[:1]
+        PrepaidEstimate.objects.filter(account=OuterRef("account")).order_by("-day").values(field)[:1],
+        output_field=PrepaidEstimate._meta.get_field(field),
     )
 
 

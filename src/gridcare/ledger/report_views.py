@@ -47,7 +47,7 @@ class ReportFilterForm(ScopedForm):
         choices=[("klass", _("Customer class")), ("unit", _("Unit")), ("manager", _("Account manager"))],
     )
     per = forms.ChoiceField(
-        label=_("Per"), required=False, choices=[("month", _("Month")), ("day", _("Day"))]
+        label=_("Per"), required=False, choices=[("month", _("Month")), ("day", _("Calendar day"))]
     )
 
     def __init__(self, *args: Any, fields: Sequence[str], **kwargs: Any) -> None:
@@ -174,7 +174,7 @@ class AgingView(ReportView):
 class CollectionView(ReportView):
     """电费回收率 — billed and collected by day or month."""
 
-    title = _("Collection rate")
+    title = _("Electricity bill collection rate")
     slug = "collection-rate"
     fields = ("first", "last", "unit", "per")
 
@@ -186,11 +186,11 @@ class CollectionView(ReportView):
             self.request.user, data["first"], data["last"], per=per, unit=data.get("unit")
         )
         columns = [
-            ReportColumn(str(_("Month") if per == "month" else _("Day")), None, 12),
-            ReportColumn(str(_("Bills")), COUNT_FORMAT, 10),
+            ReportColumn(str(_("Month") if per == "month" else _("Calendar day")), None, 12),
+            ReportColumn(str(_("Number of bills")), COUNT_FORMAT, 10),
             _money(_("Billed (元)")),
             _money(_("Collected (元)")),
-            ReportColumn(str(_("Collection rate")), PERCENT_FORMAT, 12),
+            ReportColumn(str(_("Electricity bill collection rate")), PERCENT_FORMAT, 12),
         ]
         caption = f"{self.title} · {data['first']:%Y-%m-%d} – {data['last']:%Y-%m-%d}{_unit_caption(data)}"
         notes = [
@@ -220,9 +220,9 @@ class CashierReportView(ReportView):
             ReportColumn(str(_("Business date")), "yyyy-mm-dd", 12),
             ReportColumn(str(_("Cashier")), None, 14),
             ReportColumn(str(_("Payment method or channel")), None, 16),
-            ReportColumn(str(_("Payments")), COUNT_FORMAT, 10),
+            ReportColumn(str(_("Number of payments")), COUNT_FORMAT, 10),
             _money(_("Amount taken (元)")),
-            ReportColumn(str(_("Reversals")), COUNT_FORMAT, 10),
+            ReportColumn(str(_("Number of reversals")), COUNT_FORMAT, 10),
             _money(_("Reversed (元)")),
             _money(_("Net (元)")),
             ReportColumn(str(_("Daily close")), None, 18),
