@@ -4,12 +4,12 @@ Every write goes through an action of :mod:`gridcare.ledger.prepaid_actions`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery
+from django.db.models import Field, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -33,7 +33,7 @@ class EnrolForm(forms.Form):
 def _latest(field: str) -> Subquery:
     return Subquery(
         PrepaidEstimate.objects.filter(account=OuterRef("account")).order_by("-day").values(field)[:1],
-        output_field=PrepaidEstimate._meta.get_field(field),
+        output_field=cast(Field, PrepaidEstimate._meta.get_field(field)),
     )
 
 
