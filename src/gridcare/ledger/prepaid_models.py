@@ -99,6 +99,14 @@ class PrepaidEstimate(models.Model):
         "daily_kwh": "kWh",
         "days_left": "天",
     }
+    #: the daily job's audit row (its counts), in words
+    audit_labels = {
+        "accounts": _("prepaid accounts"),
+        "low": _("accounts with a low balance"),
+        "zero": _("accounts with the balance exhausted"),
+        "alerts": _("alerts sent"),
+        "disconnections": _("remote disconnections"),
+    }
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
