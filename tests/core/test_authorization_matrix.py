@@ -432,6 +432,32 @@ def world(staff, place, make_meter, system, settings, tmp_path):  # noqa: F811
     market.do_register_contractor(
         system, name="矩阵测试施工单位", kind="construction", credit_code="91330100MA2B3C4D5N"
     )
+    from gridcare.ledger.models import PrepaidAgreement, PrepaidEstimate, PrepaidEvent
+
+    PrepaidAgreement.objects.create(  # a prepaid account, its estimate and a disconnection awaiting approval
+        account=cg.account, enrolled_on=dt.date(2026, 6, 1), enrolled_by=system
+    )
+    PrepaidEstimate.objects.create(
+        account=cg.account,
+        day=dt.date(2026, 6, 2),
+        since=dt.date(2026, 6, 1),
+        credit=Decimal("10.00"),
+        consumption_kwh=Decimal("25"),
+        price=Decimal("0.6"),
+        consumed=Decimal("15.00"),
+        remaining=Decimal("-5.00"),
+        daily_kwh=Decimal("25"),
+        status="zero",
+        source="interval",
+    )
+    PrepaidEvent.objects.create(
+        account=cg.account,
+        day=dt.date(2026, 6, 2),
+        kind="disconnect",
+        status="awaiting",
+        remaining=Decimal("-5.00"),
+        created_by=system,
+    )
     admin = staff("admin")
     do_update_position(admin, admin.position, data_scope="subtree")  # an administrator position: four-eyes
     return cg

@@ -9,9 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models import Value as V
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +18,7 @@ from gridcare.core.access import has_perm, restrict
 from gridcare.keyaccounts.conf import conf
 from gridcare.keyaccounts.models import Collision, Prospect, VisitPlanItem
 from gridcare.keyaccounts.selectors import VIEW_ALL, visible_prospects
-from gridcare.web.workbench import KPI, Approval, ApprovalSource, Month, Todo, Value, mean, ratio, scoped
+from gridcare.web.workbench import KPI, Approval, ApprovalSource, Month, Todo, Value, ratio, scoped
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
@@ -208,18 +206,6 @@ def _key_entries(user: Any, unit: Any) -> QuerySet[Any]:
     )
 
 
-def _settled_by(day: dt.date) -> Any:
-    from gridcare.ledger.models import Allocation
-
-    allocated = (
-        Allocation.objects.filter(debit=OuterRef("pk"), credit__day__lte=day)
-        .values("debit")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return Coalesce(Subquery(allocated), V(Decimal(0)), output_field=MONEY)
-
-
 def ka_revenue(user: Any, unit: Any, month: Month) -> Value:
     """大客户售电收入 — the key accounts' bill charges (and correcting bills) posted in the month, in 元."""
     total = (
@@ -228,62 +214,6 @@ def ka_revenue(user: Any, unit: Any, month: Month) -> Value:
         .aggregate(total=Sum("amount"))["total"]
     )
     return Decimal(total).quantize(Decimal("0.01")) if total is not None else None
-
-
-def ka_revenue_collection(user: Any, unit: Any, month: Month) -> Value:
-    """大客户电费回收率 — of the key accounts' bill charges posted in the month, the share (in 元) settled so far."""
-    from gridcare.ledger.models import Allocation
-
-    charges = _key_entries(user, unit).filter(month.date_range_q("day"), kind="charge", amount__gt=0)
-    billed = charges.aggregate(total=Sum("amount"))["total"]
-    if not billed:
-        return None
-    settled = Allocation.objects.filter(debit__in=charges.values("pk")).aggregate(total=Sum("amount"))[
-        "total"
-    ]
-    return ratio(int((settled or 0) * 100), int(billed * 100))
-
-
-def _open_overdue(user: Any, unit: Any, day: dt.date, *, due_before: dt.date) -> list[dict[str, Any]]:
-    return list(
-        _key_entries(user, unit)
-        .filter(amount__gt=0, due_date__lt=due_before, day__lte=day)
-        .exclude(kind__in=["payment", "waiver", "write_off", "prepayment"])
-        .annotate(settled=_settled_by(day))
-        .filter(settled__lt=F("amount"))
-        .values("account_id", "due_date", "amount", "settled")
-    )
-
-
-def overdue_days(user: Any, unit: Any, month: Month) -> Value:
-    """延误天数 — at the month's end (today while it runs), the average over the key accounts in arrears of the
-    days their oldest unpaid bill is overdue."""
-    day = _evaluation_day(month)
-    oldest: dict[int, dt.date] = {}
-    for row in _open_overdue(user, unit, day, due_before=day):
-        current = oldest.get(row["account_id"])
-        if current is None or row["due_date"] < current:
-            oldest[row["account_id"]] = row["due_date"]
-    if not oldest:
-        return 0
-    return mean(sum((day - due).days for due in oldest.values()) / len(oldest))
-
-
-def bad_debt_rate(user: Any, unit: Any, month: Month) -> Value:
-    """坏账率 (key accounts) — (written off in the 12 months to the month's end + arrears more than
-    ``BAD_DEBT_DAYS`` days overdue at its end) ÷ billed in those 12 months, in %."""
-    day = _evaluation_day(month)
-    start = Month(month.year - 1, month.number).next().first_day
-    entries = _key_entries(user, unit).filter(day__gte=start, day__lte=day)
-    billed = entries.filter(kind__in=["charge", "correction"], amount__gt=0).aggregate(t=Sum("amount"))["t"]
-    if not billed:
-        return None
-    written_off = -(entries.filter(kind="write_off").aggregate(t=Sum("amount"))["t"] or 0)
-    old = day - dt.timedelta(days=int(conf("BAD_DEBT_DAYS")))
-    stale = sum(
-        (row["amount"] - row["settled"] for row in _open_overdue(user, unit, day, due_before=old)), Decimal(0)
-    )
-    return ratio(int((written_off + stale) * 100), int(billed * 100))
 
 
 def budget_variance(user: Any, unit: Any, month: Month) -> Value:
@@ -380,8 +310,5 @@ KPIS = [
     KPI("visit_plan_completion", visit_plan_completion, _plan_link),
     KPI("pipeline_conversion", pipeline_conversion, _pipeline_link),
     KPI("ka_revenue", ka_revenue, _ledger_link),
-    KPI("ka_revenue_collection", ka_revenue_collection, _ledger_link),
-    KPI("overdue_days", overdue_days, _ledger_link),
-    KPI("bad_debt_rate", bad_debt_rate, _ledger_link),
     KPI("budget_variance", budget_variance, _budget_link),
 ]

@@ -31,6 +31,7 @@ from gridcare.ledger.models import (
     Method,
     Payment,
 )
+from gridcare.ledger.prepaid_actions import reconnect_after_payment
 from gridcare.org.models import User
 
 RECEIPTS = Counter("ledger_receipt", "ledger_receipt_number_seq")
@@ -283,6 +284,7 @@ def do_take_payment(
     from gridcare.ledger.dunning import reconnect_paid  # (dunning builds on these actions)
 
     reconnect_paid(actor, [target.pk], now=now)  # paid in full after a disconnection: 复电 within 24 h
+    reconnect_after_payment(actor, [target.pk])  # 费控: a prepaid account cut off at zero is reconnected
     payment.posted_entries = entries  # type: ignore[attr-defined]  # the answer is built from them
     audit.record(
         actor,
@@ -397,6 +399,7 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
     from gridcare.ledger.dunning import reconnect_paid
 
     reconnect_paid(actor, sorted(set(ids)), now=now)
+    reconnect_after_payment(actor, sorted(set(ids)))  # 费控: prepaid accounts cut off at zero are reconnected
     audit.bulk_record(
         actor,
         "ledger.take_payment",

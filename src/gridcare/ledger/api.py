@@ -16,7 +16,7 @@ from gridcare.api.base import IDEMPOTENCY_HEADER, InputSerializer, ScopedViewSet
 from gridcare.api.fields import ScopedModelSerializer
 from gridcare.core.errors import InvalidInput, PermissionRefused
 from gridcare.core.requests import StaffRequest
-from gridcare.ledger import actions, selectors
+from gridcare.ledger import actions, prepaid_api, selectors
 from gridcare.ledger.models import (
     ApprovalRequest,
     DailyClose,
@@ -643,6 +643,7 @@ class PaymentPlanViewSet(
 
 
 ROUTES = [
+    *prepaid_api.ROUTES,  # 费控 and the reports (their own module)
     ("ledger/channel", ChannelViewSet, "ledger-channel"),
     ("ledger/payments", PaymentViewSet, "ledger-payment"),
     ("ledger/entries", EntryViewSet, "ledger-entry"),

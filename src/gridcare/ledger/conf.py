@@ -57,11 +57,30 @@ DEFAULTS: dict[str, Any] = {
     # who is notified before an important customer (重要用户) is disconnected
     "AUTHORITY_NAME": "县级电力管理部门",
     # customer credit grade hook: dotted path of a function (account_ids) -> {account_id: "A"|"B"|"C"|"D"}; "" = none
-    "CREDIT_GRADE_SOURCE": "",
+    "CREDIT_GRADE_SOURCE": "gridcare.keyaccounts.selectors.credit_grades",
     # notice days added per credit grade (e.g. {"D": -1}: one day shorter for grade D), never below 0
     "NOTICE_DAYS_BY_GRADE": {},
     # hour (Asia/Shanghai) of the daily Celery beat run of the dunning job
     "DUNNING_JOB_HOUR": 9,
+    # 费控 (prepaid): a balance alert below this remaining balance (元) …
+    "PREPAID_ALERT_LOW": "50.00",
+    # … and when it reaches this one (元): the zero alert and the remote disconnection
+    "PREPAID_ALERT_ZERO": "0.00",
+    # a low-balance alert also when the balance lasts fewer days than this at the recent daily use
+    "PREPAID_ALERT_DAYS": 3,
+    # no remote disconnection from this local hour until PREPAID_DAY_STARTS (night), nor on non-working days
+    "PREPAID_NIGHT_STARTS": 17,
+    "PREPAID_DAY_STARTS": 8,
+    # the average price (元/kWh) of an account with no bill yet (else: its last bill's total ÷ its kWh)
+    "PREPAID_DEFAULT_PRICE": "0.60",
+    # the days of interval data the daily use (days left) is averaged over
+    "PREPAID_USE_DAYS": 7,
+    # accounts estimated per chunk of the daily job
+    "PREPAID_CHUNK": 5000,
+    # 账龄 (arrears aging): the upper bounds of the buckets in days overdue (the last bucket is open-ended)
+    "AGING_BUCKETS": [30, 90, 180, 365],
+    # 坏账: open arrears more days overdue than this count as bad debt (besides write-offs)
+    "BAD_DEBT_DAYS": 365,
 }
 
 

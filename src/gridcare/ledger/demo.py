@@ -1,19 +1,22 @@
 """Demo ledger, after the billing demo: the released bills are in the ledger (posted at release); station cashiers
 take counter payments with every method (one overpayment kept as a prepayment, one same-day reversal), two
 channels (a bank, an aggregator) post the bulk of the payments set-based, some accounts stay unpaid, one cashier's
-day is closed, and the bank's daily file is reconciled with one difference of each kind — all through the real
-actions."""
+day is closed, the bank's daily file is reconciled with one difference of each kind and each difference resolved,
+and a few prepaid accounts (费控) are estimated, alerted, disconnected and reconnected (:mod:`prepaid_demo`) — all
+through the real actions."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Sum
 from django.utils import timezone
 
 from gridcare.customers.models import Account
+from gridcare.ledger import prepaid_demo
 from gridcare.ledger.actions import (
     do_close_day,
     do_post_bill_charges,
@@ -22,8 +25,8 @@ from gridcare.ledger.actions import (
     do_take_channel_payments,
     do_take_payment,
 )
-from gridcare.ledger.models import Channel, Entry, Method, Payment
-from gridcare.ledger.reconcile import do_import_channel_file
+from gridcare.ledger.models import Channel, Difference, Entry, Method, Payment
+from gridcare.ledger.reconcile import do_import_channel_file, do_resolve_difference
 from gridcare.org import actions as org_actions
 from gridcare.org.demo import DEMO_PASSWORD
 from gridcare.org.models import OrgUnit, Position, User
@@ -127,6 +130,8 @@ def build(actor: User, scale: str) -> Iterator[str]:
             ]
             do_take_channel_payments(channel.user, channel=channel, rows=rows)
     yield f"ledger: {len(channel_rows):,} channel payments (工商银行, 支付宝), {len(unpaid):,} accounts left unpaid"
+    # 费控 before the close (the reconnecting payment is taken at a counter still open)
+    yield from prepaid_demo.build(actor, cashiers, skip={a for a, _ in unpaid[:1]})
     closing = cashiers.get("HX")
     if closing is not None:
         close = do_close_day(closing, cash_handed_over=_cash(closing, today), note="")
@@ -140,6 +145,7 @@ def build(actor: User, scale: str) -> Iterator[str]:
             f"ledger: 工商银行 {today} reconciled — {record.matched} matched, {record.only_ours} only ours, "
             f"{record.only_theirs} only theirs, {record.amount_differs} amount differs"
         )
+        yield _resolve(accountant, record)
     yield from _collection(actor, unpaid)
 
 
@@ -178,6 +184,25 @@ def _collection(actor: User, unpaid: list[tuple[int, Decimal]]) -> Iterator[str]
         )
         yield f"ledger: payment plan of {plan.amount} 元 in two instalments set by {manager.display_name}"
         break
+
+
+#: how the demo resolves each kind of reconciliation difference
+RESOLUTIONS = {
+    Difference.Kind.ONLY_THEIRS: (Difference.Resolution.POSTED, "渠道已扣款，补记收费"),
+    Difference.Kind.ONLY_OURS: (Difference.Resolution.REVERSAL_ASKED, "渠道无此笔，申请冲正本方收费"),
+    Difference.Kind.AMOUNT_DIFFERS: (Difference.Resolution.ACCEPTED, "渠道文件金额录入错误，以本方为准"),
+}
+
+
+def _resolve(actor: User, record: Any) -> str:
+    """Each difference of the file resolved through do_resolve_difference (the reversal asked for waits for an
+    approver)."""
+    done = []
+    for difference in record.differences.order_by("pk"):
+        resolution, note = RESOLUTIONS[difference.kind]
+        do_resolve_difference(actor, difference.pk, resolution=resolution, note=note)
+        done.append(f"{difference.get_kind_display()} → {Difference.Resolution(resolution).label}")
+    return f"ledger: differences resolved — {'; '.join(str(d) for d in done)}"
 
 
 def _cash(cashier: User, day: dt.date) -> Decimal:

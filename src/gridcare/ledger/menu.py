@@ -39,4 +39,39 @@ ITEMS = [
         icon="arrow-left-right",
         order=440,
     ),
+    MenuItem(
+        _("Collection"),
+        _("Prepaid accounts"),
+        "ledger:prepaid",
+        "prepaid.manage",
+        icon="lightning-charge",
+        order=450,
+    ),
+    MenuItem(
+        _("Collection"), _("Arrears aging"), "ledger:aging", "report.view", icon="hourglass-split", order=460
+    ),
+    MenuItem(
+        _("Collection"),
+        _("Electricity bill collection rate"),
+        "ledger:collection",
+        "report.view",
+        icon="percent",
+        order=470,
+    ),
+    MenuItem(
+        _("Collection"),
+        _("Cashier daily report"),
+        "ledger:cashier-report",
+        "report.view",
+        icon="receipt",
+        order=480,
+    ),
+    MenuItem(
+        _("Collection"),
+        _("Key-account bad-debt rate"),
+        "ledger:bad-debt",
+        "report.view",
+        icon="graph-down",
+        order=490,
+    ),
 ]

@@ -661,3 +661,9 @@ class Instalment(Immutable):
 
     def __str__(self) -> str:
         return f"{self.number}: {self.due_date} {self.amount} 元"
+
+
+# 费控 (prepaid accounts): their own module, the same app
+from gridcare.ledger.prepaid_models import PrepaidAgreement as PrepaidAgreement  # noqa: E402
+from gridcare.ledger.prepaid_models import PrepaidEstimate as PrepaidEstimate  # noqa: E402
+from gridcare.ledger.prepaid_models import PrepaidEvent as PrepaidEvent  # noqa: E402

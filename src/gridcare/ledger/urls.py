@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gridcare.ledger import views
+from gridcare.ledger import prepaid_views, report_views, views
 
 app_name = "ledger"
 
@@ -23,4 +23,10 @@ urlpatterns = [
     path("reconcile/", views.ReconcileView.as_view(), name="reconcile"),
     path("reconcile/<int:pk>/", views.FileView.as_view(), name="file"),
     path("differences/<int:pk>/resolve/", views.ResolveView.as_view(), name="resolve"),
+    path("prepaid/", prepaid_views.PrepaidListView.as_view(), name="prepaid"),
+    path("prepaid/<int:pk>/", prepaid_views.PrepaidAccountView.as_view(), name="prepaid-account"),
+    path("reports/aging/", report_views.AgingView.as_view(), name="aging"),
+    path("reports/collection/", report_views.CollectionView.as_view(), name="collection"),
+    path("reports/cashiers/", report_views.CashierReportView.as_view(), name="cashier-report"),
+    path("reports/bad-debt/", report_views.BadDebtView.as_view(), name="bad-debt"),
 ]

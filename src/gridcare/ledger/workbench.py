@@ -4,6 +4,7 @@ words."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Sum
@@ -12,8 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.core.access import has_perm, restrict
+from gridcare.ledger import reports
 from gridcare.ledger.actions import day_figures
-from gridcare.ledger.models import Allocation, ApprovalRequest, DailyClose, Entry
+from gridcare.ledger.models import (
+    Allocation,
+    ApprovalRequest,
+    DailyClose,
+    Entry,
+    PrepaidEstimate,
+    PrepaidEvent,
+)
 from gridcare.web.workbench import KPI, Approval, ApprovalSource, Month, Todo, Value, ratio
 
 VERBS = {
@@ -57,6 +66,12 @@ VERBS = {
     "ledger.check_plans": _("Checked the payment plans"),
     "ledger.plan_broken": _("A payment plan broke"),
     "ledger.plan_completed": _("A payment plan was completed"),
+    "ledger.enrol_prepaid": _("Enrolled the account as prepaid"),
+    "ledger.leave_prepaid": _("Ended the account's prepaid agreement"),
+    "ledger.run_prepaid": _("Estimated the prepaid balances"),
+    "ledger.prepaid_event": _("Recorded a prepaid alert or switching command"),
+    "ledger.dispatch_prepaid": _("Sent prepaid alerts and switching commands"),
+    "ledger.decide_prepaid_disconnect": _("Decided a prepaid disconnection"),
 }
 
 
@@ -192,10 +207,112 @@ def _payments_link(user: Any, unit: Any, month: Month) -> str:
     return reverse("ledger:payment-list")
 
 
-TODOS = [todays_takings, dunning_due]
+def _as_of(month: Month) -> dt.date:
+    return min(month.last_day, timezone.localdate())
+
+
+def arrears_aging(user: Any, unit: Any, month: Month) -> Value:
+    """欠费账龄 — the average days overdue of the open arrears (weighted by amount) at the month's end."""
+    return reports.weighted_overdue_days(user, _as_of(month), unit)
+
+
+def _own(user: Any, unit: Any) -> dict[str, Any]:
+    """The person's own figure (unit None): the key accounts they manage."""
+    return {"manager": user} if unit is None else {}
+
+
+def ka_collection_rate(user: Any, unit: Any, month: Month) -> Value:
+    """大客户电费回收率 — of the key accounts' charges posted in the month, the share settled so far."""
+    _rows, total = reports.collection(
+        user, month.first_day, month.last_day, unit=unit, key_accounts=True, **_own(user, unit)
+    )
+    return total.rate
+
+
+def overdue_days(user: Any, unit: Any, month: Month) -> Value:
+    """延误天数 — the key accounts' average days overdue (weighted by amount) at the month's end."""
+    return reports.weighted_overdue_days(user, _as_of(month), unit, key_accounts=True, **_own(user, unit))
+
+
+def bad_debt_rate(user: Any, unit: Any, month: Month) -> Value:
+    """坏账率 — key accounts: (written off + arrears > BAD_DEBT_DAYS overdue) ÷ billed, at the month's end."""
+    return reports.bad_debt_rate(user, _as_of(month), unit, **_own(user, unit))
+
+
+def _report_link(name: str) -> Any:
+    def link(user: Any, unit: Any, month: Month) -> str:
+        return f"{reverse(name)}?day={_as_of(month):%Y-%m-%d}"
+
+    return link
+
+
+def long_overdue(user: Any) -> list[Todo]:
+    """欠费超 30 天 — a collector's accounts with arrears more than 30 days overdue (the disconnection threshold)."""
+    if not has_perm(user, "arrears.dun") or not has_perm(user, "report.view"):
+        return []
+    count, amount = reports.overdue_accounts(user, timezone.localdate(), 30)
+    if not count:
+        return []
+    url = reverse("ledger:aging")
+    return [
+        Todo(
+            "ledger.long_overdue",
+            _("Accounts more than 30 days overdue"),
+            count,
+            url,
+            "danger",
+            ((f"{count} 户 · {amount:,.2f} 元", url, None),),
+        )
+    ]
+
+
+def prepaid_todos(user: Any) -> list[Todo]:
+    """费控 — prepaid accounts at zero or low, and commands the gateway refused."""
+    if not has_perm(user, "prepaid.manage"):
+        return []
+    day = PrepaidEstimate.objects.order_by("-day").values_list("day", flat=True).first()
+    if day is None:
+        return []
+    rows = restrict(PrepaidEstimate.objects.filter(day=day, status__in=("low", "zero")), user)
+    failed = restrict(PrepaidEvent.objects.filter(status=PrepaidEvent.Status.FAILED), user).count()
+    count = rows.count() + failed
+    if not count:
+        return []
+    url = reverse("ledger:prepaid")
+    return [
+        Todo("ledger.prepaid", _("Prepaid accounts low, exhausted or not switched"), count, url, "warning")
+    ]
+
+
+def prepaid_approvals(user: Any) -> list[Approval]:
+    if not has_perm(user, "disconnection.approve_important"):
+        return []
+    rows = restrict(
+        PrepaidEvent.objects.filter(kind="disconnect", status=PrepaidEvent.Status.AWAITING_APPROVAL), user
+    ).select_related("account")
+    return [
+        Approval(
+            _("Prepaid disconnection of an important customer"),
+            f"{e.account.number} {e.account.name} · {e.remaining} 元",
+            reverse("ledger:prepaid-account", args=[e.account_id]),
+            e.created_at,
+            e.remaining,
+        )
+        for e in rows.order_by("created_at")[:20]
+    ]
+
+
+TODOS = [todays_takings, dunning_due, long_overdue, prepaid_todos]
 APPROVALS = [
     ApprovalSource("ledger.approvals", pending_approvals),
     ApprovalSource("ledger.disconnections", pending_disconnections),
     ApprovalSource("ledger.plans", pending_plans),
+    ApprovalSource("ledger.prepaid_disconnect", prepaid_approvals),
 ]
-KPIS = [KPI("collection_rate", collection_rate, _payments_link, per_person=False)]
+KPIS = [
+    KPI("collection_rate", collection_rate, _payments_link, per_person=False),
+    KPI("arrears_aging", arrears_aging, _report_link("ledger:aging"), per_person=False),
+    KPI("ka_revenue_collection", ka_collection_rate, _report_link("ledger:collection")),
+    KPI("overdue_days", overdue_days, _report_link("ledger:aging")),
+    KPI("bad_debt_rate", bad_debt_rate, _report_link("ledger:bad-debt")),
+]

@@ -43,7 +43,7 @@ PENDING_NOTE = _("Computed once the module holding its data (readings, bills, pa
 #: gets :data:`PENDING_NOTE`. The module that brings the data registers the KPI and its line here goes.
 AWAITING: dict[str, Promise] = {
     **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan"), _("billing")),
-    **dict.fromkeys(("arrears_aging", "reconnection_time"), _("payments and arrears")),
+    "reconnection_time": _("payments and arrears"),
     "expansion_time_compliance": _("new connections"),
     **dict.fromkeys(("issues_found", "issues_closed", "recovered_revenue"), _("inspections")),
     "dispute_turnaround": _("metering disputes"),

@@ -7,7 +7,9 @@ file and match it against our payments (对账).
 the increment accrued up to the day over what was posted; two copies at once run once.
 ``gridcare ledger dunning [--dry-run] [--as USERNAME]`` — the dunning ladder over all accounts (催费): reminders sent,
 settled cases closed, paid disconnections reconnected; the human steps due counted.
-``gridcare ledger check-plans [--as USERNAME]`` — payment plans: a missed instalment breaks the plan (dunning resumes)."""
+``gridcare ledger check-plans [--as USERNAME]`` — payment plans: a missed instalment breaks the plan (dunning resumes).
+``gridcare ledger prepaid [--day YYYY-MM-DD] [--as USERNAME]`` — 费控 daily job: estimate the remaining balance of
+every prepaid account, alert on the thresholds, disconnect remotely at zero (safe with two copies at once)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,11 @@ class Command(BaseCommand):
         dun = sub.add_parser("dunning", help="run the dunning ladder over all accounts (催费)")
         dun.add_argument("--dry-run", action="store_true", help="count only, write nothing")
         dun.add_argument("--as", dest="username")
+        pre = sub.add_parser(
+            "prepaid", help="费控: estimate prepaid balances, alert, disconnect at zero (daily)"
+        )
+        pre.add_argument("--day", help="YYYY-MM-DD (default today)")
+        pre.add_argument("--as", dest="username")
 
     def _actor(self, username: str | None) -> User:
         if not username:
@@ -75,6 +82,8 @@ class Command(BaseCommand):
                 self._dunning(options)
             elif command == "post-late-fees":
                 self._post_late_fees(options)
+            elif command == "prepaid":
+                self._prepaid(options)
             else:
                 self._reconcile(options)
         except GridcareError as exc:
@@ -92,6 +101,21 @@ class Command(BaseCommand):
         )
         if problems:
             sys.exit(1)
+
+    def _prepaid(self, options: dict[str, Any]) -> None:
+        from gridcare.ledger.prepaid_actions import do_dispatch_prepaid_events, do_run_prepaid
+
+        day = None
+        if options.get("day"):
+            try:
+                day = dt.date.fromisoformat(options["day"])
+            except ValueError:
+                raise CommandError(f"--day {options['day']!r} is not YYYY-MM-DD") from None
+        actor = self._actor(options["username"])
+        started = time.perf_counter()
+        summary = do_run_prepaid(actor, day=day)
+        sent = do_dispatch_prepaid_events(actor)  # anything still pending (a gateway that failed before)
+        self.stdout.write(f"{summary.as_text()}; 已发送 {sent} in {time.perf_counter() - started:.2f} s")
 
     def _reconcile(self, options: dict[str, Any]) -> None:
         from gridcare.ledger.reconcile import do_import_channel_file
