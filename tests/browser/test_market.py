@@ -34,13 +34,24 @@ def seed() -> None:
     for n, (station, klass) in enumerate([("CG", "residential")] * 12 + [("HX", "commercial")] * 8):
         unit = OrgUnit.objects.get(code=station)
         customer = Customer.objects.create(
-            number=f"BC{n:05d}", kind="individual", name=f"客户{n}", id_type="resident_id",
-            id_number=f"3398{n:014d}", org_unit=unit,
+            number=f"BC{n:05d}",
+            kind="individual",
+            name=f"客户{n}",
+            id_type="resident_id",
+            id_number=f"3398{n:014d}",
+            org_unit=unit,
         )
-        account = Account.objects.create(number=f"BA{n:05d}", customer=customer, name=f"客户{n}", org_unit=unit)
+        account = Account.objects.create(
+            number=f"BA{n:05d}", customer=customer, name=f"客户{n}", org_unit=unit
+        )
         ServicePoint.objects.create(
-            number=f"BP{n:05d}", account=account, address=f"幸福路{n}号", org_unit=unit,
-            voltage_level="220V", customer_class=klass, area_class="urban",
+            number=f"BP{n:05d}",
+            account=account,
+            address=f"幸福路{n}号",
+            org_unit=unit,
+            voltage_level="220V",
+            customer_class=klass,
+            area_class="urban",
         )
     manager = User.objects.get(username="market_manager")
     today = dt.date.today()
@@ -50,8 +61,13 @@ def seed() -> None:
             manager, name=name, kind="construction", credit_code=first + credit_code_check_char(first)
         )
         do_add_qualification(
-            manager, unit, qualification_type="install", grade="3", certificate_no=f"C-{n}",
-            valid_from=today - dt.timedelta(days=700), valid_to=today + dt.timedelta(days=until),
+            manager,
+            unit,
+            qualification_type="install",
+            grade="3",
+            certificate_no=f"C-{n}",
+            valid_from=today - dt.timedelta(days=700),
+            valid_to=today + dt.timedelta(days=until),
         )
 
 
