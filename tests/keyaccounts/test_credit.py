@@ -175,6 +175,34 @@ def test_violation_source_counts_posted_violation_and_theft_rebills(credit_rules
     assert found["violations"].tolist() == [2.0, 0.0]
 
 
+def test_disconnections_and_broken_plans_of_the_window_are_counted(credit_rules, company, staff) -> None:
+    import numpy as np
+
+    from gridcare.keyaccounts.credit import Period, disconnection_features, payment_plan_features
+    from gridcare.ledger.models import DunningCase, DunningStep, PaymentPlan
+
+    account, other = company("停电厂"), company("守信厂")
+    collector = staff("collector")
+    inside, before = dt.datetime(2026, 9, 10, 10, tzinfo=dt.UTC), dt.datetime(2025, 9, 10, 10, tzinfo=dt.UTC)
+    for at in (inside, before):  # one disconnection in the 12-month window, one a year earlier
+        case = DunningCase.objects.create(account=account, status="closed", opened_at=at)
+        DunningStep.objects.create(case=case, kind="disconnected", at=at, by=collector)
+        DunningStep.objects.create(case=case, kind="reminder", at=at, by=collector)
+    for status, ended in (("broken", inside), ("broken", before), ("completed", inside)):
+        PaymentPlan.objects.create(
+            account=account,
+            amount=Decimal("100.00"),
+            status=status,
+            reason="资金周转",
+            start_day=dt.date(2026, 1, 1),
+            created_by=staff("key_account"),
+            ended_at=ended,
+        )
+    ids = np.array([account.pk, other.pk])
+    assert disconnection_features(ids, Period(MONTH))["disconnections"].tolist() == [1.0, 0.0]
+    assert payment_plan_features(ids, Period(MONTH))["broken_plans"].tolist() == [1.0, 0.0]
+
+
 def test_the_run_is_once_per_account_and_month_and_a_rerun_scores_only_the_missing(
     credit_rules, company, staff
 ) -> None:

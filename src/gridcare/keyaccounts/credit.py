@@ -15,9 +15,8 @@ with the scored month, evaluated at the month's last day:
   it by then), in 元;
 - ``arrears_ratio`` — the arrears over the average monthly billing of the window (0 when nothing was billed);
 - ``violations`` — violation and theft cases (违约用电/窃电 rebills) posted in the window;
-- ``disconnections`` and ``broken_plans`` — disconnections for arrears and broken payment plans in the window: the
-  shipped sources return zeros, because gridcare records neither yet; the dunning module's own sources take
-  their place in ``CREDIT_FEATURE_SOURCES`` when its models land.
+- ``disconnections`` and ``broken_plans`` — disconnections for arrears ordered (the dunning ladder's 停电 steps) and
+  payment plans broken by a missed instalment, in the window.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ import numpy.typing as npt
 import polars as pl
 import yaml
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from gridcare.core.frames import query_frame, scaled, scaled_sql
@@ -200,10 +200,8 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
 def violation_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
     """违约用电/窃电: posted violation and theft rebills in the window, counted once per case and account."""
     from gridcare.billing.models import Rebill, RebillItem
-    from gridcare.engine.calendar import SHANGHAI
 
-    start = dt.datetime.combine(period.start_exclusive + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
-    end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    start, end = _window(period)
     rows = (
         RebillItem.objects.filter(
             rebill__kind__in=[Rebill.Kind.VIOLATION, Rebill.Kind.THEFT],
@@ -224,16 +222,46 @@ def violation_features(account_ids: npt.NDArray[np.int64], period: Period) -> Fe
     return _align(account_ids, frame, ["violations"])
 
 
+def _window(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """The window as instants (Asia/Shanghai): from the day after ``start_exclusive`` to the day after ``end``."""
+    from gridcare.engine.calendar import SHANGHAI
+
+    start = dt.datetime.combine(period.start_exclusive + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    return start, dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+
+
+def _counts(account_ids: npt.NDArray[np.int64], rows: Any, name: str) -> Features:
+    """``rows`` of (account_id, count) aggregated in the database, aligned on ``account_ids`` (0 elsewhere)."""
+    frame = pl.DataFrame(list(rows), schema={"account_id": pl.Int64, name: pl.Int64}, orient="row")
+    return _align(account_ids, frame, [name])
+
+
 def disconnection_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
-    """欠费停电次数 — gridcare records no disconnection yet, so every account has none; the dunning module's
-    source replaces this one in ``CREDIT_FEATURE_SOURCES`` when its disconnection records exist."""
-    return {"disconnections": np.zeros(account_ids.shape[0], dtype=np.float64)}
+    """欠费停电次数 — disconnections for arrears ordered in the window (the dunning ladder's 停电 steps)."""
+    from gridcare.ledger.models import DunningStep
+
+    start, end = _window(period)
+    rows = (
+        DunningStep.objects.filter(kind=DunningStep.Kind.DISCONNECTED, at__gte=start, at__lt=end)
+        .values("case__account_id")
+        .annotate(n=Count("id"))
+        .values_list("case__account_id", "n")
+    )
+    return _counts(account_ids, rows, "disconnections")
 
 
 def payment_plan_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
-    """分期缴费违约次数 — gridcare records no payment plan yet, so none is broken; the dunning module's source
-    replaces this one in ``CREDIT_FEATURE_SOURCES`` when its payment plans exist."""
-    return {"broken_plans": np.zeros(account_ids.shape[0], dtype=np.float64)}
+    """分期缴费违约次数 — payment plans that broke (an instalment missed) in the window."""
+    from gridcare.ledger.models import PaymentPlan
+
+    start, end = _window(period)
+    rows = (
+        PaymentPlan.objects.filter(status=PaymentPlan.Status.BROKEN, ended_at__gte=start, ended_at__lt=end)
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n")
+    )
+    return _counts(account_ids, rows, "broken_plans")
 
 
 @cache
