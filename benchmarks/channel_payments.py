@@ -253,7 +253,12 @@ def main() -> int:
     done = max(len(lat), 1)
     print(
         f"server CPU per payment: {1000 * (server_cpu + pg_cpu) / done:.2f} ms (Granian {1000 * server_cpu / done:.2f} ms"
-        f" + PostgreSQL {1000 * pg_cpu / done:.2f} ms)"
+        f" + PostgreSQL {1000 * pg_cpu / done:.2f} ms); load generator CPU {1000 * result['client_cpu'] / done:.2f} ms"
+        f" per request ({result['client_cpu'] / elapsed:.0%} of a core)"
+    )
+    print(
+        f"implied on a quiet 2-core machine (server alone): {2000 / max(1000 * (server_cpu + pg_cpu) / done, 1e-9):,.0f}"
+        " payments/s at full CPU"
     )
     problems = check()
     print(f"ledger check: {'OK' if not problems else problems[:5]}")

@@ -70,9 +70,16 @@ def next_number(
 
     If the value is taken (numbers given by hand), the counter jumps past the highest number of that form once
     and draws again: one indexed look-up per number in the common case."""
-    number = f"{prefix}{counter.next():0{width}d}"
-    if fetch_one(_taken_sql(model, field), [number]) is None:
-        return number
+    if connection.vendor == "postgresql":  # draw and check in one prepared statement (a round trip per receipt)
+        row = fetch_one(_draw_sql(model, field), [prefix, width, width, counter.sequence])
+        assert row is not None
+        number = f"{prefix}{int(row[0]):0{width}d}"
+        if not row[1]:
+            return number
+    else:
+        number = f"{prefix}{counter.next():0{width}d}"
+        if fetch_one(_taken_sql(model, field), [number]) is None:
+            return number
     last = _highest(model, prefix, width, field)
     if last is not None:
         counter.advance_to(last)
@@ -84,6 +91,17 @@ def _taken_sql(model: type[models.Model], field: str) -> str:
     """Whether a number is taken: built once per model (the ORM would compile the ``exists()`` every time)."""
     ref = TableRef(model)
     return f"SELECT 1 FROM {ref} WHERE {getattr(ref, field)} = %s"
+
+
+@functools.cache
+def _draw_sql(model: type[models.Model], field: str) -> str:
+    """The counter's next value and whether ``prefix`` + its zero-padded digits is taken (PostgreSQL)."""
+    ref = TableRef(model, "t")
+    digits = "CASE WHEN length(s.v::text) < %s THEN lpad(s.v::text, %s, '0') ELSE s.v::text END"
+    return (
+        f"SELECT s.v, EXISTS (SELECT 1 FROM {ref} WHERE {getattr(ref, field)} = %s || {digits}) "
+        "FROM (SELECT nextval(%s) AS v) s"
+    )
 
 
 def reserve_numbers(

@@ -126,14 +126,26 @@ def _locked_account_by_number(actor: User, number: str) -> Account | None:
 
 @functools.cache
 def _channel_transaction_sql() -> str:
-    p = TableRef(Payment, "p")
-    return f"SELECT {select_columns(Payment, 'p')} FROM {p} WHERE {p.channel_id} = %s AND {p.transaction_id} = %s"
+    p, d = TableRef(Payment, "p"), TableRef(DailyClose, "d")
+    closed = f"EXISTS (SELECT 1 FROM {d} WHERE {d.cashier_id} = %s AND {d.day} = %s)"
+    return (
+        f"SELECT {closed}, {select_columns(Payment, 'p')} FROM (SELECT 1 AS one) o "
+        f"LEFT JOIN {p} ON {p.channel_id} = %s AND {p.transaction_id} = %s"
+    )
 
 
-def _channel_transaction(channel: Channel, txn: str) -> Payment | None:
-    """The channel's payment of transaction ``txn``, if it was posted (one prepared statement)."""
-    row = fetch_one(_channel_transaction_sql(), [channel.pk, txn])
-    return from_row(Payment, row) if row is not None else None
+def _channel_transaction(
+    actor: User, day: dt.date, channel: Channel, txn: str
+) -> tuple[bool, Payment | None]:
+    """Whether the channel's day is closed (日结: as for a batch of the channel, nothing more is taken) and the
+    channel's payment of transaction ``txn`` if it was posted — one prepared statement."""
+    params = [actor.pk, _DAY.get_db_prep_value(day, database()), channel.pk, txn]
+    row = fetch_one(_channel_transaction_sql(), params)
+    assert row is not None
+    return bool(row[0]), (from_row(Payment, row[1:]) if row[1] is not None else None)
+
+
+_DAY = DailyClose._meta.get_field("day")
 
 
 def _closed(cashier_id: int, day: dt.date) -> bool:
@@ -298,12 +310,14 @@ def do_take_payment(
             raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
     now = timezone.now()
     day = timezone.localdate(now)
-    if channel is None and _closed(actor.pk, day):  # a channel's day is closed by reconciliation, not here
+    if channel is None and _closed(actor.pk, day):  # (a channel's: with its transaction, below)
         raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
     target = _account(actor, account, lock=True)
     if channel is not None:
         assert txn is not None  # checked above
-        first = _channel_transaction(channel, txn)
+        closed, first = _channel_transaction(actor, day, channel, txn)
+        if closed:
+            raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
         if first is not None:
             if first.account_id != target.pk or first.amount != value:
                 raise Conflict(
