@@ -211,6 +211,7 @@ async def _load(
 
     tasks = [asyncio.create_task(worker(i)) for i in range(connections)]
     start = time.perf_counter()
+    cpu_start = time.process_time()
     if closed:
         for _ in range(connections):
             queue.put_nowait(time.perf_counter())
@@ -239,6 +240,7 @@ async def _load(
         queue.get_nowait()
         dropped += 1
     elapsed = time.perf_counter() - start
+    client_cpu = time.process_time() - cpu_start
     for _ in tasks:
         await queue.put(-1.0)
     await asyncio.wait(tasks, timeout=30)
@@ -249,6 +251,7 @@ async def _load(
             "elapsed": elapsed,
             "dropped": dropped,
             "counted": counted,
+            "client_cpu": client_cpu,
         }
     )
 
@@ -266,7 +269,8 @@ def run_load(
     closed: bool,
     count: list[bytes] | None = None,
 ) -> dict[str, Any]:
-    """Send the streams' requests from a separate process; latencies (s), statuses, elapsed (s), dropped, counts."""
+    """Send the streams' requests from a separate process; latencies (s), statuses, elapsed (s), dropped, counts,
+    and the load generator's own CPU seconds (``client_cpu``: it shares the machine with the server)."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     process = ctx.Process(

@@ -273,6 +273,8 @@ GRIDCARE_THROTTLE_RATES = {
     "user": os.environ.get("GRIDCARE_RATE_USER", "20000/min"),
     "anon": os.environ.get("GRIDCARE_RATE_ANON", "600/min"),
     "login": os.environ.get("GRIDCARE_RATE_LOGIN", "10/min"),
+    # a bank's integration account on the channel interface (代收): ≥ 1,000 payments/s must pass (issue #13)
+    "channel": os.environ.get("GRIDCARE_RATE_CHANNEL", "180000/min"),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB: the largest JSON body or form the API and UI accept
 SPECTACULAR_SETTINGS = {

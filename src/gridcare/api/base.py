@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -87,6 +88,21 @@ def _canonical(value: Any) -> Any:
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
+    return value
+
+
+def as_stored(data: Any) -> Any:
+    """An answer exactly as its idempotency record gives it back: values through the record's JSON encoder and
+    object keys in the order PostgreSQL's ``jsonb`` keeps them (shorter keys first, then by their bytes) — so a
+    retry is answered byte for byte like the first request, on every database."""
+    return _jsonb_order(json.loads(json.dumps(data, cls=DjangoJSONEncoder)))
+
+
+def _jsonb_order(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _jsonb_order(value[k]) for k in sorted(value, key=lambda k: (len(k.encode()), k.encode()))}
+    if type(value) is list:
+        return [_jsonb_order(v) for v in value]
     return value
 
 
@@ -174,6 +190,7 @@ class IdempotentWritesMixin(_ViewSet):
                 # again, and the request is otherwise treated exactly as one without a key
                 IdempotencyRecord.objects.filter(pk=claimed[0]).delete()
                 return response
+            response.data = as_stored(response.data)  # the first answer is the one every retry gets back
             fetch_one(
                 _answer_sql(db.vendor),
                 [response.status_code, _RESPONSE_FIELD.get_db_prep_save(response.data, db), claimed[0]],

@@ -73,6 +73,13 @@ class UserRateThrottle(FixedWindowThrottle):
         return str(user.pk) if user is not None and user.is_authenticated else None
 
 
+class ChannelRateThrottle(UserRateThrottle):
+    """Per payment channel's integration account on the channel interface (代收): a bank posts a whole city's
+    payments through one account, so it gets its own, much higher rate than a person (``channel``)."""
+
+    scope = "channel"
+
+
 class AnonRateThrottle(FixedWindowThrottle):
     """Per address for requests without credentials."""
 

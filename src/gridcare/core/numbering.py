@@ -11,6 +11,7 @@ Work-order numbers (:mod:`gridcare.service.numbering`), customer and account num
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from django.db import connection, models
 from django.db.models import F
 
 from gridcare.core.models import NumberCounter
+from gridcare.core.rows import TableRef, fetch_one
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,10 @@ class Counter:
     sequence: str  # the PostgreSQL sequence
 
     def next(self) -> int:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT nextval(%s)", [self.sequence])
-                return int(cursor.fetchone()[0])
+        if connection.vendor == "postgresql":  # prepared once per connection: a hot path (receipts)
+            row = fetch_one("SELECT nextval(%s)", [self.sequence])
+            assert row is not None
+            return int(row[0])
         if not NumberCounter.objects.filter(name=self.name).update(value=F("value") + 1):
             NumberCounter.objects.create(name=self.name, value=1)
         return int(NumberCounter.objects.filter(name=self.name).values_list("value", flat=True)[0])
@@ -68,14 +70,38 @@ def next_number(
 
     If the value is taken (numbers given by hand), the counter jumps past the highest number of that form once
     and draws again: one indexed look-up per number in the common case."""
-    manager: Any = model._default_manager
-    number = f"{prefix}{counter.next():0{width}d}"
-    if not manager.filter(**{field: number}).exists():
-        return number
+    if connection.vendor == "postgresql":  # draw and check in one prepared statement (a round trip per receipt)
+        row = fetch_one(_draw_sql(model, field), [prefix, width, width, counter.sequence])
+        assert row is not None
+        number = f"{prefix}{int(row[0]):0{width}d}"
+        if not row[1]:
+            return number
+    else:
+        number = f"{prefix}{counter.next():0{width}d}"
+        if fetch_one(_taken_sql(model, field), [number]) is None:
+            return number
     last = _highest(model, prefix, width, field)
     if last is not None:
         counter.advance_to(last)
     return f"{prefix}{counter.next():0{width}d}"
+
+
+@functools.cache
+def _taken_sql(model: type[models.Model], field: str) -> str:
+    """Whether a number is taken: built once per model (the ORM would compile the ``exists()`` every time)."""
+    ref = TableRef(model)
+    return f"SELECT 1 FROM {ref} WHERE {getattr(ref, field)} = %s"
+
+
+@functools.cache
+def _draw_sql(model: type[models.Model], field: str) -> str:
+    """The counter's next value and whether ``prefix`` + its zero-padded digits is taken (PostgreSQL)."""
+    ref = TableRef(model, "t")
+    digits = "CASE WHEN length(s.v::text) < %s THEN lpad(s.v::text, %s, '0') ELSE s.v::text END"
+    return (
+        f"SELECT s.v, EXISTS (SELECT 1 FROM {ref} WHERE {getattr(ref, field)} = %s || {digits}) "
+        "FROM (SELECT nextval(%s) AS v) s"
+    )
 
 
 def reserve_numbers(

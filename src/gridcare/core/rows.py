@@ -65,6 +65,25 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     return row
 
 
+def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """:func:`fetch_one` for a statement answering several rows (all of them)."""
+    db = database()
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+    import psycopg
+
+    db.ensure_connection()
+    started = time.monotonic()
+    with db.wrap_database_errors, psycopg.RawCursor(db.connection) as cursor:
+        cursor.execute(_numbered(sql), params, prepare=True)
+        rows = cursor.fetchall()
+    if db.queries_logged:
+        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return rows
+
+
 def column_of(field: AnyField | ForeignObjectRel) -> str:
     """The column of a concrete field (Django types it optional: fields without one are never concrete)."""
     column = getattr(field, "column", None)

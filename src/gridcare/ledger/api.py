@@ -10,10 +10,13 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action as route
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from gridcare.api.base import IDEMPOTENCY_HEADER, InputSerializer, ScopedViewSetMixin
 from gridcare.api.fields import ScopedModelSerializer
+from gridcare.api.parsers import BoundedJSONParser
+from gridcare.api.throttling import ChannelRateThrottle
 from gridcare.core.errors import InvalidInput, PermissionRefused
 from gridcare.core.requests import StaffRequest
 from gridcare.ledger import actions, prepaid_api, selectors
@@ -129,6 +132,11 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
 
     queryset = Payment.objects.none()
     serializer_class = ChannelPaymentInputSerializer
+    # a machine interface on the hot path: JSON in and out only (no content negotiation over the browsable
+    # renderer and the form parsers), its own throttle rate (a bank posts a city's payments through one account)
+    renderer_classes = [JSONRenderer]
+    parser_classes = [BoundedJSONParser]
+    throttle_classes = [ChannelRateThrottle]
     view_permission = "payment.post"
     action_permissions = {"arrears": "payment.post", "payments": "payment.post"}
 
@@ -156,7 +164,7 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
             raise InvalidInput(
                 {IDEMPOTENCY_HEADER: "代收入账必须带幂等键。 (The Idempotency-Key header is required.)"}
             )
-        channel = getattr(request.user, "payment_channel", None)
+        channel = selectors.channel_of(request.user)
         if channel is None or not channel.active:
             raise PermissionRefused("您的账号不是代收渠道。 (Your account is not a payment channel.)")
         data = ChannelPaymentInputSerializer(data=request.data)

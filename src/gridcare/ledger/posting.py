@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from gridcare.core.rows import TableRef, database, fetch_all
 from gridcare.customers.models import Account
 from gridcare.ledger.conf import conf
 from gridcare.ledger.models import Allocation, Entry
@@ -19,6 +21,7 @@ ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 #: debits a payment settles (a reversal or refund is settled when it is posted)
 SETTLED_DEBITS = (Entry.Kind.CHARGE, Entry.Kind.CORRECTION, Entry.Kind.LATE_FEE)
+_SETTLED_KINDS = tuple(kind.value for kind in SETTLED_DEBITS)
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
@@ -54,8 +57,39 @@ def _allocated(direction: str) -> Subquery:
 
 
 def open_debits(account_id: int) -> list[Open]:
-    """The account's unsettled charges and late fees in allocation order (``ALLOCATION_ORDER``)."""
-    return open_debits_of([account_id]).get(account_id, [])
+    """The account's unsettled charges and late fees in allocation order (``ALLOCATION_ORDER``).
+
+    On PostgreSQL one prepared statement (every payment of the counter and of the channels asks this: the ORM
+    would compile the correlated subquery each time); the rows are the same as :func:`open_debits_of`'s."""
+    if database().vendor != "postgresql":
+        return open_debits_of([account_id]).get(account_id, [])
+    items = [
+        Open(pk, kind, due, amount - done)
+        for pk, kind, due, amount, done in fetch_all(_open_debits_sql(), [account_id, *_SETTLED_KINDS])
+        if amount > done
+    ]
+    return sorted(items, key=_rank(list(conf("ALLOCATION_ORDER"))))
+
+
+@functools.cache
+def _open_debits_sql() -> str:
+    e, a = TableRef(Entry, "e"), TableRef(Allocation, "x")
+    return (
+        f"SELECT {e.id}, {e.kind}, {e.due_date}, {e.amount}, "
+        f"COALESCE((SELECT SUM({a.amount}) FROM {a} WHERE {a.debit_id} = {e.id}), 0) "
+        f"FROM {e} WHERE {e.account_id} = %s AND {e.kind} IN ({', '.join(['%s'] * len(SETTLED_DEBITS))}) "
+        f"AND {e.amount} > 0"
+    )
+
+
+def _rank(order: list[str]) -> Callable[[Open], tuple[int, object, int]]:
+    """The allocation order: the groups of ``ALLOCATION_ORDER`` (late fees, oldest bill), then due date, id."""
+
+    def rank(item: Open) -> tuple[int, object, int]:
+        group = "late_fee" if item.kind == Entry.Kind.LATE_FEE else "oldest_bill"
+        return (order.index(group) if group in order else len(order), item.due_date, item.entry_id)
+
+    return rank
 
 
 def open_debits_of(account_ids: list[int]) -> dict[int, list[Open]]:
@@ -66,12 +100,7 @@ def open_debits_of(account_ids: list[int]) -> dict[int, list[Open]]:
         .filter(amount__gt=F("done"))
         .values_list("account_id", "pk", "kind", "due_date", "amount", "done")
     )
-    order = list(conf("ALLOCATION_ORDER"))
-
-    def rank(item: Open) -> tuple[int, object, int]:
-        group = "late_fee" if item.kind == Entry.Kind.LATE_FEE else "oldest_bill"
-        return (order.index(group) if group in order else len(order), item.due_date, item.entry_id)
-
+    rank = _rank(list(conf("ALLOCATION_ORDER")))
     found: dict[int, list[Open]] = {}
     for account_id, pk, kind, due, amount, done in rows:
         found.setdefault(account_id, []).append(Open(pk, kind, due, amount - done))

@@ -4,6 +4,7 @@ behind ``gridcare ledger check`` (every figure recomputed from the entries and a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -13,10 +14,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from gridcare.core.access import restrict
-from gridcare.core.rows import TableRef
+from gridcare.core.rows import TableRef, fetch_one, from_row, select_columns
 from gridcare.customers.models import Account
 from gridcare.ledger import posting
-from gridcare.ledger.models import Allocation, DailyClose, Entry, Payment
+from gridcare.ledger.models import Allocation, Channel, DailyClose, Entry, Payment
 
 
 def _money(value: Any) -> Decimal:
@@ -175,3 +176,18 @@ def uncharged_bills() -> int:
         .exclude(ledger_entries__kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION))
         .count()
     )
+
+
+@functools.cache
+def _channel_of_user_sql() -> str:
+    c = TableRef(Channel, "c")
+    return f"SELECT {select_columns(Channel, 'c')} FROM {c} WHERE {c.user_id} = %s"
+
+
+def channel_of(user: Any) -> Channel | None:
+    """The payment channel whose integration account ``user`` is (``user.payment_channel``), in one prepared
+    statement — asked by every payment a channel posts."""
+    if user is None or user.pk is None:
+        return None
+    row = fetch_one(_channel_of_user_sql(), [user.pk])
+    return from_row(Channel, row) if row is not None else None
