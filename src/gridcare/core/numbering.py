@@ -70,7 +70,9 @@ def next_number(
 
     If the value is taken (numbers given by hand), the counter jumps past the highest number of that form once
     and draws again: one indexed look-up per number in the common case."""
-    if connection.vendor == "postgresql":  # draw and check in one prepared statement (a round trip per receipt)
+    if (
+        connection.vendor == "postgresql"
+    ):  # draw and check in one prepared statement (a round trip per receipt)
         row = fetch_one(_draw_sql(model, field), [prefix, width, width, counter.sequence])
         assert row is not None
         number = f"{prefix}{int(row[0]):0{width}d}"
