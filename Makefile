@@ -56,6 +56,7 @@ screenshots: setup
 
 test: setup system-packages fuzz-env
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/gridcare makemigrations --check --dry-run
 	$(BIN)/python -m pytest
