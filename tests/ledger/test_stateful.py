@@ -1,22 +1,21 @@
-"""A Hypothesis state machine over random sequences of bill charge, correcting bill (rebill, + or −), payment,
-reversal, refund and daily close (prepayments arise from overpayments) keeping the ledger's invariants:
-balance = Σ entries; each payment's allocations ≤ the payment and exactly what the allocation rule says (late fees,
-then the oldest due date first — checked against a reference walk written here); no entry or allocation edited
-(full snapshots compared); receivable = Σ balances; ``ledger check`` clean.
-
-Late fees and waivers are posted by actions built in parallel (track "collect"): add them as two more ``@rule``
-methods next to ``rebill`` below — a late fee adds to ``self.expected`` and is a debit the reference walk settles
-first; a waiver subtracts. The invariants need no change."""
+"""A Hypothesis state machine over random sequences of bill charge (some released weeks ago, so overdue),
+correcting bill (rebill, + or −), payment, reversal, late fees (the month-end job), waiver of a late fee, refund
+and daily close (prepayments arise from overpayments) keeping the ledger's invariants: balance = Σ entries; each
+payment's allocations ≤ the payment and exactly what the allocation rule says (late fees, then the oldest due date
+first — checked against a reference walk written here); no entry or allocation edited (full snapshots compared);
+receivable = Σ balances; ``ledger check`` clean."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -28,7 +27,7 @@ from hypothesis.stateful import (
 )
 
 from gridcare.core.errors import Conflict, PermissionRefused
-from gridcare.ledger import posting, selectors
+from gridcare.ledger import latefees, posting, selectors
 from gridcare.ledger.actions import (
     day_figures,
     do_close_day,
@@ -96,24 +95,76 @@ def test_ledger_invariants_hold_over_random_sequences(account, release, cashier,
             self.seen: dict[int, tuple] = {}
             self.seen_allocations: dict[int, tuple] = {}
 
-        @rule(which=st.integers(0, 1), cents=st.integers(min_value=-20_000, max_value=80_000))
-        def bill(self, which: int, cents: int) -> None:
+        def fees(self) -> dict[int, Decimal]:
+            """The late fees posted so far per account (the fee entries are debits like the bills)."""
+            rows = Entry.objects.filter(account__in=self.accounts, kind="late_fee").values_list(
+                "account", "amount"
+            )
+            total = {a.pk: Decimal("0.00") for a in self.accounts}
+            for account_id, amount in rows:
+                total[account_id] += amount
+            return total
+
+        def post_late_fees(self) -> None:
+            """The month-end job up to today; whatever it posts is owed on top of the bills."""
+            before = self.fees()
+            latefees.do_post_late_fees(self.cashier)
+            for account_id, total in self.fees().items():
+                self.expected[account_id] += total - before[account_id]
+                if total > before[account_id]:
+                    event("late fee posted")
+
+        @rule(
+            which=st.integers(0, 1),
+            cents=st.integers(min_value=-20_000, max_value=80_000),
+            days_ago=st.sampled_from([0, 0, 45, 90]),
+        )
+        def bill(self, which: int, cents: int, days_ago: int) -> None:
             if cents == 0:
                 return
             acc = self.accounts[which]
             amount = Decimal(cents) / 100
-            release(acc, f"{amount:.2f}", correcting=cents < 0)
+            if days_ago and cents > 0:  # released weeks ago: its due date has passed, late fees accrue
+                past = timezone.now() - dt.timedelta(days=days_ago)
+                with mock.patch("django.utils.timezone.now", return_value=past):
+                    release(acc, f"{amount:.2f}")
+            else:
+                release(acc, f"{amount:.2f}", correcting=cents < 0)
             self.expected[acc.pk] += amount
 
-        @rule(which=st.integers(0, 1), cents=st.integers(min_value=-5_000, max_value=20_000))
-        def rebill(self, which: int, cents: int) -> None:
-            """退补 — a correcting bill, positive (back-billing) or negative (a refund into credit)."""
-            if cents == 0:
-                return
-            acc = self.accounts[which]
-            amount = Decimal(cents) / 100
-            release(acc, f"{amount:.2f}", correcting=True)
-            self.expected[acc.pk] += amount
+        def open_fees(self) -> list[tuple[Entry, Decimal]]:
+            found = []
+            for fee in Entry.objects.filter(account__in=self.accounts, kind="late_fee").order_by("pk"):
+                settled = sum(
+                    Allocation.objects.filter(debit=fee).values_list("amount", flat=True), Decimal("0")
+                )
+                if fee.amount > settled:
+                    found.append((fee, fee.amount - settled))
+            return found
+
+        def waive_part(self, fee: Entry, left: Decimal, share: int) -> None:
+            """减免 — part of an open late fee, asked by the collector and approved by the manager."""
+            amount = max((left * share / 100).quantize(Decimal("0.01")), Decimal("0.01"))
+            request = do_request_approval(
+                self.cashier, kind="waiver", entry_id=fee.pk, amount=f"{amount:.2f}", reason="困难用户减免"
+            )
+            do_decide_approval(manager, request.pk, approve=True)
+            self.expected[fee.account_id] -= amount
+            event("late fee waived")
+
+        @rule(waive_share=st.sampled_from([0, 0, 30, 100]))
+        def late_fees(self, waive_share: int) -> None:
+            """The month-end job, and sometimes at once a waiver of part of the first fee still open."""
+            self.post_late_fees()
+            open_fees = self.open_fees()
+            if waive_share and open_fees:
+                self.waive_part(*open_fees[0], waive_share)
+
+        @rule(data=st.data(), share=st.integers(1, 100))
+        def waive(self, data: st.DataObject, share: int) -> None:
+            open_fees = self.open_fees()
+            if open_fees:
+                self.waive_part(*data.draw(st.sampled_from(open_fees)), share)
 
         @rule(which=st.integers(0, 1), cents=CENTS)
         def pay(self, which: int, cents: int) -> None:
@@ -123,6 +174,7 @@ def test_ledger_invariants_hold_over_random_sequences(account, release, cashier,
                 with pytest.raises(Conflict):
                     do_take_payment(self.cashier, account=acc, amount=f"{amount:.2f}", method="cash")
                 return
+            self.post_late_fees()  # up to today, so the payment's own posting adds nothing the reference misses
             reference = settle_in_order(acc.pk, amount)
             payment = do_take_payment(self.cashier, account=acc, amount=f"{amount:.2f}", method="pos")
             self.payments.append(payment)
@@ -204,7 +256,7 @@ def test_ledger_invariants_hold_over_random_sequences(account, release, cashier,
     run_state_machine_as_test(
         Ledger,
         settings=settings(
-            max_examples=10,
+            max_examples=20,
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=list(HealthCheck),
