@@ -129,7 +129,7 @@ def test_api_budget_expense_over_budget_is_refused_then_asked_for(api, line) -> 
         f"/api/keyaccounts/expenses/{asked.json()['id']}/decide/", {"approve": True}, format="json"
     )
     assert decided.json()["status"] == "recorded"
-    execution = sales.get("/api/keyaccounts/budgets/execution/", {"year": YEAR}).json()
+    execution = sales.get("/api/keyaccounts/budgets/execution/", {"year": YEAR}).json()["results"]
     assert execution[0]["spent"] == "1500.00" and execution[0]["remaining"] == "-500.00"
     export = sales.get("/api/keyaccounts/budgets/export/", {"year": YEAR})
     assert export.status_code == 200 and export["Content-Type"].startswith("application/vnd.openxmlformats")

@@ -241,7 +241,7 @@ def test_screens_list_badges_and_refuse_an_expired_selection(staff, units) -> No
 
 def test_the_api_and_the_cli(api, units, capsys) -> None:
     client = api("market_manager")
-    rows = client.get(f"/api/market/contractors/selectable/?kind=construction&on={TODAY}").json()
+    rows = client.get(f"/api/market/contractors/selectable/?kind=construction&on={TODAY}").json()["results"]
     assert {r["name"] for r in rows} == {"示范电力安装公司", "河西输变电公司"}
     assert client.get("/api/market/contractors/selectable/?kind=x").status_code == 400
     assert client.get("/api/market/contractors/selectable/?kind=design&on=2026-13-01").status_code == 400

@@ -296,8 +296,8 @@ class SalesBudgetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.R
     @extend_schema(parameters=[YEAR], responses=ExecutionSerializer(many=True))
     @route(detail=False, methods=["get"])
     def execution(self, request: StaffRequest) -> Response:
-        rows = budget_execution(request.user, _year(request))
-        return Response(ExecutionSerializer(rows, many=True).data)
+        page = self.paginate_queryset(budget_execution(request.user, _year(request)))
+        return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
 
     @extend_schema(parameters=[YEAR], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @route(detail=False, methods=["get"])

@@ -435,7 +435,7 @@ class ContractorViewSet(ActionViewSet):
         contractor = actions.do_register_contractor(self.request.user, **serializer.validated_data)
         return Response(self.get_serializer(contractor).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=QualificationSerializer, responses=QualificationSerializer)
+    @extend_schema(request=QualificationSerializer, responses={201: QualificationSerializer})
     @route(detail=True, methods=["post"])
     def qualifications(self, request: StaffRequest, pk: str | None = None) -> Response:
         contractor = self.get_object()
@@ -444,7 +444,7 @@ class ContractorViewSet(ActionViewSet):
         found = actions.do_add_qualification(request.user, contractor, **data.validated_data)
         return Response(QualificationSerializer(found).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PerformanceSerializer, responses=PerformanceSerializer)
+    @extend_schema(request=PerformanceSerializer, responses={201: PerformanceSerializer})
     @route(detail=True, methods=["post"])
     def records(self, request: StaffRequest, pk: str | None = None) -> Response:
         contractor = self.get_object()
@@ -474,7 +474,8 @@ class ContractorViewSet(ActionViewSet):
         except ValueError:
             raise InvalidInput({"on": f"日期「{raw[:20]}」格式应为 YYYY-MM-DD。 (Not a date.)"}) from None
         rows = selectable_contractors(kind, day).prefetch_related("qualifications", "records")
-        return Response(self.get_serializer(rows, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 ROUTES = [
