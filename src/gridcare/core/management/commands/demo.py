@@ -17,6 +17,17 @@ from gridcare.org.selectors import system_actor
 SCALES = ("small", "medium", "large")
 
 
+def refresh_statistics() -> None:
+    """ANALYZE on PostgreSQL after the bulk load: until autovacuum gets to it the planner still believes the tables
+    hold what they held before the demo, and picks plans fit for a few rows — a ledger report's correlated
+    subquery over a sequential scan took 67 s on the small demo instead of 0.02 s."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
 class Command(BaseCommand):
     help = "Create the demo power supply company (org chart, staff per position, and each app's demo data)."
 
@@ -45,4 +56,5 @@ class Command(BaseCommand):
             for _config, module in app_modules("demo"):
                 for line in module.build(actor, options["scale"]):
                     self.stdout.write(line)
+        refresh_statistics()
         self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")
