@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from gridcare.core.errors import Conflict, NotFound, PermissionRefused
+from gridcare.core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from gridcare.customers.models import ServicePoint
 from gridcare.engine import prepaid as engine
 from gridcare.ledger import prepaid, prepaid_actions
@@ -294,7 +294,17 @@ def test_enrolment_refusals_change_nothing(prepaid_account, installed, cashier, 
         do_enrol_prepaid(cashier(), account=no_meter.number)
     with pytest.raises(NotFound):
         do_enrol_prepaid(cashier(), account="0000000000")
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    with pytest.raises(InvalidInput, match="不能晚于今天"):
+        do_enrol_prepaid(cashier(), account=outside.number, on=tomorrow)
     assert PrepaidAgreement.objects.count() == 1
+
+
+def test_an_agreement_entered_late_starts_on_its_day(prepaid_account, cashier, make_point, installed) -> None:  # noqa: F811
+    account = installed(on="2026-06-01", station="CG").service_point.account
+    signed = timezone.localdate() - dt.timedelta(days=3)
+    agreement = do_enrol_prepaid(cashier(), account=account.number, on=signed)
+    assert agreement.enrolled_on == signed
 
 
 def test_leaving_is_refused_while_cut_off(prepaid_account, system, cashier) -> None:

@@ -62,9 +62,18 @@ def _prepaid_account(actor: User, account: Account | int | str) -> Account:
 
 
 @action("ledger.enrol_prepaid", permission="prepaid.manage")
-def do_enrol_prepaid(actor: User, *, account: Account | int | str, note: str = "") -> PrepaidAgreement:
-    """办理费控 — the account becomes prepaid from today: its remaining balance is estimated daily, it is alerted
-    and, at zero, disconnected remotely."""
+def do_enrol_prepaid(
+    actor: User, *, account: Account | int | str, note: str = "", on: dt.date | None = None
+) -> PrepaidAgreement:
+    """办理费控 — the account becomes prepaid from ``on`` (default today; an agreement signed earlier and entered
+    late, never a future day): its remaining balance is estimated daily, it is alerted and, at zero, disconnected
+    remotely."""
+    today = timezone.localdate()
+    on = on or today
+    if on > today:
+        raise InvalidInput(
+            {"on": f"费控生效日期 {on} 不能晚于今天。 (The agreement cannot start in the future.)"}
+        )
     target = _prepaid_account(actor, account)
     if target.status != Account.Status.ACTIVE:
         raise Conflict(
@@ -77,7 +86,7 @@ def do_enrol_prepaid(actor: User, *, account: Account | int | str, note: str = "
     if PrepaidAgreement.objects.select_for_update().filter(account=target, active=True).exists():
         raise Conflict(f"户号 {target.number} 已是费控户。 (The account is prepaid already.)")
     agreement = PrepaidAgreement.objects.create(
-        account=target, enrolled_on=timezone.localdate(), enrolled_by=actor, note=(note or "").strip()[:200]
+        account=target, enrolled_on=on, enrolled_by=actor, note=(note or "").strip()[:200]
     )
     audit.record(actor, "ledger.enrol_prepaid", agreement, after={"account": target.number}, note=note)
     return agreement

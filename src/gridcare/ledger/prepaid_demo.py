@@ -26,11 +26,15 @@ PLENTY_LEFT = Decimal("800.00")
 
 
 def _daytime_of_latest_working_day() -> dt.datetime:
-    day = timezone.localdate()
-    while not is_working_day(day):
+    """10:00 of the latest working day already past that hour: run before 10:00 (or at night) it is an earlier
+    day's, so the disconnection is not held back as a night one."""
+    now = timezone.now()
+    day = timezone.localdate(now)
+    while True:
+        moment = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
+        if is_working_day(day) and moment <= now:
+            return moment
         day -= dt.timedelta(days=1)
-    moment = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
-    return min(moment, timezone.now())
 
 
 def build(actor: User, cashiers: dict[str, User], skip: set[int]) -> Iterator[str]:
@@ -53,10 +57,10 @@ def build(actor: User, cashiers: dict[str, User], skip: set[int]) -> Iterator[st
     if len(chosen) < 3:
         yield "ledger: no accounts with a meter and arrears for the prepaid demo"
         return
-    for account, cashier in chosen:
-        do_enrol_prepaid(cashier, account=account.number, note="演示：费控户")
     now = _daytime_of_latest_working_day()
     day = timezone.localdate(now)
+    for account, cashier in chosen:
+        do_enrol_prepaid(cashier, account=account.number, note="演示：费控户", on=day)
     (low, low_cashier), (cut, cut_cashier), (rich, rich_cashier) = chosen
     figures = {f.account_id: f for f in prepaid.estimate([low.pk, rich.pk], day)}
     for account, cashier, left in ((low, low_cashier, LOW_LEFT), (rich, rich_cashier, PLENTY_LEFT)):
