@@ -302,10 +302,13 @@ def test_adjustment_over_the_limit_waits_and_an_approver_with_the_authority_deci
         do_decide_credit_adjustment(manager, request.pk, approve=True)  # 40 > the manager's 30
     with pytest.raises(InvalidInput, match="note"):
         do_decide_credit_adjustment(manager, request.pk, approve=False)
-    # the marketing manager rejects it (the VP, whose limit covers 40, holds no credit.adjust permission);
-    # a smaller request is approved within the manager's 30 points
-    do_decide_credit_adjustment(manager, request.pk, approve=False, note="证据不足")
-    smaller = do_adjust_credit_score(kam, account, points=-25, reason="发现窃电嫌疑，待稽查")
+    assert "分管营销副总经理" in request.approvers  # whose limit (100 points) covers 40
+    vp = staff("vp")
+    decided = do_decide_credit_adjustment(vp, request.pk, approve=True, note="稽查结论前先下调")
+    assert decided.status == "approved" and decided.decided_by == vp
+    assert credit_grades([account.pk]) == {account.pk: "C"}  # 100 − 40
+    # the next request, 25 from the computed score, is approved within the marketing manager's 30 points
+    smaller = do_adjust_credit_score(kam, account, points=15, reason="稽查后复核，部分排除")  # 60 → 75
     assert smaller.status == "pending"
     do_decide_credit_adjustment(manager, smaller.pk, approve=True, note="同意")
     assert credit_grades([account.pk]) == {account.pk: "B"}  # 75
