@@ -266,3 +266,37 @@ def test_the_cli_draws_and_reports(staff, population, capsys) -> None:
         call_command("market", "survey-sample", created.number, "--user", "market_manager")
     with pytest.raises(CommandError, match="没有编号"):
         call_command("market", "survey-results", "MY-NOPE")
+
+
+def test_the_interviewer_gets_the_numbers_to_call_once_and_every_look_is_audited(
+    staff, population, api
+) -> None:
+    from gridcare.core.models import AuditEntry
+    from gridcare.customers.models import Contact
+
+    drawn = do_draw_sample(staff("market_manager"), survey(staff))
+    entry = drawn.sample.select_related("account").first()
+    customer_id = entry.account.customer_id
+    Contact.objects.create(customer_id=customer_id, name="王家属", mobile="13900001111", role="家属")
+    Contact.objects.create(customer_id=customer_id, name="王户主", mobile="13800002222", is_primary=True)
+    rep = web(staff("cs_rep"))
+    page = rep.get(f"/market/sample/{entry.pk}/").content.decode()
+    assert "显示回访电话" in page and "13800002222" not in page
+    assert rep.post(f"/market/sample/{entry.pk}/phone/").status_code == 302
+    shown = rep.get(f"/market/sample/{entry.pk}/").content.decode()
+    assert 'href="tel:13800002222"' in shown and shown.index("13800002222") < shown.index("13900001111")
+    assert "13800002222" not in rep.get(f"/market/sample/{entry.pk}/").content.decode()  # shown once
+    answer = api("cs_rep").post(f"/api/market/sample/{entry.pk}/phone/", format="json")
+    assert answer.status_code == 200
+    assert [c["mobile"] for c in answer.json()["contacts"]] == ["13800002222", "13900001111"]
+    looks = AuditEntry.objects.filter(action="market.view_sample_phone", object_id=str(entry.pk))
+    assert looks.count() == 2 and looks.filter(actor=staff("cs_rep")).count() == 2
+    # outside the interviewing team: the entry does not exist; without survey.interview: refused
+    assert api("hx_rep").post(f"/api/market/sample/{entry.pk}/phone/", format="json").status_code == 404
+    assert web(staff("hx_rep")).post(f"/market/sample/{entry.pk}/phone/").status_code == 404
+    assert api("sales").post(f"/api/market/sample/{entry.pk}/phone/", format="json").status_code == 403
+    # once the survey is closed there is nobody to call: refused with the reason, nothing audited
+    do_close_survey(staff("market_manager"), drawn)
+    closed = api("cs_rep").post(f"/api/market/sample/{entry.pk}/phone/", format="json")
+    assert closed.status_code == 409 and "访问阶段" in closed.json()["detail"]
+    assert looks.count() == 2

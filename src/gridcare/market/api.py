@@ -317,16 +317,35 @@ class InterviewSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
+class SampleContactSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    role = serializers.CharField()
+    mobile = serializers.CharField()
+
+
+class SamplePhoneSerializer(serializers.Serializer[Any]):
+    entry = serializers.IntegerField()
+    account_number = serializers.CharField()
+    contacts = SampleContactSerializer(many=True)
+
+
 class SampleViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[SampleEntry]):
-    """抽样客户 — the sampled customers of the surveys in the caller's scope; ``POST …/interview/`` records the
-    call (reached / refused / unreachable) and, when reached, the answers."""
+    """抽样客户 — the sampled customers of the surveys in the caller's scope; ``POST …/phone/`` gives the
+    interviewer the clear numbers to call (audited), ``POST …/interview/`` records the call (reached / refused /
+    unreachable) and, when reached, the answers."""
 
     queryset = SampleEntry.objects.select_related("account").prefetch_related("answers")
     serializer_class = SampleEntrySerializer
     filterset_class = SampleFilter
     view_permission = SURVEY_READ  # type: ignore[assignment]
-    action_permissions = {"interview": "survey.interview"}
+    action_permissions = {"interview": "survey.interview", "phone": "survey.interview"}
     http_method_names = ["get", "post", "head", "options"]
+
+    @extend_schema(request=None, responses=SamplePhoneSerializer)
+    @route(detail=True, methods=["post"])
+    def phone(self, request: StaffRequest, pk: str | None = None) -> Response:
+        """回访拨号 — the sampled customer's phone numbers, primary contact first (every look audited)."""
+        return Response(actions.do_view_sample_phone(request.user, self.get_object()))
 
     @extend_schema(request=InterviewSerializer, responses=SampleEntrySerializer)
     @route(detail=True, methods=["post"])

@@ -18,6 +18,7 @@ urlpatterns = [
     path("surveys/<int:pk>/export/", views.SurveyExportView.as_view(), name="survey-export"),
     path("sample/", views.SampleListView.as_view(), name="sample-list"),
     path("sample/<int:pk>/", views.InterviewView.as_view(), name="interview"),
+    path("sample/<int:pk>/phone/", views.SamplePhoneView.as_view(), name="sample-phone"),
     path("contractors/", views.ContractorListView.as_view(), name="contractor-list"),
     path("contractors/new/", views.ContractorCreateView.as_view(), name="contractor-create"),
     path("contractors/assign/", views.ProjectAssignView.as_view(), name="contractor-assign"),

@@ -404,6 +404,24 @@ class SampleListView(ScopedListView):
         return SampleEntry.objects.select_related("survey", "account", "unit", "interviewer")
 
 
+class SamplePhoneView(StaffMixin, View):
+    """显示号码 (POST, audited): the sampled customer's numbers are shown once on the interview page, to dial."""
+
+    request: StaffHttpRequest
+    permission = "survey.interview"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            phone = actions.do_view_sample_phone(self.request.user, pk)
+        except NotFound:
+            raise Http404(_("Not found or outside your data scope.")) from None
+        except GridcareError as error:
+            messages.error(request, error.message)
+        else:
+            request.session[f"sample-phone-{pk}"] = phone["contacts"]
+        return HttpResponseRedirect(reverse("market:interview", args=[pk]))
+
+
 class InterviewView(ActionFormView):
     """电话访问录入 — the outcome of the call and, when reached, the answers."""
 
@@ -436,6 +454,8 @@ class InterviewView(ActionFormView):
             initial[f"q{answer.question_id}"] = answer.rating or answer.choice or answer.text
         return InterviewForm(data, initial=initial, questions=questions)
 
+    template_name = "market/interview.html"
+
     def context(self, form: forms.Form) -> dict[str, Any]:
         entry = self.entry()
         facts = [
@@ -444,7 +464,15 @@ class InterviewView(ActionFormView):
             (_("Supply unit"), entry.unit.name),
             (_("Call outcome"), entry.get_status_display()),
         ]
-        return {"form": form, "title": self.title, "facts": facts}
+        phone = self.request.session.pop(f"sample-phone-{entry.pk}", None)
+        return {
+            "form": form,
+            "title": self.title,
+            "facts": facts,
+            "entry": entry,
+            "phone": phone,
+            "can_call": entry.survey.status == "sampled",
+        }
 
     def perform(self, data: dict[str, Any]) -> Any:
         form = self._form

@@ -20,6 +20,7 @@ VERBS = {
     "market.create_survey": _("Created the satisfaction survey"),
     "market.draw_sample": _("Drew the sample of the survey"),
     "market.record_interview": _("Recorded the survey interview"),
+    "market.view_sample_phone": _("Viewed the phone numbers to call of"),
     "market.close_survey": _("Closed the satisfaction survey"),
     "market.register_contractor": _("Registered the contractor"),
     "market.add_qualification": _("Recorded the qualification"),

@@ -11,6 +11,7 @@ from gridcare.market.actions.surveys import (
     do_create_survey,
     do_draw_sample,
     do_record_interview,
+    do_view_sample_phone,
 )
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "do_record_interview",
     "do_record_performance",
     "do_register_contractor",
+    "do_view_sample_phone",
     "do_write_report",
 ]

@@ -14,6 +14,7 @@ from gridcare.core.access import get_in_scope
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.numbering import Counter, next_number
+from gridcare.customers.models import Contact
 from gridcare.engine.sampling import stratified_sample
 from gridcare.market.conf import conf
 from gridcare.market.models import Answer, Question, SampleEntry, Survey
@@ -289,6 +290,29 @@ def do_record_interview(
     }
     audit.record(actor, "market.record_interview", found, before=before, after=after)
     return found
+
+
+@action("market.view_sample_phone", permission="survey.interview")
+def do_view_sample_phone(actor: User, entry: SampleEntry | int) -> dict[str, Any]:
+    """回访拨号 — the clear phone numbers of a sampled customer for the interviewer's call, primary contact first;
+    only while the survey is being interviewed, and every look is audited (客户信息保密)."""
+    pk = entry.pk if isinstance(entry, SampleEntry) else entry
+    found = get_in_scope(SampleEntry.objects.select_related("survey", "account"), actor, write=True, pk=pk)
+    if found.survey.status != Survey.Status.SAMPLED:
+        raise Conflict("该调查未在访问阶段，不能查看回访电话。 (The survey is not being interviewed.)")
+    contacts = list(
+        Contact.objects.filter(customer_id=found.account.customer_id)
+        .order_by("-is_primary", "name")
+        .values("name", "role", "mobile")
+    )
+    audit.record(
+        actor,
+        "market.view_sample_phone",
+        found,
+        note="满意度调查回访，查看客户联系电话 (phone numbers viewed for the survey call)",
+        after={"account": found.account.number, "contacts": len(contacts)},
+    )
+    return {"entry": found.pk, "account_number": found.account.number, "contacts": contacts}
 
 
 @action("market.close_survey", permission="survey.manage")
