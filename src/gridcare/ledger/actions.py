@@ -409,9 +409,8 @@ def do_take_payment(
 
         forget_channel_of(actor.pk)
         raise PermissionRefused("您的账号不是代收渠道。 (Your account is not a payment channel.)")
-    if (
-        checks.closed
-    ):  # (a counter's day was refused above; a channel's is refused here, with its transaction)
+    # (a counter's closed day was refused above; a channel's is refused here, with its transaction)
+    if checks.closed:
         raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
     if channel is not None:
         first = checks.first

@@ -75,15 +75,15 @@ def ranked(rows: Iterable[tuple[int, str, Any, Decimal, Decimal]]) -> list[Open]
 
 
 @functools.cache
-def open_debits_sql(account: str = "%s") -> str:
-    """:func:`open_debits`'s statement for the account given by the SQL expression ``account`` (a parameter, or a
-    column of an outer statement); the kinds settled are written in."""
+def open_debits_sql() -> str:
+    """:func:`open_debits`'s statement (one parameter: the account; the kinds settled are written in) — also a
+    subquery of the payment's checks (``ledger.actions._payment_checks``)."""
     e, a = TableRef(Entry, "e"), TableRef(Allocation, "x")
     kinds = ", ".join(f"'{kind}'" for kind in _SETTLED_KINDS)
     return (
         f"SELECT {e.id}, {e.kind}, {e.due_date}, {e.amount}, "
         f"COALESCE((SELECT SUM({a.amount}) FROM {a} WHERE {a.debit_id} = {e.id}), 0) "
-        f"FROM {e} WHERE {e.account_id} = {account} AND {e.kind} IN ({kinds}) AND {e.amount} > 0"
+        f"FROM {e} WHERE {e.account_id} = %s AND {e.kind} IN ({kinds}) AND {e.amount} > 0"
     )
 
 
