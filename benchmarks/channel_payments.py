@@ -187,8 +187,9 @@ def main() -> int:
         "--reconcile", type=int, default=0, help="rows of a channel file reconciled afterwards"
     )
     parser.add_argument("--reconcile-only", action="store_true", help="only the reconciliation (no HTTP run)")
+    parser.add_argument("--database", default=DB_NAME, help=f"PostgreSQL database (default {DB_NAME})")
     args = parser.parse_args()
-    database_url = ensure_database(DB_NAME)
+    database_url = ensure_database(args.database)
     django_setup(database_url)
     started = time.perf_counter()
     data = prepare(args.accounts)

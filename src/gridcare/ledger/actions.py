@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -125,25 +127,109 @@ def _locked_account_by_number(actor: User, number: str) -> Account | None:
     return account
 
 
+@dataclass
+class PaymentChecks:
+    """What a payment must know of its account and day before it posts, read in one statement after the
+    account's row lock (:func:`_payment_checks`): each of the three collection flags is a necessary condition
+    of the check it stands for, so a false flag skips a query that would have found nothing."""
+
+    closed: bool  # the cashier's (channel's) day is closed (日结)
+    first: Payment | None  # the channel's earlier payment of the same transaction id
+    overdue: bool  # a bill charge overdue past the grace days (违约金 at payment: :func:`latefees.post`)
+    disconnected: bool  # an open dunning case at its disconnection (缴费复电: ``reconnect_paid``)
+    cut_off: bool  # an active prepaid agreement whose supply is cut (费控复电: ``reconnect_after_payment``)
+    channel_ok: bool  # the channel given is active and still the integration account's of the actor
+    debits: list[posting.Open] | None  # the account's open debits (PostgreSQL; SQLite: None, read later)
+
+
 @functools.cache
-def _channel_transaction_sql() -> str:
-    p, d = TableRef(Payment, "p"), TableRef(DailyClose, "d")
+def _payment_checks_sql() -> str:
+    from gridcare.engine import dunning as ladder  # (the engine: pure constants)
+    from gridcare.ledger.models import DunningCase
+    from gridcare.ledger.prepaid_models import PrepaidAgreement
+
+    p, d, e = TableRef(Payment, "p"), TableRef(DailyClose, "d"), TableRef(Entry, "e")
+    c, g = TableRef(DunningCase, "c"), TableRef(PrepaidAgreement, "g")
+    kinds = ", ".join(f"'{kind.value}'" for kind in latefees.BILL_KINDS)
     closed = f"EXISTS (SELECT 1 FROM {d} WHERE {d.cashier_id} = %s AND {d.day} = %s)"
+    x, k = TableRef(Allocation, "x"), TableRef(Entry, "k")
+    settled = f"COALESCE((SELECT SUM({x.amount}) FROM {x} WHERE {x.debit_id} = {e.id}), 0)"
+    settled_late = (
+        f"EXISTS (SELECT 1 FROM {x} JOIN {k} ON {k.id} = {x.credit_id} WHERE {x.debit_id} = {e.id} "
+        f"AND {k.day} > {e.due_date})"
+    )
+    overdue = (  # the rows of latefees.accruals: no row, no late fee to post
+        f"EXISTS (SELECT 1 FROM {e} WHERE {e.account_id} = %s AND {e.kind} IN ({kinds}) AND {e.amount} > 0 "
+        f"AND {e.bill_id} IS NOT NULL AND {e.due_date} < %s AND ({e.amount} > {settled} OR {settled_late}))"
+    )
+    disconnected = (
+        f"EXISTS (SELECT 1 FROM {c} WHERE {c.account_id} = %s AND {c.status} = '{DunningCase.Status.OPEN.value}' "
+        f"AND {c.last_step} = {int(ladder.DISCONNECT)})"
+    )
+    cut_off = (
+        f"EXISTS (SELECT 1 FROM {g} WHERE {g.account_id} = %s AND {g.active} = %s AND {g.switched_off} = %s)"
+    )
+    ch = TableRef(Channel, "ch")
+    channel_ok = f"EXISTS (SELECT 1 FROM {ch} WHERE {ch.id} = %s AND {ch.user_id} = %s AND {ch.active} = %s)"
+    debits = "NULL"
+    if database().vendor == "postgresql":  # the open debits as one JSON column, amounts as exact text
+        debits = (
+            "(SELECT json_agg(json_build_array(q.i, q.k, q.d, q.a::text, q.s::text)) "
+            f"FROM ({posting.open_debits_sql()}) q(i, k, d, a, s) WHERE q.a > q.s)"
+        )
     return (
-        f"SELECT {closed}, {select_columns(Payment, 'p')} FROM (SELECT 1 AS one) o "
-        f"LEFT JOIN {p} ON {p.channel_id} = %s AND {p.transaction_id} = %s"
+        f"SELECT {closed}, {overdue}, {disconnected}, {cut_off}, {channel_ok}, {debits}, "
+        f"{select_columns(Payment, 'p')} "
+        f"FROM (SELECT 1 AS one) o LEFT JOIN {p} ON {p.channel_id} = %s AND {p.transaction_id} = %s"
     )
 
 
-def _channel_transaction(
-    actor: User, day: dt.date, channel: Channel, txn: str
-) -> tuple[bool, Payment | None]:
-    """Whether the channel's day is closed (日结: as for a batch of the channel, nothing more is taken) and the
-    channel's payment of transaction ``txn`` if it was posted — one prepared statement."""
-    params = [actor.pk, _DAY.get_db_prep_value(day, database()), channel.pk, txn]
-    row = fetch_one(_channel_transaction_sql(), params)
+def _payment_checks(
+    actor: User, day: dt.date, account: Account, channel: Channel | None, txn: str | None
+) -> PaymentChecks:
+    """:class:`PaymentChecks` in one prepared statement, taken with the account's row locked (a concurrent payment
+    of the account has committed by then, so its late fee or reconnection is seen). Whether the channel's day is
+    closed (日结: as for a batch of the channel, nothing more is taken), its payment of transaction ``txn`` if it
+    was posted, and the three collection flags of the account — before the merge of the collection tracks these
+    were three more statements on every payment."""
+    db = database()
+    grace = dt.timedelta(days=int(conf("LATE_FEE_GRACE_DAYS")))
+    params = [
+        actor.pk,
+        _DAY.get_db_prep_value(day, db),
+        account.pk,
+        _DAY.get_db_prep_value(day - grace, db),
+        account.pk,
+        account.pk,
+        True,
+        True,
+        channel.pk if channel is not None else None,
+        actor.pk,
+        True,
+        *([account.pk] if db.vendor == "postgresql" else []),
+        channel.pk if channel is not None else None,
+        txn,
+    ]
+    row = fetch_one(_payment_checks_sql(), params)
     assert row is not None
-    return bool(row[0]), (from_row(Payment, row[1:]) if row[1] is not None else None)
+    return PaymentChecks(
+        closed=bool(row[0]),
+        overdue=bool(row[1]),
+        disconnected=bool(row[2]),
+        cut_off=bool(row[3]),
+        channel_ok=bool(row[4]),
+        debits=_debits(row[5]) if db.vendor == "postgresql" else None,
+        first=from_row(Payment, row[6:]) if row[6] is not None else None,
+    )
+
+
+def _debits(value: Any) -> list[posting.Open]:
+    """The open debits of the checks' JSON column (``[[id, kind, "due", "amount", "allocated"], …]`` or null)."""
+    items = json.loads(value) if isinstance(value, str) else (value or [])
+    return posting.ranked(
+        (pk, kind, dt.date.fromisoformat(due), Decimal(amount), Decimal(done))
+        for pk, kind, due, amount, done in items
+    )
 
 
 _DAY = DailyClose._meta.get_field("day")
@@ -246,10 +332,11 @@ def _receipt_number(day: dt.date) -> str:
     return next_number(RECEIPTS, Payment, f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}", int(conf("RECEIPT_WIDTH")))
 
 
-def _post_payment(payment: Payment, actor: User) -> list[Entry]:
+def _post_payment(payment: Payment, actor: User, debits: list[posting.Open] | None = None) -> list[Entry]:
     """The payment's entries — the part settling open debts (payment) and the rest (prepayment) — and their
-    allocations; the account is locked."""
-    debits = posting.open_debits(payment.account_id)
+    allocations; the account is locked. ``debits``: its open debits if already read under the lock."""
+    if debits is None:
+        debits = posting.open_debits(payment.account_id)
     owed = sum((d.left for d in debits), posting.ZERO)
     applied = min(owed, payment.amount)
     entries: list[Entry] = []
@@ -314,11 +401,19 @@ def do_take_payment(
     if channel is None and _closed(actor.pk, day):  # (a channel's: with its transaction, below)
         raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
     target = _account(actor, account, lock=True)
+    checks = _payment_checks(actor, day, target, channel, txn)
+    if channel is not None and channel.user_id == actor.pk and not checks.channel_ok:
+        # the channel's own post with a channel remembered by the API (selectors.channel_of_caller) that has since
+        # been deactivated or given to another account: refused, and looked up afresh next time
+        from gridcare.ledger.selectors import forget_channel_of
+
+        forget_channel_of(actor.pk)
+        raise PermissionRefused("您的账号不是代收渠道。 (Your account is not a payment channel.)")
+    # (a counter's closed day was refused above; a channel's is refused here, with its transaction)
+    if checks.closed:
+        raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
     if channel is not None:
-        assert txn is not None  # checked above
-        closed, first = _channel_transaction(actor, day, channel, txn)
-        if closed:
-            raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
+        first = checks.first
         if first is not None:
             if first.account_id != target.pk or first.amount != value:
                 raise Conflict(
@@ -345,13 +440,17 @@ def do_take_payment(
         raise Conflict(
             f"渠道流水号「{txn}」已入账。 (This channel transaction id was posted already.)"
         ) from None
-    if "payment" in late_fee_posting():  # the fee accrued up to today, then the payment settles it first
-        latefees.post(actor, day, [target.pk])
-    entries = _post_payment(payment, actor)
-    from gridcare.ledger.dunning import reconnect_paid  # (dunning builds on these actions)
+    debits = checks.debits
+    # the fee accrued up to today posted first (then the payment settles it first): the debits read again
+    if checks.overdue and "payment" in late_fee_posting() and latefees.post(actor, day, [target.pk]):
+        debits = None
+    entries = _post_payment(payment, actor, debits)
+    if checks.disconnected:  # paid in full after a disconnection: 复电 within 24 h
+        from gridcare.ledger.dunning import reconnect_paid  # (dunning builds on these actions)
 
-    reconnect_paid(actor, [target.pk], now=now)  # paid in full after a disconnection: 复电 within 24 h
-    reconnect_after_payment(actor, [target.pk])  # 费控: a prepaid account cut off at zero is reconnected
+        reconnect_paid(actor, [target.pk], now=now)
+    if checks.cut_off:  # 费控: a prepaid account cut off at zero is reconnected
+        reconnect_after_payment(actor, [target.pk])
     payment.posted_entries = entries  # type: ignore[attr-defined]  # the answer is built from them
     audit.record(
         actor,

@@ -164,7 +164,7 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
             raise InvalidInput(
                 {IDEMPOTENCY_HEADER: "代收入账必须带幂等键。 (The Idempotency-Key header is required.)"}
             )
-        channel = selectors.channel_of(request.user)
+        channel = selectors.channel_of_caller(request.user)  # (confirmed by the action's own statement)
         if channel is None or not channel.active:
             raise PermissionRefused("您的账号不是代收渠道。 (Your account is not a payment channel.)")
         data = ChannelPaymentInputSerializer(data=request.data)

@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -63,22 +64,26 @@ def open_debits(account_id: int) -> list[Open]:
     would compile the correlated subquery each time); the rows are the same as :func:`open_debits_of`'s."""
     if database().vendor != "postgresql":
         return open_debits_of([account_id]).get(account_id, [])
-    items = [
-        Open(pk, kind, due, amount - done)
-        for pk, kind, due, amount, done in fetch_all(_open_debits_sql(), [account_id, *_SETTLED_KINDS])
-        if amount > done
-    ]
+    return ranked(fetch_all(open_debits_sql(), [account_id]))
+
+
+def ranked(rows: Iterable[tuple[int, str, Any, Decimal, Decimal]]) -> list[Open]:
+    """Open debits from rows ``(id, kind, due date, amount, allocated)`` of :func:`open_debits_sql`, in allocation
+    order (the rows fully allocated left out)."""
+    items = [Open(pk, kind, due, amount - done) for pk, kind, due, amount, done in rows if amount > done]
     return sorted(items, key=_rank(list(conf("ALLOCATION_ORDER"))))
 
 
 @functools.cache
-def _open_debits_sql() -> str:
+def open_debits_sql() -> str:
+    """:func:`open_debits`'s statement (one parameter: the account; the kinds settled are written in) — also a
+    subquery of the payment's checks (``ledger.actions._payment_checks``)."""
     e, a = TableRef(Entry, "e"), TableRef(Allocation, "x")
+    kinds = ", ".join(f"'{kind}'" for kind in _SETTLED_KINDS)
     return (
         f"SELECT {e.id}, {e.kind}, {e.due_date}, {e.amount}, "
         f"COALESCE((SELECT SUM({a.amount}) FROM {a} WHERE {a.debit_id} = {e.id}), 0) "
-        f"FROM {e} WHERE {e.account_id} = %s AND {e.kind} IN ({', '.join(['%s'] * len(SETTLED_DEBITS))}) "
-        f"AND {e.amount} > 0"
+        f"FROM {e} WHERE {e.account_id} = %s AND {e.kind} IN ({kinds}) AND {e.amount} > 0"
     )
 
 

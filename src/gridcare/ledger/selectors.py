@@ -191,3 +191,27 @@ def channel_of(user: Any) -> Channel | None:
         return None
     row = fetch_one(_channel_of_user_sql(), [user.pk])
     return from_row(Channel, row) if row is not None else None
+
+
+#: the active channel of each integration account seen by this process (user id → channel): a channel post
+#: takes its channel from here and :func:`gridcare.ledger.actions.do_take_payment` confirms it in the statement
+#: it runs anyway (the channel still that account's and active), dropping the entry and refusing the post if not —
+#: so a channel deactivated or given to another account is refused at once, with no statement of its own per post
+_CALLER_CHANNELS: dict[int, Channel] = {}
+
+
+def channel_of_caller(user: Any) -> Channel | None:
+    """:func:`channel_of` for a channel's own post, remembered per process while active (see above)."""
+    if user is None or user.pk is None:
+        return None
+    found = _CALLER_CHANNELS.get(user.pk)
+    if found is None:
+        found = channel_of(user)
+        if found is not None and found.active:
+            _CALLER_CHANNELS[user.pk] = found
+    return found
+
+
+def forget_channel_of(user_pk: int) -> None:
+    """Drop the remembered channel of an integration account (it was found changed)."""
+    _CALLER_CHANNELS.pop(user_pk, None)
