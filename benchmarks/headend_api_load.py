@@ -298,6 +298,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--db", default=DB_NAME, help="PostgreSQL database (created and migrated if absent)")
     parser.add_argument("--meters", type=int, default=50_000)
     parser.add_argument("--months", type=int, default=2, help="months posted over HTTP (one more in-process)")
     parser.add_argument("--batch", type=int, default=1000)
@@ -315,7 +316,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     os.environ["GRIDCARE_HEADEND_SETTLE_AFTER_RECEIPT"] = "0"  # the receipt alone; settled afterwards
-    database_url = ensure_database(DB_NAME)
+    database_url = ensure_database(args.db)
     django_setup(database_url)
     started = time.perf_counter()
     data = prepare(args.meters, args.months + 1)
