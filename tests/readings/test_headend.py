@@ -267,12 +267,19 @@ def test_the_receipt_answer_is_built_in_the_idempotency_records_stored_form(inst
 
     a, b = installed(), installed()
     client = api("headend")
-    client.post(URL, {"records": [_record(a, "2026-11-15", "5"), _record(b, "2026-11-15", "7")]}, format="json")
+    client.post(
+        URL, {"records": [_record(a, "2026-11-15", "5"), _record(b, "2026-11-15", "7")]}, format="json"
+    )
     records = [
         _record(a, "2026-11-15", "5"),  # duplicate
         _record(b, "2026-11-15", "8"),  # conflict (queued on the pending receipt)
         _record(a, "2026-11-16", "6"),  # received
-        {"meter": "NO-SUCH-METER", "register": "active_total", "read_at": "2026-11-16T00:15:00+08:00", "value": "1"},
+        {
+            "meter": "NO-SUCH-METER",
+            "register": "active_total",
+            "read_at": "2026-11-16T00:15:00+08:00",
+            "value": "1",
+        },
         {**_record(b, "2026-11-16", ""), "condition": "no_access"},
         "not an object",
     ]

@@ -46,10 +46,7 @@ def _pg_array(values: Sequence[Any], kind: str) -> tuple[str, Any]:
     if kind == "time":  # a batch's reads mostly share their read time: each distinct moment spelled once
         spelled: dict[dt.datetime, str] = {}
         text = ",".join(
-            "NULL"
-            if v is None
-            else spelled.get(v) or spelled.setdefault(v, v.isoformat())  # type: ignore[arg-type]
-            for v in values
+            "NULL" if v is None else spelled.get(v) or spelled.setdefault(v, v.isoformat()) for v in values
         )
     else:
         text = ",".join("NULL" if v is None else str(int(v)) for v in values)
