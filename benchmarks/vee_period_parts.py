@@ -5,9 +5,9 @@ and of its PostgreSQL backend measured around each phase.
 
 Run ``benchmarks/vee_period.py`` once first: it seeds the database (1,000,000 accounts). Each phase function is
 wrapped: Python CPU from ``time.process_time`` (every thread of the process: Polars' threads count), the backend's
-from ``/proc/<pid>/schedstat`` (nanoseconds on the CPU). ``vee.message`` is called once per new exception, so its
-line carries the wrappers' own cost (two clock reads and a /proc read per call). Prints ``uptime`` too: on a shared
-machine the CPU per phase inflates with the load.
+from ``/proc/<pid>/schedstat`` (nanoseconds on the CPU); only functions called a few times are wrapped, so the
+wrappers cost nothing measurable. Prints ``uptime`` too: on a shared machine the CPU per phase inflates with the
+load.
 """
 
 from __future__ import annotations
@@ -75,7 +75,6 @@ def main() -> None:
     wrap(periodvee, "batch", "batch (all)")
     wrap(run.vee, "validate", "engine (vee.validate)")
     wrap(run, "_decide", "decide")
-    wrap(run.vee, "message", "write: messages")
     wrap(customers_bulk.BulkWriter, "insert", "write: COPY exceptions")
     wrap(run, "update_rows", "write: UPDATEs (exceptions, reads, tasks)")
     wrap(run.audit, "bulk_record", "write: audit rows")

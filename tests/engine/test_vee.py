@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridcare.engine import vee
 from gridcare.engine.vee import DEFAULT_RULES, MESSAGES, Rule, VeeError, estimate, message, validate
 
 NOV = date(2026, 11, 1)
@@ -323,36 +322,3 @@ def test_empty_batch_gives_no_exceptions() -> None:
 def test_unknown_register_is_refused() -> None:
     with pytest.raises(VeeError, match=r"unknown registers\): apparent"):
         validate(batch([read(1, "apparent")]))
-
-
-_NUMBERS = [None, 0, 1, -1, 5, 10, 50, 999, 1000, 1001, 1500, -1500, 12345, 100000, 123456789, -7, 10**15 + 3]
-
-
-@pytest.mark.parametrize("rule", sorted(vee.MESSAGES))
-def test_messages_of_a_frame_are_message_row_by_row(rule: str) -> None:
-    """The period VEE spells its exceptions' messages column-wise (``messages_of``); every rule, numbers with and
-    without decimals, trailing zeros, negatives, zero and none give exactly ``message``'s text."""
-    pairs = [(v, r) for v in _NUMBERS for r in _NUMBERS[::3]]
-    frame = pl.DataFrame(
-        {"rule": [rule] * len(pairs), "value": [v for v, _ in pairs], "reference": [r for _, r in pairs]},
-        schema={"rule": pl.String, "value": pl.Int64, "reference": pl.Int64},
-    )
-    assert vee.messages_of(frame).to_list() == [vee.message(rule, v, r) for v, r in pairs]
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(sorted(vee.MESSAGES)),
-            st.none() | st.integers(-(10**15), 10**15),
-            st.none() | st.integers(-(10**15), 10**15),
-        ),
-        max_size=40,
-    )
-)
-@settings(max_examples=60, deadline=None)
-def test_messages_of_mixed_rules_keep_the_row_order(rows: list[tuple[str, int | None, int | None]]) -> None:
-    frame = pl.DataFrame(
-        rows, schema={"rule": pl.String, "value": pl.Int64, "reference": pl.Int64}, orient="row"
-    )
-    assert vee.messages_of(frame).to_list() == [vee.message(*row) for row in rows]

@@ -19,7 +19,6 @@ TOU sum) are made on the ``total`` row so an account raises one exception, not o
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -48,7 +47,6 @@ __all__ = [
     "VeeError",
     "estimate",
     "message",
-    "messages_of",
     "validate",
     "with_consumption",
 ]
@@ -240,51 +238,6 @@ def message(rule: str, value: int | None = None, reference: int | None = None) -
 
     fields = {"value": shown(value), "reference": shown(reference)}
     return f"{zh.format(**fields)} ({en.format(**fields)})"
-
-
-def messages_of(frame: pl.DataFrame) -> pl.Series:
-    """:func:`message` of every row of ``frame`` (columns ``rule``, ``value``, ``reference``) as one column,
-    built by Polars string expressions instead of a Python call per row (the period VEE writes tens of thousands of
-    exceptions); null for an unknown rule. The numbers are spelled as :func:`message` spells them: a plain
-    integer, or the 0.001-scaled quantity without trailing zeros (``Decimal.normalize`` in fixed notation), "—"
-    for none."""
-    if frame.height == 0:
-        return pl.Series("message", [], dtype=pl.String)
-
-    def shown(column: str, plain: pl.Expr) -> pl.Expr:
-        number = pl.col(column).cast(pl.Int64)
-        whole = (number.abs() // _QTY).cast(pl.String)
-        fraction = (number.abs() % _QTY).cast(pl.String).str.zfill(QTY_DEC).str.strip_chars_end("0")
-        scaled = pl.concat_str(
-            pl.when(number < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-            whole,
-            pl.when(fraction != "").then(pl.lit(".") + fraction).otherwise(pl.lit("")),
-        )
-        return (
-            pl.when(number.is_null())
-            .then(pl.lit("—"))
-            .when(plain)
-            .then(number.cast(pl.String))
-            .otherwise(scaled)
-        )
-
-    plain = pl.col("rule").is_in(sorted(_PLAIN_VALUES))
-    fields = {"value": shown("value", plain), "reference": shown("reference", plain)}
-
-    def filled(template: str) -> list[pl.Expr]:
-        parts: list[pl.Expr] = []
-        for literal, name, _spec, _conversion in string.Formatter().parse(template):
-            if literal:
-                parts.append(pl.lit(literal))
-            if name is not None:
-                parts.append(fields[name])
-        return parts
-
-    expression: pl.Expr = pl.lit(None, pl.String)
-    for rule, (zh, en) in MESSAGES.items():
-        text = pl.concat_str([*filled(zh), pl.lit(" ("), *filled(en), pl.lit(")")])
-        expression = pl.when(pl.col("rule") == rule).then(text).otherwise(expression)
-    return frame.select(expression.alias("message")).to_series()
 
 
 def _conform(

@@ -164,14 +164,22 @@ def _write(
     actor: User, period: str, new: pl.DataFrame, stale: pl.DataFrame, reads: pl.DataFrame, tasks: pl.DataFrame
 ) -> None:
     now = timezone.now()
-    messages = vee.messages_of(new).str.slice(0, 300)  # column-wise: tens of thousands of messages
     rows = [
-        (read, task, account, period, rule, severity, text, ReadException.Status.OPEN, "", now)
-        for read, task, account, rule, severity, text in new.select(
-            "read", "task", "account", "rule", "severity"
+        (
+            read,
+            task,
+            account,
+            period,
+            rule,
+            severity,
+            vee.message(rule, value, reference)[:300],
+            ReadException.Status.OPEN,
+            "",
+            now,
         )
-        .with_columns(messages.alias("message"))
-        .iter_rows()
+        for read, task, account, rule, severity, value, reference in new.select(
+            "read", "task", "account", "rule", "severity", "value", "reference"
+        ).iter_rows()
     ]
     BulkWriter().insert(ReadException, EXCEPTION_FIELDS, rows)
     update_rows(
