@@ -246,6 +246,7 @@ def test_the_same_http_batch_retried_with_its_idempotency_key_runs_once(installe
     second = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="he-2026-11-15-001")
     assert second.status_code == 200 and second["Idempotent-Replayed"] == "true"
     assert second.json() == first.json()
+    assert second.content == first.content  # byte for byte: the answer was built in its stored form
     assert HeadEndRead.objects.count() == 3
     assert AuditEntry.objects.filter(action="readings.receive").count() == audited
     settle()
@@ -254,6 +255,42 @@ def test_the_same_http_batch_retried_with_its_idempotency_key_runs_once(installe
         URL, {"records": body["records"][:1]}, format="json", HTTP_IDEMPOTENCY_KEY="he-2026-11-15-001"
     )
     assert other.status_code == 409
+
+
+def test_the_receipt_answer_is_built_in_the_idempotency_records_stored_form(installed, api):
+    """The view builds its thousand results already as an idempotency record gives them back (plain values,
+    keys in jsonb order), so the API does not round-trip them through JSON: the same as ``as_stored`` of a plain
+    copy, key order included — for every kind of result (received, duplicate, conflict, rejected, no access)."""
+    import json
+
+    from gridcare.api.base import StoredForm, as_stored
+
+    a, b = installed(), installed()
+    client = api("headend")
+    client.post(
+        URL, {"records": [_record(a, "2026-11-15", "5"), _record(b, "2026-11-15", "7")]}, format="json"
+    )
+    records = [
+        _record(a, "2026-11-15", "5"),  # duplicate
+        _record(b, "2026-11-15", "8"),  # conflict (queued on the pending receipt)
+        _record(a, "2026-11-16", "6"),  # received
+        {
+            "meter": "NO-SUCH-METER",
+            "register": "active_total",
+            "read_at": "2026-11-16T00:15:00+08:00",
+            "value": "1",
+        },
+        {**_record(b, "2026-11-16", ""), "condition": "no_access"},
+        "not an object",
+    ]
+    response = client.post(URL, {"records": records}, format="json", HTTP_IDEMPOTENCY_KEY="stored-form-1")
+    assert response.status_code == 200
+    assert type(response.data) is StoredForm
+    statuses = [r["status"] for r in response.data["results"]]
+    assert statuses == ["duplicate", "conflict", "received", "rejected", "no_access", "rejected"]
+    assert response.data["results"][1]["exceptions"] == ["conflicting_replay"]
+    plain = json.loads(json.dumps(response.data))
+    assert json.dumps(as_stored(plain)) == json.dumps(response.data)  # same values, same key order
 
 
 def test_an_administrator_rotates_the_integration_token(installed, staff):

@@ -91,16 +91,32 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+class StoredForm(dict[str, Any]):
+    """An answer its view built already in stored form — only ``dict``/``list``/``str``/``int``/``bool``/``None``
+    inside, every object's keys in :func:`jsonb_key_order` — so :func:`as_stored` hands it back as it is. For a
+    hot path with a large answer (the head-end receipt's thousand results: the JSON round trip and the re-ordering
+    cost several milliseconds a batch); its tests check that ``as_stored`` of a plain copy gives the same."""
+
+
+def jsonb_key_order(key: str) -> tuple[int, bytes]:
+    """The order PostgreSQL's ``jsonb`` keeps an object's keys in: shorter keys first, then by their bytes."""
+    encoded = key.encode()
+    return len(encoded), encoded
+
+
 def as_stored(data: Any) -> Any:
     """An answer exactly as its idempotency record gives it back: values through the record's JSON encoder and
     object keys in the order PostgreSQL's ``jsonb`` keeps them (shorter keys first, then by their bytes) — so a
-    retry is answered byte for byte like the first request, on every database."""
+    retry is answered byte for byte like the first request, on every database. A :class:`StoredForm` is
+    already that."""
+    if type(data) is StoredForm:
+        return data
     return _jsonb_order(json.loads(json.dumps(data, cls=DjangoJSONEncoder)))
 
 
 def _jsonb_order(value: Any) -> Any:
     if type(value) is dict:
-        return {k: _jsonb_order(value[k]) for k in sorted(value, key=lambda k: (len(k.encode()), k.encode()))}
+        return {k: _jsonb_order(value[k]) for k in sorted(value, key=jsonb_key_order)}
     if type(value) is list:
         return [_jsonb_order(v) for v in value]
     return value

@@ -43,9 +43,13 @@ def _pg_array(values: Sequence[Any], kind: str) -> tuple[str, Any]:
         return "ARRAY(SELECT json_array_elements_text(%s::json))", json.dumps(
             list(values), ensure_ascii=False
         )
-    text = ",".join(
-        "NULL" if v is None else v.isoformat() if isinstance(v, dt.datetime) else str(int(v)) for v in values
-    )
+    if kind == "time":  # a batch's reads mostly share their read time: each distinct moment spelled once
+        spelled: dict[dt.datetime, str] = {}
+        text = ",".join(
+            "NULL" if v is None else spelled.get(v) or spelled.setdefault(v, v.isoformat()) for v in values
+        )
+    else:
+        text = ",".join("NULL" if v is None else str(int(v)) for v in values)
     return f"%s::{KEY_TYPES[kind]}[]", "{" + text + "}"
 
 

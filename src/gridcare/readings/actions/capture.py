@@ -84,6 +84,18 @@ class RecordResult:
             "receipt": self.receipt,
         }
 
+    def as_stored_dict(self) -> dict[str, Any]:
+        """:meth:`as_dict` in an idempotency record's stored form (plain values, keys in ``jsonb`` order: shorter
+        first, then by their bytes — ``api.base.jsonb_key_order``), so the API stores and answers it as it is."""
+        return {
+            "read": self.read,
+            "index": self.index,
+            "reason": str(self.reason),
+            "status": str(self.status),
+            "receipt": self.receipt,
+            "exceptions": [str(e) for e in self.exceptions],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class MeterInfo:
