@@ -29,6 +29,7 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cprofile", type=int, default=0)
+    parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative, tottime, …")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
     sys.path.insert(0, str(ROOT / "src"))
@@ -91,7 +92,7 @@ def main() -> int:
     if args.cprofile:
         profile = cProfile.Profile()
         profile.runcall(once)
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.cprofile)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.cprofile)
     print(f"load average: {os.getloadavg()}")
     return 0
 

@@ -706,11 +706,12 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
         bills.append(_bill_row(entry, rated, catalog, statics))
     if plain is not None:
         fen, factors = plain
-        for k, index in enumerate(lane.entries):
+        # the amounts as Python ints per account at once (not one array view and conversion per bill)
+        for k, (index, column, factor) in enumerate(
+            zip(lane.entries, fen.T.tolist(), factors.tolist(), strict=True)
+        ):
             one: Part = [(lane.tariffs[k], lane.usages[k])]
-            bills.append(
-                _bill_row(data.accounts[index], [(one, 1, fen[:, k], int(factors[k]))], catalog, statics)
-            )
+            bills.append(_bill_row(data.accounts[index], [(one, 1, column, factor)], catalog, statics))
     order = {entry.account: n for n, entry in enumerate(data.accounts)}
     bills.sort(key=lambda b: order[b.account])  # in account order, whichever path rated them
     return RatedChunk(bills, not_billed)
@@ -720,7 +721,7 @@ def _part_lines(
     usages: Part,
     units: int,
     catalog: Catalog,
-    fen: np.ndarray,
+    fen: np.ndarray | list[int],
     statics: dict[tuple[int, str], Static],
     prefix: str,
 ) -> tuple[list[LineRow], Decimal, Decimal, Decimal]:
@@ -734,7 +735,9 @@ def _part_lines(
     energy = _energy(usages)
     several = len(plain) > 1 or units > 1
     codes = catalog.codes
-    for j, value in zip(np.flatnonzero(fen).tolist(), fen[fen != 0].tolist(), strict=True):
+    for j, value in enumerate(fen.tolist() if isinstance(fen, np.ndarray) else fen):
+        if not value:
+            continue
         code = codes[j]
         amount = Decimal(value).scaleb(-FEN_DEC)  # scaled_to_decimal, without the int() round trip
         key = (id(version), code)  # the chunk's versions live as long as the chunk: ids stay theirs
@@ -756,7 +759,7 @@ def _part_lines(
 
 def _bill_row(
     entry: AccountInput,
-    rated: list[tuple[Part, int, np.ndarray, int]],
+    rated: Sequence[tuple[Part, int, np.ndarray | list[int], int]],
     catalog: Catalog,
     statics: dict[tuple[int, str], Static],
 ) -> BillRow:
