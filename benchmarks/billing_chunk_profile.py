@@ -12,9 +12,11 @@ kept (the benchmark database's billing tables are emptied first, as ``billing_ru
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
+import resource
 import sys
 import time
 from pathlib import Path
@@ -29,6 +31,7 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cprofile", type=int, default=0)
+    parser.add_argument("--no-gc-pause", action="store_true", help="keep the cyclic GC running (comparison)")
     parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative, tottime, …")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
@@ -58,7 +61,7 @@ def main() -> int:
     actor = system_actor()
 
     def once() -> tuple[float, float, float, float, float, int, int]:
-        with transaction.atomic(), cyclic_gc_paused():  # as the chunk action does
+        with transaction.atomic(), pause():  # as the chunk action does
             run = BillingRun.objects.create(
                 period="2026-11",
                 org_unit=OrgUnit.objects.filter(parent__isnull=True).order_by("path").first(),
@@ -78,6 +81,7 @@ def main() -> int:
         t5 = time.process_time()  # after the rollback and the collection of what the chunk left
         return t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, len(rated.bills), len(rated.not_billed)
 
+    pause = contextlib.nullcontext if args.no_gc_pause else cyclic_gc_paused
     once()  # warm-up: imports, tariff compilation caches, the connection
     rows = [once() for _ in range(args.repeat)]
     for load, rate, review, write, after, bills, skipped in rows:
@@ -93,7 +97,8 @@ def main() -> int:
         profile = cProfile.Profile()
         profile.runcall(once)
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.cprofile)
-    print(f"load average: {os.getloadavg()}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process: {peak:,.0f} MB; load average: {os.getloadavg()}")
     return 0
 
 
