@@ -6,7 +6,7 @@
 ``--executor celery`` starts ``--workers`` Celery workers (``celery -A gridcare.worker worker -c 1``) on
 ``REDIS_URL`` (default ``redis://127.0.0.1:6379/13``) for the run and stops them after.
 
-Database ``gridcare_bench_billing`` (created if missing). Set-up bypasses the actions: N customers, accounts,
+Database ``gridcare_bench_billing`` or the one ``DATABASE_URL`` names (created if missing). Set-up bypasses the actions: N customers, accounts,
 service points (90 % Zhejiang annual tiers with one total register, 10 % Shanghai general I&C TOU with peak /
 flat / valley registers), their tariff assignments, capacities, meters and validated reads of period 2026-11 are
 generated server-side (INSERT … SELECT generate_series) and kept: a later call with the same N reuses them
@@ -42,9 +42,10 @@ TOU_EVERY = 10  # every 10th account is on the TOU tariff
 def setup(database_url: str) -> None:
     import psycopg
 
+    name = database_url.rsplit("/", 1)[-1].split("?")[0] or DB_NAME  # the database of DATABASE_URL
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
     sys.path.insert(0, str(ROOT / "src"))

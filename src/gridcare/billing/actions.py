@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
+from gridcare.billing.memory import cyclic_gc_paused
 from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, PlausibilityRule, RunChunk
 from gridcare.billing.rating import rate_chunk
 from gridcare.billing.review import review_chunk
@@ -164,14 +165,15 @@ def do_rate_chunk(actor: User, chunk_id: int) -> RunChunk:
             return chunk
         run = chunk.run
         started = timezone.now()
-        t0 = time.perf_counter()
-        data = load_chunk(run, chunk.first_account, chunk.last_account)
-        t1 = time.perf_counter()
-        rated = rate_chunk(data)
-        review_chunk(data, rated.bills)
-        t2 = time.perf_counter()
-        write_chunk(run, rated.bills, rated.not_billed)
-        t3 = time.perf_counter()
+        with cyclic_gc_paused():
+            t0 = time.perf_counter()
+            data = load_chunk(run, chunk.first_account, chunk.last_account)
+            t1 = time.perf_counter()
+            rated = rate_chunk(data)
+            review_chunk(data, rated.bills)
+            t2 = time.perf_counter()
+            write_chunk(run, rated.bills, rated.not_billed)
+            t3 = time.perf_counter()
         total = sum((b.total for b in rated.bills), Decimal(0))
         energy = sum((b.energy_kwh for b in rated.bills), Decimal(0))
         chunk.status = RunChunk.Status.DONE

@@ -102,24 +102,39 @@ class RatedChunk:
 
 _USAGE_FIELDS = tuple(Usage.__dataclass_fields__.values())
 _REQUIRED = ("period_start", "period_end", "energy_kwh")
+#: (field, default) of the optional fields, in declaration order
+_OPTIONAL = tuple((f.name, f.default) for f in _USAGE_FIELDS if f.name not in _REQUIRED)
+
+
+def _json_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)
+    if kind is dict:
+        return {k: str(v) for k, v in value.items()}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: str(v) for k, v in value.items()}
+    return value
 
 
 def usage_dict(usage: Usage) -> dict[str, Any]:
     """A usage as JSON (decimal strings, ISO dates) — kept on the bill so its explanation can re-rate it; a field
     at its default is left out (the usage reads back the same, and a million bills write less)."""
-    out: dict[str, Any] = {}
-    for spec in _USAGE_FIELDS:
-        name = spec.name
-        value = getattr(usage, name)
-        if name not in _REQUIRED and value == spec.default:
+    values = vars(usage)  # one pass over the instance's fields (a chunk writes thousands of these)
+    out: dict[str, Any] = {
+        "period_start": values["period_start"].isoformat(),
+        "period_end": values["period_end"].isoformat(),
+        "energy_kwh": _json_value(values["energy_kwh"]),
+    }
+    for name, default in _OPTIONAL:
+        value = values[name]
+        if value is default or value == default:
             continue
-        if isinstance(value, dt.date):
-            value = value.isoformat()
-        elif isinstance(value, Decimal):
-            value = str(value)
-        elif isinstance(value, dict):
-            value = {k: str(v) for k, v in value.items()}
-        out[name] = value
+        out[name] = _json_value(value)
     return out
 
 
@@ -219,7 +234,10 @@ def parts_for(
 
 
 def _energy(part: Part) -> Decimal:
-    return sum((Decimal(str(v)) for _, u in part for v in u.energy_kwh.values()), Decimal(0))
+    return sum(
+        (v if type(v) is Decimal else Decimal(str(v)) for _, u in part for v in u.energy_kwh.values()),
+        Decimal(0),
+    )
 
 
 def _usages(entry: AccountInput, data: ChunkData, year: tuple[dt.date, dt.date] | None = None) -> Part:
@@ -453,6 +471,7 @@ class _PlainLane:
         self.year_start, self.year_end = tier_year(data.period)
         self.month = _month(data.period)
         self.facts: dict[tuple[str, dt.date, dt.date], Plain] = {}
+        self.bases: dict[tuple[Any, ...], tuple[str | None, int] | None] = {}
         self.entries: list[int] = []
         self.usages: list[Usage] = []
         self.tariffs: list[EngineTariff] = []
@@ -505,14 +524,32 @@ class _PlainLane:
         if facts is None:
             return False
         row, version, tou = facts
-        try:
-            _needs(version, entry)
-            basic = version.component("basic")
-            basis_name = _basis(version, entry)
-            basis = resolve_basis(basic if isinstance(basic, BasicCharge) else None, basis_name)
-        except (Refusal, TariffError):  # the general path refuses it with the reason
-            return False
         registers = entry.registers
+        # what the version needs of the account depends on these alone: decided once per combination
+        need = (
+            row,
+            REACTIVE in registers,
+            entry.capacity_kva,
+            entry.contracted_demand_kw is None,
+            entry.max_demand_kw is None,
+        )
+        if need not in self.bases:
+            bases: tuple[str | None, int] | None
+            try:
+                _needs(version, entry)
+                basic = version.component("basic")
+                basis_name = _basis(version, entry)
+                bases = (
+                    basis_name,
+                    resolve_basis(basic if isinstance(basic, BasicCharge) else None, basis_name),
+                )
+            except (Refusal, TariffError):  # the general path refuses it with the reason
+                bases = None
+            self.bases[need] = bases
+        bases = self.bases[need]
+        if bases is None:
+            return False
+        basis_name, basis = bases
         quantities = {TOU_REGISTERS[r]: q for r, q in registers.items() if r in TOU_REGISTERS}
         if tou and not quantities:
             return False
@@ -522,7 +559,9 @@ class _PlainLane:
                 return False
             total = sum(quantities.values(), Decimal(0))
         energy: dict[str, Decimal] = quantities if tou else {"total": total}
-        scaled = [_scaled(energy.get(k, Decimal(0))) for k in ENERGY_KEYS]
+        scaled = [0] * len(ENERGY_KEYS)
+        for key, quantity in energy.items():
+            scaled[_ENERGY_AT[key]] = _scaled(quantity)
         if any(v < 0 for v in scaled):  # the engine refuses it: the general path names the reason
             return False
         partial = entry.supply_from > self.year_start
@@ -601,9 +640,16 @@ class _PlainLane:
         return result.amounts, result.power_factor
 
 
+_ENERGY_AT = {k: i for i, k in enumerate(ENERGY_KEYS)}
+
+
 def _scaled(value: Decimal | None) -> int:
     """A quantity in the engine's 0.001 units, half-up (−1: not given) — the engine's own conversion."""
-    return NONE if value is None else decimal_to_scaled(value, QTY_DEC, exact=False)
+    if value is None:
+        return NONE
+    if type(value) is Decimal and value.is_finite():  # decimal_to_scaled(…, exact=False) without its checks
+        return int(value.scaleb(QTY_DEC).to_integral_value(rounding=ROUND_HALF_UP))
+    return decimal_to_scaled(value, QTY_DEC, exact=False)
 
 
 def rate_chunk(data: ChunkData) -> RatedChunk:
@@ -660,11 +706,12 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
         bills.append(_bill_row(entry, rated, catalog, statics))
     if plain is not None:
         fen, factors = plain
-        for k, index in enumerate(lane.entries):
+        # the amounts as Python ints per account at once (not one array view and conversion per bill)
+        for k, (index, column, factor) in enumerate(
+            zip(lane.entries, fen.T.tolist(), factors.tolist(), strict=True)
+        ):
             one: Part = [(lane.tariffs[k], lane.usages[k])]
-            bills.append(
-                _bill_row(data.accounts[index], [(one, 1, fen[:, k], int(factors[k]))], catalog, statics)
-            )
+            bills.append(_bill_row(data.accounts[index], [(one, 1, column, factor)], catalog, statics))
     order = {entry.account: n for n, entry in enumerate(data.accounts)}
     bills.sort(key=lambda b: order[b.account])  # in account order, whichever path rated them
     return RatedChunk(bills, not_billed)
@@ -674,7 +721,7 @@ def _part_lines(
     usages: Part,
     units: int,
     catalog: Catalog,
-    fen: np.ndarray,
+    fen: np.ndarray | list[int],
     statics: dict[tuple[int, str], Static],
     prefix: str,
 ) -> tuple[list[LineRow], Decimal, Decimal, Decimal]:
@@ -687,11 +734,12 @@ def _part_lines(
     charges = funds = Decimal("0.00")
     energy = _energy(usages)
     several = len(plain) > 1 or units > 1
-    for j, code in enumerate(catalog.codes):
-        value = int(fen[j])
-        if value == 0:
+    codes = catalog.codes
+    for j, value in enumerate(fen.tolist() if isinstance(fen, np.ndarray) else fen):
+        if not value:
             continue
-        amount = scaled_to_decimal(value, FEN_DEC)
+        code = codes[j]
+        amount = Decimal(value).scaleb(-FEN_DEC)  # scaled_to_decimal, without the int() round trip
         key = (id(version), code)  # the chunk's versions live as long as the chunk: ids stay theirs
         static = statics.get(key)
         if static is None:
@@ -711,7 +759,7 @@ def _part_lines(
 
 def _bill_row(
     entry: AccountInput,
-    rated: list[tuple[Part, int, np.ndarray, int]],
+    rated: Sequence[tuple[Part, int, np.ndarray | list[int], int]],
     catalog: Catalog,
     statics: dict[tuple[int, str], Static],
 ) -> BillRow:

@@ -151,7 +151,14 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
         points_of[account].append(point)
         if day is not None:
             day_of.setdefault(account, day)
-    periods = {a: bill_period(period, day_of.get(a, default_day)) for a in ids}
+    of_day: dict[int, tuple[dt.date, dt.date]] = {}  # bill period per reading day: a handful per chunk
+    periods: dict[int, tuple[dt.date, dt.date]] = {}
+    for a in ids:
+        day = day_of.get(a, default_day)
+        found_period = of_day.get(day)
+        if found_period is None:
+            found_period = of_day[day] = bill_period(period, day)
+        periods[a] = found_period
     found: DeterminantSet = determinants_in_range(run.created_by, period=period, first=first, last=last)
     earliest = min((s for s, _ in periods.values()), default=parse_period(period))
     latest = max((e for _, e in periods.values()), default=parse_period(period))

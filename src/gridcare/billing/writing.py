@@ -143,6 +143,10 @@ def _text(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
+#: one encoder for every bill (``json.dumps`` with options builds a new one per call)
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _or_null(value: Any) -> str:
     return NULL if value is None else str(value)
 
@@ -167,7 +171,7 @@ def _copy(run: BillingRun, rows: list[BillRow]) -> list[int]:
             f"{pk}\t{row.account}{head}{row.period_start}\t{row.period_end}\t{regular}\t{_status(row)}{tail}"
             f"{_text(row.tariff_code)}\t{row.energy_kwh}\t{row.tier_ytd_kwh}\t{_or_null(row.tier_kwh)}\t"
             f"{_or_null(row.power_factor)}\t{row.charges}\t{row.funds}\t{row.credits}\t{row.total}\t"
-            f"{_text(json.dumps(row.inputs, ensure_ascii=False, separators=(',', ':')))}\t{NULL}\t{now}\n"
+            f"{_text(_json(row.inputs))}\t{NULL}\t{now}\n"
             for pk, row in zip(ids, rows, strict=True)
         )
         with raw.copy(f"COPY {b} ({_columns(Bill, BILL_FIELDS)}) FROM STDIN") as copy:
