@@ -236,7 +236,9 @@ def main() -> None:
         pg = backend_cpu(backend) - pg if pg is not None else None
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         after = os.getloadavg()
-        pg_text = f"{pg:.1f} s CPU in PostgreSQL (its backend; no parallel workers)" if pg is not None else "?"
+        pg_text = (
+            f"{pg:.1f} s CPU in PostgreSQL (its backend; no parallel workers)" if pg is not None else "?"
+        )
         print(
             f"credit scores {args.month}: {summary['scored']:,} of {total:,} accounts in {wall:.1f} s wall "
             f"({summary['scored'] / wall:,.0f} rows/s), {cpu:.1f} s CPU in Python, {pg_text}, "

@@ -174,7 +174,7 @@ def test_features_from_the_settlement_record_equal_those_derived_from_the_alloca
     _random_ledger(rng, accounts, staff("billing"))
     assert settlement.mismatches() == []
     ids = np.array(sorted(a.pk for a in accounts) + [10**9], dtype=np.int64)  # and one without any entry
-    late = 0
+    after = straddling = 0
     for month in MONTHS:
         period = Period(month)
         got, want = ledger_features(ids, period), reference_ledger_features(ids, period)
@@ -183,8 +183,12 @@ def test_features_from_the_settlement_record_equal_those_derived_from_the_alloca
             np.testing.assert_array_equal(got[name], want[name], err_msg=f"{month} {name}")
         from gridcare.ledger.models import Settlement
 
-        late += Settlement.objects.filter(account__in=accounts, last_day__gt=period.end).count()
-    assert late > 0  # the path deriving debits settled after the evaluation date was exercised
+        mine = Settlement.objects.filter(account__in=accounts, last_day__gt=period.end)
+        after += mine.filter(first_day__gt=period.end).count()
+        straddling += mine.filter(first_day__lte=period.end).count()
+    # both paths for debits with credits after the evaluation date were exercised: only after it (nothing settled
+    # then), and before and after it (derived from the allocations)
+    assert after > 0 and straddling > 0
     assert ids.size and pl.Series(want["punctuality_pct"]).n_unique() > 1  # the ledgers differ
 
 
@@ -242,6 +246,7 @@ def test_a_reversal_reopens_the_bill_and_a_new_payment_settles_it_again(company,
         credit=again, debit=charge, amount=Decimal("100.10"), cause=again, account=account
     )
     row.refresh_from_db()
+    assert row.first_day == due
     assert (row.settled, row.on_time, row.last_day, row.settled_on) == (
         10010,
         0,

@@ -109,10 +109,10 @@ def _align(account_ids: npt.NDArray[np.int64], frame: pl.DataFrame, columns: lis
 
 def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
     """Payment punctuality, overdue days and arrears from the ledger, one query over the per-debit settlement
-    (:class:`~gridcare.ledger.models.Settlement`, kept by the ledger as it allocates). A debit with a credit of a
-    business day after the evaluation date (a payment made since, a back-dated reversal's undo) is derived from
-    its allocations instead, counting only the credits up to that date — the figures are those of the
-    allocations as they stood then, as before the settlement was recorded."""
+    (:class:`~gridcare.ledger.models.Settlement`, kept by the ledger as it allocates). A debit settled only by
+    credits of business days after the evaluation date counts as unsettled then; one with credits both up to and
+    after it (a part paid since, a reversal's undo rows) is derived from its allocations up to that date — the
+    figures are those of the allocations as they stood then, as before the settlement was recorded."""
     from gridcare.ledger.models import Allocation, Entry, Settlement
     from gridcare.ledger.settlement import fen
 
@@ -120,14 +120,20 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
     a, c = TableRef(Allocation, "al"), TableRef(Entry, "c")
     kinds = ", ".join(f"'{kind}'" for kind in DEBIT_KINDS)
     end = "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"
-    # debits settled by credits up to the evaluation date only: as recorded
+    # debits settled by credits up to the evaluation date only: as recorded; by credits after it only: nothing
+    # settled then
+    after = f"{s.first_day} > {end}"
     recorded = (
-        f"SELECT {s.account} AS account_id, {s.amount} AS amount, {s.settled} AS settled, {s.on_time} AS on_time, "
-        f"{s.last_day} AS last_day, {s.due_date} AS due_date, {s.kind} AS kind FROM {s} "
-        f"WHERE ({s.last_day} IS NULL OR {s.last_day} <= {end}) AND {s.kind} IN ({kinds}) AND {s.due_date} <= {end}"
+        f"SELECT {s.account} AS account_id, {s.amount} AS amount, "
+        f"CASE WHEN {after} THEN 0 ELSE {s.settled} END AS settled, "
+        f"CASE WHEN {after} THEN 0 ELSE {s.on_time} END AS on_time, "
+        f"CASE WHEN {after} THEN NULL ELSE {s.last_day} END AS last_day, {s.due_date} AS due_date, "
+        f"{s.kind} AS kind FROM {s} "
+        f"WHERE ({s.last_day} IS NULL OR {s.last_day} <= {end} OR {after}) "
+        f"AND {s.kind} IN ({kinds}) AND {s.due_date} <= {end}"
     )
     allocated = fen("p.amount", connection.vendor)
-    # the others: from their allocations whose credit's business day is up to the evaluation date
+    # the others (credits before and after it): from their allocations whose credit's business day is up to it
     derived = (
         f"SELECT {t.account} AS account_id, {t.amount} AS amount, COALESCE(SUM({allocated}), 0) AS settled, "
         f"COALESCE(SUM(CASE WHEN p.day <= {t.due_date} THEN {allocated} ELSE 0 END), 0) AS on_time, "
@@ -135,7 +141,7 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
         f"SELECT {a.debit} AS debit_id, {a.amount} AS amount, {c.day} AS day FROM {a} "
         f"JOIN {c} ON {c.id} = {a.credit} WHERE {c.day} <= {end}"
         f") p ON p.debit_id = {t.debit} "
-        f"WHERE {t.last_day} > {end} AND {t.kind} IN ({kinds}) AND {t.due_date} <= {end} "
+        f"WHERE {t.last_day} > {end} AND {t.first_day} <= {end} AND {t.kind} IN ({kinds}) AND {t.due_date} <= {end} "
         f"GROUP BY {t.debit}, {t.account}, {t.amount}, {t.due_date}, {t.kind}"
     )
     overdue = (
@@ -165,9 +171,9 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
                 "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
                 [str(conf("CREDIT_WORK_MEM"))],
             )
-    # in the order of the placeholders: arrears; window, overdue; recorded (2); derived (3)
+    # in the order of the placeholders: arrears; window, overdue; recorded (6); derived (4)
     last = period.end
-    params = [last, period.start_exclusive, last, last, last, last, last, last]
+    params = [last, period.start_exclusive, last, *[last] * 6, *[last] * 4]
     frame = query_frame(
         sql,
         params,

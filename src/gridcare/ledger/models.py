@@ -262,9 +262,10 @@ class Settlement(models.Model):
     or the allocation (triggers of migration 0008, set-based — the channel, batch, counter, prepayment, waiver
     and reversal postings all go through them, and no posting sends a statement more), so it cannot drift from
     the allocations; :mod:`gridcare.ledger.settlement` derives it again from them (the fill of existing data,
-    ``gridcare ledger check``). Amounts in 分 (integers: exact on SQLite too). A reader evaluating at an earlier
-    day than ``last_day`` must derive that debit from the allocations (credits of later business days do not
-    count then) — :func:`gridcare.keyaccounts.credit.ledger_features` does."""
+    ``gridcare ledger check``). Amounts in 分 (integers: exact on SQLite too). A reader evaluating at a day before
+    ``first_day`` sees nothing settled; at a day between ``first_day`` and ``last_day`` it must derive that debit
+    from the allocations (credits of later business days do not count then) —
+    :func:`gridcare.keyaccounts.credit.ledger_features` does."""
 
     debit = models.OneToOneField(
         Entry,
@@ -290,6 +291,8 @@ class Settlement(models.Model):
     settled = models.BigIntegerField(_("settled (fen)"), default=0)
     #: allocated from credits of business days up to its due date, in 分
     on_time = models.BigIntegerField(_("settled by the due date (fen)"), default=0)
+    #: the earliest business day of a credit allocated to it (undo rows included)
+    first_day = models.DateField(_("first settling day"), null=True, blank=True)
     #: the latest business day of a credit allocated to it (undo rows included)
     last_day = models.DateField(_("last settling day"), null=True, blank=True, db_index=True)
     #: ``last_day`` when settled in full, else empty

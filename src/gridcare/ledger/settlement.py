@@ -11,7 +11,7 @@ does it per row. The financial records stay insert-only: the settlement row is d
 (negative allocation rows) lowers ``settled`` and empties ``settled_on`` again.
 
 The rule it keeps, for a debit ``d`` and its allocations ``a`` (each with its credit entry ``c``):
-``settled = Σ a.amount``, ``on_time = Σ a.amount where c.day ≤ d.due_date``, ``last_day = max c.day``,
+``settled = Σ a.amount``, ``on_time = Σ a.amount where c.day ≤ d.due_date``, ``first_day = min c.day``, ``last_day = max c.day``,
 ``settled_on = last_day if settled ≥ d.amount`` — the same figures the credit features derived from the
 allocations every month before.
 """
@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 TABLE = "ledger_settlement"
-COLUMNS = "debit_id, account_id, kind, due_date, amount, settled, on_time, last_day, settled_on"
+COLUMNS = "debit_id, account_id, kind, due_date, amount, settled, on_time, first_day, last_day, settled_on"
 
 
 def fen(expression: str, vendor: str) -> str:
@@ -36,7 +36,7 @@ PG_FORWARD = [
     f"""CREATE OR REPLACE FUNCTION ledger_settlement_open() RETURNS trigger AS $$
 BEGIN
     INSERT INTO {TABLE} ({COLUMNS})
-    SELECT n.id, n.account_id, n.kind, n.due_date, {fen("n.amount", "postgresql")}, 0, 0, NULL, NULL
+    SELECT n.id, n.account_id, n.kind, n.due_date, {fen("n.amount", "postgresql")}, 0, 0, NULL, NULL, NULL
     FROM new_entries n WHERE n.amount > 0;
     RETURN NULL;
 END;
@@ -51,12 +51,13 @@ BEGIN
     UPDATE {TABLE} s SET
         settled = s.settled + x.amount,
         on_time = s.on_time + x.on_time,
+        first_day = LEAST(s.first_day, x.first_day),
         last_day = GREATEST(s.last_day, x.last_day),
         settled_on = CASE WHEN s.settled + x.amount >= s.amount THEN GREATEST(s.last_day, x.last_day) END
     FROM (
         SELECT n.debit_id, SUM({fen("n.amount", "postgresql")}) AS amount,
             SUM(CASE WHEN c.day <= t.due_date THEN {fen("n.amount", "postgresql")} ELSE 0 END) AS on_time,
-            MAX(c.day) AS last_day
+            MIN(c.day) AS first_day, MAX(c.day) AS last_day
         FROM new_allocations n
         JOIN ledger_entry c ON c.id = n.credit_id
         JOIN {TABLE} t ON t.debit_id = n.debit_id
@@ -83,13 +84,14 @@ SQLITE_FORWARD = [
     f"""CREATE TRIGGER IF NOT EXISTS ledger_entry_settlement AFTER INSERT ON ledger_entry
 FOR EACH ROW WHEN NEW.amount > 0 BEGIN
     INSERT INTO {TABLE} ({COLUMNS})
-    VALUES (NEW.id, NEW.account_id, NEW.kind, NEW.due_date, {_SQLITE_AMOUNT}, 0, 0, NULL, NULL);
+    VALUES (NEW.id, NEW.account_id, NEW.kind, NEW.due_date, {_SQLITE_AMOUNT}, 0, 0, NULL, NULL, NULL);
 END""",
     f"""CREATE TRIGGER IF NOT EXISTS ledger_allocation_settlement AFTER INSERT ON ledger_allocation
 FOR EACH ROW BEGIN
     UPDATE {TABLE} SET
         settled = settled + {_SQLITE_AMOUNT},
         on_time = on_time + CASE WHEN {_SQLITE_DAY} <= due_date THEN {_SQLITE_AMOUNT} ELSE 0 END,
+        first_day = MIN(COALESCE(first_day, '9999-12-31'), {_SQLITE_DAY}),
         last_day = MAX(COALESCE(last_day, ''), {_SQLITE_DAY}),
         settled_on = CASE WHEN settled + {_SQLITE_AMOUNT} >= amount
             THEN MAX(COALESCE(last_day, ''), {_SQLITE_DAY}) END
@@ -110,10 +112,11 @@ def derived_sql(vendor: str) -> str:
     return (
         f"SELECT e.id AS debit_id, e.account_id AS account_id, e.kind AS kind, e.due_date AS due_date, "
         f"{amount} AS amount, COALESCE(p.settled, 0) AS settled, COALESCE(p.on_time, 0) AS on_time, "
-        f"p.last_day AS last_day, CASE WHEN COALESCE(p.settled, 0) >= {amount} THEN p.last_day END AS settled_on "
+        f"p.first_day AS first_day, p.last_day AS last_day, CASE WHEN COALESCE(p.settled, 0) >= {amount} THEN p.last_day END AS settled_on "
         f"FROM ledger_entry e LEFT JOIN ("
         f"SELECT al.debit_id, SUM({allocated}) AS settled, "
-        f"SUM(CASE WHEN c.day <= d.due_date THEN {allocated} ELSE 0 END) AS on_time, MAX(c.day) AS last_day "
+        f"SUM(CASE WHEN c.day <= d.due_date THEN {allocated} ELSE 0 END) AS on_time, MIN(c.day) AS first_day, "
+        f"MAX(c.day) AS last_day "
         f"FROM ledger_allocation al JOIN ledger_entry c ON c.id = al.credit_id "
         f"JOIN ledger_entry d ON d.id = al.debit_id GROUP BY al.debit_id"
         f") p ON p.debit_id = e.id WHERE e.amount > 0"
@@ -158,7 +161,7 @@ def mismatches(limit: int = 20) -> list[tuple[object, ...]]:
         ]
         + [
             f"COALESCE(s.{name}, '1900-01-01') <> COALESCE(d.{name}, '1900-01-01')"
-            for name in ("last_day", "settled_on")
+            for name in ("first_day", "last_day", "settled_on")
         ]
     )
     sql = (

@@ -59,6 +59,7 @@ class Migration(migrations.Migration):
                 ("amount", models.BigIntegerField(verbose_name="amount (fen)")),
                 ("settled", models.BigIntegerField(default=0, verbose_name="settled (fen)")),
                 ("on_time", models.BigIntegerField(default=0, verbose_name="settled by the due date (fen)")),
+                ("first_day", models.DateField(blank=True, null=True, verbose_name="first settling day")),
                 (
                     "last_day",
                     models.DateField(blank=True, db_index=True, null=True, verbose_name="last settling day"),
