@@ -99,6 +99,7 @@ def fill(accounts: int, months: int, month: str) -> None:
         with connection.cursor() as cursor:
             # a bulk load: no foreign-key checks nor immutability guard (replica role), and the settlement
             # triggers (which fire always) off — the settlement is derived once at the end, as migration 0008 does
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the template rows' checks: none left pending
             cursor.execute("SET LOCAL session_replication_role = replica")
             cursor.execute("ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_settlement")
             cursor.execute("ALTER TABLE ledger_allocation DISABLE TRIGGER ledger_allocation_settlement")
