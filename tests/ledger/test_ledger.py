@@ -56,6 +56,22 @@ def test_payment_settles_oldest_bill_first_and_keeps_the_rest_as_prepayment(acco
     assert selectors.check() == []
 
 
+def test_a_bill_settled_in_parts_takes_nothing_more(account, release, cashier):
+    """3.41 + 119.32 is 122.72999… in floating point (SQLite's sums): the bill is settled all the same, and the
+    next payment allocates no 0.00 to it (found by the ledger state machine)."""
+    acc = account()
+    bill = release(acc, "122.73")
+    do_take_payment(cashier(), account=acc.number, amount="3.41", method="cash")
+    do_take_payment(cashier(), account=acc.number, amount="119.32", method="cash")
+    assert posting.open_debits(acc.pk) == [] and allocated_to(bill) == Decimal("122.73")
+    extra = do_take_payment(cashier(), account=acc.number, amount="0.01", method="cash")
+    assert not Allocation.objects.filter(cause__payment=extra).exists()
+    assert dict(Entry.objects.filter(payment=extra).values_list("kind", "amount")) == {
+        "prepayment": Decimal("-0.01")
+    }
+    assert posting.balance(acc.pk) == Decimal("-0.01") and selectors.check() == []
+
+
 def test_partial_payment_goes_to_the_oldest_bill(account, release, cashier):
     acc = account()
     old, new = release(acc, "100.00"), release(acc, "50.00")

@@ -108,7 +108,8 @@ def open_debits_of(account_ids: list[int]) -> dict[int, list[Open]]:
     rank = _rank(list(conf("ALLOCATION_ORDER")))
     found: dict[int, list[Open]] = {}
     for account_id, pk, kind, due, amount, done in rows:
-        found.setdefault(account_id, []).append(Open(pk, kind, due, amount - done))
+        if amount > done:  # again in Decimal: SQLite compared float sums (122.73 > 122.72999…)
+            found.setdefault(account_id, []).append(Open(pk, kind, due, amount - done))
     return {account_id: sorted(items, key=rank) for account_id, items in found.items()}
 
 
@@ -123,7 +124,7 @@ def open_credits(account_id: int, *, payment_id: int | None = None) -> list[Open
         .order_by("pk")
         .values_list("pk", "kind", "due_date", "amount", "done")
     )
-    return [Open(pk, kind, due, -amount - done) for pk, kind, due, amount, done in found]
+    return [Open(pk, kind, due, -amount - done) for pk, kind, due, amount, done in found if -amount > done]
 
 
 def accounts_with_credit(account_ids: list[int]) -> list[int]:
