@@ -1,5 +1,7 @@
 """Demo billing: after the readings demo (a year of monthly reads of every demo meter), the billing accountant bills
-the last :data:`MONTHS` closed periods, oldest first, each through the real run (the inline executor: the same chunk
+the last :data:`MONTHS` closed periods, oldest first, each on its release day on the business clock
+(:func:`release_moment`; between two releases the other apps replay their weeks: :func:`bill_the_year`), each
+through the real run (the inline executor: the same chunk
 code as the process pool and the Celery workers) — draft bills for every account with validated reads, the others
 listed with the reason (a missing read, an open reading exception, a meter installed later) — then reviews it: the
 findings of every other bill in review are accepted with a reason, and the month is released (numbered, with due
