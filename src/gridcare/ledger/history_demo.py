@@ -6,8 +6,7 @@ from the database and does, in the order of the moments they happen at, through 
 
 - the customers' payments on their payment days — most pay on time, some late (with the late fee at payment),
   some stop paying (a realistic mix per class: residential, commercial, industry, key accounts; :func:`habit`);
-  on-time payers pay through the bank and the aggregator (set-based), a few at the station counters, late payers
-  at the counter when their station has a demo cashier;
+  payers pay through the bank and the aggregator (set-based), a few each day at the station counters;
 - the month-end late-fee job (23:00 of the last day) and the payment-plan check;
 - the dunning job (09:00 on Mondays that are working days): reminders, settled cases closed;
 - the collectors' steps in a few chosen windows: disconnection approval asked and given, 停电通知书 issued and
@@ -25,12 +24,14 @@ import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import TypeVar
 
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from gridcare.billing.models import Bill
 from gridcare.core import clock
+from gridcare.core.access import restrict
 from gridcare.core.calendar import is_working_day
 from gridcare.core.errors import GridcareError
 from gridcare.customers.models import Account, ServicePoint
@@ -52,6 +53,7 @@ from gridcare.ledger.models import (
 )
 from gridcare.org.models import User
 
+M = TypeVar("M", bound=Model)
 ON_TIME, LATE, STOPS = "on_time", "late", "stops"
 #: per mille of accounts per class that stop paying at some month, then that pay late (the rest pay on time)
 HABITS: dict[str, tuple[int, int]] = {
@@ -66,7 +68,8 @@ ON_TIME_DAYS = (3, 6, 9)
 LATE_DAYS = (12, 26, 45)
 #: the stations whose demo cashiers take counter payments (ledger.demo.CASHIERS)
 COUNTER_STATIONS = ("CG", "HX", "SNS")
-#: on-time counter payments per station per payment day (the others pay through the channels)
+#: counter payments per station per payment day, on time and late alike (the others pay through the channels, in
+#: one set-based batch per channel: a counter payment is one action each)
 COUNTER_PER_DAY = 2
 #: accounts taken through the disconnection ladder in each window so chosen (months before now)
 CHAINS = {7: 2, 4: 2, 1: 1}
@@ -268,12 +271,15 @@ def _pay_late(
         owed = overdue_owed(account_ids, moment)
         numbers = dict(Account.objects.filter(pk__in=list(owed)).values_list("pk", "number"))
         batches: dict[str, list[dict[str, str]]] = {c.code: [] for c in window.channels}
+        at_counter: dict[str, int] = defaultdict(int)
         for account_id, amount in sorted(owed.items()):
-            cashier = window.cashiers.get(units.get(account_id, ""))
-            if cashier is not None:
+            unit = units.get(account_id, "")
+            cashier = window.cashiers.get(unit)
+            if cashier is not None and at_counter[unit] < COUNTER_PER_DAY:
                 do_take_payment(
                     cashier, account=account_id, amount=amount, method=Method.CASH, note="逾期缴费"
                 )
+                at_counter[unit] += 1
             else:
                 channel = window.channels[account_id % len(window.channels)]
                 batches[channel.code].append(
@@ -389,6 +395,13 @@ def _schedule_collection(window: Window) -> None:
         window.add(moment, _write_off(window), order=4)
 
 
+def _in_scope(window: Window, queryset: QuerySet[M]) -> QuerySet[M]:
+    """What both the collector and the manager may change (the steps are theirs)."""
+    for username in ("collector", "manager"):
+        queryset = restrict(queryset, window.users.get(username), write=True)
+    return queryset
+
+
 def _station_accounts(window: Window) -> Q:
     return Q(account__org_unit__code__in=list(window.cashiers), account__is_key_account=False)
 
@@ -402,7 +415,10 @@ def _start_chains(window: Window, count: int) -> Callable[[dt.datetime], Iterato
         if manager is None:
             return
         cases = dict(
-            DunningCase.objects.filter(status=DunningCase.Status.OPEN, last_step=dunning.engine.REMINDER)
+            _in_scope(
+                window,
+                DunningCase.objects.filter(status=DunningCase.Status.OPEN, last_step=dunning.engine.REMINDER),
+            )
             .filter(_station_accounts(window))
             .values_list("account_id", "pk")
         )
@@ -435,7 +451,7 @@ def _start_chains(window: Window, count: int) -> Callable[[dt.datetime], Iterato
 
 def _open_entry(kinds: tuple[str, ...], window: Window, order: str) -> Entry | None:
     for entry in (
-        Entry.objects.filter(kind__in=kinds, amount__gt=0)
+        _in_scope(window, Entry.objects.filter(kind__in=kinds, amount__gt=0))
         .filter(_station_accounts(window))
         .exclude(
             account__dunning_cases__status=DunningCase.Status.OPEN, account__dunning_cases__last_step__gte=2
@@ -497,7 +513,10 @@ def _broken_plan(window: Window) -> Callable[[dt.datetime], Iterator[str]]:
 
         manager = window.users.get("manager")
         candidates = list(
-            DunningCase.objects.filter(status=DunningCase.Status.OPEN, last_step=dunning.engine.REMINDER)
+            _in_scope(
+                window,
+                DunningCase.objects.filter(status=DunningCase.Status.OPEN, last_step=dunning.engine.REMINDER),
+            )
             .filter(_station_accounts(window))
             .exclude(
                 account__payment_plans__status__in=[PaymentPlan.Status.IN_FORCE, PaymentPlan.Status.PENDING]
