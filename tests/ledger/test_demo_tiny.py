@@ -39,8 +39,15 @@ def test_demo_ledger(
     from gridcare.ledger import demo, history_demo
 
     monkeypatch.setattr(demo, "COUNTER_PAYMENTS", 5)  # 40 customers: leave some for the channels
-    # 40 customers: more of them stop paying than in a real company, so that the collectors' ladder has cases
-    monkeypatch.setattr(history_demo, "HABITS", {k: (250, 200) for k in history_demo.HABITS})
+    # 40 customers: a quarter stop paying for the whole year, a quarter pay late (more than in a real company, so
+    # that the collectors' ladder has cases whatever the account ids the database hands out)
+    habits = [
+        (history_demo.STOPS, 11),
+        (history_demo.LATE, 0),
+        (history_demo.ON_TIME, 0),
+        (history_demo.ON_TIME, 0),
+    ]
+    monkeypatch.setattr(history_demo, "habit", lambda account_id, _class, _key: habits[account_id % 4])
     settings.GRIDCARE_INTERVAL_STORE = tmp_path / "intervals"
     billing_lines = build_tiny_demo(system)
     with django_capture_on_commit_callbacks(execute=True):  # the demo commits as it goes: alerts are sent
