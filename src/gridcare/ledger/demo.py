@@ -172,7 +172,8 @@ def build(actor: User, scale: str) -> Iterator[str]:
                 for i, (a, t) in enumerate(chunk)
                 if (i % 2 == 0 or few) == (channel is bank)
             ]
-            do_take_channel_payments(channel.user, channel=channel, rows=rows)
+            if rows:
+                do_take_channel_payments(channel.user, channel=channel, rows=rows)
     yield (
         f"ledger: today {len(channel_rows):,} channel payments (工商银行, 支付宝); {len(unpaid):,} accounts in "
         "arrears"
