@@ -42,8 +42,8 @@ def test_blocks_nest_and_template_localtime_still_converts() -> None:
         with clock.as_of(inner):
             assert timezone.localdate() == dt.date(2026, 2, 9)
         assert timezone.localdate() == dt.date(2026, 1, 5)
-        aware = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
-        assert timezone.template_localtime(aware) == timezone.localtime(aware)  # isinstance checks still hold
+        aware = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)  # the isinstance check inside still holds:
+        assert timezone.template_localtime(aware) == timezone.localtime(aware)  # type: ignore[attr-defined]
     assert timezone.datetime is dt.datetime  # type: ignore[attr-defined]
 
 
