@@ -23,7 +23,7 @@ def test_demo_through_the_real_actions(company, staff) -> None:
     # credit scores, one adjustment within the limit and one approved above it; the budget with an overrun
     from gridcare.keyaccounts.models import CreditAdjustment, CreditScore, SalesExpense
 
-    assert CreditScore.objects.values("month").distinct().count() == 3
+    assert CreditScore.objects.values("month").distinct().count() == demo.SCORED_MONTHS == 12
     adjustments = CreditAdjustment.objects.order_by("pk")
     assert [(a.status, a.decided_by.username) for a in adjustments] == [
         ("approved", "key_account"),

@@ -1,5 +1,7 @@
 """Demo billing: after the readings demo (a year of monthly reads of every demo meter), the billing accountant bills
-the last :data:`MONTHS` closed periods, oldest first, each through the real run (the inline executor: the same chunk
+the last :data:`MONTHS` closed periods, oldest first, each on its release day on the business clock
+(:func:`release_moment`; between two releases the other apps replay their weeks: :func:`bill_the_year`), each
+through the real run (the inline executor: the same chunk
 code as the process pool and the Celery workers) — draft bills for every account with validated reads, the others
 listed with the reason (a missing read, an open reading exception, a meter installed later) — then reviews it: the
 findings of every other bill in review are accepted with a reason, and the month is released (numbered, with due
@@ -28,6 +30,8 @@ from gridcare.billing.actions import do_accept_finding, do_release_bills
 from gridcare.billing.executors import start_run
 from gridcare.billing.models import Bill, BillFinding, BillingRun, Rebill
 from gridcare.billing.rebill_actions import do_approve_rebill, do_post_rebill, do_propose_rebill
+from gridcare.core import clock
+from gridcare.core.discovery import app_modules
 from gridcare.core.errors import GridcareError
 from gridcare.org.models import User
 from gridcare.readings.demo import MAX_POINTS
@@ -38,6 +42,8 @@ from gridcare.readings.periods import next_month
 MONTHS = 12
 #: bills the demo leaves in review in its last period (the accountant's queue on the workbench)
 LEFT_IN_REVIEW = 3
+#: the day of the month after the period on which the demo releases its bills (10:00)
+RELEASE_DAY = 2
 #: the reasons the demo accountant gives when accepting a finding
 ACCEPT_REASONS = {
     "zero_bill": "用户空置，已电话核实",
@@ -87,11 +93,36 @@ def bill_period(
     )
 
 
+def release_moment(period: str) -> dt.datetime:
+    """When the demo bills and releases ``period``: 10:00 on the :data:`RELEASE_DAY` of the next month (the reads
+    of the period end are in), or now if that moment is still to come (the last period, early in the month)."""
+    year, month = (int(x) for x in period.split("-"))
+    day = next_month(dt.date(year, month, 1)).replace(day=RELEASE_DAY)
+    return min(clock.at_local(day), timezone.now())
+
+
+def _replayers() -> list[Replayer]:
+    """The ``replay(start, end, last)`` of each app's demo that has one (the ledger: payments, late fees, dunning)."""
+    return [module.replay for _config, module in app_modules("demo") if hasattr(module, "replay")]
+
+
 def bill_the_year(accountant: User, periods: list[str], accounts: list[int] | None) -> Iterator[str]:
-    """Twelve monthly runs, each reviewed and released before the next."""
-    for period in periods:
+    """Twelve monthly runs on the business clock: each period is billed, reviewed and released on its release day
+    (:func:`release_moment`, so the due dates of the older months are past), then each app with a demo
+    ``replay(start, end, last)`` replays its business until the next release (the ledger: the customers' payments, the
+    month-end late-fee job, the dunning job and the collectors' steps) — the bills, the payments and the arrears
+    flow into each other month after month, through the real actions."""
+    replayers = _replayers()
+    moments = [release_moment(p) for p in periods]
+    now = timezone.now()
+    for i, period in enumerate(periods):
         last = period == periods[-1]
-        yield from bill_period(accountant, period, accounts, keep_in_review=LEFT_IN_REVIEW if last else 0)
+        start = moments[i]
+        with clock.as_of(start):
+            yield from bill_period(accountant, period, accounts, keep_in_review=LEFT_IN_REVIEW if last else 0)
+        end = moments[i + 1] if i + 1 < len(moments) else now
+        for replay in replayers:
+            yield from replay(start, end, last)
 
 
 def demo_accounts(scale: str) -> list[int] | None:
@@ -182,6 +213,7 @@ def rebills(accountant: User, periods: list[str], accounts: list[int] | None) ->
     yield f"billing: rebills (退补) — {shown}"
 
 
+Replayer = Callable[[dt.datetime, dt.datetime, bool], Iterator[str]]
 Step = Callable[[User, list[str], list[int] | None], Iterator[str]]
 #: the demo's billing steps, in order
 STEPS: list[Step] = [bill_the_year, rebills]

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from gridcare.core import clock
 from gridcare.customers.models import Account
 from gridcare.customers.validators import credit_code_check_char
 from gridcare.keyaccounts.actions import (
@@ -185,8 +186,20 @@ def _months_back(count: int) -> list[str]:
     return [f"{(index - k) // 12}-{(index - k) % 12 + 1:02d}" for k in range(count, 0, -1)]
 
 
+#: months the demo scores (信用评价), one run per month: the year the ledger demo replays
+SCORED_MONTHS = 12
+
+
+def _scoring_moment(month: str) -> dt.datetime:
+    """The monthly scoring run of ``month``: 08:00 on the 3rd of the next month (now, if that is still to come).
+    The features are read as of the month's end, so the later payments of the replay do not change them."""
+    year, number = (int(x) for x in month.split("-"))
+    first = dt.date(year + number // 12, number % 12 + 1, 1)
+    return min(clock.at_local(first + dt.timedelta(days=2), 8), timezone.now())
+
+
 def credit_and_budget(actor: User) -> Iterator[str]:
-    """信用评价 for the last three months (by the shipped rules, from the ledger), a key account manager's
+    """信用评价 month by month over the replayed year (by the shipped rules, from the ledger), a key account manager's
     adjustment within the limit and one beyond it approved by the marketing manager; the year's sales expense
     budgets with spending, an expense over budget refused, then sent for approval and approved."""
     from gridcare.core.errors import GridcareError, InvalidInput
@@ -202,9 +215,10 @@ def credit_and_budget(actor: User) -> Iterator[str]:
     manager = User.objects.filter(username="manager").first()
     do_load_credit_rule_defaults(actor)
     scored = 0
-    for month in _months_back(3):
-        scored += do_compute_credit_scores(manager or actor, month=month)["scored"]
-    yield f"keyaccounts: {scored:,} credit scores over the last three months"
+    for month in _months_back(SCORED_MONTHS):
+        with clock.as_of(_scoring_moment(month)):
+            scored += do_compute_credit_scores(manager or actor, month=month)["scored"]
+    yield f"keyaccounts: {scored:,} credit scores, month by month over the replayed year"
     kam = User.objects.filter(position__code="key_account_manager", is_active=True).order_by("pk").first()
     if kam is not None and manager is not None:
         latest = _months_back(1)[0]
