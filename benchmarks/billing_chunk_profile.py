@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import os
 import pstats
 import resource
@@ -41,12 +42,12 @@ def main() -> int:
     django.setup()
     from django.db import connection, transaction
 
-    from gridcare.billing.memory import cyclic_gc_paused
     from gridcare.billing.models import Bill, BillingRun, BillLine, NotBilled, RunChunk
     from gridcare.billing.rating import rate_chunk
     from gridcare.billing.review import review_chunk
     from gridcare.billing.selectors import load_chunk
     from gridcare.billing.writing import write_chunk
+    from gridcare.core.collector import gc_paused
     from gridcare.customers.models import Account
     from gridcare.org.models import OrgUnit
     from gridcare.org.selectors import system_actor
@@ -81,7 +82,7 @@ def main() -> int:
         t5 = time.process_time()  # after the rollback and the collection of what the chunk left
         return t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, len(rated.bills), len(rated.not_billed)
 
-    pause = contextlib.nullcontext if args.no_gc_pause else cyclic_gc_paused
+    pause = contextlib.nullcontext if args.no_gc_pause else functools.partial(gc_paused, collect_young=True)
     once()  # warm-up: imports, tariff compilation caches, the connection
     rows = [once() for _ in range(args.repeat)]
     for load, rate, review, write, after, bills, skipped in rows:

@@ -1,4 +1,4 @@
-"""The cyclic collector is paused while a chunk is rated and the chunk's cycles are freed after it."""
+"""The cyclic collector is paused while a chunk is rated (core.collector) and the chunk's cycles are freed after it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from gridcare.billing.memory import cyclic_gc_paused
+from gridcare.core.collector import gc_paused
 
 
 class Node:
@@ -23,7 +23,7 @@ def _cycle() -> weakref.ref[Node]:
 
 def test_paused_in_the_block_and_the_block_cycles_collected_after() -> None:
     assert gc.isenabled()
-    with cyclic_gc_paused():
+    with gc_paused(collect_young=True):
         assert not gc.isenabled()
         ref = _cycle()
         assert ref() is not None
@@ -32,7 +32,7 @@ def test_paused_in_the_block_and_the_block_cycles_collected_after() -> None:
 
 
 def test_enabled_again_after_an_error() -> None:
-    with pytest.raises(RuntimeError), cyclic_gc_paused():
+    with pytest.raises(RuntimeError), gc_paused(collect_young=True):
         raise RuntimeError("chunk failed")
     assert gc.isenabled()
 
@@ -40,13 +40,13 @@ def test_enabled_again_after_an_error() -> None:
 def test_nested_or_already_paused_left_to_the_outer_block() -> None:
     gc.disable()
     try:
-        with cyclic_gc_paused():
+        with gc_paused(collect_young=True):
             assert not gc.isenabled()
         assert not gc.isenabled()  # the caller paused it: the block does not enable it
     finally:
         gc.enable()
-    with cyclic_gc_paused():
-        with cyclic_gc_paused():
+    with gc_paused(collect_young=True):
+        with gc_paused(collect_young=True):
             pass
         assert not gc.isenabled()  # the inner block leaves the outer pause alone
     assert gc.isenabled()

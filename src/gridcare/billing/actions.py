@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
-from gridcare.billing.memory import cyclic_gc_paused
 from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, PlausibilityRule, RunChunk
 from gridcare.billing.rating import rate_chunk
 from gridcare.billing.review import review_chunk
@@ -25,6 +24,7 @@ from gridcare.billing.writing import write_chunk
 from gridcare.core import audit
 from gridcare.core.access import get_in_scope, not_found_message, restrict
 from gridcare.core.actions import action
+from gridcare.core.collector import gc_paused
 from gridcare.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from gridcare.core.locks import job_lock
 from gridcare.core.numbering import Counter, reserve_numbers
@@ -165,7 +165,7 @@ def do_rate_chunk(actor: User, chunk_id: int) -> RunChunk:
             return chunk
         run = chunk.run
         started = timezone.now()
-        with cyclic_gc_paused():
+        with gc_paused(collect_young=True):
             t0 = time.perf_counter()
             data = load_chunk(run, chunk.first_account, chunk.last_account)
             t1 = time.perf_counter()

@@ -21,7 +21,11 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-TABLE = "ledger_settlement"
+from gridcare.ledger.models import Allocation, Entry, Settlement
+
+TABLE = Settlement._meta.db_table
+ENTRY = Entry._meta.db_table
+ALLOCATION = Allocation._meta.db_table
 COLUMNS = "debit_id, account_id, kind, due_date, amount, settled, on_time, first_day, last_day, settled_on"
 
 
@@ -41,11 +45,11 @@ BEGIN
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS ledger_entry_settlement ON ledger_entry",
-    """CREATE TRIGGER ledger_entry_settlement AFTER INSERT ON ledger_entry
+    f"DROP TRIGGER IF EXISTS ledger_entry_settlement ON {ENTRY}",
+    f"""CREATE TRIGGER ledger_entry_settlement AFTER INSERT ON {ENTRY}
     REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_settlement_open()""",
     # also under ``session_replication_role = replica`` (the demo's bulk writer trusts its references that way)
-    "ALTER TABLE ledger_entry ENABLE ALWAYS TRIGGER ledger_entry_settlement",
+    f"ALTER TABLE {ENTRY} ENABLE ALWAYS TRIGGER ledger_entry_settlement",
     # EXECUTE: planned afresh each time. A static statement without parameters keeps the generic plan PL/pgSQL made
     # at its first run for the whole session — made on empty tables (a new database, the test run's), it scanned
     # whole indexes later and took seconds per payment once the tables had grown in the same session.
@@ -62,7 +66,7 @@ BEGIN
             SUM(CASE WHEN c.day <= t.due_date THEN {fen("n.amount", "postgresql")} ELSE 0 END) AS on_time,
             MIN(c.day) AS first_day, MAX(c.day) AS last_day
         FROM new_allocations n
-        JOIN ledger_entry c ON c.id = n.credit_id
+        JOIN {ENTRY} c ON c.id = n.credit_id
         JOIN {TABLE} t ON t.debit_id = n.debit_id
         GROUP BY n.debit_id
     ) x
@@ -70,26 +74,26 @@ BEGIN
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS ledger_allocation_settlement ON ledger_allocation",
-    """CREATE TRIGGER ledger_allocation_settlement AFTER INSERT ON ledger_allocation
+    f"DROP TRIGGER IF EXISTS ledger_allocation_settlement ON {ALLOCATION}",
+    f"""CREATE TRIGGER ledger_allocation_settlement AFTER INSERT ON {ALLOCATION}
     REFERENCING NEW TABLE AS new_allocations FOR EACH STATEMENT EXECUTE FUNCTION ledger_settlement_allocate()""",
-    "ALTER TABLE ledger_allocation ENABLE ALWAYS TRIGGER ledger_allocation_settlement",
+    f"ALTER TABLE {ALLOCATION} ENABLE ALWAYS TRIGGER ledger_allocation_settlement",
 ]
 PG_BACKWARD = [
-    "DROP TRIGGER IF EXISTS ledger_allocation_settlement ON ledger_allocation",
-    "DROP TRIGGER IF EXISTS ledger_entry_settlement ON ledger_entry",
+    f"DROP TRIGGER IF EXISTS ledger_allocation_settlement ON {ALLOCATION}",
+    f"DROP TRIGGER IF EXISTS ledger_entry_settlement ON {ENTRY}",
     "DROP FUNCTION IF EXISTS ledger_settlement_allocate()",
     "DROP FUNCTION IF EXISTS ledger_settlement_open()",
 ]
 _SQLITE_AMOUNT = fen("NEW.amount", "sqlite")
-_SQLITE_DAY = "(SELECT c.day FROM ledger_entry c WHERE c.id = NEW.credit_id)"
+_SQLITE_DAY = f"(SELECT c.day FROM {ENTRY} c WHERE c.id = NEW.credit_id)"
 SQLITE_FORWARD = [
-    f"""CREATE TRIGGER IF NOT EXISTS ledger_entry_settlement AFTER INSERT ON ledger_entry
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_entry_settlement AFTER INSERT ON {ENTRY}
 FOR EACH ROW WHEN NEW.amount > 0 BEGIN
     INSERT INTO {TABLE} ({COLUMNS})
     VALUES (NEW.id, NEW.account_id, NEW.kind, NEW.due_date, {_SQLITE_AMOUNT}, 0, 0, NULL, NULL, NULL);
 END""",
-    f"""CREATE TRIGGER IF NOT EXISTS ledger_allocation_settlement AFTER INSERT ON ledger_allocation
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_allocation_settlement AFTER INSERT ON {ALLOCATION}
 FOR EACH ROW BEGIN
     UPDATE {TABLE} SET
         settled = settled + {_SQLITE_AMOUNT},
@@ -116,12 +120,12 @@ def derived_sql(vendor: str) -> str:
         f"SELECT e.id AS debit_id, e.account_id AS account_id, e.kind AS kind, e.due_date AS due_date, "
         f"{amount} AS amount, COALESCE(p.settled, 0) AS settled, COALESCE(p.on_time, 0) AS on_time, "
         f"p.first_day AS first_day, p.last_day AS last_day, CASE WHEN COALESCE(p.settled, 0) >= {amount} THEN p.last_day END AS settled_on "
-        f"FROM ledger_entry e LEFT JOIN ("
+        f"FROM {ENTRY} e LEFT JOIN ("
         f"SELECT al.debit_id, SUM({allocated}) AS settled, "
         f"SUM(CASE WHEN c.day <= d.due_date THEN {allocated} ELSE 0 END) AS on_time, MIN(c.day) AS first_day, "
         f"MAX(c.day) AS last_day "
-        f"FROM ledger_allocation al JOIN ledger_entry c ON c.id = al.credit_id "
-        f"JOIN ledger_entry d ON d.id = al.debit_id GROUP BY al.debit_id"
+        f"FROM {ALLOCATION} al JOIN {ENTRY} c ON c.id = al.credit_id "
+        f"JOIN {ENTRY} d ON d.id = al.debit_id GROUP BY al.debit_id"
         f") p ON p.debit_id = e.id WHERE e.amount > 0"
     )
 
