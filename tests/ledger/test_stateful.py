@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 )
 
 from gridcare.core.errors import Conflict, PermissionRefused
-from gridcare.ledger import latefees, posting, selectors, settlement
+from gridcare.ledger import latefees, posting, selectors
 from gridcare.ledger.actions import (
     day_figures,
     do_close_day,
@@ -36,7 +36,7 @@ from gridcare.ledger.actions import (
     do_reverse_payment,
     do_take_payment,
 )
-from gridcare.ledger.models import Allocation, Entry, Payment, Settlement
+from gridcare.ledger.models import Allocation, Entry, Payment
 
 CENTS = st.integers(min_value=1, max_value=50_000)
 ENTRY_FIELDS = (
@@ -244,20 +244,6 @@ def test_ledger_invariants_hold_over_random_sequences(account, release, cashier,
                 assert self.seen.setdefault(row[0], row) == row
             for row in Allocation.objects.filter(account__in=self.accounts).values_list(*ALLOCATION_FIELDS):
                 assert self.seen_allocations.setdefault(row[0], row) == row
-
-        @invariant()
-        def each_debits_settlement_record_is_what_its_allocations_say(self) -> None:
-            # kept by the database as allocations are inserted (payments, prepayments consumed by a bill,
-            # waivers, refunds, reversals re-opening bills): never different from the allocation-derived truth
-            assert settlement.mismatches() == []
-            for row in Settlement.objects.filter(account__in=self.accounts).values(
-                "debit_id", "amount", "settled", "settled_on", "last_day"
-            ):
-                assert (row["settled_on"] is not None) == (
-                    row["settled"] >= row["amount"] and row["amount"] > 0
-                )
-                if row["settled_on"] is not None:
-                    assert row["settled_on"] == row["last_day"]
 
         @invariant()
         def receivable_is_the_sum_of_balances_and_check_is_clean(self) -> None:

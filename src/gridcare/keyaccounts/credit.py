@@ -36,7 +36,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from gridcare.core.frames import query_frame
+from gridcare.core.frames import query_frame, scaled, scaled_sql
 from gridcare.core.rows import TableRef
 from gridcare.keyaccounts.conf import conf
 
@@ -108,62 +108,46 @@ def _align(account_ids: npt.NDArray[np.int64], frame: pl.DataFrame, columns: lis
 
 
 def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
-    """Payment punctuality, overdue days and arrears from the ledger, one query over the per-debit settlement
-    (:class:`~gridcare.ledger.models.Settlement`, kept by the ledger as it allocates). A debit settled only by
-    credits of business days after the evaluation date counts as unsettled then; one with credits both up to and
-    after it (a part paid since, a reversal's undo rows) is derived from its allocations up to that date — the
-    figures are those of the allocations as they stood then, as before the settlement was recorded."""
-    from gridcare.ledger.models import Allocation, Entry, Settlement
-    from gridcare.ledger.settlement import fen
+    """Payment punctuality, overdue days and arrears from the ledger (entries and allocations), one query."""
+    from gridcare.ledger.models import Allocation, Entry
 
-    s, t = TableRef(Settlement, "s"), TableRef(Settlement, "t")
-    a, c = TableRef(Allocation, "al"), TableRef(Entry, "c")
+    e, d, c, a = TableRef(Entry), TableRef(Entry, "d"), TableRef(Entry, "c"), TableRef(Allocation, "al")
     kinds = ", ".join(f"'{kind}'" for kind in DEBIT_KINDS)
-    end = "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"
-    # debits settled by credits up to the evaluation date only: as recorded; by credits after it only: nothing
-    # settled then
-    after = f"{s.first_day} > {end}"
-    recorded = (
-        f"SELECT {s.account} AS account_id, {s.amount} AS amount, "
-        f"CASE WHEN {after} THEN 0 ELSE {s.settled} END AS settled, "
-        f"CASE WHEN {after} THEN 0 ELSE {s.on_time} END AS on_time, "
-        f"CASE WHEN {after} THEN NULL ELSE {s.last_day} END AS last_day, {s.due_date} AS due_date, "
-        f"{s.kind} AS kind FROM {s} "
-        f"WHERE ({s.last_day} IS NULL OR {s.last_day} <= {end} OR {after}) "
-        f"AND {s.kind} IN ({kinds}) AND {s.due_date} <= {end}"
-    )
-    allocated = fen("p.amount", connection.vendor)
-    # the others (credits before and after it): from their allocations whose credit's business day is up to it
-    derived = (
-        f"SELECT {t.account} AS account_id, {t.amount} AS amount, COALESCE(SUM({allocated}), 0) AS settled, "
-        f"COALESCE(SUM(CASE WHEN p.day <= {t.due_date} THEN {allocated} ELSE 0 END), 0) AS on_time, "
-        f"MAX(p.day) AS last_day, {t.due_date} AS due_date, {t.kind} AS kind FROM {t} LEFT JOIN ("
-        f"SELECT {a.debit} AS debit_id, {a.amount} AS amount, {c.day} AS day FROM {a} "
-        f"JOIN {c} ON {c.id} = {a.credit} WHERE {c.day} <= {end}"
-        f") p ON p.debit_id = {t.debit} "
-        f"WHERE {t.last_day} > {end} AND {t.first_day} <= {end} AND {t.kind} IN ({kinds}) AND {t.due_date} <= {end} "
-        f"GROUP BY {t.debit}, {t.account}, {t.amount}, {t.due_date}, {t.kind}"
+    # per debit: what was settled by the evaluation date, what by its due date, and the last settling day
+    paid = (
+        f"SELECT {a.debit} AS debit_id, SUM({a.amount}) AS settled, "
+        f"SUM(CASE WHEN {c.day} <= {d.due_date} THEN {a.amount} ELSE 0 END) AS on_time, "
+        f"MAX({c.day}) AS last_day "
+        f"FROM {a} JOIN {c} ON {c.id} = {a.credit} JOIN {d} ON {d.id} = {a.debit} "
+        f"WHERE {c.day} <= %s GROUP BY {a.debit}"
     )
     overdue = (
-        f"CASE WHEN settled >= amount THEN "
-        f"(CASE WHEN {_days('last_day', 'due_date')} > 0 THEN {_days('last_day', 'due_date')} ELSE 0 END) "
-        f"ELSE {_days(end, 'due_date')} END"
+        f"CASE WHEN COALESCE(p.settled, 0) >= {e.amount} THEN "
+        f"(CASE WHEN {_days('p.last_day', e.due_date)} > 0 THEN {_days('p.last_day', e.due_date)} ELSE 0 END) "
+        f"ELSE {_days('%s', e.due_date)} END"
     )
+    if connection.vendor == "postgresql":
+        overdue = overdue.replace("%s", "CAST(%s AS date)")
+    window = f"{e.kind} = 'charge' AND {e.due_date} > %s"
     per_debit = (
-        f"SELECT account_id, amount, settled, on_time, due_date, "
-        f"CASE WHEN kind = 'charge' AND due_date > %s THEN 1 ELSE 0 END AS in_window, {overdue} AS overdue "
-        f"FROM ({recorded} UNION ALL {derived}) y"
+        f"SELECT {e.account} AS account_id, {e.amount} AS amount, COALESCE(p.settled, 0) AS settled, "
+        f"COALESCE(p.on_time, 0) AS on_time, {e.due_date} AS due_date, "
+        f"CASE WHEN {window} THEN 1 ELSE 0 END AS in_window, {overdue} AS overdue "
+        f"FROM {e} LEFT JOIN ({paid}) p ON p.debit_id = {e.id} "
+        f"WHERE {e.amount} > 0 AND {e.due_date} <= %s AND {e.kind} IN ({kinds})"
     )
+    billed = scaled_sql("SUM(CASE WHEN in_window = 1 THEN amount ELSE 0 END)", 2)
+    arrears = scaled_sql("SUM(CASE WHEN due_date < %s THEN amount - settled ELSE 0 END)", 2)
     sql = (
         f"SELECT account_id, SUM(in_window) AS bills, "
         f"SUM(CASE WHEN in_window = 1 AND on_time >= amount THEN 1 ELSE 0 END) AS punctual, "
         f"MAX(CASE WHEN in_window = 1 THEN overdue ELSE 0 END) AS max_overdue, "
         f"SUM(CASE WHEN in_window = 1 AND overdue > 0 THEN overdue ELSE 0 END) AS overdue_sum, "
         f"SUM(CASE WHEN in_window = 1 AND overdue > 0 THEN 1 ELSE 0 END) AS late, "
-        f"SUM(CASE WHEN in_window = 1 THEN amount ELSE 0 END) AS billed, "
-        f"SUM(CASE WHEN due_date < {end} THEN amount - settled ELSE 0 END) AS arrears "
+        f"{billed} AS billed, {arrears} AS arrears "
         f"FROM ({per_debit}) x GROUP BY account_id"
     )
+    end = period.end
     if connection.vendor == "postgresql" and not connection.get_autocommit():
         # one big aggregate: enough memory to hash it without spilling, no JIT compile (seconds under load)
         with connection.cursor() as cursor:
@@ -171,9 +155,8 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
                 "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
                 [str(conf("CREDIT_WORK_MEM"))],
             )
-    # in the order of the placeholders: arrears; window, overdue; recorded (6); derived (4)
-    last = period.end
-    params = [last, period.start_exclusive, last, *[last] * 6, *[last] * 4]
+    # in the order of the placeholders: arrears, window, overdue, paid, where
+    params = [end, period.start_exclusive, end, end, end]
     frame = query_frame(
         sql,
         params,
@@ -184,8 +167,8 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
             "max_overdue": pl.Int64,
             "overdue_sum": pl.Int64,
             "late": pl.Int64,
-            "billed": pl.Int64,
-            "arrears": pl.Int64,
+            "billed": scaled(2),
+            "arrears": scaled(2),
         },
     )
     monthly = pl.col("billed") / period.months

@@ -252,60 +252,6 @@ class Allocation(Immutable):
         return f"{self.amount} 元"
 
 
-class Settlement(models.Model):
-    """结清记录 — per debit entry (a bill charge, correcting bill, late fee, refund or reversal): what the
-    allocations settled of it, what of that was settled by its due date, the latest business day of a credit
-    settling it and the day it was settled in full (``settled_on``; empty while open, and again after a reversal
-    re-opens it).
-
-    Derived bookkeeping, not a financial record: the database keeps it in the statement that inserts the entry
-    or the allocation (triggers of migration 0008, set-based — the channel, batch, counter, prepayment, waiver
-    and reversal postings all go through them, and no posting sends a statement more), so it cannot drift from
-    the allocations; :mod:`gridcare.ledger.settlement` derives it again from them (the fill of existing data,
-    ``gridcare ledger check``). Amounts in 分 (integers: exact on SQLite too). A reader evaluating at a day before
-    ``first_day`` sees nothing settled; at a day between ``first_day`` and ``last_day`` it must derive that debit
-    from the allocations (credits of later business days do not count then) —
-    :func:`gridcare.keyaccounts.credit.ledger_features` does."""
-
-    debit = models.OneToOneField(
-        Entry,
-        verbose_name=_("debit entry"),
-        primary_key=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="settlement",
-    )
-    account = models.ForeignKey(
-        "customers.Account",
-        verbose_name=_("account"),
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    kind = models.CharField(_("entry type"), max_length=12, choices=Entry.Kind.choices)
-    due_date = models.DateField(pgettext_lazy("bill", "due date"))
-    #: the debit's amount, in 分
-    amount = models.BigIntegerField(_("amount (fen)"))
-    #: allocated to it so far (a reversal's undo rows subtract), in 分
-    settled = models.BigIntegerField(_("settled (fen)"), default=0)
-    #: allocated from credits of business days up to its due date, in 分
-    on_time = models.BigIntegerField(_("settled by the due date (fen)"), default=0)
-    #: the earliest business day of a credit allocated to it (undo rows included)
-    first_day = models.DateField(_("first settling day"), null=True, blank=True)
-    #: the latest business day of a credit allocated to it (undo rows included)
-    last_day = models.DateField(_("last settling day"), null=True, blank=True, db_index=True)
-    #: ``last_day`` when settled in full, else empty
-    settled_on = models.DateField(_("settled in full on"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("settlement")
-        verbose_name_plural = _("settlements")
-
-    def __str__(self) -> str:
-        return f"{self.debit_id}: {self.settled}/{self.amount} 分"
-
-
 class DailyClose(Immutable):
     """日结 — a cashier's day: totals by payment method, the cash handed over and the difference; after it the
     day's payments are final."""
