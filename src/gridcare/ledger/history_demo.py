@@ -219,35 +219,55 @@ def _schedule_payments(window: Window) -> None:
         window.add(_moment(day, 10), _pay_late(window, sorted(ids), units))
 
 
+def _hand_over(
+    window: Window,
+    day: dt.date,
+    units: dict[int, str],
+    payments: list[tuple[int, int, Decimal]],
+    *,
+    tag: str,
+    method_of: Callable[[int, int], str],
+    note: str = "",
+) -> None:
+    """``payments`` (key, account, amount): at the account's station counter while it takes more that day
+    (``COUNTER_PER_DAY``; ``method_of(key, n)`` the way the n-th one pays), the rest through the channels, one batch
+    per channel (transaction ids ``<channel><day><tag><key>``)."""
+    numbers = dict(Account.objects.filter(pk__in=[p[1] for p in payments]).values_list("pk", "number"))
+    batches: dict[str, list[dict[str, str]]] = {c.code: [] for c in window.channels}
+    at_counter: dict[str, int] = defaultdict(int)
+    for key, account_id, amount in payments:
+        unit = units.get(account_id, "")
+        cashier = window.cashiers.get(unit)
+        if cashier is not None and at_counter[unit] < COUNTER_PER_DAY:
+            method = method_of(key, at_counter[unit])
+            do_take_payment(cashier, account=account_id, amount=amount, method=method, note=note)
+            at_counter[unit] += 1
+        else:
+            channel = window.channels[account_id % len(window.channels)]
+            batches[channel.code].append(
+                {
+                    "account": numbers[account_id],
+                    "amount": str(amount),
+                    "transaction_id": f"{channel.code}{day:%Y%m%d}{tag}{key:09d}",
+                }
+            )
+    for channel in window.channels:
+        if batches[channel.code]:
+            do_take_channel_payments(channel.user, channel=channel, rows=batches[channel.code])
+
+
 def _pay_on_time(
     window: Window, rows: list[tuple[int, int, Decimal]], units: dict[int, str]
 ) -> Callable[[dt.datetime], Iterator[str]]:
     def event(moment: dt.datetime) -> Iterator[str]:
-        day = timezone.localdate(moment)
-        numbers = dict(Account.objects.filter(pk__in=[r[1] for r in rows]).values_list("pk", "number"))
-        at_counter: dict[str, int] = defaultdict(int)
-        batches: dict[str, list[dict[str, str]]] = {c.code: [] for c in window.channels}
-        for pk, account_id, total in sorted(rows):
-            unit = units.get(account_id, "")
-            cashier = window.cashiers.get(unit)
-            if cashier is not None and at_counter[unit] < COUNTER_PER_DAY:
-                n = at_counter[unit]
-                do_take_payment(
-                    cashier, account=account_id, amount=total, method=METHODS[(pk + n) % len(METHODS)]
-                )
-                at_counter[unit] += 1
-            else:
-                channel = window.channels[account_id % len(window.channels)]
-                batches[channel.code].append(
-                    {
-                        "account": numbers[account_id],
-                        "amount": str(total),
-                        "transaction_id": f"{channel.code}{day:%Y%m%d}B{pk:09d}",
-                    }
-                )
-        for channel in window.channels:
-            if batches[channel.code]:
-                do_take_channel_payments(channel.user, channel=channel, rows=batches[channel.code])
+        _hand_over(
+            window,
+            timezone.localdate(moment),
+            units,
+            sorted(rows),
+            tag="B",
+            method_of=lambda pk, n: METHODS[(pk + n) % len(METHODS)],
+        )
         window.counts["on_time"] += len(rows)
         return iter(())
 
@@ -268,31 +288,16 @@ def _pay_late(
     window: Window, account_ids: list[int], units: dict[int, str]
 ) -> Callable[[dt.datetime], Iterator[str]]:
     def event(moment: dt.datetime) -> Iterator[str]:
-        day = timezone.localdate(moment)
         owed = overdue_owed(account_ids, moment)
-        numbers = dict(Account.objects.filter(pk__in=list(owed)).values_list("pk", "number"))
-        batches: dict[str, list[dict[str, str]]] = {c.code: [] for c in window.channels}
-        at_counter: dict[str, int] = defaultdict(int)
-        for account_id, amount in sorted(owed.items()):
-            unit = units.get(account_id, "")
-            cashier = window.cashiers.get(unit)
-            if cashier is not None and at_counter[unit] < COUNTER_PER_DAY:
-                do_take_payment(
-                    cashier, account=account_id, amount=amount, method=Method.CASH, note="逾期缴费"
-                )
-                at_counter[unit] += 1
-            else:
-                channel = window.channels[account_id % len(window.channels)]
-                batches[channel.code].append(
-                    {
-                        "account": numbers[account_id],
-                        "amount": str(amount),
-                        "transaction_id": f"{channel.code}{day:%Y%m%d}L{account_id:09d}",
-                    }
-                )
-        for channel in window.channels:
-            if batches[channel.code]:
-                do_take_channel_payments(channel.user, channel=channel, rows=batches[channel.code])
+        _hand_over(
+            window,
+            timezone.localdate(moment),
+            units,
+            [(account_id, account_id, amount) for account_id, amount in sorted(owed.items())],
+            tag="L",
+            method_of=lambda _key, _n: Method.CASH,
+            note="逾期缴费",
+        )
         window.counts["late"] += len(owed)
         return iter(())
 
