@@ -337,7 +337,8 @@ def test_two_copies_of_the_job_at_once_alert_and_disconnect_once(prepaid_account
     assert sorted(PrepaidEvent.objects.values_list("account_id", "kind")) == sorted(
         [(low.pk, "alert_low"), (zero.pk, "alert_zero"), (zero.pk, "disconnect")]
     )
-    assert len(gateways.commands) == 1 and len(gateways.messages) == 2
+    sent = list(PrepaidEvent.objects.order_by("pk").values_list("kind", "status", "detail"))
+    assert len(gateways.commands) == 1 and len(gateways.messages) == 2, sent  # (failed once in a full PG run)
     assert PrepaidEstimate.objects.filter(day=TODAY).count() == 2
     if truly_concurrent():
         assert sum(r.disconnections for r in results) == 1
