@@ -189,12 +189,18 @@ def _chunk(
             "account_id", flat=True
         )
     )
+    # read, not locked: the agreements' locks above already keep two copies of the job apart, and a lock here held
+    # the pending command the other copy had just decided, so its dispatch (skip locked) left it unsent. Only an
+    # approved disconnection, which this run moves on to be sent, is locked (and read again under the lock).
     open_disconnect = {
         e.account_id: e
-        for e in Event.objects.select_for_update().filter(
+        for e in Event.objects.filter(
             account_id__in=zero_ids, kind=Event.Kind.DISCONNECT, status__in=OPEN_DISCONNECT
         )
     }
+    approved = [e.pk for e in open_disconnect.values() if e.status == Event.Status.APPROVED]
+    for locked in Event.objects.select_for_update().filter(pk__in=approved):
+        open_disconnect[locked.account_id] = locked
     blocked = may_disconnect_now(now)
     events: list[PrepaidEvent] = []
     switch_off: list[int] = []
