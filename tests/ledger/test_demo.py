@@ -68,6 +68,10 @@ def test_the_replayed_year_has_arrears_late_fees_and_a_disconnection(
     assert disconnected.exclude(work_order=None).exists()
     reconnected = DunningStep.objects.filter(kind="reconnected").first()
     assert reconnected is not None and reconnected.case.status == "closed"
+    # the station answered the reconnection order a few hours after the payment: 复电时长 has a value
+    order = reconnected.work_order
+    assert order is not None and order.answered_at is not None, text
+    assert dt.timedelta(hours=1) < order.answered_at - reconnected.at < dt.timedelta(hours=24)
     # the steps happened on the replayed days, at the hours chosen (never the hour the test runs at)
     assert all(timezone.localtime(s.at).hour == 10 for s in disconnected)
     assert all(

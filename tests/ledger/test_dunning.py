@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from gridcare.core.errors import Conflict, InvalidInput, PermissionRefused
 from gridcare.core.locks import JobBusy
@@ -144,6 +145,20 @@ def test_the_whole_ladder_to_disconnection_and_reconnection(in_arrears, cashier,
     assert WorkOrder.objects.filter(sub_type="reconnection").count() == 1
     answer = order.clocks.get(milestone="answer")  # the service desk's 复电 clock: 24 h from the payment
     assert answer.deadline == clock.now + dt.timedelta(hours=24)
+    # the power back on five hours later: the collector's 复电时长 KPI for the month is 5.0 h
+    from gridcare.ledger.workbench import reconnection_time
+    from gridcare.org.models import OrgUnit
+    from gridcare.service.actions import do_reply, do_start, do_take
+    from gridcare.web.workbench import Month
+
+    manager, company = staff("manager"), OrgUnit.objects.get(code="GC")
+    month = Month.of(timezone.localdate(clock.now + dt.timedelta(hours=5)))
+    assert reconnection_time(manager, company, month) is None  # ordered, not done yet
+    station = staff("cg_rep")  # the station's staff take the order and put the power back on
+    do_take(station, order, at=clock.now + dt.timedelta(hours=1))
+    do_start(station, order, at=clock.now + dt.timedelta(hours=1))
+    do_reply(station, order, result="已恢复送电", at=clock.now + dt.timedelta(hours=5))
+    assert reconnection_time(manager, company, month) == Decimal("5.0")
 
 
 def test_a_refused_approval_closes_the_case_and_nobody_approves_their_own(in_arrears, cashier, staff, clock):

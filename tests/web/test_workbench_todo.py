@@ -85,6 +85,7 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "ka_revenue_collection",  # ledger: the key accounts' collection rate
         "overdue_days",  # ledger: the key accounts' average days overdue
         "bad_debt_rate",  # ledger: the key accounts' write-offs and arrears > 365 days over billed
+        "reconnection_time",  # ledger: hours from the clearing payment to the power back on
         "visit_plan_completion",  # keyaccounts: planned visits done by their date
         "pipeline_conversion",  # keyaccounts: prospects won of those decided
         "ka_revenue",  # keyaccounts: key accounts' charges posted in the month
@@ -98,7 +99,7 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
     assert catalogue - computed - set(AWAITING) == set()
     assert not set(AWAITING) & computed
     with translation.override("zh-hans"):
-        assert pending_note("reconnection_time") == "待电费回收模块上线后计算"
+        assert pending_note("dispute_turnaround") == "待计量纠纷模块上线后计算"
 
 
 def test_every_audited_action_has_words() -> None:

@@ -129,6 +129,10 @@ class Window:
         self.events: list[tuple[dt.datetime, int, int, Callable[[dt.datetime], Iterator[str]]]] = []
         self.users = _users()
         self.cashiers = _cashiers()
+        self.station_staff = {
+            u.org_unit.code: u
+            for u in User.objects.filter(position__code="station_rep").select_related("org_unit").order_by("pk")
+        }
         self.channels = list(Channel.objects.filter(code__in=["ICBC", "ALIPAY"]).order_by("code"))
         self.counts: dict[str, int] = defaultdict(int)
 
@@ -386,6 +390,33 @@ def _collectors_round(window: Window, moment: dt.datetime) -> Iterator[str]:
         case.refresh_from_db()
         if case.status == DunningCase.Status.CLOSED:
             window.counts["reconnected"] += 1
+            step = DunningStep.objects.get(case=case, kind=DunningStep.Kind.RECONNECTED)
+            if step.work_order_id is not None:  # the station puts the power back on a few hours later
+                hours = 2 + case.pk % 7
+                window.add(
+                    moment + dt.timedelta(hours=hours),
+                    _power_back(window, step.work_order_id, case.account.org_unit.code),
+                )
+
+
+def _power_back(window: Window, order_id: int, unit_code: str) -> Callable[[dt.datetime], Iterator[str]]:
+    """The station's staff take the reconnection order, go out and answer it: the 复电时长 KPI counts it."""
+
+    def event(moment: dt.datetime) -> Iterator[str]:
+        from gridcare.service.actions import do_reply, do_start, do_take
+        from gridcare.service.models import WorkOrder
+
+        station = window.station_staff.get(unit_code)
+        if station is None:
+            return iter(())
+        if not WorkOrder.objects.filter(pk=order_id, status="accepted").exists():  # dispatched to the station
+            do_take(station, order_id)
+            do_start(station, order_id)
+        do_reply(station, order_id, result="已到现场恢复送电，客户确认用电正常")
+        window.counts["power back"] += 1
+        return iter(())
+
+    return event
 
 
 def _schedule_collection(window: Window) -> None:

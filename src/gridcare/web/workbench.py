@@ -42,8 +42,8 @@ PENDING_NOTE = _("Computed once the module holding its data (readings, bills, pa
 #: Which module brings the data of a catalogue KPI that nobody computes yet (its note names it); a KPI not listed
 #: gets :data:`PENDING_NOTE`. The module that brings the data registers the KPI and its line here goes.
 AWAITING: dict[str, Promise] = {
-    **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan"), _("billing")),
-    "reconnection_time": _("payments and arrears"),
+    # the actual side comes from the released bills; the plan side (targets per unit and month) is not kept yet
+    **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan"), _("sales plan")),
     "expansion_time_compliance": _("new connections"),
     **dict.fromkeys(("issues_found", "issues_closed", "recovered_revenue"), _("inspections")),
     "dispute_turnaround": _("metering disputes"),
