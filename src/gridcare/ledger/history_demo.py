@@ -131,7 +131,9 @@ class Window:
         self.cashiers = _cashiers()
         self.station_staff = {
             u.org_unit.code: u
-            for u in User.objects.filter(position__code="station_rep").select_related("org_unit").order_by("pk")
+            for u in User.objects.filter(position__code="station_rep")
+            .select_related("org_unit")
+            .order_by("pk")
         }
         self.channels = list(Channel.objects.filter(code__in=["ICBC", "ALIPAY"]).order_by("code"))
         self.counts: dict[str, int] = defaultdict(int)
