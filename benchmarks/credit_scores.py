@@ -65,6 +65,10 @@ def fill(accounts: int, months: int, month: str) -> None:
     unit = OrgUnit.objects.get(code="CG")
     poster = User.objects.get(username="billing")
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # the rows below reference rows that exist by construction: skip the foreign-key checks, which
+            # Django's deferred constraints would otherwise run one row at a time at COMMIT (~15 min at 1 M)
+            cursor.execute("SET LOCAL session_replication_role = replica")
         customer = Customer.objects.create(
             number="CBT0",
             kind="organisation",

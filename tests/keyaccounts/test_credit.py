@@ -112,6 +112,110 @@ def test_a_punctual_payer_scores_100_and_a_late_one_loses_points_with_the_reason
     assert (second.score, second.grade) == (30, "D")
 
 
+def _reference_ledger_features(account_ids: list[int], end: dt.date, start_exclusive: dt.date) -> dict:
+    """The ledger features worked out debit by debit in plain Python from the ORM rows — what the set-based source
+    must equal."""
+    from gridcare.keyaccounts.credit import DEBIT_KINDS
+    from gridcare.ledger.models import Allocation, Entry
+
+    figures = {}
+    for account_id in account_ids:
+        bills = punctual = late = 0
+        max_overdue = overdue_sum = 0
+        billed = arrears = Decimal(0)
+        debits = Entry.objects.filter(
+            account_id=account_id, amount__gt=0, due_date__lte=end, kind__in=DEBIT_KINDS
+        )
+        for debit in debits:
+            rows = Allocation.objects.filter(debit=debit, credit__day__lte=end).select_related("credit")
+            settled = sum((row.amount for row in rows), Decimal(0))
+            on_time = sum((row.amount for row in rows if row.credit.day <= debit.due_date), Decimal(0))
+            if rows and settled >= debit.amount:
+                overdue = max((max(row.credit.day for row in rows) - debit.due_date).days, 0)
+            else:
+                overdue = (end - debit.due_date).days
+            if debit.due_date < end:
+                arrears += debit.amount - settled
+            if debit.kind == Entry.Kind.CHARGE and debit.due_date > start_exclusive:
+                bills += 1
+                billed += debit.amount
+                punctual += on_time >= debit.amount
+                max_overdue = max(max_overdue, overdue)
+                if overdue > 0:
+                    late += 1
+                    overdue_sum += overdue
+        arrears = max(arrears, Decimal(0))
+        figures[account_id] = {
+            "punctuality_pct": round(100.0 * punctual / bills, 1) if bills else 100.0,
+            "max_overdue_days": float(max_overdue),
+            "avg_overdue_days": round(overdue_sum / late, 1) if late else 0.0,
+            "arrears_yuan": float(arrears),
+            "arrears_ratio": round(float(arrears * 100) / float(billed * 100 / 12), 2) if billed else 0.0,
+        }
+    return figures
+
+
+def test_the_ledger_source_equals_a_debit_by_debit_reckoning(credit_rules, company, ledger, staff) -> None:
+    """Partial payments, payments after the month (not yet counted), a reversed payment, a late fee and a bill due
+    after the month, a charge from before the window, an account without any ledger row — on random amounts."""
+    import random
+
+    import numpy as np
+
+    from gridcare.keyaccounts.credit import Period, ledger_features
+    from gridcare.ledger.models import Allocation, Entry
+
+    rng = random.Random(20261203)
+    poster = staff("billing")
+    accounts = [company(f"对照厂{n}") for n in range(6)]
+
+    def entry(account: Any, kind: str, amount: Decimal, day: dt.date) -> Entry:
+        return Entry.objects.create(
+            account=account, kind=kind, amount=amount, day=day, due_date=day, posted_by=poster
+        )
+
+    for account in accounts[:5]:
+        for month in range(1, 13):
+            due = dt.date(2026, month, 25) if month < 12 else dt.date(2026, 11, 30) + dt.timedelta(days=5)
+            amount = f"{rng.randint(100, 99999)}.{rng.randint(0, 99):02d}"
+            choice = rng.random()
+            if choice < 0.4:
+                ledger(account, amount, due, paid=due - dt.timedelta(days=rng.randint(0, 5)))
+            elif choice < 0.7:
+                ledger(account, amount, due, paid=due + dt.timedelta(days=rng.randint(1, 70)))
+            elif choice < 0.85:
+                part = f"{Decimal(amount) * Decimal('0.37'):.2f}"
+                charge = ledger(account, amount, due, paid=due + dt.timedelta(days=3), paid_amount=part)
+                rest = entry(
+                    account,
+                    "payment",
+                    Decimal(part) - Decimal(amount),
+                    due + dt.timedelta(days=rng.choice([10, 400])),
+                )
+                Allocation.objects.create(
+                    credit=rest, debit=charge, amount=-rest.amount, cause=rest, account=account
+                )
+            else:
+                ledger(account, amount, due)
+        # an old bill before the window, settled late; a late fee; a payment reversed (negative allocation)
+        ledger(account, "500.00", dt.date(2025, 6, 25), paid=dt.date(2025, 9, 1))
+        entry(account, "late_fee", Decimal("12.34"), dt.date(2026, 9, 1))
+        charge = ledger(account, "800.00", dt.date(2026, 10, 5), paid=dt.date(2026, 10, 1))
+        payment = Allocation.objects.get(debit=charge).credit
+        reversal = entry(account, "reversal", Decimal("800.00"), dt.date(2026, 10, 8))
+        Allocation.objects.create(
+            credit=payment, debit=charge, amount=Decimal("-800.00"), cause=reversal, account=account
+        )
+    ids = np.array([account.pk for account in accounts], dtype=np.int64)
+    period = Period(MONTH)
+    found = ledger_features(ids, period)
+    expected = _reference_ledger_features([int(i) for i in ids], period.end, period.start_exclusive)
+    for index, account_id in enumerate(ids.tolist()):
+        got = {name: float(values[index]) for name, values in found.items()}
+        assert got == pytest.approx(expected[account_id]), account_id
+    assert found["max_overdue_days"][:5].max() > 0 and found["arrears_yuan"][:5].min() > 0
+
+
 def test_a_posted_theft_case_costs_points(credit_rules, company, staff, monkeypatch) -> None:
     from gridcare.keyaccounts import credit
 

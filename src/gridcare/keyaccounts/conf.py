@@ -35,8 +35,6 @@ DEFAULTS: dict[str, Any] = {
     # the monthly run's Celery beat day of the month and hour (Asia/Shanghai): scores the month before
     "CREDIT_RUN_DAY": 1,
     "CREDIT_RUN_HOUR": 3,
-    # PostgreSQL work_mem of the monthly run's ledger aggregate (set for its transaction only)
-    "CREDIT_WORK_MEM": "256MB",
     # months of scores in the 360 view's history chart
     "CREDIT_HISTORY_MONTHS": 12,
     # rows per INSERT batch where COPY is not available (SQLite)

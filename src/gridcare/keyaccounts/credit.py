@@ -44,6 +44,7 @@ Features = dict[str, npt.NDArray[np.float64]]
 Source = Callable[[npt.NDArray[np.int64], "Period"], Features]
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("credit_rules.yaml")
+EPOCH = dt.date(1970, 1, 1)
 DEBIT_KINDS = ("charge", "correction", "late_fee", "refund", "reversal")
 
 
@@ -94,82 +95,101 @@ def default_rules() -> dict[str, Any]:
     return data
 
 
-def _days(later: str, earlier: str) -> str:
-    """SQL: whole days from ``earlier`` to ``later`` (two date expressions)."""
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
 def _align(account_ids: npt.NDArray[np.int64], frame: pl.DataFrame, columns: list[str]) -> Features:
     ids = pl.DataFrame({"account_id": account_ids}, schema={"account_id": pl.Int64})
     joined = ids.join(frame, on="account_id", how="left", maintain_order="left")
     return {name: joined[name].fill_null(0).cast(pl.Float64).to_numpy() for name in columns}
 
 
+def _day_number(column: str) -> str:
+    """SQL: a date column as whole days since 1970-01-01 (an integer on both databases)."""
+    if connection.vendor == "postgresql":
+        return f"({column} - DATE '1970-01-01')"
+    return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+
+
+def _day_of(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def _slots(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Row of each database id in ``keys`` (unique, non-negative), -1 for an id not there: a look-up table the size
+    of the largest id — an array index instead of a hash join over millions of rows."""
+    table = np.full(int(keys.max(initial=-1)) + 2, -1, dtype=np.int64)
+    table[keys] = np.arange(len(keys), dtype=np.int64)
+    return table
+
+
+def _look_up(table: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``table[ids]`` with ids beyond the table (not among its keys) → -1."""
+    return np.where(ids < len(table) - 1, table[np.minimum(ids, len(table) - 1)], -1)
+
+
 def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
-    """Payment punctuality, overdue days and arrears from the ledger (entries and allocations), one query."""
+    """Payment punctuality, overdue days and arrears from the ledger. Three plain scans — the debits, the
+    allocations, the credits' days — combined over arrays: nothing joined or grouped in the database (PostgreSQL
+    joining ~10 M allocations to their entries and grouping them by debit, then ~12 M debits by account, took
+    4.6 minutes at 1,000,000 accounts)."""
     from gridcare.ledger.models import Allocation, Entry
 
-    e, d, c, a = TableRef(Entry), TableRef(Entry, "d"), TableRef(Entry, "c"), TableRef(Allocation, "al")
+    e, a = TableRef(Entry), TableRef(Allocation)
     kinds = ", ".join(f"'{kind}'" for kind in DEBIT_KINDS)
-    # per debit: what was settled by the evaluation date, what by its due date, and the last settling day
-    paid = (
-        f"SELECT {a.debit} AS debit_id, SUM({a.amount}) AS settled, "
-        f"SUM(CASE WHEN {c.day} <= {d.due_date} THEN {a.amount} ELSE 0 END) AS on_time, "
-        f"MAX({c.day}) AS last_day "
-        f"FROM {a} JOIN {c} ON {c.id} = {a.credit} JOIN {d} ON {d.id} = {a.debit} "
-        f"WHERE {c.day} <= %s GROUP BY {a.debit}"
+    end, start = _day_of(period.end), _day_of(period.start_exclusive)
+    debits = query_frame(
+        f"SELECT {e.id}, {e.account}, {scaled_sql(e.amount, 2)}, {_day_number(e.due_date)}, "
+        f"CASE WHEN {e.kind} = 'charge' THEN 1 ELSE 0 END "
+        f"FROM {e} WHERE {e.amount} > 0 AND {e.due_date} <= %s AND {e.kind} IN ({kinds})",
+        [period.end],
+        {"id": pl.Int64, "account_id": pl.Int64, "amount": scaled(2), "due": pl.Int32, "charge": pl.Int8},
     )
-    overdue = (
-        f"CASE WHEN COALESCE(p.settled, 0) >= {e.amount} THEN "
-        f"(CASE WHEN {_days('p.last_day', e.due_date)} > 0 THEN {_days('p.last_day', e.due_date)} ELSE 0 END) "
-        f"ELSE {_days('%s', e.due_date)} END"
+    allocations = query_frame(
+        f"SELECT {a.debit}, {a.credit}, {scaled_sql(a.amount, 2)} FROM {a}",
+        [],
+        {"debit": pl.Int64, "credit": pl.Int64, "amount": scaled(2)},
     )
-    if connection.vendor == "postgresql":
-        overdue = overdue.replace("%s", "CAST(%s AS date)")
-    window = f"{e.kind} = 'charge' AND {e.due_date} > %s"
-    per_debit = (
-        f"SELECT {e.account} AS account_id, {e.amount} AS amount, COALESCE(p.settled, 0) AS settled, "
-        f"COALESCE(p.on_time, 0) AS on_time, {e.due_date} AS due_date, "
-        f"CASE WHEN {window} THEN 1 ELSE 0 END AS in_window, {overdue} AS overdue "
-        f"FROM {e} LEFT JOIN ({paid}) p ON p.debit_id = {e.id} "
-        f"WHERE {e.amount} > 0 AND {e.due_date} <= %s AND {e.kind} IN ({kinds})"
+    # the day of every credit (payments, prepayments, waivers, negative bills) up to the evaluation date
+    credits = query_frame(
+        f"SELECT {e.id}, {_day_number(e.day)} FROM {e} WHERE {e.amount} < 0 AND {e.day} <= %s",
+        [period.end],
+        {"id": pl.Int64, "day": pl.Int32},
     )
-    billed = scaled_sql("SUM(CASE WHEN in_window = 1 THEN amount ELSE 0 END)", 2)
-    arrears = scaled_sql("SUM(CASE WHEN due_date < %s THEN amount - settled ELSE 0 END)", 2)
-    sql = (
-        f"SELECT account_id, SUM(in_window) AS bills, "
-        f"SUM(CASE WHEN in_window = 1 AND on_time >= amount THEN 1 ELSE 0 END) AS punctual, "
-        f"MAX(CASE WHEN in_window = 1 THEN overdue ELSE 0 END) AS max_overdue, "
-        f"SUM(CASE WHEN in_window = 1 AND overdue > 0 THEN overdue ELSE 0 END) AS overdue_sum, "
-        f"SUM(CASE WHEN in_window = 1 AND overdue > 0 THEN 1 ELSE 0 END) AS late, "
-        f"{billed} AS billed, {arrears} AS arrears "
-        f"FROM ({per_debit}) x GROUP BY account_id"
-    )
-    end = period.end
-    if connection.vendor == "postgresql" and not connection.get_autocommit():
-        # one big aggregate: enough memory to hash it without spilling, no JIT compile (seconds under load)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
-                [str(conf("CREDIT_WORK_MEM"))],
-            )
-    # in the order of the placeholders: arrears, window, overdue, paid, where
-    params = [end, period.start_exclusive, end, end, end]
-    frame = query_frame(
-        sql,
-        params,
+    amount = debits["amount"].to_numpy()
+    due = debits["due"].to_numpy().astype(np.int64)
+    # what settled each debit by the evaluation date, dated by its credit (a reversal's negative rows too)
+    credit_row = _look_up(_slots(credits["id"].to_numpy()), allocations["credit"].to_numpy())
+    debit_row = _look_up(_slots(debits["id"].to_numpy()), allocations["debit"].to_numpy())
+    counted = (credit_row >= 0) & (debit_row >= 0)
+    row, paid = debit_row[counted], allocations["amount"].to_numpy()[counted]
+    day = credits["day"].to_numpy().astype(np.int64)[credit_row[counted]]
+    size = len(amount)
+    # cents stay exact in float64 sums far beyond any ledger's total (2**53 cents)
+    settled = np.rint(np.bincount(row, weights=paid, minlength=size)).astype(np.int64)
+    early = day <= due[row]
+    on_time = np.rint(np.bincount(row[early], weights=paid[early], minlength=size)).astype(np.int64)
+    last_day = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_day, row, day)
+    overdue = np.where(settled >= amount, np.clip(last_day - due, 0, None), end - due)
+    in_window = (debits["charge"].to_numpy() == 1) & (due > start)
+    late = in_window & (overdue > 0)
+    # per account
+    owners, owner = np.unique(debits["account_id"].to_numpy(), return_inverse=True)
+
+    def total(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+        return np.rint(np.bincount(owner, weights=values, minlength=len(owners))).astype(np.int64)
+
+    max_overdue = np.zeros(len(owners), dtype=np.int64)
+    np.maximum.at(max_overdue, owner[in_window], overdue[in_window])
+    frame = pl.DataFrame(
         {
-            "account_id": pl.Int64,
-            "bills": pl.Int64,
-            "punctual": pl.Int64,
-            "max_overdue": pl.Int64,
-            "overdue_sum": pl.Int64,
-            "late": pl.Int64,
-            "billed": scaled(2),
-            "arrears": scaled(2),
-        },
+            "account_id": owners,
+            "bills": total(in_window),
+            "punctual": total(in_window & (on_time >= amount)),
+            "max_overdue": max_overdue,
+            "overdue_sum": total(np.where(late, overdue, 0)),
+            "late": total(late),
+            "billed": total(np.where(in_window, amount, 0)),
+            "arrears": total(np.where(due < end, amount - settled, 0)),
+        }
     )
     monthly = pl.col("billed") / period.months
     frame = frame.select(

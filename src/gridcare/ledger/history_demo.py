@@ -131,9 +131,10 @@ class Window:
         self.cashiers = _cashiers()
         self.station_staff = {
             u.org_unit.code: u
-            for u in User.objects.filter(position__code="station_rep")
+            for u in User.objects.filter(position__code="station_rep", org_unit__isnull=False)
             .select_related("org_unit")
             .order_by("pk")
+            if u.org_unit is not None
         }
         self.channels = list(Channel.objects.filter(code__in=["ICBC", "ALIPAY"]).order_by("code"))
         self.counts: dict[str, int] = defaultdict(int)
