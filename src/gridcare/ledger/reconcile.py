@@ -356,7 +356,12 @@ def do_post_file_missing(actor: User, file_id: int) -> MissingPosted:
     rows = _missing_rows(actor, record)
     refusals = _refusals(rows)
     if refusals:
-        raise InvalidInput({"rows": refusals})
+        raise InvalidInput(
+            {"rows": refusals},
+            "批量补记未入账任何一笔，以下各笔有误："
+            + "；".join(refusals)
+            + " (Nothing was posted: every bad row is listed; correct them or resolve them one by one.)",
+        )
     posted = posting_bulk.post_batch(
         actor,
         channel=channel,
