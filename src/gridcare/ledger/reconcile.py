@@ -280,15 +280,16 @@ BAD_ROWS_SHOWN = 20
 def _missing_rows(actor: User, record: ChannelFile) -> pl.DataFrame:
     """The file's open "only theirs" differences with the account each names — only if within the actor's write
     scope (outside = unknown) — and the channel's payment of the same transaction if one was posted since."""
-    d, a, p = TableRef(Difference, "d"), TableRef(Account, "a"), TableRef(Payment, "p")
-    scope = restrict(Account.objects.all(), actor, write=True).values("pk")
+    d, a, p = TableRef(Difference, "d"), TableRef(Account, "s"), TableRef(Payment, "p")
+    scope = restrict(Account.objects.order_by(), actor, write=True).values("pk")
     try:
         scope_sql, scope_params = scope.query.sql_with_params()
     except EmptyResultSet:
         scope_sql, scope_params = "SELECT -1 WHERE 1 = 0", ()
     sql = (
-        f"SELECT {d.id}, {d.transaction_id}, {d.account_number}, {scaled_sql(d.their_amount, 2)}, {a.id}, {p.id} "
-        f"FROM {d} LEFT JOIN {a} ON {a.number} = {d.account_number} AND {a.id} IN ({scope_sql}) "
+        f"SELECT {d.id}, {d.transaction_id}, {d.account_number}, {scaled_sql(d.their_amount, 2)}, a.id, {p.id} "
+        f"FROM {d} LEFT JOIN (SELECT {a.id} AS id, {a.number} AS number FROM {a} WHERE {a.id} IN ({scope_sql})) a "
+        f"ON a.number = {d.account_number} "
         f"LEFT JOIN {p} ON {p.channel_id} = %s AND {p.transaction_id} = {d.transaction_id} "
         f"WHERE {d.file_id} = %s AND {d.kind} = %s AND {d.resolution} = %s ORDER BY {d.transaction_id}"
     )
