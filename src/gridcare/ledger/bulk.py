@@ -269,6 +269,12 @@ def _write(model: type[models.Model], frame: pl.DataFrame, *, ids: bool) -> pl.S
     return pl.Series("id", [o.pk for o in objects], dtype=pl.Int64) if ids else None
 
 
+def write_rows(model: type[models.Model], frame: pl.DataFrame) -> None:
+    """Insert ``frame``'s rows (columns named by attnames, values as the database takes them in text): COPY on
+    PostgreSQL, a plain bulk insert elsewhere."""
+    _write(model, frame, ids=False)
+
+
 def _receipts(day: dt.date, count: int) -> pl.Series:
     """``count`` receipt numbers of the day (``RECEIPT_PREFIX`` + date + the counter), reserved in one step."""
     from gridcare.ledger.actions import RECEIPTS

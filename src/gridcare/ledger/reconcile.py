@@ -173,22 +173,18 @@ def do_import_channel_file(
         our_total=Decimal(str(our_total or 0)),
         imported_by=actor,
     )
-    differences = result.filter(pl.col("kind") != "matched")
-    Difference.objects.bulk_create(
-        (
-            Difference(
-                file=record,
-                kind=row["kind"],
-                transaction_id=row["transaction"][:64],
-                account_number=(row["account"] or "")[:20],
-                their_amount=row["their_amount"],
-                our_amount=row["our_amount"],
-                payment_id=row["payment"],
-            )
-            for row in differences.iter_rows(named=True)
-        ),
-        batch_size=5000,
+    differences = result.filter(pl.col("kind") != "matched").select(
+        file_id=pl.lit(record.pk, dtype=pl.Int64),
+        kind=pl.col("kind"),
+        transaction_id=pl.col("transaction").str.slice(0, 64),
+        account_number=pl.col("account").fill_null("").str.slice(0, 20),
+        their_amount=pl.col("their_amount").cast(pl.String),
+        our_amount=pl.col("our_amount").cast(pl.String),
+        payment_id=pl.col("payment"),
+        resolution=pl.lit(Difference.Resolution.OPEN.value),
+        note=pl.lit(""),
     )
+    posting_bulk.write_rows(Difference, differences)  # COPY on PostgreSQL (a million rows in seconds)
     record.seconds = time.perf_counter() - started
     record.save(update_fields=["seconds"])
     audit.record(
