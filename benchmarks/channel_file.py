@@ -60,7 +60,7 @@ def accounts(count: int) -> None:
             Customer,
             customer.pk,
             count - have,
-            {"number": number, "name": "'代扣客户' || g", "id_number": "'CFID' || g"},
+            {"number": number, "name": "'代扣客户' || g", "id_number": "'ID' || " + number},
             [],
         )
         clone(

@@ -329,7 +329,7 @@ class DailyCloseViewSet(
 
 
 class ChannelFileSerializer(serializers.ModelSerializer):
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    channel: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = ChannelFile
