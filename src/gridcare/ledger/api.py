@@ -329,7 +329,9 @@ class DailyCloseViewSet(
 
 
 class ChannelFileSerializer(serializers.ModelSerializer):
-    channel: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    channel: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = ChannelFile
