@@ -308,6 +308,30 @@ def world(staff, place, make_meter, system, settings, tmp_path):  # noqa: F811
         instalments=[{"due_date": dt.date.today() + dt.timedelta(days=30), "amount": "50.00"}],
     )
     DunningCase.objects.create(account=cg.account)
+    from gridcare.ledger.models import Channel, ChannelFile
+
+    bank, _ = Channel.objects.get_or_create(  # a reconciled file with a payment only the bank has (批量补记)
+        user=staff("bank"),
+        defaults={
+            "code": "MATRIX",
+            "name": "矩阵测试银行",
+            "layout": {"transaction": "流水号", "account": "户号", "amount": "金额"},
+        },
+    )
+    reconciled = ChannelFile.objects.create(
+        channel=bank,
+        day=dt.date.today(),
+        file_name="matrix.csv",
+        rows=1,
+        only_theirs=1,
+        imported_by=staff("cg_rep"),
+    )
+    reconciled.differences.create(
+        kind="only_theirs",
+        transaction_id="MATRIX-1",
+        account_number=cg.account.number,
+        their_amount=Decimal("5.00"),
+    )
     from gridcare.billing.models import Rebill
 
     rebill = Rebill.objects.create(  # a rebill case (退补) waiting for approval, on the released bill

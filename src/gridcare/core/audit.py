@@ -181,3 +181,10 @@ def _copy_rows(user: Any, name: str, action: str, origin: Any, rows: list[dict[s
                 )
             )
     return len(rows)
+
+
+def count_written(rows: int) -> None:
+    """Count audit rows a caller wrote itself (a bulk COPY of its own), for the action wrapper's check."""
+    counter = _rows_written.get()
+    if counter is not None:
+        counter[0] += rows

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import polars as pl
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -28,7 +29,7 @@ from gridcare.core.access import (
 )
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
-from gridcare.core.numbering import Counter, next_number, reserve_numbers
+from gridcare.core.numbering import Counter, next_number
 from gridcare.core.rows import TableRef, database, fetch_one, from_row, insert_row, select_columns
 from gridcare.customers.models import Account
 from gridcare.ledger import latefees, posting
@@ -507,79 +508,17 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
         errors["transaction_id"] = [f"流水号已入账：{', '.join(str(t) for t in taken)}。 (Posted already.)"]
     if errors:
         raise InvalidInput(errors)
-    ids = [accounts[str(row["account"]).strip()] for row in rows]
-    posting.lock_accounts(ids)
-    if "payment" in late_fee_posting():
-        latefees.post(actor, day, sorted(set(ids)))
-    debits = posting.open_debits_of(sorted(set(ids)))
-    prefix = f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}"
-    receipt_numbers = reserve_numbers(RECEIPTS, Payment, prefix, int(conf("RECEIPT_WIDTH")), len(rows))
-    payments = [
-        Payment(
-            number=number,
-            account_id=account_id,
-            amount=amount,
-            method=Method.CHANNEL,
-            channel=channel,
-            transaction_id=txn,
-            cashier=actor,
-            day=day,
-            received_at=now,
-        )
-        for number, account_id, amount, txn in zip(receipt_numbers, ids, amounts, txns, strict=True)
-    ]
-    Payment.objects.bulk_create(payments, batch_size=5000)
-    entries: list[Entry] = []
-    plans: list[tuple[Payment, list[Entry]]] = []
-    owed = {a: sum((d.left for d in items), posting.ZERO) for a, items in debits.items()}
-    for payment in payments:
-        applied = min(owed.get(payment.account_id, posting.ZERO), payment.amount)
-        owed[payment.account_id] = owed.get(payment.account_id, posting.ZERO) - applied
-        mine = [
-            Entry(
-                account_id=payment.account_id,
-                kind=kind,
-                amount=-amount,
-                payment=payment,
-                day=day,
-                due_date=day,
-                posted_at=now,
-                posted_by=actor,
-            )
-            for kind, amount in (
-                (Entry.Kind.PAYMENT, applied),
-                (Entry.Kind.PREPAYMENT, payment.amount - applied),
-            )
-            if amount > 0
-        ]
-        entries += mine
-        plans.append((payment, mine))
-    Entry.objects.bulk_create(entries, batch_size=5000)
-    allocations: list[Allocation] = []
-    for payment, mine in plans:
-        credits = [posting.Open(e.pk, e.kind, e.due_date, -e.amount) for e in mine]
-        allocations += posting.match(
-            payment.account_id, credits, debits.get(payment.account_id, []), mine[0].pk
-        )
-    Allocation.objects.bulk_create(allocations, batch_size=5000)
-    from gridcare.ledger.dunning import reconnect_paid
+    from gridcare.ledger import bulk
 
-    reconnect_paid(actor, sorted(set(ids)), now=now)
-    reconnect_after_payment(actor, sorted(set(ids)))  # 费控: prepaid accounts cut off at zero are reconnected
-    audit.bulk_record(
-        actor,
-        "ledger.take_payment",
-        (
-            {
-                "object_type": "ledger.payment",
-                "object_id": p.pk,
-                "object_repr": p.number,
-                "after": {"account": p.account_id, "amount": p.amount, "transaction_id": p.transaction_id},
-            }
-            for p in payments
-        ),
+    batch = pl.DataFrame(
+        {
+            "transaction": txns,
+            "account": [accounts[str(row["account"]).strip()] for row in rows],
+            "fen": [int(amount * 100) for amount in amounts],
+        },
+        schema={"transaction": pl.String, "account": pl.Int64, "fen": pl.Int64},
     )
-    return len(payments)
+    return bulk.post_batch(actor, channel=channel, cashier=actor, day=day, batch=batch).count
 
 
 def _is_reversed(payment: Payment) -> bool:

@@ -22,6 +22,7 @@ from gridcare.core.requests import StaffRequest
 from gridcare.ledger import actions, prepaid_api, selectors
 from gridcare.ledger.models import (
     ApprovalRequest,
+    ChannelFile,
     DailyClose,
     DunningCase,
     DunningStep,
@@ -324,6 +325,66 @@ class DailyCloseViewSet(
             self.request.user,
             cash_handed_over=serializer.validated_data["cash_handed_over"],
             note=serializer.validated_data.get("note", ""),
+        )
+
+
+class ChannelFileSerializer(serializers.ModelSerializer):
+    channel: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+
+    class Meta:
+        model = ChannelFile
+        fields = [
+            "id",
+            "channel",
+            "day",
+            "file_name",
+            "rows",
+            "matched",
+            "only_ours",
+            "only_theirs",
+            "amount_differs",
+            "their_total",
+            "our_total",
+            "imported_by",
+            "imported_at",
+            "seconds",
+        ]
+        read_only_fields = fields
+
+
+class MissingPostedSerializer(serializers.Serializer):
+    file = serializers.IntegerField()
+    posted = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
+    seconds = serializers.FloatField()
+
+
+class ChannelFileViewSet(
+    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """对账文件 — the reconciled channel files (counts and totals); ``post-missing``: 批量补记, every open "only
+    theirs" difference of the file posted as the channel's payment of the file's day, all or nothing (any bad row:
+    400 naming every bad row, nothing posted). Send an ``Idempotency-Key``: a retry gets the first answer back."""
+
+    queryset = ChannelFile.objects.select_related("channel")
+    serializer_class = ChannelFileSerializer
+    filterset_fields = ["day", "channel"]
+    view_permission = "payment.reconcile"
+    action_permissions = {"post_missing": "payment.reconcile"}
+
+    @extend_schema(request=None, responses=MissingPostedSerializer)
+    @route(detail=True, methods=["post"], url_path="post-missing")
+    def post_missing(self, request: StaffRequest, pk: str | None = None) -> Response:
+        from gridcare.ledger.reconcile import do_post_file_missing
+
+        record = self.get_object()
+        result = do_post_file_missing(request.user, record.pk)
+        return Response(
+            MissingPostedSerializer(
+                {"file": record.pk, "posted": result.posted, "total": result.total, "seconds": result.seconds}
+            ).data
         )
 
 
@@ -657,6 +718,7 @@ ROUTES = [
     ("ledger/entries", EntryViewSet, "ledger-entry"),
     ("ledger/closes", DailyCloseViewSet, "ledger-close"),
     ("ledger/approvals", ApprovalRequestViewSet, "ledger-approval"),
+    ("ledger/files", ChannelFileViewSet, "ledger-file"),
     ("ledger/dunning", DunningCaseViewSet, "ledger-dunning"),
     ("ledger/plans", PaymentPlanViewSet, "ledger-plan"),
 ]

@@ -8,21 +8,34 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.utils import timezone
 
 from gridcare.core import audit
-from gridcare.core.access import get_in_scope
+from gridcare.core.access import get_in_scope, restrict
 from gridcare.core.actions import action
 from gridcare.core.errors import Conflict, InvalidInput
-from gridcare.core.rows import TableRef
+from gridcare.core.frames import query_frame, scaled, scaled_sql
+from gridcare.core.rows import TableRef, column_of
+from gridcare.customers.models import Account
+from gridcare.ledger import bulk as posting_bulk
 from gridcare.ledger.actions import do_request_approval, do_take_payment
-from gridcare.ledger.conf import conf
-from gridcare.ledger.models import ApprovalRequest, Channel, ChannelFile, Difference, Entry, Payment
+from gridcare.ledger.conf import conf, max_payment
+from gridcare.ledger.models import (
+    ApprovalRequest,
+    Channel,
+    ChannelFile,
+    DailyClose,
+    Difference,
+    Entry,
+    Payment,
+)
 from gridcare.org.models import User
 
 COLUMNS = ("transaction", "account", "amount")
@@ -160,22 +173,18 @@ def do_import_channel_file(
         our_total=Decimal(str(our_total or 0)),
         imported_by=actor,
     )
-    differences = result.filter(pl.col("kind") != "matched")
-    Difference.objects.bulk_create(
-        (
-            Difference(
-                file=record,
-                kind=row["kind"],
-                transaction_id=row["transaction"][:64],
-                account_number=(row["account"] or "")[:20],
-                their_amount=row["their_amount"],
-                our_amount=row["our_amount"],
-                payment_id=row["payment"],
-            )
-            for row in differences.iter_rows(named=True)
-        ),
-        batch_size=5000,
+    differences = result.filter(pl.col("kind") != "matched").select(
+        file_id=pl.lit(record.pk, dtype=pl.Int64),
+        kind=pl.col("kind"),
+        transaction_id=pl.col("transaction").str.slice(0, 64),
+        account_number=pl.col("account").fill_null("").str.slice(0, 20),
+        their_amount=pl.col("their_amount").cast(pl.String),
+        our_amount=pl.col("our_amount").cast(pl.String),
+        payment_id=pl.col("payment"),
+        resolution=pl.lit(Difference.Resolution.OPEN.value),
+        note=pl.lit(""),
     )
+    posting_bulk.write_rows(Difference, differences)  # COPY on PostgreSQL (a million rows in seconds)
     record.seconds = time.perf_counter() - started
     record.save(update_fields=["seconds"])
     audit.record(
@@ -197,11 +206,14 @@ def do_import_channel_file(
 def do_resolve_difference(actor: User, difference_id: int, *, resolution: str, note: str = "") -> Difference:
     """处理对账差异 — post the payment the channel has and we do not (as the channel's own posting), ask for the
     reversal of ours (an approval), or accept the difference with a reason."""
-    difference = get_in_scope(
-        Difference.objects.select_for_update(of=("self",)).select_related("file__channel__user"),
-        actor,
-        write=True,
-        pk=difference_id,
+    found = get_in_scope(Difference.objects.all(), actor, write=True, pk=difference_id)
+    # the file's row first, as the batch of its missing payments (:func:`do_post_file_missing`) takes it: the
+    # two never post one transaction twice, and never wait on each other's difference rows
+    list(ChannelFile.objects.select_for_update().filter(pk=found.file_id).values_list("pk", flat=True))
+    difference = (
+        Difference.objects.select_for_update(of=("self",))
+        .select_related("file__channel__user")
+        .get(pk=found.pk)
     )
     if difference.resolution != Difference.Resolution.OPEN:
         raise Conflict(f"该差异已处理（{difference.get_resolution_display()}）。 (Resolved already.)")
@@ -246,6 +258,161 @@ def do_resolve_difference(actor: User, difference_id: int, *, resolution: str, n
         actor, "ledger.resolve_difference", difference, before=before, after={"resolution": resolution}
     )
     return difference
+
+
+@dataclass
+class MissingPosted:
+    """批量补记的结果 — the payments posted for a file's missing rows, their total and the time taken."""
+
+    file: ChannelFile
+    posted: int
+    total: Decimal
+    seconds: float
+
+
+BAD_ROWS_SHOWN = 20
+
+
+def _missing_rows(actor: User, record: ChannelFile) -> pl.DataFrame:
+    """The file's open "only theirs" differences with the account each names — only if within the actor's write
+    scope (outside = unknown) — and the channel's payment of the same transaction if one was posted since."""
+    d, a, p = TableRef(Difference, "d"), TableRef(Account, "s"), TableRef(Payment, "p")
+    scope = restrict(Account.objects.order_by(), actor, write=True).values("pk")
+    try:
+        scope_sql, scope_params = scope.query.sql_with_params()
+    except EmptyResultSet:
+        scope_sql, scope_params = "SELECT -1 WHERE 1 = 0", ()
+    sql = (
+        f"SELECT {d.id}, {d.transaction_id}, {d.account_number}, {scaled_sql(d.their_amount, 2)}, a.id, {p.id} "
+        f"FROM {d} LEFT JOIN (SELECT {a.id} AS id, {a.number} AS number FROM {a} WHERE {a.id} IN ({scope_sql})) a "
+        f"ON a.number = {d.account_number} "
+        f"LEFT JOIN {p} ON {p.channel_id} = %s AND {p.transaction_id} = {d.transaction_id} "
+        f"WHERE {d.file_id} = %s AND {d.kind} = %s AND {d.resolution} = %s ORDER BY {d.transaction_id}"
+    )
+    return query_frame(
+        sql,
+        [
+            *scope_params,
+            record.channel_id,
+            record.pk,
+            Difference.Kind.ONLY_THEIRS.value,
+            Difference.Resolution.OPEN.value,
+        ],
+        {
+            "difference": pl.Int64,
+            "transaction": pl.String,
+            "number": pl.String,
+            "fen": scaled(2),
+            "account": pl.Int64,
+            "posted": pl.Int64,
+        },
+    )
+
+
+def _refusals(rows: pl.DataFrame) -> list[str]:
+    """Every bad row named (the first ``BAD_ROWS_SHOWN``): unknown account (or outside the scope), an amount
+    not above zero or above the largest payment, a transaction the channel has posted since."""
+    largest = int(max_payment() * 100)
+    bad = rows.with_columns(
+        why=pl.when(pl.col("account").is_null())
+        .then(pl.format("户号「{}」不存在 (unknown account)", pl.col("number").fill_null("")))
+        .when(pl.col("fen").is_null() | (pl.col("fen") <= 0))
+        .then(pl.lit("金额须大于零 (the amount must be positive)"))
+        .when(pl.col("fen") > largest)
+        .then(pl.lit(f"单笔金额不能超过 {max_payment()} 元 (above the largest single payment)"))
+        .when(pl.col("posted").is_not_null())
+        .then(pl.lit("流水号已入账 (posted already)"))
+    ).filter(pl.col("why").is_not_null())
+    return [
+        f"{txn}：{why}" for txn, why in bad.select("transaction", "why").head(BAD_ROWS_SHOWN).iter_rows()
+    ] + (
+        [f"……共 {bad.height} 笔有误。 ({bad.height} bad rows in all.)"] if bad.height > BAD_ROWS_SHOWN else []
+    )
+
+
+@action("ledger.post_file_missing", permission="payment.reconcile")
+def do_post_file_missing(actor: User, file_id: int) -> MissingPosted:
+    """批量补记 — every open "only theirs" difference of a reconciled file posted as the channel's payment of the
+    file's day (transaction id, account and amount from the file), set-based (:mod:`gridcare.ledger.bulk`), the
+    differences resolved as posted with their payments; all or nothing: any bad row and nothing is posted, every
+    bad row named. The channel's day must still be open (not 日结). The file's row is locked first: a second copy
+    at once waits, then finds nothing left to post."""
+    started = time.perf_counter()
+    record = get_in_scope(
+        ChannelFile.objects.select_for_update(of=("self",)).select_related("channel__user"),
+        actor,
+        write=True,
+        pk=file_id,
+    )
+    channel = record.channel
+    if DailyClose.objects.filter(cashier_id=channel.user_id, day=record.day).exists():
+        raise Conflict(
+            f"{channel.name} {record.day} 已日结，不能再补记收费。"
+            f" (The channel's day {record.day} is closed: no more payments can be posted for it.)"
+        )
+    rows = _missing_rows(actor, record)
+    refusals = _refusals(rows)
+    if refusals:
+        raise InvalidInput(
+            {"rows": refusals},
+            "批量补记未入账任何一笔，以下各笔有误："
+            + "；".join(refusals)
+            + " (Nothing was posted: every bad row is listed; correct them or resolve them one by one.)",
+        )
+    posted = posting_bulk.post_batch(
+        actor,
+        channel=channel,
+        cashier=channel.user,
+        day=record.day,
+        batch=rows.select("transaction", "account", "fen"),
+        note=f"对账补记 {record.day}",
+    )
+    resolved = _resolve_posted(actor, record)
+    assert resolved == posted.count, (resolved, posted.count)
+    total = (Decimal(posted.fen) / 100).quantize(Decimal("0.01"))
+    result = MissingPosted(record, posted.count, total, time.perf_counter() - started)
+    audit.record(
+        actor,
+        "ledger.post_file_missing",
+        record,
+        after={"posted": posted.count, "total": total, "day": record.day},
+    )
+    return result
+
+
+def _resolve_posted(actor: User, record: ChannelFile) -> int:
+    """The file's open "only theirs" differences marked posted, each with the channel's payment of its
+    transaction (one UPDATE … FROM on both databases)."""
+    p = TableRef(Payment, "p")
+    table = Difference._meta.db_table
+
+    def mine(name: str) -> str:  # the difference's column, qualified (the payment has some of the same names)
+        return f'"{table}".{_column(Difference, name)}'
+
+    sql = (
+        f'UPDATE "{table}" SET {_column(Difference, "resolution")} = %s, {_column(Difference, "resolved_by")} = %s, '
+        f"{_column(Difference, 'payment')} = {p.id}, {_column(Difference, 'note')} = %s FROM {p} "
+        f"WHERE {mine('file')} = %s AND {mine('kind')} = %s AND {mine('resolution')} = %s "
+        f"AND {p.channel_id} = %s AND {p.transaction_id} = {mine('transaction_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                Difference.Resolution.POSTED.value,
+                actor.pk,
+                "批量补记",
+                record.pk,
+                Difference.Kind.ONLY_THEIRS.value,
+                Difference.Resolution.OPEN.value,
+                record.channel_id,
+            ],
+        )
+        return int(cursor.rowcount)
+
+
+def _column(model: type[Difference], name: str) -> str:
+    return f'"{column_of(model._meta.get_field(name))}"'
 
 
 def report_rows(record: ChannelFile) -> list[list[Any]]:

@@ -22,6 +22,7 @@ urlpatterns = [
     path("approvals/<int:pk>/decide/", views.DecideView.as_view(), name="decide"),
     path("reconcile/", views.ReconcileView.as_view(), name="reconcile"),
     path("reconcile/<int:pk>/", views.FileView.as_view(), name="file"),
+    path("reconcile/<int:pk>/post-missing/", views.PostMissingView.as_view(), name="post-missing"),
     path("differences/<int:pk>/resolve/", views.ResolveView.as_view(), name="resolve"),
     path("prepaid/", prepaid_views.PrepaidListView.as_view(), name="prepaid"),
     path("prepaid/<int:pk>/", prepaid_views.PrepaidAccountView.as_view(), name="prepaid-account"),

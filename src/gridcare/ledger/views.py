@@ -31,7 +31,12 @@ from gridcare.ledger.forms import (
 )
 from gridcare.ledger.models import ApprovalRequest, ChannelFile, DailyClose, Difference, Method, Payment
 from gridcare.ledger.receipt import receipt_pdf
-from gridcare.ledger.reconcile import do_import_channel_file, do_resolve_difference, report_rows
+from gridcare.ledger.reconcile import (
+    do_import_channel_file,
+    do_post_file_missing,
+    do_resolve_difference,
+    report_rows,
+)
 from gridcare.web.excel import workbook_response
 from gridcare.web.views import Column, ScopedListView, StaffMixin, apply_error
 
@@ -405,8 +410,23 @@ class FileView(StaffMixin, View):
                 "title": f"{_('Channel reconciliation')} {record.channel.name} {record.day}",
                 "record": record,
                 "differences": record.differences.select_related("payment")[:500],
+                "missing_open": record.differences.filter(
+                    kind=Difference.Kind.ONLY_THEIRS, resolution=Difference.Resolution.OPEN
+                ).count(),
             },
         )
+
+
+class PostMissingView(_PostView):
+    """批量补记 — the file's open "only theirs" rows posted at once (:func:`do_post_file_missing`)."""
+
+    permission = "payment.reconcile"
+    fallback = "ledger:reconcile"
+
+    def act(self) -> str:
+        record = _file(self.request, self.kwargs["pk"])
+        result = do_post_file_missing(self.request.user, record.pk)
+        return f"已批量补记 {result.posted} 笔，共 {result.total} 元。"
 
 
 class ResolveView(_PostView):

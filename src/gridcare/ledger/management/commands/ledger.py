@@ -2,7 +2,8 @@
 within amounts, payments fully posted, each released bill charged once); exit code 1 on any mismatch.
 ``gridcare ledger post-charges [--as USERNAME]`` — post released bills not yet in the ledger (idempotent).
 ``gridcare ledger reconcile --channel CODE --day YYYY-MM-DD FILE [--as USERNAME]`` — import a channel's daily
-file and match it against our payments (对账).
+file and match it against our payments (对账); ``--post-missing``: then post every payment only the channel has as
+its payment of that day (批量补记: a batch-debit file, 代扣文件), all or nothing.
 ``gridcare ledger post-late-fees [--until YYYY-MM-DD] [--as USERNAME]`` — the month-end late-fee job (电费违约金):
 the increment accrued up to the day over what was posted; two copies at once run once.
 ``gridcare ledger dunning [--dry-run] [--as USERNAME]`` — the dunning ladder over all accounts (催费): reminders sent,
@@ -42,6 +43,11 @@ class Command(BaseCommand):
         rec.add_argument("--channel", required=True)
         rec.add_argument("--day", required=True, help="YYYY-MM-DD")
         rec.add_argument("--as", dest="username")
+        rec.add_argument(
+            "--post-missing",
+            action="store_true",
+            help="then post every payment only the channel has (批量补记, all or nothing)",
+        )
         fees = sub.add_parser("post-late-fees", help="post the late fees accrued up to a day (month end)")
         fees.add_argument("--until", help="YYYY-MM-DD (default today)")
         fees.add_argument("--as", dest="username")
@@ -139,6 +145,14 @@ class Command(BaseCommand):
             f"{result.only_ours}, only theirs {result.only_theirs}, amount differs {result.amount_differs} "
             f"in {result.seconds:.2f} s"
         )
+        if options.get("post_missing"):
+            from gridcare.ledger.reconcile import do_post_file_missing
+
+            posted = do_post_file_missing(actor, result.pk)
+            self.stdout.write(
+                f"批量补记 (missing payments posted): {posted.posted} payments, {posted.total} 元 "
+                f"in {posted.seconds:.2f} s"
+            )
 
     def _post_late_fees(self, options: dict[str, Any]) -> None:
         from gridcare.ledger.latefees import do_post_late_fees

@@ -1,0 +1,441 @@
+"""批量入账 — many channel payments posted set-based: a day's batch-debit file (代扣文件) or the missing payments of a
+reconciled file (批量补记), a million rows in one transaction.
+
+The allocation of :func:`gridcare.ledger.posting.match` computed for all accounts at once over Polars columns, in
+integer fen: each account's open debits in allocation order (``ALLOCATION_ORDER``) laid end to end, each payment
+of the account (in the batch's order) covering the next stretch of them; a payment's part beyond what is owed is
+its prepayment. A debit and a payment overlap where their stretches meet — the allocation rows are those overlaps,
+exactly what ``posting.match`` gives one payment after another (``tests/ledger/test_bulk_posting.py`` compares
+both on a random ledger).
+
+On PostgreSQL the accounts of the batch go into a temporary table (COPY) that every query joins, their rows are
+locked in id order, the receipt numbers and the payments' and entries' ids are drawn from their sequences in one
+statement each, and payments, entries, allocations and audit rows are written with COPY; SQLite (the demo) runs
+the same queries and plain bulk inserts. The hooks of a single payment — the late fee posted at payment, the
+reconnection of a disconnected account (缴费复电) and of a prepaid account cut off at zero (费控复电) — run on the
+accounts that need them, found by one query each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django.db import connection, models
+from django.utils import timezone
+
+from gridcare.core import audit
+from gridcare.core.context import current_origin
+from gridcare.core.frames import query_frame, scaled, scaled_sql
+from gridcare.core.models import AuditEntry
+from gridcare.core.numbering import reserve_numbers
+from gridcare.core.rows import TableRef, column_of
+from gridcare.customers.models import Account
+from gridcare.ledger import latefees
+from gridcare.ledger.conf import conf, late_fee_posting
+from gridcare.ledger.models import Allocation, Channel, Entry, Method, Payment
+from gridcare.org.models import User
+
+#: the temporary table of the batch's account ids
+BATCH = "_ledger_batch_account"
+
+
+@dataclass
+class Posted:
+    """What a bulk posting wrote: the payments (``transaction``, ``payment``, ``account``, ``fen``) and the count
+    of entries and allocations."""
+
+    payments: pl.DataFrame
+    entries: int
+    allocations: int
+
+    @property
+    def count(self) -> int:
+        return self.payments.height
+
+    @property
+    def fen(self) -> int:
+        return int(self.payments.get_column("fen").sum() or 0) if self.payments.height else 0
+
+
+# --- the batch's accounts -----------------------------------------------------------------------------------
+
+
+def _fill_batch(account_ids: pl.Series) -> None:
+    """The temporary table of the batch's accounts (emptied first: a second batch in the same transaction)."""
+    ids = account_ids.unique().sort()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f'CREATE TEMPORARY TABLE IF NOT EXISTS "{BATCH}" (id bigint PRIMARY KEY) ON COMMIT DROP'
+            )
+            cursor.execute(f'TRUNCATE "{BATCH}"')
+            buffer = io.BytesIO()
+            ids.to_frame().write_csv(buffer, include_header=False)
+            with cursor.cursor.copy(f'COPY "{BATCH}" (id) FROM STDIN (FORMAT csv)') as copy:
+                copy.write(buffer.getvalue())
+            cursor.execute(f'ANALYZE "{BATCH}"')
+        else:
+            cursor.execute(f'CREATE TEMPORARY TABLE IF NOT EXISTS "{BATCH}" (id integer PRIMARY KEY)')
+            cursor.execute(f'DELETE FROM "{BATCH}"')
+            cursor.executemany(f'INSERT INTO "{BATCH}" (id) VALUES (%s)', [(int(i),) for i in ids])
+
+
+def _lock_batch() -> None:
+    """Row locks on the batch's accounts in id order (as :func:`posting.lock_accounts`: no deadlock with a single
+    payment or another batch); SQLite locks the whole database at the first write."""
+    if connection.vendor != "postgresql":
+        return
+    a = TableRef(Account, "a")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT count(*) FROM (SELECT {a.id} FROM {a} WHERE {a.id} IN (SELECT id FROM "{BATCH}") '
+            f"ORDER BY {a.id} FOR UPDATE OF a) locked"
+        )
+
+
+def _ids(sql: str, params: list[Any]) -> list[int]:
+    return query_frame(sql, params, {"id": pl.Int64}).get_column("id").to_list()
+
+
+def _needing_hooks(day: dt.date) -> tuple[list[int], list[int], list[int]]:
+    """The batch's accounts with a late fee to post at payment, at their disconnection (dunning), cut off (费控):
+    the three flags of a single payment's checks (``ledger.actions._payment_checks``), for the whole batch."""
+    from gridcare.engine import dunning as ladder
+    from gridcare.ledger.models import DunningCase
+    from gridcare.ledger.prepaid_models import PrepaidAgreement
+
+    overdue: list[int] = []
+    if "payment" in late_fee_posting():
+        e, x, k = TableRef(Entry, "e"), TableRef(Allocation, "x"), TableRef(Entry, "k")
+        kinds = ", ".join(f"'{kind.value}'" for kind in latefees.BILL_KINDS)
+        grace = dt.timedelta(days=int(conf("LATE_FEE_GRACE_DAYS")))
+        settled = f"COALESCE((SELECT SUM({x.amount}) FROM {x} WHERE {x.debit_id} = {e.id}), 0)"
+        settled_late = (
+            f"EXISTS (SELECT 1 FROM {x} JOIN {k} ON {k.id} = {x.credit_id} WHERE {x.debit_id} = {e.id} "
+            f"AND {k.day} > {e.due_date})"
+        )
+        overdue = _ids(
+            f'SELECT DISTINCT {e.account_id} FROM {e} WHERE {e.account_id} IN (SELECT id FROM "{BATCH}") '
+            f"AND {e.kind} IN ({kinds}) AND {e.amount} > 0 AND {e.bill_id} IS NOT NULL AND {e.due_date} < %s "
+            f"AND ({e.amount} > {settled} OR {settled_late}) ORDER BY 1",
+            [day - grace],
+        )
+    c, g = TableRef(DunningCase, "c"), TableRef(PrepaidAgreement, "g")
+    disconnected = _ids(
+        f'SELECT {c.account_id} FROM {c} WHERE {c.account_id} IN (SELECT id FROM "{BATCH}") '
+        f"AND {c.status} = %s AND {c.last_step} = %s ORDER BY 1",
+        [DunningCase.Status.OPEN.value, int(ladder.DISCONNECT)],
+    )
+    cut_off = _ids(
+        f'SELECT {g.account_id} FROM {g} WHERE {g.account_id} IN (SELECT id FROM "{BATCH}") '
+        f"AND {g.active} = %s AND {g.switched_off} = %s ORDER BY 1",
+        [True, True],
+    )
+    return overdue, disconnected, cut_off
+
+
+def open_debits_frame() -> pl.DataFrame:
+    """The open debits of the batch's accounts in allocation order: ``account, debit, left`` (fen)."""
+    e, x = TableRef(Entry, "e"), TableRef(Allocation, "x")
+    kinds = ", ".join(
+        f"'{kind.value}'" for kind in (Entry.Kind.CHARGE, Entry.Kind.CORRECTION, Entry.Kind.LATE_FEE)
+    )
+    sql = (
+        f"SELECT {e.account_id}, {e.id}, {e.kind}, {e.due_date}, {scaled_sql(e.amount, 2)}, "
+        f"COALESCE({scaled_sql('s.total', 2)}, 0) FROM {e} "
+        f"LEFT JOIN (SELECT {x.debit_id} AS debit, SUM({x.amount}) AS total FROM {x} "
+        f'WHERE {x.account_id} IN (SELECT id FROM "{BATCH}") GROUP BY {x.debit_id}) s ON s.debit = {e.id} '
+        f'WHERE {e.account_id} IN (SELECT id FROM "{BATCH}") AND {e.kind} IN ({kinds}) AND {e.amount} > 0'
+    )
+    frame = query_frame(
+        sql,
+        [],
+        {
+            "account": pl.Int64,
+            "debit": pl.Int64,
+            "kind": pl.String,
+            "due": pl.Date,
+            "amount": scaled(2),
+            "done": scaled(2),
+        },
+    )
+    return ranked(frame)
+
+
+def ranked(frame: pl.DataFrame) -> pl.DataFrame:
+    """Debits ``account, debit, kind, due, amount, done`` (fen) → ``account, debit, left`` of the open ones, in
+    allocation order (:func:`posting.ranked`'s: the groups of ``ALLOCATION_ORDER``, then due date, id)."""
+    order = list(conf("ALLOCATION_ORDER"))
+    fees = order.index("late_fee") if "late_fee" in order else len(order)
+    bills = order.index("oldest_bill") if "oldest_bill" in order else len(order)
+    return (
+        frame.with_columns(
+            left=pl.col("amount") - pl.col("done"),
+            group=pl.when(pl.col("kind") == Entry.Kind.LATE_FEE.value).then(fees).otherwise(bills),
+        )
+        .filter(pl.col("left") > 0)
+        .sort(["account", "group", "due", "debit"])
+        .select("account", "debit", "left")
+    )
+
+
+def allocate(payments: pl.DataFrame, debits: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``posting.match`` of every payment of the batch at once.
+
+    ``payments``: ``seq, account, fen`` in posting order; ``debits``: ``account, debit, left`` in allocation order
+    (:func:`open_debits_frame`). Returns the payments with ``applied`` (the part settling debts) and ``prepaid``
+    (the rest), and the allocation rows ``seq, debit, fen`` (from the payment's settling entry)."""
+    laid = debits.with_columns(end=pl.col("left").cum_sum().over("account")).with_columns(
+        start=pl.col("end") - pl.col("left")
+    )
+    owed = laid.group_by("account").agg(owed=pl.col("left").sum())
+    paid = (
+        payments.sort("seq")
+        .with_columns(c_end=pl.col("fen").cum_sum().over("account"))
+        .with_columns(c_start=pl.col("c_end") - pl.col("fen"))
+        .join(owed, on="account", how="left")
+        .with_columns(pl.col("owed").fill_null(0))
+        .with_columns(
+            applied=pl.min_horizontal("c_end", "owed") - pl.min_horizontal("c_start", "owed"),
+        )
+        .with_columns(prepaid=pl.col("fen") - pl.col("applied"))
+    )
+    settling = paid.filter(pl.col("applied") > 0).select("seq", "account", "c_start", "c_end")
+    rows = (
+        settling.join(laid.select("account", "debit", "start", "end"), on="account", how="inner")
+        .with_columns(
+            fen=pl.min_horizontal("c_end", "end") - pl.max_horizontal("c_start", "start"),
+        )
+        .filter(pl.col("fen") > 0)
+        .select("seq", "debit", "fen")
+    )
+    return paid.select("seq", "account", "fen", "applied", "prepaid"), rows
+
+
+# --- writing ------------------------------------------------------------------------------------------------
+
+
+def _yuan(column: str) -> pl.Expr:
+    """Fen (Int64) as exact 元 text, ``-12.30``."""
+    fen = pl.col(column)
+    size = fen.abs()
+    return (
+        pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+        + (size // 100).cast(pl.String)
+        + pl.lit(".")
+        + (size % 100).cast(pl.String).str.zfill(2)
+    )
+
+
+def _new_ids(model: type[models.Model], count: int) -> pl.Series:
+    """``count`` primary keys from the table's own sequence in one statement (PostgreSQL)."""
+    table = model._meta.db_table
+    column = column_of(model._meta.pk)
+    return query_frame(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [table, column, count],
+        {"id": pl.Int64},
+    ).get_column("id")
+
+
+def _write(model: type[models.Model], frame: pl.DataFrame, *, ids: bool) -> pl.Series | None:
+    """Insert ``frame``'s rows (columns named by the fields' attnames) into the model's table: COPY on
+    PostgreSQL, with ids drawn first if ``ids``; a plain bulk insert elsewhere (the ids come back). The ids in the
+    frame's order, or None."""
+    if frame.height == 0:
+        return pl.Series("id", [], dtype=pl.Int64) if ids else None
+    if connection.vendor == "postgresql":
+        new = _new_ids(model, frame.height) if ids else None
+        if new is not None:
+            frame = frame.with_columns(new.alias("id"))
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        columns = ", ".join(f'"{column_of(fields[name])}"' for name in frame.columns)
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN (FORMAT csv)') as copy,
+        ):
+            buffer.seek(0)
+            while chunk := buffer.read(1 << 22):
+                copy.write(chunk)
+        return new
+    objects = [model(**row) for row in frame.iter_rows(named=True)]
+    model._default_manager.bulk_create(objects, batch_size=2000)
+    return pl.Series("id", [o.pk for o in objects], dtype=pl.Int64) if ids else None
+
+
+def write_rows(model: type[models.Model], frame: pl.DataFrame) -> None:
+    """Insert ``frame``'s rows (columns named by attnames, values as the database takes them in text): COPY on
+    PostgreSQL, a plain bulk insert elsewhere."""
+    _write(model, frame, ids=False)
+
+
+def _receipts(day: dt.date, count: int) -> pl.Series:
+    """``count`` receipt numbers of the day (``RECEIPT_PREFIX`` + date + the counter), reserved in one step."""
+    from gridcare.ledger.actions import RECEIPTS
+
+    prefix = f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}"
+    width = int(conf("RECEIPT_WIDTH"))
+    if connection.vendor != "postgresql":
+        return pl.Series("number", reserve_numbers(RECEIPTS, Payment, prefix, width, count), dtype=pl.String)
+    reserve_numbers(RECEIPTS, Payment, prefix, width, 0)  # (the counter past numbers given by hand)
+    values = query_frame(
+        "SELECT nextval(%s) FROM generate_series(1, %s)", [RECEIPTS.sequence, count], {"v": pl.Int64}
+    ).get_column("v")
+    digits = values.sort().cast(pl.String).str.zfill(width)
+    return digits.to_frame("d").select(pl.concat_str(pl.lit(prefix), pl.col("d")).alias("number")).to_series()
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _audit(actor: User, action: str, rows: pl.DataFrame) -> None:
+    """One audit row per payment (``object_id``, ``object_repr``, ``after`` as JSON text): COPY on PostgreSQL."""
+    if rows.height == 0:
+        return
+    if connection.vendor != "postgresql" or rows.height < audit.COPY_THRESHOLD:
+        audit.bulk_record(
+            actor,
+            action,
+            (
+                {
+                    "object_type": "ledger.payment",
+                    "object_id": pk,
+                    "object_repr": number,
+                    "after": json.loads(after),
+                }
+                for pk, number, after in rows.select("object_id", "object_repr", "after").iter_rows()
+            ),
+        )
+        return
+    origin = current_origin()
+    frame = rows.select(
+        at=pl.lit(timezone.now().isoformat()),
+        actor_id=pl.lit(actor.pk, dtype=pl.Int64),
+        actor_name=pl.lit((actor.display_name or actor.username or "system")[:150]),
+        action=pl.lit(action),
+        object_type=pl.lit("ledger.payment"),
+        object_id=pl.col("object_id").cast(pl.String),
+        object_repr=pl.col("object_repr"),
+        after=pl.col("after"),
+        request_id=pl.lit(_text(origin.request_id), dtype=pl.String),
+        job_id=pl.lit(_text(origin.job_id), dtype=pl.String),
+        note=pl.lit(""),
+    )
+    _write(AuditEntry, frame, ids=False)
+    audit.count_written(rows.height)
+
+
+def post_batch(
+    actor: User,
+    *,
+    channel: Channel,
+    cashier: User,
+    day: dt.date,
+    batch: pl.DataFrame,
+    note: str = "",
+) -> Posted:
+    """Post the ``batch`` (``transaction``, ``account`` id, ``fen`` > 0; checked by the caller: accounts in
+    scope, transactions not yet posted) as ``channel``'s payments of ``day`` taken by ``cashier``, audited as
+    ``actor``'s. Locks the accounts; the late fees, allocations and reconnections as a single payment's."""
+    now = timezone.now()
+    stamp = now.isoformat()
+    _fill_batch(batch.get_column("account"))
+    _lock_batch()
+    overdue, disconnected, cut_off = _needing_hooks(day)
+    if overdue:
+        latefees.post(actor, day, overdue)
+    payments = batch.with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64))
+    plan, rows = allocate(payments.select("seq", "account", "fen"), open_debits_frame())
+    numbers = _receipts(day, payments.height)
+    frame = pl.DataFrame(
+        {
+            "number": numbers,
+            "account_id": payments.get_column("account"),
+            "amount": payments.select(_yuan("fen")).to_series(),
+            "method": pl.repeat(Method.CHANNEL.value, payments.height, eager=True),
+            "channel_id": pl.repeat(channel.pk, payments.height, eager=True, dtype=pl.Int64),
+            "transaction_id": payments.get_column("transaction"),
+            "cashier_id": pl.repeat(cashier.pk, payments.height, eager=True, dtype=pl.Int64),
+            "day": pl.repeat(day.isoformat(), payments.height, eager=True),
+            "received_at": pl.repeat(stamp, payments.height, eager=True),
+            "note": pl.repeat(note[:200], payments.height, eager=True, dtype=pl.String),
+        }
+    )
+    ids = _write(Payment, frame, ids=True)
+    assert ids is not None
+    plan = plan.with_columns(payment=ids, number=numbers)
+    entry_rows = pl.concat(
+        [
+            plan.filter(pl.col("applied") > 0).select(
+                "seq", "payment", "account", kind=pl.lit(Entry.Kind.PAYMENT.value), fen=-pl.col("applied")
+            ),
+            plan.filter(pl.col("prepaid") > 0).select(
+                "seq", "payment", "account", kind=pl.lit(Entry.Kind.PREPAYMENT.value), fen=-pl.col("prepaid")
+            ),
+        ]
+    )
+    entry_ids = _write(
+        Entry,
+        entry_rows.select(
+            account_id="account",
+            kind="kind",
+            amount=_yuan("fen"),
+            payment_id="payment",
+            day=pl.lit(day.isoformat()),
+            due_date=pl.lit(day.isoformat()),
+            posted_at=pl.lit(stamp),
+            posted_by_id=pl.lit(actor.pk, dtype=pl.Int64),
+            note=pl.lit("", dtype=pl.String),
+        ),
+        ids=True,
+    )
+    assert entry_ids is not None
+    settling = (
+        entry_rows.with_columns(entry=entry_ids)
+        .filter(pl.col("kind") == Entry.Kind.PAYMENT.value)
+        .select("seq", "entry", "account")
+    )
+    allocations = rows.join(settling, on="seq", how="inner").select(
+        credit_id="entry", debit_id="debit", amount=_yuan("fen"), cause_id="entry", account_id="account"
+    )
+    _write(Allocation, allocations, ids=False)
+    if disconnected:  # paid in full after a disconnection: 复电 within 24 h
+        from gridcare.ledger.dunning import reconnect_paid
+
+        reconnect_paid(actor, disconnected, now=now)
+    if cut_off:  # 费控: a prepaid account cut off at zero is reconnected
+        from gridcare.ledger.prepaid_actions import reconnect_after_payment
+
+        reconnect_after_payment(actor, cut_off)
+    after = pl.DataFrame(
+        {
+            "account": payments.get_column("account"),
+            "amount": frame.get_column("amount"),
+            "transaction_id": payments.get_column("transaction"),
+            "applied": plan.select(_yuan("applied")).to_series(),
+        }
+    ).select(pl.struct(pl.all()).struct.json_encode().alias("after"))
+    _audit(
+        actor,
+        "ledger.take_payment",
+        pl.DataFrame({"object_id": ids, "object_repr": numbers}).with_columns(after.to_series()),
+    )
+    return Posted(
+        payments=pl.DataFrame(
+            {
+                "transaction": payments.get_column("transaction"),
+                "payment": ids,
+                "account": payments.get_column("account"),
+                "fen": payments.get_column("fen"),
+            }
+        ),
+        entries=entry_rows.height,
+        allocations=allocations.height,
+    )
