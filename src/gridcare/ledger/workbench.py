@@ -39,6 +39,7 @@ VERBS = {
     "ledger.close_day": _("Closed the day"),
     "ledger.register_channel": _("Registered a payment channel"),
     "ledger.import_channel_file": _("Reconciled a channel file"),
+    "ledger.post_file_missing": _("Posted the missing payments of a channel file"),
     "ledger.resolve_difference": _("Resolved a reconciliation difference"),
     "ledger.post_late_fee": _("Posted a late fee"),
     "ledger.post_late_fees": _("Ran the late-fee job"),
