@@ -134,9 +134,12 @@ def build(actor: User, scale: str) -> Iterator[str]:
     ]
     methods = [Method.CASH, Method.POS, Method.WECHAT, Method.ALIPAY, Method.BANK_TRANSFER]
     taken: dict[str, int] = {}
-    channel_rows: list[tuple[int, Decimal]] = []
+    # the channels always get a few of today's payers, whatever the counters could take: the bank's file of the
+    # day needs BANK_FILE_MINIMUM of its payments (how many pay today depends on the day the demo is built)
+    reserved = BANK_FILE_MINIMUM + 1
+    channel_rows: list[tuple[int, Decimal]] = to_pay[-reserved:]
     overpaid = reversed_ = False
-    for account_id, total in to_pay:
+    for account_id, total in to_pay[:-reserved]:
         cashier = cashiers.get(units.get(account_id, ""))
         if cashier is None or taken.get(cashier.username, 0) >= COUNTER_PAYMENTS:
             channel_rows.append((account_id, total))
