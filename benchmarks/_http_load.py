@@ -57,6 +57,28 @@ def django_setup(database_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
+def empty_ledger() -> None:
+    """The demo organisation (built once) and an empty ledger: the ledger benchmarks start from the same state."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from gridcare.ledger import models as ledger
+    from gridcare.org import demo as org_demo
+    from gridcare.org.models import OrgUnit
+    from gridcare.org.selectors import system_actor
+
+    if not OrgUnit.objects.filter(code="GC").exists():
+        call_command("load_catalogue", verbosity=0)
+        list(org_demo.build(system_actor(), "small"))
+    with connection.cursor() as cursor:
+        tables = ", ".join(
+            connection.ops.quote_name(m._meta.db_table)
+            for m in (ledger.Difference, ledger.ChannelFile, ledger.ApprovalRequest, ledger.Allocation, ledger.Entry,
+                      ledger.Payment, ledger.DailyClose)
+        )  # fmt: skip
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -30,6 +30,7 @@ from typing import Any
 from _http_load import (
     SERVER_PIDS,
     django_setup,
+    empty_ledger,
     ensure_database,
     percentile,
     process_cpu_seconds,
@@ -45,27 +46,16 @@ P99_MS = 50.0
 
 def prepare(accounts: int) -> dict[str, Any]:
     """The demo organisation, the bank channel, ``accounts`` accounts with one charge each; ledger emptied."""
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
     from gridcare.customers.models import Account, Customer
     from gridcare.ledger import models as ledger
-    from gridcare.org import demo as org_demo
     from gridcare.org.models import OrgUnit, User
-    from gridcare.org.selectors import system_actor
 
-    if not OrgUnit.objects.filter(code="GC").exists():
-        call_command("load_catalogue", verbosity=0)
-        list(org_demo.build(system_actor(), "small"))
+    empty_ledger()
     with connection.cursor() as cursor:
-        tables = ", ".join(
-            connection.ops.quote_name(m._meta.db_table)
-            for m in (ledger.Difference, ledger.ChannelFile, ledger.ApprovalRequest, ledger.Allocation, ledger.Entry,
-                      ledger.Payment, ledger.DailyClose)
-        )  # fmt: skip
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         cursor.execute("DELETE FROM core_idempotencyrecord")
     have = Account.objects.filter(number__startswith="LB").count()
     if have < accounts:
