@@ -57,12 +57,12 @@ def django_setup(database_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def empty_ledger() -> None:
-    """The demo organisation (built once) and an empty ledger: the ledger benchmarks start from the same state."""
+def demo_org_and_empty(*tables: type) -> None:
+    """The demo organisation (built once) and the given models' tables emptied: a benchmark starts from the same
+    state every run."""
     from django.core.management import call_command
     from django.db import connection
 
-    from gridcare.ledger import models as ledger
     from gridcare.org import demo as org_demo
     from gridcare.org.models import OrgUnit
     from gridcare.org.selectors import system_actor
@@ -71,12 +71,18 @@ def empty_ledger() -> None:
         call_command("load_catalogue", verbosity=0)
         list(org_demo.build(system_actor(), "small"))
     with connection.cursor() as cursor:
-        tables = ", ".join(
-            connection.ops.quote_name(m._meta.db_table)
-            for m in (ledger.Difference, ledger.ChannelFile, ledger.ApprovalRequest, ledger.Allocation, ledger.Entry,
-                      ledger.Payment, ledger.DailyClose)
-        )  # fmt: skip
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
+        cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def empty_ledger() -> None:
+    """The demo organisation and an empty ledger: the ledger benchmarks' starting state."""
+    from gridcare.ledger import models as ledger
+
+    demo_org_and_empty(
+        ledger.Difference, ledger.ChannelFile, ledger.ApprovalRequest, ledger.Allocation, ledger.Entry,
+        ledger.Payment, ledger.DailyClose,
+    )  # fmt: skip
 
 
 def free_port() -> int:

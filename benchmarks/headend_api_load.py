@@ -37,6 +37,7 @@ from typing import Any
 
 from _http_load import (
     SERVER_PIDS,
+    demo_org_and_empty,
     django_setup,
     ensure_database,
     percentile,
@@ -60,26 +61,16 @@ def _month(index: int) -> dt.date:
 
 def prepare(meters: int, months: int) -> dict[str, Any]:
     """The demo organisation, the meters and their routes and tasks; readings emptied; the integration token."""
-    from django.core.management import call_command
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
     from gridcare.customers.models import Account, Customer, ServicePoint
     from gridcare.metering.models import Installation, InstallationRead, Meter
-    from gridcare.org import demo as org_demo
     from gridcare.org.models import OrgUnit, User
-    from gridcare.org.selectors import system_actor
     from gridcare.readings import models as readings
 
-    if not OrgUnit.objects.filter(code="GC").exists():
-        call_command("load_catalogue", verbosity=0)
-        list(org_demo.build(system_actor(), "small"))
+    demo_org_and_empty(readings.HeadEndRead, readings.ReadException, readings.MeterRead, readings.ReadingTask)
     with connection.cursor() as cursor:
-        tables = ", ".join(
-            connection.ops.quote_name(m._meta.db_table)
-            for m in (readings.HeadEndRead, readings.ReadException, readings.MeterRead, readings.ReadingTask)
-        )
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         cursor.execute("DELETE FROM core_idempotencyrecord")
     have = Meter.objects.filter(asset_no__startswith="HB").count()
     if have < meters:
