@@ -1,11 +1,11 @@
 """Where the period VEE's CPU goes: one ``do_run_period_vee`` round (rolled back) with the CPU of this process
-and of its PostgreSQL backend measured around each phase.
+and of the PostgreSQL server (its backend and the load's helper connection) measured around each phase.
 
     PYTHONPATH=src .venv/bin/python benchmarks/vee_period_parts.py [--db gridcare_bench_vee] [--period 2026-11]
 
 Run ``benchmarks/vee_period.py`` once first: it seeds the database (1,000,000 accounts). Each phase function is
-wrapped: Python CPU from ``time.process_time`` (every thread of the process: Polars' threads count), the backend's
-from ``/proc/<pid>/schedstat`` (nanoseconds on the CPU); only functions called a few times are wrapped, so the
+wrapped: Python CPU from ``time.process_time`` (every thread of the process: Polars' threads count), PostgreSQL's
+from ``/proc`` (every ``postgres`` process, in clock ticks); only functions called a few times are wrapped, so the
 wrappers cost nothing measurable. Prints ``uptime`` too: on a shared machine the CPU per phase inflates with the
 load.
 """
@@ -17,7 +17,6 @@ import collections
 import functools
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -37,19 +36,13 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from gridcare.customers import bulk as customers_bulk
     from gridcare.org.selectors import system_actor
     from gridcare.readings import periodvee
     from gridcare.readings.actions import period as run
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-
-    def backend_seconds() -> float:
-        return int(Path(f"/proc/{backend}/schedstat").read_text().split()[0]) / 1e9
+    from vee_period import _server_cpu as backend_seconds  # every PostgreSQL process: the load's helper too
 
     spent: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0, 0.0])
 

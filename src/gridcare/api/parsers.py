@@ -9,7 +9,6 @@ is written.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import APIException, ParseError
 
+from gridcare.api import jsontext
 from gridcare.core.errors import InvalidInput
 from gridcare.engine.text import MAX_DEPTH, iter_json_problems, iter_text_problems
 
@@ -40,7 +40,7 @@ class BoundedJSONParser(parsers.JSONParser):
         except UnicodeDecodeError:
             raise ParseError("请求体不是 UTF-8 文本。 (The body is not UTF-8 text.)") from None
         try:
-            data = json.loads(text, parse_constant=_refuse_constant)
+            data = jsontext.loads(text, _refuse_constant)
         except RecursionError:
             data = None
             problems = [("<root>", f"嵌套超过 {MAX_DEPTH} 层。 (Nested deeper than {MAX_DEPTH} levels.)")]

@@ -9,8 +9,11 @@ models' ``_meta`` (never a table name typed by hand) and the columns' Polars typ
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,11 +56,15 @@ def copy_out(sql: str, params: Sequence[Any]) -> io.BytesIO:
     caller's transaction, seeing its uncommitted rows. The parameters are bound client-side, as psycopg binds a
     COPY's. Errors come back as Django's database errors, the connection ready for the next statement; the
     statement is logged like any other when queries are recorded (tests, DEBUG)."""
+    connection.ensure_connection()
+    return _copy_out(connection.connection, sql, params)
+
+
+def _copy_out(raw: Any, sql: str, params: Sequence[Any]) -> io.BytesIO:
+    """:func:`copy_out` on the psycopg connection ``raw`` (Django's, or a helper of :func:`query_frames`)."""
     import psycopg
     from psycopg import pq
 
-    connection.ensure_connection()
-    raw = connection.connection
     started = time.monotonic()
     with connection.wrap_database_errors, raw.lock:
         text = psycopg.ClientCursor(raw).mogrify(sql, list(params) or None)
@@ -89,25 +96,104 @@ def copy_out(sql: str, params: Sequence[Any]) -> io.BytesIO:
     return buffer
 
 
-def query_frame(
-    sql: str, params: Sequence[Any], schema: Mapping[str, type[pl.DataType] | pl.Decimal]
-) -> pl.DataFrame:
+Schema = Mapping[str, type[pl.DataType] | pl.Decimal]
+
+
+def query_frame(sql: str, params: Sequence[Any], schema: Schema) -> pl.DataFrame:
     """The rows of ``sql`` as a Polars frame with ``schema`` (column names and types in select order); a
     ``scaled(places)`` column comes back as Int64 in 10**-places units."""
-    names = list(schema)
-    integers = {name: pl.Int64 if isinstance(dtype, pl.Decimal) else dtype for name, dtype in schema.items()}
     if connection.vendor == "postgresql":
-        buffer = copy_out(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
-        if buffer.tell() == 0:
-            return pl.DataFrame(schema=integers)
-        buffer.seek(0)
-        frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=dict(schema))
-        decimals = [name for name, dtype in schema.items() if isinstance(dtype, pl.Decimal)]
-        return frame.with_columns(pl.col(decimals).to_physical().cast(pl.Int64)) if decimals else frame
+        connection.ensure_connection()
+        return _copied_frame(connection.connection, FrameQuery(sql, params, schema))
+    integers = {name: pl.Int64 if isinstance(dtype, pl.Decimal) else dtype for name, dtype in schema.items()}
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         rows = cursor.fetchall()
     return pl.DataFrame(rows, schema=integers, orient="row")
+
+
+@dataclass(frozen=True)
+class FrameQuery:
+    """One query of :func:`query_frames`: the arguments of :func:`query_frame`."""
+
+    sql: str
+    params: Sequence[Any]
+    schema: Schema
+
+
+def _copied_frame(raw: Any, query: FrameQuery) -> pl.DataFrame:
+    names = list(query.schema)
+    buffer = _copy_out(raw, f"COPY ({query.sql}) TO STDOUT (FORMAT csv)", query.params)
+    if buffer.tell() == 0:
+        integers = {n: pl.Int64 if isinstance(t, pl.Decimal) else t for n, t in query.schema.items()}
+        return pl.DataFrame(schema=integers)
+    buffer.seek(0)
+    frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=dict(query.schema))
+    decimals = [name for name, dtype in query.schema.items() if isinstance(dtype, pl.Decimal)]
+    return frame.with_columns(pl.col(decimals).to_physical().cast(pl.Int64)) if decimals else frame
+
+
+def query_frames(
+    queries: Mapping[str, FrameQuery], *, connections: int = 1, session: Mapping[str, str] | None = None
+) -> dict[str, pl.DataFrame]:
+    """:func:`query_frame` of each query, by name — on PostgreSQL on up to ``connections`` connections at once.
+
+    A million-row load is a serial pipeline on one connection: PostgreSQL formats rows while this process waits,
+    then this process parses them while PostgreSQL waits. With a second connection (its own backend, in a
+    thread of this process: libpq and Polars' CSV reader release the GIL) both cores work, each connection
+    taking the next query off the list (give the largest first). Only when the caller's transaction has
+    written nothing yet: a helper connection sees committed rows only, so it then sees exactly what the
+    caller's own next statement would (both read committed; the caller's locks are held while they run).
+    Otherwise — and on SQLite — the queries run one after the other in the caller's transaction. ``session``:
+    settings (``work_mem`` …) for the helper connections, as the caller set them on its own."""
+    if connection.vendor != "postgresql" or connections < 2 or len(queries) < 2 or _has_written():
+        return {name: query_frame(q.sql, q.params, q.schema) for name, q in queries.items()}
+    connection.ensure_connection()
+    pending = list(queries.items())
+    lock = threading.Lock()
+    frames: dict[str, pl.DataFrame] = {}
+
+    def work(raw: Any) -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                name, query = pending.pop(0)
+            frames[name] = _copied_frame(raw, query)
+
+    helpers = [_helper_connection(session or {}) for _ in range(min(connections, len(queries)) - 1)]
+    try:
+        with ThreadPoolExecutor(len(helpers)) as pool:
+            running = [pool.submit(work, raw) for raw in helpers]
+            try:
+                work(connection.connection)
+            finally:
+                with lock:
+                    pending.clear()  # on a failure here, the helpers stop after their current query
+                for future in running:
+                    future.result()
+    finally:
+        for raw in helpers:
+            raw.close()
+    return {name: frames[name] for name in queries}
+
+
+def _has_written() -> bool:
+    """Whether the current PostgreSQL transaction holds a transaction id (it has written something)."""
+    if not connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+        return bool(cursor.fetchone()[0])
+
+
+def _helper_connection(session: Mapping[str, str]) -> Any:
+    """A new psycopg connection with Django's parameters, autocommit, with ``session``'s settings."""
+    raw = connection.get_new_connection(connection.get_connection_params())
+    raw.autocommit = True
+    for name, value in {"TimeZone": connection.timezone_name, **session}.items():
+        raw.execute("SELECT set_config(%s, %s, false)", [name, str(value)])
+    return raw
 
 
 def update_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from gridcare.core.frames import attach, epoch_sql, query_frame, scaled, scaled_sql
+from gridcare.core.frames import FrameQuery, attach, epoch_sql, query_frames, scaled, scaled_sql
 from gridcare.customers.models import ServicePoint
 from gridcare.engine import vee
 from gridcare.engine.money import QTY_DEC
@@ -51,6 +51,10 @@ WORK_MEM = "256MB"
 #: "parallel_tuple_cost": "0.0001"}`` makes the reads' joins parallel hash joins (docs/readings.md: faster
 #: alone, not shown to pay in the whole run on two busy cores, so not the default)
 PARALLEL: dict[str, str] = {}
+#: connections the load's queries run on at once (``GRIDCARE_VEE_LOAD_CONNECTIONS``): two keep both cores busy —
+#: PostgreSQL formatting one query's rows while this process parses another's (1,000,000 accounts: the load
+#: 7.5 → 5.5 s wall on two idle cores, docs/readings.md)
+LOAD_CONNECTIONS = 2
 
 READ_SCHEMA: dict[str, type[pl.DataType] | pl.Decimal] = {
     "read": pl.Int64,
@@ -128,7 +132,7 @@ class PeriodData:
     tasks: pl.DataFrame  # the period's tasks not validated yet (a task absent from it is validated)
 
 
-def _live_reads(
+def _live_read_queries(
     period: str,
     registers: list[str],
     on_routes: str,
@@ -136,55 +140,64 @@ def _live_reads(
     route_sql: str,
     route_params: Sequence[Any],
     everything: bool,
-) -> pl.DataFrame:
-    """The period's live reads of the service points on the routes in scope, with the meter's digits, the
-    route and the service point's capacity (:data:`READ_SCHEMA`).
+) -> dict[str, FrameQuery]:
+    """The queries of the period's live reads (:func:`_live_reads` matches them): the reads alone, the route
+    stops in scope, the service points' capacities, the meters' digits.
 
-    Four plain queries matched in Polars — the reads alone, the route stops in scope, the service points'
-    capacities, the meters' digits — rather than one query joining them: PostgreSQL's hash joins over a million
-    meters, stops and service points cost it about three times the plain scans (measured, backend CPU for 1.6 M
-    reads: 7.6–8.2 s joined; 2.2 s for the reads, 0.3–0.4 s for each of the three others), and
-    :func:`~gridcare.core.frames.attach` matches ids by array look-up in ~0.1 s. A read whose service point is
-    on no route in scope is dropped by the inner match, as the single query's join dropped it; every stop's
-    service point exists (a foreign key), so matching the capacities inner is the single query's outer join."""
-    plain = query_frame(
-        f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
-        f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
-        f"r.source, r.task_id FROM {_table(MeterRead)} r "
-        f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
-        f"{on_routes}",
-        [period, *LIVE, *registers, *scope_params],
-        {name: READ_SCHEMA[name] for name in list(READ_SCHEMA)[:11]},
-    )
-    stops = query_frame(
-        f"SELECT s.service_point_id, s.route_id FROM {_table(RouteStop)} s WHERE s.route_id IN ({route_sql})",
-        list(route_params),
-        {"account": pl.Int64, "route": pl.Int64},
-    )
+    Four plain queries matched in Polars rather than one query joining them: PostgreSQL's hash joins over a
+    million meters, stops and service points cost it about three times the plain scans (measured, backend CPU
+    for 1.6 M reads: 7.6–8.2 s joined; 2.2 s for the reads, 0.3–0.4 s for each of the three others), and
+    :func:`~gridcare.core.frames.attach` matches ids by array look-up in ~0.1 s."""
     in_scope = (
         ""
         if everything
         else f" WHERE p.id IN (SELECT s.service_point_id FROM {_table(RouteStop)} s "
         f"WHERE s.route_id IN ({route_sql}))"
     )
-    capacities = query_frame(
-        f"SELECT p.id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} FROM {_table(ServicePoint)} p"
-        + in_scope,
-        list(scope_params),
-        {"account": pl.Int64, "capacity": READ_SCHEMA["capacity"]},
-    )
-    meters = query_frame(
-        f"SELECT m.id, m.register_digits FROM {_table(Meter)} m"
-        + (
-            ""
-            if everything
-            else f" WHERE m.id IN (SELECT r.meter_id FROM {_table(MeterRead)} r WHERE r.period = %s {on_routes})"
+    return {
+        "reads": FrameQuery(
+            f"SELECT r.id, r.service_point_id, r.meter_id, r.register, {epoch_sql('r.read_at')}, "
+            f"{scaled_sql('r.value', QTY_DEC)}, r.multiplier, {scaled_sql('r.quantity', QTY_DEC)}, r.status, "
+            f"r.source, r.task_id FROM {_table(MeterRead)} r "
+            f"WHERE r.period = %s AND r.status IN ({_marks(LIVE)}) AND r.register IN ({_marks(registers)}) "
+            f"{on_routes}",
+            [period, *LIVE, *registers, *scope_params],
+            {name: READ_SCHEMA[name] for name in list(READ_SCHEMA)[:11]},
         ),
-        [] if everything else [period, *scope_params],
-        {"meter": pl.Int64, "digits": pl.Int64},
+        "stops": FrameQuery(
+            f"SELECT s.service_point_id, s.route_id FROM {_table(RouteStop)} s WHERE s.route_id IN ({route_sql})",
+            list(route_params),
+            {"account": pl.Int64, "route": pl.Int64},
+        ),
+        "capacities": FrameQuery(
+            f"SELECT p.id, {scaled_sql('NULLIF(p.capacity_kva, 0)', QTY_DEC)} FROM {_table(ServicePoint)} p"
+            + in_scope,
+            list(scope_params),
+            {"account": pl.Int64, "capacity": READ_SCHEMA["capacity"]},
+        ),
+        "meters": FrameQuery(
+            f"SELECT m.id, m.register_digits FROM {_table(Meter)} m"
+            + (
+                ""
+                if everything
+                else f" WHERE m.id IN (SELECT r.meter_id FROM {_table(MeterRead)} r WHERE r.period = %s "
+                f"{on_routes})"
+            ),
+            [] if everything else [period, *scope_params],
+            {"meter": pl.Int64, "digits": pl.Int64},
+        ),
+    }
+
+
+def _live_reads(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The period's live reads of the service points on the routes in scope, with the meter's digits, the
+    route and the service point's capacity (:data:`READ_SCHEMA`). A read whose service point is on no route in
+    scope is dropped by the inner match, as a join would drop it; every stop's service point exists (a foreign
+    key), so matching the capacities inner is a join's outer one."""
+    points = attach(frames["stops"], frames["capacities"], "account")
+    return attach(attach(frames["reads"], points, "account"), frames["meters"], "meter").select(
+        list(READ_SCHEMA)
     )
-    points = attach(stops, capacities, "account")
-    return attach(attach(plain, points, "account"), meters, "meter").select(list(READ_SCHEMA))
 
 
 def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> PeriodData:
@@ -192,19 +205,22 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
     exceptions and unvalidated tasks for the service points on ``routes`` (a restricted queryset).
 
     When ``routes`` is every route (company scope, no unit chosen) the history is read without the join to the
-    route stops: the reads of a service point on no route are loaded too, and simply match nothing."""
+    route stops: the reads of a service point on no route are loaded too, and simply match nothing. The
+    queries run on :data:`LOAD_CONNECTIONS` connections at once where they can (:func:`query_frames`)."""
     route_sql, route_params = routes.values("pk").query.sql_with_params()
     everything = not routes.query.where
     registers = list(ENGINE_REGISTERS)
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
+    local: dict[str, str] = {}
+    if connection.vendor == "postgresql":
         local = {
             # hash joins over a million service points stay in memory
             "work_mem": str(getattr(settings, "GRIDCARE_VEE_WORK_MEM", WORK_MEM)),
             **getattr(settings, "GRIDCARE_VEE_PARALLEL", PARALLEL),
         }
-        with connection.cursor() as cursor:
-            for name, value in local.items():
-                cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
+        if connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                for name, value in local.items():
+                    cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
     on_routes = (
         ""
         if everything
@@ -212,66 +228,74 @@ def load(period: str, routes: QuerySet[Route], *, missing_before: dt.date) -> Pe
         f"WHERE s.route_id IN ({route_sql}))"
     )
     scope_params = [] if everything else route_params
-    reads = _live_reads(period, registers, on_routes, scope_params, route_sql, route_params, everything)
     bimonthly = (
         f"SELECT s.service_point_id FROM {_table(RouteStop)} s JOIN {_table(Route)} ro ON ro.id = s.route_id "
         f"WHERE ro.frequency = %s AND ro.id IN ({route_sql})"
     )
-    earlier = pl.concat(
-        [
-            query_frame(
-                f"SELECT r.meter_id, r.register, {epoch_sql('r.read_at')}, {scaled_sql('r.value', QTY_DEC)} "
-                f"FROM {_table(MeterRead)} r WHERE r.period = %s AND r.status = %s "
-                f"AND r.register IN ({_marks(registers)}) {on_routes}",
-                [shift_period(period, -1), MeterRead.Status.VALID, *registers, *scope_params],
-                EARLIER_SCHEMA,
-            ),
-            query_frame(
-                f"SELECT r.meter_id, r.register, {epoch_sql('r.read_at')}, {scaled_sql('r.value', QTY_DEC)} "
-                f"FROM {_table(MeterRead)} r WHERE r.period = %s AND r.status = %s "
-                f"AND r.register IN ({_marks(registers)}) AND r.service_point_id IN ({bimonthly})",
-                [
-                    shift_period(period, -2),
-                    MeterRead.Status.VALID,
-                    *registers,
-                    Route.Frequency.BIMONTHLY,
-                    *route_params,
-                ],
-                EARLIER_SCHEMA,
-            ),
-        ]
-    )
     periods = [shift_period(period, -n) for n in range(1, HISTORY_PERIODS + 1)] + [shift_period(period, -12)]
-    history = query_frame(
-        f"SELECT r.service_point_id, r.period, {scaled_sql('r.quantity', QTY_DEC)}, r.multiplier "
-        f"FROM {_table(MeterRead)} r "
-        f"WHERE r.period IN ({_marks(periods)}) AND r.status = %s AND r.register = %s "
-        f"AND r.quantity IS NOT NULL {on_routes}",
-        [*periods, MeterRead.Status.VALID, "active_total", *scope_params],
-        HISTORY_SCHEMA,
+    earlier = (
+        f"SELECT r.meter_id, r.register, {epoch_sql('r.read_at')}, {scaled_sql('r.value', QTY_DEC)} "
+        f"FROM {_table(MeterRead)} r WHERE r.period = %s AND r.status = %s AND r.register IN ({_marks(registers)}) "
     )
-    tasks = query_frame(
-        f"SELECT t.id, t.status FROM {_table(ReadingTask)} t "
-        f"WHERE t.period = %s AND t.status <> %s AND t.route_id IN ({route_sql})",
-        [period, ReadingTask.Status.VALIDATED, *route_params],
-        TASK_SCHEMA,
+    queries = {  # the largest first: each connection takes the next one off the list
+        "history": FrameQuery(
+            f"SELECT r.service_point_id, r.period, {scaled_sql('r.quantity', QTY_DEC)}, r.multiplier "
+            f"FROM {_table(MeterRead)} r "
+            f"WHERE r.period IN ({_marks(periods)}) AND r.status = %s AND r.register = %s "
+            f"AND r.quantity IS NOT NULL {on_routes}",
+            [*periods, MeterRead.Status.VALID, "active_total", *scope_params],
+            HISTORY_SCHEMA,
+        ),
+        **_live_read_queries(period, registers, on_routes, scope_params, route_sql, route_params, everything),
+        "earlier": FrameQuery(
+            earlier + on_routes,
+            [shift_period(period, -1), MeterRead.Status.VALID, *registers, *scope_params],
+            EARLIER_SCHEMA,
+        ),
+        "earlier_bimonthly": FrameQuery(
+            earlier + f"AND r.service_point_id IN ({bimonthly})",
+            [
+                shift_period(period, -2),
+                MeterRead.Status.VALID,
+                *registers,
+                Route.Frequency.BIMONTHLY,
+                *route_params,
+            ],
+            EARLIER_SCHEMA,
+        ),
+        "tasks": FrameQuery(
+            f"SELECT t.id, t.status FROM {_table(ReadingTask)} t "
+            f"WHERE t.period = %s AND t.status <> %s AND t.route_id IN ({route_sql})",
+            [period, ReadingTask.Status.VALIDATED, *route_params],
+            TASK_SCHEMA,
+        ),
+        "missing": FrameQuery(
+            f"SELECT t.id, t.service_point_id, t.meter_id, t.register, t.route_id, m.register_digits "
+            f"FROM {_table(ReadingTask)} t JOIN {_table(Meter)} m ON m.id = t.meter_id "
+            f"WHERE t.period = %s AND t.status = %s AND t.due_date < %s AND t.register IN ({_marks(registers)}) "
+            f"AND t.route_id IN ({route_sql})",
+            [period, ReadingTask.Status.PENDING, missing_before, *registers, *route_params],
+            MISSING_SCHEMA,
+        ),
+        "exceptions": FrameQuery(
+            f"SELECT e.id, e.read_id, e.task_id, e.rule, e.status, e.severity FROM {_table(ReadException)} e "
+            f"JOIN {_table(RouteStop)} s ON s.service_point_id = e.service_point_id "
+            f"WHERE e.period = %s AND e.status <> %s AND s.route_id IN ({route_sql})",
+            [period, ReadException.Status.CLEARED, *route_params],
+            EXCEPTION_SCHEMA,
+        ),
+    }
+    connections = int(getattr(settings, "GRIDCARE_VEE_LOAD_CONNECTIONS", LOAD_CONNECTIONS))
+    frames = query_frames(queries, connections=connections, session=local)
+    return PeriodData(
+        period,
+        _live_reads(frames),
+        pl.concat([frames["earlier"], frames["earlier_bimonthly"]]),
+        frames["history"],
+        frames["missing"],
+        frames["exceptions"],
+        frames["tasks"],
     )
-    missing = query_frame(
-        f"SELECT t.id, t.service_point_id, t.meter_id, t.register, t.route_id, m.register_digits "
-        f"FROM {_table(ReadingTask)} t JOIN {_table(Meter)} m ON m.id = t.meter_id "
-        f"WHERE t.period = %s AND t.status = %s AND t.due_date < %s AND t.register IN ({_marks(registers)}) "
-        f"AND t.route_id IN ({route_sql})",
-        [period, ReadingTask.Status.PENDING, missing_before, *registers, *route_params],
-        MISSING_SCHEMA,
-    )
-    exceptions = query_frame(
-        f"SELECT e.id, e.read_id, e.task_id, e.rule, e.status, e.severity FROM {_table(ReadException)} e "
-        f"JOIN {_table(RouteStop)} s ON s.service_point_id = e.service_point_id "
-        f"WHERE e.period = %s AND e.status <> %s AND s.route_id IN ({route_sql})",
-        [period, ReadException.Status.CLEARED, *route_params],
-        EXCEPTION_SCHEMA,
-    )
-    return PeriodData(period, reads, earlier, history, missing, exceptions, tasks)
 
 
 def route_frame(routes: QuerySet[Route], start: dt.date) -> pl.DataFrame:

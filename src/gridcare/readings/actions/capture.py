@@ -298,8 +298,14 @@ _NORMAL = str(Condition.NORMAL.value)
 _NO_ACCESS = str(Condition.NO_ACCESS.value)
 
 
+_TEXT_OR_NONE = frozenset({str, type(None)})
+_NO_READ_TIME = "read_at: 缺少抄表时间。 (The read time is missing.)"
+
+
 def _shape_problem(record: Any) -> str:
     """What is wrong with a record's shape (not an object, a field of the wrong type, no read time), or ""."""
+    if type(record) is dict and _TEXT_OR_NONE.issuperset(map(type, record.values())):
+        return "" if record.get("read_at") else _NO_READ_TIME  # the usual record: text only, checked in C
     if not isinstance(record, Mapping):
         return "每条记录须为对象。 (Each record must be an object.)"
     problems = []
@@ -310,7 +316,7 @@ def _shape_problem(record: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, _SCALARS):
             problems.append(f"{name}: 须为文本或数值。 (must be text or a number.)")
     if record.get("read_at") in (None, ""):
-        problems.append("read_at: 缺少抄表时间。 (The read time is missing.)")
+        problems.append(_NO_READ_TIME)
     return "; ".join(problems)
 
 
