@@ -235,8 +235,9 @@ _CENT = Decimal("0.01")
 def parse_value(raw: Any, digits: int) -> tuple[Decimal | None, str]:
     if isinstance(raw, bool) or raw is None or raw == "":
         return None, "缺少示数。 (The read value is missing.)"
+    text = str(raw).strip()
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(text)
     except (InvalidOperation, ValueError):
         return None, f"示数「{raw}」不是数值。 (The read is not a number.)"
     if not value.is_finite():
@@ -245,9 +246,20 @@ def parse_value(raw: Any, digits: int) -> tuple[Decimal | None, str]:
         return None, "示数不能为负。 (The read cannot be negative.)"
     if value >= _register_limit(digits):
         return None, f"示数超过计度器的 {digits} 位整数。 (More digits than the register has.)"
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+    if _decimal_places(text, value) > 2:
         return None, "示数最多两位小数。 (At most two decimals.)"
     return value.quantize(_CENT), ""
+
+
+def _decimal_places(text: str, value: Decimal) -> int:
+    """How many decimals ``value`` (parsed from ``text``) is written with: counted in the text when it is ASCII
+    digits, one point, ASCII digits (the usual read: exactly minus the exponent, and cheaper than ``as_tuple``),
+    else minus the exponent."""
+    whole, _, decimals = text.rpartition(".")
+    whole = whole.lstrip("+-")
+    if whole.isascii() and whole.isdigit() and decimals.isascii() and decimals.isdigit():
+        return len(decimals)
+    return -int(value.as_tuple().exponent)
 
 
 def check_records(
