@@ -161,8 +161,10 @@ def query_frames(
                 name, query = pending.pop(0)
             frames[name] = _copied_frame(raw, query)
 
-    helpers = [_helper_connection(session or {}) for _ in range(min(connections, len(queries)) - 1)]
+    helpers: list[Any] = []
     try:
+        for _ in range(min(connections, len(queries)) - 1):
+            helpers.append(_helper_connection(session or {}))
         with ThreadPoolExecutor(len(helpers)) as pool:
             running = [pool.submit(work, raw) for raw in helpers]
             try:

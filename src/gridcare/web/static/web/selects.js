@@ -40,6 +40,14 @@
       options.searchField = ["text"];
       options.preload = "focus";
       options.shouldLoad = function () { return true; };
+      if (!select.multiple) {
+        // a pick closes the list and leaves the control: a search still in flight (the one typing or focusing
+        // started) would otherwise open the list again over the form when its answer arrives
+        options.closeAfterSelect = true;
+        options.onItemAdd = function () {
+          this.blur();
+        };
+      }
       options.load = function (query, callback) {
         var separator = url.indexOf("?") === -1 ? "?" : "&";
         fetch(url + separator + "q=" + encodeURIComponent(query), { credentials: "same-origin", headers: { Accept: "application/json" } })
