@@ -493,7 +493,9 @@ def _plan_value(
     return None
 
 
-def _plan_months(year: int, months: Mapping[int, tuple[object, object]]) -> dict[int, tuple[Decimal, Decimal]]:
+def _plan_months(
+    year: int, months: Mapping[int, tuple[object, object]]
+) -> dict[int, tuple[Decimal, Decimal]]:
     """Every month and figure checked before anything is written; every error at once."""
     errors: dict[str, str] = {}
     if year not in PLAN_YEARS:

@@ -541,9 +541,12 @@ class SalesPlan(models.Model):
         verbose_name_plural = _("sales plans")
         ordering = ["org_unit__path", "month"]
         constraints = [
-            models.UniqueConstraint(fields=["org_unit", "month"], name="billing_one_sales_plan_per_unit_month"),
+            models.UniqueConstraint(
+                fields=["org_unit", "month"], name="billing_one_sales_plan_per_unit_month"
+            ),
             models.CheckConstraint(
-                condition=models.Q(kwh__gte=0) & models.Q(revenue__gte=0), name="billing_sales_plan_not_negative"
+                condition=models.Q(kwh__gte=0) & models.Q(revenue__gte=0),
+                name="billing_sales_plan_not_negative",
             ),
         ]
 

@@ -762,8 +762,12 @@ def _plan_lines(unit: OrgUnit, plans: list[Sold | None], actual: list[Sold]) -> 
     def planned(values: list[Decimal | None], total: Decimal, show: Any) -> list[str]:
         return [show(v) if v is not None else "—" for v in values] + [show(total) if year_plan else "—"]
 
-    def completion(done: list[Decimal], plan: list[Decimal | None], total: tuple[Decimal, Decimal]) -> list[str]:
-        cells = [format_value(ratio(d, p) if p is not None else None, "%") for d, p in zip(done, plan, strict=True)]
+    def completion(
+        done: list[Decimal], plan: list[Decimal | None], total: tuple[Decimal, Decimal]
+    ) -> list[str]:
+        cells = [
+            format_value(ratio(d, p) if p is not None else None, "%") for d, p in zip(done, plan, strict=True)
+        ]
         return [*cells, format_value(ratio(*total) if year_plan else None, "%")]
 
     kwh_plan = [p.kwh if p is not None else None for p in plans]
@@ -809,7 +813,7 @@ class SalesPlanView(StaffMixin, View):
         if form.is_valid():
             year = form.cleaned_data["year"]
             try:
-                do_set_sales_plan(request.user, form.cleaned_data["org_unit"], year, form.months())
+                do_set_sales_plan(self.request.user, form.cleaned_data["org_unit"], year, form.months())
             except NotFound:
                 raise Http404 from None
             except GridcareError as error:
@@ -822,7 +826,11 @@ class SalesPlanView(StaffMixin, View):
 
     def _initial(self, year: int, unit: str) -> dict[str, Any]:
         initial: dict[str, Any] = {"year": year}
-        found = restrict(OrgUnit.objects.filter(pk=int(unit)), self.request.user).first() if unit.isdigit() else None
+        found = (
+            restrict(OrgUnit.objects.filter(pk=int(unit)), self.request.user).first()
+            if unit.isdigit()
+            else None
+        )
         if found is None:
             return initial
         initial["org_unit"] = found
@@ -846,12 +854,8 @@ class SalesPlanView(StaffMixin, View):
             actual: list[Sold] = []
             for m in range(1, 13):
                 mine = [p for p in plans if p.month.month == m and p.org_unit.path.startswith(unit.path)]
-                month_plans.append(
-                    sum((Sold(p.kwh, p.revenue) for p in mine), Sold()) if mine else None
-                )
-                actual.append(
-                    sum((v for k, v in sold[m - 1].items() if k.startswith(unit.path)), Sold())
-                )
+                month_plans.append(sum((Sold(p.kwh, p.revenue) for p in mine), Sold()) if mine else None)
+                actual.append(sum((v for k, v in sold[m - 1].items() if k.startswith(unit.path)), Sold()))
             lines.extend(_plan_lines(unit, month_plans, actual))
         context = {
             "title": _("Sales plan"),

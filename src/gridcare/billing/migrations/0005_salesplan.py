@@ -7,30 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_rebill'),
-        ('org', '0004_position_read_scope'),
+        ("billing", "0004_rebill"),
+        ("org", "0004_position_read_scope"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SalesPlan',
+            name="SalesPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='the first day of the month', verbose_name='month')),
-                ('kwh', models.DecimalField(decimal_places=3, max_digits=16, verbose_name='planned energy')),
-                ('revenue', models.DecimalField(decimal_places=2, max_digits=16, verbose_name='planned revenue')),
-                ('set_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='set at')),
-                ('org_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sales_plans', to='org.orgunit', verbose_name='unit')),
-                ('set_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='set by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month", models.DateField(help_text="the first day of the month", verbose_name="month")),
+                ("kwh", models.DecimalField(decimal_places=3, max_digits=16, verbose_name="planned energy")),
+                (
+                    "revenue",
+                    models.DecimalField(decimal_places=2, max_digits=16, verbose_name="planned revenue"),
+                ),
+                ("set_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="set at")),
+                (
+                    "org_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sales_plans",
+                        to="org.orgunit",
+                        verbose_name="unit",
+                    ),
+                ),
+                (
+                    "set_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="set by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sales plan',
-                'verbose_name_plural': 'sales plans',
-                'ordering': ['org_unit__path', 'month'],
-                'constraints': [models.UniqueConstraint(fields=('org_unit', 'month'), name='billing_one_sales_plan_per_unit_month'), models.CheckConstraint(condition=models.Q(('kwh__gte', 0), ('revenue__gte', 0)), name='billing_sales_plan_not_negative')],
+                "verbose_name": "sales plan",
+                "verbose_name_plural": "sales plans",
+                "ordering": ["org_unit__path", "month"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("org_unit", "month"), name="billing_one_sales_plan_per_unit_month"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("kwh__gte", 0), ("revenue__gte", 0)),
+                        name="billing_sales_plan_not_negative",
+                    ),
+                ],
             },
         ),
     ]
