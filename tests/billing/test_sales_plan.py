@@ -173,6 +173,19 @@ def test_the_kpis_are_registered_as_unit_figures_and_no_longer_awaited(staff, re
     assert rows["sales_kwh_vs_plan"].unit_before == Decimal("165.0")
     assert rows["sales_kwh_vs_plan"].unit_now is None  # no plan for December
     assert rows["sales_kwh_vs_plan"].cells[0][0] == "—"  # not a person's figure
+    assert rows["sales_kwh_vs_plan"].link_before == "/billing/sales-plan/?year=2026"
+    vp = staff("vp")  # reads the figure, does not set the plan: the link opens the billing reports
+    (vp_row,) = [
+        r
+        for r in kpi_rows(vp, vp.position.kpis.all(), NOVEMBER.next().first_day)
+        if r.computed and r.definition.code == "revenue_vs_plan"
+    ]
+    assert vp_row.unit_before == rows["revenue_vs_plan"].unit_before  # the same company figure
+    assert (
+        vp_row.unit_before is not None and vp_row.unit_before > 100
+    )  # 河西's revenue against its plan of 0
+    assert vp_row.link_before is not None
+    assert vp_row.link_before.startswith(reverse("billing:reports"))
 
 
 # ------------------------------------------------------------------------------------------------ the API
@@ -216,6 +229,11 @@ def test_the_manager_sees_and_sets_the_plan_on_the_screen(staff, released) -> No
     for label in ("售电计划", "计划电量", "实际售电量", "售电量完成率", "计划电费收入", "售电收入完成率"):
         assert label in text, label
     assert "1,000.000 kWh" in text and "950.000 kWh" in text and "95.0%" in text and "50.0%" in text
+
+    form = manager.get(
+        url, {"year": 2026, "unit": unit("CG").pk}
+    ).content.decode()  # a unit's plans, to change
+    assert 'name="kwh_11"' in form and 'value="1000.000"' in form
 
     wrong = manager.post(url, {**data, "kwh_11": "-1"})
     assert wrong.status_code == 400 and "计划电量不能为负" in wrong.content.decode()
