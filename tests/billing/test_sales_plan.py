@@ -10,6 +10,7 @@ import pytest
 from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from gridcare.billing.actions import do_release_bills, do_set_sales_plan
 from gridcare.billing.executors import start_run
@@ -181,9 +182,7 @@ def test_the_kpis_are_registered_as_unit_figures_and_no_longer_awaited(staff, re
         if r.computed and r.definition.code == "revenue_vs_plan"
     ]
     assert vp_row.unit_before == rows["revenue_vs_plan"].unit_before  # the same company figure
-    assert (
-        vp_row.unit_before is not None and vp_row.unit_before > 100
-    )  # 河西's revenue against its plan of 0
+    assert vp_row.unit_before is not None and vp_row.unit_before > 100  # 河西's revenue against its plan of 0
     assert vp_row.link_before is not None
     assert vp_row.link_before.startswith(reverse("billing:reports"))
 
@@ -246,3 +245,20 @@ def test_the_screen_is_refused_to_a_customer_service_rep(staff) -> None:
     refused = rep.post(reverse("billing:sales-plan"), {"org_unit": unit("CG").pk, "year": 2026, "kwh_1": "1"})
     assert refused.status_code == 403
     assert not SalesPlan.objects.exists()
+
+
+def test_the_years_completion_counts_only_the_planned_months(staff) -> None:
+    """October planned (1,000 kWh, nothing sold), November sold 950 kWh without a plan: the year reads 0.0 %, not
+    95.0 % — an unplanned month's sales do not make up for a planned one."""
+    from gridcare.billing.reports import Sold
+    from gridcare.billing.views import _plan_lines
+
+    plans: list[Sold | None] = [None] * 12
+    plans[9] = Sold(Decimal("1000"), Decimal("500.00"))
+    actual = [Sold()] * 12
+    actual[10] = Sold(Decimal("950.000"), Decimal("480.00"))
+    with translation.override("en"):
+        lines = {line.label: line.cells for line in _plan_lines(unit("CG"), plans, actual)}
+    assert lines["Energy completion"][9] == "0.0%" and lines["Energy completion"][10] == "—"
+    assert lines["Energy completion"][12] == "0.0%" and lines["Revenue completion"][12] == "0.0%"
+    assert lines["Energy sold"][12] == "950.000 kWh" and lines["Planned revenue"][12] == "500.00 元"

@@ -752,12 +752,16 @@ class PlanLine:
 
 
 def _plan_lines(unit: OrgUnit, plans: list[Sold | None], actual: list[Sold]) -> list[PlanLine]:
-    """Planned, actual and completion for kWh, then for revenue: twelve months and the year."""
+    """Planned, actual and completion for kWh, then for revenue: twelve months and the year (the year's completion
+    counts the sales of the planned months only, so a month without a plan does not inflate it)."""
     year_plan = [p for p in plans if p is not None]
     plan_kwh = sum((p.kwh for p in year_plan), Decimal(0))
     plan_revenue = sum((p.revenue for p in year_plan), Decimal(0))
     sold_kwh = sum((a.kwh for a in actual), Decimal(0))
     sold_revenue = sum((a.revenue for a in actual), Decimal(0))
+    planned_months = [a for a, p in zip(actual, plans, strict=True) if p is not None]
+    done_kwh = sum((a.kwh for a in planned_months), Decimal(0))
+    done_revenue = sum((a.revenue for a in planned_months), Decimal(0))
 
     def planned(values: list[Decimal | None], total: Decimal, show: Any) -> list[str]:
         return [show(v) if v is not None else "—" for v in values] + [show(total) if year_plan else "—"]
@@ -772,16 +776,19 @@ def _plan_lines(unit: OrgUnit, plans: list[Sold | None], actual: list[Sold]) -> 
 
     kwh_plan = [p.kwh if p is not None else None for p in plans]
     revenue_plan = [p.revenue if p is not None else None for p in plans]
-    kwh = lambda v: with_unit(v, "kWh")  # noqa: E731
+
+    def kwh(value: Decimal) -> str:
+        return with_unit(value, "kWh")
+
     lines = [
         (_("Planned energy"), planned(kwh_plan, plan_kwh, kwh)),
         (_("Energy sold"), [kwh(a.kwh) for a in actual] + [kwh(sold_kwh)]),
-        (_("Energy completion"), completion([a.kwh for a in actual], kwh_plan, (sold_kwh, plan_kwh))),
+        (_("Energy completion"), completion([a.kwh for a in actual], kwh_plan, (done_kwh, plan_kwh))),
         (_("Planned revenue"), planned(revenue_plan, plan_revenue, money)),
         (_("Revenue billed"), [money(a.revenue) for a in actual] + [money(sold_revenue)]),
         (
             _("Revenue completion"),
-            completion([a.revenue for a in actual], revenue_plan, (sold_revenue, plan_revenue)),
+            completion([a.revenue for a in actual], revenue_plan, (done_revenue, plan_revenue)),
         ),
     ]
     return [PlanLine(unit, str(label), cells, i == 0) for i, (label, cells) in enumerate(lines)]
