@@ -61,7 +61,8 @@ def test_demo_bills_twelve_months_reviews_and_releases(system, staff, tariffs) -
     assert {r.status for r in runs} == {BillingRun.Status.DONE}
     run_lines = [line for line in lines if line.startswith("billing: run ")]
     assert len(run_lines) == billing_demo.MONTHS and all("released" in line for line in run_lines), lines
-    assert lines[-1].startswith("billing: rebills") and "not made" not in "".join(lines), lines
+    assert lines[-2].startswith("billing: rebills") and "not made" not in "".join(lines), lines
+    assert lines[-1].startswith("billing: sales plans"), lines
 
     released = Bill.objects.filter(status="released")
     assert released.exists() and not released.filter(number=None).exists()
@@ -97,6 +98,26 @@ def test_demo_bills_twelve_months_reviews_and_releases(system, staff, tariffs) -
         if Bill.objects.filter(account_id=a, kind="regular").count() == billing_demo.MONTHS
     ]
     assert len(full_year) >= len(accounts) // 2  # most accounts are connected the whole year
+
+    # the manager's sales plan: every station that sold in a billed month has that month's plan, and its completion
+    # rates read 95–105 % (the demo's factors; the plans are rounded to whole kWh and to 分)
+    from gridcare.billing.models import SalesPlan
+    from gridcare.billing.workbench import revenue_vs_plan, sales_kwh_vs_plan
+    from gridcare.org.models import OrgUnit
+    from gridcare.web.workbench import Month
+
+    manager = staff("manager")
+    plans = SalesPlan.objects.select_related("org_unit")
+    assert plans.exists() and {p.org_unit.kind for p in plans} == {OrgUnit.Kind.STATION}
+    assert {f"{p.month:%Y-%m}" for p in plans} <= set(periods)
+    for plan in plans:
+        month = Month.of(plan.month)
+        for kpi in (sales_kwh_vs_plan, revenue_vs_plan):
+            value = kpi(manager, plan.org_unit, month)
+            assert value is not None and 94 <= value <= 106, (plan, kpi.__name__, value)
+    last = Month.of(dt.date.fromisoformat(f"{periods[-1]}-01"))
+    company = OrgUnit.objects.get(parent__isnull=True)
+    assert sales_kwh_vs_plan(manager, company, last) is not None
 
 
 def test_demo_billing_is_not_built_twice(system, staff, tariffs) -> None:

@@ -308,6 +308,11 @@ def world(staff, place, make_meter, system, settings, tmp_path):  # noqa: F811
         instalments=[{"due_date": dt.date.today() + dt.timedelta(days=30), "amount": "50.00"}],
     )
     DunningCase.objects.create(account=cg.account)
+    from gridcare.billing.actions import do_set_sales_plan
+    from gridcare.org.models import OrgUnit
+
+    for code in ("CG", "HX"):  # 售电计划 of a unit inside 城关's scope and one outside it
+        do_set_sales_plan(system, OrgUnit.objects.get(code=code), 2026, {11: ("1000", "550.00")})
     from gridcare.ledger.models import Channel, ChannelFile
 
     bank, _ = Channel.objects.get_or_create(  # a reconciled file with a payment only the bank has (批量补记)

@@ -80,6 +80,8 @@ def test_every_catalogue_kpi_with_data_today_is_computed(org) -> None:
         "on_time_billing",  # billing: bills released within the days after their period
         "rebill_rate",  # billing: bills corrected by the rebills posted in the month
         "reconciliation_difference",  # billing: the released bills' lines against their totals
+        "sales_kwh_vs_plan",  # billing: released kWh of the month over the units' sales plans
+        "revenue_vs_plan",  # billing: released 元 of the month over the units' sales plans
         "collection_rate",  # ledger: payments allocated to the bills released in the month
         "arrears_aging",  # ledger: average days overdue of the open arrears
         "ka_revenue_collection",  # ledger: the key accounts' collection rate

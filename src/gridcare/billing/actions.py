@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from decimal import Decimal
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
-from gridcare.billing.models import Bill, BillFinding, BillingRun, NotBilled, PlausibilityRule, RunChunk
+from gridcare.billing.models import (
+    Bill,
+    BillFinding,
+    BillingRun,
+    NotBilled,
+    PlausibilityRule,
+    RunChunk,
+    SalesPlan,
+)
 from gridcare.billing.rating import rate_chunk
 from gridcare.billing.review import review_chunk
 from gridcare.billing.selectors import account_id_bounds, load_chunk
@@ -447,3 +456,116 @@ def do_rerate_bill(actor: User, pk: int) -> Bill:
         after={"total": str(new.total), "energy_kwh": str(new.energy_kwh), "replaces": pk},
     )
     return new
+
+
+# ------------------------------------------------------------------------------------------- 售电计划 (sales plan)
+
+PLAN_FIELDS = ["org_unit_id", "month", "kwh", "revenue"]
+#: the largest planned kWh and revenue the columns hold (16 digits with 3 and 2 decimals)
+PLAN_MAX_KWH = Decimal("9999999999999.999")
+PLAN_MAX_REVENUE = Decimal("99999999999999.99")
+PLAN_YEARS = range(2000, 2101)
+
+
+def _plan_value(
+    raw: object, places: int, largest: Decimal, field: str, what: tuple[str, str], errors: dict[str, str]
+) -> Decimal | None:
+    """A planned figure as a Decimal of at most ``places`` decimals, ≥ 0; otherwise an error under ``field``."""
+    chinese, english = what
+    if raw is None or str(raw).strip() == "":
+        errors[field] = f"请填写{chinese}。 (Give the {english.lower()}.)"
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        errors[field] = f"{chinese}须为数字。 ({english} must be a number.)"
+        return None
+    if not value.is_finite():
+        errors[field] = f"{chinese}须为数字。 ({english} must be a number.)"
+    elif value < 0:
+        errors[field] = f"{chinese}不能为负。 ({english} cannot be negative.)"
+    elif value > largest:
+        errors[field] = f"{chinese}过大（最多 {largest:,}）。 ({english} is too large: at most {largest:,}.)"
+    elif value != value.quantize(Decimal(1).scaleb(-places)):
+        errors[field] = f"{chinese}最多 {places} 位小数。 ({english} has at most {places} decimals.)"
+    else:
+        return value.quantize(Decimal(1).scaleb(-places))
+    return None
+
+
+def _plan_months(
+    year: int, months: Mapping[int, tuple[object, object]]
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """Every month and figure checked before anything is written; every error at once."""
+    errors: dict[str, str] = {}
+    if year not in PLAN_YEARS:
+        errors["year"] = (
+            f"年份须在 {PLAN_YEARS[0]}–{PLAN_YEARS[-1]} 之间。 (The year must be {PLAN_YEARS[0]}–{PLAN_YEARS[-1]}.)"
+        )
+    if not months:
+        errors["months"] = "请至少填写一个月的计划。 (Give the plan of at least one month.)"
+    checked: dict[int, tuple[Decimal, Decimal]] = {}
+    for month, figures in months.items():
+        if not isinstance(month, int) or not 1 <= month <= 12:
+            errors["months"] = f"月份须为 1–12，收到 {month}。 (Months are 1–12, got {month}.)"
+            continue
+        try:
+            raw_kwh, raw_revenue = figures
+        except (TypeError, ValueError):
+            errors[f"kwh_{month}"] = (
+                f"{month} 月须给出计划电量和计划电费。 (Give the planned kWh and revenue of month {month}.)"
+            )
+            continue
+        kwh = _plan_value(raw_kwh, 3, PLAN_MAX_KWH, f"kwh_{month}", ("计划电量", "Planned kWh"), errors)
+        revenue = _plan_value(
+            raw_revenue, 2, PLAN_MAX_REVENUE, f"revenue_{month}", ("计划电费收入", "Planned revenue"), errors
+        )
+        if kwh is not None and revenue is not None:
+            checked[month] = (kwh, revenue)
+    if errors:
+        raise InvalidInput(errors)
+    return checked
+
+
+@action("billing.set_sales_plan", permission="sales_plan.set")
+def do_set_sales_plan(
+    actor: User, unit: OrgUnit | int, year: int, months: Mapping[int, tuple[object, object]]
+) -> list[SalesPlan]:
+    """制定售电计划 — the planned kWh and revenue (元) of ``unit`` for the given months of ``year`` (the months not
+    given keep their plan). The unit must be in the actor's write scope (outside: not found); every figure is
+    checked first (≥ 0, kWh to 3 and 元 to 2 decimals) and nothing is written when one is wrong. One audit row per
+    month whose plan is new or changed (before/after)."""
+    pk = unit.pk if isinstance(unit, OrgUnit) else unit
+    found = get_in_scope(OrgUnit.objects.all(), actor, write=True, pk=pk)
+    if not found.is_active:
+        raise InvalidInput({"org_unit": "该单位已停用。 (The unit is inactive.)"})
+    checked = _plan_months(year, months)
+    firsts = {month: dt.date(year, month, 1) for month in checked}
+    existing = {
+        plan.month: plan
+        for plan in SalesPlan.objects.select_for_update()
+        .filter(org_unit=found, month__in=firsts.values())
+        .order_by("pk")
+    }
+    now = timezone.now()
+    saved: list[SalesPlan] = []
+    changed = 0
+    for month in sorted(checked):
+        kwh, revenue = checked[month]
+        plan = existing.get(firsts[month])
+        if plan is not None and (plan.kwh, plan.revenue) == (kwh, revenue):
+            saved.append(plan)
+            continue
+        before = audit.snapshot(plan, PLAN_FIELDS) if plan is not None else None
+        if plan is None:
+            plan = SalesPlan(org_unit=found, month=firsts[month])
+        plan.kwh, plan.revenue, plan.set_by, plan.set_at = kwh, revenue, actor, now
+        plan.save()
+        audit.record(
+            actor, "billing.set_sales_plan", plan, before=before, after=audit.snapshot(plan, PLAN_FIELDS)
+        )
+        saved.append(plan)
+        changed += 1
+    if not changed:  # the same figures again: said so in the log, nothing else written
+        audit.record(actor, "billing.set_sales_plan", found, note=f"{year}: unchanged")
+    return saved

@@ -14,10 +14,10 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from gridcare.api.base import ScopedViewSetMixin
-from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill
+from gridcare.billing.actions import do_accept_finding, do_release_bills, do_rerate_bill, do_set_sales_plan
 from gridcare.billing.documents import pdf_response
 from gridcare.billing.executors import resume_run, start_run
-from gridcare.billing.filters import BillFilter, FindingFilter, RebillFilter, RunFilter
+from gridcare.billing.filters import BillFilter, FindingFilter, RebillFilter, RunFilter, SalesPlanFilter
 from gridcare.billing.models import (
     Bill,
     BillFinding,
@@ -27,6 +27,7 @@ from gridcare.billing.models import (
     Rebill,
     RebillItem,
     RunChunk,
+    SalesPlan,
 )
 from gridcare.billing.rebill_actions import (
     do_approve_rebill,
@@ -484,9 +485,71 @@ class RebillViewSet(
         return self._answer(do_post_rebill(request.user, self.get_object().pk).pk)
 
 
+class SalesPlanSerializer(serializers.ModelSerializer):
+    unit_name = serializers.CharField(source="org_unit.name", read_only=True)
+
+    class Meta:
+        model = SalesPlan
+        fields = ["id", "org_unit", "unit_name", "month", "kwh", "revenue", "set_by", "set_at"]
+        read_only_fields = fields
+
+
+class PlannedMonthSerializer(serializers.Serializer):
+    # strings, not DecimalFields: the action checks them and says what is wrong in both languages
+    kwh = serializers.CharField(max_length=40, help_text="planned kWh (≥ 0, up to 3 decimals)")
+    revenue = serializers.CharField(max_length=40, help_text="planned revenue in 元 (≥ 0, up to 2 decimals)")
+
+
+class SetSalesPlanSerializer(serializers.Serializer):
+    org_unit = serializers.IntegerField(min_value=1)
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    months = serializers.DictField(
+        child=PlannedMonthSerializer(),
+        allow_empty=False,
+        help_text='{"1": {"kwh": "120000", "revenue": "66000.00"}, …}: the months to set (1–12); others keep theirs',
+    )
+
+    def validate_months(self, value: dict[str, Any]) -> dict[int, tuple[str, str]]:
+        months: dict[int, tuple[str, str]] = {}
+        for key, figures in value.items():
+            if not str(key).isdigit() or not 1 <= int(key) <= 12:
+                raise serializers.ValidationError(
+                    f"月份须为 1–12，收到「{key}」。 (Months are 1–12, got '{key}'.)"
+                )
+            months[int(key)] = (figures["kwh"], figures["revenue"])
+        return months
+
+
+class SalesPlanViewSet(
+    ScopedViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """售电计划 — plans per unit and month (filter ``year``, ``month_number``, ``unit``); ``POST`` sets one unit's
+    months of a year through the audited action and answers the unit's plans of that year."""
+
+    queryset = SalesPlan.objects.select_related("org_unit").order_by("org_unit__path", "month", "id")
+    serializer_class = SalesPlanSerializer
+    filterset_class = SalesPlanFilter
+    view_permission = "billing.view"
+    action_permissions = {"create": "sales_plan.set"}
+
+    @extend_schema(request=SetSalesPlanSerializer, responses={201: SalesPlanSerializer(many=True)})
+    def create(self, request: StaffRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        data = SetSalesPlanSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        do_set_sales_plan(request.user, values["org_unit"], values["year"], values["months"])
+        plans = self.get_queryset().filter(org_unit_id=values["org_unit"], month__year=values["year"])
+        return Response(SalesPlanSerializer(plans, many=True).data, status=201)
+
+
 ROUTES = [
     ("billing/runs", BillingRunViewSet, "billing-run"),
     ("billing/bills", BillViewSet, "bill"),
     ("billing/findings", BillFindingViewSet, "bill-finding"),
     ("billing/rebills", RebillViewSet, "rebill"),
+    ("billing/sales-plans", SalesPlanViewSet, "sales-plan"),
 ]

@@ -16,24 +16,30 @@ The demo is a list of steps (:data:`STEPS`), each ``step(accountant, periods, ac
 lines (``accounts``: the accounts the demo bills, None = every one). After the twelve months, a few rebills (退补)
 of each type on the last month's released bills, through the real actions: a correction, a meter error and
 capacity overruns within the accountant's limit (posted), a theft above it approved by the department manager
-(posted), and one theft left waiting for approval.
+(posted), and one theft left waiting for approval. Last, the department manager's sales plan (售电计划) of every
+station for the billed months, through the real action: each month's plan is what the station sold divided by a
+factor between 0.95 and 1.05 (fixed per station and month), so the completion rates on the manager's workbench
+read 95–105 %.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 from django.utils import timezone
 
-from gridcare.billing.actions import do_accept_finding, do_release_bills
+from gridcare.billing.actions import do_accept_finding, do_release_bills, do_set_sales_plan
 from gridcare.billing.executors import start_run
 from gridcare.billing.models import Bill, BillFinding, BillingRun, Rebill
 from gridcare.billing.rebill_actions import do_approve_rebill, do_post_rebill, do_propose_rebill
+from gridcare.billing.reports import Selection, sold_by_unit
 from gridcare.core import clock
 from gridcare.core.discovery import app_modules
 from gridcare.core.errors import GridcareError
-from gridcare.org.models import User
+from gridcare.org.models import OrgUnit, User
 from gridcare.readings.demo import MAX_POINTS
 from gridcare.readings.models import RouteStop
 from gridcare.readings.periods import next_month
@@ -44,6 +50,9 @@ MONTHS = 12
 LEFT_IN_REVIEW = 3
 #: the day of the month after the period on which the demo releases its bills (10:00)
 RELEASE_DAY = 2
+#: the demo's sales plan is the month's sales divided by a factor in this range (the completion rate, per station
+#: and month)
+PLAN_FACTORS = (Decimal("0.95"), Decimal("1.05"))
 #: the reasons the demo accountant gives when accepting a finding
 ACCEPT_REASONS = {
     "zero_bill": "用户空置，已电话核实",
@@ -213,10 +222,44 @@ def rebills(accountant: User, periods: list[str], accounts: list[int] | None) ->
     yield f"billing: rebills (退补) — {shown}"
 
 
+def plan_factor(station: str, period: str) -> Decimal:
+    """The demo's completion rate of a station's month: fixed per station and month, within :data:`PLAN_FACTORS`."""
+    low, high = PLAN_FACTORS
+    share = Decimal(random.Random(f"{station}:{period}").randint(0, 1000)) / 1000  # noqa: S311 - demo figures
+    return (low + (high - low) * share).quantize(Decimal("0.001"))
+
+
+def sales_plans(accountant: User, periods: list[str], accounts: list[int] | None) -> Iterator[str]:
+    """售电计划 — the manager sets each station's plan of the billed months (those it sold in), one call of the real
+    action per station and year."""
+    manager = User.objects.filter(username="manager").first()
+    if manager is None:
+        yield "billing: no department manager in the demo organisation — no sales plan"
+        return
+    stations = list(OrgUnit.objects.filter(kind=OrgUnit.Kind.STATION, is_active=True).order_by("path"))
+    wanted: dict[tuple[OrgUnit, int], dict[int, tuple[Decimal, Decimal]]] = {}
+    for period in periods:
+        sold = sold_by_unit(Selection(period), manager)
+        year, month = (int(x) for x in period.split("-"))
+        for station in stations:
+            kwh = sum((v.kwh for k, v in sold.items() if k.startswith(station.path)), Decimal(0))
+            revenue = sum((v.revenue for k, v in sold.items() if k.startswith(station.path)), Decimal(0))
+            if not kwh or not revenue:
+                continue
+            factor = plan_factor(station.code, period)
+            plan = ((kwh / factor).quantize(Decimal(1)), (revenue / factor).quantize(Decimal("0.01")))
+            wanted.setdefault((station, year), {})[month] = plan
+    for (station, year), months in wanted.items():
+        do_set_sales_plan(manager, station, year, months)
+    units = len({station for station, _year in wanted})
+    months_set = sum(len(m) for m in wanted.values())
+    yield f"billing: sales plans (售电计划) of {units} stations, {months_set} station-months"
+
+
 Replayer = Callable[[dt.datetime, dt.datetime, bool], Iterator[str]]
 Step = Callable[[User, list[str], list[int] | None], Iterator[str]]
 #: the demo's billing steps, in order
-STEPS: list[Step] = [bill_the_year, rebills]
+STEPS: list[Step] = [bill_the_year, rebills, sales_plans]
 
 
 def build(actor: User, scale: str) -> Iterator[str]:

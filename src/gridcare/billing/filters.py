@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.billing.models import Bill, BillFinding, BillingRun, Rebill, RebillItem
+from gridcare.billing.models import Bill, BillFinding, BillingRun, Rebill, RebillItem, SalesPlan
 from gridcare.billing.review import RULE_LABELS
 from gridcare.core.scoped import ScopedFilterSet
 from gridcare.org.filters import UnitSubtreeFilter
@@ -62,3 +62,15 @@ class RebillFilter(ScopedFilterSet):
         if not value:
             return queryset
         return queryset.filter(pk__in=RebillItem.objects.filter(bill__period=value).values("rebill_id"))
+
+
+class SalesPlanFilter(ScopedFilterSet):
+    """售电计划: by year, month (1–12) and unit (and below)."""
+
+    year = django_filters.NumberFilter(label=_("Year"), field_name="month", lookup_expr="year")
+    month_number = django_filters.NumberFilter(label=_("Month"), field_name="month", lookup_expr="month")
+    unit = UnitSubtreeFilter(path_field="org_unit__path")
+
+    class Meta:
+        model = SalesPlan
+        fields = ["year", "month_number", "unit", "org_unit"]

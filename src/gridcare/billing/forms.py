@@ -192,3 +192,43 @@ class RuleForm(forms.Form):
                 max_value=high,
                 help_text=_("Default: %(value)s") % {"value": f"{DEFAULT_PARAMS[code][name]:,}"},
             )
+
+
+def _month_label(month: int) -> str:
+    return str(_("Month %(month)s") % {"month": month})
+
+
+class SalesPlanForm(ScopedForm):
+    """售电计划 — one unit's twelve months of a year: planned kWh and planned revenue (元) per month; a month left
+    empty keeps its plan. The figures go to the action unchecked beyond being numbers: it says what is wrong."""
+
+    org_unit = forms.ModelChoiceField(
+        label=_("Unit"),
+        queryset=OrgUnit.objects.filter(is_active=True).order_by("path"),
+    )
+    year = forms.IntegerField(label=_("Year"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for month in range(1, 13):
+            label = _month_label(month)
+            self.fields[f"kwh_{month}"] = forms.DecimalField(
+                label=f"{label} {_('planned energy')}（kWh）", required=False
+            )
+            self.fields[f"revenue_{month}"] = forms.DecimalField(
+                label=f"{label} {_('planned revenue')}（元）", required=False
+            )
+
+    def months(self) -> dict[int, tuple[Any, Any]]:
+        """The months given (both figures, or one and the other left to the action to refuse)."""
+        data = self.cleaned_data
+        given: dict[int, tuple[Any, Any]] = {}
+        for month in range(1, 13):
+            kwh, revenue = data.get(f"kwh_{month}"), data.get(f"revenue_{month}")
+            if kwh is not None or revenue is not None:
+                given[month] = (kwh, revenue)
+        return given
+
+    def month_rows(self) -> list[tuple[str, Any, Any]]:
+        """(month label, kWh field, revenue field) for the template's twelve lines."""
+        return [(_month_label(m), self[f"kwh_{m}"], self[f"revenue_{m}"]) for m in range(1, 13)]

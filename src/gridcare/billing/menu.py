@@ -29,4 +29,12 @@ ITEMS = [
         icon="sliders",
         order=350,
     ),
+    MenuItem(
+        _("Billing"),
+        _("Sales plan"),
+        "billing:sales-plan",
+        "sales_plan.set",
+        icon="bullseye",
+        order=360,
+    ),
 ]

@@ -515,3 +515,41 @@ class RebillItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bill.period} {self.total} 元"
+
+
+class SalesPlan(models.Model):
+    """售电计划 — the kWh and revenue a unit is to sell in one month (营销服务部经理 sets the year's plan): the
+    target of 售电量完成率 and 售电收入完成率. A target, not a financial record: it may be changed, but only
+    through the audited action (:func:`gridcare.billing.actions.do_set_sales_plan`)."""
+
+    org_unit = models.ForeignKey(
+        "org.OrgUnit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="sales_plans"
+    )
+    month = models.DateField(_("month"), help_text=_("the first day of the month"))
+    kwh = models.DecimalField(_("planned energy"), max_digits=16, decimal_places=3)
+    revenue = models.DecimalField(_("planned revenue"), max_digits=16, decimal_places=2)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("set by"), on_delete=models.PROTECT, related_name="+"
+    )
+    set_at = models.DateTimeField(_("set at"), default=timezone.now)
+
+    display_units = {"kwh": "kWh", "revenue": "元"}
+    scope_unit_path = "org_unit__path"
+
+    class Meta:
+        verbose_name = _("sales plan")
+        verbose_name_plural = _("sales plans")
+        ordering = ["org_unit__path", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org_unit", "month"], name="billing_one_sales_plan_per_unit_month"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kwh__gte=0) & models.Q(revenue__gte=0),
+                name="billing_sales_plan_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        unit = self.org_unit.name if self.org_unit_id else ""
+        return f"{unit} {self.month:%Y-%m}"

@@ -16,6 +16,7 @@ urlpatterns = [
     path("bills/<int:pk>/rerate/", views.BillRerateView.as_view(), name="bill-rerate"),
     path("reports/", views.ReportsView.as_view(), name="reports"),
     path("rules/", views.RulesView.as_view(), name="rules"),
+    path("sales-plan/", views.SalesPlanView.as_view(), name="sales-plan"),
     path("rules/<str:code>/edit/", views.RuleEditView.as_view(), name="rule-edit"),
     path("review/", views.ReviewListView.as_view(), name="review"),
     path("review/release/", views.ReviewReleaseView.as_view(), name="review-release"),

@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -20,12 +22,20 @@ from gridcare.billing.actions import (
     do_change_plausibility_rule,
     do_release_bills,
     do_rerate_bill,
+    do_set_sales_plan,
 )
 from gridcare.billing.conf import conf
 from gridcare.billing.documents import pdf_response, printed_lines
 from gridcare.billing.executors import resume_run, run_progress, start_run
 from gridcare.billing.filters import BillFilter, RebillFilter, ReviewFilter, RunFilter
-from gridcare.billing.forms import RebillForm, ReportForm, RuleForm, RunForm, rebill_params
+from gridcare.billing.forms import (
+    RebillForm,
+    ReportForm,
+    RuleForm,
+    RunForm,
+    SalesPlanForm,
+    rebill_params,
+)
 from gridcare.billing.models import (
     Bill,
     BillFinding,
@@ -35,6 +45,7 @@ from gridcare.billing.models import (
     Rebill,
     RebillItem,
     RunChunk,
+    SalesPlan,
     price_unit,
 )
 from gridcare.billing.rebill import PENALTY
@@ -48,11 +59,13 @@ from gridcare.billing.rebill_actions import (
 )
 from gridcare.billing.reports import (
     Selection,
+    Sold,
     check_text,
     default_report_period,
     kind_labels,
     register_sheet,
     sales_summary,
+    sold_by_unit,
     summary_sheet,
 )
 from gridcare.billing.review import PARAM_LABELS, rule_label
@@ -62,9 +75,18 @@ from gridcare.core.errors import GridcareError, InvalidInput, NotFound
 from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers.models import Account
 from gridcare.engine.plausibility import DEFAULT_PARAMS
+from gridcare.org.models import OrgUnit
 from gridcare.web.display import display, money, number, with_unit
 from gridcare.web.excel import report_response
-from gridcare.web.views import ActionFormView, Column, ScopedDetailView, ScopedListView, StaffMixin
+from gridcare.web.views import (
+    ActionFormView,
+    Column,
+    ScopedDetailView,
+    ScopedListView,
+    StaffMixin,
+    apply_error,
+)
+from gridcare.web.workbench import format_value, ratio
 
 #: rows of the not-billed list shown on a run's page (the API lists them all)
 NOT_BILLED_SHOWN = 200
@@ -714,3 +736,140 @@ class RebillPostView(_RebillPostView):
 
     def run(self, pk: int) -> Rebill:
         return do_post_rebill(self.request.user, pk)
+
+
+# ------------------------------------------------------------------------------------------- 售电计划 (sales plan)
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """One line of the plan table: a unit's figure of one kind for the twelve months and the year."""
+
+    unit: OrgUnit
+    label: str
+    cells: list[str]
+    first: bool  # the unit's first line (its name spans the unit's lines)
+
+
+def _plan_lines(unit: OrgUnit, plans: list[Sold | None], actual: list[Sold]) -> list[PlanLine]:
+    """Planned, actual and completion for kWh, then for revenue: twelve months and the year (the year's completion
+    counts the sales of the planned months only, so a month without a plan does not inflate it)."""
+    year_plan = [p for p in plans if p is not None]
+    plan_kwh = sum((p.kwh for p in year_plan), Decimal(0))
+    plan_revenue = sum((p.revenue for p in year_plan), Decimal(0))
+    sold_kwh = sum((a.kwh for a in actual), Decimal(0))
+    sold_revenue = sum((a.revenue for a in actual), Decimal(0))
+    planned_months = [a for a, p in zip(actual, plans, strict=True) if p is not None]
+    done_kwh = sum((a.kwh for a in planned_months), Decimal(0))
+    done_revenue = sum((a.revenue for a in planned_months), Decimal(0))
+
+    def planned(values: list[Decimal | None], total: Decimal, show: Any) -> list[str]:
+        return [show(v) if v is not None else "—" for v in values] + [show(total) if year_plan else "—"]
+
+    def completion(
+        done: list[Decimal], plan: list[Decimal | None], total: tuple[Decimal, Decimal]
+    ) -> list[str]:
+        cells = [
+            format_value(ratio(d, p) if p is not None else None, "%") for d, p in zip(done, plan, strict=True)
+        ]
+        return [*cells, format_value(ratio(*total) if year_plan else None, "%")]
+
+    kwh_plan = [p.kwh if p is not None else None for p in plans]
+    revenue_plan = [p.revenue if p is not None else None for p in plans]
+
+    def kwh(value: Decimal) -> str:
+        return with_unit(value, "kWh")
+
+    lines = [
+        (_("Planned energy"), planned(kwh_plan, plan_kwh, kwh)),
+        (_("Energy sold"), [kwh(a.kwh) for a in actual] + [kwh(sold_kwh)]),
+        (_("Energy completion"), completion([a.kwh for a in actual], kwh_plan, (done_kwh, plan_kwh))),
+        (_("Planned revenue"), planned(revenue_plan, plan_revenue, money)),
+        (_("Revenue billed"), [money(a.revenue) for a in actual] + [money(sold_revenue)]),
+        (
+            _("Revenue completion"),
+            completion([a.revenue for a in actual], revenue_plan, (done_revenue, plan_revenue)),
+        ),
+    ]
+    return [PlanLine(unit, str(label), cells, i == 0) for i, (label, cells) in enumerate(lines)]
+
+
+def _plan_year(request: HttpRequest) -> int:
+    raw = request.GET.get("year", "")
+    year = int(raw) if raw.isdigit() else timezone.localdate().year
+    return year if 2000 <= year <= 2100 else timezone.localdate().year
+
+
+class SalesPlanView(StaffMixin, View):
+    """售电计划 — for a chosen year, each unit (with a plan or sales, and the whole company) × twelve months: planned
+    and sold kWh and revenue with the completion rates (the KPIs' figures: a unit counts its subtree), and the form
+    that sets one unit's twelve months through the audited action."""
+
+    permission = "sales_plan.set"
+    template_name = "billing/sales_plan.html"
+    request: StaffHttpRequest
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        year = _plan_year(request)
+        form = SalesPlanForm(initial=self._initial(year, request.GET.get("unit", "")), user=request.user)
+        return self._render(year, form)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = SalesPlanForm(request.POST, user=request.user)
+        year = _plan_year(request)
+        if form.is_valid():
+            year = form.cleaned_data["year"]
+            try:
+                do_set_sales_plan(self.request.user, form.cleaned_data["org_unit"], year, form.months())
+            except NotFound:
+                raise Http404 from None
+            except GridcareError as error:
+                apply_error(form, error)
+            else:
+                messages.success(request, _("The sales plan is saved."))
+                query = urlencode({"year": year, "unit": form.cleaned_data["org_unit"].pk})
+                return HttpResponseRedirect(f"{reverse('billing:sales-plan')}?{query}")
+        return self._render(year, form, status=400)
+
+    def _initial(self, year: int, unit: str) -> dict[str, Any]:
+        initial: dict[str, Any] = {"year": year}
+        found = (
+            restrict(OrgUnit.objects.filter(pk=int(unit)), self.request.user).first()
+            if unit.isdigit()
+            else None
+        )
+        if found is None:
+            return initial
+        initial["org_unit"] = found
+        for plan in restrict(SalesPlan.objects.filter(org_unit=found, month__year=year), self.request.user):
+            initial[f"kwh_{plan.month.month}"] = plan.kwh
+            initial[f"revenue_{plan.month.month}"] = plan.revenue
+        return initial
+
+    def _render(self, year: int, form: SalesPlanForm, status: int = 200) -> HttpResponse:
+        user = self.request.user
+        plans = list(restrict(SalesPlan.objects.filter(month__year=year), user).select_related("org_unit"))
+        sold = [sold_by_unit(Selection(f"{year}-{m:02d}"), user) for m in range(1, 13)]
+        paths = {p.org_unit.path for p in plans} | {path for month in sold for path in month}
+        units = list(restrict(OrgUnit.objects.all(), user).order_by("path"))
+        visible = {u.pk for u in units}
+        roots = [u for u in units if u.parent_id not in visible]  # the whole of what the user sees, as totals
+        shown = [u for u in units if u.path in paths or u in roots]
+        lines: list[PlanLine] = []
+        for unit in shown:
+            month_plans: list[Sold | None] = []
+            actual: list[Sold] = []
+            for m in range(1, 13):
+                mine = [p for p in plans if p.month.month == m and p.org_unit.path.startswith(unit.path)]
+                month_plans.append(sum((Sold(p.kwh, p.revenue) for p in mine), Sold()) if mine else None)
+                actual.append(sum((v for k, v in sold[m - 1].items() if k.startswith(unit.path)), Sold()))
+            lines.extend(_plan_lines(unit, month_plans, actual))
+        context = {
+            "title": _("Sales plan"),
+            "year": year,
+            "years": [year - 1, year, year + 1],
+            "months": [str(_("Month %(month)s") % {"month": m}) for m in range(1, 13)],
+            "lines": lines,
+            "form": form,
+        }
+        return render(self.request, self.template_name, context, status=status)

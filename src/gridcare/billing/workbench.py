@@ -1,22 +1,24 @@
 """The billing app's part of the workbench registry (gridcare.web.workbench): open runs with their progress, the
 review queue, the accounts not billed and my rebills as to-dos, the rebills waiting for my approval, the on-time
-billing, rebill-rate and reconciliation-difference KPIs, and its actions in words."""
+billing, rebill-rate, reconciliation-difference and sales-plan completion (售电量/售电收入完成率) KPIs, and its
+actions in words."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridcare.billing.conf import conf
 from gridcare.billing.executors import run_progress
-from gridcare.billing.models import Bill, BillingRun, NotBilled, Rebill, RebillItem
-from gridcare.billing.reports import reconciliation_difference
+from gridcare.billing.models import Bill, BillingRun, NotBilled, Rebill, RebillItem, SalesPlan
+from gridcare.billing.reports import Selection, Sold, reconciliation_difference, sold_by_unit
 from gridcare.core.access import authority_limit, has_perm, restrict
 from gridcare.customers.models import Account
 from gridcare.engine.calendar import SHANGHAI
@@ -38,6 +40,7 @@ VERBS = {
     "billing.withdraw_rebill": _("Withdrew the rebill"),
     "billing.post_rebill": _("Posted the rebill"),
     "billing.change_rule": _("Changed a plausibility rule of the bill review"),
+    "billing.set_sales_plan": _("Set the sales plan"),
 }
 
 
@@ -265,10 +268,56 @@ def _reports_link(user: Any, unit: Any, month: Month) -> str:
     return f"{reverse('billing:reports')}?{urlencode({'period': month.key})}"
 
 
+def planned(user: Any, unit: Any, month: Month) -> Sold | None:
+    """售电计划 of ``unit``'s subtree for the month: the sum of the plans of the units in it (in the user's scope);
+    ``None`` when none of them has a plan for the month."""
+    plans = restrict(SalesPlan.objects.filter(month=month.first_day), user).filter(
+        org_unit__path__startswith=unit.path
+    )
+    found = plans.aggregate(n=Count("pk"), kwh=Sum("kwh"), revenue=Sum("revenue"))
+    if not found["n"]:
+        return None
+    return Sold(Decimal(found["kwh"]), Decimal(found["revenue"]))
+
+
+def sold(user: Any, unit: Any, month: Month) -> Sold:
+    """What the released bills of the month's period sold in ``unit``'s subtree (the sales summary's bills)."""
+    return sum(sold_by_unit(Selection(month.key, unit), user).values(), Sold())
+
+
+def completion(actual: Decimal, plan: Decimal) -> Decimal | None:
+    """完成率 — actual ÷ plan in percent with one decimal (as every % KPI); none for a plan of zero."""
+    return ratio(actual, plan)
+
+
+def sales_kwh_vs_plan(user: Any, unit: Any, month: Month) -> Value:
+    """售电量完成率 — kWh of the month's released bills in the unit's subtree ÷ the subtree's planned kWh × 100."""
+    plan = planned(user, unit, month) if unit is not None else None
+    if plan is None:
+        return None
+    return completion(sold(user, unit, month).kwh, plan.kwh)
+
+
+def revenue_vs_plan(user: Any, unit: Any, month: Month) -> Value:
+    """售电收入完成率 — amounts due of the month's released bills in the unit's subtree ÷ planned revenue × 100."""
+    plan = planned(user, unit, month) if unit is not None else None
+    if plan is None:
+        return None
+    return completion(sold(user, unit, month).revenue, plan.revenue)
+
+
+def _plan_link(user: Any, unit: Any, month: Month) -> str:
+    if has_perm(user, "sales_plan.set"):
+        return f"{reverse('billing:sales-plan')}?{urlencode({'year': month.year})}"
+    return _reports_link(user, unit, month)
+
+
 TODOS = [open_runs, bills_in_review, accounts_not_billed, my_rebills]
 APPROVALS = [ApprovalSource("billing.rebill", rebills_to_decide)]
 KPIS = [
     KPI("on_time_billing", on_time_billing, _bills_link),
     KPI("rebill_rate", rebill_rate, _rebills_link),
     KPI("reconciliation_difference", reconciliation, _reports_link),
+    KPI("sales_kwh_vs_plan", sales_kwh_vs_plan, _plan_link, per_person=False),
+    KPI("revenue_vs_plan", revenue_vs_plan, _plan_link, per_person=False),
 ]

@@ -42,8 +42,6 @@ PENDING_NOTE = _("Computed once the module holding its data (readings, bills, pa
 #: Which module brings the data of a catalogue KPI that nobody computes yet (its note names it); a KPI not listed
 #: gets :data:`PENDING_NOTE`. The module that brings the data registers the KPI and its line here goes.
 AWAITING: dict[str, Promise] = {
-    # the actual side comes from the released bills; the plan side (targets per unit and month) is not kept yet
-    **dict.fromkeys(("sales_kwh_vs_plan", "revenue_vs_plan"), _("sales plan")),
     "expansion_time_compliance": _("new connections"),
     **dict.fromkeys(("issues_found", "issues_closed", "recovered_revenue"), _("inspections")),
     "dispute_turnaround": _("metering disputes"),
@@ -294,7 +292,7 @@ def describe_action(action: str, object_repr: str = "") -> str:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def ratio(part: int | None, whole: int | None) -> Decimal | None:
+def ratio(part: int | Decimal | None, whole: int | Decimal | None) -> Decimal | None:
     """``part / whole`` in percent with one decimal; ``None`` when there is nothing to measure."""
     if not whole:
         return None
