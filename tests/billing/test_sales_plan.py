@@ -227,7 +227,8 @@ def test_the_manager_sees_and_sets_the_plan_on_the_screen(staff, released) -> No
     assert page.status_code == 200
     for label in ("售电计划", "计划电量", "实际售电量", "售电量完成率", "计划电费收入", "售电收入完成率"):
         assert label in text, label
-    assert "1,000.000 kWh" in text and "950.000 kWh" in text and "95.0%" in text and "50.0%" in text
+    # sales figures in 万 as Chinese reports give them: 1,000 kWh = 0.10 万kWh
+    assert text.count("0.10 万kWh") >= 2 and " 万元" in text and "95.0%" in text and "50.0%" in text
 
     form = manager.get(
         url, {"year": 2026, "unit": unit("CG").pk}
@@ -261,4 +262,4 @@ def test_the_years_completion_counts_only_the_planned_months(staff) -> None:
         lines = {line.label: line.cells for line in _plan_lines(unit("CG"), plans, actual)}
     assert lines["Energy completion"][9] == "0.0%" and lines["Energy completion"][10] == "—"
     assert lines["Energy completion"][12] == "0.0%" and lines["Revenue completion"][12] == "0.0%"
-    assert lines["Energy sold"][12] == "950.000 kWh" and lines["Planned revenue"][12] == "500.00 元"
+    assert lines["Energy sold"][12] == "0.10 万kWh" and lines["Planned revenue"][12] == "0.05 万元"

@@ -76,7 +76,7 @@ from gridcare.core.requests import StaffHttpRequest
 from gridcare.customers.models import Account
 from gridcare.engine.plausibility import DEFAULT_PARAMS
 from gridcare.org.models import OrgUnit
-from gridcare.web.display import display, money, number, with_unit
+from gridcare.web.display import display, in_wan, money, number, with_unit
 from gridcare.web.excel import report_response
 from gridcare.web.views import (
     ActionFormView,
@@ -778,7 +778,10 @@ def _plan_lines(unit: OrgUnit, plans: list[Sold | None], actual: list[Sold]) -> 
     revenue_plan = [p.revenue if p is not None else None for p in plans]
 
     def kwh(value: Decimal) -> str:
-        return with_unit(value, "kWh")
+        return in_wan(value, "kWh")
+
+    def money(value: Decimal) -> str:
+        return in_wan(value, "元")
 
     lines = [
         (_("Planned energy"), planned(kwh_plan, plan_kwh, kwh)),

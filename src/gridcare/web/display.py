@@ -67,6 +67,11 @@ def money(value: int | float | Decimal) -> str:
     return f"{number(value, 2)} {MONEY}"
 
 
+def in_wan(value: int | float | Decimal, unit: str) -> str:
+    """A large figure in 万 (ten thousands) as Chinese reports give sales: "3,103.11 万kWh", "2,657.72 万元"."""
+    return f"{number(Decimal(str(value)) / 10_000, 2)} 万{unit}"
+
+
 def price(value: int | float | Decimal) -> str:
     """A unit price as Chinese bills print it: the decimals it has, at least two and at most six, without
     trailing zeros — ``0.5283``, ``0.538``, ``23.00`` — never the stored ``0.528300``."""
