@@ -50,6 +50,13 @@ def test_classification_applies_the_rules_in_priority_order(accounts, staff) -> 
     assert grades == {"城关水厂": "first", "河西钢铁有限公司": "general", "山南数据中心": "general"}
     assert summary["created"] == 3
     assert set(Account.objects.filter(is_key_account=True).values_list("name", flat=True)) == set(grades)
+    # each account's audit row names it by number and name, as the workbench's recent actions show it
+    from gridcare.core.models import AuditEntry
+
+    named = set(
+        AuditEntry.objects.filter(action="keyaccounts.classify_account").values_list("object_repr", flat=True)
+    )
+    assert named == {f"{a.number} {a.name}" for a in Account.objects.filter(is_key_account=True)}
     # again: nothing changes; after the steel works shrinks below every rule it stops being a key account
     assert do_classify_key_accounts(staff("manager"))["created"] == 0
     accounts["big"].service_points.update(capacity_kva=100, expected_monthly_kwh=10)

@@ -112,6 +112,14 @@ def do_classify_key_accounts(actor: User) -> dict[str, int]:
         "unflagged": unflagged,
     }
     if rows:
+        named = dict(  # the audit log names the account by its number and name, as every other row does
+            (pk, f"{number} {name}")
+            for pk, number, name in Account.objects.filter(pk__in={r["account"] for r in rows}).values_list(
+                "pk", "number", "name"
+            )
+        )
+        for row in rows:
+            row["object_repr"] = named.get(row.pop("account"), "")
         audit.bulk_record(actor, "keyaccounts.classify_account", rows)
     audit.record(
         actor, "keyaccounts.classify", object_type="keyaccounts.keyaccount", object_id="*", after=summary
@@ -123,7 +131,7 @@ def _row(ka: KeyAccount, before: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "object_type": "keyaccounts.keyaccount",
         "object_id": ka.pk or ka.account_id,
-        "object_repr": f"account {ka.account_id}",
+        "account": ka.account_id,  # named after, in one query for the batch
         "before": before,
         "after": {"grade": ka.grade, "rule": ka.rule_id, "active": ka.active},
     }
