@@ -118,8 +118,8 @@ def do_classify_key_accounts(actor: User) -> dict[str, int]:
                 "pk", "number", "name"
             )
         )
-        for row in rows:
-            row["object_repr"] = named.get(row.pop("account"), "")
+        for entry in rows:
+            entry["object_repr"] = named.get(entry.pop("account"), "")
         audit.bulk_record(actor, "keyaccounts.classify_account", rows)
     audit.record(
         actor, "keyaccounts.classify", object_type="keyaccounts.keyaccount", object_id="*", after=summary
