@@ -263,3 +263,20 @@ def test_the_years_completion_counts_only_the_planned_months(staff) -> None:
     assert lines["Energy completion"][9] == "0.0%" and lines["Energy completion"][10] == "—"
     assert lines["Energy completion"][12] == "0.0%" and lines["Revenue completion"][12] == "0.0%"
     assert lines["Energy sold"][12] == "0.10 万kWh" and lines["Planned revenue"][12] == "0.05 万元"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_setting_a_new_month_at_once_both_succeed_one_after_the_other(staff) -> None:
+    """Given two plans for the same unit's new month sent at the same moment, then neither fails on the unique key:
+    the second waits for the first and changes its row — one plan, two audited changes."""
+    from tests.concurrency import run_together
+
+    manager = staff("manager")
+    figures = [("1000", "500.00"), ("2000", "900.00")]
+    results = run_together(
+        [lambda f=f: do_set_sales_plan(manager, unit("CG"), 2026, {3: f}) for f in figures]
+    )
+    assert all(isinstance(r, list) for r in results), results
+    plan = SalesPlan.objects.get()
+    assert (str(plan.kwh), str(plan.revenue)) in {("1000.000", "500.00"), ("2000.000", "900.00")}
+    assert AuditEntry.objects.filter(action="billing.set_sales_plan").count() == 2

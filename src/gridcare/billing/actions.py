@@ -540,6 +540,9 @@ def do_set_sales_plan(
     if not found.is_active:
         raise InvalidInput({"org_unit": "该单位已停用。 (The unit is inactive.)"})
     checked = _plan_months(year, months)
+    # two people setting the same unit's plan at once: the second waits for the first (its new months included,
+    # which no row lock of the plans themselves could cover) and then sees them
+    list(OrgUnit.objects.select_for_update().filter(pk=found.pk).values_list("pk"))
     firsts = {month: dt.date(year, month, 1) for month in checked}
     existing = {
         plan.month: plan
