@@ -280,3 +280,14 @@ def test_two_people_setting_a_new_month_at_once_both_succeed_one_after_the_other
     plan = SalesPlan.objects.get()
     assert (str(plan.kwh), str(plan.revenue)) in {("1000.000", "500.00"), ("2000.000", "900.00")}
     assert AuditEntry.objects.filter(action="billing.set_sales_plan").count() == 2
+
+
+@pytest.mark.parametrize(
+    "query", [{"year": "0.0"}, {"year": "2026.5"}, {"year": "99999"}, {"month_number": "13"}]
+)
+def test_a_bad_year_or_month_in_the_query_is_a_400_naming_it(api, query) -> None:
+    """Given a year or month that is no whole number in its range (the fuzzer sent ?year=0.0), then the answer is
+    a 400 naming the parameter, not a server error."""
+    answer = api("manager").get("/api/billing/sales-plans/", query)
+    assert answer.status_code == 400, answer.content
+    assert next(iter(query)) in answer.content.decode()

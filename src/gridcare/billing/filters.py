@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -64,11 +65,22 @@ class RebillFilter(ScopedFilterSet):
         return queryset.filter(pk__in=RebillItem.objects.filter(bill__period=value).values("rebill_id"))
 
 
+class WholeNumberFilter(django_filters.NumberFilter):
+    """A whole number in a range (a year, a month): "0.0" or "2026.5" is a 400 naming the parameter, never a date
+    lookup the database cannot make."""
+
+    field_class = forms.IntegerField
+
+
 class SalesPlanFilter(ScopedFilterSet):
     """售电计划: by year, month (1–12) and unit (and below)."""
 
-    year = django_filters.NumberFilter(label=_("Year"), field_name="month", lookup_expr="year")
-    month_number = django_filters.NumberFilter(label=_("Month"), field_name="month", lookup_expr="month")
+    year = WholeNumberFilter(
+        label=_("Year"), field_name="month", lookup_expr="year", min_value=2000, max_value=2100
+    )
+    month_number = WholeNumberFilter(
+        label=_("Month"), field_name="month", lookup_expr="month", min_value=1, max_value=12
+    )
     unit = UnitSubtreeFilter(path_field="org_unit__path")
 
     class Meta:
