@@ -151,3 +151,18 @@ def test_the_crawl_catches_raw_values() -> None:
     assert [item.split(" in ")[0] for item in found] == ["'[{'", "'None'"]
     assert problems(visible_text('<a title="accepted" href="/x/?status=accepted">已受理</a>')) == []
     assert problems(visible_text("<script>var x = {'a': None};</script> 24 小时")) == []
+
+
+def test_a_dunning_steps_audit_values_read_as_labels() -> None:
+    """Given a case's audit row holding a step's kind and delivery (keys that are no field of the case), then the
+    audit log shows their labels, not the codes (cg_head's audit page showed "步骤： → reconnected")."""
+    from django.utils import translation
+
+    from gridcare.ledger.models import DunningCase
+    from gridcare.web.display import field_changes
+
+    with translation.override("zh-hans"):
+        changes = field_changes(DunningCase, None, {"step": "reconnected", "channel": "sms"})
+    shown = " ".join(change.after for change in changes)
+    assert "reconnected" not in shown and "sms" not in shown
+    assert len(changes) == 2 and all(change.after for change in changes)

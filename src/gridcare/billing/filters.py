@@ -69,7 +69,7 @@ class WholeNumberFilter(django_filters.NumberFilter):
     """A whole number in a range (a year, a month): "0.0" or "2026.5" is a 400 naming the parameter, never a date
     lookup the database cannot make."""
 
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # a whole number, where NumberFilter takes decimals
 
 
 class SalesPlanFilter(ScopedFilterSet):

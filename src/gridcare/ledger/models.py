@@ -10,7 +10,7 @@ an UPDATE or DELETE (PostgreSQL triggers, see migration 0001) and so does the mo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -486,6 +486,9 @@ class DunningCase(models.Model):
         "outcome": _("outcome"),
         "work_order": _("work order"),
     }
+    #: audit keys whose values are a step's (``step`` = its kind, ``channel`` = how it was delivered): their fields,
+    #: so the audit log shows the labels (filled in below, once DunningStep exists)
+    audit_fields: ClassVar[dict[str, models.Field[Any, Any]]] = {}
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
@@ -570,6 +573,12 @@ class DunningStep(Immutable):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+
+DunningCase.audit_fields = {
+    "step": DunningStep._meta.get_field("kind"),
+    "channel": models.CharField(_("how"), max_length=16, choices=DunningStep.Delivery.choices),
+}
 
 
 class PaymentPlan(models.Model):

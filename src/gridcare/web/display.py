@@ -201,8 +201,10 @@ def model_field(model: Any, name: str) -> Any:
         return None
     try:
         return meta.get_field(name)
-    except FieldDoesNotExist:
-        return None
+    except (
+        FieldDoesNotExist
+    ):  # an audit key holding another model's value (a case's step): its field, if declared
+        return getattr(model, "audit_fields", {}).get(name)
 
 
 def field_display(obj: Any, name: str) -> str:
