@@ -285,17 +285,12 @@ def sold(user: Any, unit: Any, month: Month) -> Sold:
     return sum(sold_by_unit(Selection(month.key, unit), user).values(), Sold())
 
 
-def completion(actual: Decimal, plan: Decimal) -> Decimal | None:
-    """完成率 — actual ÷ plan in percent with one decimal (as every % KPI); none for a plan of zero."""
-    return ratio(actual, plan)
-
-
 def sales_kwh_vs_plan(user: Any, unit: Any, month: Month) -> Value:
     """售电量完成率 — kWh of the month's released bills in the unit's subtree ÷ the subtree's planned kWh × 100."""
     plan = planned(user, unit, month) if unit is not None else None
     if plan is None:
         return None
-    return completion(sold(user, unit, month).kwh, plan.kwh)
+    return ratio(sold(user, unit, month).kwh, plan.kwh)  # 完成率: one decimal, none for a plan of 0
 
 
 def revenue_vs_plan(user: Any, unit: Any, month: Month) -> Value:
@@ -303,7 +298,7 @@ def revenue_vs_plan(user: Any, unit: Any, month: Month) -> Value:
     plan = planned(user, unit, month) if unit is not None else None
     if plan is None:
         return None
-    return completion(sold(user, unit, month).revenue, plan.revenue)
+    return ratio(sold(user, unit, month).revenue, plan.revenue)
 
 
 def _plan_link(user: Any, unit: Any, month: Month) -> str:
