@@ -18,7 +18,11 @@ PERIOD = "2026-11"
 
 #: real Celery workers and killed processes open the test database from other processes: PostgreSQL only (the
 #: SQLite test database lives in this process's memory) — not collected on SQLite, never skipped
-collect_ignore = [] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["test_workers.py"]
+collect_ignore = (
+    []
+    if os.environ.get("DATABASE_URL", "").startswith("postgres")
+    else ["test_workers.py", "test_chunk_overlap.py"]
+)
 
 
 @pytest.fixture

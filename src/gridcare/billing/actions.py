@@ -168,7 +168,12 @@ def do_start_run(
 def do_rate_chunk(actor: User, chunk_id: int) -> RunChunk:
     """Rate one chunk (load, rate, write) unless it is done already; counts go onto the chunk and the run."""
     with job_lock(f"billing.chunk:{chunk_id}"):
-        chunk = RunChunk.objects.select_for_update().select_related("run", "run__created_by").get(pk=chunk_id)
+        # only the chunk's row: locking the joined run row too would make every other worker wait for this chunk
+        chunk = (
+            RunChunk.objects.select_for_update(of=("self",))
+            .select_related("run", "run__created_by")
+            .get(pk=chunk_id)
+        )
         if chunk.status == RunChunk.Status.DONE:
             audit.record(actor, "billing.rate_chunk", chunk, note="already done")
             return chunk
