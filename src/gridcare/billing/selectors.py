@@ -20,6 +20,7 @@ from gridcare.customers.models import Account, CapacityPeriod, DemandPeriod, Ser
 from gridcare.engine.tariff import BasicCharge
 from gridcare.engine.tariff import Tariff as EngineTariff
 from gridcare.metering.models import Installation
+from gridcare.readings.bulk import among
 from gridcare.readings.interval_selectors import max_demand_in_periods
 from gridcare.readings.models import MeterRead
 from gridcare.readings.periods import parse_period
@@ -139,7 +140,6 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
     ids = list(
         run_accounts(run).filter(pk__gte=first, pk__lte=last).order_by("pk").values_list("pk", flat=True)
     )
-    in_range = Q(service_point__account_id__gte=first, service_point__account_id__lte=last)
     default_day = int(conf("DEFAULT_READING_DAY"))
     day_of: dict[int, int] = {}
     points_of: dict[int, list[int]] = defaultdict(list)
@@ -159,25 +159,35 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
         if found_period is None:
             found_period = of_day[day] = bill_period(period, day)
         periods[a] = found_period
-    found: DeterminantSet = determinants_in_range(run.created_by, period=period, first=first, last=last)
+    chunk_points = [p for ps in points_of.values() for p in ps]
+    found: DeterminantSet = determinants_in_range(
+        run.created_by, period=period, first=first, last=last, points=chunk_points
+    )
     earliest = min((s for s, _ in periods.values()), default=parse_period(period))
     latest = max((e for _, e in periods.values()), default=parse_period(period))
-    overlapping = in_range & Q(valid_from__lt=latest) & (Q(valid_to__isnull=True) | Q(valid_to__gt=earliest))
+    overlapping = Q(valid_from__lt=latest) & (Q(valid_to__isnull=True) | Q(valid_to__gt=earliest))
     assignments: dict[int, list[tuple[dt.date, dt.date | None, str]]] = defaultdict(list)
     for point, start, end, code in (
-        TariffAssignment.objects.filter(in_range & Q(valid_from__lt=latest))  # all earlier: the supply start
+        # every assignment begun before the period's end, the earlier ones too: the supply start
+        TariffAssignment.objects.filter(
+            among(TariffAssignment, "service_point_id", chunk_points), valid_from__lt=latest
+        )
         .order_by("service_point_id", "valid_from")
         .values_list("service_point_id", "valid_from", "valid_to", "tariff_code")
     ):
         assignments[point].append((start, end, code))
     capacity: dict[int, list[tuple[dt.date, dt.date | None, Decimal]]] = defaultdict(list)
-    for point, start, end, value in CapacityPeriod.objects.filter(overlapping).values_list(
-        "service_point_id", "valid_from", "valid_to", "capacity_kva"
+    for point, start, end, value in (
+        CapacityPeriod.objects.filter(among(CapacityPeriod, "service_point_id", chunk_points), overlapping)
+        .order_by()
+        .values_list("service_point_id", "valid_from", "valid_to", "capacity_kva")
     ):
         capacity[point].append((start, end, value))
     demand: dict[int, list[tuple[dt.date, dt.date | None, Decimal]]] = defaultdict(list)
-    for point, start, end, value in DemandPeriod.objects.filter(overlapping).values_list(
-        "service_point_id", "valid_from", "valid_to", "contracted_demand_kw"
+    for point, start, end, value in (
+        DemandPeriod.objects.filter(among(DemandPeriod, "service_point_id", chunk_points), overlapping)
+        .order_by()
+        .values_list("service_point_id", "valid_from", "valid_to", "contracted_demand_kw")
     ):
         demand[point].append((start, end, value))
     year_start, _ = tier_year(period)
@@ -216,9 +226,8 @@ def load_chunk(run: BillingRun, first: int, last: int) -> ChunkData:
     }
     installed: dict[int, list[tuple[dt.date, dt.date | None, int]]] = defaultdict(list)  # per service point
     for point, on, off, ct, pt in Installation.objects.filter(
-        Q(service_point__account_id__gte=first, service_point__account_id__lte=last)
-        & Q(installed_on__lt=latest)
-        & (Q(removed_on__isnull=True) | Q(removed_on__gt=earliest))
+        among(Installation, "service_point_id", chunk_points),
+        Q(installed_on__lt=latest) & (Q(removed_on__isnull=True) | Q(removed_on__gt=earliest)),
     ).values_list("service_point_id", "installed_on", "removed_on", "ct_ratio", "pt_ratio"):
         installed[point].append((on, off, ct * pt))
     compensations: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)

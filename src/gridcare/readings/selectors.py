@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from gridcare.core.access import restrict
+from gridcare.readings.bulk import among
 from gridcare.readings.models import MeterRead, ReadException, ReadingTask, Route
 from gridcare.readings.periods import parse_period
 
@@ -61,14 +62,19 @@ class DeterminantSet:
     withheld: dict[int, set[str]]
 
 
-def determinants_in_range(user: Any, *, period: str, first: int, last: int) -> DeterminantSet:
+def determinants_in_range(
+    user: Any, *, period: str, first: int, last: int, points: Sequence[int] | None = None
+) -> DeterminantSet:
     """:func:`billing_determinants` for the accounts with ids ``first``–``last`` (a billing run's chunk): two
-    queries whatever the number of accounts, and the withheld registers so billing can say why."""
+    queries whatever the number of accounts, and the withheld registers so billing can say why. ``points``, the
+    accounts' service points when the caller has them, lets the reads be found on the service-point index."""
     parse_period(period)
     reads = restrict(MeterRead.objects.filter(period=period), user).filter(
         service_point__account_id__gte=first, service_point__account_id__lte=last
     )
-    return determinants_of(reads, period, first=first, last=last)
+    if points is not None:
+        reads = reads.filter(among(MeterRead, "service_point_id", points))
+    return determinants_of(reads.order_by(), period, first=first, last=last)
 
 
 def determinants_of(
