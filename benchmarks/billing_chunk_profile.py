@@ -74,13 +74,13 @@ def main() -> int:
             t1 = time.process_time()
             rated = rate_chunk(data)
             t2 = time.process_time()
-            review_chunk(data, rated.bills)
+            review_chunk(data, rated)
             t3 = time.process_time()
-            write_chunk(run, rated.bills, rated.not_billed)
+            write_chunk(run, rated)
             t4 = time.process_time()
             transaction.set_rollback(True)
         t5 = time.process_time()  # after the rollback and the collection of what the chunk left
-        return t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, len(rated.bills), len(rated.not_billed)
+        return t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, rated.count, len(rated.not_billed)
 
     pause = contextlib.nullcontext if args.no_gc_pause else functools.partial(gc_paused, collect_young=True)
     once()  # warm-up: imports, tariff compilation caches, the connection

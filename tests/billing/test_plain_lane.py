@@ -87,3 +87,53 @@ def test_a_lane_the_engine_refuses_is_rated_by_the_general_path(staff, mixed_chu
     fallback = rate_chunk(data)
     assert [dataclasses.asdict(b) for b in fallback.bills] == [dataclasses.asdict(b) for b in normal.bills]
     assert [b.account for b in fallback.bills] == ids[:5]
+
+
+def written(run_id: int) -> list[tuple[object, ...]]:
+    """Every stored column of a run's bills and lines but ids and times, in account order."""
+    bills = Bill.objects.filter(run_id=run_id).order_by("account_id")
+    return [
+        (
+            b.account_id,
+            b.period,
+            b.period_start,
+            b.period_end,
+            b.kind,
+            b.status,
+            b.tariff_code,
+            b.energy_kwh,
+            b.tier_ytd_kwh,
+            b.tier_kwh,
+            b.power_factor,
+            b.charges,
+            b.funds,
+            b.credits,
+            b.total,
+            b.inputs,
+            b.number,
+            sorted(b.findings.values_list("rule", "detail")),
+            [
+                (ln.sequence, ln.code, ln.label, ln.quantity, ln.unit, ln.unit_price, ln.amount, ln.compensation_id)
+                for ln in b.lines.order_by("sequence")
+            ],
+        )
+        for b in bills
+    ]
+
+
+def test_the_lanes_columns_are_written_as_the_row_objects_are(staff, mixed_chunk, monkeypatch) -> None:
+    # every bill above 500 元 goes to review, so lane bills carry findings (written with their bills' ids)
+    actions.do_change_plausibility_rule(
+        staff("manager"), "large_amount", enabled=True, params={"threshold_yuan": 500}
+    )
+    accountant = staff("billing")
+    run = execute(actions.do_start_run(accountant, period=PERIOD))
+    assert Bill.objects.filter(run=run).count() == 5
+    by_lane = written(run.pk)
+    in_review = [row for row in by_lane if row[5] == Bill.Status.REVIEW]
+    assert in_review and all(rule == "large_amount" for row in in_review for rule, _ in row[17])
+    assert any(row[5] == Bill.Status.DRAFT for row in by_lane)
+    Bill.objects.filter(run=run).delete()
+    monkeypatch.setattr(chunk_rating._PlainLane, "take", lambda self, index, entry: False)
+    again = execute(actions.do_start_run(accountant, period=PERIOD))
+    assert written(again.pk) == by_lane

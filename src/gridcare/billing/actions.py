@@ -184,15 +184,14 @@ def do_rate_chunk(actor: User, chunk_id: int) -> RunChunk:
             data = load_chunk(run, chunk.first_account, chunk.last_account)
             t1 = time.perf_counter()
             rated = rate_chunk(data)
-            review_chunk(data, rated.bills)
+            review_chunk(data, rated)
             t2 = time.perf_counter()
-            write_chunk(run, rated.bills, rated.not_billed)
+            write_chunk(run, rated)
             t3 = time.perf_counter()
-        total = sum((b.total for b in rated.bills), Decimal(0))
-        energy = sum((b.energy_kwh for b in rated.bills), Decimal(0))
+        total, energy = rated.total(), rated.energy()
         chunk.status = RunChunk.Status.DONE
         chunk.attempts += 1
-        chunk.bills = len(rated.bills)
+        chunk.bills = rated.count
         chunk.not_billed = len(rated.not_billed)
         chunk.load_ms, chunk.rate_ms, chunk.write_ms = (
             round((t1 - t0) * 1000),
@@ -445,8 +444,8 @@ def do_rerate_bill(actor: User, pk: int) -> Bill:
         raise InvalidInput(
             {"bill": f"无法重新计费：{label}（{detail}）。 (The account cannot be billed now.)"}
         )
-    review_chunk(data, rated.bills)
-    write_chunk(run, rated.bills, [])
+    review_chunk(data, rated)
+    write_chunk(run, rated)
     new = Bill.objects.get(
         account_id=bill.account_id, period=bill.period, kind=Bill.Kind.REGULAR, run=run, status__in=RELEASABLE
     )

@@ -8,6 +8,7 @@ year so far, the basic-charge basis — and names every account it cannot bill w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -96,8 +97,35 @@ class Refusal(Exception):
 
 @dataclass
 class RatedChunk:
-    bills: list[BillRow]
+    """A rated chunk: the bills of the general path as row objects (with their place among the chunk's accounts),
+    the lane's bills as columns, and the accounts not billed."""
+
+    general: list[BillRow]
     not_billed: list[tuple[int, str, str]]
+    positions: list[int] = field(default_factory=list)
+    lane: LaneBills | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.general) + (self.lane.size if self.lane is not None else 0)
+
+    def total(self) -> Decimal:
+        lane = (
+            Decimal(int(self.lane.total_fen.sum())).scaleb(-FEN_DEC) if self.lane is not None else Decimal(0)
+        )
+        return sum((b.total for b in self.general), lane)
+
+    def energy(self) -> Decimal:
+        lane = Decimal(int(self.lane.energy_milli.sum())).scaleb(-3) if self.lane is not None else Decimal(0)
+        return sum((b.energy_kwh for b in self.general), lane)
+
+    @property
+    def bills(self) -> list[BillRow]:
+        """Every bill as a row object, in the chunk's account order (findings included)."""
+        placed = list(zip(self.positions, self.general, strict=True))
+        if self.lane is not None:
+            placed += [(p, self.lane.row(k)) for k, p in enumerate(self.lane.positions)]
+        return [row for _, row in sorted(placed, key=lambda pair: pair[0])]
 
 
 _USAGE_FIELDS = tuple(Usage.__dataclass_fields__.values())
@@ -473,8 +501,13 @@ class _PlainLane:
         self.facts: dict[tuple[str, dt.date, dt.date], Plain] = {}
         self.bases: dict[tuple[Any, ...], tuple[str | None, int] | None] = {}
         self.entries: list[int] = []
-        self.usages: list[Usage] = []
-        self.tariffs: list[EngineTariff] = []
+        #: per lane account: its bill's inputs as JSON text, its tariff code
+        self.inputs: list[str] = []
+        self.codes: list[str] = []
+        #: the tariff version of each catalog row the lane uses (its lines' labels and prices)
+        self.versions: dict[int, TariffVersion] = {}
+        self.spans: dict[tuple[dt.date, dt.date], str] = {}
+        self.heads: dict[str, str] = {}
         self.columns: dict[str, list[int]] = {
             k: []
             for k in (
@@ -505,6 +538,7 @@ class _PlainLane:
                 if len(parts) == 1:
                     index, version, _s, _e = parts[0]
                     found = (self.catalog.index_of(code, index), version, version.is_tou)
+                    self.versions[found[0]] = version
             self.facts[key] = found
         return self.facts[key]
 
@@ -514,6 +548,7 @@ class _PlainLane:
             entry.already_billed is not None
             or entry.withheld
             or entry.several_tariffs
+            or entry.compensations
             or len(entry.segments) != 1
         ):
             return False
@@ -561,7 +596,7 @@ class _PlainLane:
         energy: dict[str, Decimal] = quantities if tou else {"total": total}
         scaled = [0] * len(ENERGY_KEYS)
         for key, quantity in energy.items():
-            scaled[_ENERGY_AT[key]] = _scaled(quantity)
+            scaled[ENERGY_AT[key]] = _scaled(quantity)
         if any(v < 0 for v in scaled):  # the engine refuses it: the general path names the reason
             return False
         partial = entry.supply_from > self.year_start
@@ -571,20 +606,10 @@ class _PlainLane:
         if partial and not 0 < active_days <= year_days:
             return False
         reactive = registers.get(REACTIVE)
-        usage = Usage(
-            period_start=entry.period_start,
-            period_end=entry.period_end,
-            energy_kwh=energy,
-            reactive_kvarh=reactive,
-            capacity_kva=entry.capacity_kva,
-            contracted_demand_kw=entry.contracted_demand_kw,
-            max_demand_kw=entry.max_demand_kw,
-            basic_basis=basis_name,
-            cycle_days=None,
-            billing_month=self.month,
-            tier_ytd_kwh=entry.tier_ytd_kwh,
-            tier_year_days=year_days if partial else None,
-            tier_active_days=active_days if partial else None,
+        self.inputs.append(
+            self._inputs(
+                segment.tariff_code, entry, energy, reactive, basis_name, partial, year_days, active_days
+            )
         )
         c = self.columns
         c["version"].append(row)
@@ -599,9 +624,51 @@ class _PlainLane:
         c["tier_num"].append(active_days if partial else 1)
         c["tier_den"].append(year_days if partial else 1)
         self.entries.append(index)
-        self.usages.append(usage)
-        self.tariffs.append(self.data.tariffs[segment.tariff_code])
+        self.codes.append(segment.tariff_code)
         return True
+
+    def _inputs(
+        self,
+        code: str,
+        entry: AccountInput,
+        energy: dict[str, Decimal],
+        reactive: Decimal | None,
+        basis_name: str | None,
+        partial: bool,
+        year_days: int,
+        active_days: int,
+    ) -> str:
+        """The bill's inputs as JSON text: what the general path's ``{"usages": [usage_dict(usage)]}`` encodes to
+        (fields at their defaults left out), written straight from the account's values — a lane bill builds no
+        ``Usage`` and encodes no dict (tested equal)."""
+        head = self.heads.get(code)
+        if head is None:
+            head = self.heads[code] = '{"usages":[{"tariff":' + json.dumps(code, ensure_ascii=False) + ","
+        span = self.spans.get((entry.period_start, entry.period_end))
+        if span is None:
+            span = self.spans[(entry.period_start, entry.period_end)] = (
+                f'"period_start":"{entry.period_start.isoformat()}","period_end":"{entry.period_end.isoformat()}"'
+            )
+        text = head + span + ',"energy_kwh":{' + ",".join(f'"{k}":"{v}"' for k, v in energy.items()) + "}"
+        if reactive is not None:
+            text += f',"reactive_kvarh":"{reactive}"'
+        if entry.capacity_kva is not None:
+            text += f',"capacity_kva":"{entry.capacity_kva}"'
+        if entry.contracted_demand_kw is not None:
+            text += f',"contracted_demand_kw":"{entry.contracted_demand_kw}"'
+        if entry.max_demand_kw is not None:
+            text += f',"max_demand_kw":"{entry.max_demand_kw}"'
+        if basis_name is not None:
+            text += f',"basic_basis":{json.dumps(basis_name)}'
+        text += f',"billing_month":{self.month}'
+        if entry.tier_ytd_kwh != 0:
+            text += f',"tier_ytd_kwh":"{entry.tier_ytd_kwh}"'
+        if partial:
+            text += f',"tier_year_days":{year_days},"tier_active_days":{active_days}'
+        text += "}]"
+        if entry.max_demand:
+            text += ',"max_demand":' + json.dumps(entry.max_demand, ensure_ascii=False, separators=(",", ":"))
+        return text + "}"
 
     def rate(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(amounts by catalog code × account, power factor) of the lane's accounts with one batch rating; None
@@ -640,7 +707,89 @@ class _PlainLane:
         return result.amounts, result.power_factor
 
 
-_ENERGY_AT = {k: i for i, k in enumerate(ENERGY_KEYS)}
+ENERGY_AT = {k: i for i, k in enumerate(ENERGY_KEYS)}
+
+
+class LaneBills:
+    """The lane's bills as columns: amounts (fen) by account × catalog code from the batch engine, their sums, the
+    power factors, the inputs as JSON text. The chunk's writer formats them for COPY column by column; a bill
+    becomes a :class:`BillRow` only when something needs one (a finding's words, SQLite's writes, a single
+    re-rating, the tests — :meth:`row` gives exactly the general path's row)."""
+
+    def __init__(self, data: ChunkData, lane: _PlainLane, catalog: Catalog, fen: np.ndarray, pf: np.ndarray):
+        self.positions = lane.entries
+        self.entries = [data.accounts[i] for i in lane.entries]
+        self.size = len(self.entries)
+        self.codes = lane.codes
+        self.inputs = lane.inputs
+        self.catalog = catalog
+        self.versions = np.asarray(lane.columns["version"], dtype=np.int64)
+        self.version_of = lane.versions
+        self.energy = np.asarray(lane.columns["energy"], dtype=np.int64).reshape(self.size, len(ENERGY_KEYS))
+        #: kWh of each bill in 0.001 (the registers have three decimals: exact)
+        self.energy_milli = self.energy.sum(axis=1)
+        self.fen = np.ascontiguousarray(fen.T)  # account × code
+        fund = np.array([code.startswith("fund:") for code in catalog.codes], dtype=bool)
+        self.funds_fen = self.fen[:, fund].sum(axis=1)
+        self.charges_fen = self.fen[:, ~fund].sum(axis=1)
+        self.total_fen = self.charges_fen + self.funds_fen
+        self.power_factor = np.asarray(pf, dtype=np.int64)
+        #: what the plausibility rules found, per lane bill (rule code, in words)
+        self.findings: dict[int, list[tuple[str, str]]] = {}
+        self._statics: dict[tuple[int, int], Static] = {}
+
+    def static(self, version_row: int, code_index: int) -> Static:
+        """(label, unit, unit price, quantity kind) of a line code under the catalog row's version."""
+        key = (version_row, code_index)
+        found = self._statics.get(key)
+        if found is None:
+            found = self._statics[key] = _static(self.catalog.codes[code_index], self.version_of[version_row])
+        return found
+
+    def quantity(self, k: int, kind: str | None) -> Decimal | None:
+        """A line's quantity, as :func:`_quantity` gives it for the same usage."""
+        if kind is None:
+            return None
+        if kind == "capacity":
+            capacity = self.entries[k].capacity_kva
+            return None if capacity is None else Decimal(str(capacity))
+        milli = (
+            self.energy_milli[k]
+            if kind == "energy"
+            else self.energy[k, ENERGY_AT[kind]]
+            if kind in ENERGY_AT
+            else 0
+        )
+        return Decimal(int(milli)).scaleb(-3)
+
+    def row(self, k: int) -> BillRow:
+        """The ``k``-th lane bill as the general path's row object (lines, findings and all)."""
+        entry = self.entries[k]
+        version_row = int(self.versions[k])
+        lines = []
+        for j in np.flatnonzero(self.fen[k]).tolist():
+            label, unit, price, kind = self.static(version_row, j)
+            amount = Decimal(int(self.fen[k, j])).scaleb(-FEN_DEC)
+            lines.append(LineRow(self.catalog.codes[j], label, amount, self.quantity(k, kind), unit, price))
+        pf = int(self.power_factor[k])
+        charges = Decimal(int(self.charges_fen[k])).scaleb(-FEN_DEC)
+        funds = Decimal(int(self.funds_fen[k])).scaleb(-FEN_DEC)
+        return BillRow(
+            account=entry.account,
+            period_start=entry.period_start,
+            period_end=entry.period_end,
+            tariff_code=self.codes[k][:64],
+            energy_kwh=Decimal(int(self.energy_milli[k])).scaleb(-3),
+            tier_ytd_kwh=entry.tier_ytd_kwh,
+            power_factor=Decimal(pf).scaleb(-2) if pf >= 0 else None,
+            charges=charges,
+            funds=funds,
+            credits=Decimal("0.00"),
+            total=charges + funds,
+            inputs=json.loads(self.inputs[k]),
+            lines=lines,
+            findings=list(self.findings.get(k, [])),
+        )
 
 
 def _scaled(value: Decimal | None) -> int:
@@ -685,6 +834,7 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
                 planned.append((len(account_of), part))
                 account_of.append(index)
         lane.entries = []
+    lane_bills = None if plain is None else LaneBills(data, lane, catalog, *plain)
     units, owner, failed = _units(planned)
     amounts, pf, rate_failed = _rate(catalog, units, owner)
     failed.update(rate_failed)
@@ -695,6 +845,7 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
     for row, index in enumerate(account_of):
         rows_of.setdefault(index, []).append(row)
     bills: list[BillRow] = []
+    positions: list[int] = []
     statics: dict[tuple[int, str], Static] = {}
     for index, rows in rows_of.items():
         entry = data.accounts[index]
@@ -704,17 +855,8 @@ def rate_chunk(data: ChunkData) -> RatedChunk:
             continue
         rated = [(planned[r][1], counts[r], amounts[r], pf[r]) for r in rows]
         bills.append(_bill_row(entry, rated, catalog, statics))
-    if plain is not None:
-        fen, factors = plain
-        # the amounts as Python ints per account at once (not one array view and conversion per bill)
-        for k, (index, column, factor) in enumerate(
-            zip(lane.entries, fen.T.tolist(), factors.tolist(), strict=True)
-        ):
-            one: Part = [(lane.tariffs[k], lane.usages[k])]
-            bills.append(_bill_row(data.accounts[index], [(one, 1, column, factor)], catalog, statics))
-    order = {entry.account: n for n, entry in enumerate(data.accounts)}
-    bills.sort(key=lambda b: order[b.account])  # in account order, whichever path rated them
-    return RatedChunk(bills, not_billed)
+        positions.append(index)
+    return RatedChunk(bills, not_billed, positions, lane_bills)
 
 
 def _part_lines(

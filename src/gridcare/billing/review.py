@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 
-from gridcare.billing.rating import BillRow
+from gridcare.billing.rating import BillRow, RatedChunk
 from gridcare.billing.selectors import AccountInput, ChunkData
 from gridcare.engine.plausibility import MISSING, Bills, Rule, evaluate
 
@@ -72,26 +72,45 @@ def _detail(code: str, bill: BillRow, entry: AccountInput, rule: Rule) -> str:
     return f"功率因数 {bill.power_factor} 低于 {rule.param('minimum_hundredths') / 100:.2f}"
 
 
-def review_chunk(data: ChunkData, bills: list[BillRow]) -> None:
-    """Check the chunk's ``bills`` against the enabled rules and put the findings on each bill row."""
-    if not bills or not data.rules:
+def review_chunk(data: ChunkData, rated: RatedChunk) -> None:
+    """Check the chunk's bills against the enabled rules at once and record the findings on each bill: on the
+    general path's row objects, and by position for the lane's columns."""
+    if not rated.count or not data.rules:
         return
+    general, lane = rated.general, rated.lane
     entries = {e.account: e for e in data.accounts}
-    inputs = [entries[b.account] for b in bills]
+    inputs = [entries[b.account] for b in general] + (lane.entries if lane is not None else [])
+    empty = np.zeros(0, dtype=np.int64)
+    lane_pf = np.where(lane.power_factor >= 0, lane.power_factor, -1) if lane is not None else empty
     columns = Bills(
-        total_fen=np.array([_fen(b.total) for b in bills], dtype=np.int64),
+        total_fen=np.concatenate(
+            [np.array([_fen(b.total) for b in general], dtype=np.int64), lane.total_fen if lane else empty]
+        ),
         previous_fen=np.array([_fen(e.previous_total) for e in inputs], dtype=np.int64),
         last_year_fen=np.array([_fen(e.last_year_total) for e in inputs], dtype=np.int64),
-        pf_hundredths=np.array(
-            [-1 if b.power_factor is None else int(b.power_factor * 100) for b in bills], dtype=np.int64
+        pf_hundredths=np.concatenate(
+            [
+                np.array(
+                    [-1 if b.power_factor is None else int(b.power_factor * 100) for b in general],
+                    dtype=np.int64,
+                ),
+                lane_pf,
+            ]
         ),
         estimated=np.array([e.estimated for e in inputs], dtype=bool),
-        tariff_changed=np.array([b.tariff_changed for b in bills], dtype=bool),
+        tariff_changed=np.array(
+            [b.tariff_changed for b in general] + [False] * (lane.size if lane else 0), dtype=bool
+        ),
         multiplier_changed=np.array([e.multiplier_changed for e in inputs], dtype=bool),
     )
     rules = [Rule(code, params) for code, params in data.rules]
     by_code = {r.code: r for r in rules}
     for code, mask in evaluate(columns, rules).items():
-        for i in np.flatnonzero(mask):
-            bill = bills[int(i)]
-            bill.findings.append((code, _detail(code, bill, inputs[int(i)], by_code[code])[:300]))
+        for i in np.flatnonzero(mask).tolist():
+            if i < len(general):
+                bill = general[i]
+                bill.findings.append((code, _detail(code, bill, inputs[i], by_code[code])[:300]))
+            elif lane is not None:
+                k = i - len(general)
+                text = _detail(code, lane.row(k), inputs[i], by_code[code])[:300]
+                lane.findings.setdefault(k, []).append((code, text))
