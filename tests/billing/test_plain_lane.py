@@ -113,7 +113,16 @@ def written(run_id: int) -> list[tuple[object, ...]]:
             b.number,
             sorted(b.findings.values_list("rule", "detail")),
             [
-                (ln.sequence, ln.code, ln.label, ln.quantity, ln.unit, ln.unit_price, ln.amount, ln.compensation_id)
+                (
+                    ln.sequence,
+                    ln.code,
+                    ln.label,
+                    ln.quantity,
+                    ln.unit,
+                    ln.unit_price,
+                    ln.amount,
+                    ln.compensation_id,
+                )
                 for ln in b.lines.order_by("sequence")
             ],
         )
