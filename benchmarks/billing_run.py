@@ -26,6 +26,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,48 @@ def celery_workers(n: int, database_url: str) -> list[subprocess.Popen[bytes]]:
     return workers
 
 
+def descendants(root: int) -> list[int]:
+    """The processes below ``root`` (pool workers, Celery workers and their pool children), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class WorkerPeak(threading.Thread):
+    """Samples the resident high-water mark (VmHWM) of every process below this one twice a second: a worker's
+    own peak since it started. (``RUSAGE_CHILDREN``'s maxrss is no measure of it: a spawned worker is forked
+    before it execs, and the fork counts this process's memory — which grows with the run's account list.)"""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kb = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.5):
+            for pid in descendants(os.getpid()):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
+
 def cpu_seconds() -> float:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -342,6 +385,8 @@ def main() -> int:
         for model in (BillLine, Bill, NotBilled, RunChunk, BillingRun):
             cursor.execute(f"TRUNCATE {model._meta.db_table} CASCADE")
     workers = celery_workers(args.workers, database_url) if args.executor == "celery" else []
+    watcher = WorkerPeak()
+    watcher.start()
     try:
         cpu = cpu_seconds()
         started = time.perf_counter()
@@ -354,6 +399,7 @@ def main() -> int:
         )
         elapsed = time.perf_counter() - started
     finally:
+        watcher.halt.set()
         for worker in workers:
             worker.terminate()
         for worker in workers:
@@ -363,7 +409,9 @@ def main() -> int:
     phases = RunChunk.objects.filter(run=run).aggregate(l=Sum("load_ms"), r=Sum("rate_ms"), w=Sum("write_ms"))
     lines = BillLine.objects.filter(bill__run=run).count()
     engine = engine_only(args.accounts)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = watcher.peak_kb / 1024  # inline: the chunks ran in this process
+    if args.executor == "inline":
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     print(
         f"billing run {PERIOD}: {run.bills:,} bills ({lines:,} lines), {run.not_billed:,} not billed, "
