@@ -15,6 +15,7 @@ from django.db import connections
 
 from gridcare.billing import actions
 from gridcare.billing.models import Bill, BillingRun, RunChunk
+from gridcare.billing.rating import RatedChunk
 from tests.billing.conftest import PERIOD
 
 
@@ -30,11 +31,11 @@ def test_a_chunk_being_rated_does_not_hold_up_another_chunk_of_the_run(staff, cu
     inside, release = threading.Event(), threading.Event()
     real_write = actions.write_chunk
 
-    def write_held(run_: BillingRun, bills: list[Any], not_billed: list[Any]) -> None:
+    def write_held(run_: BillingRun, rated: RatedChunk) -> None:
         if threading.current_thread().name == "first-chunk":
             inside.set()
             release.wait(timeout=60)
-        real_write(run_, bills, not_billed)
+        real_write(run_, rated)
 
     monkeypatch.setattr(actions, "write_chunk", write_held)
     outcomes: dict[str, Any] = {}
