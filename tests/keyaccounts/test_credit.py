@@ -158,6 +158,33 @@ def _reference_ledger_features(account_ids: list[int], end: dt.date, start_exclu
 def test_the_ledger_source_equals_a_debit_by_debit_reckoning(credit_rules, company, ledger, staff) -> None:
     """Partial payments, payments after the month (not yet counted), a reversed payment, a late fee and a bill due
     after the month, a charge from before the window, an account without any ledger row — on random amounts."""
+    _ledger_source_equals_the_reckoning(company, ledger, staff)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ledger_scans_on_two_connections_equal_the_reckoning(
+    credit_rules, company, ledger, staff, monkeypatch
+) -> None:
+    """With the ledger committed (the monthly run's case), PostgreSQL runs the three scans on two connections at
+    once (a helper connection in a thread): the same figures."""
+    from django.db import connection
+
+    from gridcare.core import frames
+
+    helpers: list[object] = []
+    real_helper = frames._helper_connection
+
+    def counted(session: Any) -> Any:
+        helper = real_helper(session)
+        helpers.append(helper)
+        return helper
+
+    monkeypatch.setattr(frames, "_helper_connection", counted)
+    _ledger_source_equals_the_reckoning(company, ledger, staff)
+    assert len(helpers) == (1 if connection.vendor == "postgresql" else 0)
+
+
+def _ledger_source_equals_the_reckoning(company: Any, ledger: Any, staff: Any) -> None:
     import random
 
     import numpy as np

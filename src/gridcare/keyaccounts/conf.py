@@ -30,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
         "gridcare.keyaccounts.credit.disconnection_features",
         "gridcare.keyaccounts.credit.payment_plan_features",
     ],
+    # connections the ledger's three scans run on at once (a helper connection in a thread while the run has
+    # written nothing: PostgreSQL formats one scan while this process parses another); 1 = one after the other
+    "CREDIT_LOAD_CONNECTIONS": 2,
     # the months of history a score reads (payment punctuality, overdue days, violations …)
     "CREDIT_WINDOW_MONTHS": 12,
     # the monthly run's Celery beat day of the month and hour (Asia/Shanghai): scores the month before

@@ -36,7 +36,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from gridcare.core.frames import query_frame, scaled, scaled_sql
+from gridcare.core.frames import FrameQuery, query_frames, scaled, scaled_sql
 from gridcare.core.rows import TableRef
 from gridcare.keyaccounts.conf import conf
 
@@ -135,24 +135,36 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
     e, a = TableRef(Entry), TableRef(Allocation)
     kinds = ", ".join(f"'{kind}'" for kind in DEBIT_KINDS)
     end, start = _day_of(period.end), _day_of(period.start_exclusive)
-    debits = query_frame(
-        f"SELECT {e.id}, {e.account}, {scaled_sql(e.amount, 2)}, {_day_number(e.due_date)}, "
-        f"CASE WHEN {e.kind} = 'charge' THEN 1 ELSE 0 END "
-        f"FROM {e} WHERE {e.amount} > 0 AND {e.due_date} <= %s AND {e.kind} IN ({kinds})",
-        [period.end],
-        {"id": pl.Int64, "account_id": pl.Int64, "amount": scaled(2), "due": pl.Int32, "charge": pl.Int8},
+    loaded = query_frames(
+        {
+            "debits": FrameQuery(
+                f"SELECT {e.id}, {e.account}, {scaled_sql(e.amount, 2)}, {_day_number(e.due_date)}, "
+                f"CASE WHEN {e.kind} = 'charge' THEN 1 ELSE 0 END "
+                f"FROM {e} WHERE {e.amount} > 0 AND {e.due_date} <= %s AND {e.kind} IN ({kinds})",
+                [period.end],
+                {
+                    "id": pl.Int64,
+                    "account_id": pl.Int64,
+                    "amount": scaled(2),
+                    "due": pl.Int32,
+                    "charge": pl.Int8,
+                },
+            ),
+            # the day of every credit (payments, prepayments, waivers, negative bills) up to the evaluation date
+            "credits": FrameQuery(
+                f"SELECT {e.id}, {_day_number(e.day)} FROM {e} WHERE {e.amount} < 0 AND {e.day} <= %s",
+                [period.end],
+                {"id": pl.Int64, "day": pl.Int32},
+            ),
+            "allocations": FrameQuery(
+                f"SELECT {a.debit}, {a.credit}, {scaled_sql(a.amount, 2)} FROM {a}",
+                [],
+                {"debit": pl.Int64, "credit": pl.Int64, "amount": scaled(2)},
+            ),
+        },
+        connections=int(conf("CREDIT_LOAD_CONNECTIONS")),
     )
-    allocations = query_frame(
-        f"SELECT {a.debit}, {a.credit}, {scaled_sql(a.amount, 2)} FROM {a}",
-        [],
-        {"debit": pl.Int64, "credit": pl.Int64, "amount": scaled(2)},
-    )
-    # the day of every credit (payments, prepayments, waivers, negative bills) up to the evaluation date
-    credits = query_frame(
-        f"SELECT {e.id}, {_day_number(e.day)} FROM {e} WHERE {e.amount} < 0 AND {e.day} <= %s",
-        [period.end],
-        {"id": pl.Int64, "day": pl.Int32},
-    )
+    debits, allocations, credits = loaded["debits"], loaded["allocations"], loaded["credits"]
     amount = debits["amount"].to_numpy()
     due = debits["due"].to_numpy().astype(np.int64)
     # what settled each debit by the evaluation date, dated by its credit (a reversal's negative rows too)
