@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gridcare.core.frames import query_frame, scaled, scaled_sql
+from gridcare.core.frames import query_frame, scaled, scaled_sql, scaled_text
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +176,12 @@ def test_query_frames_failure_on_either_connection_is_a_database_error() -> None
         with pytest.raises(DatabaseError), transaction.atomic():
             query_frames(queries, connections=2)  # type: ignore[arg-type]
     assert query_frame("SELECT 2", [], {"n": pl.Int64}).rows() == [(2,)]
+
+
+@given(
+    st.lists(st.integers(min_value=-(10**15), max_value=10**15), min_size=1, max_size=50),
+    st.integers(min_value=1, max_value=4),
+)
+def test_scaled_text_is_the_exact_decimal_of_the_integer(values: list[int], places: int) -> None:
+    texts = pl.DataFrame({"v": values}).select(scaled_text("v", places)).to_series().to_list()
+    assert texts == [f"{Decimal(v).scaleb(-places):.{places}f}" for v in values]

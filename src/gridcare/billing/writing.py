@@ -16,6 +16,7 @@ from django.utils import timezone
 from gridcare.billing.models import Bill, BillFinding, BillingRun, BillLine, NotBilled
 from gridcare.billing.rating import ENERGY_AT, BillRow, LaneBills, RatedChunk
 from gridcare.core.errors import Conflict
+from gridcare.core.frames import scaled_text
 from gridcare.core.rows import TableRef, column_of
 from gridcare.engine.money import FEN_DEC
 from gridcare.service.models import Compensation
@@ -211,19 +212,6 @@ def _row_text(run: BillingRun, rows: list[BillRow], ids: list[int], now: str) ->
     return bills, lines
 
 
-def _fixed(column: str, places: int) -> pl.Expr:
-    """An integer column in units of 10^-places as exact decimal text (-1234 at 2 places → "-12.34")."""
-    value = pl.col(column)
-    magnitude = value.abs()
-    unit = 10**places
-    return pl.concat_str(
-        pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-        (magnitude // unit).cast(pl.String),
-        pl.lit("."),
-        (magnitude % unit).cast(pl.String).str.zfill(places),
-    )
-
-
 def _named(names: Sequence[str], *columns: pl.Expr) -> list[pl.Expr]:
     """The columns of a COPY, named after the fields they fill (Polars wants distinct names, literals too)."""
     return [column.alias(name) for name, column in zip(names, columns, strict=True)]
@@ -277,14 +265,14 @@ def _lane_text(run: BillingRun, lane: LaneBills, ids: np.ndarray, now: str) -> t
             pl.col("status"),
             pl.lit(run.pk),
             pl.col("code"),
-            _fixed("energy", 3),
+            scaled_text("energy", 3),
             pl.col("ytd"),
             pl.lit(None, dtype=pl.String),
-            pl.when(pl.col("pf") >= 0).then(_fixed("pf", 2)),
-            _fixed("charges", FEN_DEC),
-            _fixed("funds", FEN_DEC),
+            pl.when(pl.col("pf") >= 0).then(scaled_text("pf", 2)),
+            scaled_text("charges", FEN_DEC),
+            scaled_text("funds", FEN_DEC),
             pl.lit("0.00"),
-            _fixed("total", FEN_DEC),
+            scaled_text("total", FEN_DEC),
             pl.col("inputs").str.replace_all("\\", "\\\\", literal=True),
             pl.lit(None, dtype=pl.String),
             pl.lit(now),
@@ -333,10 +321,10 @@ def _lane_text(run: BillingRun, lane: LaneBills, ids: np.ndarray, now: str) -> t
                 pl.when(pl.col("kind") == 2)
                 .then(pl.col("capacity"))
                 .when(pl.col("kind") != 0)
-                .then(_fixed("milli", 3)),
+                .then(scaled_text("milli", 3)),
                 pl.col("unit"),
                 pl.col("price"),
-                _fixed("amount", FEN_DEC),
+                scaled_text("amount", FEN_DEC),
                 pl.lit(None, dtype=pl.String),
             )
         )

@@ -47,6 +47,20 @@ def scaled_sql(column: str, places: int) -> str:
     return f"CAST(ROUND({column} * {10**places}) AS BIGINT)"
 
 
+def scaled_text(column: str, places: int) -> pl.Expr:
+    """An integer column in 10**-places units as exact decimal text, the way a database takes it in (-1234 at 2
+    places → "-12.34"): what a bulk writer sends for a NUMERIC column, without a Decimal per value."""
+    value = pl.col(column)
+    magnitude = value.abs()
+    unit = 10**places
+    return pl.concat_str(
+        pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (magnitude // unit).cast(pl.String),
+        pl.lit("."),
+        (magnitude % unit).cast(pl.String).str.zfill(places),
+    )
+
+
 def copy_out(sql: str, params: Sequence[Any]) -> io.BytesIO:
     """The data of a ``COPY … TO STDOUT`` (PostgreSQL) in one buffer, read straight from libpq.
 

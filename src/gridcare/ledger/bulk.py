@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from gridcare.core import audit
 from gridcare.core.context import current_origin
-from gridcare.core.frames import query_frame, scaled, scaled_sql
+from gridcare.core.frames import query_frame, scaled, scaled_sql, scaled_text
 from gridcare.core.models import AuditEntry
 from gridcare.core.numbering import reserve_numbers
 from gridcare.core.rows import TableRef, column_of
@@ -219,18 +219,6 @@ def allocate(payments: pl.DataFrame, debits: pl.DataFrame) -> tuple[pl.DataFrame
 # --- writing ------------------------------------------------------------------------------------------------
 
 
-def _yuan(column: str) -> pl.Expr:
-    """Fen (Int64) as exact 元 text, ``-12.30``."""
-    fen = pl.col(column)
-    size = fen.abs()
-    return (
-        pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-        + (size // 100).cast(pl.String)
-        + pl.lit(".")
-        + (size % 100).cast(pl.String).str.zfill(2)
-    )
-
-
 def _new_ids(model: type[models.Model], count: int) -> pl.Series:
     """``count`` primary keys from the table's own sequence in one statement (PostgreSQL)."""
     table = model._meta.db_table
@@ -358,7 +346,7 @@ def post_batch(
         {
             "number": numbers,
             "account_id": payments.get_column("account"),
-            "amount": payments.select(_yuan("fen")).to_series(),
+            "amount": payments.select(scaled_text("fen", 2)).to_series(),
             "method": pl.repeat(Method.CHANNEL.value, payments.height, eager=True),
             "channel_id": pl.repeat(channel.pk, payments.height, eager=True, dtype=pl.Int64),
             "transaction_id": payments.get_column("transaction"),
@@ -386,7 +374,7 @@ def post_batch(
         entry_rows.select(
             account_id="account",
             kind="kind",
-            amount=_yuan("fen"),
+            amount=scaled_text("fen", 2),
             payment_id="payment",
             day=pl.lit(day.isoformat()),
             due_date=pl.lit(day.isoformat()),
@@ -403,7 +391,11 @@ def post_batch(
         .select("seq", "entry", "account")
     )
     allocations = rows.join(settling, on="seq", how="inner").select(
-        credit_id="entry", debit_id="debit", amount=_yuan("fen"), cause_id="entry", account_id="account"
+        credit_id="entry",
+        debit_id="debit",
+        amount=scaled_text("fen", 2),
+        cause_id="entry",
+        account_id="account",
     )
     _write(Allocation, allocations, ids=False)
     if disconnected:  # paid in full after a disconnection: 复电 within 24 h
@@ -419,7 +411,7 @@ def post_batch(
             "account": payments.get_column("account"),
             "amount": frame.get_column("amount"),
             "transaction_id": payments.get_column("transaction"),
-            "applied": plan.select(_yuan("applied")).to_series(),
+            "applied": plan.select(scaled_text("applied", 2)).to_series(),
         }
     ).select(pl.struct(pl.all()).struct.json_encode().alias("after"))
     _audit(
