@@ -233,14 +233,17 @@ def _ledger_source_equals_the_reckoning(company: Any, ledger: Any, staff: Any) -
         Allocation.objects.create(
             credit=payment, debit=charge, amount=Decimal("-800.00"), cause=reversal, account=account
         )
-    ids = np.array([account.pk for account in accounts], dtype=np.int64)
+    # out of id order, the account without a ledger row among them, one account with debits not asked for
+    asked = [*reversed(accounts[:4]), accounts[5]]
+    ids = np.array([account.pk for account in asked], dtype=np.int64)
     period = Period(MONTH)
     found = ledger_features(ids, period)
     expected = _reference_ledger_features([int(i) for i in ids], period.end, period.start_exclusive)
     for index, account_id in enumerate(ids.tolist()):
         got = {name: float(values[index]) for name, values in found.items()}
         assert got == pytest.approx(expected[account_id]), account_id
-    assert found["max_overdue_days"][:5].max() > 0 and found["arrears_yuan"][:5].min() > 0
+    assert found["max_overdue_days"][:4].max() > 0 and found["arrears_yuan"][:4].min() > 0
+    assert found["punctuality_pct"][4] == 100.0 and found["arrears_yuan"][4] == 0.0
 
 
 def test_a_posted_theft_case_costs_points(credit_rules, company, staff, monkeypatch) -> None:
@@ -496,6 +499,41 @@ def test_new_rules_are_a_new_version_and_bad_rules_are_refused(credit_rules, sta
     with pytest.raises(PermissionRefused):
         do_set_credit_rules(staff("key_account"), rules=data)
     assert CreditRuleSet.objects.count() == 2
+
+
+def test_a_rules_version_is_never_changed_nor_deleted(credit_rules) -> None:
+    """The scores name their version without a database constraint: the version must never change or go."""
+    from django.db import DatabaseError, connection, transaction
+
+    from gridcare.keyaccounts.models import CreditRuleSet
+
+    rule_set = CreditRuleSet.objects.get()
+    note = rule_set.note
+    rule_set.note = "改"
+    with pytest.raises(Conflict):
+        rule_set.save()
+    with pytest.raises(Conflict):
+        rule_set.delete()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        CreditRuleSet.objects.filter(pk=rule_set.pk).update(note="改")
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic():
+            CreditRuleSet.objects.filter(pk=rule_set.pk).delete()
+    assert CreditRuleSet.objects.get().note == note != "改"
+
+
+def test_a_scores_figures_and_points_read_back_as_numbers(credit_rules, company, ledger) -> None:
+    """Written by the run (COPY on PostgreSQL) as JSON text, read back as lists of numbers."""
+    from gridcare.keyaccounts.credit_actions import figures_of, reasons_of
+
+    late = company("迟缴厂")
+    ledger(late, "1000.00", dt.date(2026, 6, 25), paid=dt.date(2026, 8, 30))
+    _run()
+    score = _score(late)
+    assert all(isinstance(n, int | float) for n in score.features)
+    assert all(type(n) is int for n in score.deductions) and sum(score.deductions) == 100 - score.score
+    assert figures_of(score)["max_overdue_days"] == 66.0
+    assert reasons_of(score)
 
 
 def test_credit_grades_reads_the_latest_month(credit_rules, company, ledger) -> None:
