@@ -12,7 +12,10 @@ def test_a_number_list_is_kept_as_compact_json_text_and_read_back() -> None:
     field = NumberListField()
     assert field.get_prep_value([3.15, 0, 124506.01, -2]) == "[3.15,0,124506.01,-2]"
     assert field.from_db_value("[3.15,0,124506.01,-2]", None, None) == [3.15, 0, 124506.01, -2]
-    assert field.from_db_value("[0.0, 12.5]", None, None) == [0.0, 12.5]  # as PostgreSQL's jsonb::text wrote it
+    assert field.from_db_value("[0.0, 12.5]", None, None) == [
+        0.0,
+        12.5,
+    ]  # as PostgreSQL's jsonb::text wrote it
     assert field.from_db_value(None, None, None) is None and field.get_prep_value(None) is None
 
 
