@@ -139,6 +139,10 @@ def _unscored_accounts(month: str) -> np.ndarray:
     return frame["id"].to_numpy().astype(np.int64)
 
 
+#: score rows formatted and sent per COPY message batch: PostgreSQL takes in one batch while the next is formatted
+WRITE_BATCH = 100_000
+
+
 def _write(
     ids: np.ndarray,
     month: str,
@@ -147,7 +151,8 @@ def _write(
     features: dict[str, np.ndarray],
     result: engine.CreditScores,
 ) -> int:
-    """The score rows: figures as a list in the order of ``rules.features``, points in the order of the rules."""
+    """The score rows: figures as a list in the order of ``rules.features``, points in the order of the rules.
+    PostgreSQL: one COPY, fed batch by batch so that formatting the rows here and storing them there overlap."""
     if ids.shape[0] == 0:
         return 0
     names = rules.features
@@ -160,20 +165,26 @@ def _write(
             **{f"d{j}": result.deductions[:, j] for j in range(len(rules.rules))},
         }
     )
-    grade_names = pl.Series([g for g, _m in rules.grades])
-    frame = frame.select(
+    grade_names = [g for g, _m in rules.grades]
+
+    def listed(prefix: str, count: int) -> pl.Expr:
+        """``[a,b,…]`` — JSON text of the columns ``{prefix}0`` …"""
+        return pl.concat_str(
+            [
+                pl.lit("["),
+                pl.concat_str([pl.col(f"{prefix}{i}") for i in range(count)], separator=","),
+                pl.lit("]"),
+            ]
+        )
+
+    rows = frame.lazy().select(
         "account_id",
         "score",
         grade=pl.col("grade_index").replace_strict(
-            list(range(len(grade_names))), grade_names.to_list(), return_dtype=pl.String
+            list(range(len(grade_names))), grade_names, return_dtype=pl.String
         ),
-        features=pl.concat_list([pl.col(f"f{i}") for i in range(len(names))]).cast(pl.List(pl.String)),
-        deductions=pl.concat_list([pl.col(f"d{j}") for j in range(len(rules.rules))]).cast(
-            pl.List(pl.String)
-        ),
-    ).with_columns(
-        features=pl.lit("[") + pl.col("features").list.join(",") + pl.lit("]"),
-        deductions=pl.lit("[") + pl.col("deductions").list.join(",") + pl.lit("]"),
+        features=listed("f", len(names)),
+        deductions=listed("d", len(rules.rules)),
     )
     now = timezone.now()
     if connection.vendor == "postgresql":
@@ -181,21 +192,20 @@ def _write(
         columns = ", ".join(
             [s.account, s.score, s.grade, s.features, s.deductions, s.month, s.rule_set, s.computed_at]
         )
-        frame = frame.with_columns(
+        rows = rows.with_columns(
             month=pl.lit(month), rule_set=pl.lit(rule_set.pk), computed_at=pl.lit(now.isoformat())
         )
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False)
-        buffer.seek(0)
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {s} ({columns}) FROM STDIN (FORMAT csv)") as copy,
         ):
-            while chunk := buffer.read(1 << 20):
-                copy.write(chunk)
+            for offset in range(0, frame.height, WRITE_BATCH):
+                buffer = io.BytesIO()
+                rows.slice(offset, WRITE_BATCH).collect().write_csv(buffer, include_header=False)
+                copy.write(buffer.getvalue())
         return frame.height
     batch = int(conf("CREDIT_INSERT_BATCH"))
-    rows = [
+    objects = [
         CreditScore(
             account_id=account_id,
             month=month,
@@ -206,10 +216,10 @@ def _write(
             rule_set=rule_set,
             computed_at=now,
         )
-        for account_id, score_value, grade, figures, points in frame.iter_rows()
+        for account_id, score_value, grade, figures, points in rows.collect().iter_rows()
     ]
-    CreditScore.objects.bulk_create(rows, batch_size=batch)
-    return len(rows)
+    CreditScore.objects.bulk_create(objects, batch_size=batch)
+    return len(objects)
 
 
 # ---------------------------------------------------------------------------------------------- adjustments
