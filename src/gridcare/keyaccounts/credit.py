@@ -112,17 +112,22 @@ def _day_of(day: dt.date) -> int:
     return (day - EPOCH).days
 
 
-def _slots(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Row of each database id in ``keys`` (unique, non-negative), -1 for an id not there: a look-up table the size
-    of the largest id — an array index instead of a hash join over millions of rows."""
-    table = np.full(int(keys.max(initial=-1)) + 2, -1, dtype=np.int64)
-    table[keys] = np.arange(len(keys), dtype=np.int64)
+def _table(keys: npt.NDArray[np.int64], values: npt.NDArray[Any], missing: int) -> npt.NDArray[Any]:
+    """A look-up table of database ids ``keys`` (unique, non-negative) to ``values``, ``missing`` for any other id
+    (the last slot is never a key): an array index instead of a hash join over millions of rows."""
+    table = np.full(int(keys.max(initial=-1)) + 2, missing, dtype=values.dtype)
+    table[keys] = values
     return table
 
 
-def _look_up(table: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``table[ids]`` with ids beyond the table (not among its keys) → -1."""
-    return np.where(ids < len(table) - 1, table[np.minimum(ids, len(table) - 1)], -1)
+def _slots(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Row of each database id in ``keys``, -1 for an id not there (:func:`_table`)."""
+    return _table(keys, np.arange(len(keys), dtype=np.int64), -1)
+
+
+def _look_up(table: npt.NDArray[Any], ids: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    """``table[ids]``, an id beyond the table (not among its keys) → the table's ``missing``."""
+    return table[np.minimum(ids, len(table) - 1)]
 
 
 def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Features:
@@ -168,16 +173,20 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
     amount = debits["amount"].to_numpy()
     due = debits["due"].to_numpy().astype(np.int64)
     # what settled each debit by the evaluation date, dated by its credit (a reversal's negative rows too)
-    credit_row = _look_up(_slots(credits["id"].to_numpy()), allocations["credit"].to_numpy())
+    none = np.iinfo(np.int32).min  # no credit by the evaluation date
+    credit_day = _look_up(
+        _table(credits["id"].to_numpy(), credits["day"].to_numpy(), none), allocations["credit"].to_numpy()
+    )
     debit_row = _look_up(_slots(debits["id"].to_numpy()), allocations["debit"].to_numpy())
-    counted = (credit_row >= 0) & (debit_row >= 0)
+    counted = (credit_day != none) & (debit_row >= 0)
     row, paid = debit_row[counted], allocations["amount"].to_numpy()[counted]
-    day = credits["day"].to_numpy().astype(np.int64)[credit_row[counted]]
+    day = credit_day[counted].astype(np.int64)
     size = len(amount)
     # cents stay exact in float64 sums far beyond any ledger's total (2**53 cents)
     settled = np.rint(np.bincount(row, weights=paid, minlength=size)).astype(np.int64)
-    early = day <= due[row]
-    on_time = np.rint(np.bincount(row[early], weights=paid[early], minlength=size)).astype(np.int64)
+    on_time = np.rint(np.bincount(row, weights=np.where(day <= due[row], paid, 0), minlength=size)).astype(
+        np.int64
+    )
     last_day = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last_day, row, day)
     overdue = np.where(settled >= amount, np.clip(last_day - due, 0, None), end - due)
@@ -186,14 +195,20 @@ def ledger_features(account_ids: npt.NDArray[np.int64], period: Period) -> Featu
     # per account: the row in ``account_ids`` of each debit's account (-1: an account not being scored)
     owner = _look_up(_slots(account_ids), debits["account_id"].to_numpy())
     scored = owner >= 0
-    owner, count = owner[scored], len(account_ids)
+    everyone = bool(scored.all())  # the usual case: nothing to leave out
+
+    def scored_only(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return values if everyone else values[scored]
+
+    owner, count = scored_only(owner), len(account_ids)
 
     def total(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-        return np.rint(np.bincount(owner, weights=values[scored], minlength=count)).astype(np.int64)
+        return np.rint(np.bincount(owner, weights=scored_only(values), minlength=count)).astype(np.int64)
 
+    # the maximum starts at 0: only the late debits can raise it
     max_overdue = np.zeros(count, dtype=np.int64)
-    window = in_window[scored]
-    np.maximum.at(max_overdue, owner[window], overdue[scored][window])
+    late_scored = scored_only(late)
+    np.maximum.at(max_overdue, owner[late_scored], scored_only(overdue)[late_scored])
     frame = pl.DataFrame(
         {
             "bills": total(in_window),
