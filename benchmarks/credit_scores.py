@@ -179,8 +179,8 @@ def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("Run this against PostgreSQL: set DATABASE_URL to a dedicated database.")
     call_command("migrate", verbosity=0)
-    from gridcare.keyaccounts.credit_actions import do_compute_credit_scores, do_load_credit_rule_defaults
     from gridcare.core.rows import TableRef
+    from gridcare.keyaccounts.credit_actions import do_compute_credit_scores, do_load_credit_rule_defaults
     from gridcare.keyaccounts.models import CreditScore
     from gridcare.org.models import OrgUnit
     from gridcare.org.selectors import system_actor
