@@ -9,7 +9,8 @@ gets a value): customers and accounts, ``--months`` monthly bill charges per acc
 of them, a payment settling the bill — 70 % on the due date, 20 % 1–60 days late — with its allocation; the other
 10 % stay open. Then it times ``do_compute_credit_scores`` for the month (features from one ledger query, the
 violation rebills, the engine, COPY of the score rows), deleting that month's scores first so every run scores
-every account, and vacuums the table as a month's run finds it in service. Prints seconds, rows/s, peak memory (RSS high-water mark of the process) and the grades.
+every account, and vacuums the table as a month's run finds it in service. Prints seconds, rows/s, peak memory
+(RSS high-water mark of the process) and the grades.
 """
 
 from __future__ import annotations
