@@ -147,8 +147,8 @@ def fill(accounts: int, months: int, month: str) -> None:
             )
             print(f"  payments: {time.perf_counter() - started:.0f} s", flush=True)
             cursor.execute(
-                f"INSERT INTO {al} ({al.credit}, {al.debit}, {al.amount}, {al.cause}, {al.account}) "
-                f"SELECT p.{e.id}, d.{e.id}, d.{e.amount}, p.{e.id}, d.{e.account} FROM {e} d "
+                f"INSERT INTO {al} ({al.credit}, {al.debit}, {al.amount}, {al.cause}, {al.account}, {al.credit_day}) "
+                f"SELECT p.{e.id}, d.{e.id}, d.{e.amount}, p.{e.id}, d.{e.account}, p.{e.day} FROM {e} d "
                 f"JOIN {e} p ON p.{e.account} = d.{e.account} AND p.{e.note} = d.{e.note} AND p.{e.kind} = 'payment' "
                 f"WHERE d.{e.kind} = 'charge' AND d.{e.note} LIKE 'bench:%%'"
             )

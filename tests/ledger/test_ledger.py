@@ -244,14 +244,38 @@ def test_check_command_finds_a_mismatch(account, release, cashier, capsys):
         debit = Entry.objects.get(kind="charge", account=acc)
         credit = Entry.objects.get(kind="payment", account=acc)
         cursor.execute(
-            "INSERT INTO ledger_allocation (credit_id, debit_id, amount, cause_id, account_id) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            [credit.pk, debit.pk, "100.00", credit.pk, acc.pk],
+            "INSERT INTO ledger_allocation (credit_id, debit_id, amount, cause_id, account_id, credit_day) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            [credit.pk, debit.pk, "100.00", credit.pk, acc.pk, credit.day],
         )
     with pytest.raises(SystemExit) as exited:
         call_command("ledger", "check")
     assert exited.value.code == 1
     assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_check_finds_an_allocation_dated_otherwise_than_its_credit(account, release, cashier):
+    acc = account()
+    release(acc, "10.00")
+    payment = do_take_payment(cashier(), account=acc, amount="4.00", method="cash")
+    allocation = Allocation.objects.get(account=acc)
+    assert allocation.credit_day == payment.day == allocation.credit.day
+    assert selectors.check() == []
+    debit = Entry.objects.get(kind="charge", account=acc)
+    with connection.cursor() as cursor:  # a row written around the actions, dated a day off its credit
+        cursor.execute(
+            "INSERT INTO ledger_allocation (credit_id, debit_id, amount, cause_id, account_id, credit_day) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                allocation.credit_id,
+                debit.pk,
+                "0.00",
+                allocation.credit_id,
+                acc.pk,
+                payment.day - dt.timedelta(days=1),
+            ],
+        )
+    assert any("credit day" in problem for problem in selectors.check())
 
 
 def test_receivable_is_the_sum_of_balances(account, release, cashier):

@@ -359,7 +359,7 @@ def _post_payment(payment: Payment, actor: User, debits: list[posting.Open] | No
         entry
     ) in entries:  # one or two rows: prepared single-row inserts cost less than bulk_create's compiling
         insert_row(entry)
-    credits = [posting.Open(e.pk, e.kind, e.due_date, -e.amount) for e in entries]
+    credits = [posting.Open(e.pk, e.kind, e.due_date, -e.amount, e.day) for e in entries]
     for allocation in posting.match(payment.account_id, credits, debits, entries[0].pk):
         insert_row(allocation)
     return entries
@@ -545,7 +545,7 @@ def _reverse(actor: User, payment: Payment, reason: str) -> Entry:
     reversal.save()
     given = (
         Allocation.objects.filter(credit__payment=payment)
-        .values("credit_id", "debit_id")
+        .values("credit_id", "debit_id", "credit_day")
         .annotate(total=Sum("amount"))
         .filter(total__gt=0)
     )
@@ -553,6 +553,7 @@ def _reverse(actor: User, payment: Payment, reason: str) -> Entry:
         Allocation(
             credit_id=row["credit_id"],
             debit_id=row["debit_id"],
+            credit_day=row["credit_day"],
             amount=-row["total"],
             cause=reversal,
             account_id=payment.account_id,
@@ -772,7 +773,7 @@ def _credit_against(actor: User, kind: str, request: ApprovalRequest) -> Entry:
     )
     credit.save()
     left = _open_left(target)
-    mine = [posting.Open(credit.pk, credit.kind, credit.due_date, request.amount)]
+    mine = [posting.Open(credit.pk, credit.kind, credit.due_date, request.amount, credit.day)]
     debit = [posting.Open(target.pk, target.kind, target.due_date, left)] if left > 0 else []
     Allocation.objects.bulk_create(posting.match(request.account_id, mine, debit, credit.pk))
     posting.settle(request.account_id, credit.pk)

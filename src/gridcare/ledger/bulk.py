@@ -396,6 +396,7 @@ def post_batch(
         amount=scaled_text("fen", 2),
         cause_id="entry",
         account_id="account",
+        credit_day=pl.lit(day.isoformat()),
     )
     _write(Allocation, allocations, ids=False)
     if disconnected:  # paid in full after a disconnection: 复电 within 24 h

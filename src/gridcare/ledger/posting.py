@@ -34,6 +34,8 @@ class Open:
     kind: str
     due_date: object
     left: Decimal
+    #: a credit's own day (what its allocations keep as ``credit_day``); None for a debit
+    day: object = None
 
 
 def lock_accounts(account_ids: Iterable[int]) -> None:
@@ -122,9 +124,13 @@ def open_credits(account_id: int, *, payment_id: int | None = None) -> list[Open
         rows.annotate(done=Coalesce(_allocated("out"), Value(ZERO), output_field=_MONEY))
         .filter(done__lt=-F("amount"))
         .order_by("pk")
-        .values_list("pk", "kind", "due_date", "amount", "done")
+        .values_list("pk", "kind", "due_date", "amount", "done", "day")
     )
-    return [Open(pk, kind, due, -amount - done) for pk, kind, due, amount, done in found if -amount > done]
+    return [
+        Open(pk, kind, due, -amount - done, day)
+        for pk, kind, due, amount, done, day in found
+        if -amount > done
+    ]
 
 
 def accounts_with_credit(account_ids: list[int]) -> list[int]:
@@ -153,6 +159,7 @@ def match(account_id: int, credits: list[Open], debits: list[Open], cause_id: in
                 amount=amount,
                 cause_id=cause_id,
                 account_id=account_id,
+                credit_day=credit.day,
             )
         )
         credit.left -= amount

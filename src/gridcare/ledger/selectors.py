@@ -105,7 +105,8 @@ def check() -> list[str]:
     - the receivable (sum of all entries) equals the sum of the account balances, and of open debits minus
       unapplied credits;
     - no allocation takes more from a credit or gives more to a debit than its amount, nor goes below zero;
-    - an allocation joins entries of its own account, a credit (amount < 0) to a debit (amount > 0);
+    - an allocation joins entries of its own account, a credit (amount < 0) to a debit (amount > 0), and keeps
+      its credit's day;
     - each payment's payment and prepayment entries add up to the payment, and a reversal to the payment;
     - each released bill is charged once, with its total.
     """
@@ -143,6 +144,13 @@ def check() -> list[str]:
     )
     for (alloc_id,) in wrong:
         problems.append(f"分配 {alloc_id} 连接了错误的分录 (allocation joins the wrong entries)")
+    misdated = rows(
+        f"SELECT y.{a.id} FROM {a} y JOIN {e} c ON c.{e.id} = y.{a.credit} WHERE c.{e.day} <> y.{a.credit_day}"
+    )
+    for (alloc_id,) in misdated:
+        problems.append(
+            f"分配 {alloc_id} 的贷方日期与贷方分录不符 (allocation's credit day ≠ its credit's day)"
+        )
     payments = rows(
         f"SELECT q.{p.id}, q.{p.number}, q.{p.amount}, "
         f"COALESCE(SUM(CASE WHEN x.{e.kind} IN ('payment', 'prepayment') THEN x.{e.amount} END), 0), "
