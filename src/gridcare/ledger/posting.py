@@ -35,7 +35,7 @@ class Open:
     due_date: object
     left: Decimal
     #: a credit's own day (what its allocations keep as ``credit_day``); None for a debit
-    day: object = None
+    day: Any = None
 
 
 def lock_accounts(account_ids: Iterable[int]) -> None:
