@@ -13,6 +13,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from gridcare.core.schema import sql_by_vendor
+
 
 SAME = "NEW.account_id IS NOT DISTINCT FROM OLD.account_id AND NEW.period IS NOT DISTINCT FROM OLD.period AND NEW.period_start IS NOT DISTINCT FROM OLD.period_start AND NEW.period_end IS NOT DISTINCT FROM OLD.period_end AND NEW.kind IS NOT DISTINCT FROM OLD.kind AND NEW.run_id IS NOT DISTINCT FROM OLD.run_id AND NEW.tariff_code IS NOT DISTINCT FROM OLD.tariff_code AND NEW.energy_kwh IS NOT DISTINCT FROM OLD.energy_kwh AND NEW.tier_ytd_kwh IS NOT DISTINCT FROM OLD.tier_ytd_kwh AND NEW.power_factor IS NOT DISTINCT FROM OLD.power_factor AND NEW.charges IS NOT DISTINCT FROM OLD.charges AND NEW.funds IS NOT DISTINCT FROM OLD.funds AND NEW.credits IS NOT DISTINCT FROM OLD.credits AND NEW.total IS NOT DISTINCT FROM OLD.total AND NEW.inputs IS NOT DISTINCT FROM OLD.inputs AND NEW.number IS NOT DISTINCT FROM OLD.number AND NEW.created_at IS NOT DISTINCT FROM OLD.created_at AND NEW.due_date IS NOT DISTINCT FROM OLD.due_date AND NEW.released_at IS NOT DISTINCT FROM OLD.released_at AND NEW.released_by_id IS NOT DISTINCT FROM OLD.released_by_id"
 SAME_SQLITE = "NEW.account_id IS OLD.account_id AND NEW.period IS OLD.period AND NEW.period_start IS OLD.period_start AND NEW.period_end IS OLD.period_end AND NEW.kind IS OLD.kind AND NEW.run_id IS OLD.run_id AND NEW.tariff_code IS OLD.tariff_code AND NEW.energy_kwh IS OLD.energy_kwh AND NEW.tier_ytd_kwh IS OLD.tier_ytd_kwh AND NEW.power_factor IS OLD.power_factor AND NEW.charges IS OLD.charges AND NEW.funds IS OLD.funds AND NEW.credits IS OLD.credits AND NEW.total IS OLD.total AND NEW.inputs IS OLD.inputs AND NEW.number IS OLD.number AND NEW.created_at IS OLD.created_at AND NEW.due_date IS OLD.due_date AND NEW.released_at IS OLD.released_at AND NEW.released_by_id IS OLD.released_by_id"
@@ -75,14 +77,6 @@ SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS billing_billline_released",
     "DROP TRIGGER IF EXISTS billing_billline_released_insert",
 ]
-
-
-def _run(statements: dict[str, list[str]]):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
-        for sql in statements.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql, None)
-
-    return run
 
 
 class Migration(migrations.Migration):
@@ -175,9 +169,8 @@ class Migration(migrations.Migration):
                 "indexes": [models.Index(fields=["rule", "accepted"], name="bill_finding_rule")],
             },
         ),
-        migrations.RunPython(
-            _run({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD}),
-            _run({"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD}),
-            elidable=False,
+        sql_by_vendor(
+            {"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD},
+            {"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD},
         ),
     ]

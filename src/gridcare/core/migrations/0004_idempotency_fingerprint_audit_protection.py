@@ -9,6 +9,8 @@ databases (see docs/security/d.md).
 import django.core.serializers.json
 from django.db import migrations, models
 
+from gridcare.core.schema import sql_by_vendor
+
 PG_FORWARD = [
     """CREATE OR REPLACE FUNCTION gridcare_audit_is_append_only() RETURNS trigger AS $$
 BEGIN
@@ -33,14 +35,6 @@ END""",
 SQLITE_BACKWARD = ["DROP TRIGGER IF EXISTS core_auditentry_no_update"]
 
 
-def _run(statements: dict[str, list[str]]):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
-        for sql in statements.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql, None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0003_alter_auditentry_job_id_alter_auditentry_object_id_and_more"),
@@ -57,9 +51,8 @@ class Migration(migrations.Migration):
             name="response",
             field=models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder, null=True),
         ),
-        migrations.RunPython(
-            _run({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD}),
-            _run({"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD}),
-            elidable=False,
+        sql_by_vendor(
+            {"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD},
+            {"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD},
         ),
     ]

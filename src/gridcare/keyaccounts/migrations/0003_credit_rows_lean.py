@@ -12,6 +12,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 import gridcare.core.fields
+from gridcare.core.schema import sql_by_vendor
 
 TABLE = "keyaccounts_creditruleset"
 MESSAGE = "信用评价规则的版本不可修改或删除 (a rules version is never changed or deleted)"
@@ -39,14 +40,6 @@ END"""
 SQLITE_BACKWARD = [f"DROP TRIGGER IF EXISTS {TABLE}_immutable"]
 
 
-def _run(statements: dict[str, list[str]]):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
-        for sql in statements.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql, None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0007_numbers_from_sequences_one_customer_per_id"),
@@ -54,10 +47,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(
-            _run({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD}),
-            _run({"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD}),
-            elidable=False,
+        sql_by_vendor(
+            {"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD},
+            {"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD},
         ),
         migrations.AlterField(
             model_name="creditscore",

@@ -8,6 +8,7 @@ a test database is a ``DELETE FROM`` each table (as billing 0002). The receipt-n
 from django.db import migrations
 
 from gridcare.core.numbering import create_sequence
+from gridcare.core.schema import sql_by_vendor
 
 TABLES = ["ledger_entry", "ledger_payment", "ledger_allocation", "ledger_dailyclose"]
 MESSAGE = "账务记录不可修改或删除 (ledger records are never changed or deleted)"
@@ -42,22 +43,13 @@ END"""
 SQLITE_BACKWARD = [f"DROP TRIGGER IF EXISTS {table}_immutable" for table in TABLES]
 
 
-def _run(statements: dict[str, list[str]]):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
-        for sql in statements.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql, None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0001_initial")]
 
     operations = [
-        migrations.RunPython(
-            _run({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD}),
-            _run({"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD}),
-            elidable=False,
+        sql_by_vendor(
+            {"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD},
+            {"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD},
         ),
         create_sequence("ledger_receipt_number_seq"),
     ]

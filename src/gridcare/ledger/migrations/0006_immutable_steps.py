@@ -4,6 +4,8 @@ the ledger's financial records (0002): PostgreSQL refuses UPDATE and DELETE, SQL
 
 from django.db import migrations
 
+from gridcare.core.schema import sql_by_vendor
+
 TABLES = ["ledger_dunningstep", "ledger_instalment"]
 MESSAGE = "账务记录不可修改或删除 (ledger records are never changed or deleted)"
 
@@ -27,21 +29,12 @@ END"""
 SQLITE_BACKWARD = [f"DROP TRIGGER IF EXISTS {table}_immutable" for table in TABLES]
 
 
-def _run(statements: dict[str, list[str]]):  # type: ignore[no-untyped-def]
-    def run(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
-        for sql in statements.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(sql, None)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0005_payment_plans")]
 
     operations = [
-        migrations.RunPython(
-            _run({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD}),
-            _run({"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD}),
-            elidable=False,
+        sql_by_vendor(
+            {"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD},
+            {"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD},
         )
     ]
