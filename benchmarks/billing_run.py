@@ -239,7 +239,7 @@ def engine_only(n: int) -> float:
     energy[:, 4] = np.where(is_tou, 0, (100 + (g * 37) % 400) * 1000)
     for column, base in ((1, 300), (2, 350), (3, 250)):
         energy[:, column] = np.where(is_tou, (base + (g * 13) % 200) * 1000, 0)
-    x = BatchInput.monthly(version, energy, days=31, billing_month=11, capacity=8000)
+    x = BatchInput.monthly(version, energy, days=31, billing_month=11, capacity=np.full(n, 8000))
     started = time.perf_counter()
     rate_batch(catalog, x)
     return n / (time.perf_counter() - started)

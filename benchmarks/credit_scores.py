@@ -21,12 +21,13 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridcare.settings")
 
 
-def clone(model: type, template_pk: int, count: int, overrides: dict[str, str], params: list[object]) -> None:
+def clone(model: type, template_pk: int, count: int, overrides: dict[str, str], params: list[Any]) -> None:
     """Insert ``count`` copies of the template row (``g`` = 1 … count), with ``overrides`` (field → SQL)."""
     from django.db import connection
 
