@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -11,9 +11,29 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridcare.core.errors import Conflict
+
 
 class ImmutableRecordError(RuntimeError):
     """Raised when code tries to change or delete a record that the invariants say is permanent."""
+
+
+class Immutable(models.Model):
+    """A record inserted once, never saved again nor deleted through the ORM (the database refuses it too, by
+    triggers in the app's migrations); a refusal says ``immutable_message``."""
+
+    immutable_message: ClassVar[str] = "记录不可修改或删除 (this record is never changed or deleted)"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise Conflict(self.immutable_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise Conflict(self.immutable_message)
 
 
 class AuditQuerySet(models.QuerySet["AuditEntry"]):

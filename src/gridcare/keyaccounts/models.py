@@ -3,7 +3,7 @@ records, prospects (备案客户) and the registration collisions (撞单) refus
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from gridcare.core.errors import Conflict
 from gridcare.core.fields import NumberListField
+from gridcare.core.models import Immutable
 
 RULES_IMMUTABLE = "信用评价规则的版本不可修改或删除，请另存为新版本。 (A rules version is never changed or deleted: save a new one.)"
 
@@ -360,7 +360,7 @@ class Collision(models.Model):
         return reverse("keyaccounts:collision-decide", args=[self.pk])
 
 
-class CreditRuleSet(models.Model):
+class CreditRuleSet(Immutable):
     """信用评价规则 — one version of the credit-score rules as data (features, thresholds, points, weights and the
     grade minimums; :mod:`gridcare.engine.credit`). The latest version scores; every score keeps the version it
     was computed with, so its reasons read the rules that applied. A version is never changed nor deleted (a
@@ -375,6 +375,7 @@ class CreditRuleSet(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     scope_public = True  # the rules are data every signed-in user may read
+    immutable_message = RULES_IMMUTABLE
 
     class Meta:
         ordering = ["-version"]
@@ -383,14 +384,6 @@ class CreditRuleSet(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise Conflict(RULES_IMMUTABLE)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise Conflict(RULES_IMMUTABLE)
 
 
 class CreditScore(models.Model):

@@ -10,7 +10,6 @@ an UPDATE or DELETE (PostgreSQL triggers, see migration 0001) and so does the mo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -19,24 +18,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from gridcare.core.errors import Conflict
+from gridcare.core import models as core_models
 
 IMMUTABLE_MESSAGE = "账务记录不可修改或删除 (ledger records are never changed or deleted)"
 
 
-class Immutable(models.Model):
+class Immutable(core_models.Immutable):
     """A financial record: inserted once, never saved again nor deleted through the ORM."""
+
+    immutable_message = IMMUTABLE_MESSAGE
 
     class Meta:
         abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise Conflict(IMMUTABLE_MESSAGE)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise Conflict(IMMUTABLE_MESSAGE)
 
 
 class Method(models.TextChoices):
@@ -220,19 +213,6 @@ class Entry(Immutable):
         return self.amount > 0
 
 
-class AllocationManager(models.Manager["Allocation"]):
-    def bulk_create(self, objs: Iterable[Allocation], *args: Any, **kwargs: Any) -> list[Allocation]:
-        """Rows made without their credit's day get it here, in one query."""
-        rows = list(objs)
-        missing = {row.credit_id for row in rows if row.credit_day is None}
-        if missing:
-            days = dict(Entry.objects.filter(pk__in=missing).values_list("pk", "day"))
-            for row in rows:
-                if row.credit_day is None:
-                    row.credit_day = days[row.credit_id]
-        return super().bulk_create(rows, *args, **kwargs)
-
-
 class Allocation(Immutable):
     """销账 — part of a credit (a payment, prepayment, waiver, negative bill) settling part of a debit (a bill
     charge, a late fee, a refund, a reversal). A reversal undoes allocations with negative rows."""
@@ -259,8 +239,6 @@ class Allocation(Immutable):
     scope_customer_data = True
     scope_unit_path = "account__org_unit__path"
     scope_owner = "account__account_manager"
-
-    objects = AllocationManager()
 
     class Meta:
         verbose_name = _("allocation")
