@@ -34,7 +34,10 @@ from tests.readings.conftest import installed, interval_store_dir  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+
+def today() -> dt.date:
+    """Today, read when a test runs (not when the module is collected: a run may cross midnight)."""
+    return timezone.localdate()
 
 
 class Recorder:
@@ -59,8 +62,8 @@ def gateways(settings, monkeypatch, interval_store_dir) -> type[Recorder]:  # no
     return Recorder
 
 
-def at(hour: int, day: dt.date = TODAY) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+def at(hour: int, day: dt.date | None = None) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day or today(), dt.time(hour)))
 
 
 def quarters(day: dt.date, kwh: str, meter: str) -> pl.DataFrame:
@@ -109,7 +112,7 @@ def prepaid_account(installed, bill_for, staff, system, cashier) -> Any:  # noqa
         account = meter.service_point.account
         if important:
             ServicePoint.objects.filter(pk=meter.service_point_id).update(is_important=True)
-        end = TODAY - dt.timedelta(days=3)  # (data of today would be partly in the future: refused)
+        end = today() - dt.timedelta(days=3)  # (data of today would be partly in the future: refused)
         bill_for(account, "60.00", "100", end - dt.timedelta(days=30), end)
         do_take_payment(cashier(), account=account, amount=paid, method="cash")
         frame = pl.concat(
@@ -142,9 +145,11 @@ def test_engine_remaining_days_left_and_status() -> None:
 
 def test_remaining_balance_from_interval_data_and_the_last_bills_price(prepaid_account) -> None:
     account = prepaid_account()
-    [figures] = prepaid.estimate([account.pk], TODAY)
+    [figures] = prepaid.estimate([account.pk], today())
     assert figures.source == "interval"
-    assert figures.since == TODAY - dt.timedelta(days=3)  # the bill's period end (exclusive) is the first day
+    assert figures.since == today() - dt.timedelta(
+        days=3
+    )  # the bill's period end (exclusive) is the first day
     assert (figures.credit, figures.consumption_kwh, figures.price) == (
         Decimal("100.00"),
         Decimal("48.000"),
@@ -160,11 +165,11 @@ def test_without_interval_data_the_last_bills_daily_average_is_used(
     cashier,
 ) -> None:
     account = installed(on="2026-06-01").service_point.account
-    end = TODAY - dt.timedelta(days=4)
+    end = today() - dt.timedelta(days=4)
     bill_for(account, "150.00", "300", end - dt.timedelta(days=30), end)  # 10 kWh a day at 0.50 元/kWh
     do_take_payment(cashier(), account=account, amount="200.00", method="cash")
     do_enrol_prepaid(cashier(), account=account.number)
-    [figures] = prepaid.estimate([account.pk], TODAY)
+    [figures] = prepaid.estimate([account.pk], today())
     assert figures.source == "bill_average"
     assert (figures.consumption_kwh, figures.price, figures.consumed) == (
         Decimal("50.000"),  # 5 days (end .. today) × 10 kWh
@@ -183,7 +188,7 @@ def test_low_balance_alerts_once_and_zero_disconnects_once(
         with django_capture_on_commit_callbacks(execute=True):
             summary = do_run_prepaid(system, now=at(10))
     assert (summary.accounts, summary.low, summary.zero) == (2, 1, 1)
-    assert PrepaidEstimate.objects.filter(day=TODAY).count() == 2
+    assert PrepaidEstimate.objects.filter(day=today()).count() == 2
     kinds = sorted(PrepaidEvent.objects.values_list("account_id", "kind", "status"))
     assert kinds == sorted(
         [
@@ -314,13 +319,13 @@ def test_leaving_is_refused_while_cut_off(prepaid_account, system, cashier) -> N
         do_leave_prepaid(cashier(), account=account.number)
     other = prepaid_account()
     left = do_leave_prepaid(cashier(), account=other.number, note="客户申请")
-    assert (left.active, left.left_on) == (False, TODAY)
+    assert (left.active, left.left_on) == (False, today())
     assert do_run_prepaid(system, now=at(12)).accounts == 1
 
 
 def test_the_daily_command(prepaid_account, capsys) -> None:
     prepaid_account(paid="100.00")
-    call_command("ledger", "prepaid", "--day", TODAY.isoformat())
+    call_command("ledger", "prepaid", "--day", today().isoformat())
     out = capsys.readouterr().out
     assert "1 费控户" in out and "余额不足 1" in out
     with pytest.raises(Exception, match="YYYY-MM-DD"):
@@ -339,6 +344,6 @@ def test_two_copies_of_the_job_at_once_alert_and_disconnect_once(prepaid_account
     )
     sent = list(PrepaidEvent.objects.order_by("pk").values_list("kind", "status", "detail"))
     assert len(gateways.commands) == 1 and len(gateways.messages) == 2, sent  # (failed once in a full PG run)
-    assert PrepaidEstimate.objects.filter(day=TODAY).count() == 2
+    assert PrepaidEstimate.objects.filter(day=today()).count() == 2
     if truly_concurrent():
         assert sum(r.disconnections for r in results) == 1

@@ -23,9 +23,18 @@ from gridcare.web.workbench import Month
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+
+def today() -> dt.date:
+    """Today, read when a test runs (not when the module is collected: a run may cross midnight)."""
+    return timezone.localdate()
+
+
 D = dt.timedelta
-POSTED = TODAY - D(2)  # A's charges were posted two days ago
+
+
+def posted() -> dt.date:
+    """The day A's charges were posted: two days ago."""
+    return today() - D(2)
 
 
 def charge(account: Any, amount: str, due: dt.date, actor: Any, day: dt.date | None = None) -> Entry:
@@ -34,7 +43,7 @@ def charge(account: Any, amount: str, due: dt.date, actor: Any, day: dt.date | N
         account=account,
         kind="charge",
         amount=Decimal(amount),
-        day=day or TODAY,
+        day=day or today(),
         due_date=due,
         posted_by=actor,
     )
@@ -47,10 +56,10 @@ def book(make_point, cashier, staff, system) -> dict[str, Any]:
     days overdue, charged last year."""
     a = make_point("CG").account
     b = make_point("HX", customer_class="commercial", manager=staff("key_account")).account
-    charge(a, "100.00", TODAY - D(10), system, day=POSTED)
-    charge(a, "200.00", TODAY - D(100), system, day=POSTED)
-    charge(a, "50.00", TODAY + D(5), system, day=POSTED)
-    charge(b, "400.00", TODAY - D(400), system, day=TODAY - D(430))
+    charge(a, "100.00", today() - D(10), system, day=posted())
+    charge(a, "200.00", today() - D(100), system, day=posted())
+    charge(a, "50.00", today() + D(5), system, day=posted())
+    charge(b, "400.00", today() - D(400), system, day=today() - D(430))
     do_take_payment(cashier(), account=a, amount="150.00", method="cash")
     return {"a": a, "b": b}
 
@@ -60,7 +69,7 @@ def amounts(row: reports.AgingRow) -> list[str]:
 
 
 def test_aging_by_class_as_of_today_and_as_of_yesterday(book, staff) -> None:
-    report = reports.aging(staff("manager"), TODAY)
+    report = reports.aging(staff("manager"), today())
     assert report.labels == ["0–30 天", "31–90 天", "91–180 天", "181–365 天", "> 365 天"]
     rows = {r.label: r for r in report.rows}
     assert set(rows) == {"居民生活", "一般工商业"}
@@ -69,26 +78,26 @@ def test_aging_by_class_as_of_today_and_as_of_yesterday(book, staff) -> None:
     assert report.total is not None and report.total.overdue == Decimal("550.00")
     assert report.total.accounts == 2
     # yesterday evening the payment was not there yet: 200 元 open in 91–180 days
-    before = reports.aging(staff("manager"), TODAY - D(1))
+    before = reports.aging(staff("manager"), today() - D(1))
     assert before.total is not None and before.total.buckets[2] == Decimal("200.00")
 
 
 def test_aging_by_unit_and_manager_within_scope(book, staff, cashier) -> None:
-    by_unit = reports.aging(staff("manager"), TODAY, by="unit")
+    by_unit = reports.aging(staff("manager"), today(), by="unit")
     assert sorted(r.label for r in by_unit.rows) == ["城关供电所", "河西供电所"]
-    by_manager = reports.aging(staff("manager"), TODAY, by="manager")
+    by_manager = reports.aging(staff("manager"), today(), by="manager")
     assert sorted(r.label for r in by_manager.rows) == ["—", "陈明"]
-    mine = reports.aging(cashier(), TODAY)  # a 城关 collector sees 城关 only
+    mine = reports.aging(cashier(), today())  # a 城关 collector sees 城关 only
     assert mine.total is not None and mine.total.overdue == Decimal("150.00")
 
 
 def test_collection_rate_by_day_and_month(book, staff) -> None:
-    rows, total = reports.collection(staff("manager"), TODAY - D(31), TODAY, per="day")
+    rows, total = reports.collection(staff("manager"), today() - D(31), today(), per="day")
     assert [(r.period, r.bills, r.billed, r.collected, r.rate) for r in rows] == [
-        (f"{POSTED:%Y-%m-%d}", 3, Decimal("350.00"), Decimal("150.00"), Decimal("42.9"))
+        (f"{posted():%Y-%m-%d}", 3, Decimal("350.00"), Decimal("150.00"), Decimal("42.9"))
     ]
-    months, total = reports.collection(staff("manager"), POSTED.replace(day=1), TODAY)
-    assert [r.period for r in months] == sorted({f"{POSTED:%Y-%m}"})
+    months, total = reports.collection(staff("manager"), posted().replace(day=1), today())
+    assert [r.period for r in months] == sorted({f"{posted():%Y-%m}"})
     assert (total.billed, total.collected, total.rate) == (
         Decimal("350.00"),
         Decimal("150.00"),
@@ -100,7 +109,7 @@ def test_cashier_daily_report_with_reversals_and_close(book, cashier, staff) -> 
     me = cashier()
     wrong = do_take_payment(me, account=book["a"], amount="20.00", method="pos")
     do_reverse_payment(me, wrong.pk, "金额错误")
-    rows, total = reports.cashier_report(staff("manager"), TODAY, TODAY)
+    rows, total = reports.cashier_report(staff("manager"), today(), today())
     got = {(r.channel, r.payments, r.amount, r.reversals, r.net, r.closed) for r in rows}
     assert got == {
         ("现金", 1, Decimal("150.00"), 0, Decimal("150.00"), "未日结"),
@@ -111,22 +120,22 @@ def test_cashier_daily_report_with_reversals_and_close(book, cashier, staff) -> 
     }
     assert (total.payments, total.net) == (2, Decimal("150.00"))
     do_close_day(me, cash_handed_over="150.00")
-    rows, _total = reports.cashier_report(staff("manager"), TODAY, TODAY)
+    rows, _total = reports.cashier_report(staff("manager"), today(), today())
     assert {r.closed for r in rows} == {"已日结"}
 
 
 def test_bad_debt_rate_of_key_accounts(book, staff) -> None:
-    rows, total = reports.bad_debt(staff("manager"), TODAY)
+    rows, total = reports.bad_debt(staff("manager"), today())
     assert [(r.manager, r.accounts, r.billed, r.old_arrears, r.rate) for r in rows] == [
         ("陈明", 1, Decimal("400.00"), Decimal("400.00"), Decimal("100.0"))
     ]
     assert total.rate == Decimal("100.0")
     # 300 days ago it was not yet more than 365 days overdue
-    assert reports.bad_debt(staff("manager"), TODAY - D(300))[1].rate == Decimal("0.0")
+    assert reports.bad_debt(staff("manager"), today() - D(300))[1].rate == Decimal("0.0")
 
 
 def test_workbench_kpis(book, staff) -> None:
-    month = Month.of(TODAY)
+    month = Month.of(today())
     manager, kam = staff("manager"), staff("key_account")
     # weighted days overdue over the manager's scope: (100×10 + 50×100 + 400×400) ÷ 550
     assert arrears_aging(manager, None, month) == Decimal("301.8")
@@ -161,7 +170,7 @@ def test_report_screens_excel_and_bad_input(book, staff) -> None:
     assert ws.cell(last, 9).number_format == "#,##0.00"
     bad = client.get("/ledger/reports/collection/?first=2026-05-01&last=2026-04-01")
     assert bad.status_code == 400 and "结束日期早于开始日期" in bad.content.decode()
-    future = client.get(f"/ledger/reports/aging/?day={TODAY + D(3):%Y-%m-%d}")
+    future = client.get(f"/ledger/reports/aging/?day={today() + D(3):%Y-%m-%d}")
     assert future.status_code == 400
 
 
@@ -170,7 +179,7 @@ def test_reports_api(book, api) -> None:
     aging = client.get("/api/ledger/reports/aging/", {"by": "unit"})
     assert aging.status_code == 200
     assert aging.data["total"]["overdue"] == "550.00"
-    rate = client.get("/api/ledger/reports/collection/", {"first": f"{POSTED:%Y-%m-%d}"})
+    rate = client.get("/api/ledger/reports/collection/", {"first": f"{posted():%Y-%m-%d}"})
     assert rate.data["total"]["rate"] == "42.9"
     assert client.get("/api/ledger/reports/bad-debt/").data["total"]["rate"] == "100.0"
     assert client.get("/api/ledger/reports/cashiers/").status_code == 200

@@ -20,7 +20,10 @@ from gridcare.market.selectors import contractor_status, selectable_contractors
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date.today()
+
+def today() -> dt.date:
+    """Today, read when a test runs (not when the module is collected: a run may cross midnight)."""
+    return dt.date.today()
 
 
 def code(n: int) -> str:
@@ -49,8 +52,8 @@ def register(staff):
             qualification_type=qtype,
             grade=grade,
             certificate_no=f"CERT-{n}",
-            valid_from=TODAY + dt.timedelta(days=since),
-            valid_to=TODAY + dt.timedelta(days=until),
+            valid_from=today() + dt.timedelta(days=since),
+            valid_to=today() + dt.timedelta(days=until),
         )
         return unit
 
@@ -68,14 +71,14 @@ def units(register):
 
 
 def test_selectable_contractors_leave_out_expired_ones(units) -> None:
-    names = set(selectable_contractors("construction", TODAY).values_list("name", flat=True))
+    names = set(selectable_contractors("construction", today()).values_list("name", flat=True))
     assert names == {"示范电力安装公司", "河西输变电公司"}
     later = set(
-        selectable_contractors("construction", TODAY + dt.timedelta(days=30)).values_list("name", flat=True)
+        selectable_contractors("construction", today() + dt.timedelta(days=30)).values_list("name", flat=True)
     )
     assert later == {"示范电力安装公司"}
     earlier = set(
-        selectable_contractors("construction", TODAY - dt.timedelta(days=30)).values_list("name", flat=True)
+        selectable_contractors("construction", today() - dt.timedelta(days=30)).values_list("name", flat=True)
     )
     assert earlier == {"示范电力安装公司", "河西输变电公司", "山南电力工程公司"}
     assert set(selectable_contractors("design").values_list("name", flat=True)) == {"浙西设计院"}
@@ -90,13 +93,13 @@ def test_an_expired_unit_cannot_be_given_a_project(staff, units) -> None:
     manager = staff("market_manager")
     with pytest.raises(InvalidInput) as refused:
         do_record_performance(
-            manager, units["expired"], kind="project", project="城关配电工程", happened_on=TODAY
+            manager, units["expired"], kind="project", project="城关配电工程", happened_on=today()
         )
     reason = refused.value.errors["contractor"][0]
     assert "已于" in reason and "过期" in reason and "CERT-3" in reason
     assert not PerformanceRecord.objects.exists()
     done = do_record_performance(
-        manager, units["valid"], kind="project", project="城关配电工程", happened_on=TODAY
+        manager, units["valid"], kind="project", project="城关配电工程", happened_on=today()
     )
     assert done.qualification.certificate_no == "CERT-1"
     # a project of the past, when the qualification was valid, may be recorded
@@ -105,7 +108,7 @@ def test_an_expired_unit_cannot_be_given_a_project(staff, units) -> None:
         units["expired"],
         kind="project",
         project="旧工程",
-        happened_on=TODAY - dt.timedelta(days=100),
+        happened_on=today() - dt.timedelta(days=100),
     )
     assert past.qualification.certificate_no == "CERT-3"
     # ratings and complaints need no valid qualification, but their own fields
@@ -114,12 +117,12 @@ def test_an_expired_unit_cannot_be_given_a_project(staff, units) -> None:
         units["expired"],
         kind="complaint",
         project="旧工程",
-        happened_on=TODAY,
+        happened_on=today(),
         description="未设围挡",
     )
     with pytest.raises(InvalidInput) as bad:
         do_record_performance(
-            manager, units["valid"], kind="rating", project="x", happened_on=TODAY, rating=7
+            manager, units["valid"], kind="rating", project="x", happened_on=today(), rating=7
         )
     assert "1–5" in bad.value.errors["rating"][0]
 
@@ -153,8 +156,8 @@ def test_bad_register_input_is_refused(staff, units) -> None:
             qualification_type="design",
             grade="A",
             certificate_no="X-1",
-            valid_from=TODAY,
-            valid_to=TODAY,
+            valid_from=today(),
+            valid_to=today(),
         )
     assert "不适用于施工单位" in wrong.value.errors["qualification_type"][0]
     with pytest.raises(InvalidInput) as grade:
@@ -164,8 +167,8 @@ def test_bad_register_input_is_refused(staff, units) -> None:
             qualification_type="install",
             grade="A",
             certificate_no="X-1",
-            valid_from=TODAY,
-            valid_to=TODAY,
+            valid_from=today(),
+            valid_to=today(),
         )
     assert "一级" in grade.value.errors["grade"][0]
     with pytest.raises(InvalidInput):
@@ -175,8 +178,8 @@ def test_bad_register_input_is_refused(staff, units) -> None:
             qualification_type="install",
             grade="1",
             certificate_no="X-1",
-            valid_from=TODAY,
-            valid_to=TODAY - dt.timedelta(days=1),
+            valid_from=today(),
+            valid_to=today() - dt.timedelta(days=1),
         )
     with pytest.raises(Conflict):
         do_add_qualification(
@@ -185,8 +188,8 @@ def test_bad_register_input_is_refused(staff, units) -> None:
             qualification_type="install",
             grade="1",
             certificate_no="CERT-2",
-            valid_from=TODAY,
-            valid_to=TODAY,
+            valid_from=today(),
+            valid_to=today(),
         )
     assert Qualification.objects.count() == 4 and Contractor.objects.count() == 4
 
@@ -202,8 +205,8 @@ def test_expiry_warning_is_a_todo_until_renewed(staff, units) -> None:
         qualification_type="install",
         grade="3",
         certificate_no="CERT-2B",
-        valid_from=TODAY,
-        valid_to=TODAY + dt.timedelta(days=1000),
+        valid_from=today(),
+        valid_to=today() + dt.timedelta(days=1000),
     )
     assert "施工/设计单位资质即将到期" not in client.get("/").content.decode()
     sales = Client()
@@ -219,12 +222,12 @@ def test_screens_list_badges_and_refuse_an_expired_selection(staff, units) -> No
         assert words in page
     refused = client.post(
         "/market/contractors/assign/?kind=construction",
-        {"contractor": units["expired"].pk, "project": "城关工程", "happened_on": str(TODAY)},
+        {"contractor": units["expired"].pk, "project": "城关工程", "happened_on": str(today())},
     )
     assert refused.status_code == 400 and "过期，不能选用" in refused.content.decode()
     done = client.post(
         "/market/contractors/assign/?kind=construction",
-        {"contractor": units["valid"].pk, "project": "城关工程", "happened_on": str(TODAY)},
+        {"contractor": units["valid"].pk, "project": "城关工程", "happened_on": str(today())},
     )
     assert done.status_code == 302
     detail = client.get(f"/market/contractors/{units['valid'].pk}/").content.decode()
@@ -241,7 +244,7 @@ def test_screens_list_badges_and_refuse_an_expired_selection(staff, units) -> No
 
 def test_the_api_and_the_cli(api, units, capsys) -> None:
     client = api("market_manager")
-    rows = client.get(f"/api/market/contractors/selectable/?kind=construction&on={TODAY}").json()["results"]
+    rows = client.get(f"/api/market/contractors/selectable/?kind=construction&on={today()}").json()["results"]
     assert {r["name"] for r in rows} == {"示范电力安装公司", "河西输变电公司"}
     assert client.get("/api/market/contractors/selectable/?kind=x").status_code == 400
     assert client.get("/api/market/contractors/selectable/?kind=design&on=2026-13-01").status_code == 400
@@ -249,7 +252,7 @@ def test_the_api_and_the_cli(api, units, capsys) -> None:
     assert {r["name"] for r in listed} == {"示范电力安装公司", "河西输变电公司"}
     refused = client.post(
         f"/api/market/contractors/{units['expired'].pk}/records/",
-        {"kind": "project", "project": "城关工程", "happened_on": str(TODAY)},
+        {"kind": "project", "project": "城关工程", "happened_on": str(today())},
         format="json",
     )
     assert refused.status_code == 400 and "过期" in refused.json()["errors"]["contractor"][0]
@@ -265,8 +268,8 @@ def test_the_api_and_the_cli(api, units, capsys) -> None:
             "qualification_type": "design",
             "grade": "C",
             "certificate_no": "D-50",
-            "valid_from": str(TODAY),
-            "valid_to": str(TODAY + dt.timedelta(days=900)),
+            "valid_from": str(today()),
+            "valid_to": str(today() + dt.timedelta(days=900)),
         },
         format="json",
     )
