@@ -351,3 +351,105 @@ def test_two_copies_at_once_post_each_payment_once(
         assert all(not isinstance(r, Exception) for r in results)
     assert Payment.objects.filter(channel=channel).count() == 3
     assert selectors.check() == []
+
+
+# --- a large file in chunks ---------------------------------------------------------------------------------
+
+
+def test_chunks_keep_an_accounts_payments_together_and_in_order() -> None:
+    batch = pl.DataFrame(
+        {
+            "transaction": [f"T{i}" for i in range(9)],
+            "account": [5, 3, 5, 9, 1, 3, 5, 7, 2],
+            "fen": list(range(100, 109)),
+        }
+    )
+    parts = bulk.chunks(batch, 3)
+    # in account order, a chunk closed once it holds three or more: 1, 2, 3 (4 payments) | 5 (3) | 7, 9 (2)
+    seen = sorted((sorted(set(part.get_column("account"))), part.height) for part in parts)
+    assert seen == [([1, 2, 3], 4), ([5], 3), ([7, 9], 2)]
+    for part in parts:  # the batch's order inside each chunk
+        order = [int(t[1:]) for t in part.get_column("transaction")]
+        assert order == sorted(order)
+    assert sorted(pl.concat(parts).get_column("transaction")) == sorted(batch.get_column("transaction"))
+    assert bulk.chunks(batch, 9) == [batch]
+
+
+def _chunked_file(account: Any, release: Any, channel: Any, staff: Any) -> tuple[Any, list[Any]]:
+    """Five accounts owing 50.00 each; a file of seven payments: the first account pays three times (20 + 20 +
+    25: 15.00 in advance), the others 30.00 once. In chunks of two: {first} {second} {third, fourth} {fifth}."""
+    accounts = [account() for _ in range(5)]
+    for acc in accounts:
+        release(acc, "50.00")
+    rows = [("K0", accounts[0].number, "20.00"), ("K1", accounts[0].number, "20.00")]
+    rows += [(f"K{i + 2}", acc.number, "30.00") for i, acc in enumerate(accounts[1:])]
+    rows.append(("K6", accounts[0].number, "25.00"))
+    record = _file(staff, channel, rows, day=timezone.localdate() - dt.timedelta(days=1))
+    return record, accounts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_posted_in_chunks_equals_one_batch(
+    account, release, channel, staff, settings, django_db_serialized_rollback
+) -> None:
+    """Chunks of two on two connections at once (PostgreSQL; one after the other on SQLite): every payment
+    posted once with its difference resolved, the balances and the ledger as one batch would leave them, one
+    audit row per chunk."""
+    from django.db import connection
+
+    from gridcare.core.models import AuditEntry
+
+    settings.GRIDCARE_LEDGER = {"BULK_POST_CHUNK": 2, "BULK_POST_WORKERS": 2}
+    record, accounts = _chunked_file(account, release, channel, staff)
+    with mock.patch.object(bulk, "_on_connections", wraps=bulk._on_connections) as parallel:
+        result = do_post_file_missing(staff("billing"), record.pk)
+    assert parallel.called == (connection.vendor == "postgresql")
+    assert (result.posted, result.total) == (7, Decimal("185.00"))
+    posted = {p.transaction_id: p for p in Payment.objects.filter(channel=channel)}
+    assert len(posted) == 7
+    for difference in Difference.objects.filter(file=record):
+        assert (difference.resolution, difference.payment_id) == (
+            "posted",
+            posted[difference.transaction_id].pk,
+        )
+    assert posting.balance(accounts[0].pk) == Decimal("-15.00")  # 50 owed, 20 + 20 + 25 paid
+    assert [posting.balance(acc.pk) for acc in accounts[1:]] == [Decimal("20.00")] * 4
+    first = Entry.objects.filter(account=accounts[0], kind="payment").order_by("payment__transaction_id")
+    assert [e.amount for e in first] == [Decimal("-20.00"), Decimal("-20.00"), Decimal("-10.00")]
+    assert selectors.check() == []
+    batches = AuditEntry.objects.filter(action="ledger.take_payments")
+    assert sum(row.after["payments"] for row in batches) == 7
+    assert batches.count() == 4
+    assert AuditEntry.objects.filter(action="ledger.post_file_missing").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_chunk_keeps_the_chunks_before_it_and_a_rerun_posts_the_rest(
+    account, release, channel, staff, settings, django_db_serialized_rollback
+) -> None:
+    """PostgreSQL commits chunk by chunk: a failure in the third leaves the first two posted and resolved, whole;
+    SQLite's single transaction posts nothing. Either way a second run posts exactly what is left."""
+    from django.db import connection
+
+    settings.GRIDCARE_LEDGER = {"BULK_POST_CHUNK": 2, "BULK_POST_WORKERS": 1}
+    record, _accounts = _chunked_file(account, release, channel, staff)
+    real = bulk.post_batch
+    calls: list[int] = []
+
+    def failing_third(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("the database went away")
+        return real(*args, **kwargs)
+
+    with mock.patch.object(bulk, "post_batch", failing_third), pytest.raises(RuntimeError):
+        do_post_file_missing(staff("billing"), record.pk)
+    kept = Payment.objects.filter(channel=channel).count()
+    resolved = Difference.objects.filter(file=record, resolution="posted").count()
+    assert (kept, resolved) == ((4, 4) if connection.vendor == "postgresql" else (0, 0))
+    assert selectors.check() == []
+    again = do_post_file_missing(staff("billing"), record.pk)
+    assert again.posted == 7 - kept
+    assert Payment.objects.filter(channel=channel).count() == 7
+    assert not Difference.objects.filter(file=record, resolution="open").exists()
+    assert selectors.check() == []

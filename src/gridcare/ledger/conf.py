@@ -24,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     "RECEIPT_FONT": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     # a reconciliation file holds at most this many rows
     "MAX_FILE_ROWS": 2000000,
+    # a large batch (a reconciled file's missing payments) is posted in chunks of about this many payments, each
+    # chunk its own transaction (an account's payments all in one chunk), on this many database connections at
+    # once (PostgreSQL; 1 = one after the other)
+    "BULK_POST_CHUNK": 100000,
+    "BULK_POST_WORKERS": 2,
     # where messages to customers (reminders, balance alerts) go: a class with ``send(Message) -> Outcome``
     "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
     # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -359,16 +360,15 @@ def do_post_file_missing(actor: User, file_id: int) -> MissingPosted:
             + "；".join(refusals)
             + " (Nothing was posted: every bad row is listed; correct them or resolve them one by one.)",
         )
-    posted = posting_bulk.post_batch(
+    posted = posting_bulk.post_chunked(
         actor,
         channel=channel,
         cashier=channel.user,
         day=record.day,
-        batch=rows.select("transaction", "account", "fen"),
+        batch=rows.select("transaction", "account", "fen", "difference"),
         note=f"对账补记 {record.day}",
+        then=lambda posted: _resolve_posted(actor, record, posted),
     )
-    resolved = _resolve_posted(actor, record)
-    assert resolved == posted.count, (resolved, posted.count)
     total = (Decimal(posted.fen) / 100).quantize(Decimal("0.01"))
     result = MissingPosted(record, posted.count, total, time.perf_counter() - started)
     audit.record(
@@ -380,20 +380,29 @@ def do_post_file_missing(actor: User, file_id: int) -> MissingPosted:
     return result
 
 
-def _resolve_posted(actor: User, record: ChannelFile) -> int:
-    """The file's open "only theirs" differences marked posted, each with the channel's payment of its
-    transaction (one UPDATE … FROM on both databases)."""
-    p = TableRef(Payment, "p")
+def _resolve_posted(actor: User, record: ChannelFile, posted: pl.DataFrame) -> int:
+    """The file's differences of ``posted`` (``difference``, ``payment``: open, "only theirs") marked posted with
+    their payments — one UPDATE … FROM the pairs (an array each on PostgreSQL, JSON on SQLite)."""
     table = Difference._meta.db_table
+    pairs = posted.select("difference", "payment")
+    if connection.vendor == "postgresql":
+        source = "unnest(%s::bigint[], %s::bigint[]) AS pair (difference, payment)"
+        params: list[Any] = [pairs.get_column("difference").to_list(), pairs.get_column("payment").to_list()]
+    else:
+        source = (
+            "(SELECT json_extract(value, '$[0]') AS difference, json_extract(value, '$[1]') AS payment "
+            "FROM json_each(%s)) AS pair"
+        )
+        params = [json.dumps(pairs.rows())]
 
-    def mine(name: str) -> str:  # the difference's column, qualified (the payment has some of the same names)
+    def mine(name: str) -> str:
         return f'"{table}".{_column(Difference, name)}'
 
     sql = (
         f'UPDATE "{table}" SET {_column(Difference, "resolution")} = %s, {_column(Difference, "resolved_by")} = %s, '
-        f"{_column(Difference, 'payment')} = {p.id}, {_column(Difference, 'note')} = %s FROM {p} "
-        f"WHERE {mine('file')} = %s AND {mine('kind')} = %s AND {mine('resolution')} = %s "
-        f"AND {p.channel_id} = %s AND {p.transaction_id} = {mine('transaction_id')}"
+        f"{_column(Difference, 'payment')} = pair.payment, {_column(Difference, 'note')} = %s FROM {source} "
+        f"WHERE {mine('id')} = pair.difference AND {mine('file')} = %s AND {mine('kind')} = %s "
+        f"AND {mine('resolution')} = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -402,13 +411,18 @@ def _resolve_posted(actor: User, record: ChannelFile) -> int:
                 Difference.Resolution.POSTED.value,
                 actor.pk,
                 "批量补记",
+                *params,
                 record.pk,
                 Difference.Kind.ONLY_THEIRS.value,
                 Difference.Resolution.OPEN.value,
-                record.channel_id,
             ],
         )
-        return int(cursor.rowcount)
+        resolved = int(cursor.rowcount)
+    if resolved != pairs.height:
+        raise Conflict(
+            f"对账差异已被他人处理：{pairs.height - resolved} 笔。 (Differences resolved by someone else meanwhile.)"
+        )
+    return resolved
 
 
 def _column(model: type[Difference], name: str) -> str:

@@ -30,6 +30,7 @@ VERBS = {
     "ledger.post_charge": _("Posted the bill to the ledger"),
     "ledger.post_charges": _("Posted released bills to the ledger"),
     "ledger.take_payment": _("Took a payment"),
+    "ledger.take_payments": _("Posted a batch of channel payments"),
     "ledger.take_channel_payments": _("Posted channel payments"),
     "ledger.payment_repeated": _("Answered a repeated channel payment"),
     "ledger.reverse_payment": _("Reversed a payment"),
