@@ -300,3 +300,59 @@ def test_the_bill_notice_asks_for_the_account_balance_with_the_bill(account, rel
     assert balance_due(new) == Decimal("20.00")  # 100 paid, 30 of the 50 paid
     do_take_payment(cashier(), account=acc, amount="70", method="cash")
     assert balance_due(new) == Decimal("-50.00")  # a prepayment of 50: nothing due, credit shown
+
+
+def test_check_finds_a_reference_that_names_no_row(account, release, cashier):
+    """The ledger's references carry no per-row database check (``UNCHECKED_REFERENCES``): a row written around
+    the actions with an id that names nothing is found, table, column and row named."""
+    acc = account()
+    release(acc, "10.00")
+    payment = do_take_payment(cashier(), account=acc, amount="4.00", method="cash")
+    assert selectors.check() == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_entry (account_id, kind, amount, payment_id, day, due_date, posted_at, "
+            "posted_by_id, note) VALUES (%s, 'charge', 0.00, %s, %s, %s, %s, %s, '')",
+            [acc.pk, 987654321, payment.day, payment.day, timezone.now(), 987654322],
+        )
+        cursor.execute("SELECT max(id) FROM ledger_entry")
+        stray = cursor.fetchone()[0]
+    problems = selectors.dangling_references()
+    assert problems == [
+        f"ledger_entry.payment_id 引用了不存在的记录：{stray} (dangling reference)",
+        f"ledger_entry.posted_by_id 引用了不存在的记录：{stray} (dangling reference)",
+    ]
+    assert set(problems) <= set(selectors.check())
+
+
+@pytest.mark.parametrize("named", ["account", "cashier", "channel"])
+def test_a_row_the_ledger_names_cannot_be_deleted(named, account, release, channel):
+    """An account, a user or a channel named by a payment stays: the ORM refuses (PROTECT) and, on PostgreSQL,
+    so does the database to a bare DELETE (ledger 0009's guard: the reference has no per-row constraint)."""
+    from django.db import IntegrityError
+    from django.db.models import ProtectedError
+
+    acc = account()
+    release(acc, "10.00")
+    payment = do_take_payment(
+        channel.user,
+        account=acc.number,
+        amount="4.00",
+        method="channel",
+        channel=channel,
+        transaction_id="G1",
+    )
+    row = {"account": payment.account, "cashier": payment.cashier, "channel": payment.channel}[named]
+    assert row is not None
+    with pytest.raises(ProtectedError), transaction.atomic():
+        row.delete()
+    if connection.vendor == "postgresql":
+        table = type(row)._meta.db_table
+        with pytest.raises(IntegrityError) as refused, transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f'DELETE FROM "{table}" WHERE id = %s', [row.pk])
+        assert "不能删除" in str(refused.value)
+        with pytest.raises(IntegrityError) as refused, transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f'UPDATE "{table}" SET id = id + 1000000 WHERE id = %s', [row.pk])
+        assert "不能删除" in str(refused.value)
+    assert type(row).objects.filter(pk=row.pk).exists()
+    assert selectors.check() == []

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from gridcare.core.access import restrict
 from gridcare.core.rows import TableRef, fetch_one, from_row, select_columns
 from gridcare.customers.models import Account
 from gridcare.ledger import posting
-from gridcare.ledger.models import Allocation, Channel, DailyClose, Entry, Payment
+from gridcare.ledger.models import UNCHECKED_REFERENCES, Allocation, Channel, DailyClose, Entry, Payment
 
 
 def _money(value: Any) -> Decimal:
@@ -108,7 +108,8 @@ def check() -> list[str]:
     - an allocation joins entries of its own account, a credit (amount < 0) to a debit (amount > 0), and keeps
       its credit's day;
     - each payment's payment and prepayment entries add up to the payment, and a reversal to the payment;
-    - each released bill is charged once, with its total.
+    - each released bill is charged once, with its total;
+    - every reference kept without a per-row database check (``models.UNCHECKED_REFERENCES``) resolves.
     """
     problems: list[str] = []
     e, a = TableRef(Entry), TableRef(Allocation)
@@ -173,7 +174,30 @@ def check() -> list[str]:
     for _pk, number, bill_total, count, amount in charged:
         if count > 1 or (count == 1 and _money(amount) != _money(bill_total)):
             problems.append(f"账单 {number}：记账 {count} 笔 {amount} 元 (bill charged wrongly)")
+    problems += dangling_references()
     return problems
+
+
+def dangling_references() -> list[str]:
+    """The references of ``UNCHECKED_REFERENCES`` that name no row: one anti-join each, the first ids named."""
+    found: list[str] = []
+    for model, name in UNCHECKED_REFERENCES:
+        reference = model._meta.get_field(name)
+        assert isinstance(reference, models.ForeignKey)
+        r, t = TableRef(model, "r"), TableRef(reference.related_model, "t")  # type: ignore[arg-type]
+        column = f'r."{reference.column}"'
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {r.id} FROM {r} WHERE {column} IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {t} WHERE {t.id} = {column}) ORDER BY {r.id} LIMIT 5"
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            found.append(
+                f"{model._meta.db_table}.{reference.column} 引用了不存在的记录：{', '.join(map(str, ids))} "
+                f"(dangling reference)"
+            )
+    return found
 
 
 def uncharged_bills() -> int:
