@@ -163,3 +163,58 @@ def test_import_does_not_reuse_a_number_a_registration_holds(client, staff, syst
     assert result.errors == [] and result.created["customers"] == 2
     imported = set(Customer.objects.filter(name__startswith="导入客户").values_list("number", flat=True))
     assert len(imported) == 2 and in_flight not in imported
+
+
+@pytest.mark.django_db(transaction=True)
+def test_advancing_the_counter_never_gives_a_value_twice_while_others_draw(
+    django_db_serialized_rollback,
+) -> None:
+    """One connection draws values in bulk while another advances the counter past numbers already used (what
+    two chunks of a file's posting do at once): every value drawn is drawn once. Setting the sequence to
+    ``GREATEST(value, last_value)`` moved it back past values drawn in between. (SQLite serialises writers: the
+    two take turns there.)"""
+    import threading
+
+    from django.db import connections
+
+    from gridcare.core.numbering import Counter
+    from tests.concurrency import truly_concurrent
+
+    counter = Counter("test_race", "ledger_receipt_number_seq")
+    drawn: list[int] = []
+    done = threading.Event()
+
+    def draw_once() -> None:
+        drawn.extend(counter.take(2000))
+
+    def advance_once() -> None:
+        counter.advance_to(max((drawn[-1] if drawn else 0) - 1000, 1))  # behind the counter: must not move it
+
+    if not truly_concurrent():
+        for _ in range(40):
+            draw_once()
+            advance_once()
+    else:
+
+        def draw() -> None:
+            try:
+                for _ in range(40):
+                    draw_once()
+            finally:
+                done.set()
+                connections.close_all()
+
+        def advance() -> None:
+            try:
+                while not done.is_set():
+                    advance_once()
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=draw), threading.Thread(target=advance)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(drawn) == 80_000
+    assert len(set(drawn)) == len(drawn)

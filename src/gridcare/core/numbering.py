@@ -51,12 +51,17 @@ class Counter:
         return list(range(last - count + 1, last + 1))
 
     def advance_to(self, value: int) -> None:
-        """Make the next value greater than ``value`` (never moves the counter back)."""
+        """Make the next value greater than ``value`` (never moves the counter back).
+
+        On PostgreSQL the sequence is set only when it is behind ``value`` (numbers given by hand ahead of it):
+        setting it to a value read a moment before — ``GREATEST(value, last_value)`` — moved it back past the
+        values another connection drew in between, and those were drawn twice (two chunks of a file's posting
+        drawing receipt numbers at once hit it)."""
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT setval(%s, GREATEST(%s, (SELECT last_value FROM {connection.ops.quote_name(self.sequence)})))",
-                    [self.sequence, value],
+                    f"SELECT setval(%s, %s) FROM {connection.ops.quote_name(self.sequence)} WHERE last_value < %s",
+                    [self.sequence, value, value],
                 )
             return
         NumberCounter.objects.get_or_create(name=self.name)
