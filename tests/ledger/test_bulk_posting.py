@@ -419,6 +419,11 @@ def test_a_file_posted_in_chunks_equals_one_batch(
     assert selectors.check() == []
     batches = AuditEntry.objects.filter(action="ledger.take_payments")
     assert sum(row.after["payments"] for row in batches) == 7
+    assert sum(Decimal(row.after["total"]) for row in batches) == Decimal("185.00")
+    numbers = {p.number for p in posted.values()}
+    for row in batches:  # the receipts it names are the batch's own (chunks at once may interleave them)
+        assert {row.after["first_receipt"], row.after["last_receipt"]} <= numbers
+        assert row.after["first_receipt"] <= row.after["last_receipt"]
     assert batches.count() == 4
     assert AuditEntry.objects.filter(action="ledger.post_file_missing").count() == 1
 

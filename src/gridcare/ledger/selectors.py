@@ -184,7 +184,7 @@ def dangling_references() -> list[str]:
     for model, name in UNCHECKED_REFERENCES:
         reference = model._meta.get_field(name)
         assert isinstance(reference, models.ForeignKey)
-        r, t = TableRef(model, "r"), TableRef(reference.related_model, "t")  # type: ignore[arg-type]
+        r, t = TableRef(model, "r"), TableRef(reference.related_model, "t")
         column = f'r."{reference.column}"'
         with connection.cursor() as cursor:
             cursor.execute(
