@@ -300,6 +300,8 @@ def _audit(actor: User, channel: Channel, day: dt.date, note: str, plan: pl.Data
     """One audit row for the batch (as the readings capture): its count, total, receipt and payment id ranges.
     Each payment is itself an immutable record carrying its channel, cashier, day, moment and note; a row per
     payment cost a million index insertions and actor checks for a file of a million (≈ 15 s)."""
+    if plan.height == 0:
+        return
     fen = int(plan.get_column("fen").sum() or 0)
     numbers, ids = plan.get_column("number").sort(), plan.get_column("payment").sort()
     first, last = str(numbers[0]), str(numbers[-1])
@@ -460,6 +462,8 @@ def post_chunked(
     ``BULK_POST_WORKERS`` connections working at once (the posting is the database's row work: one backend uses
     one core) — a failure leaves the chunks committed before it, each whole and consistent, and a re-run posts
     the rest. Elsewhere the chunks run one after the other in the caller's transaction."""
+    if batch.height == 0:  # (nothing left to post: a second press, a re-run)
+        return post_batch(actor, channel=channel, cashier=cashier, day=day, batch=batch, note=note)
     parts = chunks(batch, max(1, int(conf("BULK_POST_CHUNK"))))
 
     def post(part: pl.DataFrame) -> Posted:
