@@ -209,8 +209,6 @@ def build(actor: User, scale: str) -> Iterator[str]:
 def _collection(actor: User, unpaid: list[tuple[int, Decimal]]) -> Iterator[str]:
     """The year's collection in figures (the late-fee and dunning jobs ran on their days in the replay), and a key
     account in arrears gets a payment plan of two instalments from its key account manager, in force today."""
-    from gridcare.ledger.plans import do_set_payment_plan
-
     fees = Entry.objects.filter(kind=Entry.Kind.LATE_FEE).count()
     cases = DunningCase.objects.count()
     cut = DunningStep.objects.filter(kind=DunningStep.Kind.DISCONNECTED).count()
@@ -229,16 +227,8 @@ def _collection(actor: User, unpaid: list[tuple[int, Decimal]]) -> Iterator[str]
         manager = User.objects.filter(pk=manager_id).first() if manager_id is not None else None
         if manager is None or total < Decimal("2.00"):
             continue
-        first = (total / 2).quantize(Decimal("0.01"))
-        today = timezone.localdate()
-        plan = do_set_payment_plan(
-            manager,
-            account=account_id,
-            reason="资金周转困难，分两期缴清",
-            instalments=[
-                {"due_date": today + dt.timedelta(days=30), "amount": str(first)},
-                {"due_date": today + dt.timedelta(days=60), "amount": str(total - first)},
-            ],
+        plan, _first = history_demo.two_halves_plan(
+            manager, account_id, total, timezone.localdate(), "资金周转困难，分两期缴清", (30, 60)
         )
         yield f"ledger: payment plan of {plan.amount} 元 in two instalments set by {manager.display_name}"
         break

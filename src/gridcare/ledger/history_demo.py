@@ -545,13 +545,31 @@ def _write_off(window: Window) -> Callable[[dt.datetime], Iterator[str]]:
     return event
 
 
+def two_halves_plan(
+    manager: User, account_id: int, total: Decimal, day: dt.date, reason: str, due_in: tuple[int, int]
+) -> tuple[PaymentPlan, Decimal]:
+    """The demo's payment plans: ``total`` in two halves due ``due_in`` days after ``day``, set by ``manager``
+    through the real action; the plan and its first instalment's amount."""
+    from gridcare.ledger.plans import do_set_payment_plan
+
+    first = (total / 2).quantize(Decimal("0.01"))
+    plan = do_set_payment_plan(
+        manager,
+        account=account_id,
+        reason=reason,
+        instalments=[
+            {"due_date": day + dt.timedelta(days=due_in[0]), "amount": str(first)},
+            {"due_date": day + dt.timedelta(days=due_in[1]), "amount": str(total - first)},
+        ],
+    )
+    return plan, first
+
+
 def _broken_plan(window: Window) -> Callable[[dt.datetime], Iterator[str]]:
     """A plan of two instalments for an account in arrears: the first paid, the second missed — broken at the
     month-end check, dunning resumes."""
 
     def event(moment: dt.datetime) -> Iterator[str]:
-        from gridcare.ledger.plans import do_set_payment_plan
-
         manager = window.users.get("manager")
         candidates = list(
             _in_scope(
@@ -569,17 +587,9 @@ def _broken_plan(window: Window) -> Callable[[dt.datetime], Iterator[str]]:
         if manager is None or not owed:
             return
         account_id, total = min(owed.items())
-        first = (total / 2).quantize(Decimal("0.01"))
-        day = timezone.localdate(moment)
         try:
-            plan = do_set_payment_plan(
-                manager,
-                account=account_id,
-                reason="家庭困难，申请分两期缴清",
-                instalments=[
-                    {"due_date": day + dt.timedelta(days=10), "amount": str(first)},
-                    {"due_date": day + dt.timedelta(days=35), "amount": str(total - first)},
-                ],
+            plan, first = two_halves_plan(
+                manager, account_id, total, timezone.localdate(moment), "家庭困难，申请分两期缴清", (10, 35)
             )
         except GridcareError as error:
             yield f"ledger: payment plan not set: {error.message}"
