@@ -30,14 +30,10 @@ from gridcare.ledger.prepaid_actions import (
 )
 from gridcare.readings.actions.intervals import do_ingest_intervals
 from tests.concurrency import run_together, truly_concurrent
+from tests.days import today
 from tests.readings.conftest import installed, interval_store_dir  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-def today() -> dt.date:
-    """Today, read when a test runs (not when the module is collected: a run may cross midnight)."""
-    return timezone.localdate()
 
 
 class Recorder:

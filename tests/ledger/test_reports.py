@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from gridcare.ledger import reports
@@ -20,13 +19,9 @@ from gridcare.ledger.actions import do_close_day, do_reverse_payment, do_take_pa
 from gridcare.ledger.models import Entry, PrepaidAgreement
 from gridcare.ledger.workbench import arrears_aging, bad_debt_rate, ka_collection_rate, overdue_days
 from gridcare.web.workbench import Month
+from tests.days import today
 
 pytestmark = pytest.mark.django_db
-
-
-def today() -> dt.date:
-    """Today, read when a test runs (not when the module is collected: a run may cross midnight)."""
-    return timezone.localdate()
 
 
 D = dt.timedelta

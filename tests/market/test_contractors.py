@@ -17,13 +17,9 @@ from gridcare.market.actions import do_add_qualification, do_record_performance,
 from gridcare.market.forms import SelectableContractorField
 from gridcare.market.models import Contractor, PerformanceRecord, Qualification
 from gridcare.market.selectors import contractor_status, selectable_contractors
+from tests.days import today
 
 pytestmark = pytest.mark.django_db
-
-
-def today() -> dt.date:
-    """Today, read when a test runs (not when the module is collected: a run may cross midnight)."""
-    return dt.date.today()
 
 
 def code(n: int) -> str:

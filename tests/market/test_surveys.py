@@ -19,6 +19,7 @@ from gridcare.market.models import Answer, SampleEntry, Survey
 from gridcare.market.selectors import survey_results
 from gridcare.org.models import OrgUnit
 from gridcare.web.workbench import Month
+from tests.days import today
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +28,6 @@ QUESTIONS = [
     {"kind": "choice", "text": "缴费方式", "choices": ["网上国网", "银行代扣"]},
     {"kind": "text", "text": "意见"},
 ]
-
-
-def today() -> dt.date:
-    """Today, read when a test runs (not when the module is collected: a run may cross midnight)."""
-    return dt.date.today()
 
 
 def web(user) -> Client:

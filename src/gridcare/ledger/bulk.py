@@ -458,12 +458,12 @@ def post_chunked(
     then: Callable[[pl.DataFrame], Any] | None = None,
 ) -> Posted:
     """:func:`post_batch` of a large batch in chunks (``BULK_POST_CHUNK``), ``then(chunk)`` run after each in the
-    same transaction, the chunk's rows with their ``payment`` ids. On PostgreSQL, with more than one chunk, each chunk is its own transaction on one of
-    ``BULK_POST_WORKERS`` connections working at once (the posting is the database's row work: one backend uses
-    one core) — a failure leaves the chunks committed before it, each whole and consistent, and a re-run posts
-    the rest. Elsewhere the chunks run one after the other in the caller's transaction."""
-    if batch.height == 0:  # (nothing left to post: a second press, a re-run)
-        return post_batch(actor, channel=channel, cashier=cashier, day=day, batch=batch, note=note)
+    same transaction, the chunk's rows with their ``payment`` ids. On PostgreSQL, with more than one chunk, each
+    chunk is its own transaction on one of ``BULK_POST_WORKERS`` connections working at once (the posting is the
+    database's row work: one backend uses one core) — a failure leaves the chunks committed before it, each whole
+    and consistent, and a re-run posts the rest. Those connections see committed rows only: what the batch names
+    (accounts, a file's differences) must be committed before, as an import is its own action. Elsewhere, and
+    for one chunk, the chunks run one after the other in the caller's transaction."""
     parts = chunks(batch, max(1, int(conf("BULK_POST_CHUNK"))))
 
     def post(part: pl.DataFrame) -> Posted:
