@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -148,6 +149,11 @@ class IdempotentWritesMixin(_ViewSet):
     ``tests/core/test_idempotency_all_writes.py`` checks every unsafe route of the router.
     """
 
+    #: actions whose requests are served in groups (group commit): the handler claims its key with
+    #: :func:`claim_keys` in the group's transaction and stores the answer with :func:`store_answers` — the same
+    #: records, the same replay — and, for a request its group could not serve, calls :meth:`_once` itself
+    grouped_writes: frozenset[str] = frozenset()
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method not in UNSAFE_METHODS:
@@ -157,6 +163,8 @@ class IdempotentWritesMixin(_ViewSet):
             return
         if len(key) > 128:
             raise InvalidInput({IDEMPOTENCY_HEADER: "幂等键最长 128 个字符。 (At most 128 characters.)"})
+        if getattr(self, "action", None) in self.grouped_writes:
+            return  # the handler claims its key together with a group's (gridcare.core.gather)
         name = request.method.lower()
         handler = getattr(self, name, None)
         if handler is None:
@@ -206,20 +214,96 @@ class IdempotentWritesMixin(_ViewSet):
 
     @staticmethod
     def _replay(previous: IdempotencyRecord, request: Request, fingerprint: str) -> Response:
-        if previous.status_code == 0:
-            raise Conflict(
-                f"幂等键「{previous.key}」的请求仍在处理中。 (A request with this idempotency key is in progress.)"
-            )
-        # (records from before fingerprints were kept compare by method and path)
-        same = previous.fingerprint == fingerprint if previous.fingerprint else True
-        if not same or (previous.method, previous.path) != (request.method, request.path[:255]):
-            raise Conflict(
-                f"幂等键「{previous.key}」已用于另一请求（{previous.method} {previous.path}）。 "
-                "(Idempotency key already used for a different request.)"
-            )
-        response = Response(previous.response, status=previous.status_code)
-        response["Idempotent-Replayed"] = "true"
-        return response
+        return replay(previous, KeyedWrite(previous.key, request.method or "", request.path, fingerprint))
+
+
+@dataclass(frozen=True)
+class KeyedWrite:
+    """A write under an idempotency key, as its record holds it: the key, method, path and fingerprint."""
+
+    key: str
+    method: str
+    path: str
+    fingerprint: str
+
+
+def replay(previous: IdempotencyRecord, write: KeyedWrite) -> Response:
+    """The first answer to ``write``'s key, marked replayed; a 409 if the key served another request or is still
+    in progress."""
+    if previous.status_code == 0:
+        raise Conflict(
+            f"幂等键「{previous.key}」的请求仍在处理中。 (A request with this idempotency key is in progress.)"
+        )
+    # (records from before fingerprints were kept compare by method and path)
+    same = previous.fingerprint == write.fingerprint if previous.fingerprint else True
+    if not same or (previous.method, previous.path) != (write.method, write.path[:255]):
+        raise Conflict(
+            f"幂等键「{previous.key}」已用于另一请求（{previous.method} {previous.path}）。 "
+            "(Idempotency key already used for a different request.)"
+        )
+    response = Response(previous.response, status=previous.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def claim_keys(user_id: int, writes: Sequence[KeyedWrite]) -> list[int | IdempotencyRecord]:
+    """:class:`IdempotentWritesMixin`'s claim for a group of one user's writes (distinct keys) in one statement,
+    in the caller's transaction: per write, its new record's id, or the record that held the key already (see
+    :func:`replay`). The keys are claimed in key order, so two groups never wait on each other crosswise."""
+    if not writes:
+        return []
+    db = database()
+    r = TableRef(IdempotencyRecord)
+    columns = ["user", "key", "method", "path", "fingerprint", "status_code", "response", "created_at"]
+    created = _CREATED_FIELD.get_db_prep_save(timezone.now(), db)
+    ordered = sorted(writes, key=lambda w: w.key)
+    values = ", ".join([f"({', '.join(['%s'] * len(columns))})"] * len(ordered))
+    params: list[Any] = []
+    for w in ordered:
+        params += [user_id, w.key, w.method, w.path[:255], w.fingerprint, 0, None, created]
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {r} ({', '.join(getattr(r, c) for c in columns)}) VALUES {values} "
+            f"ON CONFLICT ({r.user}, {r.key}) DO NOTHING RETURNING {r.key}, {r.id}",
+            params,
+        )
+        claimed = dict(cursor.fetchall())
+    taken = [w.key for w in writes if w.key not in claimed]
+    held = (
+        {rec.key: rec for rec in IdempotencyRecord.objects.filter(user_id=user_id, key__in=taken)}
+        if taken
+        else {}
+    )
+    answers: list[int | IdempotencyRecord] = []
+    for w in writes:
+        if w.key in claimed:
+            answers.append(claimed[w.key])
+        elif w.key in held:
+            answers.append(held[w.key])
+        else:  # pragma: no cover - the claim saw a row that vanished (cleanup)
+            raise Conflict("请稍后重试。 (The same request is in progress; retry later.)")
+    return answers
+
+
+def store_answers(answers: Sequence[tuple[int, Response]]) -> None:
+    """The answers of claimed keys (record id, response), stored as :class:`IdempotentWritesMixin` stores one;
+    each response's data becomes what a retry gets back (:func:`as_stored`)."""
+    if not answers:
+        return
+    db = database()
+    rows = []
+    for claimed, response in answers:
+        response.data = as_stored(response.data)
+        rows.append((response.status_code, _stored_response(response.data, db), claimed))
+    r = TableRef(IdempotencyRecord)
+    with db.cursor() as cursor:
+        cursor.executemany(f"UPDATE {r} SET {r.status_code} = %s, {r.response} = %s WHERE {r.id} = %s", rows)
+
+
+def release_claims(claimed: Sequence[int]) -> None:
+    """Free the keys of refused writes (a refused request keeps no record)."""
+    if claimed:
+        IdempotencyRecord.objects.filter(pk__in=list(claimed)).delete()
 
 
 def _stored_response(data: Any, db: Any) -> Any:

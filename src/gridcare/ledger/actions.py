@@ -521,6 +521,177 @@ def do_take_channel_payments(actor: User, *, channel: Channel, rows: list[dict[s
     return bulk.post_batch(actor, channel=channel, cashier=actor, day=day, batch=batch).count
 
 
+@dataclass(frozen=True)
+class ChannelPost:
+    """One payment post of a channel, its input already checked alone (:func:`check_channel_post`)."""
+
+    account: str
+    amount: Decimal
+    transaction_id: str
+
+
+def check_channel_post(account: Any, amount: Any, currency: str | None, transaction_id: Any) -> ChannelPost:
+    """What :func:`do_take_payment` refuses of a channel post before it reads anything: the amount, the
+    currency, the transaction id."""
+    value = parse_amount(amount)
+    check_currency(currency)
+    txn = str(transaction_id or "").strip()
+    if not txn:
+        raise InvalidInput(
+            {"transaction_id": "请填写渠道流水号。 (The channel's transaction id is required.)"}
+        )
+    if len(txn) > 64:
+        raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
+    return ChannelPost(str(account or "").strip(), value, txn)
+
+
+class NothingTaken(Exception):
+    """A group of channel posts of which none was taken or repeated: each post's refusal (nothing was written)."""
+
+    def __init__(self, refusals: list[Exception]) -> None:
+        super().__init__(f"{len(refusals)} channel posts refused")
+        self.refusals = refusals
+
+
+@action("ledger.take_channel_posts", permission="payment.post")
+def do_take_channel_posts(
+    actor: User, *, channel: Channel, posts: list[ChannelPost]
+) -> list[Payment | Exception]:
+    """代收入账 of the channel's posts that arrived together (the API's group commit): each post answered as
+    :func:`do_take_payment` answers it alone — its payment, the first payment of a transaction id posted again,
+    or its refusal (an exception, returned: the others are taken) — in one transaction of set-based statements
+    (:func:`bulk.post_batch`: one audit row for the posts taken). A post repeating a transaction id of the same
+    group answers the group's payment, as it would a moment later. Raises the channel's or the day's refusal for
+    all, and :class:`NothingTaken` when every post is refused."""
+    from gridcare.ledger import bulk
+    from gridcare.ledger.selectors import forget_channel_of
+
+    now = timezone.now()
+    day = timezone.localdate(now)
+    if not Channel.objects.filter(pk=channel.pk, active=True, user_id=actor.pk).exists():
+        forget_channel_of(actor.pk)
+        raise PermissionRefused("您的账号不是代收渠道。 (Your account is not a payment channel.)")
+    if _closed(actor.pk, day):
+        raise Conflict(f"{day} 已日结，不能再收费。 (The day {day} is closed: no more payments.)")
+    numbers = {p.account for p in posts}
+    accounts = {
+        a.number: a
+        for a in restrict(Account.objects.filter(number__in=numbers), actor, write=True).only("id", "number")
+    }
+    outcomes: list[Payment | Exception | None] = [None] * len(posts)
+    for i, post in enumerate(posts):
+        if not post.account:
+            outcomes[i] = InvalidInput({"account": "请填写户号。 (The account number is required.)"})
+        elif post.account not in accounts:
+            outcomes[i] = NotFound(f"户号「{post.account}」不存在。 (Unknown account {post.account}.)")
+    posting.lock_accounts(a.pk for a in accounts.values())  # (then a transaction posted meanwhile is seen)
+    firsts = {
+        p.transaction_id: p
+        for p in Payment.objects.filter(
+            channel=channel, transaction_id__in=[p.transaction_id for p in posts]
+        ).select_related("account")
+    }
+    taking: dict[str, int] = {}  # transaction id → the post of this group that takes it
+    repeated: list[tuple[int, Payment | int]] = []
+    for i, post in enumerate(posts):
+        if outcomes[i] is not None:
+            continue
+        target = accounts[post.account]
+        first: Payment | ChannelPost | None = firsts.get(post.transaction_id)
+        if first is None and post.transaction_id in taking:
+            first = posts[taking[post.transaction_id]]
+        if first is None:
+            taking[post.transaction_id] = i
+            continue
+        first_account = first.account.number if isinstance(first, Payment) else first.account
+        if first_account != target.number or first.amount != post.amount:
+            outcomes[i] = Conflict(
+                f"渠道流水号「{post.transaction_id}」已入账（户号 {first_account}，{first.amount} 元），与本次不符。"
+                " (This transaction id was posted already with another account or amount.)"
+            )
+        else:
+            repeated.append((i, first if isinstance(first, Payment) else taking[post.transaction_id]))
+    if not taking and not repeated:
+        raise NothingTaken([o for o in outcomes if isinstance(o, Exception)])
+    new = [(i, posts[i]) for i in taking.values()]
+    posted = bulk.post_batch(
+        actor,
+        channel=channel,
+        cashier=actor,
+        day=day,
+        batch=pl.DataFrame(
+            {
+                "transaction": [p.transaction_id for _, p in new],
+                "account": [accounts[p.account].pk for _, p in new],
+                "fen": [int(p.amount * 100) for _, p in new],
+            },
+            schema={"transaction": pl.String, "account": pl.Int64, "fen": pl.Int64},
+        ),
+        audit_batch=False,
+    )
+    taken: list[tuple[Payment, Decimal]] = []  # (payment, the part settling debts)
+    for (i, post), row in zip(new, posted.payments.iter_rows(named=True), strict=True):
+        outcomes[i] = made = _taken(channel, actor, accounts[post.account], post, row, posted.at or now, day)
+        taken.append((made, Decimal(row["applied"]).scaleb(-2)))
+    audit.bulk_record(  # each payment audited as a single post audits it
+        actor,
+        "ledger.take_payment",
+        (
+            {
+                "object_type": Payment._meta.label_lower,
+                "object_id": p.pk,
+                "object_repr": str(p),
+                "after": {
+                    "account": p.account.number,
+                    "amount": p.amount,
+                    "method": Method.CHANNEL.value,
+                    "transaction_id": p.transaction_id,
+                    "applied": applied,
+                },
+            }
+            for p, applied in taken
+        ),
+    )
+    for i, earlier in repeated:
+        again = earlier if isinstance(earlier, Payment) else outcomes[earlier]
+        assert isinstance(again, Payment)
+        audit.record(
+            actor, "ledger.payment_repeated", again, note=f"channel transaction {again.transaction_id} again"
+        )
+        outcomes[i] = again
+    return [o if o is not None else RuntimeError("unanswered") for o in outcomes]
+
+
+def _taken(
+    channel: Channel,
+    actor: User,
+    account: Account,
+    post: ChannelPost,
+    row: dict[str, Any],
+    at: dt.datetime,
+    day: dt.date,
+) -> Payment:
+    """A payment of :func:`bulk.post_batch` as the single post returns it, with its entries for the answer."""
+    payment = Payment(
+        id=row["payment"],
+        number=row["number"],
+        account=account,
+        amount=post.amount,
+        method=Method.CHANNEL,
+        channel=channel,
+        transaction_id=post.transaction_id,
+        cashier=actor,
+        day=day,
+        received_at=at,
+    )
+    payment.posted_entries = [  # type: ignore[attr-defined]  # the answer is built from them
+        Entry(kind=kind, amount=-Decimal(row[column]).scaleb(-2))
+        for kind, column in ((Entry.Kind.PAYMENT, "applied"), (Entry.Kind.PREPAYMENT, "prepaid"))
+        if row[column]
+    ]
+    return payment
+
+
 def _is_reversed(payment: Payment) -> bool:
     return Entry.objects.filter(payment=payment, kind=Entry.Kind.REVERSAL).exists()
 

@@ -4,24 +4,41 @@ reverse), ledger entries, approvals and daily closes. Reads are scoped; every wr
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from gridcare.api.base import IDEMPOTENCY_HEADER, InputSerializer, ScopedViewSetMixin
+from gridcare.api.base import (
+    IDEMPOTENCY_HEADER,
+    InputSerializer,
+    KeyedWrite,
+    ScopedViewSetMixin,
+    claim_keys,
+    release_claims,
+    replay,
+    request_fingerprint,
+    store_answers,
+)
 from gridcare.api.fields import ScopedModelSerializer
 from gridcare.api.parsers import BoundedJSONParser
 from gridcare.api.throttling import ChannelRateThrottle
-from gridcare.core.errors import InvalidInput, PermissionRefused
+from gridcare.core.actions import whole_transaction
+from gridcare.core.errors import GridcareError, InvalidInput, PermissionRefused
+from gridcare.core.gather import ALONE, Alone, Gatherer
 from gridcare.core.requests import StaffRequest
 from gridcare.ledger import actions, prepaid_api, selectors
+from gridcare.ledger.conf import conf
 from gridcare.ledger.models import (
     ApprovalRequest,
+    Channel,
     ChannelFile,
     DailyClose,
     DunningCase,
@@ -31,6 +48,7 @@ from gridcare.ledger.models import (
     Payment,
     PaymentPlan,
 )
+from gridcare.org.models import User
 
 
 class ArrearsItemSerializer(serializers.Serializer):
@@ -125,11 +143,118 @@ def payment_answer(payment: Payment) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _GroupedPost:
+    """A channel post waiting for its group: who posts, under which key, what."""
+
+    user: User
+    channel: Channel
+    write: KeyedWrite
+    post: actions.ChannelPost
+
+
+def _serve_posts(grouped: list[_GroupedPost]) -> list[Response | Exception | Alone]:
+    """One group of a channel's posts (:class:`gridcare.core.gather.Gatherer`, one per channel account): the
+    keys claimed, the posts taken (:func:`actions.do_take_channel_posts`) and the answers stored in one
+    transaction — each post answered as it would be alone. A key twice in the group: the second is done alone,
+    after the first (it then replays it)."""
+    user, channel = grouped[0].user, grouped[0].channel
+    answers: list[Response | Exception | Alone | None] = [None] * len(grouped)
+    keys: set[str] = set()
+    mine: list[int] = []
+    for i, g in enumerate(grouped):
+        if g.write.key in keys:
+            answers[i] = ALONE
+        else:
+            keys.add(g.write.key)
+            mine.append(i)
+    fresh: list[tuple[int, int]] = []  # (post, claimed record)
+    try:
+        with whole_transaction():
+            claims = claim_keys(user.pk, [grouped[i].write for i in mine])
+            for i, claim in zip(mine, claims, strict=True):
+                if isinstance(claim, int):
+                    fresh.append((i, claim))
+                    continue
+                try:
+                    answers[i] = replay(claim, grouped[i].write)
+                except GridcareError as refusal:
+                    answers[i] = refusal
+            if fresh:
+                taken = _take(user, channel, [grouped[i].post for i, _ in fresh])
+                stored: list[tuple[int, Response]] = []
+                refused: list[int] = []
+                for (i, claim), outcome in zip(fresh, taken, strict=True):
+                    if isinstance(outcome, Payment):
+                        answers[i] = Response(payment_answer(outcome), status=201)
+                        stored.append((claim, answers[i]))  # type: ignore[arg-type]
+                    else:
+                        answers[i] = outcome
+                        refused.append(claim)
+                store_answers(stored)
+                release_claims(refused)
+    except actions.NothingTaken as none:  # (rolled back: no claim kept)
+        for (i, _), each in zip(fresh, none.refusals, strict=True):
+            answers[i] = each
+    except GridcareError as refusal:  # the channel's or the day's: every post of the group (rolled back)
+        for i, _ in fresh:
+            answers[i] = refusal
+    return [a if a is not None else ALONE for a in answers]
+
+
+def _take(user: User, channel: Channel, posts: list[actions.ChannelPost]) -> list[Payment | Exception]:
+    """The posts of a group, set-based (:func:`actions.do_take_channel_posts`) from ``CHANNEL_GROUP_MIN`` posts
+    on; fewer — a lone post above all — one after the other as :func:`actions.do_take_payment` takes them (fewer
+    statements for one or two), each in a savepoint of its own if there are several (a lone post's refusal
+    rolls back the whole transaction)."""
+    if len(posts) >= int(conf("CHANNEL_GROUP_MIN")):
+        return actions.do_take_channel_posts(user, channel=channel, posts=posts)
+
+    def one(post: actions.ChannelPost) -> Payment:
+        return actions.do_take_payment(
+            user,
+            account=post.account,
+            amount=post.amount,
+            method="channel",
+            channel=channel,
+            transaction_id=post.transaction_id,
+        )
+
+    if len(posts) == 1:
+        return [one(posts[0])]
+    outcomes: list[Payment | Exception] = []
+    for post in posts:
+        try:
+            with transaction.atomic():
+                outcomes.append(one(post))
+        except GridcareError as refusal:
+            outcomes.append(refusal)
+    return outcomes
+
+
+_GATHERERS: dict[int, Gatherer[_GroupedPost, Response | Alone]] = {}
+_GATHERERS_GUARD = threading.Lock()
+
+
+def _gatherer(user: User) -> Gatherer[_GroupedPost, Response | Alone]:
+    """The group commit of one channel account's posts in this process."""
+    with _GATHERERS_GUARD:
+        found = _GATHERERS.get(user.pk)
+        if found is None:
+            found = _GATHERERS[user.pk] = Gatherer(
+                _serve_posts, limit=int(conf("CHANNEL_GROUP_LIMIT")), name="ledger.channel_posts"
+            )
+        return found
+
+
 class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     """代收接口 — for banks and payment aggregators with an integration account. ``arrears``: what an account owes
     (欠费查询; the name masked). ``payments``: post one payment; the ``Idempotency-Key`` header is required and the
     channel's ``transaction_id`` is taken once — a retry answers the first payment, the same key with another
-    body is 409, the same transaction id with another account or amount is 409; nothing is posted then."""
+    body is 409, the same transaction id with another account or amount is 409; nothing is posted then.
+
+    The posts arriving together are taken together (group commit, :mod:`gridcare.core.gather`): each keeps its
+    own key, answer and refusal; a post its group could not take is taken alone, as any write."""
 
     queryset = Payment.objects.none()
     serializer_class = ChannelPaymentInputSerializer
@@ -140,6 +265,7 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     throttle_classes = [ChannelRateThrottle]
     view_permission = "payment.post"
     action_permissions = {"arrears": "payment.post", "payments": "payment.post"}
+    grouped_writes = frozenset({"payments"})
 
     @extend_schema(
         parameters=[OpenApiParameter("account", str, required=True, description="户号")],
@@ -161,25 +287,30 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     @route(detail=False, methods=["post"])
     def payments(self, request: StaffRequest) -> Response:
         """缴费入账 — one payment of the calling channel."""
-        if not request.headers.get(IDEMPOTENCY_HEADER, "").strip():
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key:
             raise InvalidInput(
                 {IDEMPOTENCY_HEADER: "代收入账必须带幂等键。 (The Idempotency-Key header is required.)"}
             )
-        channel = selectors.channel_of_caller(request.user)  # (confirmed by the action's own statement)
+        channel = selectors.channel_of_caller(request.user)  # (confirmed in the group's transaction)
         if channel is None or not channel.active:
             raise PermissionRefused("您的账号不是代收渠道。 (Your account is not a payment channel.)")
         data = ChannelPaymentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        payment = actions.do_take_payment(
-            request.user,
-            account=values["account"],
-            amount=values["amount"],
-            method="channel",
-            currency=values["currency"],
-            channel=channel,
-            transaction_id=values["transaction_id"],
+        post = actions.check_channel_post(
+            values["account"], values["amount"], values["currency"], values["transaction_id"]
         )
+        write = KeyedWrite(key, request.method or "POST", request.path, request_fingerprint(request))
+        answer = _gatherer(request.user).submit(_GroupedPost(request.user, channel, write, post))
+        if isinstance(answer, Response):
+            return answer
+        return self._once(key, self._take_alone, request, channel, post)
+
+    @staticmethod
+    def _take_alone(request: StaffRequest, channel: Channel, post: actions.ChannelPost) -> Response:
+        payment = _take(request.user, channel, [post])[0]  # (a lone post: its payment, or its refusal raised)
+        assert isinstance(payment, Payment)
         return Response(payment_answer(payment), status=201)
 
 

@@ -47,12 +47,13 @@ BATCH = "_ledger_batch_account"
 
 @dataclass
 class Posted:
-    """What a bulk posting wrote: the payments (``transaction``, ``payment``, ``account``, ``fen``) and the count
-    of entries and allocations."""
+    """What a bulk posting wrote: the payments (``transaction``, ``payment`` id, ``account`` id, ``fen``, receipt
+    ``number``, the fen ``applied`` to debts and ``prepaid``), the count of entries and allocations, the moment."""
 
     payments: pl.DataFrame
     entries: int
     allocations: int
+    at: dt.datetime | None = None
 
     @property
     def count(self) -> int:
@@ -66,9 +67,33 @@ class Posted:
 # --- the batch's accounts -----------------------------------------------------------------------------------
 
 
-def _fill_batch(account_ids: pl.Series) -> None:
-    """The temporary table of the batch's accounts (emptied first: a second batch in the same transaction)."""
+#: a batch up to this size names its accounts in an array parameter (a channel API group): planned as a few index
+#: lookups, where a temporary table without statistics would be planned as scans of the whole ledger
+SMALL_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The batch's accounts as the queries name them: ``IN (SELECT id FROM <temporary table>)``, or on PostgreSQL
+    for a small batch ``= ANY(<array>)``."""
+
+    ids: list[int] | None
+
+    @property
+    def member(self) -> str:
+        return "= ANY(%s)" if self.ids is not None else f'IN (SELECT id FROM "{BATCH}")'
+
+    @property
+    def params(self) -> list[Any]:
+        return [self.ids] if self.ids is not None else []
+
+
+def _fill_batch(account_ids: pl.Series) -> _Batch:
+    """The batch's accounts: a small batch on PostgreSQL as an array, else a temporary table (emptied first: a
+    second batch in the same transaction; analysed, so the planner knows its size)."""
     ids = account_ids.unique().sort()
+    if connection.vendor == "postgresql" and ids.len() <= SMALL_BATCH:
+        return _Batch(ids.to_list())
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -84,9 +109,10 @@ def _fill_batch(account_ids: pl.Series) -> None:
             cursor.execute(f'CREATE TEMPORARY TABLE IF NOT EXISTS "{BATCH}" (id integer PRIMARY KEY)')
             cursor.execute(f'DELETE FROM "{BATCH}"')
             cursor.executemany(f'INSERT INTO "{BATCH}" (id) VALUES (%s)', [(int(i),) for i in ids])
+    return _Batch(None)
 
 
-def _lock_batch() -> None:
+def _lock_batch(batch: _Batch) -> None:
     """Row locks on the batch's accounts in id order (as :func:`posting.lock_accounts`: no deadlock with a single
     payment or another batch); SQLite locks the whole database at the first write."""
     if connection.vendor != "postgresql":
@@ -94,8 +120,9 @@ def _lock_batch() -> None:
     a = TableRef(Account, "a")
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT count(*) FROM (SELECT {a.id} FROM {a} WHERE {a.id} IN (SELECT id FROM "{BATCH}") '
-            f"ORDER BY {a.id} FOR UPDATE OF a) locked"
+            f"SELECT count(*) FROM (SELECT {a.id} FROM {a} WHERE {a.id} {batch.member} "
+            f"ORDER BY {a.id} FOR UPDATE OF a) locked",
+            batch.params,
         )
 
 
@@ -118,7 +145,7 @@ def _ids(sql: str, params: list[Any]) -> list[int]:
     return query_frame(sql, params, {"id": pl.Int64}).get_column("id").to_list()
 
 
-def _needing_hooks(day: dt.date) -> tuple[list[int], list[int], list[int]]:
+def _needing_hooks(batch: _Batch, day: dt.date) -> tuple[list[int], list[int], list[int]]:
     """The batch's accounts with a late fee to post at payment, at their disconnection (dunning), cut off (费控):
     the three flags of a single payment's checks (``ledger.actions._payment_checks``), for the whole batch."""
     from gridcare.engine import dunning as ladder
@@ -136,26 +163,26 @@ def _needing_hooks(day: dt.date) -> tuple[list[int], list[int], list[int]]:
             f"AND {k.day} > {e.due_date})"
         )
         overdue = _ids(
-            f'SELECT DISTINCT {e.account_id} FROM {e} WHERE {e.account_id} IN (SELECT id FROM "{BATCH}") '
+            f"SELECT DISTINCT {e.account_id} FROM {e} WHERE {e.account_id} {batch.member} "
             f"AND {e.kind} IN ({kinds}) AND {e.amount} > 0 AND {e.bill_id} IS NOT NULL AND {e.due_date} < %s "
             f"AND ({e.amount} > {settled} OR {settled_late}) ORDER BY 1",
-            [day - grace],
+            [*batch.params, day - grace],
         )
     c, g = TableRef(DunningCase, "c"), TableRef(PrepaidAgreement, "g")
     disconnected = _ids(
-        f'SELECT {c.account_id} FROM {c} WHERE {c.account_id} IN (SELECT id FROM "{BATCH}") '
+        f"SELECT {c.account_id} FROM {c} WHERE {c.account_id} {batch.member} "
         f"AND {c.status} = %s AND {c.last_step} = %s ORDER BY 1",
-        [DunningCase.Status.OPEN.value, int(ladder.DISCONNECT)],
+        [*batch.params, DunningCase.Status.OPEN.value, int(ladder.DISCONNECT)],
     )
     cut_off = _ids(
-        f'SELECT {g.account_id} FROM {g} WHERE {g.account_id} IN (SELECT id FROM "{BATCH}") '
+        f"SELECT {g.account_id} FROM {g} WHERE {g.account_id} {batch.member} "
         f"AND {g.active} = %s AND {g.switched_off} = %s ORDER BY 1",
-        [True, True],
+        [*batch.params, True, True],
     )
     return overdue, disconnected, cut_off
 
 
-def open_debits_frame() -> pl.DataFrame:
+def open_debits_frame(batch: _Batch) -> pl.DataFrame:
     """The open debits of the batch's accounts in allocation order: ``account, debit, left`` (fen)."""
     e, x = TableRef(Entry, "e"), TableRef(Allocation, "x")
     kinds = ", ".join(
@@ -165,12 +192,12 @@ def open_debits_frame() -> pl.DataFrame:
         f"SELECT {e.account_id}, {e.id}, {e.kind}, {e.due_date}, {scaled_sql(e.amount, 2)}, "
         f"COALESCE({scaled_sql('s.total', 2)}, 0) FROM {e} "
         f"LEFT JOIN (SELECT {x.debit_id} AS debit, SUM({x.amount}) AS total FROM {x} "
-        f'WHERE {x.account_id} IN (SELECT id FROM "{BATCH}") GROUP BY {x.debit_id}) s ON s.debit = {e.id} '
-        f'WHERE {e.account_id} IN (SELECT id FROM "{BATCH}") AND {e.kind} IN ({kinds}) AND {e.amount} > 0'
+        f"WHERE {x.account_id} {batch.member} GROUP BY {x.debit_id}) s ON s.debit = {e.id} "
+        f"WHERE {e.account_id} {batch.member} AND {e.kind} IN ({kinds}) AND {e.amount} > 0"
     )
     frame = query_frame(
         sql,
-        [],
+        [*batch.params, *batch.params],
         {
             "account": pl.Int64,
             "debit": pl.Int64,
@@ -333,20 +360,22 @@ def post_batch(
     day: dt.date,
     batch: pl.DataFrame,
     note: str = "",
+    audit_batch: bool = True,
 ) -> Posted:
     """Post the ``batch`` (``transaction``, ``account`` id, ``fen`` > 0; checked by the caller: accounts in
     scope, transactions not yet posted) as ``channel``'s payments of ``day`` taken by ``cashier``, audited as
-    ``actor``'s. Locks the accounts; the late fees, allocations and reconnections as a single payment's."""
+    ``actor``'s (one row for the batch; ``audit_batch=False``: the caller audits each payment). Locks the
+    accounts; the late fees, allocations and reconnections as a single payment's."""
     now = timezone.now()
     stamp = now.isoformat()
-    _fill_batch(batch.get_column("account"))
-    _lock_batch()
+    accounts = _fill_batch(batch.get_column("account"))
+    _lock_batch(accounts)
     _hold_named(channel, [cashier, actor])
-    overdue, disconnected, cut_off = _needing_hooks(day)
+    overdue, disconnected, cut_off = _needing_hooks(accounts, day)
     if overdue:
         latefees.post(actor, day, overdue)
     payments = batch.with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64))
-    plan, rows = allocate(payments.select("seq", "account", "fen"), open_debits_frame())
+    plan, rows = allocate(payments.select("seq", "account", "fen"), open_debits_frame(accounts))
     numbers = _receipts(day, payments.height)
     frame = pl.DataFrame(
         {
@@ -413,7 +442,8 @@ def post_batch(
         from gridcare.ledger.prepaid_actions import reconnect_after_payment
 
         reconnect_after_payment(actor, cut_off)
-    _audit(actor, channel, day, note, plan)
+    if audit_batch:
+        _audit(actor, channel, day, note, plan)
     return Posted(
         payments=pl.DataFrame(
             {
@@ -421,10 +451,14 @@ def post_batch(
                 "payment": ids,
                 "account": payments.get_column("account"),
                 "fen": payments.get_column("fen"),
+                "number": numbers,
+                "applied": plan.get_column("applied"),
+                "prepaid": plan.get_column("prepaid"),
             }
         ),
         entries=entry_rows.height,
         allocations=allocations.height,
+        at=now,
     )
 
 

@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     # once (PostgreSQL; 1 = one after the other)
     "BULK_POST_CHUNK": 100000,
     "BULK_POST_WORKERS": 2,
+    # the channel API's group commit: at most this many posts of one channel taken in one transaction (the posts
+    # that arrive while a group is being taken form the next one; gridcare.core.gather)
+    "CHANNEL_GROUP_LIMIT": 200,
+    # … and from this many posts on set-based (fewer are taken one by one in the group's transaction)
+    "CHANNEL_GROUP_MIN": 4,
     # where messages to customers (reminders, balance alerts) go: a class with ``send(Message) -> Outcome``
     "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
     # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``

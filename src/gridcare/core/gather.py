@@ -1,0 +1,107 @@
+"""Group commit (集中提交): the requests that arrive together, served by one of them in one go.
+
+A busy write route spends most of its database time on per-statement and per-commit work that is the same for one
+row or for fifty. A :class:`Gatherer` lets the threads of a server process hand their item over and wait; the first
+thread to find nobody serving becomes the *leader* and serves everything waiting (up to ``limit`` items at a time)
+with one call of ``serve`` — one transaction, set-based statements — until its own item is served; then the next
+waiting thread takes the lead. Nothing waits on a timer: while one group is being served the next one gathers, so
+the groups grow with the load and a lone request is served at once, alone.
+
+``serve`` answers every item with a result or an exception; if it raises instead, every item of the group is
+answered :data:`ALONE` — its caller then does the work the ordinary way, one item at a time (a group never fails an
+item that would have succeeded alone). The leader serves on its own thread (its own database connection), so a
+test in one transaction sees what the group wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+log = logging.getLogger(__name__)
+
+
+class Alone:
+    def __repr__(self) -> str:
+        return "ALONE"
+
+
+#: the answer to an item whose group failed as a whole: do it alone
+ALONE = Alone()
+
+
+class _Slot(Generic[T, R]):
+    __slots__ = ("item", "done", "result", "error")
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        self.done = False
+        self.result: R | Alone | None = None
+        self.error: BaseException | None = None
+
+
+class Gatherer(Generic[T, R]):
+    """Serve items in groups: ``serve(items)`` → one result or exception per item, in the items' order."""
+
+    def __init__(
+        self, serve: Callable[[list[T]], Sequence[R | BaseException]], *, limit: int, name: str
+    ) -> None:
+        self._serve = serve
+        self._limit = max(1, limit)
+        self._name = name
+        self._waiting: list[_Slot[T, R]] = []
+        self._leading = False
+        self._changed = threading.Condition()
+
+    def submit(self, item: T) -> R | Alone:
+        """The item's result (or :data:`ALONE`); the item's exception is raised here."""
+        slot: _Slot[T, R] = _Slot(item)
+        with self._changed:
+            self._waiting.append(slot)
+            while self._leading and not slot.done:
+                self._changed.wait()
+            if not slot.done:
+                self._leading = True
+        if not slot.done:
+            try:
+                while not slot.done:
+                    with self._changed:
+                        group, self._waiting = (
+                            self._waiting[: self._limit],
+                            self._waiting[self._limit :],
+                        )
+                    self._answer(group)
+            finally:
+                with self._changed:
+                    self._leading = False
+                    self._changed.notify_all()  # the served return; a waiting one takes the lead
+        if slot.error is not None:
+            raise slot.error
+        return slot.result  # type: ignore[return-value]  # (set with done)
+
+    def _answer(self, group: list[_Slot[T, R]]) -> None:
+        results: Sequence[R | BaseException | Alone] = [ALONE] * len(group)
+        try:
+            served = self._serve([slot.item for slot in group])
+            if len(served) != len(group):
+                raise RuntimeError(f"{self._name}: {len(served)} answers for {len(group)} items")
+            results = served
+        except Exception:  # each item is then done alone, where its own error (if any) reaches its caller
+            log.exception("%s: a group of %d failed; each is done alone", self._name, len(group))
+        finally:  # (even when the leader is interrupted: nobody waits for ever)
+            self._settle(group, results)
+
+    def _settle(self, group: list[_Slot[T, R]], results: Sequence[R | BaseException | Alone]) -> None:
+        with self._changed:
+            for slot, result in zip(group, results, strict=True):
+                if isinstance(result, BaseException):
+                    slot.error = result
+                else:
+                    slot.result = result
+                slot.done = True
+            self._changed.notify_all()
