@@ -125,7 +125,13 @@ def _shape(
     return posting.balance(account.pk), entries, allocations
 
 
-def test_a_bulk_batch_equals_the_same_payments_one_by_one(account, release, overdue, channel) -> None:
+@pytest.mark.parametrize("small_batch", [1000, 0], ids=["accounts-as-array", "accounts-in-temporary-table"])
+def test_a_bulk_batch_equals_the_same_payments_one_by_one(
+    account, release, overdue, channel, small_batch, monkeypatch
+) -> None:
+    """Both ways the batch names its accounts (an array on PostgreSQL for a small batch — a channel API group —
+    or a temporary table) give what the single posts give."""
+    monkeypatch.setattr(bulk, "SMALL_BATCH", small_batch)
     rng = random.Random(7)
     pairs = []
     for n in range(6):

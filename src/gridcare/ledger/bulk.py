@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from gridcare.core import audit
 from gridcare.core.frames import query_frame, scaled, scaled_sql, scaled_text
-from gridcare.core.numbering import reserve_numbers
+from gridcare.core.numbering import draw_numbers, reserve_numbers
 from gridcare.core.rows import TableRef, column_of
 from gridcare.customers.models import Account
 from gridcare.ledger import latefees
@@ -313,6 +313,8 @@ def _receipts(day: dt.date, count: int) -> pl.Series:
 
     prefix = f"{conf('RECEIPT_PREFIX')}{day:%Y%m%d}"
     width = int(conf("RECEIPT_WIDTH"))
+    if count <= SMALL_BATCH:
+        return pl.Series("number", draw_numbers(RECEIPTS, Payment, prefix, width, count), dtype=pl.String)
     if connection.vendor != "postgresql":
         return pl.Series("number", reserve_numbers(RECEIPTS, Payment, prefix, width, count), dtype=pl.String)
     reserve_numbers(RECEIPTS, Payment, prefix, width, 0)  # (the counter past numbers given by hand)
