@@ -266,6 +266,7 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     view_permission = "payment.post"
     action_permissions = {"arrears": "payment.post", "payments": "payment.post"}
     grouped_writes = frozenset({"payments"})
+    machine_api = True  # served by the lean handler of gridcare.api.machine
 
     @extend_schema(
         parameters=[OpenApiParameter("account", str, required=True, description="户号")],
