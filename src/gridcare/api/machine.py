@@ -63,7 +63,7 @@ class MachineAPIHandler(WSGIHandler):
         self._view_middleware: list[Any] = []
         self._template_response_middleware: list[Any] = []
         self._exception_middleware: list[Any] = []
-        handler = convert_exception_to_response(self._get_response)
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]  # (Django's, unstubbed)
         for path in reversed(MIDDLEWARE):
             layer = import_string(path)(handler)
             hooks = ("process_view", "process_template_response", "process_exception")
