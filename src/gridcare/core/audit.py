@@ -100,7 +100,8 @@ def record(
 def bulk_record(actor: Any, action: str, rows: Iterable[dict[str, Any]]) -> int:
     """Write many audit rows at once (batch actions); each row gives object_type/object_id/before/after.
 
-    On PostgreSQL, large batches go through COPY (tens of thousands of rows per second instead of thousands).
+    On PostgreSQL the rows go through COPY from a few on (tens of thousands of rows per second instead of
+    thousands; for a dozen rows — a group of channel posts — a tenth of the ORM's time building them).
     """
     origin = current_origin()
     user = actor if getattr(actor, "pk", None) is not None else None
@@ -133,7 +134,7 @@ def bulk_record(actor: Any, action: str, rows: Iterable[dict[str, Any]]) -> int:
     return written
 
 
-COPY_THRESHOLD = 500
+COPY_THRESHOLD = 4
 
 
 def _copy_rows(user: Any, name: str, action: str, origin: Any, rows: list[dict[str, Any]]) -> int:
