@@ -32,6 +32,7 @@ VERBS = {
     "ledger.take_payment": _("Took a payment"),
     "ledger.take_payments": _("Posted a batch of channel payments"),
     "ledger.take_channel_payments": _("Posted channel payments"),
+    "ledger.take_channel_posts": _("Took a group of channel posts"),
     "ledger.payment_repeated": _("Answered a repeated channel payment"),
     "ledger.reverse_payment": _("Reversed a payment"),
     "ledger.request_approval": _("Asked for an approval"),
