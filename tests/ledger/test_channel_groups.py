@@ -38,7 +38,7 @@ def group_of(channel: Any, *posts: tuple[str, str, str, str]) -> list[channel_ap
             user,
             channel,
             KeyedWrite(key, "POST", URL, f"{account}|{amount}|{txn}"),
-            actions.check_channel_post(account, amount, None, txn),
+            actions.check_channel_post(account, amount, None, txn, f"req-{key}"),
         )
         for key, account, amount, txn in posts
     ]
@@ -101,8 +101,14 @@ def test_each_post_of_a_group_is_answered_as_it_would_be_alone(account, release,
     audited = AuditEntry.objects.filter(action="ledger.take_payment")
     assert sorted(audited.values_list("object_id", flat=True)) == sorted(str(p.pk) for p in (t0, t1, t2, t3))
     assert audited.get(object_id=str(t3.pk)).after["applied"] == "30.00"
+    # each row names the request that brought its post, whoever led the group
+    assert {r.object_id: r.request_id for r in audited} == {
+        str(t0.pk): "req-k0", str(t1.pk): "req-g1", str(t2.pk): "req-g2", str(t3.pk): "req-g3"
+    }  # fmt: skip
     repeated = AuditEntry.objects.filter(action="ledger.payment_repeated")
-    assert sorted(repeated.values_list("object_id", flat=True)) == sorted([str(t0.pk), str(t3.pk)])
+    assert sorted(repeated.values_list("object_id", "request_id")) == sorted(
+        [(str(t0.pk), "req-g4"), (str(t3.pk), "req-g5")]
+    )
     assert selectors.check() == []
 
 

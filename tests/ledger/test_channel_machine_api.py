@@ -14,7 +14,7 @@ from django.urls import get_resolver
 from rest_framework.authtoken.models import Token
 
 from gridcare.api.machine import URLCONF, machine_prefixes
-from gridcare.core.models import IdempotencyRecord
+from gridcare.core.models import AuditEntry, IdempotencyRecord
 from gridcare.ledger.models import Payment
 from gridcare.wsgi import application
 
@@ -63,6 +63,8 @@ def test_a_post_through_the_machine_handler_is_taken_once_and_replayed(account, 
     assert (answer["applied"], answer["prepayment"], answer["transaction_id"]) == ("30.00", "15.00", "M-1")
     assert headers["X-Request-ID"] and headers["Content-Language"] == "zh-hans"
     assert headers["X-Content-Type-Options"] == "nosniff"  # (the security middleware)
+    taken = AuditEntry.objects.get(action="ledger.take_payment")
+    assert taken.request_id == headers["X-Request-ID"]  # the audit row names the request
     again = call("POST", URL, body=body, headers={**bank, "Idempotency-Key": "m1"})
     assert again[0] == 201 and again[2] == content and again[1]["Idempotent-Replayed"] == "true"
     other = call("POST", URL, body={**body, "amount": "46.00"}, headers={**bank, "Idempotency-Key": "m1"})

@@ -28,6 +28,7 @@ from gridcare.core.access import (
     row_in_scope,
 )
 from gridcare.core.actions import action
+from gridcare.core.context import origin
 from gridcare.core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from gridcare.core.numbering import Counter, next_number
 from gridcare.core.rows import TableRef, database, fetch_one, from_row, insert_row, select_columns
@@ -528,9 +529,12 @@ class ChannelPost:
     account: str
     amount: Decimal
     transaction_id: str
+    request_id: str = ""  # the request that brought it, on its audit rows (a group's leader writes them)
 
 
-def check_channel_post(account: Any, amount: Any, currency: str | None, transaction_id: Any) -> ChannelPost:
+def check_channel_post(
+    account: Any, amount: Any, currency: str | None, transaction_id: Any, request_id: str = ""
+) -> ChannelPost:
     """What :func:`do_take_payment` refuses of a channel post before it reads anything: the amount, the
     currency, the transaction id."""
     value = parse_amount(amount)
@@ -542,7 +546,7 @@ def check_channel_post(account: Any, amount: Any, currency: str | None, transact
         )
     if len(txn) > 64:
         raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
-    return ChannelPost(str(account or "").strip(), value, txn)
+    return ChannelPost(str(account or "").strip(), value, txn, request_id)
 
 
 class NothingTaken(Exception):
@@ -629,10 +633,10 @@ def do_take_channel_posts(
         ),
         audit_batch=False,
     )
-    taken: list[tuple[Payment, Decimal]] = []  # (payment, the part settling debts)
+    taken: list[tuple[Payment, Decimal, str]] = []  # (payment, the part settling debts, its request)
     for (i, post), row in zip(new, posted.payments.iter_rows(named=True), strict=True):
         outcomes[i] = made = _taken(channel, actor, accounts[post.account], post, row, posted.at or now, day)
-        taken.append((made, Decimal(row["applied"]).scaleb(-2)))
+        taken.append((made, Decimal(row["applied"]).scaleb(-2), post.request_id))
     audit.bulk_record(  # each payment audited as a single post audits it
         actor,
         "ledger.take_payment",
@@ -648,16 +652,21 @@ def do_take_channel_posts(
                     "transaction_id": p.transaction_id,
                     "applied": applied,
                 },
+                "request_id": request_id,
             }
-            for p, applied in taken
+            for p, applied, request_id in taken
         ),
     )
     for i, earlier in repeated:
         again = earlier if isinstance(earlier, Payment) else outcomes[earlier]
         assert isinstance(again, Payment)
-        audit.record(
-            actor, "ledger.payment_repeated", again, note=f"channel transaction {again.transaction_id} again"
-        )
+        with origin(request_id=posts[i].request_id):
+            audit.record(
+                actor,
+                "ledger.payment_repeated",
+                again,
+                note=f"channel transaction {again.transaction_id} again",
+            )
         outcomes[i] = again
     return [o if o is not None else RuntimeError("unanswered") for o in outcomes]
 

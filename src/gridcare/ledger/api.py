@@ -31,6 +31,7 @@ from gridcare.api.fields import ScopedModelSerializer
 from gridcare.api.parsers import BoundedJSONParser
 from gridcare.api.throttling import ChannelRateThrottle
 from gridcare.core.actions import whole_transaction
+from gridcare.core.context import current_origin, origin
 from gridcare.core.errors import GridcareError, InvalidInput, PermissionRefused
 from gridcare.core.gather import ALONE, Alone, Gatherer
 from gridcare.core.requests import StaffRequest
@@ -221,11 +222,12 @@ def _take(user: User, channel: Channel, posts: list[actions.ChannelPost]) -> lis
         )
 
     if len(posts) == 1:
-        return [one(posts[0])]
+        with origin(request_id=posts[0].request_id):
+            return [one(posts[0])]
     outcomes: list[Payment | Exception] = []
     for post in posts:
         try:
-            with transaction.atomic():
+            with transaction.atomic(), origin(request_id=post.request_id):
                 outcomes.append(one(post))
         except GridcareError as refusal:
             outcomes.append(refusal)
@@ -300,7 +302,11 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         post = actions.check_channel_post(
-            values["account"], values["amount"], values["currency"], values["transaction_id"]
+            values["account"],
+            values["amount"],
+            values["currency"],
+            values["transaction_id"],
+            current_origin().request_id,
         )
         write = KeyedWrite(key, request.method or "POST", request.path, request_fingerprint(request))
         answer = _gatherer(request.user).submit(_GroupedPost(request.user, channel, write, post))
