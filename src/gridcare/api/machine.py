@@ -35,14 +35,19 @@ MIDDLEWARE = [
 
 
 class MachineRoutesMiddleware:
-    """Resolve the request against the machine routes only."""
+    """Resolve the request against the machine routes only; every answer carries its length (as the whole
+    application's CommonMiddleware gives it: a client reads it without chunked decoding, and the connection stays
+    open for the next request)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.urlconf = URLCONF
-        return self.get_response(request)
+        response = self.get_response(request)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
