@@ -14,7 +14,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from gridcare.core.models import AuditEntry
-from gridcare.core.numbering import next_number
+from gridcare.core.numbering import draw_numbers, next_number
 from gridcare.customers import actions
 from gridcare.customers.models import Account, Customer
 from gridcare.org.models import OrgUnit
@@ -58,6 +58,23 @@ def test_numbers_step_over_numbers_given_by_hand(system) -> None:
         )
     created = register(system, VALID_ID)
     assert created.number == f"KH{upcoming + 6:010d}"
+
+
+def test_a_few_numbers_at_once_step_over_numbers_given_by_hand(system) -> None:
+    """``draw_numbers`` (a group of channel payments' receipts): a few new numbers in one step, distinct from
+    each other and from those drawn one at a time; meeting one given by hand, all jump past the highest."""
+    drawn = draw_numbers(actions.CUSTOMER_NUMBERS, Customer, "KH", 10, 3)
+    single = next_number(actions.CUSTOMER_NUMBERS, Customer, "KH", 10)
+    assert len({*drawn, single}) == 4 and all(n.startswith("KH") and len(n) == 12 for n in drawn)
+    upcoming = actions.CUSTOMER_NUMBERS.next() + 1
+    actions.do_create_customer(
+        system, name="导入客户", kind="individual", id_type="resident_id", id_number=resident_id(903),
+        org_unit=OrgUnit.objects.get(code="CG"), number=f"KH{upcoming + 1:010d}",
+    )  # fmt: skip
+    after = draw_numbers(actions.CUSTOMER_NUMBERS, Customer, "KH", 10, 3)
+    assert min(int(n[2:]) for n in after) > upcoming + 1
+    assert not Customer.objects.filter(number__in=after).exists()
+    assert draw_numbers(actions.CUSTOMER_NUMBERS, Customer, "KH", 10, 0) == []
 
 
 @pytest.mark.django_db(transaction=True)

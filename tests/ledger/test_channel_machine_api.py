@@ -63,7 +63,9 @@ def test_a_post_through_the_machine_handler_is_taken_once_and_replayed(account, 
     assert (answer["applied"], answer["prepayment"], answer["transaction_id"]) == ("30.00", "15.00", "M-1")
     assert headers["X-Request-ID"] and headers["Content-Language"] == "zh-hans"
     assert headers["X-Content-Type-Options"] == "nosniff"  # (the security middleware)
-    assert headers["Content-Length"] == str(len(content))  # (no chunked answer: the client keeps its connection)
+    assert headers["Content-Length"] == str(
+        len(content)
+    )  # (no chunked answer: the client keeps its connection)
     taken = AuditEntry.objects.get(action="ledger.take_payment")
     assert taken.request_id == headers["X-Request-ID"]  # the audit row names the request
     again = call("POST", URL, body=body, headers={**bank, "Idempotency-Key": "m1"})

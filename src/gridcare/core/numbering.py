@@ -78,7 +78,7 @@ def next_number(
     if (
         connection.vendor == "postgresql"
     ):  # draw and check in one prepared statement (a round trip per receipt)
-        row = fetch_one(_draw_sql(model, field), [prefix, width, width, counter.sequence])
+        row = fetch_one(_draw_sql(model, field), [prefix, width, width, counter.sequence, 1])
         assert row is not None
         number = f"{prefix}{int(row[0]):0{width}d}"
         if not row[1]:
@@ -102,18 +102,8 @@ def _taken_sql(model: type[models.Model], field: str) -> str:
 
 @functools.cache
 def _draw_sql(model: type[models.Model], field: str) -> str:
-    """The counter's next value and whether ``prefix`` + its zero-padded digits is taken (PostgreSQL)."""
-    ref = TableRef(model, "t")
-    digits = "CASE WHEN length(s.v::text) < %s THEN lpad(s.v::text, %s, '0') ELSE s.v::text END"
-    return (
-        f"SELECT s.v, EXISTS (SELECT 1 FROM {ref} WHERE {getattr(ref, field)} = %s || {digits}) "
-        "FROM (SELECT nextval(%s) AS v) s"
-    )
-
-
-@functools.cache
-def _draw_many_sql(model: type[models.Model], field: str) -> str:
-    """``count`` values of the counter and whether any ``prefix`` + zero-padded value is taken (PostgreSQL)."""
+    """``count`` values of the counter, each with whether ``prefix`` + its zero-padded digits is taken
+    (PostgreSQL)."""
     ref = TableRef(model, "t")
     digits = "CASE WHEN length(s.v::text) < %s THEN lpad(s.v::text, %s, '0') ELSE s.v::text END"
     return (
@@ -131,7 +121,7 @@ def draw_numbers(
     if connection.vendor != "postgresql" or count == 0:
         return reserve_numbers(counter, model, prefix, width, count, field)
     with connection.cursor() as cursor:
-        cursor.execute(_draw_many_sql(model, field), [prefix, width, width, counter.sequence, count])
+        cursor.execute(_draw_sql(model, field), [prefix, width, width, counter.sequence, count])
         rows = cursor.fetchall()
     if any(taken for _, taken in rows):
         return reserve_numbers(counter, model, prefix, width, count, field)
