@@ -10,6 +10,8 @@ import sys
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.urls import get_resolver
 from rest_framework.authtoken.models import Token
 
@@ -37,7 +39,16 @@ def call(
     for name, value in (headers or {}).items():
         environ[f"HTTP_{name.upper().replace('-', '_')}"] = value
     started: list[Any] = []
-    content = b"".join(application(environ, lambda status, pairs, exc=None: started.append((status, pairs))))
+    # as Django's test client: the request's start and end must not close the test's connection (its transaction)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        answer = application(environ, lambda status, pairs, exc=None: started.append((status, pairs)))
+        content = b"".join(answer)
+        answer.close()  # type: ignore[attr-defined]  # (what a server does: the request's end)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     status, pairs = started[0]
     return int(status.split()[0]), dict(pairs), content
 
