@@ -187,8 +187,8 @@ def _serve_posts(grouped: list[_GroupedPost]) -> list[Response | Exception | Alo
                 refused: list[int] = []
                 for (i, claim), outcome in zip(fresh, taken, strict=True):
                     if isinstance(outcome, Payment):
-                        answers[i] = Response(payment_answer(outcome), status=201)
-                        stored.append((claim, answers[i]))  # type: ignore[arg-type]
+                        answers[i] = answer = Response(payment_answer(outcome), status=201)
+                        stored.append((claim, answer))
                     else:
                         answers[i] = outcome
                         refused.append(claim)
