@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action as route
@@ -206,7 +205,7 @@ def _serve_posts(grouped: list[_GroupedPost]) -> list[Response | Exception | Alo
 def _take(user: User, channel: Channel, posts: list[actions.ChannelPost]) -> list[Payment | Exception]:
     """The posts of a group, set-based (:func:`actions.do_take_channel_posts`) from ``CHANNEL_GROUP_MIN`` posts
     on; fewer — a lone post above all — one after the other as :func:`actions.do_take_payment` takes them (fewer
-    statements for one or two), each in a savepoint of its own if there are several (a lone post's refusal
+    statements for one or two), each in one savepoint of its own if there are several (a lone post's refusal
     rolls back the whole transaction)."""
     if len(posts) >= int(conf("CHANNEL_GROUP_MIN")):
         return actions.do_take_channel_posts(user, channel=channel, posts=posts)
@@ -227,7 +226,7 @@ def _take(user: User, channel: Channel, posts: list[actions.ChannelPost]) -> lis
     outcomes: list[Payment | Exception] = []
     for post in posts:
         try:
-            with transaction.atomic(), origin(request_id=post.request_id):
+            with whole_transaction(), origin(request_id=post.request_id):  # (its savepoint: the action's one)
                 outcomes.append(one(post))
         except GridcareError as refusal:
             outcomes.append(refusal)
