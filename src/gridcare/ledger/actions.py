@@ -392,12 +392,7 @@ def do_take_payment(
     txn = (transaction_id or "").strip() or None
     if channel is not None:
         method = Method.CHANNEL
-        if txn is None:
-            raise InvalidInput(
-                {"transaction_id": "请填写渠道流水号。 (The channel's transaction id is required.)"}
-            )
-        if len(txn) > 64:
-            raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
+        txn = _channel_transaction(txn)
     now = timezone.now()
     day = timezone.localdate(now)
     if channel is None and _closed(actor.pk, day):  # (a channel's: with its transaction, below)
@@ -539,6 +534,11 @@ def check_channel_post(
     currency, the transaction id."""
     value = parse_amount(amount)
     check_currency(currency)
+    return ChannelPost(str(account or "").strip(), value, _channel_transaction(transaction_id), request_id)
+
+
+def _channel_transaction(transaction_id: Any) -> str:
+    """A channel's transaction id: given, at most 64 characters."""
     txn = str(transaction_id or "").strip()
     if not txn:
         raise InvalidInput(
@@ -546,7 +546,7 @@ def check_channel_post(
         )
     if len(txn) > 64:
         raise InvalidInput({"transaction_id": "流水号最长 64 个字符。 (At most 64 characters.)"})
-    return ChannelPost(str(account or "").strip(), value, txn, request_id)
+    return txn
 
 
 class NothingTaken(Exception):
@@ -564,7 +564,7 @@ def do_take_channel_posts(
     """代收入账 of the channel's posts that arrived together (the API's group commit): each post answered as
     :func:`do_take_payment` answers it alone — its payment, the first payment of a transaction id posted again,
     or its refusal (an exception, returned: the others are taken) — in one transaction of set-based statements
-    (:func:`bulk.post_batch`: one audit row for the posts taken). A post repeating a transaction id of the same
+    (:func:`bulk.post_batch`; an audit row per payment, as a single post writes it). A post repeating a transaction id of the same
     group answers the group's payment, as it would a moment later. Raises the channel's or the day's refusal for
     all, and :class:`NothingTaken` when every post is refused."""
     from gridcare.ledger import bulk
