@@ -65,10 +65,14 @@ def request_fingerprint(request: Request) -> str:
     """SHA-256 of what makes two requests the same request: method, path, query string and the parsed body
     in canonical form (keys sorted, uploaded files by name and content hash)."""
     query = sorted((k, v) for k in request.query_params for v in request.query_params.getlist(k))
-    data = request.data
+    return fingerprint(request.method or "", request.path, query, request.data)
+
+
+def fingerprint(method: str, path: str, query: list[tuple[str, str]], data: Any) -> str:
+    """:func:`request_fingerprint` of a request's parts (``query`` sorted pairs, ``data`` the parsed body)."""
     plain = type(data) is dict or type(data) is list  # parsed JSON: already canonical (no files, str keys)
     digest = hashlib.sha256()
-    for part in (request.method or "", request.path, json.dumps(query, ensure_ascii=False)):
+    for part in (method, path, json.dumps(query, ensure_ascii=False)):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\n")
     digest.update(jsontext.canonical(data if plain else _canonical(data)))
     return digest.hexdigest()

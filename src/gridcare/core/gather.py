@@ -15,10 +15,11 @@ test in one transaction sees what the group wrote.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -105,3 +106,77 @@ class Gatherer(Generic[T, R]):
                     slot.result = result
                 slot.done = True
             self._changed.notify_all()
+
+
+class ServingThread(Generic[T, R]):
+    """Group commit for an event loop (:mod:`gridcare.api.lane`): the loop's requests hand their item over and await
+    it; one thread of its own serves everything waiting (up to ``limit`` items) with one call of ``serve``, then
+    the next group — as a :class:`Gatherer`'s leader, without a thread per waiting request. ``serve`` raising (or
+    answering the wrong count) answers each item of its group :data:`ALONE`.
+
+    The thread starts with the first item and serves on its own database connection; ``between()`` runs before
+    and after each group (the connection's health and age checks, as a request's start and end do)."""
+
+    def __init__(
+        self,
+        serve: Callable[[list[T]], Sequence[R | Alone]],
+        *,
+        limit: int,
+        name: str,
+        between: Callable[[], Any] = lambda: None,
+    ) -> None:
+        self._serve = serve
+        self._limit = max(1, limit)
+        self._name = name
+        self._between = between
+        self._waiting: list[tuple[T, asyncio.Future[R | Alone], asyncio.AbstractEventLoop]] = []
+        self._arrived = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, item: T) -> asyncio.Future[R | Alone]:
+        """The item's answer, to await in the running event loop."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[R | Alone] = loop.create_future()
+        with self._arrived:
+            self._waiting.append((item, answer, loop))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._arrived.notify()
+        return answer
+
+    def _run(self) -> None:
+        while True:
+            with self._arrived:
+                while not self._waiting:
+                    self._arrived.wait()
+                group = self._waiting[: self._limit]
+                del self._waiting[: self._limit]
+            self._answer(group)
+
+    def _answer(self, group: list[tuple[T, asyncio.Future[R | Alone], asyncio.AbstractEventLoop]]) -> None:
+        results: Sequence[R | Alone] = [ALONE] * len(group)
+        try:
+            self._between()
+            served = self._serve([item for item, _, _ in group])
+            if len(served) != len(group):
+                raise RuntimeError(f"{self._name}: {len(served)} answers for {len(group)} items")
+            results = served
+        except Exception:  # each item is then done alone by its request
+            log.exception("%s: a group of %d failed; each is done alone", self._name, len(group))
+        finally:
+            try:
+                self._between()
+            except Exception:  # pragma: no cover - the connection's own clean-up; the answers stand
+                log.exception("%s: clean-up after a group failed", self._name)
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+            for (_, answer, loop), result in zip(group, results, strict=True):
+                by_loop.setdefault(loop, []).append((answer, result))
+            for loop, settled in by_loop.items():  # (one wake-up of each loop for its whole group)
+                loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for answer, result in settled:
+        if not answer.done():  # (its request may have gone: the client disconnected)
+            answer.set_result(result)

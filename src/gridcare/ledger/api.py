@@ -4,30 +4,39 @@ reverse), ledger entries, approvals and daily closes. Reads are scoped; every wr
 
 from __future__ import annotations
 
+import io
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action as route
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
+from gridcare.api.authentication import PositionTokenAuthentication
 from gridcare.api.base import (
     IDEMPOTENCY_HEADER,
     InputSerializer,
     KeyedWrite,
     ScopedViewSetMixin,
     claim_keys,
+    fingerprint,
     release_claims,
     replay,
     request_fingerprint,
     store_answers,
 )
 from gridcare.api.fields import ScopedModelSerializer
+from gridcare.api.lane import Answer, Lane, LaneRequest
 from gridcare.api.parsers import BoundedJSONParser
+from gridcare.api.permissions import allows
 from gridcare.api.throttling import ChannelRateThrottle
 from gridcare.core.actions import whole_transaction
 from gridcare.core.context import current_origin, origin
@@ -318,6 +327,116 @@ class ChannelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
         payment = _take(request.user, channel, [post])[0]  # (a lone post: its payment, or its refusal raised)
         assert isinstance(payment, Payment)
         return Response(payment_answer(payment), status=201)
+
+
+@dataclass(frozen=True)
+class _LanePost:
+    """A channel post the lane took in: the caller's token, the keyed write, the checked post."""
+
+    token: str
+    write: KeyedWrite
+    post: actions.ChannelPost
+
+
+class ChannelPostLane(Lane[_LanePost]):
+    """缴费入账 in the ASGI event loop (:mod:`gridcare.api.lane`): the ordinary channel post checked as
+    :meth:`ChannelViewSet.payments` checks it — body parsed by the API's parser, the input form, the amount,
+    currency and transaction id — then served in groups (:func:`_serve_posts`) after the group's tokens,
+    permission, throttle and channel are checked as the view's pipeline checks them. Anything else goes to the
+    view."""
+
+    name = "ledger.channel_posts"
+
+    def __init__(self) -> None:
+        self.limit = int(conf("CHANNEL_GROUP_LIMIT"))
+
+    @property
+    def path(self) -> str:
+        return reverse("ledger-channel-payments")
+
+    def prepare(self, request: LaneRequest) -> _LanePost | None:
+        headers = request.headers
+        keyword, _, token = headers.get("authorization", "").partition(" ")
+        key = headers.get("idempotency-key", "").strip()
+        accept = headers.get("accept", "*/*")
+        if (
+            keyword.lower() != "token"
+            or not token
+            or " " in token
+            or not key
+            or len(key) > 128
+            or request.query
+            or headers.get("content-type", "").split(";")[0].strip() != "application/json"
+            or not ("*/*" in accept or "application/json" in accept)
+        ):
+            return None
+        try:
+            data = BoundedJSONParser().parse(io.BytesIO(request.body))
+        except Exception:  # the view answers it (400 or 413)
+            return None
+        form = ChannelPaymentInputSerializer(data=data)
+        if not form.is_valid():
+            return None
+        values = form.validated_data
+        try:
+            post = actions.check_channel_post(
+                values["account"],
+                values["amount"],
+                values["currency"],
+                values["transaction_id"],
+                request.request_id,
+            )
+        except GridcareError:
+            return None
+        write = KeyedWrite(key, "POST", request.path, fingerprint("POST", request.path, [], data))
+        return _LanePost(token, write, post)
+
+    def serve(self, items: list[_LanePost]) -> list[Answer | Alone]:
+        answers: list[Answer | Alone] = [ALONE] * len(items)
+        callers: dict[str, tuple[User, Channel] | None] = {}
+        groups: dict[int, list[int]] = {}
+        for i, item in enumerate(items):
+            if item.token not in callers:
+                callers[item.token] = _channel_caller(item.token)
+            caller = callers[item.token]
+            if caller is not None and _admitted(caller[0]):
+                groups.setdefault(caller[0].pk, []).append(i)
+        for members in groups.values():
+            caller = callers[items[members[0]].token]
+            assert caller is not None
+            user, channel = caller
+            grouped = [_GroupedPost(user, channel, items[i].write, items[i].post) for i in members]
+            for i, outcome in zip(members, _serve_posts(grouped), strict=True):
+                if isinstance(outcome, Response):
+                    answers[i] = Answer(
+                        outcome.status_code, outcome.data, replayed=outcome.has_header("Idempotent-Replayed")
+                    )
+        return answers
+
+
+def _channel_caller(token: str) -> tuple[User, Channel] | None:
+    """The token's user and channel, if the view would let the user post (authenticated, active, permitted,
+    an active channel's account)."""
+    try:
+        user, _ = PositionTokenAuthentication().authenticate_credentials(token)
+    except AuthenticationFailed:
+        return None
+    if not allows(user, ChannelViewSet.action_permissions["payments"]):
+        return None
+    channel = selectors.channel_of_caller(user)
+    return (user, channel) if channel is not None and channel.active else None
+
+
+def _admitted(user: User) -> bool:
+    """The view's throttle, counted for this post."""
+    try:
+        return ChannelRateThrottle().allow_request(cast(Request, SimpleNamespace(user=user)), None)
+    except Throttled:
+        return False
+
+
+#: the routes served in the ASGI event loop (gridcare.asgi)
+LANES = [ChannelPostLane]
 
 
 class PaymentSerializer(serializers.ModelSerializer):

@@ -25,7 +25,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve the UI and API at http://127.0.0.1:8000 with Granian (WSGI)."
+    help = "Serve the UI and API at http://127.0.0.1:8000 with Granian (ASGI: gridcare.asgi)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -40,7 +40,8 @@ class Command(BaseCommand):
             "--threads",
             type=int,
             default=int(os.environ.get("GRIDCARE_THREADS", "2")),
-            help="threads per worker running requests",
+            help="threads per worker running the WSGI application (the lanes of gridcare.api.lane run in the "
+            "worker's event loop and a serving thread of their own)",
         )
         parser.add_argument("--no-access-log", action="store_true", help="no line per request (benchmarks)")
 
@@ -53,20 +54,19 @@ class Command(BaseCommand):
             "-m",
             "granian",
             "--interface",
-            "wsgi",
-            "gridcare.wsgi:application",
+            "asgi",
+            "gridcare.asgi:application",
             "--host",
             str(options["host"]),
             "--port",
             str(options["port"]),
             "--workers",
             str(options["workers"]),
-            "--blocking-threads",
-            str(options["threads"]),
             "--no-ws",
             "--respawn-failed-workers",
             "--no-access-log" if options["no_access_log"] else "--access-log",
         ]
+        os.environ["GRIDCARE_THREADS"] = str(options["threads"])  # (read by gridcare.asgi in each worker)
         raise SystemExit(run_until_signalled(argv))
 
 
