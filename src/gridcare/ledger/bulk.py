@@ -354,6 +354,11 @@ def _audit(actor: User, channel: Channel, day: dt.date, note: str, plan: pl.Data
     )
 
 
+#: a batch up to this size is written row by row (a channel API group): the frames' fixed cost — some fifty
+#: Polars operations and COPYs, ≈ 15 ms a batch — is more than the rows themselves
+ROW_BATCH = 200
+
+
 def post_batch(
     actor: User,
     *,
@@ -367,15 +372,135 @@ def post_batch(
     """Post the ``batch`` (``transaction``, ``account`` id, ``fen`` > 0; checked by the caller: accounts in
     scope, transactions not yet posted) as ``channel``'s payments of ``day`` taken by ``cashier``, audited as
     ``actor``'s (one row for the batch; ``audit_batch=False``: the caller audits each payment). Locks the
-    accounts; the late fees, allocations and reconnections as a single payment's."""
+    accounts; the late fees, allocations and reconnections as a single payment's. Up to :data:`ROW_BATCH`
+    payments are written row by row (:func:`_write_rows`), more over columns (:func:`_write_frames`)."""
     now = timezone.now()
-    stamp = now.isoformat()
     accounts = _fill_batch(batch.get_column("account"))
     _lock_batch(accounts)
     _hold_named(channel, [cashier, actor])
     overdue, disconnected, cut_off = _needing_hooks(accounts, day)
     if overdue:
         latefees.post(actor, day, overdue)
+    write = _write_rows if batch.height <= ROW_BATCH else _write_frames
+    posted = write(_Posting(actor, channel, cashier, day, note[:200], now), batch, accounts)
+    if disconnected:  # paid in full after a disconnection: 复电 within 24 h
+        from gridcare.ledger.dunning import reconnect_paid
+
+        reconnect_paid(actor, disconnected, now=now)
+    if cut_off:  # 费控: a prepaid account cut off at zero is reconnected
+        from gridcare.ledger.prepaid_actions import reconnect_after_payment
+
+        reconnect_after_payment(actor, cut_off)
+    if audit_batch:
+        _audit(actor, channel, day, note, posted.payments)
+    return posted
+
+
+@dataclass(frozen=True)
+class _Posting:
+    """What every payment of a batch shares."""
+
+    actor: User
+    channel: Channel
+    cashier: User
+    day: dt.date
+    note: str
+    at: dt.datetime
+
+
+def _posted(batch: pl.DataFrame, ids: Any, numbers: Any, applied: Any, prepaid: Any) -> pl.DataFrame:
+    """:attr:`Posted.payments` of the batch."""
+    return pl.DataFrame(
+        {
+            "transaction": batch.get_column("transaction"),
+            "payment": ids,
+            "account": batch.get_column("account"),
+            "fen": batch.get_column("fen"),
+            "number": numbers,
+            "applied": applied,
+            "prepaid": prepaid,
+        },
+        schema={
+            "transaction": pl.String,
+            "payment": pl.Int64,
+            "account": pl.Int64,
+            "fen": pl.Int64,
+            "number": pl.String,
+            "applied": pl.Int64,
+            "prepaid": pl.Int64,
+        },
+    )
+
+
+def _write_rows(posting: _Posting, batch: pl.DataFrame, accounts: _Batch) -> Posted:
+    """A small batch: the open debits as a single payment reads them (:func:`posting.open_debits_of`), each
+    payment allocated in the batch's order by :func:`posting.match`, and the rows inserted with one statement per
+    table (the ids come back)."""
+    from gridcare.ledger import posting as single
+
+    rows = batch.select("transaction", "account", "fen").rows()
+    debits = single.open_debits_of(sorted({account for _, account, _ in rows}))
+    owed = {account: sum((d.left for d in items), Decimal(0)) for account, items in debits.items()}
+    numbers = _receipts(posting.day, len(rows)).to_list()
+    payments = Payment.objects.bulk_create(
+        Payment(
+            number=number,
+            account_id=account,
+            amount=Decimal(fen).scaleb(-2),
+            method=Method.CHANNEL,
+            channel=posting.channel,
+            transaction_id=transaction,
+            cashier=posting.cashier,
+            day=posting.day,
+            received_at=posting.at,
+            note=posting.note,
+        )
+        for number, (transaction, account, fen) in zip(numbers, rows, strict=True)
+    )
+    parts: list[tuple[Decimal, Decimal]] = []  # (applied, prepaid) of each payment
+    entries: list[Entry] = []
+    for payment in payments:
+        applied = min(payment.amount, owed.get(payment.account_id, Decimal(0)))
+        owed[payment.account_id] = owed.get(payment.account_id, Decimal(0)) - applied
+        parts.append((applied, payment.amount - applied))
+        for kind, amount in ((Entry.Kind.PAYMENT, applied), (Entry.Kind.PREPAYMENT, payment.amount - applied)):
+            if amount > 0:
+                entries.append(
+                    Entry(
+                        account_id=payment.account_id,
+                        kind=kind,
+                        amount=-amount,
+                        payment=payment,
+                        day=posting.day,
+                        due_date=posting.day,
+                        posted_at=posting.at,
+                        posted_by=posting.actor,
+                        note="",
+                    )
+                )
+    Entry.objects.bulk_create(entries)
+    allocations: list[Allocation] = []
+    for entry in entries:
+        if entry.kind == Entry.Kind.PAYMENT:
+            credit = single.Open(entry.pk, entry.kind, posting.day, -entry.amount, day=posting.day)
+            open_now = [d for d in debits[entry.account_id] if d.left > 0]
+            allocations += single.match(entry.account_id, [credit], open_now, entry.pk)
+    Allocation.objects.bulk_create(allocations)
+    fen = [[int(part.scaleb(2)) for part in pair] for pair in parts]
+    return Posted(
+        payments=_posted(
+            batch, [p.pk for p in payments], numbers, [a for a, _ in fen], [p for _, p in fen]
+        ),
+        entries=len(entries),
+        allocations=len(allocations),
+        at=posting.at,
+    )
+
+
+def _write_frames(posting: _Posting, batch: pl.DataFrame, accounts: _Batch) -> Posted:
+    """A large batch over Polars columns: :func:`allocate`, ids from the sequences, COPY."""
+    stamp = posting.at.isoformat()
+    day = posting.day
     payments = batch.with_row_index("seq").with_columns(pl.col("seq").cast(pl.Int64))
     plan, rows = allocate(payments.select("seq", "account", "fen"), open_debits_frame(accounts))
     numbers = _receipts(day, payments.height)
@@ -385,12 +510,12 @@ def post_batch(
             "account_id": payments.get_column("account"),
             "amount": payments.select(scaled_text("fen", 2)).to_series(),
             "method": pl.repeat(Method.CHANNEL.value, payments.height, eager=True),
-            "channel_id": pl.repeat(channel.pk, payments.height, eager=True, dtype=pl.Int64),
+            "channel_id": pl.repeat(posting.channel.pk, payments.height, eager=True, dtype=pl.Int64),
             "transaction_id": payments.get_column("transaction"),
-            "cashier_id": pl.repeat(cashier.pk, payments.height, eager=True, dtype=pl.Int64),
+            "cashier_id": pl.repeat(posting.cashier.pk, payments.height, eager=True, dtype=pl.Int64),
             "day": pl.repeat(day.isoformat(), payments.height, eager=True),
             "received_at": pl.repeat(stamp, payments.height, eager=True),
-            "note": pl.repeat(note[:200], payments.height, eager=True, dtype=pl.String),
+            "note": pl.repeat(posting.note, payments.height, eager=True, dtype=pl.String),
         }
     )
     ids = _write(Payment, frame, ids=True)
@@ -416,7 +541,7 @@ def post_batch(
             day=pl.lit(day.isoformat()),
             due_date=pl.lit(day.isoformat()),
             posted_at=pl.lit(stamp),
-            posted_by_id=pl.lit(actor.pk, dtype=pl.Int64),
+            posted_by_id=pl.lit(posting.actor.pk, dtype=pl.Int64),
             note=pl.lit("", dtype=pl.String),
         ),
         ids=True,
@@ -436,31 +561,11 @@ def post_batch(
         credit_day=pl.lit(day.isoformat()),
     )
     _write(Allocation, allocations, ids=False)
-    if disconnected:  # paid in full after a disconnection: 复电 within 24 h
-        from gridcare.ledger.dunning import reconnect_paid
-
-        reconnect_paid(actor, disconnected, now=now)
-    if cut_off:  # 费控: a prepaid account cut off at zero is reconnected
-        from gridcare.ledger.prepaid_actions import reconnect_after_payment
-
-        reconnect_after_payment(actor, cut_off)
-    if audit_batch:
-        _audit(actor, channel, day, note, plan)
     return Posted(
-        payments=pl.DataFrame(
-            {
-                "transaction": payments.get_column("transaction"),
-                "payment": ids,
-                "account": payments.get_column("account"),
-                "fen": payments.get_column("fen"),
-                "number": numbers,
-                "applied": plan.get_column("applied"),
-                "prepaid": plan.get_column("prepaid"),
-            }
-        ),
+        payments=_posted(batch, ids, numbers, plan.get_column("applied"), plan.get_column("prepaid")),
         entries=entry_rows.height,
         allocations=allocations.height,
-        at=now,
+        at=posting.at,
     )
 
 

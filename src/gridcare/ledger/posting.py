@@ -77,15 +77,17 @@ def ranked(rows: Iterable[tuple[int, str, Any, Decimal, Decimal]]) -> list[Open]
 
 
 @functools.cache
-def open_debits_sql() -> str:
+def open_debits_sql(many: bool = False) -> str:
     """:func:`open_debits`'s statement (one parameter: the account; the kinds settled are written in) — also a
-    subquery of the payment's checks (``ledger.actions._payment_checks``)."""
+    subquery of the payment's checks (``ledger.actions._payment_checks``); ``many``: :func:`open_debits_of`'s
+    (the parameter an array of accounts, each row led by its account)."""
     e, a = TableRef(Entry, "e"), TableRef(Allocation, "x")
     kinds = ", ".join(f"'{kind}'" for kind in _SETTLED_KINDS)
     return (
-        f"SELECT {e.id}, {e.kind}, {e.due_date}, {e.amount}, "
+        f"SELECT {f'{e.account_id}, ' if many else ''}{e.id}, {e.kind}, {e.due_date}, {e.amount}, "
         f"COALESCE((SELECT SUM({a.amount}) FROM {a} WHERE {a.debit_id} = {e.id}), 0) "
-        f"FROM {e} WHERE {e.account_id} = %s AND {e.kind} IN ({kinds}) AND {e.amount} > 0"
+        f"FROM {e} WHERE {e.account_id} {'= ANY(%s)' if many else '= %s'} AND {e.kind} IN ({kinds}) "
+        f"AND {e.amount} > 0"
     )
 
 
@@ -100,7 +102,12 @@ def _rank(order: list[str]) -> Callable[[Open], tuple[int, object, int]]:
 
 
 def open_debits_of(account_ids: list[int]) -> dict[int, list[Open]]:
-    """:func:`open_debits` of many accounts in one query."""
+    """:func:`open_debits` of many accounts in one query (on PostgreSQL a prepared statement, as for one)."""
+    if database().vendor == "postgresql":
+        by_account: dict[int, list[tuple[int, str, Any, Decimal, Decimal]]] = {}
+        for account_id, pk, kind, due, amount, done in fetch_all(open_debits_sql(many=True), [list(account_ids)]):
+            by_account.setdefault(account_id, []).append((pk, kind, due, amount, done))
+        return {account_id: ranked(items) for account_id, items in by_account.items()}
     rows = (
         Entry.objects.filter(account_id__in=account_ids, kind__in=SETTLED_DEBITS, amount__gt=0)
         .annotate(done=Coalesce(_allocated("in"), Value(ZERO), output_field=_MONEY))
