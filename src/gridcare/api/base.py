@@ -32,7 +32,7 @@ from gridcare.core.actions import whole_transaction
 from gridcare.core.errors import Conflict, InvalidInput
 from gridcare.core.models import IdempotencyRecord
 from gridcare.core.requests import StaffRequest
-from gridcare.core.rows import TableRef, database, fetch_one
+from gridcare.core.rows import TableRef, database, fetch_all, fetch_one
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -299,9 +299,22 @@ def store_answers(answers: Sequence[tuple[int, Response]]) -> None:
     for claimed, response in answers:
         response.data = as_stored(response.data)
         rows.append((response.status_code, _stored_response(response.data, db), claimed))
+    if db.vendor == "postgresql":  # one prepared statement for the group
+        fetch_all(_answers_sql(), [[row[i] for row in rows] for i in range(3)])
+        return
     r = TableRef(IdempotencyRecord)
     with db.cursor() as cursor:
         cursor.executemany(f"UPDATE {r} SET {r.status_code} = %s, {r.response} = %s WHERE {r.id} = %s", rows)
+
+
+@functools.cache
+def _answers_sql() -> str:
+    r, q = TableRef(IdempotencyRecord), TableRef(IdempotencyRecord, "r")  # (SET names columns unqualified)
+    return (
+        f"UPDATE {q} SET {r.status_code} = a.status, {r.response} = a.response "
+        f"FROM unnest(%s::integer[], %s::jsonb[], %s::bigint[]) AS a(status, response, record) "
+        f"WHERE {q.id} = a.record RETURNING {q.id}"
+    )
 
 
 def release_claims(claimed: Sequence[int]) -> None:

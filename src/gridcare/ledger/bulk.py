@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import functools
 import io
 import threading
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from django.utils import timezone
 from gridcare.core import audit
 from gridcare.core.frames import query_frame, scaled, scaled_sql, scaled_text
 from gridcare.core.numbering import draw_numbers, reserve_numbers
-from gridcare.core.rows import TableRef, column_of
+from gridcare.core.rows import TableRef, column_of, fetch_all, insert_rows
 from gridcare.customers.models import Account
 from gridcare.ledger import latefees
 from gridcare.ledger.conf import conf, late_fee_posting
@@ -141,45 +142,62 @@ def _hold_named(channel: Channel, users: list[User]) -> None:
         )
 
 
-def _ids(sql: str, params: list[Any]) -> list[int]:
-    return query_frame(sql, params, {"id": pl.Int64}).get_column("id").to_list()
-
-
 def _needing_hooks(batch: _Batch, day: dt.date) -> tuple[list[int], list[int], list[int]]:
     """The batch's accounts with a late fee to post at payment, at their disconnection (dunning), cut off (费控):
-    the three flags of a single payment's checks (``ledger.actions._payment_checks``), for the whole batch."""
+    the three flags of a single payment's checks (``ledger.actions._payment_checks``), for the whole batch in one
+    query (a small batch's a prepared statement)."""
+    late_fees = "payment" in late_fee_posting()
+    grace = dt.timedelta(days=int(conf("LATE_FEE_GRACE_DAYS")))
+    params = [day - grace, *_hook_constants(), *batch.params]
+    sql = _hooks_sql(batch.member, late_fees)
+    if batch.ids is not None and connection.vendor == "postgresql":
+        rows = fetch_all(sql, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    return (
+        [a for a, overdue, _, _ in rows if overdue],
+        [a for a, _, disconnected, _ in rows if disconnected],
+        [a for a, _, _, cut_off in rows if cut_off],
+    )
+
+
+def _hook_constants() -> list[Any]:
+    """The statement's constant parameters: an open dunning case at its disconnection, an active agreement
+    switched off."""
     from gridcare.engine import dunning as ladder
+    from gridcare.ledger.models import DunningCase
+
+    return [DunningCase.Status.OPEN.value, int(ladder.DISCONNECT), True, True]
+
+
+@functools.cache
+def _hooks_sql(member: str, late_fees: bool) -> str:
     from gridcare.ledger.models import DunningCase
     from gridcare.ledger.prepaid_models import PrepaidAgreement
 
-    overdue: list[int] = []
-    if "payment" in late_fee_posting():
-        e, x, k = TableRef(Entry, "e"), TableRef(Allocation, "x"), TableRef(Entry, "k")
-        kinds = ", ".join(f"'{kind.value}'" for kind in latefees.BILL_KINDS)
-        grace = dt.timedelta(days=int(conf("LATE_FEE_GRACE_DAYS")))
-        settled = f"COALESCE((SELECT SUM({x.amount}) FROM {x} WHERE {x.debit_id} = {e.id}), 0)"
-        settled_late = (
-            f"EXISTS (SELECT 1 FROM {x} JOIN {k} ON {k.id} = {x.credit_id} WHERE {x.debit_id} = {e.id} "
-            f"AND {k.day} > {e.due_date})"
-        )
-        overdue = _ids(
-            f"SELECT DISTINCT {e.account_id} FROM {e} WHERE {e.account_id} {batch.member} "
-            f"AND {e.kind} IN ({kinds}) AND {e.amount} > 0 AND {e.bill_id} IS NOT NULL AND {e.due_date} < %s "
-            f"AND ({e.amount} > {settled} OR {settled_late}) ORDER BY 1",
-            [*batch.params, day - grace],
-        )
+    a, e, x, k = TableRef(Account, "a"), TableRef(Entry, "e"), TableRef(Allocation, "x"), TableRef(Entry, "k")
     c, g = TableRef(DunningCase, "c"), TableRef(PrepaidAgreement, "g")
-    disconnected = _ids(
-        f"SELECT {c.account_id} FROM {c} WHERE {c.account_id} {batch.member} "
-        f"AND {c.status} = %s AND {c.last_step} = %s ORDER BY 1",
-        [*batch.params, DunningCase.Status.OPEN.value, int(ladder.DISCONNECT)],
+    kinds = ", ".join(f"'{kind.value}'" for kind in latefees.BILL_KINDS)
+    settled = f"COALESCE((SELECT SUM({x.amount}) FROM {x} WHERE {x.debit_id} = {e.id}), 0)"
+    settled_late = (
+        f"EXISTS (SELECT 1 FROM {x} JOIN {k} ON {k.id} = {x.credit_id} WHERE {x.debit_id} = {e.id} "
+        f"AND {k.day} > {e.due_date})"
     )
-    cut_off = _ids(
-        f"SELECT {g.account_id} FROM {g} WHERE {g.account_id} {batch.member} "
-        f"AND {g.active} = %s AND {g.switched_off} = %s ORDER BY 1",
-        [*batch.params, True, True],
+    overdue = (
+        f"EXISTS (SELECT 1 FROM {e} WHERE {e.account_id} = {a.id} AND {e.kind} IN ({kinds}) AND {e.amount} > 0 "
+        f"AND {e.bill_id} IS NOT NULL AND {e.due_date} < %s AND ({e.amount} > {settled} OR {settled_late}))"
+        if late_fees
+        else "(%s::date IS NULL)"  # (the parameter kept: one parameter list for both forms)
     )
-    return overdue, disconnected, cut_off
+    return (
+        f"SELECT id, overdue, disconnected, cut_off FROM (SELECT {a.id} AS id, {overdue} AS overdue, "
+        f"EXISTS (SELECT 1 FROM {c} WHERE {c.account_id} = {a.id} AND {c.status} = %s AND {c.last_step} = %s) "
+        f"AS disconnected, EXISTS (SELECT 1 FROM {g} WHERE {g.account_id} = {a.id} AND {g.active} = %s "
+        f"AND {g.switched_off} = %s) AS cut_off FROM {a} WHERE {a.id} {member}) flags "
+        f"WHERE overdue OR disconnected OR cut_off ORDER BY id"
+    )
 
 
 def open_debits_frame(batch: _Batch) -> pl.DataFrame:
@@ -442,20 +460,22 @@ def _write_rows(posting: _Posting, batch: pl.DataFrame, accounts: _Batch) -> Pos
     debits = single.open_debits_of(sorted({account for _, account, _ in rows}))
     owed = {account: sum((d.left for d in items), Decimal(0)) for account, items in debits.items()}
     numbers = _receipts(posting.day, len(rows)).to_list()
-    payments = Payment.objects.bulk_create(
-        Payment(
-            number=number,
-            account_id=account,
-            amount=Decimal(fen).scaleb(-2),
-            method=Method.CHANNEL,
-            channel=posting.channel,
-            transaction_id=transaction,
-            cashier=posting.cashier,
-            day=posting.day,
-            received_at=posting.at,
-            note=posting.note,
-        )
-        for number, (transaction, account, fen) in zip(numbers, rows, strict=True)
+    payments = insert_rows(
+        [
+            Payment(
+                number=number,
+                account_id=account,
+                amount=Decimal(fen).scaleb(-2),
+                method=Method.CHANNEL,
+                channel=posting.channel,
+                transaction_id=transaction,
+                cashier=posting.cashier,
+                day=posting.day,
+                received_at=posting.at,
+                note=posting.note,
+            )
+            for number, (transaction, account, fen) in zip(numbers, rows, strict=True)
+        ]
     )
     parts: list[tuple[Decimal, Decimal]] = []  # (applied, prepaid) of each payment
     entries: list[Entry] = []
@@ -463,7 +483,10 @@ def _write_rows(posting: _Posting, batch: pl.DataFrame, accounts: _Batch) -> Pos
         applied = min(payment.amount, owed.get(payment.account_id, Decimal(0)))
         owed[payment.account_id] = owed.get(payment.account_id, Decimal(0)) - applied
         parts.append((applied, payment.amount - applied))
-        for kind, amount in ((Entry.Kind.PAYMENT, applied), (Entry.Kind.PREPAYMENT, payment.amount - applied)):
+        for kind, amount in (
+            (Entry.Kind.PAYMENT, applied),
+            (Entry.Kind.PREPAYMENT, payment.amount - applied),
+        ):
             if amount > 0:
                 entries.append(
                     Entry(
@@ -478,19 +501,17 @@ def _write_rows(posting: _Posting, batch: pl.DataFrame, accounts: _Batch) -> Pos
                         note="",
                     )
                 )
-    Entry.objects.bulk_create(entries)
+    insert_rows(entries)
     allocations: list[Allocation] = []
     for entry in entries:
         if entry.kind == Entry.Kind.PAYMENT:
             credit = single.Open(entry.pk, entry.kind, posting.day, -entry.amount, day=posting.day)
             open_now = [d for d in debits[entry.account_id] if d.left > 0]
             allocations += single.match(entry.account_id, [credit], open_now, entry.pk)
-    Allocation.objects.bulk_create(allocations)
+    insert_rows(allocations)
     fen = [[int(part.scaleb(2)) for part in pair] for pair in parts]
     return Posted(
-        payments=_posted(
-            batch, [p.pk for p in payments], numbers, [a for a, _ in fen], [p for _, p in fen]
-        ),
+        payments=_posted(batch, [p.pk for p in payments], numbers, [a for a, _ in fen], [p for _, p in fen]),
         entries=len(entries),
         allocations=len(allocations),
         at=posting.at,

@@ -105,7 +105,9 @@ def open_debits_of(account_ids: list[int]) -> dict[int, list[Open]]:
     """:func:`open_debits` of many accounts in one query (on PostgreSQL a prepared statement, as for one)."""
     if database().vendor == "postgresql":
         by_account: dict[int, list[tuple[int, str, Any, Decimal, Decimal]]] = {}
-        for account_id, pk, kind, due, amount, done in fetch_all(open_debits_sql(many=True), [list(account_ids)]):
+        for account_id, pk, kind, due, amount, done in fetch_all(
+            open_debits_sql(many=True), [list(account_ids)]
+        ):
             by_account.setdefault(account_id, []).append((pk, kind, due, amount, done))
         return {account_id: ranked(items) for account_id, items in by_account.items()}
     rows = (
