@@ -386,15 +386,17 @@ def post_batch(
     batch: pl.DataFrame,
     note: str = "",
     audit_batch: bool = True,
+    accounts_locked: bool = False,
 ) -> Posted:
     """Post the ``batch`` (``transaction``, ``account`` id, ``fen`` > 0; checked by the caller: accounts in
     scope, transactions not yet posted) as ``channel``'s payments of ``day`` taken by ``cashier``, audited as
     ``actor``'s (one row for the batch; ``audit_batch=False``: the caller audits each payment). Locks the
-    accounts; the late fees, allocations and reconnections as a single payment's. Up to :data:`ROW_BATCH`
+    accounts (``accounts_locked``: the caller has); the late fees, allocations and reconnections as a single payment's. Up to :data:`ROW_BATCH`
     payments are written row by row (:func:`_write_rows`), more over columns (:func:`_write_frames`)."""
     now = timezone.now()
     accounts = _fill_batch(batch.get_column("account"))
-    _lock_batch(accounts)
+    if not accounts_locked:  # (the caller locked them, in id order, before it read them)
+        _lock_batch(accounts)
     _hold_named(channel, [cashier, actor])
     overdue, disconnected, cut_off = _needing_hooks(accounts, day)
     if overdue:
