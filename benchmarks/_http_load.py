@@ -95,6 +95,30 @@ def free_port() -> int:
 SERVER_PIDS: dict[int, int] = {}
 
 
+def postgres_cpu_seconds(database_url: str) -> float:
+    """CPU seconds of the whole PostgreSQL server so far: the postmaster, every process it runs now (backends,
+    WAL writer, checkpointer, autovacuum) and those it ran that have ended (Linux ``/proc``; same machine)."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        data_directory = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+    with open(os.path.join(data_directory, "postmaster.pid")) as handle:
+        postmaster = int(handle.readline())
+    with open(f"/proc/{postmaster}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    ended = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime, cstime
+    return tree_cpu_seconds(postmaster) + ended
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (``/proc/stat``)."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:9]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / ticks, sum(values) / ticks
+
+
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU seconds of a process and all its descendants now alive (Linux ``/proc``)."""
     children: dict[int, list[int]] = {}

@@ -3,6 +3,7 @@
 leaves — the WSGI application (:mod:`gridcare.wsgi`) in a2wsgi's threads (``GRIDCARE_THREADS``, default 2)."""
 
 import os
+import sys
 
 from a2wsgi import WSGIMiddleware
 
@@ -17,3 +18,7 @@ application = with_lanes(
     whole,  # type: ignore[arg-type]  # (a2wsgi's own ASGI types)
     [lane() for _config, module in app_modules("api") for lane in getattr(module, "LANES", ())],
 )
+
+# A lane's serving thread gives up the interpreter at each of its group's statements and must get it back from
+# the event loop; at Python's default 5 ms switch interval every such wait could cost it up to 5 ms
+sys.setswitchinterval(float(os.environ.get("GRIDCARE_SWITCH_INTERVAL") or 0.001))

@@ -88,9 +88,14 @@ def with_lanes(whole: ASGIApp, lanes: Sequence[Lane[Any]]) -> ASGIApp:
     """The ASGI application: each lane's route through the lane, everything else (and what a lane leaves) to
     ``whole``."""
     routes = {(lane.method, lane.path): lane for lane in lanes}
+    threads = int(getattr(settings, "GRIDCARE_LANE_THREADS", 1))
     serving = {
         lane: ServingThread(
-            lane.serve, limit=lane.limit, name=f"lane:{lane.name}", between=close_old_connections
+            lane.serve,
+            limit=lane.limit,
+            name=f"lane:{lane.name}",
+            between=close_old_connections,
+            threads=threads,
         )
         for lane in lanes
     }
@@ -108,19 +113,19 @@ def with_lanes(whole: ASGIApp, lanes: Sequence[Lane[Any]]) -> ASGIApp:
             return
         chunks, complete = await _read(receive, limit)
         body = b"".join(chunks)
-        if complete and _plain(scope):
-            request = _request(scope, body)
-            if request is not None:
-                try:
-                    item = lane.prepare(request)
-                except Exception:  # the whole application answers it (and logs its own errors)
-                    log.exception("lane %s: a request could not be prepared", lane.name)
-                    item = None
-                if item is not None:
-                    answer = await serving[lane].submit(item)
-                    if isinstance(answer, Answer):
-                        await _respond(send, answer, request, secure=scope.get("scheme") == "https")
-                        return
+        request = _request(scope, body) if complete else None
+        if request is not None:
+            secure = _secure(scope, request)
+            try:
+                item = lane.prepare(request) if secure or not settings.SECURE_SSL_REDIRECT else None
+            except Exception:  # the whole application answers it (and logs its own errors)
+                log.exception("lane %s: a request could not be prepared", lane.name)
+                item = None
+            if item is not None:
+                answer = await serving[lane].submit(item)
+                if isinstance(answer, Answer):
+                    await _respond(send, answer, request, secure=secure)
+                    return
         await whole(scope, _replaying(body, complete, receive), send)
 
     return application
@@ -167,9 +172,16 @@ def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
     return replay
 
 
-def _plain(scope: Scope) -> bool:
-    """A request the lane may answer: not one the whole application redirects to HTTPS."""
-    return not (getattr(settings, "SECURE_SSL_REDIRECT", False) and scope.get("scheme") != "https")
+def _secure(scope: Scope, request: LaneRequest) -> bool:
+    """Whether Django would take the request as made over HTTPS: its scheme, or behind a proxy the header of
+    ``SECURE_PROXY_SSL_HEADER`` (a request the whole application redirects to HTTPS is left to it)."""
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    if proxy:
+        name, value = proxy
+        given = request.headers.get(name.removeprefix("HTTP_").replace("_", "-").lower())
+        if given is not None:
+            return given.split(",", 1)[0].strip() == value
+    return bool(scope.get("scheme") == "https")
 
 
 def _request(scope: Scope, body: bytes) -> LaneRequest | None:
