@@ -3,7 +3,6 @@
 leaves — the WSGI application (:mod:`gridcare.wsgi`) in a2wsgi's threads (``GRIDCARE_THREADS``, default 2)."""
 
 import os
-import sys
 
 from a2wsgi import WSGIMiddleware
 
@@ -17,8 +16,5 @@ whole = WSGIMiddleware(wsgi_application, workers=int(os.environ.get("GRIDCARE_TH
 application = with_lanes(
     whole,  # type: ignore[arg-type]  # (a2wsgi's own ASGI types)
     [lane() for _config, module in app_modules("api") for lane in getattr(module, "LANES", ())],
+    switch_interval=float(os.environ.get("GRIDCARE_SWITCH_INTERVAL") or 0.001),
 )
-
-# A lane's serving thread gives up the interpreter at each of its group's statements and must get it back from
-# the event loop; at Python's default 5 ms switch interval every such wait could cost it up to 5 ms
-sys.setswitchinterval(float(os.environ.get("GRIDCARE_SWITCH_INTERVAL") or 0.001))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -84,9 +85,13 @@ class Lane(Generic[T]):
         raise NotImplementedError
 
 
-def with_lanes(whole: ASGIApp, lanes: Sequence[Lane[Any]]) -> ASGIApp:
+def with_lanes(
+    whole: ASGIApp, lanes: Sequence[Lane[Any]], *, switch_interval: float | None = None
+) -> ASGIApp:
     """The ASGI application: each lane's route through the lane, everything else (and what a lane leaves) to
-    ``whole``."""
+    ``whole``. ``switch_interval``: the interpreter's thread switch interval while the server runs (from the
+    lifespan's start to its end) — a serving thread gives up the interpreter at each statement of its group and
+    waits for the event loop to hand it back, up to the interval each time (Python's default: 5 ms)."""
     routes = {(lane.method, lane.path): lane for lane in lanes}
     threads = int(getattr(settings, "GRIDCARE_LANE_THREADS", 1))
     serving = {
@@ -103,7 +108,7 @@ def with_lanes(whole: ASGIApp, lanes: Sequence[Lane[Any]]) -> ASGIApp:
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, switch_interval)
             return
         lane = (
             routes.get((scope.get("method", ""), scope.get("path", ""))) if scope["type"] == "http" else None
@@ -131,12 +136,16 @@ def with_lanes(whole: ASGIApp, lanes: Sequence[Lane[Any]]) -> ASGIApp:
     return application
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: Receive, send: Send, switch_interval: float | None) -> None:
+    previous = sys.getswitchinterval()
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            if switch_interval:
+                sys.setswitchinterval(switch_interval)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            sys.setswitchinterval(previous)
             await send({"type": "lifespan.shutdown.complete"})
             return
 
@@ -217,7 +226,7 @@ async def _respond(send: Send, answer: Answer, request: LaneRequest, *, secure: 
 @functools.cache
 def _fixed_headers(secure: bool) -> tuple[tuple[bytes, bytes], ...]:
     """The headers every answer of the machine API carries (gridcare.api.machine's middleware and DRF's view):
-    the security middleware's, the language, the content type, ``Vary`` and ``Allow``."""
+    the security middleware's, the language, the content type and ``Allow``."""
     from django.core.handlers.wsgi import WSGIRequest
     from django.http import HttpResponse
     from django.middleware.security import SecurityMiddleware
@@ -228,7 +237,6 @@ def _fixed_headers(secure: bool) -> tuple[tuple[bytes, bytes], ...]:
     )  # fmt: skip
     response = HttpResponse(content_type="application/json")
     SecurityMiddleware(lambda r: response).process_response(request, response)
-    response.headers["Vary"] = "Accept"
     response.headers["Allow"] = "POST, OPTIONS"
     response.headers["Content-Language"] = settings.LANGUAGE_CODE
     return tuple(

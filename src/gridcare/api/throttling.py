@@ -7,6 +7,7 @@ the rate on each request (so tests and deployments can change it).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
@@ -30,6 +31,8 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
 
 class FixedWindowThrottle(BaseThrottle):
     scope = ""
+    #: the window's counter this throttle counted its request in (see :meth:`refund`)
+    counted: str | None = None
 
     def get_ident_key(self, request: Request, view: Any) -> str | None:
         raise NotImplementedError
@@ -53,6 +56,7 @@ class FixedWindowThrottle(BaseThrottle):
             except ValueError:  # expired between add and incr
                 cache.add(key, 1, timeout=period + 1)
                 count = 1
+        self.counted = key
         if count <= limit:
             return True
         wait = math.ceil((window + 1) * period - now)
@@ -61,6 +65,14 @@ class FixedWindowThrottle(BaseThrottle):
         )
         refused.wait = wait  # type: ignore[attr-defined]  # DRF answers it as the Retry-After header
         raise refused
+
+    def refund(self) -> None:
+        """Take back the count of a request handed on to be counted again where it is answered (a lane's post
+        left to the view: :mod:`gridcare.api.lane`)."""
+        if self.counted is not None:
+            with contextlib.suppress(ValueError):  # (the window has expired: nothing to take back)
+                cache.decr(self.counted)
+            self.counted = None
 
 
 class UserRateThrottle(FixedWindowThrottle):

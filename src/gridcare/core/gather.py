@@ -156,7 +156,10 @@ class ServingThread(Generic[T, R]):
                     self._arrived.wait()
                 group = self._waiting[: self._limit]
                 del self._waiting[: self._limit]
-            self._answer(group)
+            try:
+                self._answer(group)
+            except BaseException:  # (its group is answered ALONE: the thread goes on serving the next ones)
+                log.exception("%s: a group was interrupted", self._name)
 
     def _answer(self, group: list[tuple[T, asyncio.Future[R | Alone], asyncio.AbstractEventLoop]]) -> None:
         results: Sequence[R | Alone] = [ALONE] * len(group)

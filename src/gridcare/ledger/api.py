@@ -358,7 +358,6 @@ class ChannelPostLane(Lane[_LanePost]):
         headers = request.headers
         keyword, _, token = headers.get("authorization", "").partition(" ")
         key = headers.get("idempotency-key", "").strip()
-        accept = headers.get("accept", "*/*")
         if (
             keyword.lower() != "token"
             or not token
@@ -367,7 +366,9 @@ class ChannelPostLane(Lane[_LanePost]):
             or len(key) > 128
             or request.query
             or headers.get("content-type", "").split(";")[0].strip() != "application/json"
-            or not ("*/*" in accept or "application/json" in accept)
+            or headers.get("accept", "*/*")
+            not in ("*/*", "application/json")  # (the rest: DRF's negotiation)
+            or headers.get("content-length") != str(len(request.body))  # (none: Django reads no body)
         ):
             return None
         try:
@@ -395,12 +396,30 @@ class ChannelPostLane(Lane[_LanePost]):
         answers: list[Answer | Alone] = [ALONE] * len(items)
         callers: dict[str, tuple[User, Channel] | None] = {}
         groups: dict[int, list[int]] = {}
+        throttles: dict[int, ChannelRateThrottle] = {}
         for i, item in enumerate(items):
             if item.token not in callers:
                 callers[item.token] = _channel_caller(item.token)
             caller = callers[item.token]
-            if caller is not None and _admitted(caller[0]):
-                groups.setdefault(caller[0].pk, []).append(i)
+            if caller is not None:
+                throttles[i] = throttle = ChannelRateThrottle()
+                if _admitted(throttle, caller[0]):
+                    groups.setdefault(caller[0].pk, []).append(i)
+        try:
+            self._serve_groups(items, callers, groups, answers)
+        finally:
+            for i, throttle in throttles.items():
+                if answers[i] is ALONE:  # the view answers it, and counts it then
+                    throttle.refund()
+        return answers
+
+    @staticmethod
+    def _serve_groups(
+        items: list[_LanePost],
+        callers: dict[str, tuple[User, Channel] | None],
+        groups: dict[int, list[int]],
+        answers: list[Answer | Alone],
+    ) -> None:
         for members in groups.values():
             caller = callers[items[members[0]].token]
             assert caller is not None
@@ -411,7 +430,6 @@ class ChannelPostLane(Lane[_LanePost]):
                     answers[i] = Answer(
                         outcome.status_code, outcome.data, replayed=outcome.has_header("Idempotent-Replayed")
                     )
-        return answers
 
 
 def _channel_caller(token: str) -> tuple[User, Channel] | None:
@@ -427,10 +445,10 @@ def _channel_caller(token: str) -> tuple[User, Channel] | None:
     return (user, channel) if channel is not None and channel.active else None
 
 
-def _admitted(user: User) -> bool:
+def _admitted(throttle: ChannelRateThrottle, user: User) -> bool:
     """The view's throttle, counted for this post."""
     try:
-        return ChannelRateThrottle().allow_request(cast(Request, SimpleNamespace(user=user)), None)
+        return throttle.allow_request(cast(Request, SimpleNamespace(user=user)), None)
     except Throttled:
         return False
 
