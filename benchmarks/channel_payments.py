@@ -117,6 +117,15 @@ def bodies(accounts: list[str], count: int, seed: int = 1) -> tuple[list[bytes],
     return out, len(sent)
 
 
+def wal_position() -> int:
+    """PostgreSQL's write-ahead log position in bytes (what a run wrote: the difference of two)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
+
+
 def pg_backends(database: str) -> list[int]:
     from django.db import connection
 
@@ -224,12 +233,14 @@ def main() -> int:
         server = SERVER_PIDS[port]
         backends_before = process_cpu_seconds(pg_backends(database))
         postgres_before, machine_before = postgres_cpu_seconds(database_url), machine_busy_seconds()
+        wal_before = wal_position()
         server_before = tree_cpu_seconds(server)
         result = run_load(port, stream, args.rate, args.seconds, args.connections, not args.rate)
         server_cpu = tree_cpu_seconds(server) - server_before
         backends_after = process_cpu_seconds(pg_backends(database))
         postgres_all = postgres_cpu_seconds(database_url) - postgres_before
         machine_after = machine_busy_seconds()
+        wal = wal_position() - wal_before
     pg_cpu = sum(v - backends_before.get(pid, 0.0) for pid, v in backends_after.items())
     busy, ticked = (after - before for after, before in zip(machine_after, machine_before, strict=True))
     from gridcare.ledger.models import Payment
@@ -263,7 +274,8 @@ def main() -> int:
     )
     print(
         f"PostgreSQL in all (backends, WAL writer, checkpointer, autovacuum): {1000 * postgres_all / done:.2f} ms "
-        f"per payment; the machine busy {busy / ticked:.0%} of its {os.cpu_count()} cores during the run"
+        f"per payment, WAL {wal / done / 1024:.1f} KiB per payment; the machine busy {busy / ticked:.0%} of its "
+        f"{os.cpu_count()} cores during the run"
     )
     print(
         f"implied on a quiet 2-core machine (server alone): {2000 / max(1000 * (server_cpu + pg_cpu) / done, 1e-9):,.0f}"
