@@ -29,12 +29,12 @@ from typing import Any
 
 from _http_load import (
     SERVER_PIDS,
-    machine_busy_seconds,
-    postgres_cpu_seconds,
     django_setup,
     empty_ledger,
     ensure_database,
+    machine_busy_seconds,
     percentile,
+    postgres_cpu_seconds,
     process_cpu_seconds,
     run_load,
     serve,

@@ -86,10 +86,12 @@ async def asgi(
     chunks: int = 1,
     length: bool = True,
     timeout: float = 60,
+    awaitables: bool = False,
 ) -> Reply:
     """One request through an ASGI application, as a server sends it: the body (in ``chunks`` messages), then
     nothing until the answer is complete, then ``http.disconnect``. ``length=False``: no ``Content-Length``
-    (a chunked HTTP/1.1 body, or an HTTP/2 request that does not give it)."""
+    (a chunked HTTP/1.1 body, or an HTTP/2 request that does not give it). ``awaitables``: ``receive`` answers
+    with an awaitable that is no coroutine, as Granian's does."""
     size = max(1, -(-len(body) // chunks))
     parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
     given = [("content-length", str(len(body)))] if body and length else []
@@ -121,7 +123,12 @@ async def asgi(
             if not message.get("more_body", False):
                 answered.set()
 
-    await asyncio.wait_for(app(scope, receive, send), timeout)
+    class ServerAwaitable:
+        def __await__(self) -> Any:
+            return receive().__await__()
+
+    given_receive: Any = (lambda: ServerAwaitable()) if awaitables else receive
+    await asyncio.wait_for(app(scope, given_receive, send), timeout)
     assert started and answered.is_set(), f"{method} {path}: no complete answer"
     return Reply(
         started[0]["status"],
@@ -655,3 +662,38 @@ def test_lifespan_startup_and_shutdown_are_completed() -> None:
         {"type": "lifespan.startup.complete"},
         {"type": "lifespan.shutdown.complete"},
     ]
+
+
+@transactional
+def test_bodies_in_several_messages_reach_the_whole_application_from_the_servers_awaitables(
+    served: Served, account, release, cashier, token
+) -> None:
+    """The server's ``receive`` gives awaitables that are no coroutines (Granian's): the WSGI application reads a
+    body of several messages through a2wsgi's threads all the same — a counter payment (no lane), and a channel
+    post the lane hands on (a cookie)."""
+    acc = account()
+    release(acc, "30.00")
+    teller = str(Token.objects.get_or_create(user=cashier())[0].key)
+    counter = served.call(
+        "POST",
+        "/api/ledger/payments/",
+        headers=[
+            ("authorization", f"Token {teller}"),
+            ("content-type", "application/json"),
+            ("x-request-id", "c1"),
+        ],
+        body=json.dumps({"account": acc.number, "amount": "12.00", "method": "cash"}).encode(),
+        chunks=3,
+        awaitables=True,
+    )
+    assert counter.status == 201, counter.body
+    assert counter.data()["amount"] == "12.00" and served.by("c1") == "whole"
+    handed_on = served.post(
+        post_headers(token, "aw-1", "c2", ("cookie", "a=b")),
+        payload(acc.number, "5.00", "AW-1"),
+        chunks=3,
+        awaitables=True,
+    )
+    assert handed_on.status == 201, handed_on.body
+    assert served.by("c2") == "whole"
+    assert Payment.objects.filter(account=acc).count() == 2

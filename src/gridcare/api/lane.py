@@ -114,7 +114,7 @@ def with_lanes(
             routes.get((scope.get("method", ""), scope.get("path", ""))) if scope["type"] == "http" else None
         )
         if lane is None:
-            await whole(scope, receive, send)
+            await whole(scope, _coroutine(receive), send)
             return
         chunks, complete = await _read(receive, limit)
         body = b"".join(chunks)
@@ -165,6 +165,16 @@ async def _read(receive: Receive, limit: int) -> tuple[list[bytes], bool]:
             return chunks, size <= limit
         if size > limit:
             return chunks, False
+
+
+def _coroutine(receive: Receive) -> Receive:
+    """``receive`` answering with a coroutine: a2wsgi's threads hand it to ``asyncio.run_coroutine_threadsafe``,
+    which refuses the server's own awaitables (Granian's: a body in several chunks was a 500)."""
+
+    async def received() -> Message:
+        return await receive()
+
+    return received
 
 
 def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
