@@ -273,8 +273,6 @@ REST_FRAMEWORK = {
     ],
 }
 # Fixed-window API throttles (gridcare.api.throttling), counted in the cache (per process without REDIS_URL).
-# serving threads of each lane (gridcare.api.lane) per server process: more serve several groups at once
-GRIDCARE_LANE_THREADS = int(os.environ.get("GRIDCARE_LANE_THREADS") or 1)
 GRIDCARE_THROTTLE_RATES = {
     "user": os.environ.get("GRIDCARE_RATE_USER", "20000/min"),
     "anon": os.environ.get("GRIDCARE_RATE_ANON", "600/min"),

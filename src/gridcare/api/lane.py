@@ -93,14 +93,12 @@ def with_lanes(
     lifespan's start to its end) — a serving thread gives up the interpreter at each statement of its group and
     waits for the event loop to hand it back, up to the interval each time (Python's default: 5 ms)."""
     routes = {(lane.method, lane.path): lane for lane in lanes}
-    threads = int(getattr(settings, "GRIDCARE_LANE_THREADS", 1))
     serving = {
         lane: ServingThread(
             lane.serve,
             limit=lane.limit,
             name=f"lane:{lane.name}",
             between=close_old_connections,
-            threads=threads,
         )
         for lane in lanes
     }

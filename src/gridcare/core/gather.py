@@ -111,8 +111,8 @@ class Gatherer(Generic[T, R]):
 class ServingThread(Generic[T, R]):
     """Group commit for an event loop (:mod:`gridcare.api.lane`): the loop's requests hand their item over and await
     it; a thread of its own serves everything waiting (up to ``limit`` items) with one call of ``serve``, then
-    the next group — as a :class:`Gatherer`'s leader, without a thread per waiting request. With ``threads`` > 1
-    as many groups are served at once (one in the database while another is in Python). ``serve`` raising (or
+    the next group — as a :class:`Gatherer`'s leader, without a thread per waiting request (a second serving
+    thread, serving two groups at once, measured no better: ``docs/ledger.md``). ``serve`` raising (or
     answering the wrong count) answers each item of its group :data:`ALONE`.
 
     The thread starts with the first item and serves on its own database connection; ``between()`` runs before
@@ -125,13 +125,11 @@ class ServingThread(Generic[T, R]):
         limit: int,
         name: str,
         between: Callable[[], Any] = lambda: None,
-        threads: int = 1,
     ) -> None:
         self._serve = serve
         self._limit = max(1, limit)
         self._name = name
         self._between = between
-        self._threads = max(1, threads)
         self._waiting: list[tuple[T, asyncio.Future[R | Alone], asyncio.AbstractEventLoop]] = []
         self._arrived = threading.Condition()
         self._started = False
@@ -144,8 +142,7 @@ class ServingThread(Generic[T, R]):
             self._waiting.append((item, answer, loop))
             if not self._started:
                 self._started = True
-                for n in range(self._threads):
-                    threading.Thread(target=self._run, name=f"{self._name}-{n}", daemon=True).start()
+                threading.Thread(target=self._run, name=self._name, daemon=True).start()
             self._arrived.notify()
         return answer
 
