@@ -5,7 +5,7 @@ the same status, body, headers, records and audit rows, only faster.
 
 Each test drives ``gridcare.asgi.application`` with a small ASGI client and knows which path answered: the lane's
 ``_respond`` and the whole application (``gridcare.asgi.whole.app``) are spied on, each request carrying its own
-``X-Request-ID``. The lane's thread and a2wsgi's threads use connections of their own, so the tests that touch the
+``X-Request-ID``. The lane's thread and the WSGI threads (gridcare.core.wsgi_threads) use connections of their own, so the tests that touch the
 database are transactional."""
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def wsgi(
 ) -> Reply:
     """One request through the production WSGI application (``gridcare.wsgi``), as in
     ``test_channel_machine_api``: the path the lane must not differ from (``length=False``: no
-    ``CONTENT_LENGTH``, as a2wsgi gives a request without ``Content-Length``)."""
+    ``CONTENT_LENGTH``, as the WSGI threads give a request without ``Content-Length``)."""
     from gridcare.wsgi import application
 
     environ: dict[str, Any] = {
@@ -238,7 +238,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     monkeypatch.setattr(lanes, "_respond", lane_answered)
     monkeypatch.setattr(gridcare.asgi.whole, "app", whole_given)
     monkeypatch.setattr(ledger_api, "_serve_posts", group_served)
-    # the lane's and a2wsgi's threads close their connections after each group or request (as with
+    # the lane's and the WSGI threads close their connections after each group or request (as with
     # GRIDCARE_CONN_MAX_AGE=0), so none is left open on the test database when the test ends
     monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
     monkeypatch.setattr(selectors, "_CALLER_CHANNELS", {})  # (a channel remembered from an earlier test)
@@ -351,7 +351,7 @@ def test_the_lanes_answers_carry_the_whole_applications_headers(served: Served, 
     through_wsgi = wsgi(
         "POST", URL, headers=post_headers(token, "h-wsgi", "h-wsgi"), body=payload(acc.number, "5.00", "H-2")
     )
-    # a cookie sends the post to the whole application, inside the ASGI application (a2wsgi)
+    # a cookie sends the post to the whole application, inside the ASGI application (its WSGI threads)
     whole = served.post(
         post_headers(token, "h-whole", "h-whole", ("cookie", "probe=1")), payload(acc.number, "5.00", "H-3")
     )
@@ -472,7 +472,7 @@ def test_unusual_but_good_posts_are_left_to_the_whole_application_which_takes_th
 def test_a_body_without_content_length_is_answered_as_the_whole_application_answers_it(
     served: Served, account, token
 ) -> None:
-    """A body without ``Content-Length`` (chunked, or HTTP/2): the whole application — Django under a2wsgi —
+    """A body without ``Content-Length`` (chunked, or HTTP/2): the whole application — Django in the WSGI threads —
     reads no body then; the lane must not answer it otherwise."""
     acc = account()
     lane = served.post(
@@ -669,7 +669,7 @@ def test_bodies_in_several_messages_reach_the_whole_application_from_the_servers
     served: Served, account, release, cashier, token
 ) -> None:
     """The server's ``receive`` gives awaitables that are no coroutines (Granian's): the WSGI application reads a
-    body of several messages through a2wsgi's threads all the same — a counter payment (no lane), and a channel
+    body of several messages through the WSGI threads all the same — a counter payment (no lane), and a channel
     post the lane hands on (a cookie)."""
     acc = account()
     release(acc, "30.00")

@@ -12,7 +12,7 @@ as the API's group commit does, with the same records and answers.
 
 A lane has no answer of its own for anything but success: every other request — no token, bad input, a refusal,
 a throttled caller, a key used for another request, a post its group could not take, anything unusual — goes to
-the whole application (``gridcare.wsgi`` in a2wsgi's threads), which answers it exactly as before. So a lane is
+the whole application (``gridcare.wsgi`` in threads: :mod:`gridcare.core.wsgi_threads`), which answers it exactly as before. So a lane is
 only faster, never different (``tests/ledger/test_channel_lane.py`` compares both paths' answers and headers).
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import sys
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -85,13 +84,9 @@ class Lane(Generic[T]):
         raise NotImplementedError
 
 
-def with_lanes(
-    whole: ASGIApp, lanes: Sequence[Lane[Any]], *, switch_interval: float | None = None
-) -> ASGIApp:
+def with_lanes(whole: ASGIApp, lanes: Sequence[Lane[Any]]) -> ASGIApp:
     """The ASGI application: each lane's route through the lane, everything else (and what a lane leaves) to
-    ``whole``. ``switch_interval``: the interpreter's thread switch interval while the server runs (from the
-    lifespan's start to its end) — a serving thread gives up the interpreter at each statement of its group and
-    waits for the event loop to hand it back, up to the interval each time (Python's default: 5 ms)."""
+    ``whole``."""
     routes = {(lane.method, lane.path): lane for lane in lanes}
     serving = {
         lane: ServingThread(
@@ -106,17 +101,17 @@ def with_lanes(
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send, switch_interval)
+            await _lifespan(receive, send)
             return
         lane = (
             routes.get((scope.get("method", ""), scope.get("path", ""))) if scope["type"] == "http" else None
         )
         if lane is None:
-            await whole(scope, _coroutine(receive), send)
+            await whole(scope, receive, send)
             return
         chunks, complete = await _read(receive, limit)
         body = b"".join(chunks)
-        request = _request(scope, body) if complete else None
+        request = _request(scope, body) if complete and len(body) <= limit else None
         if request is not None:
             secure = _secure(scope, request)
             try:
@@ -134,22 +129,18 @@ def with_lanes(
     return application
 
 
-async def _lifespan(receive: Receive, send: Send, switch_interval: float | None) -> None:
-    previous = sys.getswitchinterval()
+async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            if switch_interval:
-                sys.setswitchinterval(switch_interval)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            sys.setswitchinterval(previous)
             await send({"type": "lifespan.shutdown.complete"})
             return
 
 
 async def _read(receive: Receive, limit: int) -> tuple[list[bytes], bool]:
-    """The body's chunks, up to just over ``limit`` bytes; whether that was the whole body."""
+    """The body's chunks, all of it or (stopping) just over ``limit`` bytes; whether that was the whole body."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -160,19 +151,9 @@ async def _read(receive: Receive, limit: int) -> tuple[list[bytes], bool]:
         chunks.append(chunk)
         size += len(chunk)
         if not message.get("more_body", False):
-            return chunks, size <= limit
+            return chunks, True
         if size > limit:
             return chunks, False
-
-
-def _coroutine(receive: Receive) -> Receive:
-    """``receive`` answering with a coroutine: a2wsgi's threads hand it to ``asyncio.run_coroutine_threadsafe``,
-    which refuses the server's own awaitables (Granian's: a body in several chunks was a 500)."""
-
-    async def received() -> Message:
-        return await receive()
-
-    return received
 
 
 def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
