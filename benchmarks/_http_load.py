@@ -159,9 +159,12 @@ def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
 
 
 @contextlib.contextmanager
-def serve(database_url: str, *, server: str = "granian", workers: int = 3, threads: int = 2) -> Iterator[int]:
-    """Run the application server on a free port until the block ends; yields the port."""
-    port = free_port()
+def serve(
+    database_url: str, *, server: str = "granian", workers: int = 3, threads: int = 2, machine: bool = False
+) -> Iterator[int]:
+    """Run the application server on a free port until the block ends; yields the port — with ``machine``, the
+    port of ``gridcare serve``'s machine API (gridcare.asgi) instead of the UI's."""
+    port, machine_port = free_port(), free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -172,7 +175,7 @@ def serve(database_url: str, *, server: str = "granian", workers: int = 3, threa
     if server == "granian":  # exactly ``gridcare serve``, without the access log
         command = [
             sys.executable, "-m", "gridcare.cli", "serve", "--port", str(port), "--workers", str(workers),
-            "--threads", str(threads), "--no-access-log",
+            "--threads", str(threads), "--no-access-log", "--machine-port", str(machine_port if machine else 0),
         ]  # fmt: skip
     else:
         command = [
@@ -181,6 +184,7 @@ def serve(database_url: str, *, server: str = "granian", workers: int = 3, threa
             "--keep-alive", "30", "--log-level", "warning",
         ]  # fmt: skip
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    port = machine_port if machine else port
     SERVER_PIDS[port] = process.pid
     try:
         deadline = time.monotonic() + 90  # a busy machine takes a while to import Django in every worker
@@ -192,7 +196,9 @@ def serve(database_url: str, *, server: str = "granian", workers: int = 3, threa
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{server} did not start on port {port}") from None
                 time.sleep(0.2)
-        print(f"{server} on 127.0.0.1:{port}: {workers} workers × {threads} threads")
+        print(
+            f"{server} on 127.0.0.1:{port}{' (machine API)' if machine else ''}: {workers} workers × {threads} threads"
+        )
         yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)

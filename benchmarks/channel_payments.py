@@ -1,7 +1,8 @@
 """Channel payments (代收) through the HTTP API, one payment per request, and the reconciliation of a channel file.
 
 Production-style like ``headend_api_load.py`` (machinery: ``_http_load.py``): Granian as ``gridcare serve`` on
-loopback, PostgreSQL database ``gridcare_bench_ledger`` (created and migrated here), the load generator in its own
+loopback (its machine API's port: the ASGI server of ``gridcare.asgi``, where the posts are served in groups),
+PostgreSQL database ``gridcare_bench_ledger`` (created and migrated here), the load generator in its own
 process posting ``/api/ledger/channel/payments/`` with the bank's token and a fresh ``Idempotency-Key`` per
 request. About 1 % of the requests repeat an earlier transaction (the same body under another key: a bank's retry);
 they must answer the first payment, so the payments posted equal the distinct transaction ids (zero duplicates).
@@ -218,7 +219,7 @@ def main() -> int:
         }
     ]
     database = database_url.rsplit("/", 1)[1]
-    with serve(database_url, workers=args.workers, threads=args.threads) as port:
+    with serve(database_url, workers=args.workers, threads=args.threads, machine=True) as port:
         warm_bodies, _ = bodies(data["accounts"][-50:], 50, seed=2)
         warm = [{**json.loads(b), "transaction_id": f"W{i}"} for i, b in enumerate(warm_bodies)]
         warm_stream = [

@@ -54,11 +54,24 @@ def test_workers_default_to_the_cpu_cores(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_serve_stops_on_one_sigint_to_its_process_group(tmp_path: Path) -> None:
-    """Given ``gridcare serve`` answering on a free port, when one SIGINT reaches its whole process group (Ctrl+C
-    in a terminal), then it exits within a few seconds and nothing answers on the port any more."""
-    port = _free_port()
+    """Given ``gridcare serve`` answering on a free port and its machine API on another, when one SIGINT reaches
+    its whole process group (Ctrl+C in a terminal), then it exits within a few seconds and nothing answers on
+    either port any more."""
+    port, machine = _free_port(), _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-c", CLI, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "serve",
+            "--port",
+            str(port),
+            "--machine-port",
+            str(machine),
+            "--workers",
+            "2",
+            "--no-access-log",
+        ],  # fmt: skip
         # a loaded CI machine may take long to stop the workers in order: serve ends them after 3 s then
         env=_env(GRIDCARE_VAR_DIR=str(tmp_path / "var"), GRIDCARE_STOP_SECONDS="3"),
         cwd=tmp_path,
@@ -68,14 +81,14 @@ def test_serve_stops_on_one_sigint_to_its_process_group(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 60
-        while not _answers(port):
+        while not (_answers(port) and _answers(machine)):
             assert server.poll() is None, "serve exited before answering"
             assert time.monotonic() < deadline, "serve did not answer within 60 s"
             time.sleep(0.3)
         os.killpg(server.pid, signal.SIGINT)
         assert server.wait(timeout=15) == 0
         time.sleep(0.5)
-        assert not _answers(port)
+        assert not _answers(port) and not _answers(machine)
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
@@ -125,3 +138,17 @@ def test_installed_package_uses_a_per_user_data_dir(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("GRIDCARE_NODE_MODULES", str(tmp_path / "nm"))
     assert paths.var_dir() == (tmp_path / "elsewhere").resolve()
     assert paths.node_modules_dir(paths.var_dir()) == (tmp_path / "nm").resolve()
+
+
+def test_a_server_that_ends_by_itself_stops_the_other_and_gives_its_code() -> None:
+    """``serve`` runs two servers (the UI's and the machine API's): one failing must not leave the other running
+    unseen — the other is stopped and the failing one's exit code is ``serve``'s."""
+    started = time.monotonic()
+    code = serve.run_until_signalled(
+        [
+            [sys.executable, "-c", "import sys; sys.exit(3)"],
+            [sys.executable, "-c", "import time; time.sleep(60)"],
+        ]
+    )
+    assert code == 3
+    assert time.monotonic() - started < 30  # (the sleeper stopped by its SIGINT, not waited for)
