@@ -38,6 +38,12 @@ MAX_EXAMPLES = int(os.environ.get("GRIDCARE_FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("GRIDCARE_FUZZ_SEED", "20260911")
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 SUPERUSER = ("fuzz", "fuzz-2026-not-a-secret")
+CHANNEL = (
+    "bank",
+    "gridcare2026",
+)  # the demo's bank (gridcare.org.demo), on the machine port's channel routes
+#: the server's base URL → its machine API's (``gridcare serve --machine-port``: the channel's lane)
+MACHINE: dict[str, str] = {}
 RESTRICTED = ("cs_rep", "gridcare2026")  # a station's service rep of the demo (gridcare.org.demo)
 
 pytestmark = pytest.mark.fuzz
@@ -105,7 +111,7 @@ def server(throwaway_env: dict[str, str]) -> Iterator[str]:
         timeout=120,
     )
     assert made.returncode == 0, made.stderr[-3000:]
-    port = _free_port()
+    port, machine = _free_port(), _free_port()
     # the server's log goes to a file: a pipe nobody reads fills up and blocks the server
     log = open(Path(env["GRIDCARE_VAR_DIR"]) / "serve.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
@@ -116,6 +122,8 @@ def server(throwaway_env: dict[str, str]) -> Iterator[str]:
             "serve",
             "--port",
             str(port),
+            "--machine-port",
+            str(machine),
             "--workers",
             "1",
             "--no-access-log",
@@ -131,10 +139,12 @@ def server(throwaway_env: dict[str, str]) -> Iterator[str]:
         for _ in range(120):
             try:
                 urllib.request.urlopen(f"{base}/login/", timeout=2)
+                urllib.request.urlopen(f"http://127.0.0.1:{machine}/login/", timeout=2)
                 break
             except OSError:
                 assert process.poll() is None, Path(log.name).read_text()[-3000:]
                 time.sleep(0.5)
+        MACHINE[base] = f"http://127.0.0.1:{machine}"
         yield base
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -152,12 +162,17 @@ def _token(base: str, username: str, password: str) -> str:
         return str(json.load(answer)["token"])
 
 
-@pytest.mark.parametrize("who", [SUPERUSER, RESTRICTED], ids=["superuser", "service_rep"])
+@pytest.mark.parametrize(
+    "who", [SUPERUSER, RESTRICTED, CHANNEL], ids=["superuser", "service_rep", "bank_on_the_machine_port"]
+)
 def test_schemathesis_finds_no_failure(server: str, who: tuple[str, str], tmp_path: Path) -> None:
     assert SCHEMATHESIS.exists(), (
         f"{SCHEMATHESIS} is missing: run `make fuzz-env` (Python 3.13 + schemathesis)"
     )
     token = _token(server, *who)
+    # the bank fuzzes the channel's routes where its posts are served (the lane: gridcare.api.lane)
+    target = MACHINE[server] if who == CHANNEL else server
+    only = ["--include-path-regex", "^/api/ledger/channel/"] if who == CHANNEL else []
     config = tmp_path / "schemathesis.toml"
     # the superuser works on existing objects (id 1 of every kind exists in the demo), so that every
     # operation reaches its logic; the service rep keeps generated ids (404 outside his scope or at random)
@@ -169,7 +184,8 @@ def test_schemathesis_finds_no_failure(server: str, who: tuple[str, str], tmp_pa
         "run",
         f"{server}/api/schema/",
         "--url",
-        server,
+        target,
+        *only,
         "--header",
         f"Authorization: Token {token}",
         "--checks",
