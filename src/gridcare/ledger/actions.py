@@ -347,23 +347,7 @@ def _post_payment(payment: Payment, actor: User, debits: list[posting.Open] | No
     allocations; the account is locked. ``debits``: its open debits if already read under the lock."""
     if debits is None:
         debits = posting.open_debits(payment.account_id)
-    owed = sum((d.left for d in debits), posting.ZERO)
-    applied = min(owed, payment.amount)
-    entries: list[Entry] = []
-    for kind, amount in ((Entry.Kind.PAYMENT, applied), (Entry.Kind.PREPAYMENT, payment.amount - applied)):
-        if amount > 0:
-            entries.append(
-                Entry(
-                    account_id=payment.account_id,
-                    kind=kind,
-                    amount=-amount,
-                    payment=payment,
-                    day=payment.day,
-                    due_date=payment.day,
-                    posted_at=payment.received_at,
-                    posted_by=actor,
-                )
-            )
+    entries = posting.payment_entries(payment, actor, sum((d.left for d in debits), posting.ZERO))
     for (
         entry
     ) in entries:  # one or two rows: prepared single-row inserts cost less than bulk_create's compiling

@@ -482,27 +482,11 @@ def _write_rows(posting: _Posting, batch: pl.DataFrame, accounts: _Batch) -> Pos
     parts: list[tuple[Decimal, Decimal]] = []  # (applied, prepaid) of each payment
     entries: list[Entry] = []
     for payment in payments:
-        applied = min(payment.amount, owed.get(payment.account_id, Decimal(0)))
+        made = single.payment_entries(payment, posting.actor, owed.get(payment.account_id, Decimal(0)))
+        applied = sum((-e.amount for e in made if e.kind == Entry.Kind.PAYMENT), Decimal(0))
         owed[payment.account_id] = owed.get(payment.account_id, Decimal(0)) - applied
         parts.append((applied, payment.amount - applied))
-        for kind, amount in (
-            (Entry.Kind.PAYMENT, applied),
-            (Entry.Kind.PREPAYMENT, payment.amount - applied),
-        ):
-            if amount > 0:
-                entries.append(
-                    Entry(
-                        account_id=payment.account_id,
-                        kind=kind,
-                        amount=-amount,
-                        payment=payment,
-                        day=posting.day,
-                        due_date=posting.day,
-                        posted_at=posting.at,
-                        posted_by=posting.actor,
-                        note="",
-                    )
-                )
+        entries += made
     insert_rows(entries)
     allocations: list[Allocation] = []
     for entry in entries:

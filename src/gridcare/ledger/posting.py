@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from gridcare.core.rows import TableRef, database, fetch_all
 from gridcare.customers.models import Account
 from gridcare.ledger.conf import conf
-from gridcare.ledger.models import Allocation, Entry
+from gridcare.ledger.models import Allocation, Entry, Payment
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -152,6 +152,26 @@ def accounts_with_credit(account_ids: list[int]) -> list[int]:
             .values_list("account_id", flat=True)
         )
     )
+
+
+def payment_entries(payment: Payment, actor: Any, owed: Decimal) -> list[Entry]:
+    """A payment's entries, not yet saved: the part settling what the account ``owed`` (payment) and the rest
+    (prepayment) — the one or two rows every payment posts, alone or in a batch."""
+    applied = min(owed, payment.amount)
+    return [
+        Entry(
+            account_id=payment.account_id,
+            kind=kind,
+            amount=-amount,
+            payment=payment,
+            day=payment.day,
+            due_date=payment.day,
+            posted_at=payment.received_at,
+            posted_by=actor,
+        )
+        for kind, amount in ((Entry.Kind.PAYMENT, applied), (Entry.Kind.PREPAYMENT, payment.amount - applied))
+        if amount > 0
+    ]
 
 
 def match(account_id: int, credits: list[Open], debits: list[Open], cause_id: int) -> list[Allocation]:
