@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pytest
 
 from gridcare.core.gather import ALONE, Alone, Gatherer, ServingThread
+from tests.aio import run
 
 
 class Served:
@@ -117,7 +118,7 @@ def serve_all(
     async def main() -> list[int | Alone]:
         return list(await asyncio.wait_for(asyncio.gather(*(serving.submit(i) for i in items)), timeout))
 
-    return asyncio.run(main())
+    return run(main())
 
 
 class Tens(Served):
@@ -206,7 +207,7 @@ def test_a_group_that_fails_as_a_whole_is_answered_alone_and_later_groups_are_se
         later = await asyncio.wait_for(asyncio.gather(*(serving.submit(i) for i in range(6, 9))), 10)
         return answers[0], list(answers[1:]), list(later)
 
-    first, failed, later = asyncio.run(main())
+    first, failed, later = run(main())
     assert first == 0
     assert serve.groups[:2] == [[0], [1, 2, 3, 4, 5]]
     assert failed == [ALONE] * 5  # every item of the failed group: done alone by its request

@@ -4,12 +4,12 @@ chunk by chunk from the thread, the iterable closed, a request whose client left
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from gridcare.core.wsgi_threads import SPOOL, WSGIThreads
+from tests.aio import run
 
 Message = MutableMapping[str, Any]
 
@@ -69,7 +69,7 @@ def call(
     async def main() -> None:
         await app(scope, receive if not gone else _gone, send)
 
-    asyncio.run(main())
+    run(main())
     return sent
 
 
@@ -152,5 +152,5 @@ def test_no_websocket_here() -> None:
     async def receive() -> Message:
         return {"type": "websocket.connect"}
 
-    asyncio.run(WSGIThreads(Recorder(), threads=1)({"type": "websocket", "path": "/"}, receive, send))
+    run(WSGIThreads(Recorder(), threads=1)({"type": "websocket", "path": "/"}, receive, send))
     assert sent == [{"type": "websocket.close", "code": 1000}]

@@ -30,6 +30,7 @@ from rest_framework.authtoken.models import Token
 from gridcare.core.models import AuditEntry, IdempotencyRecord
 from gridcare.ledger import selectors
 from gridcare.ledger.models import Payment
+from tests.aio import run
 
 URL = "/api/ledger/channel/payments/"
 ARREARS = "/api/ledger/channel/arrears/"
@@ -205,7 +206,7 @@ class Served:
         return "lane" if where[0] else "whole"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Reply:
-        return asyncio.run(asgi(self.app, method, path, **kwargs))
+        return run(asgi(self.app, method, path, **kwargs))
 
     def post(self, headers: Headers, body: bytes, **kwargs: Any) -> Reply:
         return self.call("POST", URL, headers=headers, body=body, **kwargs)
@@ -594,7 +595,7 @@ def test_many_posts_at_once_are_grouped_each_taken_once(served: Served, account,
             )
         )
 
-    replies = asyncio.run(all_at_once())
+    replies = run(all_at_once())
     assert [r.status for r in replies] == [201] * 30, [r.body for r in replies if r.status != 201]
     by_key: dict[str, list[Reply]] = {}
     for (key, _, rid), reply in zip(requests, replies, strict=True):
@@ -658,7 +659,7 @@ def test_lifespan_startup_and_shutdown_are_completed() -> None:
         )
         return sent
 
-    assert asyncio.run(lifespan()) == [
+    assert run(lifespan()) == [
         {"type": "lifespan.startup.complete"},
         {"type": "lifespan.shutdown.complete"},
     ]
