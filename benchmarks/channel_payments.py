@@ -47,14 +47,17 @@ TARGET = 1_000
 P99_MS = 50.0
 
 
-def prepare(accounts: int) -> dict[str, Any]:
-    """The demo organisation, the bank channel, ``accounts`` accounts with one charge each; ledger emptied."""
-    from django.db import connection
+def prepare(accounts: int, history: int) -> dict[str, Any]:
+    """The demo organisation, the bank channel, ``accounts`` accounts; the ledger emptied, then ``history`` months
+    of bills paid through the channel (with the planner's statistics of a ledger in use) and one open bill each."""
+    import polars as pl
+    from django.db import connection, transaction
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
     from gridcare.customers.models import Account, Customer
     from gridcare.ledger import models as ledger
+    from gridcare.ledger.bulk import post_batch
     from gridcare.org.models import OrgUnit, User
 
     empty_ledger()
@@ -84,18 +87,34 @@ def prepare(accounts: int) -> dict[str, Any]:
         .values_list("pk", "number")[:accounts]
     )
     bank = User.objects.get(username="bank")
-    today = timezone.localdate()
-    ledger.Entry.objects.bulk_create(
-        [
-            ledger.Entry(account_id=pk, kind="charge", amount="300.00", day=today, due_date=today + dt.timedelta(days=10),
-                         posted_by=bank)
-            for pk, _ in ids
-        ],
-        batch_size=10000,
-    )  # fmt: skip
-    ledger.Channel.objects.update_or_create(
+    channel, _ = ledger.Channel.objects.update_or_create(
         code="ICBC", defaults={"name": "工商银行", "user": bank, "layout": {"transaction": "流水号", "account": "户号", "amount": "金额"}}
     )  # fmt: skip
+    today = timezone.localdate()
+    for months_ago in range(history, -1, -1):  # the earlier months' bills paid, then this month's bill open
+        billed = today - dt.timedelta(days=30 * months_ago)
+        ledger.Entry.objects.bulk_create(
+            [
+                ledger.Entry(account_id=pk, kind="charge", amount="300.00", day=billed, due_date=billed + dt.timedelta(days=10),
+                             posted_by=bank)
+                for pk, _ in ids
+            ],
+            batch_size=10000,
+        )  # fmt: skip
+        if months_ago:
+            with transaction.atomic():
+                post_batch(
+                    bank, channel=channel, cashier=bank, day=billed + dt.timedelta(days=5),
+                    batch=pl.DataFrame({"transaction": [f"H{months_ago}-{n}" for _, n in ids],
+                                        "account": [pk for pk, _ in ids], "fen": [30000] * len(ids)}),
+                )  # fmt: skip
+    with connection.cursor() as cursor:  # the idempotency records of the days before (kept as a channel retries)
+        cursor.execute(
+            "INSERT INTO core_idempotencyrecord (user_id, key, method, path, fingerprint, status_code, response, created_at) "
+            "SELECT %s, 'history-' || g, 'POST', '/api/ledger/channel/payments/', md5(g::text), 201, '{}'::jsonb, "
+            "now() - interval '1 day' FROM generate_series(1, %s) AS g",
+            [bank.pk, history * len(ids)],
+        )
     with connection.cursor() as cursor:  # (the rows of the run before removed for good, as autovacuum would)
         cursor.execute("VACUUM ANALYZE")
     return {"token": Token.objects.get_or_create(user=bank)[0].key, "accounts": [n for _, n in ids]}
@@ -179,6 +198,9 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--payments", type=int, default=30_000)
     parser.add_argument(
+        "--history", type=int, default=6, help="months of paid bills in the ledger before the run (0: a new ledger)"
+    )
+    parser.add_argument(
         "--connections", type=int, default=64, help="the load generator's connections (a bank's many tellers)"
     )
     parser.add_argument("--rate", type=float, default=0, help="open loop at this rate (0: closed loop)")
@@ -200,7 +222,7 @@ def main() -> int:
     database_url = ensure_database(args.database)
     django_setup(database_url)
     started = time.perf_counter()
-    data = prepare(args.accounts)
+    data = prepare(args.accounts, args.history)
     print(
         f"prepared {database_url} in {time.perf_counter() - started:.1f} s: {len(data['accounts'])} accounts"
     )
