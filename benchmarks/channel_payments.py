@@ -108,7 +108,8 @@ def prepare(accounts: int, history: int) -> dict[str, Any]:
                     batch=pl.DataFrame({"transaction": [f"H{months_ago}-{n}" for _, n in ids],
                                         "account": [pk for pk, _ in ids], "fen": [30000] * len(ids)}),
                 )  # fmt: skip
-    with connection.cursor() as cursor:  # the idempotency records of the days before (kept as a channel retries)
+    # the idempotency records of the days before (kept as a channel retries)
+    with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO core_idempotencyrecord (user_id, key, method, path, fingerprint, status_code, response, created_at) "
             "SELECT %s, 'history-' || g, 'POST', '/api/ledger/channel/payments/', md5(g::text), 201, '{}'::jsonb, "
@@ -198,7 +199,10 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--payments", type=int, default=30_000)
     parser.add_argument(
-        "--history", type=int, default=6, help="months of paid bills in the ledger before the run (0: a new ledger)"
+        "--history",
+        type=int,
+        default=6,
+        help="months of paid bills in the ledger before the run (0: a new ledger)",
     )
     parser.add_argument(
         "--connections", type=int, default=64, help="the load generator's connections (a bank's many tellers)"
