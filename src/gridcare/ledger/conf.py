@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     # that arrive while a group is being taken form the next one; gridcare.core.gather)
     "CHANNEL_GROUP_LIMIT": 200,
     # … and from this many posts on set-based (fewer are taken one by one in the group's transaction)
-    "CHANNEL_GROUP_MIN": 8,
+    "CHANNEL_GROUP_MIN": 3,
     # where messages to customers (reminders, balance alerts) go: a class with ``send(Message) -> Outcome``
     "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
     # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``
