@@ -137,7 +137,9 @@ class CalendarOverride(models.Model):
 class IdempotencyRecord(models.Model):
     """The first answer to an API write carrying an ``Idempotency-Key``; retries get it back unchanged."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(  # (indexed by the unique user and key)
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=128)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=255)

@@ -108,6 +108,7 @@ class Payment(Immutable):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # (the index on cashier and day serves it)
     )
     day = models.DateField(_("business date"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
@@ -158,6 +159,7 @@ class Entry(Immutable):
         on_delete=models.PROTECT,
         related_name="ledger_entries",
         db_constraint=False,
+        db_index=False,  # (the index on account and kind serves it)
     )
     kind = models.CharField(_("entry type"), max_length=12, choices=Kind.choices)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
