@@ -229,3 +229,32 @@ def test_a_serve_that_stops_its_thread_leaves_nobody_waiting() -> None:
     serving: ServingThread[int, int] = ServingThread(serve, limit=8, name="lane:stopped")
     assert serve_all(serving, [1]) == [ALONE]
     assert serve_all(serving, [2, 3], timeout=5) == [20, 30]
+
+
+def test_a_small_group_waits_a_moment_for_more_items_and_no_longer() -> None:
+    served = Tens(pause=0)
+    serving: ServingThread[int, int] = ServingThread(served, limit=8, name="lane:gather", gather=3, wait=0.5)
+
+    async def staggered() -> list[int | Alone]:
+        first = serving.submit(1)
+        await asyncio.sleep(0.1)  # (well within the wait: the first item is still waiting)
+        rest = [serving.submit(2), serving.submit(3)]
+        return list(await asyncio.wait_for(asyncio.gather(first, *rest), 5))
+
+    assert run(staggered()) == [10, 20, 30]
+    assert served.groups == [[1, 2, 3]]  # one group, not the first alone
+
+    started = time.monotonic()
+    assert serve_all(serving, [4]) == [40]  # nothing more comes: served once the wait is over
+    waited = time.monotonic() - started
+    assert 0.4 <= waited < 3, waited
+    assert served.groups[-1] == [4]
+
+
+def test_enough_items_are_served_at_once_without_waiting() -> None:
+    served = Tens(pause=0)
+    serving: ServingThread[int, int] = ServingThread(served, limit=8, name="lane:enough", gather=3, wait=5)
+    started = time.monotonic()
+    assert serve_all(serving, [1, 2, 3, 4]) == [10, 20, 30, 40]
+    assert time.monotonic() - started < 2  # (not the 5 s wait)
+    assert sorted(i for group in served.groups for i in group) == [1, 2, 3, 4]

@@ -71,7 +71,10 @@ class Lane(Generic[T]):
 
     name = ""
     method = "POST"
+    #: at most this many items a group; fewer than ``gather`` wait up to ``wait`` seconds for more
     limit = 200
+    gather = 1
+    wait = 0.0
 
     @property
     def path(self) -> str:
@@ -94,6 +97,8 @@ def with_lanes(whole: ASGIApp, lanes: Sequence[Lane[Any]]) -> ASGIApp:
             limit=lane.limit,
             name=f"lane:{lane.name}",
             between=close_old_connections,
+            gather=lane.gather,
+            wait=lane.wait,
         )
         for lane in lanes
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -116,7 +117,9 @@ class ServingThread(Generic[T, R]):
     answering the wrong count) answers each item of its group :data:`ALONE`.
 
     The thread starts with the first item and serves on its own database connection; ``between()`` runs before
-    and after each group (the connection's health and age checks, as a request's start and end do)."""
+    and after each group (the connection's health and age checks, as a request's start and end do). Fewer than
+    ``gather`` items waiting wait up to ``wait`` seconds for more: a group's fixed cost shared by more items
+    (``docs/ledger.md``, "Channel API")."""
 
     def __init__(
         self,
@@ -125,9 +128,13 @@ class ServingThread(Generic[T, R]):
         limit: int,
         name: str,
         between: Callable[[], Any] = lambda: None,
+        gather: int = 1,
+        wait: float = 0.0,
     ) -> None:
         self._serve = serve
         self._limit = max(1, limit)
+        self._gather = min(gather, self._limit)
+        self._wait = wait
         self._name = name
         self._between = between
         self._waiting: list[tuple[T, asyncio.Future[R | Alone], asyncio.AbstractEventLoop]] = []
@@ -151,6 +158,10 @@ class ServingThread(Generic[T, R]):
             with self._arrived:
                 while not self._waiting:
                     self._arrived.wait()
+                if len(self._waiting) < self._gather:
+                    deadline = time.monotonic() + self._wait
+                    while len(self._waiting) < self._gather and (left := deadline - time.monotonic()) > 0:
+                        self._arrived.wait(left)
                 group = self._waiting[: self._limit]
                 del self._waiting[: self._limit]
             try:

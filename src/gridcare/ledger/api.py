@@ -349,6 +349,8 @@ class ChannelPostLane(Lane[_LanePost]):
 
     def __init__(self) -> None:
         self.limit = int(conf("CHANNEL_GROUP_LIMIT"))
+        self.gather = int(conf("CHANNEL_GROUP_GATHER"))
+        self.wait = float(conf("CHANNEL_GROUP_WAIT_MS")) / 1000
 
     @property
     def path(self) -> str:

@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "CHANNEL_GROUP_LIMIT": 200,
     # … and from this many posts on set-based (fewer are taken one by one in the group's transaction)
     "CHANNEL_GROUP_MIN": 3,
+    # … and (the machine API's lane) fewer posts than this wait up to this many milliseconds for more: a group's
+    # fixed cost shared by more posts
+    "CHANNEL_GROUP_GATHER": 8,
+    "CHANNEL_GROUP_WAIT_MS": 5,
     # where messages to customers (reminders, balance alerts) go: a class with ``send(Message) -> Outcome``
     "MESSAGE_SENDER": "gridcare.ledger.outbound.LoggingSender",
     # the head-end client for remote disconnection/reconnection: a class with ``send(SwitchCommand) -> Outcome``

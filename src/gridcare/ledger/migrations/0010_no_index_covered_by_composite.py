@@ -6,22 +6,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0007_numbers_from_sequences_one_customer_per_id'),
-        ('ledger', '0009_references_guarded'),
+        ("customers", "0007_numbers_from_sequences_one_customer_per_id"),
+        ("ledger", "0009_references_guarded"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='entry',
-            name='account',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entries', to='customers.account', verbose_name='account'),
+            model_name="entry",
+            name="account",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ledger_entries",
+                to="customers.account",
+                verbose_name="account",
+            ),
         ),
         migrations.AlterField(
-            model_name='payment',
-            name='cashier',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='received by'),
+            model_name="payment",
+            name="cashier",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="received by",
+            ),
         ),
     ]
