@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.db import transaction
 
@@ -109,3 +112,43 @@ def test_audit_log_api_filters_by_person_action_and_object(api, staff) -> None:
 
 def test_audit_log_api_refused_without_permission(api) -> None:
     assert api("cs_rep").get("/api/audit/").status_code == 403
+
+
+@pytest.mark.parametrize("count", [2, audit.COPY_THRESHOLD + 1])
+def test_bulk_rows_are_stored_alike_whether_few_or_many(staff, count: int) -> None:
+    """A few rows go through one prepared statement, more through COPY (PostgreSQL): the same rows either way."""
+    admin = staff("admin")
+    unit = OrgUnit.objects.get(code="GC")
+    rows = [
+        {
+            "object_type": "org.orgunit",
+            "object_id": unit.pk,
+            "object_repr": f"供电单位 {i}",
+            "after": {"name": f"名称 {i}", "amount": Decimal("12.30"), "day": dt.date(2026, 12, 5)},
+            "request_id": f"req-{count}-{i}",
+        }
+        for i in range(count)
+    ]
+    with origin(request_id="outer", job_id="job-1"), transaction.atomic():
+        assert audit.bulk_record(admin, "org.bulk_test", rows) == count
+    stored = list(
+        AuditEntry.objects.filter(action="org.bulk_test").order_by("request_id").values(
+            "actor_id", "actor_name", "object_type", "object_id", "object_repr", "before", "after", "request_id",
+            "job_id", "note",
+        )
+    )  # fmt: skip
+    assert stored == [
+        {
+            "actor_id": admin.pk,
+            "actor_name": admin.display_name,
+            "object_type": "org.orgunit",
+            "object_id": str(unit.pk),
+            "object_repr": f"供电单位 {i}",
+            "before": None,
+            "after": {"name": f"名称 {i}", "amount": "12.30", "day": "2026-12-05"},
+            "request_id": f"req-{count}-{i}",
+            "job_id": "job-1",
+            "note": "",
+        }
+        for i in range(count)
+    ]
