@@ -72,6 +72,22 @@ def test_a_bill_settled_in_parts_takes_nothing_more(account, release, cashier):
     assert posting.balance(acc.pk) == Decimal("-0.01") and selectors.check() == []
 
 
+def test_money_sums_are_exact_to_the_cent_in_sql(account, release, cashier):
+    """0.10 + 0.20 − 0.30 is 5.6e-17 in floating point, as SQLite sums decimals: summed by ``MoneySum``, a balance
+    of nothing is nothing when SQL compares it and when it is read."""
+    acc = account()
+    release(acc, "0.10")
+    release(acc, "0.20")
+    do_take_payment(cashier(), account=acc.number, amount="0.30", method="cash")
+    totals = Entry.objects.filter(account=acc).values("account_id").annotate(total=posting.MoneySum("amount"))
+    assert totals.get()["total"] == Decimal("0")
+    assert not totals.filter(total__gt=0).exists() and not totals.filter(total__lt=0).exists()
+    charged = Entry.objects.filter(account=acc, kind="charge").aggregate(total=posting.MoneySum("amount"))
+    assert charged["total"] == Decimal("0.30")
+    sql = str(totals.query)
+    assert ("ROUND(" in sql) == (connection.vendor == "sqlite")  # (PostgreSQL's numeric sums are exact)
+
+
 def test_partial_payment_goes_to_the_oldest_bill(account, release, cashier):
     acc = account()
     old, new = release(acc, "100.00"), release(acc, "50.00")

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from gridcare.billing.models import Bill
@@ -52,6 +52,7 @@ from gridcare.ledger.models import (
     Method,
     Payment,
 )
+from gridcare.ledger.posting import MoneySum
 from gridcare.ledger.prepaid_actions import reconnect_after_payment
 from gridcare.org.models import OrgUnit, User
 
@@ -764,7 +765,7 @@ def _reverse(actor: User, payment: Payment, reason: str) -> Entry:
     given = (
         Allocation.objects.filter(credit__payment=payment)
         .values("credit_id", "debit_id", "credit_day")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .filter(total__gt=0)
     )
     undo = [
@@ -903,7 +904,7 @@ def do_request_approval(
 
 
 def _open_left(entry: Entry) -> Decimal:
-    done = Allocation.objects.filter(debit=entry).aggregate(total=Sum("amount"))["total"]
+    done = Allocation.objects.filter(debit=entry).aggregate(total=MoneySum("amount"))["total"]
     return entry.amount - Decimal(str(done or 0)).quantize(posting.CENT)
 
 
@@ -1083,7 +1084,7 @@ def day_figures(cashier_id: int, day: dt.date) -> dict[str, Any]:
     live = payments.exclude(pk__in=reversed_ids)
     by_method = {
         row["method"]: Decimal(row["total"]).quantize(posting.CENT)
-        for row in live.order_by().values("method").annotate(total=Sum("amount"))
+        for row in live.order_by().values("method").annotate(total=MoneySum("amount"))
     }
     counts = payments.aggregate(n=Count("pk"), reversed=Count("pk", filter=Q(pk__in=reversed_ids)))
     return {

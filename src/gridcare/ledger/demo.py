@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from gridcare.customers.models import Account
-from gridcare.ledger import dunning, history_demo, posting, prepaid_demo
+from gridcare.ledger import dunning, history_demo, prepaid_demo
 from gridcare.ledger.actions import (
     do_close_day,
     do_post_bill_charges,
@@ -37,6 +36,7 @@ from gridcare.ledger.models import (
     Method,
     Payment,
 )
+from gridcare.ledger.posting import MoneySum
 from gridcare.ledger.reconcile import do_import_channel_file, do_resolve_difference
 from gridcare.org import actions as org_actions
 from gridcare.org.demo import DEMO_PASSWORD
@@ -110,14 +110,13 @@ def build(actor: User, scale: str) -> Iterator[str]:
     cashiers = {unit: User.objects.get(username=username) for username, _name, unit in CASHIERS}
     bank = Channel.objects.get(code="ICBC")
     aggregator = Channel.objects.get(code="ALIPAY")
-    balances = (  # (SQLite sums decimals as floats: each total rounded to the cent before it is compared)
-        (account_id, Decimal(str(total)).quantize(posting.CENT))
-        for account_id, total in Entry.objects.values("account_id")
-        .annotate(total=Sum("amount"))
+    owing = list(
+        Entry.objects.values("account_id")
+        .annotate(total=MoneySum("amount"))
+        .filter(total__gt=0)
         .order_by("account_id")
         .values_list("account_id", "total")
     )
-    owing = [(account_id, total) for account_id, total in balances if total > 0]
     state = dunning.standing()
     in_arrears = {a for a, d in zip(state.account_ids, state.arrears, strict=True) if d > 0}
     classes = history_demo.account_classes([a for a, _ in owing])

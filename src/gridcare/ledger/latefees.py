@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db.models import Exists, F, OuterRef, Q, Sum, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -36,6 +36,7 @@ from gridcare.engine.money import FEN_DEC, scaled_to_decimal
 from gridcare.ledger import posting
 from gridcare.ledger.conf import conf
 from gridcare.ledger.models import Allocation, Entry
+from gridcare.ledger.posting import MoneySum
 from gridcare.org.models import User
 
 JOB = "ledger.post_late_fees"
@@ -103,7 +104,7 @@ def accruals(until: dt.date, account_ids: list[int] | None = None) -> list[Accru
     settled = (
         Allocation.objects.filter(debit_id__in=index.keys())
         .values("debit_id", "credit_id", "credit__day")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .filter(total__gt=0)
         .order_by()
     )
@@ -115,7 +116,7 @@ def accruals(until: dt.date, account_ids: list[int] | None = None) -> list[Accru
     posted = dict(
         Entry.objects.filter(kind=Entry.Kind.LATE_FEE, bill_id__in=[r[2] for r in rows])
         .values("bill_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .values_list("bill_id", "total")
         .order_by()
     )
@@ -235,7 +236,7 @@ def explain(charge: Entry, until: dt.date | None = None) -> engine.LateFeeExplan
     settled = (
         Allocation.objects.filter(debit_id=charge.pk)
         .values("credit_id", "credit__day")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .filter(total__gt=0)
         .order_by()
     )

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from gridcare.core import audit
@@ -31,6 +30,7 @@ from gridcare.customers.models import Account
 from gridcare.ledger import posting
 from gridcare.ledger.actions import parse_amount
 from gridcare.ledger.models import Entry, Instalment, PaymentPlan
+from gridcare.ledger.posting import MoneySum
 from gridcare.org.models import User
 
 JOB = "ledger.check_plans"
@@ -163,7 +163,7 @@ def progress(plan: PaymentPlan, today: dt.date | None = None) -> Progress:
         Entry.objects.filter(account_id=plan.account_id, day__gte=plan.start_day, payment__isnull=False)
         .filter(kind__in=[Entry.Kind.PAYMENT, Entry.Kind.PREPAYMENT, Entry.Kind.REVERSAL])
         .values("day")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .order_by("day")
     )
     by_day = [(r["day"], -Decimal(str(r["total"])).quantize(posting.CENT)) for r in rows]

@@ -26,6 +26,16 @@ _SETTLED_KINDS = tuple(kind.value for kind in SETTLED_DEBITS)
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
+class MoneySum(Sum):
+    """``SUM`` of a money column, exact to the cent on every database: SQLite sums decimals as floats (a balance
+    of nothing can come out as 2.8e-14), so there the sum is rounded to the cent in SQL — before it is compared
+    there or read."""
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, Any]:
+        sql, params = self.as_sql(compiler, connection, **extra_context)
+        return f"CAST(ROUND({sql}, 2) AS NUMERIC)", params  # (numeric: compared with a decimal as a number)
+
+
 @dataclass
 class Open:
     """An entry with the part of it not yet allocated (``left`` > 0)."""
@@ -53,7 +63,7 @@ def _allocated(direction: str) -> Subquery:
         Allocation.objects.filter(**{side: OuterRef("pk")})
         .order_by()
         .values(side)
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .values("total"),
         output_field=_MONEY,
     )
@@ -213,5 +223,5 @@ def settle(account_id: int, cause_id: int) -> list[Allocation]:
 
 def balance(account_id: int) -> Decimal:
     """What the account owes (> 0) or has in credit (< 0): the sum of its entries."""
-    total = Entry.objects.filter(account_id=account_id).aggregate(total=Sum("amount"))["total"]
+    total = Entry.objects.filter(account_id=account_id).aggregate(total=MoneySum("amount"))["total"]
     return Decimal(str(total)).quantize(CENT) if total is not None else ZERO

@@ -23,13 +23,13 @@ from decimal import Decimal
 
 import numpy as np
 import polars as pl
-from django.db.models import Sum
 
 from gridcare.billing.models import Bill
 from gridcare.engine import prepaid as engine
 from gridcare.engine.money import decimal_to_scaled
 from gridcare.ledger.conf import conf
 from gridcare.ledger.models import Entry, PrepaidAgreement, PrepaidEstimate
+from gridcare.ledger.posting import MoneySum
 from gridcare.readings.interval_selectors import interval_meters
 from gridcare.readings.store import interval_store
 
@@ -85,7 +85,7 @@ def credits_of(account_ids: Sequence[int]) -> dict[int, int]:
         Entry.objects.filter(account_id__in=account_ids)
         .values("account_id")
         .order_by()
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .values_list("account_id", "total")
     )
     return {a: -decimal_to_scaled(Decimal(str(t)).quantize(_FEN), 2) for a, t in rows if t is not None}

@@ -33,7 +33,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -42,6 +41,7 @@ from gridcare.core.access import restrict
 from gridcare.customers.models import ServicePoint
 from gridcare.ledger.conf import conf
 from gridcare.ledger.models import Allocation, DailyClose, Entry, Method, Payment
+from gridcare.ledger.posting import MoneySum
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -83,7 +83,7 @@ def _settled_by(day: dt.date) -> Subquery:
         Allocation.objects.filter(debit=OuterRef("pk"), cause__day__lte=day)
         .order_by()
         .values("debit")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .values("total"),
         output_field=_MONEY,
     )
@@ -247,7 +247,7 @@ def collection(
                     Allocation.objects.filter(debit=OuterRef("pk"))
                     .order_by()
                     .values("debit")
-                    .annotate(total=Sum("amount"))
+                    .annotate(total=MoneySum("amount"))
                     .values("total"),
                     output_field=_MONEY,
                 ),
@@ -415,12 +415,12 @@ def bad_debt(
         entries.values("account_id", "account__account_manager__full_name")
         .annotate(
             billed=Coalesce(
-                Sum("amount", filter=Q(kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION))),
+                MoneySum("amount", filter=Q(kind__in=(Entry.Kind.CHARGE, Entry.Kind.CORRECTION))),
                 Value(ZERO),
                 output_field=_MONEY,
             ),
             written=Coalesce(
-                Sum("amount", filter=Q(kind=Entry.Kind.WRITE_OFF)), Value(ZERO), output_field=_MONEY
+                MoneySum("amount", filter=Q(kind=Entry.Kind.WRITE_OFF)), Value(ZERO), output_field=_MONEY
             ),
         )
         .order_by()

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import Sum
 from django.utils import timezone
 
 from gridcare.core.access import restrict
@@ -18,6 +17,7 @@ from gridcare.core.rows import TableRef, fetch_one, from_row, select_columns
 from gridcare.customers.models import Account
 from gridcare.ledger import posting
 from gridcare.ledger.models import UNCHECKED_REFERENCES, Allocation, Channel, DailyClose, Entry, Payment
+from gridcare.ledger.posting import MoneySum
 
 
 def _money(value: Any) -> Decimal:
@@ -73,13 +73,13 @@ def balance_besides(bill: Any) -> Decimal:
     this (billing's ``BALANCE_PARTS``) — the account's balance now, the bill included once whether posted or not."""
     posted = Entry.objects.filter(
         bill_id=bill.pk, kind__in=[Entry.Kind.CHARGE, Entry.Kind.CORRECTION]
-    ).aggregate(total=Sum("amount"))["total"]
+    ).aggregate(total=MoneySum("amount"))["total"]
     return posting.balance(bill.account_id) - _money(posted)
 
 
 def receivable() -> Decimal:
     """应收电费余额 — the sum of all entries."""
-    return _money(Entry.objects.aggregate(total=Sum("amount"))["total"])
+    return _money(Entry.objects.aggregate(total=MoneySum("amount"))["total"])
 
 
 def recent_payments(user: Any, account: Account | None = None, limit: int = 20) -> list[Payment]:

@@ -24,6 +24,7 @@ from gridcare.ledger.models import (
     PrepaidEstimate,
     PrepaidEvent,
 )
+from gridcare.ledger.posting import MoneySum
 from gridcare.web.workbench import KPI, Approval, ApprovalSource, Month, Todo, Value, hours, ratio, scoped
 
 VERBS = {
@@ -197,10 +198,10 @@ def collection_rate(user: Any, unit: Any, month: Month) -> Value:
     )
     if unit is not None:
         charges = charges.filter(account__org_unit__path__startswith=unit.path)
-    billed = charges.aggregate(total=Sum("amount"), n=Count("pk"))
+    billed = charges.aggregate(total=MoneySum("amount"), n=Count("pk"))
     if not billed["n"]:
         return None
-    settled = Allocation.objects.filter(debit__in=charges.values("pk")).aggregate(total=Sum("amount"))[
+    settled = Allocation.objects.filter(debit__in=charges.values("pk")).aggregate(total=MoneySum("amount"))[
         "total"
     ]
     whole = billed["total"] or 0
