@@ -128,10 +128,7 @@ def bulk_record(actor: Any, action: str, rows: Iterable[dict[str, Any]]) -> int:
             )
             for row in rows
         ]
-        if connection.vendor == "postgresql":  # (a few rows: one prepared statement)
-            insert_rows(entries)
-        else:
-            AuditEntry.objects.bulk_create(entries, batch_size=2000)
+        insert_rows(entries)  # (PostgreSQL: one prepared statement; elsewhere bulk_create)
         written = len(entries)
     counter = _rows_written.get()
     if counter is not None:
